@@ -1,0 +1,148 @@
+/**
+ * In-process clusters: every node of a store in one process, on one runtime.
+ *
+ * @module
+ */
+import type { DependencyContainer } from "./di.ts";
+import { NotRunningError } from "../errors.ts";
+import type { NodeId } from "../model/sibling.ts";
+import type { RingforgeNode } from "../node/ringforge-node.ts";
+import { type Runtime, type VirtualRuntime, virtualRuntime } from "../runtime/runtime.ts";
+import { VirtualScheduler } from "../runtime/virtual-scheduler.ts";
+import { type ResolvedStore, resolveStoreConfig } from "./config.ts";
+import { buildNode, createRootContainer } from "./node-build.ts";
+import type { PluginRegistry } from "./registry.ts";
+
+/** How to create a cluster. */
+export interface ClusterOptions {
+  /** Where plugin names resolve. */
+  readonly registry: PluginRegistry;
+  /**
+   * The runtime. Default: a virtual runtime seeded with the config's `seed`, advancing on its
+   * own (so awaited requests complete) — deterministic for a seed.
+   */
+  readonly runtime?: Runtime;
+  /**
+   * With a virtual runtime: advance virtual time automatically while the cluster runs (default
+   * true). Set false to drive `cluster.scheduler` by hand in tests.
+   */
+  readonly autoAdvance?: boolean;
+}
+
+/**
+ * The nodes of one store in one process. Created by {@link createCluster}.
+ *
+ * @example
+ * ```ts
+ * const cluster = await createCluster({ nodes: 5, replication: { n: 3, r: 2, w: 2 } });
+ * await cluster.node("n1").put("k", encodeText("v"));
+ * console.log((await cluster.node("n4").get("k")).values.map(decodeText)); // ["v"]
+ * await cluster.stop();
+ * ```
+ */
+export class Cluster {
+  /** The store as resolved from its config. */
+  readonly store: ResolvedStore;
+  /** The runtime the nodes share. */
+  readonly runtime: Runtime;
+  /** The root container (shared services); each node has a child of it. */
+  readonly container: DependencyContainer;
+  readonly #nodes: Map<NodeId, { node: RingforgeNode; container: DependencyContainer }>;
+  readonly #autoAdvance: boolean;
+  #next = 0;
+  #stopped = false;
+
+  /** @internal use {@link createCluster} */
+  constructor(
+    store: ResolvedStore,
+    runtime: Runtime,
+    root: DependencyContainer,
+    nodes: Map<NodeId, { node: RingforgeNode; container: DependencyContainer }>,
+    autoAdvance: boolean,
+  ) {
+    this.store = store;
+    this.runtime = runtime;
+    this.container = root;
+    this.#nodes = nodes;
+    this.#autoAdvance = autoAdvance;
+  }
+
+  /** The nodes, in member order. */
+  get nodes(): RingforgeNode[] {
+    return [...this.#nodes.values()].map((entry) => entry.node);
+  }
+
+  /** Node ids, in member order. */
+  get ids(): NodeId[] {
+    return [...this.#nodes.keys()];
+  }
+
+  /** The node `id`. @throws {RangeError} if there is none */
+  node(id: NodeId): RingforgeNode {
+    const entry = this.#nodes.get(id);
+    if (!entry) throw new RangeError(`no node "${id}" in this cluster (nodes: ${this.ids.join(", ")})`);
+    return entry.node;
+  }
+
+  /** The container of node `id`, to resolve its services by token. */
+  containerOf(id: NodeId): DependencyContainer {
+    const entry = this.#nodes.get(id);
+    if (!entry) throw new RangeError(`no node "${id}" in this cluster`);
+    return entry.container;
+  }
+
+  /** The next node in round-robin order: a simple client that spreads requests. */
+  any(): RingforgeNode {
+    if (this.#stopped) throw new NotRunningError("cluster");
+    const nodes = this.nodes;
+    return nodes[this.#next++ % nodes.length]!;
+  }
+
+  /** The virtual-time scheduler, when the runtime is virtual. */
+  get scheduler(): VirtualScheduler | undefined {
+    return this.runtime.scheduler instanceof VirtualScheduler ? this.runtime.scheduler : undefined;
+  }
+
+  /** Starts every node (and, with auto-advance, virtual time). */
+  async start(): Promise<void> {
+    const scheduler = this.scheduler;
+    if (scheduler && this.#autoAdvance) scheduler.start();
+    for (const node of this.nodes) await node.start();
+  }
+
+  /** Stops every node, then virtual time. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    for (const node of this.nodes) await node.stop();
+    await this.scheduler?.stop();
+    this.container.clearInstances();
+  }
+
+  /** `await using cluster = await createCluster(...)` stops it at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+/**
+ * Builds and starts an in-process cluster from a config (data or JSON). Each node gets its own
+ * child container; by default they share a virtual runtime seeded from `config.seed`.
+ *
+ * @throws {InvalidConfigError} or {@link UnknownPluginError} for a bad config
+ */
+export async function createCluster(config: unknown, options: ClusterOptions): Promise<Cluster> {
+  const store = resolveStoreConfig(config, options.registry);
+  const runtime: Runtime = options.runtime ?? virtualRuntime(store.seed);
+  const root = createRootContainer(store, runtime);
+  const nodes = new Map<NodeId, { node: RingforgeNode; container: DependencyContainer }>();
+  for (const member of store.members) nodes.set(member.id, buildNode(root, store, member.id));
+  const cluster = new Cluster(store, runtime, root, nodes, options.autoAdvance ?? true);
+  await cluster.start();
+  return cluster;
+}
+
+/** Narrows a runtime to a virtual one. */
+export function isVirtualRuntime(runtime: Runtime): runtime is VirtualRuntime {
+  return runtime.scheduler instanceof VirtualScheduler;
+}

@@ -1,0 +1,96 @@
+/**
+ * The node build: wires a resolved store into one tsyringe child container per node.
+ *
+ * @module
+ */
+import { type DependencyContainer, globalContainer, instanceCachingFactory } from "./di.ts";
+import { CLOCK, SCHEDULER } from "../interfaces/clock.ts";
+import { CONFLICT_RESOLVER } from "../interfaces/conflict-resolver.ts";
+import { FAILURE_DETECTOR } from "../interfaces/failure-detector.ts";
+import { LOGGER } from "../interfaces/logger.ts";
+import { PARTITIONER } from "../interfaces/partitioner.ts";
+import { RANDOM } from "../interfaces/random.ts";
+import { REPLICATOR, REPLICA_CLIENT, type ReplicaClient } from "../interfaces/replicator.ts";
+import { STORAGE_ENGINE } from "../interfaces/storage-engine.ts";
+import { TRANSPORT } from "../interfaces/transport.ts";
+import type { NodeId } from "../model/sibling.ts";
+import { RingforgeNode } from "../node/ringforge-node.ts";
+import { NODE_SETTINGS, type NodeSettings } from "../node/settings.ts";
+import type { Runtime } from "../runtime/runtime.ts";
+import type { ResolvedStore } from "./config.ts";
+import { PLUGIN_FAMILIES } from "./plugin.ts";
+import { MEMBERS, NODE, RUNTIME } from "./tokens.ts";
+
+/**
+ * Creates the root container of a set of nodes sharing one runtime (one process, or one
+ * simulation): registers the runtime and the store's members, and lets every plugin register
+ * its shared services. The root is a child of tsyringe's global container, which is never
+ * written to, so independent clusters in one process share nothing.
+ */
+export function createRootContainer(store: ResolvedStore, runtime: Runtime): DependencyContainer {
+  const root = globalContainer.createChildContainer();
+  root.register(RUNTIME, { useValue: runtime });
+  root.register(SCHEDULER, { useValue: runtime.scheduler });
+  root.register(MEMBERS, { useValue: store.members });
+  for (const family of PLUGIN_FAMILIES) {
+    const { plugin, options } = store.plugins[family];
+    plugin.registerShared?.(root, options);
+  }
+  return root;
+}
+
+/** A node and the container it was built in. */
+export interface BuiltNode {
+  /** The node, not started. */
+  readonly node: RingforgeNode;
+  /** Its child container: resolve its services by token. */
+  readonly container: DependencyContainer;
+}
+
+/**
+ * Builds node `id` in its own child container of `root`: node settings, clock, randomness and
+ * logger, then every plugin's service, then the node itself. Returns the node (not started)
+ * and its container.
+ */
+export function buildNode(root: DependencyContainer, store: ResolvedStore, id: NodeId): BuiltNode {
+  const runtime = root.resolve<Runtime>(RUNTIME);
+  const c = root.createChildContainer();
+  const settings: NodeSettings = {
+    id,
+    replication: store.replication,
+    limits: store.limits,
+    requestTimeoutMs: store.requestTimeoutMs,
+  };
+  c.register(NODE_SETTINGS, { useValue: settings });
+  c.register(CLOCK, { useValue: runtime.clockFor(id) });
+  c.register(RANDOM, { useValue: runtime.random.fork(`node:${id}`) });
+  c.register(LOGGER, { useValue: runtime.loggerFor(id) });
+  for (const family of PLUGIN_FAMILIES) {
+    const { plugin, options } = store.plugins[family];
+    plugin.register(c, options);
+  }
+  // The replicator reaches replicas through the node, and the node needs the replicator:
+  // the client resolves the node when first called, which breaks the cycle.
+  const replicaClient: ReplicaClient = {
+    write: (node, key, siblings, timeoutMs) => c.resolve<RingforgeNode>(NODE).write(node, key, siblings, timeoutMs),
+    read: (node, key, timeoutMs) => c.resolve<RingforgeNode>(NODE).read(node, key, timeoutMs),
+  };
+  c.register(REPLICA_CLIENT, { useValue: replicaClient });
+  c.register(NODE, {
+    useFactory: instanceCachingFactory(
+      (k) =>
+        new RingforgeNode({
+          settings: k.resolve(NODE_SETTINGS),
+          clock: k.resolve(CLOCK),
+          logger: k.resolve(LOGGER),
+          engine: k.resolve(STORAGE_ENGINE),
+          transport: k.resolve(TRANSPORT),
+          partitioner: k.resolve(PARTITIONER),
+          detector: k.resolve(FAILURE_DETECTOR),
+          resolver: k.resolve(CONFLICT_RESOLVER),
+          replicator: k.resolve(REPLICATOR),
+        }),
+    ),
+  });
+  return { node: c.resolve<RingforgeNode>(NODE), container: c };
+}

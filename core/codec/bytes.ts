@@ -1,0 +1,67 @@
+/**
+ * Helpers for the byte values a store holds: text and JSON conversion, comparison, base64url.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * UTF-8 bytes of a string, for use as a value.
+ *
+ * @example
+ * ```ts
+ * await store.put("greeting", encodeText("hello"));
+ * ```
+ */
+export function encodeText(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+/** The string a UTF-8 value holds. Throws a TypeError if the bytes are not valid UTF-8. */
+export function decodeText(bytes: Uint8Array): string {
+  return decoder.decode(bytes);
+}
+
+/** JSON-serialised UTF-8 bytes of a value. */
+export function encodeJson(value: unknown): Uint8Array {
+  return encoder.encode(JSON.stringify(value));
+}
+
+/** Parses a value written by {@link encodeJson}. */
+export function decodeJson<T = unknown>(bytes: Uint8Array): T {
+  return JSON.parse(decoder.decode(bytes)) as T;
+}
+
+/** Lexicographic comparison of two byte strings (negative, zero or positive). */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = a[i]! - b[i]!;
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
+/** True if both byte strings hold the same bytes. */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+
+/** Base64url without padding (RFC 4648 §5): safe in URLs and HTTP headers. */
+export function toBase64Url(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64url");
+}
+
+/** Decodes unpadded base64url; returns undefined if `text` is not valid base64url. */
+export function fromBase64Url(text: string): Uint8Array | undefined {
+  if (text.length % 4 === 1 || !BASE64URL.test(text)) return undefined;
+  const decoded = Buffer.from(text, "base64url");
+  return new Uint8Array(decoded.buffer.slice(decoded.byteOffset, decoded.byteOffset + decoded.byteLength));
+}

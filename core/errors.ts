@@ -1,0 +1,353 @@
+/**
+ * Typed errors. Every failure a caller can act on has its own class with a stable `code`
+ * (as abstract-level's `LEVEL_*` codes) and the numbers that explain it, so callers branch on
+ * `error.code` or `instanceof`, never on message text. Errors cross the wire by code
+ * ({@link errorToWire} / {@link errorFromWire}) and come back as the same class.
+ *
+ * @module
+ */
+
+/** Stable error codes. A code never changes meaning once released. */
+export type RingforgeErrorCode =
+  | "RINGFORGE_INVALID_KEY"
+  | "RINGFORGE_INVALID_VALUE"
+  | "RINGFORGE_INVALID_CONTEXT"
+  | "RINGFORGE_INVALID_CONFIG"
+  | "RINGFORGE_INVALID_REQUEST"
+  | "RINGFORGE_UNKNOWN_PLUGIN"
+  | "RINGFORGE_QUORUM_NOT_REACHED"
+  | "RINGFORGE_TIMEOUT"
+  | "RINGFORGE_UNREACHABLE"
+  | "RINGFORGE_NOT_RUNNING"
+  | "RINGFORGE_ENGINE_NOT_OPEN"
+  | "RINGFORGE_CORRUPT_DATA"
+  | "RINGFORGE_SIBLING_LIMIT"
+  | "RINGFORGE_INVALID_MESSAGE"
+  | "RINGFORGE_REMOTE_ERROR";
+
+/**
+ * Base class of every error ringforge throws on purpose.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await store.put("", value);
+ * } catch (error) {
+ *   if (error instanceof RingforgeError && error.code === "RINGFORGE_INVALID_KEY") { ... }
+ * }
+ * ```
+ */
+export class RingforgeError extends Error {
+  /** Stable, machine-readable code. */
+  readonly code: RingforgeErrorCode;
+  /** Structured facts about the failure (numbers, names); plain data, safe to serialise. */
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: RingforgeErrorCode, message: string, details: Record<string, unknown> = {}) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** Why a key was rejected. */
+export type InvalidKeyReason = "not-a-string" | "empty" | "too-large" | "malformed-utf16";
+
+/** A key is not a non-empty, well-formed string within the configured byte limit. */
+export class InvalidKeyError extends RingforgeError {
+  constructor(
+    /** Why the key was rejected. */
+    readonly reason: InvalidKeyReason,
+    /** The key's size in UTF-8 bytes (for `too-large`). */
+    readonly bytes?: number,
+    /** The configured limit in bytes (for `too-large`). */
+    readonly limit?: number,
+  ) {
+    super("RINGFORGE_INVALID_KEY", invalidKeyMessage(reason, bytes, limit), { reason, bytes, limit });
+  }
+}
+
+function invalidKeyMessage(reason: InvalidKeyReason, bytes?: number, limit?: number): string {
+  switch (reason) {
+    case "not-a-string":
+      return "key must be a string";
+    case "empty":
+      return "key must not be empty";
+    case "too-large":
+      return `key is ${bytes} bytes in UTF-8, over the limit of ${limit}`;
+    case "malformed-utf16":
+      return "key contains a lone surrogate and cannot be encoded as UTF-8";
+  }
+}
+
+/** Why a value was rejected. */
+export type InvalidValueReason = "not-bytes" | "too-large";
+
+/** A value is not a Uint8Array, or is larger than the configured limit. */
+export class InvalidValueError extends RingforgeError {
+  constructor(
+    /** Why the value was rejected. */
+    readonly reason: InvalidValueReason,
+    /** The value's size in bytes (for `too-large`). */
+    readonly bytes?: number,
+    /** The configured limit in bytes (for `too-large`). */
+    readonly limit?: number,
+  ) {
+    super(
+      "RINGFORGE_INVALID_VALUE",
+      reason === "not-bytes"
+        ? "value must be a Uint8Array (use encodeText / encodeJson for strings and objects)"
+        : `value is ${bytes} bytes, over the limit of ${limit}`,
+      { reason, bytes, limit },
+    );
+  }
+}
+
+/** A causal context passed to put/delete was not produced by this store's conflict resolver. */
+export class InvalidContextError extends RingforgeError {
+  constructor(message: string) {
+    super("RINGFORGE_INVALID_CONTEXT", `invalid causal context: ${message}`);
+  }
+}
+
+/** Per-request options (r, w, timeout) are out of range. */
+export class InvalidRequestError extends RingforgeError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super("RINGFORGE_INVALID_REQUEST", message, details);
+  }
+}
+
+/** One problem in a configuration. */
+export interface ConfigIssue {
+  /** Dotted path of the field, e.g. `replication.r` (empty for the whole config). */
+  readonly path: string;
+  /** What is wrong with it. */
+  readonly message: string;
+}
+
+/** A store or node configuration is invalid; `issues` lists each problem with its path. */
+export class InvalidConfigError extends RingforgeError {
+  /** Every problem found, each with the dotted path of the offending field. */
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(issues: readonly ConfigIssue[]) {
+    super(
+      "RINGFORGE_INVALID_CONFIG",
+      `invalid configuration: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join("; ")}`,
+      { issues },
+    );
+    this.issues = issues;
+  }
+}
+
+/** A configuration names a plugin that is not in the registry. */
+export class UnknownPluginError extends RingforgeError {
+  constructor(
+    /** The family searched. */
+    readonly family: string,
+    /** The name that was not found. */
+    readonly pluginName: string,
+    /** The names the registry has for that family. */
+    readonly available: readonly string[],
+  ) {
+    super(
+      "RINGFORGE_UNKNOWN_PLUGIN",
+      `no ${family} plugin named "${pluginName}" (available: ${available.join(", ") || "none"})`,
+      { family, name: pluginName, available },
+    );
+  }
+}
+
+/** The operation a quorum failure or timeout happened in. */
+export type Operation = "get" | "put" | "delete";
+
+/**
+ * Fewer replicas acknowledged than the request required, and no more can: the rest failed or
+ * were unreachable. `acknowledged` counts successes, `replied` counts every answer (including
+ * failures), `targets` is how many replicas were asked.
+ */
+export class QuorumNotReachedError extends RingforgeError {
+  constructor(
+    /** The client operation. */
+    readonly operation: Operation,
+    /** Replies or acknowledgements the request needed (R or W). */
+    readonly required: number,
+    /** Successful replies when the request gave up. */
+    readonly acknowledged: number,
+    /** Replicas asked. */
+    readonly targets: number,
+    /** One line per replica that failed, naming it and why. */
+    readonly failures: readonly string[] = [],
+  ) {
+    super(
+      "RINGFORGE_QUORUM_NOT_REACHED",
+      `${operation} needed ${required} replica(s), ${acknowledged} of ${targets} acknowledged` +
+        (failures.length ? ` (${failures.join("; ")})` : ""),
+      { operation, required, acknowledged, targets, failures },
+    );
+  }
+}
+
+/** A request did not complete within its time limit. */
+export class TimeoutError extends RingforgeError {
+  constructor(
+    /** What timed out. */
+    readonly operation: string,
+    /** The time limit in ms. */
+    readonly timeoutMs: number,
+    details: Record<string, unknown> = {},
+  ) {
+    super("RINGFORGE_TIMEOUT", `${operation} timed out after ${timeoutMs} ms`, { operation, timeoutMs, ...details });
+  }
+}
+
+/** A node could not be reached (unknown id, stopped, connection refused). */
+export class UnreachableNodeError extends RingforgeError {
+  /** The node that could not be reached. */
+  readonly node: string;
+
+  constructor(node: string, reason: string) {
+    super("RINGFORGE_UNREACHABLE", `node ${node} is unreachable: ${reason}`, { node, reason });
+    this.node = node;
+  }
+}
+
+/** The node (or cluster) is not started, or is already stopped. */
+export class NotRunningError extends RingforgeError {
+  constructor(what: string) {
+    super("RINGFORGE_NOT_RUNNING", `${what} is not running`);
+  }
+}
+
+/** A storage engine was used before `open()` or after `close()`. */
+export class EngineNotOpenError extends RingforgeError {
+  constructor(engine: string) {
+    super("RINGFORGE_ENGINE_NOT_OPEN", `storage engine ${engine} is not open`);
+  }
+}
+
+/** Stored bytes failed to decode or verify; `location` names where (key, file, offset). */
+export class CorruptDataError extends RingforgeError {
+  /** Where the bad bytes are (key, file, offset). */
+  readonly location: string;
+
+  constructor(location: string, reason: string) {
+    super("RINGFORGE_CORRUPT_DATA", `corrupt data at ${location}: ${reason}`, { location, reason });
+    this.location = location;
+  }
+}
+
+/**
+ * A write would leave more siblings than the store allows (Riak refuses at 100): resolve the
+ * siblings by reading and writing back with the context, or use a resolver that bounds them.
+ */
+export class SiblingLimitError extends RingforgeError {
+  /** The key written. */
+  readonly key: string;
+  /** Siblings the write would have left. */
+  readonly siblings: number;
+  /** The configured maximum. */
+  readonly limit: number;
+
+  constructor(key: string, siblings: number, limit: number) {
+    super("RINGFORGE_SIBLING_LIMIT", `key "${key}" would have ${siblings} siblings, over the limit of ${limit}`, {
+      key,
+      siblings,
+      limit,
+    });
+    this.key = key;
+    this.siblings = siblings;
+    this.limit = limit;
+  }
+}
+
+/** A message from the network did not have the expected shape. */
+export class InvalidMessageError extends RingforgeError {
+  constructor(reason: string) {
+    super("RINGFORGE_INVALID_MESSAGE", `invalid message: ${reason}`, { reason });
+  }
+}
+
+/** A remote node failed with an error that is not a {@link RingforgeError}. */
+export class RemoteError extends RingforgeError {
+  constructor(node: string, message: string) {
+    super("RINGFORGE_REMOTE_ERROR", `node ${node} failed: ${message}`, { node });
+  }
+}
+
+/** The plain-data form of an error, as it travels between nodes. */
+export interface WireError {
+  /** The error's stable code. */
+  readonly code: string;
+  /** Its message. */
+  readonly message: string;
+  /** Its structured details. */
+  readonly details: Record<string, unknown>;
+}
+
+/** Serialises an error for the wire. Non-ringforge errors keep only their message. */
+export function errorToWire(error: unknown): WireError {
+  if (error instanceof RingforgeError) {
+    return { code: error.code, message: error.message, details: { ...error.details } };
+  }
+  return { code: "RINGFORGE_REMOTE_ERROR", message: error instanceof Error ? error.message : String(error), details: {} };
+}
+
+/**
+ * Rebuilds a typed error from its wire form, so a caller on another node can branch on the same
+ * class and code as a local caller.
+ */
+export function errorFromWire(wire: WireError, from: string): RingforgeError {
+  const d = wire.details ?? {};
+  const num = (k: string) => (typeof d[k] === "number" ? (d[k] as number) : 0);
+  const str = (k: string) => (typeof d[k] === "string" ? (d[k] as string) : "");
+  switch (wire.code) {
+    case "RINGFORGE_INVALID_KEY":
+      return new InvalidKeyError(str("reason") as InvalidKeyReason, num("bytes"), num("limit"));
+    case "RINGFORGE_INVALID_VALUE":
+      return new InvalidValueError(str("reason") as InvalidValueReason, num("bytes"), num("limit"));
+    case "RINGFORGE_QUORUM_NOT_REACHED":
+      return new QuorumNotReachedError(
+        str("operation") as Operation,
+        num("required"),
+        num("acknowledged"),
+        num("targets"),
+        Array.isArray(d.failures) ? (d.failures as string[]) : [],
+      );
+    case "RINGFORGE_TIMEOUT": {
+      const { operation: _o, timeoutMs: _t, ...rest } = d;
+      return new TimeoutError(str("operation"), num("timeoutMs"), rest);
+    }
+    case "RINGFORGE_UNREACHABLE":
+      return new UnreachableNodeError(str("node"), str("reason"));
+    case "RINGFORGE_SIBLING_LIMIT":
+      return new SiblingLimitError(str("key"), num("siblings"), num("limit"));
+    case "RINGFORGE_CORRUPT_DATA":
+      return new CorruptDataError(str("location"), str("reason"));
+    default: {
+      const known = KNOWN_CODES.has(wire.code as RingforgeErrorCode);
+      return known
+        ? new RingforgeError(wire.code as RingforgeErrorCode, wire.message, d)
+        : new RemoteError(from, wire.message);
+    }
+  }
+}
+
+const KNOWN_CODES = new Set<RingforgeErrorCode>([
+  "RINGFORGE_INVALID_KEY",
+  "RINGFORGE_INVALID_VALUE",
+  "RINGFORGE_INVALID_CONTEXT",
+  "RINGFORGE_INVALID_CONFIG",
+  "RINGFORGE_INVALID_REQUEST",
+  "RINGFORGE_UNKNOWN_PLUGIN",
+  "RINGFORGE_QUORUM_NOT_REACHED",
+  "RINGFORGE_TIMEOUT",
+  "RINGFORGE_UNREACHABLE",
+  "RINGFORGE_NOT_RUNNING",
+  "RINGFORGE_ENGINE_NOT_OPEN",
+  "RINGFORGE_CORRUPT_DATA",
+  "RINGFORGE_SIBLING_LIMIT",
+  "RINGFORGE_INVALID_MESSAGE",
+  "RINGFORGE_REMOTE_ERROR",
+]);

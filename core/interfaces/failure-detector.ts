@@ -1,0 +1,48 @@
+/**
+ * The FailureDetector interface: who is in the cluster and who is up.
+ *
+ * @module
+ */
+import type { MemberInfo } from "./partitioner.ts";
+import type { NodeId } from "../model/sibling.ts";
+
+/** A member's liveness as this node believes it. */
+export type MemberStatus = "up" | "suspect" | "down" | "left";
+
+/** A member and its status. */
+export interface MemberState extends MemberInfo {
+  /** Liveness as this node sees it. */
+  readonly status: MemberStatus;
+}
+
+/** A change in membership or liveness. */
+export interface MembershipEvent {
+  /** The member concerned. */
+  readonly member: MemberState;
+  /** Its status before the change (`undefined` when it just joined). */
+  readonly previous: MemberStatus | undefined;
+}
+
+/**
+ * Membership and liveness. Contract:
+ * - {@link members} includes this node itself, always `"up"` in its own view;
+ * - {@link isAlive} is true exactly for members whose status is `"up"` (a suspect is not
+ *   trusted with new requests, so sloppy quorum routes around it);
+ * - listeners get one event per change, after the change is visible through {@link members};
+ * - `start` and `stop` are idempotent; a stopped detector keeps its last view.
+ */
+export interface FailureDetector {
+  /** Begins detecting (gossip rounds, probes...). */
+  start(): Promise<void>;
+  /** Stops all background work. */
+  stop(): Promise<void>;
+  /** Every known member (left members may be forgotten). */
+  members(): readonly MemberState[];
+  /** True if `node` is a member believed up. */
+  isAlive(node: NodeId): boolean;
+  /** Subscribes to changes; returns the unsubscribe function. */
+  onChange(listener: (event: MembershipEvent) => void): () => void;
+}
+
+/** Injection token for the node's {@link FailureDetector}. */
+export const FAILURE_DETECTOR: unique symbol = Symbol.for("ringforge.FailureDetector");

@@ -1,0 +1,381 @@
+/**
+ * A ringforge node: the request paths (coordinator) and the replica side of the protocol.
+ *
+ * @module
+ */
+import {
+  InvalidRequestError,
+  NotRunningError,
+  RingforgeError,
+  SiblingLimitError,
+} from "../errors.ts";
+import { decodeRecord, encodeRecord, parseSiblings, recordKey, siblingsToWire } from "../codec/record-codec.ts";
+import { bytesEqual } from "../codec/bytes.ts";
+import { encode } from "../codec/msgpack.ts";
+import type { Clock } from "../interfaces/clock.ts";
+import type { ConflictResolver } from "../interfaces/conflict-resolver.ts";
+import type { FailureDetector } from "../interfaces/failure-detector.ts";
+import type { Logger } from "../interfaces/logger.ts";
+import type { Partitioner } from "../interfaces/partitioner.ts";
+import type { ReplicaClient, Replicator } from "../interfaces/replicator.ts";
+import type { StorageEngine } from "../interfaces/storage-engine.ts";
+import type { Message, Transport } from "../interfaces/transport.ts";
+import { type CausalContext, unwrapContext, wrapContext } from "../model/causal-context.ts";
+import { validateKey, validateValue } from "../model/limits.ts";
+import { type NodeId, type Sibling, type SiblingSet, liveValues } from "../model/sibling.ts";
+import { KeyedMutex } from "./keyed-mutex.ts";
+import {
+  type CoordinateRequest,
+  KV_ACK,
+  KV_COORDINATE,
+  KV_READ,
+  KV_RECORD,
+  KV_RESULT,
+  KV_WRITE,
+  field,
+  isString,
+  parseCoordinateRequest,
+} from "./protocol.ts";
+import type { NodeSettings } from "./settings.ts";
+
+/** Options of a read. */
+export interface GetOptions {
+  /** Replies to wait for (1..N); default the store's R. */
+  readonly r?: number;
+  /** Time limit in ms; default the store's request timeout. */
+  readonly timeoutMs?: number;
+}
+
+/** Options of a write or delete. */
+export interface PutOptions {
+  /** The context from the `get` this write is based on; omit for a blind write. */
+  readonly context?: CausalContext;
+  /** Acknowledgements to wait for (1..N); default the store's W. */
+  readonly w?: number;
+  /** Time limit in ms; default the store's request timeout. */
+  readonly timeoutMs?: number;
+}
+
+/** What a read returns. */
+export interface GetResult {
+  /**
+   * The live values: none if the key is missing or deleted, one normally, several when
+   * concurrent writes left siblings (resolve them by writing back with `context`).
+   */
+  readonly values: Uint8Array[];
+  /** Pass this to the next `put` or `delete` of the key, so it supersedes what was read. */
+  readonly context: CausalContext;
+}
+
+/** What a write or delete returns. */
+export interface PutResult {
+  /** The context of the key as the coordinator stored it: a later write based on this write. */
+  readonly context: CausalContext;
+}
+
+/** The services a node is built from, as resolved from its container. */
+export interface NodeServices {
+  /** Identity, replication factors, limits. */
+  readonly settings: NodeSettings;
+  /** The node's clock. */
+  readonly clock: Clock;
+  /** The node's logger. */
+  readonly logger: Logger;
+  /** Local storage. */
+  readonly engine: StorageEngine;
+  /** Messages to other nodes. */
+  readonly transport: Transport;
+  /** Key placement. */
+  readonly partitioner: Partitioner;
+  /** Membership and liveness. */
+  readonly detector: FailureDetector;
+  /** Versions and merges. */
+  readonly resolver: ConflictResolver;
+  /** Fan-out to replicas. */
+  readonly replicator: Replicator;
+}
+
+/** Engine key (prefix 0x00, metadata) recording which resolver wrote the engine's versions. */
+const RESOLVER_META_KEY = new Uint8Array([0x00, ...new TextEncoder().encode("meta/resolver")]);
+
+/**
+ * One node of a store. Any node can take any request: a read is coordinated where it arrives;
+ * a write is coordinated by a replica of its key (forwarded there if needed), which stamps the
+ * version under a per-key lock, stores it locally, then replicates.
+ *
+ * Nodes are built by {@link buildNode} or {@link createCluster}; they are not constructed by
+ * hand.
+ *
+ * @example
+ * ```ts
+ * const cluster = await createCluster({ nodes: 5, resolver: "vector-clock" });
+ * const node = cluster.node("n1");
+ * await node.put("k", encodeText("v1"));
+ * const { values, context } = await node.get("k");
+ * await node.put("k", encodeText("v2"), { context });
+ * ```
+ */
+export class RingforgeNode implements ReplicaClient {
+  /** This node's id. */
+  readonly id: NodeId;
+  readonly #s: NodeServices;
+  readonly #locks = new KeyedMutex();
+  #state: "new" | "running" | "stopped" = "new";
+  #unsubscribe: (() => void) | undefined;
+
+  /** @internal built by the node build; takes its services from the container. */
+  constructor(services: NodeServices) {
+    this.#s = services;
+    this.id = services.settings.id;
+  }
+
+  /** The strategies and runtime this node was built from (for inspection and the lab). */
+  get services(): NodeServices {
+    return this.#s;
+  }
+
+  /** True between `start()` and `stop()`. */
+  get running(): boolean {
+    return this.#state === "running";
+  }
+
+  /** Opens the engine, starts the transport and membership. Idempotent. */
+  async start(): Promise<void> {
+    if (this.#state === "running") return;
+    if (this.#state === "stopped") throw new NotRunningError(`node ${this.id} (stopped nodes cannot restart; build a new one)`);
+    const { engine, transport, detector, partitioner } = this.#s;
+    await engine.open();
+    await this.#checkResolverMeta();
+    await transport.start((message, from) => this.#handle(message, from));
+    partitioner.setMembers(detector.members().filter((m) => m.status !== "left"));
+    this.#unsubscribe = detector.onChange(() => {
+      partitioner.setMembers(detector.members().filter((m) => m.status !== "left"));
+    });
+    await detector.start();
+    this.#state = "running";
+    this.#s.logger.info("node started", { id: this.id });
+  }
+
+  /** Stops membership and transport, then closes the engine. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.#state !== "running") {
+      this.#state = "stopped";
+      return;
+    }
+    this.#state = "stopped";
+    this.#unsubscribe?.();
+    await this.#s.detector.stop();
+    await this.#s.transport.stop();
+    await this.#s.engine.close();
+    this.#s.logger.info("node stopped", { id: this.id });
+  }
+
+  /**
+   * Reads a key from R replicas.
+   *
+   * @throws {InvalidKeyError} for a bad key, before anything is sent
+   * @throws {QuorumNotReachedError} or {@link TimeoutError} when R replicas do not answer
+   */
+  async get(key: string, options: GetOptions = {}): Promise<GetResult> {
+    this.#assertRunning();
+    validateKey(key, this.#s.settings.limits);
+    const r = this.#count("r", options.r);
+    const timeoutMs = this.#timeout(options.timeoutMs);
+    const siblings = await this.#coordinateRead(key, r, timeoutMs);
+    return { values: liveValues(siblings), context: wrapContext(this.#s.resolver, this.#s.resolver.context(siblings)) };
+  }
+
+  /**
+   * Writes a value. With the `context` of a read, the write supersedes every sibling that read
+   * returned; without one it is concurrent with whatever is stored.
+   *
+   * A write that fails with a quorum or timeout error may still have been stored on some
+   * replicas (as in Dynamo): it is not acknowledged, and a retry is safe.
+   *
+   * @throws {InvalidKeyError}, {@link InvalidValueError}, {@link InvalidContextError} for bad
+   *   input, before anything changes
+   * @throws {QuorumNotReachedError} or {@link TimeoutError} when W replicas do not acknowledge
+   */
+  async put(key: string, value: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
+    this.#assertRunning();
+    validateKey(key, this.#s.settings.limits);
+    validateValue(value, this.#s.settings.limits);
+    return this.#write("put", key, value, options);
+  }
+
+  /** Deletes a key by writing a tombstone; takes the same options and errors as {@link put}. */
+  async delete(key: string, options: PutOptions = {}): Promise<PutResult> {
+    this.#assertRunning();
+    return this.#write("delete", key, null, options);
+  }
+
+  /** This node's own stored record for `key` (no quorum): for inspection, tests and the lab. */
+  async localRecord(key: string): Promise<SiblingSet> {
+    validateKey(key, this.#s.settings.limits);
+    return this.#readLocal(key);
+  }
+
+  // ---- ReplicaClient: how a replicator on this node reaches replicas --------------------
+
+  /** @internal */
+  async write(node: NodeId, key: string, siblings: SiblingSet, timeoutMs: number): Promise<void> {
+    if (node === this.id) {
+      await this.#mergeLocal(key, siblings);
+      return;
+    }
+    await this.#s.transport.request(node, { type: KV_WRITE, key, siblings: siblingsToWire(siblings) }, { timeoutMs });
+  }
+
+  /** @internal */
+  async read(node: NodeId, key: string, timeoutMs: number): Promise<SiblingSet> {
+    if (node === this.id) return this.#readLocal(key);
+    const reply = await this.#s.transport.request(node, { type: KV_READ, key }, { timeoutMs });
+    if (reply.type !== KV_RECORD) throw new RingforgeError("RINGFORGE_INVALID_MESSAGE", `expected ${KV_RECORD} from ${node}`);
+    return parseSiblings(reply.siblings, `reply from ${node}`);
+  }
+
+  // ---- request paths --------------------------------------------------------------------
+
+  async #write(op: "put" | "delete", key: string, value: Uint8Array | null, options: PutOptions): Promise<PutResult> {
+    const { settings, resolver } = this.#s;
+    validateKey(key, settings.limits);
+    const context = options.context === undefined ? undefined : unwrapContext(resolver, options.context);
+    const w = this.#count("w", options.w);
+    const timeoutMs = this.#timeout(options.timeoutMs);
+    const targets = this.#s.replicator.targets(key, settings.replication.n);
+    if (!targets.includes(this.id)) {
+      const reply = await this.#forward(targets, { op, key, value, context: options.context, w, timeoutMs });
+      return { context: field(reply, "context", isString, "a string") as CausalContext };
+    }
+    const siblings = await this.#locks.run(key, async () => {
+      const local = await this.#readLocal(key);
+      const next = resolver.write(local, { value, context, node: this.id, timestamp: this.#s.clock.now() });
+      this.#checkSiblings(key, next.length);
+      await this.#storeLocal(key, next);
+      return next;
+    });
+    await this.#s.replicator.write({ key, siblings, targets, storedOn: this.id, w, timeoutMs, operation: op });
+    return { context: wrapContext(resolver, resolver.context(siblings)) };
+  }
+
+  async #coordinateRead(key: string, r: number, timeoutMs: number): Promise<SiblingSet> {
+    const targets = this.#s.replicator.targets(key, this.#s.settings.replication.n);
+    const outcome = await this.#s.replicator.read({ key, targets, r, timeoutMs });
+    return outcome.siblings;
+  }
+
+  /** Sends a write to the first live replica of the key, which coordinates it. */
+  async #forward(targets: readonly NodeId[], request: CoordinateRequest): Promise<Message> {
+    const coordinator = targets.find((t) => this.#s.detector.isAlive(t)) ?? targets[0];
+    if (coordinator === undefined) {
+      throw new InvalidRequestError("the cluster has no members to coordinate the request");
+    }
+    return this.#s.transport.request(
+      coordinator,
+      { type: KV_COORDINATE, ...request },
+      // The coordinator has its own deadline; allow it to answer with its error first.
+      { timeoutMs: (request.timeoutMs ?? this.#s.settings.requestTimeoutMs) * 2 },
+    );
+  }
+
+  // ---- replica side ---------------------------------------------------------------------
+
+  async #handle(message: Message, from: NodeId): Promise<Message | void> {
+    if (this.#state !== "running") throw new NotRunningError(`node ${this.id}`);
+    switch (message.type) {
+      case KV_WRITE: {
+        const key = field(message, "key", isString, "a string");
+        validateKey(key, this.#s.settings.limits);
+        await this.#mergeLocal(key, parseSiblings(message.siblings, `${KV_WRITE} from ${from}`));
+        return { type: KV_ACK };
+      }
+      case KV_READ: {
+        const key = field(message, "key", isString, "a string");
+        validateKey(key, this.#s.settings.limits);
+        return { type: KV_RECORD, siblings: siblingsToWire(await this.#readLocal(key)) };
+      }
+      case KV_COORDINATE:
+        return this.#handleCoordinate(parseCoordinateRequest(message));
+      default:
+        throw new RingforgeError("RINGFORGE_INVALID_MESSAGE", `unknown message type ${String(message.type)}`);
+    }
+  }
+
+  async #handleCoordinate(request: CoordinateRequest): Promise<Message> {
+    const context = request.context as CausalContext | undefined;
+    const options = { context, w: request.w, timeoutMs: request.timeoutMs };
+    const result =
+      request.op === "put"
+        ? await this.put(request.key, request.value as Uint8Array, options)
+        : request.op === "delete"
+          ? await this.delete(request.key, options)
+          : await this.get(request.key, { r: request.r, timeoutMs: request.timeoutMs });
+    return { type: KV_RESULT, context: result.context };
+  }
+
+  // ---- local records --------------------------------------------------------------------
+
+  async #readLocal(key: string): Promise<Sibling[]> {
+    const bytes = await this.#s.engine.get(recordKey(key));
+    return bytes === undefined ? [] : decodeRecord(bytes, `record "${key}" on ${this.id}`);
+  }
+
+  async #storeLocal(key: string, siblings: SiblingSet): Promise<void> {
+    await this.#s.engine.put(recordKey(key), encodeRecord(siblings));
+  }
+
+  /** Merges incoming siblings into the local record; stores only if something changed. */
+  async #mergeLocal(key: string, incoming: SiblingSet): Promise<void> {
+    await this.#locks.run(key, async () => {
+      const local = await this.#readLocal(key);
+      const merged = this.#s.resolver.merge(local, incoming);
+      const bytes = encodeRecord(merged);
+      if (local.length > 0 && bytesEqual(bytes, encodeRecord(local))) return;
+      await this.#s.engine.put(recordKey(key), bytes);
+    });
+  }
+
+  async #checkResolverMeta(): Promise<void> {
+    const { engine, resolver } = this.#s;
+    const stored = await engine.get(RESOLVER_META_KEY);
+    const mine = encode(resolver.name);
+    if (stored === undefined) {
+      await engine.put(RESOLVER_META_KEY, mine);
+    } else if (!bytesEqual(stored, mine)) {
+      throw new RingforgeError(
+        "RINGFORGE_INVALID_CONFIG",
+        `node ${this.id}: its engine holds versions written by another conflict resolver; ` +
+          `a store's resolver cannot change over existing data (configured "${resolver.name}")`,
+      );
+    }
+  }
+
+  // ---- checks ---------------------------------------------------------------------------
+
+  #checkSiblings(key: string, count: number): void {
+    const { warnSiblings, maxSiblings } = this.#s.settings.limits;
+    if (count > maxSiblings) throw new SiblingLimitError(key, count, maxSiblings);
+    if (count > warnSiblings) this.#s.logger.warn("many siblings", { key, siblings: count, warnAt: warnSiblings });
+  }
+
+  #count(name: "r" | "w", requested: number | undefined): number {
+    const { n } = this.#s.settings.replication;
+    const value = requested ?? this.#s.settings.replication[name];
+    if (!Number.isInteger(value) || value < 1 || value > n) {
+      throw new InvalidRequestError(`${name} must be an integer from 1 to N (${n}), got ${value}`, { [name]: value, n });
+    }
+    return value;
+  }
+
+  #timeout(requested: number | undefined): number {
+    const value = requested ?? this.#s.settings.requestTimeoutMs;
+    if (!(typeof value === "number" && value > 0 && Number.isFinite(value))) {
+      throw new InvalidRequestError(`timeoutMs must be a positive number of milliseconds, got ${value}`);
+    }
+    return value;
+  }
+
+  #assertRunning(): void {
+    if (this.#state !== "running") throw new NotRunningError(`node ${this.id}`);
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * Static membership: the configured members, all always up. For tests and for clusters whose
+ * membership never changes; it detects no failures.
+ *
+ * @module
+ */
+import { instanceCachingFactory } from "../../core/build/di.ts";
+import { z } from "zod";
+import { type Plugin, type PluginChoice, choose, definePlugin } from "../../core/build/plugin.ts";
+import { MEMBERS } from "../../core/build/tokens.ts";
+import {
+  FAILURE_DETECTOR,
+  type FailureDetector,
+  type MemberState,
+  type MembershipEvent,
+} from "../../core/interfaces/failure-detector.ts";
+import type { MemberInfo } from "../../core/interfaces/partitioner.ts";
+import type { NodeId } from "../../core/model/sibling.ts";
+import { NODE_SETTINGS, type NodeSettings } from "../../core/node/settings.ts";
+
+/**
+ * A {@link FailureDetector} that reports the configured members as up, forever. Requests to a
+ * crashed node then fail by timeout instead of being routed around it: use a real detector
+ * (gossip, phi-accrual, SWIM) where nodes fail.
+ */
+export class StaticMembership implements FailureDetector {
+  readonly #members: readonly MemberState[];
+  readonly #ids: ReadonlySet<NodeId>;
+
+  /**
+   * @param self this node's id (added to the members if missing)
+   * @param members the configured members
+   */
+  constructor(self: NodeId, members: readonly MemberInfo[]) {
+    const all = members.some((m) => m.id === self) ? members : [...members, { id: self }];
+    this.#members = all.map((m) => Object.freeze({ ...m, status: "up" as const }));
+    this.#ids = new Set(all.map((m) => m.id));
+  }
+
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+
+  members(): readonly MemberState[] {
+    return this.#members;
+  }
+
+  isAlive(node: NodeId): boolean {
+    return this.#ids.has(node);
+  }
+
+  onChange(_listener: (event: MembershipEvent) => void): () => void {
+    return () => {};
+  }
+}
+
+/** Options of static membership (none). */
+export type StaticMembershipOptions = Record<string, never>;
+
+/** The static membership plugin. */
+export const staticMembershipPlugin: Plugin<StaticMembershipOptions> = definePlugin({
+  family: "detector",
+  name: "static",
+  description: "The configured members, always up; detects nothing (tests, fixed clusters).",
+  options: z.object({}).strict() as z.ZodType<StaticMembershipOptions, unknown>,
+  register(container) {
+    container.register(FAILURE_DETECTOR, {
+      useFactory: instanceCachingFactory(
+        (c) => new StaticMembership(c.resolve<NodeSettings>(NODE_SETTINGS).id, c.resolve<MemberInfo[]>(MEMBERS)),
+      ),
+    });
+  },
+});
+
+/**
+ * Chooses static membership.
+ *
+ * @example
+ * ```ts
+ * const cluster = await store().use(staticMembership()).cluster();
+ * ```
+ */
+export function staticMembership(): PluginChoice<StaticMembershipOptions> {
+  return choose(staticMembershipPlugin) as PluginChoice<StaticMembershipOptions>;
+}

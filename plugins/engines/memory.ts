@@ -1,0 +1,249 @@
+/**
+ * The memory storage engine: an ordered map of byte keys held in the process's heap.
+ *
+ * @module
+ */
+// The engine's methods are async without awaiting anything so that bad input and use before
+// open() surface as rejections, as the StorageEngine contract promises, never as sync throws.
+// deno-lint-ignore-file require-await
+import { instanceCachingFactory } from "../../core/build/di.ts";
+import { z } from "zod";
+import { choose, definePlugin } from "../../core/build/plugin.ts";
+import type { Plugin, PluginChoice } from "../../core/build/plugin.ts";
+import { EngineNotOpenError, RingforgeError } from "../../core/errors.ts";
+import { STORAGE_ENGINE } from "../../core/interfaces/storage-engine.ts";
+import type {
+  BatchOperation,
+  EngineCapabilities,
+  ScanOptions,
+  StorageEngine,
+} from "../../core/interfaces/storage-engine.ts";
+
+const memoryEngineOptions: z.ZodType<MemoryEngineOptions, unknown> = z.object({}).strict();
+
+/**
+ * Options of the memory engine. It has none yet (unknown options are rejected); the type
+ * exists so every engine is chosen the same way and options can be added without breaking
+ * callers.
+ */
+export type MemoryEngineOptions = Record<string, never>;
+
+/** A stored pair, kept together so a scan yields the key bytes without decoding them again. */
+interface Entry {
+  readonly key: Uint8Array;
+  readonly value: Uint8Array;
+}
+
+const CAPABILITIES: EngineCapabilities = Object.freeze({ persistent: false });
+
+// String.fromCharCode.apply passes every byte as an argument; engines cap argument counts
+// (V8 at ~65k), so longer keys are converted in chunks.
+const CHUNK = 8192;
+
+/**
+ * A key's bytes as a JS string of code units 0–255. UTF-16 code-unit order of such strings is
+ * unsigned byte order, so the Map key doubles as the sort key and `Array#sort()` needs no
+ * comparator.
+ */
+function binaryString(bytes: Uint8Array): string {
+  if (bytes.length <= CHUNK) {
+    return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  }
+  let text = "";
+  for (let i = 0; i < bytes.length; i += CHUNK) {
+    text += String.fromCharCode.apply(null, bytes.subarray(i, i + CHUNK) as unknown as number[]);
+  }
+  return text;
+}
+
+/** First index in sorted `keys` whose key is >= `target`. */
+function lowerBound(keys: readonly string[], target: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid]! < target) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function invalid(message: string, details: Record<string, unknown> = {}): RingforgeError {
+  return new RingforgeError("RINGFORGE_INVALID_REQUEST", message, details);
+}
+
+function checkBytes(what: string, bytes: unknown, details: Record<string, unknown> = {}): asserts bytes is Uint8Array {
+  if (!(bytes instanceof Uint8Array)) throw invalid(`${what} must be a Uint8Array`, details);
+}
+
+/**
+ * A {@link StorageEngine} over an in-memory ordered map. Fast and dependency-free, and nothing
+ * survives `close()`: each close releases the data, so a restarted node starts empty — which is
+ * what a simulated crash of a memory-backed node should look like.
+ *
+ * Keys live in a `Map` under their binary-string form; the sorted key list that scans need is
+ * rebuilt lazily, only after a key was added or removed since the last scan, so write-heavy
+ * phases pay nothing for ordering and overwrites never invalidate it.
+ *
+ * @example
+ * ```ts
+ * const engine = new MemoryEngine();
+ * await engine.open();
+ * await engine.put(new Uint8Array([1]), new Uint8Array([42]));
+ * for await (const [key, value] of engine.scan({ gte: new Uint8Array([1]) })) console.log(key, value);
+ * await engine.close();
+ * ```
+ */
+export class MemoryEngine implements StorageEngine {
+  /** Not persistent: data is released on `close()`. */
+  readonly capabilities: EngineCapabilities = CAPABILITIES;
+
+  #open = false;
+  #entries = new Map<string, Entry>();
+  // Replaced, never mutated, when invalidated: a running scan keeps iterating its own snapshot
+  // while writes continue.
+  #sorted: string[] | undefined = [];
+
+  /** Opens the engine (idempotent). A reopened engine is empty. */
+  async open(): Promise<void> {
+    this.#open = true;
+  }
+
+  /** Closes the engine and releases its data (idempotent). */
+  async close(): Promise<void> {
+    if (!this.#open) return;
+    this.#open = false;
+    this.#entries = new Map();
+    this.#sorted = [];
+  }
+
+  /** Closes the engine, so `container.dispose()` on a node's container releases it. */
+  async dispose(): Promise<void> {
+    await this.close();
+  }
+
+  /** The value under `key`, or `undefined`. Callers must not mutate the returned bytes. */
+  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    this.#checkOpen();
+    checkBytes("key", key);
+    return this.#entries.get(binaryString(key))?.value;
+  }
+
+  /** Stores a copy of `value` under a copy of `key`. */
+  async put(key: Uint8Array, value: Uint8Array): Promise<void> {
+    this.#checkOpen();
+    checkBytes("key", key);
+    checkBytes("value", value);
+    this.#set(binaryString(key), { key: new Uint8Array(key), value: new Uint8Array(value) });
+  }
+
+  /** Removes `key` if present. */
+  async delete(key: Uint8Array): Promise<void> {
+    this.#checkOpen();
+    checkBytes("key", key);
+    this.#remove(binaryString(key));
+  }
+
+  /**
+   * Applies the operations in order, all or none: every operation is validated (and copied)
+   * before the first one is applied, so a bad operation leaves the store untouched.
+   */
+  async batch(operations: readonly BatchOperation[]): Promise<void> {
+    this.#checkOpen();
+    if (!Array.isArray(operations)) throw invalid("batch operations must be an array");
+    const staged: { id: string; entry: Entry | undefined }[] = [];
+    for (let index = 0; index < operations.length; index++) {
+      const op: unknown = operations[index];
+      const type = typeof op === "object" && op !== null ? (op as { type?: unknown }).type : undefined;
+      if (type === "put") {
+        const { key, value } = op as { key: unknown; value: unknown };
+        checkBytes(`batch operation ${index} key`, key, { index });
+        checkBytes(`batch operation ${index} value`, value, { index });
+        staged.push({ id: binaryString(key), entry: { key: new Uint8Array(key), value: new Uint8Array(value) } });
+      } else if (type === "delete") {
+        const { key } = op as { key: unknown };
+        checkBytes(`batch operation ${index} key`, key, { index });
+        staged.push({ id: binaryString(key), entry: undefined });
+      } else {
+        throw invalid(`batch operation ${index} must have type "put" or "delete"`, { index });
+      }
+    }
+    for (const { id, entry } of staged) {
+      if (entry) this.#set(id, entry);
+      else this.#remove(id);
+    }
+  }
+
+  /**
+   * Entries in unsigned byte order of their keys within the bounds. The scan walks a snapshot
+   * of the key order taken when iteration starts and reads values live: keys added during the
+   * scan are not seen, keys deleted during it are skipped, overwrites may be seen.
+   */
+  async *scan(options: ScanOptions = {}): AsyncGenerator<readonly [key: Uint8Array, value: Uint8Array]> {
+    this.#checkOpen();
+    const { gte, lt, limit = Infinity, reverse = false } = options ?? {};
+    if (gte !== undefined) checkBytes("scan option gte", gte);
+    if (lt !== undefined) checkBytes("scan option lt", lt);
+    if (typeof limit !== "number" || !(limit >= 0) || (!Number.isInteger(limit) && limit !== Infinity)) {
+      throw invalid("scan option limit must be a non-negative integer", { limit });
+    }
+    const keys = this.#sortedKeys();
+    const entries = this.#entries;
+    const start = gte === undefined ? 0 : lowerBound(keys, binaryString(gte));
+    const end = lt === undefined ? keys.length : lowerBound(keys, binaryString(lt));
+    let remaining = limit;
+    const step = reverse ? -1 : 1;
+    for (let i = reverse ? end - 1 : start; remaining > 0 && i >= start && i < end; i += step) {
+      const entry = entries.get(keys[i]!);
+      if (entry === undefined) continue;
+      remaining--;
+      yield [entry.key, entry.value] as const;
+      // The consumer ran arbitrary code while suspended; it may have closed the engine.
+      this.#checkOpen();
+    }
+  }
+
+  #set(id: string, entry: Entry): void {
+    const size = this.#entries.size;
+    this.#entries.set(id, entry);
+    if (this.#entries.size !== size) this.#sorted = undefined;
+  }
+
+  #remove(id: string): void {
+    if (this.#entries.delete(id)) this.#sorted = undefined;
+  }
+
+  #sortedKeys(): readonly string[] {
+    // Default sort compares UTF-16 code units, which for binary strings is unsigned byte order.
+    return (this.#sorted ??= Array.from(this.#entries.keys()).sort());
+  }
+
+  #checkOpen(): void {
+    if (!this.#open) throw new EngineNotOpenError("memory");
+  }
+}
+
+/**
+ * The `memory` engine plugin: registers one {@link MemoryEngine} per node container.
+ */
+export const memoryEnginePlugin: Plugin<MemoryEngineOptions> = definePlugin({
+  family: "engine",
+  name: "memory",
+  description: "In-memory ordered map: fastest, nothing survives close or restart.",
+  options: memoryEngineOptions,
+  register(container) {
+    container.register(STORAGE_ENGINE, { useFactory: instanceCachingFactory(() => new MemoryEngine()) });
+  },
+});
+
+/**
+ * Chooses the memory engine for a store built in code.
+ *
+ * @example
+ * ```ts
+ * const cluster = await store().nodes(3).use(memoryEngine()).cluster();
+ * ```
+ */
+export function memoryEngine(options?: MemoryEngineOptions): PluginChoice<MemoryEngineOptions> {
+  return choose(memoryEnginePlugin, options);
+}

@@ -1,0 +1,55 @@
+/**
+ * The bundled plugins, one family per folder, and {@link builtinPlugins}: the registry that
+ * resolves plugin names in configs, with the defaults a config may leave out.
+ *
+ * | family | plugins (default first) |
+ * | --- | --- |
+ * | partitioner | consistent-hash |
+ * | replicator | quorum |
+ * | resolver | vector-clock, last-write-wins |
+ * | detector | static |
+ * | engine | memory |
+ * | transport | in-process |
+ *
+ * @example
+ * ```ts
+ * import { builtinPlugins } from "ringforge/plugins";
+ * console.log(builtinPlugins.names("resolver")); // ["last-write-wins", "vector-clock"]
+ * ```
+ *
+ * @module
+ */
+import { PluginRegistry } from "../core/build/registry.ts";
+import { detectorPlugins } from "./detectors/index.ts";
+import { enginePlugins } from "./engines/index.ts";
+import { partitionerPlugins } from "./partitioners/index.ts";
+import { replicatorPlugins } from "./replicators/index.ts";
+import { resolverPlugins } from "./resolvers/index.ts";
+import { transportPlugins } from "./transports/index.ts";
+
+export * from "./partitioners/index.ts";
+export * from "./replicators/index.ts";
+export * from "./resolvers/index.ts";
+export * from "./detectors/index.ts";
+export * from "./engines/index.ts";
+export * from "./transports/index.ts";
+
+/** Every bundled plugin, with the default of each family. */
+export const builtinPlugins: PluginRegistry = new PluginRegistry(
+  [
+    ...partitionerPlugins,
+    ...replicatorPlugins,
+    ...resolverPlugins,
+    ...detectorPlugins,
+    ...enginePlugins,
+    ...transportPlugins,
+  ],
+  {
+    partitioner: "consistent-hash",
+    replicator: "quorum",
+    resolver: "vector-clock",
+    detector: "static",
+    engine: "memory",
+    transport: "in-process",
+  },
+);

@@ -1,0 +1,20 @@
+/**
+ * Partitioner plugins: which nodes hold a key. Add a partitioner by writing one file and one
+ * entry in {@link partitionerPlugins}; the shared conformance suite then tests it.
+ *
+ * @module
+ */
+import type { Plugin } from "../../core/build/plugin.ts";
+import { consistentHashPlugin } from "./consistent-hash.ts";
+
+export {
+  ConsistentHashRing,
+  consistentHash,
+  consistentHashOptions,
+  consistentHashPlugin,
+} from "./consistent-hash.ts";
+export type { ConsistentHashOptions } from "./consistent-hash.ts";
+
+/** Every bundled partitioner plugin (each runs the partitioner conformance suite). */
+// deno-lint-ignore no-explicit-any
+export const partitionerPlugins: readonly Plugin<any>[] = [consistentHashPlugin];

@@ -1,0 +1,12 @@
+/**
+ * Replicators: the coordinator's fan-out to a key's replicas. Bundled: strict quorum.
+ *
+ * @module
+ */
+import type { Plugin } from "../../core/build/plugin.ts";
+import { quorumPlugin } from "./quorum.ts";
+
+export * from "./quorum.ts";
+
+/** Every bundled replicator; the conformance suite runs each. */
+export const replicatorPlugins: readonly Plugin<any>[] = [quorumPlugin];

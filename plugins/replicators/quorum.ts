@@ -1,0 +1,230 @@
+/**
+ * Strict quorum replication: N replicas from the preference list, R replies for a read, W
+ * acknowledgements for a write (Dynamo §4.5 without the sloppiness), with read repair.
+ *
+ * @module
+ */
+import { instanceCachingFactory } from "../../core/build/di.ts";
+import { z } from "zod";
+import { QuorumNotReachedError, RingforgeError, TimeoutError } from "../../core/errors.ts";
+import { type Plugin, type PluginChoice, choose, definePlugin } from "../../core/build/plugin.ts";
+import { encodeRecord } from "../../core/codec/record-codec.ts";
+import { bytesEqual } from "../../core/codec/bytes.ts";
+import { CONFLICT_RESOLVER, type ConflictResolver } from "../../core/interfaces/conflict-resolver.ts";
+import { LOGGER, type Logger } from "../../core/interfaces/logger.ts";
+import { PARTITIONER, type Partitioner } from "../../core/interfaces/partitioner.ts";
+import {
+  REPLICATOR,
+  REPLICA_CLIENT,
+  type ReadOutcome,
+  type ReplicaClient,
+  type ReplicatedRead,
+  type ReplicatedWrite,
+  type Replicator,
+  type WriteOutcome,
+} from "../../core/interfaces/replicator.ts";
+import type { NodeId, SiblingSet } from "../../core/model/sibling.ts";
+
+/** Options of the {@link QuorumReplicator}. */
+export interface QuorumOptions {
+  /**
+   * After a read, send the merged record to every replica that answered with an older or
+   * missing one (Dynamo §4.5's read repair). Default true.
+   */
+  readonly readRepair: boolean;
+}
+
+const optionsSchema: z.ZodType<QuorumOptions, unknown> = z
+  .object({
+    readRepair: z.boolean().default(true),
+  })
+  .strict();
+
+/** Counters a replicator keeps, for tests, the lab and metrics. */
+export interface QuorumStats {
+  /** Replica writes sent by read repair. */
+  readRepairs: number;
+  /** Read-repair writes that failed. */
+  readRepairFailures: number;
+}
+
+/**
+ * The strict quorum replicator: a key's replicas are the first N nodes of its preference list,
+ * whether they are up or not. A request succeeds once R (reads) or W (writes) of them answer;
+ * with R + W > N every read overlaps every acknowledged write. When too many replicas are down
+ * requests fail rather than write elsewhere: consistency over availability. (The sloppy quorum
+ * replicator makes the other choice.)
+ */
+export class QuorumReplicator implements Replicator {
+  readonly name = "quorum";
+  /** Counters since the node started. */
+  readonly stats: QuorumStats = { readRepairs: 0, readRepairFailures: 0 };
+
+  constructor(
+    private readonly options: QuorumOptions,
+    private readonly partitioner: Partitioner,
+    private readonly client: ReplicaClient,
+    private readonly resolver: ConflictResolver,
+    private readonly logger: Logger,
+  ) {}
+
+  targets(key: string, n: number): NodeId[] {
+    return this.partitioner.preferenceList(key, n);
+  }
+
+  write(request: ReplicatedWrite): Promise<WriteOutcome> {
+    const { key, siblings, targets, storedOn, w, timeoutMs, operation } = request;
+    const others = targets.filter((t) => t !== storedOn);
+    const stored = targets.length - others.length; // 1 if the coordinator is a target
+    return new Promise<WriteOutcome>((resolve, reject) => {
+      let acks = stored;
+      let pending = others.length;
+      const failures: RingforgeError[] = [];
+      let settled = false;
+      const check = () => {
+        if (settled) return;
+        if (acks >= w) {
+          settled = true;
+          resolve({ acknowledged: acks });
+        } else if (acks + pending < w) {
+          settled = true;
+          reject(quorumFailure(operation, w, acks, targets.length, failures, timeoutMs));
+        }
+      };
+      for (const target of others) {
+        this.client.write(target, key, siblings, timeoutMs).then(
+          () => {
+            acks++;
+            pending--;
+            check();
+          },
+          (error: unknown) => {
+            pending--;
+            failures.push(asRingforgeError(error, target));
+            check();
+          },
+        );
+      }
+      check();
+    });
+  }
+
+  read(request: ReplicatedRead): Promise<ReadOutcome> {
+    const { key, targets, r, timeoutMs } = request;
+    return new Promise<ReadOutcome>((resolve, reject) => {
+      const replies = new Map<NodeId, SiblingSet>();
+      const failures: RingforgeError[] = [];
+      let pending = targets.length;
+      let settled = false;
+      const merged = () => {
+        let result: SiblingSet = [];
+        for (const siblings of replies.values()) result = this.resolver.merge(result, siblings);
+        return result;
+      };
+      const check = () => {
+        if (!settled) {
+          if (replies.size >= r) {
+            settled = true;
+            resolve({ siblings: merged(), replied: replies.size });
+          } else if (replies.size + pending < r) {
+            settled = true;
+            reject(quorumFailure("get", r, replies.size, targets.length, failures, timeoutMs));
+          }
+        }
+        // Repair once every replica has answered or failed, with everything that was learned.
+        if (pending === 0 && this.options.readRepair && replies.size > 0) this.#repair(key, replies, merged());
+      };
+      for (const target of targets) {
+        this.client.read(target, key, timeoutMs).then(
+          (siblings) => {
+            replies.set(target, siblings);
+            pending--;
+            check();
+          },
+          (error: unknown) => {
+            pending--;
+            failures.push(asRingforgeError(error, target));
+            check();
+          },
+        );
+      }
+      if (targets.length === 0) check();
+    });
+  }
+
+  #repair(key: string, replies: ReadonlyMap<NodeId, SiblingSet>, merged: SiblingSet): void {
+    if (merged.length === 0) return;
+    const expected = encodeRecord(merged);
+    for (const [node, siblings] of replies) {
+      if (bytesEqual(encodeRecord(siblings), expected)) continue;
+      this.stats.readRepairs++;
+      this.client.write(node, key, merged, 10_000).catch((error: unknown) => {
+        this.stats.readRepairFailures++;
+        this.logger.debug("read repair failed", { key, node, error: String(error) });
+      });
+    }
+  }
+}
+
+function asRingforgeError(error: unknown, node: NodeId): RingforgeError {
+  if (error instanceof RingforgeError) return error;
+  return new RingforgeError("RINGFORGE_REMOTE_ERROR", `node ${node}: ${String(error)}`, { node });
+}
+
+/**
+ * A request that cannot reach its quorum: a timeout if only timeouts stood in the way (the
+ * replicas may just be slow), otherwise the quorum error naming each failure.
+ */
+function quorumFailure(
+  operation: "get" | "put" | "delete",
+  required: number,
+  acknowledged: number,
+  targets: number,
+  failures: readonly RingforgeError[],
+  timeoutMs: number,
+): RingforgeError {
+  if (failures.length > 0 && failures.every((f) => f instanceof TimeoutError)) {
+    return new TimeoutError(operation, timeoutMs, { required, acknowledged, targets });
+  }
+  return new QuorumNotReachedError(
+    operation,
+    required,
+    acknowledged,
+    targets,
+    failures.map((f) => f.message),
+  );
+}
+
+/** The strict quorum replicator plugin. */
+export const quorumPlugin: Plugin<QuorumOptions> = definePlugin({
+  family: "replicator",
+  name: "quorum",
+  description: "Strict quorum over the first N nodes of the preference list, with read repair; fails rather than write elsewhere.",
+  options: optionsSchema,
+  register(container, options) {
+    container.register(REPLICATOR, {
+      useFactory: instanceCachingFactory(
+        (c) =>
+          new QuorumReplicator(
+            options,
+            c.resolve(PARTITIONER),
+            c.resolve(REPLICA_CLIENT),
+            c.resolve(CONFLICT_RESOLVER),
+            c.resolve(LOGGER),
+          ),
+      ),
+    });
+  },
+});
+
+/**
+ * Chooses strict quorum replication.
+ *
+ * @example
+ * ```ts
+ * const cluster = await store().use(quorum({ readRepair: false })).cluster();
+ * ```
+ */
+export function quorum(options: Partial<QuorumOptions> = {}): PluginChoice<QuorumOptions> {
+  return choose(quorumPlugin, options);
+}

@@ -1,0 +1,15 @@
+/**
+ * Conflict resolvers: how versions are stamped, compared and merged. Bundled: last-write-wins
+ * and vector clocks.
+ *
+ * @module
+ */
+import type { Plugin } from "../../core/build/plugin.ts";
+import { lastWriteWinsPlugin } from "./last-write-wins.ts";
+import { vectorClockPlugin } from "./vector-clock.ts";
+
+export * from "./last-write-wins.ts";
+export * from "./vector-clock.ts";
+
+/** Every bundled conflict resolver; the conformance suite runs each. */
+export const resolverPlugins: readonly Plugin<any>[] = [lastWriteWinsPlugin, vectorClockPlugin];

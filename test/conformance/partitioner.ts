@@ -1,0 +1,302 @@
+/**
+ * The conformance suite every {@link Partitioner} must pass: the contract written on the
+ * interface, checked as fast-check properties over random member sets (ids, weights) and keys.
+ * A partitioner plugin listed in `plugins/partitioners/index.ts` runs it automatically.
+ *
+ * @example
+ * ```ts
+ * partitionerSuite({ name: "my-ring", create: () => new MyRing() });
+ * ```
+ *
+ * @module
+ */
+import { describe, it } from "@std/testing/bdd";
+import { assert, assertEquals, assertInstanceOf, assertThrows } from "@std/assert";
+import fc from "fast-check";
+import { InvalidConfigError } from "../../core/errors.ts";
+import { rangeContains, rangeMoves } from "../../core/interfaces/partitioner.ts";
+import type { MemberInfo, Partitioner, TokenRange } from "../../core/interfaces/partitioner.ts";
+
+/** Size of the token space. */
+const RING_SIZE = 2 ** 32;
+
+/** What a partitioner under test claims, so the suite skips what it does not promise. */
+export interface PartitionerCapabilities {
+  /**
+   * Consistent hashing's minimal movement (Dynamo §4.2): when a node joins, every key's order
+   * of the *other* nodes stays the same; the newcomer is only inserted into it. So a key's
+   * primary either stays or becomes the newcomer, and only the newcomer gains ranges. True for
+   * hash rings and rendezvous hashing; a fixed-partition ring whose claim algorithm reshuffles
+   * partitions between old members would say `false`. Default `true`.
+   */
+  readonly minimalMovement?: boolean;
+}
+
+/** Options of {@link partitionerSuite}. */
+export interface PartitionerSuiteOptions {
+  /** Name shown in the test report. */
+  readonly name: string;
+  /** A fresh partitioner with no members (the options under test baked in). */
+  readonly create: () => Partitioner;
+  /** What the partitioner claims beyond the interface's contract. */
+  readonly supports?: PartitionerCapabilities;
+}
+
+// ---- arbitraries -------------------------------------------------------------------------
+
+const nodeId = fc.string({ minLength: 1, maxLength: 6 });
+/** A weight, or none (counts as 1). Tiny weights exercise "at least one share" rounding. */
+const weight = fc.option(fc.double({ min: 0.01, max: 2, noNaN: true, noDefaultInfinity: true }), { nil: undefined });
+const member = fc.record({ id: nodeId, weight }, { requiredKeys: ["id"] });
+/** 1 to 6 members with distinct ids. */
+const members = fc.uniqueArray(member, { selector: (m) => m.id, minLength: 1, maxLength: 6 });
+const key = fc.string({ minLength: 1, maxLength: 16, unit: "grapheme" });
+const keys = fc.array(key, { minLength: 1, maxLength: 30 });
+/** Members plus the same members in another order. */
+const membersTwice = members.chain((ms) =>
+  fc.tuple(fc.constant(ms), fc.shuffledSubarray(ms, { minLength: ms.length, maxLength: ms.length })),
+);
+/** Members plus one more member whose id is not among them. */
+const membersAndNewcomer = members.chain((ms) =>
+  fc.tuple(
+    fc.constant(ms),
+    fc.record({ id: nodeId.filter((id) => !ms.some((m) => m.id === id)), weight }, { requiredKeys: ["id"] }),
+  ),
+);
+
+// ---- helpers -----------------------------------------------------------------------------
+
+function withMembers(create: () => Partitioner, ms: readonly MemberInfo[]): Partitioner {
+  const p = create();
+  p.setMembers(ms);
+  return p;
+}
+
+/** Clockwise length of `(start, end]`; `start === end` is the whole ring. */
+function arc(range: TokenRange): number {
+  return range.start === range.end ? RING_SIZE : (range.end - range.start + RING_SIZE) % RING_SIZE;
+}
+
+function isPrefix<T>(prefix: readonly T[], of: readonly T[]): boolean {
+  return prefix.length <= of.length && prefix.every((x, i) => x === of[i]);
+}
+
+function holding(ranges: readonly TokenRange[], token: number): TokenRange[] {
+  return ranges.filter((r) => rangeContains(r, token));
+}
+
+/** Sorted copy, for comparing replica *sets*. */
+function sorted(ids: readonly string[]): string[] {
+  return [...ids].sort();
+}
+
+/**
+ * Registers the partitioner conformance suite for one implementation.
+ *
+ * @param options the implementation's name, factory and capabilities
+ */
+export function partitionerSuite(options: PartitionerSuiteOptions): void {
+  const { name, create } = options;
+  const minimalMovement = options.supports?.minimalMovement ?? true;
+
+  describe(`Partitioner conformance: ${name}`, () => {
+    it("has empty preference lists and no ranges without members", () => {
+      const p = create();
+      assertEquals(p.members, []);
+      assertEquals(p.preferenceList("k", 3), []);
+      assertEquals(p.ranges(3), []);
+      p.setMembers([{ id: "a" }, { id: "b" }]);
+      p.setMembers([]);
+      assertEquals(p.members, []);
+      assertEquals(p.preferenceList("k", 3), []);
+      assertEquals(p.ranges(1), []);
+    });
+
+    it("maps a key to the same 32-bit token on every instance", () => {
+      const a = create();
+      const b = withMembers(create, [{ id: "a" }]);
+      fc.assert(
+        fc.property(key, (k) => {
+          const t = a.token(k);
+          assert(Number.isInteger(t) && t >= 0 && t < RING_SIZE, `token ${t} out of range`);
+          assertEquals(b.token(k), t);
+        }),
+      );
+    });
+
+    it("reports members in the order given", () => {
+      fc.assert(
+        fc.property(members, (ms) => {
+          assertEquals(withMembers(create, ms).members, ms);
+        }),
+        { numRuns: 20 },
+      );
+    });
+
+    it("places keys the same on every instance, whatever the order or history of membership", () => {
+      fc.assert(
+        fc.property(membersTwice, members, keys, ([ms, shuffled], other, ks) => {
+          const a = withMembers(create, ms);
+          const b = withMembers(create, shuffled);
+          // History must not matter either: only the last membership counts.
+          const c = withMembers(create, other);
+          c.setMembers(ms);
+          for (const k of ks) {
+            const list = a.preferenceList(k, ms.length);
+            assertEquals(b.preferenceList(k, ms.length), list, `order changed placement of ${JSON.stringify(k)}`);
+            assertEquals(c.preferenceList(k, ms.length), list, `history changed placement of ${JSON.stringify(k)}`);
+          }
+          const ranges = a.ranges(2);
+          assertEquals(b.ranges(2), ranges);
+          assertEquals(c.ranges(2), ranges);
+        }),
+        { numRuns: 30 },
+      );
+    });
+
+    it("gives distinct members, min(count, members) of them, a longer list extending a shorter one", () => {
+      fc.assert(
+        fc.property(members, keys, (ms, ks) => {
+          const p = withMembers(create, ms);
+          const ids = new Set(ms.map((m) => m.id));
+          for (const k of ks) {
+            const full = p.preferenceList(k, ms.length + 2);
+            assertEquals(full.length, ms.length);
+            assertEquals(new Set(full).size, full.length, `duplicate node in ${JSON.stringify(full)}`);
+            assert(full.every((id) => ids.has(id)), `non-member in ${JSON.stringify(full)}`);
+            for (let count = 0; count <= ms.length; count++) {
+              const list = p.preferenceList(k, count);
+              assertEquals(list.length, count);
+              assert(isPrefix(list, full), `list of ${count} ${JSON.stringify(list)} is not a prefix of ${JSON.stringify(full)}`);
+            }
+          }
+        }),
+        { numRuns: 50 },
+      );
+    });
+
+    it("divides the ring into ranges covering every token exactly once, in ascending order", () => {
+      fc.assert(
+        fc.property(members, fc.integer({ min: 1, max: 7 }), (ms, n) => {
+          const ranges = withMembers(create, ms).ranges(n);
+          assert(ranges.length > 0, "no ranges with members");
+          let total = 0;
+          for (let i = 0; i < ranges.length; i++) {
+            const r = ranges[i]!;
+            const previous = ranges[(i + ranges.length - 1) % ranges.length]!;
+            assert(Number.isInteger(r.end) && r.end >= 0 && r.end < RING_SIZE, `end ${r.end} out of range`);
+            if (i > 0) assert(r.end > previous.end, `ends not ascending at ${i}`);
+            // Each range starts where the one before it (counter-clockwise) ends: no gap, no overlap.
+            assertEquals(r.start, previous.end, `range ${i} does not start at the previous end`);
+            assertEquals(r.replicas.length, Math.min(n, ms.length));
+            assertEquals(new Set(r.replicas).size, r.replicas.length);
+            total += arc(r);
+          }
+          assertEquals(total, RING_SIZE);
+          // Boundaries belong to exactly one range: an end to its own range, the token after it
+          // to the next one. (A sample: the arithmetic above already proves the cover.)
+          const step = Math.max(1, Math.floor(ranges.length / 16));
+          for (let i = 0; i < ranges.length; i += step) {
+            const r = ranges[i]!;
+            assertEquals(holding(ranges, r.end), [r]);
+            assertEquals(holding(ranges, (r.end + 1) % RING_SIZE).length, 1);
+          }
+        }),
+        { numRuns: 40 },
+      );
+    });
+
+    it("gives a key the replicas of the range holding its token", () => {
+      fc.assert(
+        fc.property(members, keys, fc.integer({ min: 1, max: 7 }), (ms, ks, n) => {
+          const p = withMembers(create, ms);
+          const ranges = p.ranges(n);
+          for (const k of ks) {
+            const containing = holding(ranges, p.token(k));
+            assertEquals(containing.length, 1, `token of ${JSON.stringify(k)} in ${containing.length} ranges`);
+            assertEquals(p.preferenceList(k, n), containing[0]!.replicas);
+          }
+        }),
+        { numRuns: 40 },
+      );
+    });
+
+    it("rejects duplicate ids and bad weights, leaving the membership unchanged", () => {
+      const bad = fc.constantFrom(0, -1, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY);
+      fc.assert(
+        fc.property(members, bad, keys, fc.boolean(), (ms, w, ks, duplicate) => {
+          const p = withMembers(create, ms);
+          const before = ks.map((k) => p.preferenceList(k, 3));
+          const invalid: MemberInfo[] = duplicate
+            ? [...ms, { id: ms[0]!.id }]
+            : [...ms.slice(1), { id: ms[0]!.id, weight: w }];
+          const error = assertThrows(() => p.setMembers(invalid));
+          assertInstanceOf(error, InvalidConfigError);
+          assertEquals(error.code, "RINGFORGE_INVALID_CONFIG");
+          assert(
+            error.issues.some((i) => i.path.includes(ms[0]!.id)),
+            `no issue names node ${ms[0]!.id}: ${error.message}`,
+          );
+          assertEquals(p.members, ms);
+          assertEquals(ks.map((k) => p.preferenceList(k, 3)), before);
+        }),
+        { numRuns: 30 },
+      );
+    });
+
+    if (minimalMovement) {
+      it("on a join, only inserts the newcomer into each key's order (and a leave only removes it)", () => {
+        fc.assert(
+          fc.property(membersAndNewcomer, keys, ([ms, newcomer], ks) => {
+            const before = withMembers(create, ms);
+            const after = withMembers(create, [...ms, newcomer]);
+            for (const k of ks) {
+              const was = before.preferenceList(k, ms.length);
+              const now = after.preferenceList(k, ms.length + 1);
+              // The simplest consequence first: the primary stays or becomes the newcomer.
+              assert(now[0] === was[0] || now[0] === newcomer.id, `primary of ${JSON.stringify(k)} moved to ${now[0]}`);
+              assertEquals(now.filter((id) => id !== newcomer.id), was);
+            }
+          }),
+          { numRuns: 50 },
+        );
+      });
+
+      it("rangeMoves on a join names only the newcomer as gaining, on a leave only the leaver as losing", () => {
+        fc.assert(
+          fc.property(membersAndNewcomer, keys, fc.integer({ min: 1, max: 3 }), ([ms, newcomer], ks, n) => {
+            const small = withMembers(create, ms);
+            const large = withMembers(create, [...ms, newcomer]);
+            const before = small.ranges(n);
+            const after = large.ranges(n);
+            const joins = rangeMoves(before, after);
+            assert(joins.length > 0, "the newcomer gained nothing");
+            for (const move of joins) {
+              assertEquals(move.gained, [newcomer.id]);
+              // It displaces the n-th replica, if there were n already.
+              assertEquals(move.lost.length, ms.length >= n ? 1 : 0);
+            }
+            for (const move of rangeMoves(after, before)) {
+              assertEquals(move.lost, [newcomer.id]);
+              assertEquals(move.gained.length, ms.length >= n ? 1 : 0);
+            }
+            // The moves are exactly the keys whose replica set changed.
+            for (const k of ks) {
+              const was = small.preferenceList(k, n);
+              const now = large.preferenceList(k, n);
+              const moved = joins.filter((m) => rangeContains(m, small.token(k)));
+              if (sorted(was).join("\0") === sorted(now).join("\0")) {
+                assertEquals(moved.length, 0, `${JSON.stringify(k)} kept its replicas but is in a move`);
+              } else {
+                assertEquals(moved.length, 1, `${JSON.stringify(k)} changed replicas but is in ${moved.length} moves`);
+                assertEquals(sorted(moved[0]!.gained), sorted(now.filter((id) => !was.includes(id))));
+                assertEquals(sorted(moved[0]!.lost), sorted(was.filter((id) => !now.includes(id))));
+              }
+            }
+          }),
+          { numRuns: 15 },
+        );
+      });
+    }
+  });
+}

@@ -1,0 +1,81 @@
+/**
+ * Runs the StorageEngine conformance suite for every bundled engine plugin, built the way a
+ * node builds it (the plugin registers into a tsyringe child container), plus memory-engine
+ * specifics.
+ */
+import { globalContainer as container } from "../core/build/di.ts";
+import { afterEach, describe, it } from "@std/testing/bdd";
+import { assertEquals, assertInstanceOf, assertThrows } from "@std/assert";
+import type { Plugin } from "../core/build/plugin.ts";
+import { RingforgeError } from "../core/errors.ts";
+import { STORAGE_ENGINE } from "../core/interfaces/storage-engine.ts";
+import type { StorageEngine } from "../core/interfaces/storage-engine.ts";
+import { enginePlugins, MemoryEngine, memoryEngine, memoryEnginePlugin } from "../plugins/engines/index.ts";
+import { storageEngineSuite } from "./conformance/storage-engine.ts";
+
+// deno-lint-ignore no-explicit-any
+function createEngine(plugin: Plugin<any>): StorageEngine {
+  const child = container.createChildContainer();
+  plugin.register(child, plugin.parseOptions(undefined));
+  return child.resolve<StorageEngine>(STORAGE_ENGINE);
+}
+
+for (const plugin of enginePlugins) {
+  storageEngineSuite({
+    name: plugin.name,
+    create: () => createEngine(plugin),
+    // Building an engine has no side effects (open() does), so one can be asked what it claims.
+    capabilities: createEngine(plugin).capabilities,
+  });
+}
+
+describe("memory engine", () => {
+  const engines: MemoryEngine[] = [];
+  afterEach(async () => {
+    for (const engine of engines.splice(0)) await engine.close();
+  });
+
+  it("is what the plugin registers, one instance per container", () => {
+    const child = container.createChildContainer();
+    memoryEnginePlugin.register(child, memoryEnginePlugin.parseOptions(undefined));
+    const engine = child.resolve<StorageEngine>(STORAGE_ENGINE);
+    assertInstanceOf(engine, MemoryEngine);
+    assertEquals(child.resolve<StorageEngine>(STORAGE_ENGINE), engine);
+    assertEquals(createEngine(memoryEnginePlugin) === engine, false);
+  });
+
+  it("the typed factory and config data choose the same plugin and options", () => {
+    assertEquals(memoryEngine(), { plugin: memoryEnginePlugin, options: {} });
+    assertEquals(memoryEnginePlugin.parseOptions({}), {});
+  });
+
+  it("rejects unknown options with RINGFORGE_INVALID_CONFIG", () => {
+    const error = assertThrows(() => memoryEnginePlugin.parseOptions({ path: "/tmp/x" }), RingforgeError);
+    assertEquals(error.code, "RINGFORGE_INVALID_CONFIG");
+  });
+
+  it("is empty after close and reopen (not persistent)", async () => {
+    const engine = new MemoryEngine();
+    engines.push(engine);
+    await engine.open();
+    await engine.put(Uint8Array.of(1), Uint8Array.of(1));
+    await engine.close();
+    await engine.open();
+    assertEquals(await engine.get(Uint8Array.of(1)), undefined);
+    assertEquals(engine.capabilities.persistent, false);
+  });
+
+  it("handles keys longer than one string-conversion chunk", async () => {
+    const engine = new MemoryEngine();
+    engines.push(engine);
+    await engine.open();
+    const long = new Uint8Array(100_000).map((_, i) => (i * 7) & 0xff);
+    const longer = Uint8Array.from([...long, 0]);
+    await engine.put(longer, Uint8Array.of(2));
+    await engine.put(long, Uint8Array.of(1));
+    assertEquals(await engine.get(long), Uint8Array.of(1));
+    const keys: number[] = [];
+    for await (const [key] of engine.scan()) keys.push(key.length);
+    assertEquals(keys, [100_000, 100_001]);
+  });
+});

@@ -1,0 +1,23 @@
+import { defineConfig } from "tsup";
+
+// One entry per public module; scripts/check-entrypoints.ts checks that package.json exports,
+// deno.json exports and typedoc.json entry points name the same ones.
+export default defineConfig({
+  entry: {
+    index: "index.ts",
+    "core/index": "core/index.ts",
+    "plugins/index": "plugins/index.ts",
+    "cli/program": "cli/program.ts",
+    "cli/main": "cli/main.ts",
+  },
+  format: ["esm"],
+  target: "node20",
+  platform: "node",
+  // tsup 8's declaration build sets `baseUrl`, which TypeScript 6 deprecates; acknowledge it
+  // here only, so the project's own tsconfig stays free of deprecated options.
+  dts: { compilerOptions: { ignoreDeprecations: "6.0" } },
+  sourcemap: true,
+  clean: true,
+  splitting: true,
+  outDir: "dist",
+});
