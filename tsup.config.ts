@@ -7,6 +7,7 @@ export default defineConfig({
     index: "index.ts",
     "core/index": "core/index.ts",
     "plugins/index": "plugins/index.ts",
+    "sim/index": "sim/index.ts",
     "cli/program": "cli/program.ts",
     "cli/main": "cli/main.ts",
   },

@@ -4,6 +4,7 @@
  * - `ringforge plugins`: the bundled plugins by family, with what each trades.
  * - `ringforge config FILE`: validates a store config (JSON) and prints it resolved, every
  *   default and plugin option filled in, or every problem with its path.
+ * - `ringforge compare SCENARIO --config A --config B [--seeds K] [--json]`: the compare lab.
  *
  * Later commands (the compare lab, node processes) plug into the same program. The executable
  * is cli/main.ts; this module is the program as a library, for tests and embedding.
@@ -16,7 +17,11 @@ import { Command, CommanderError } from "commander";
 import { resolveStoreConfig, storeToConfig } from "../core/build/config.ts";
 import type { PluginRegistry } from "../core/build/registry.ts";
 import { PLUGIN_FAMILIES } from "../core/build/plugin.ts";
-import { RingforgeError } from "../core/errors.ts";
+import { InvalidConfigError, RingforgeError } from "../core/errors.ts";
+import type { StoreConfig } from "../core/build/config.ts";
+import { type LabConfig, compare, formatComparison } from "../sim/lab.ts";
+import { parseScenario } from "../sim/scenario.ts";
+import { basename } from "node:path";
 import { builtinPlugins } from "../plugins/index.ts";
 
 /** Where a command writes: standard output and standard error, replaceable in tests. */
@@ -25,12 +30,39 @@ export interface CliIo {
   readonly out: (text: string) => void;
   /** Errors and diagnostics. */
   readonly err: (text: string) => void;
+  /**
+   * A live progress line (rewritten in place), or undefined when there is no terminal to show
+   * it on: long runs then stay quiet.
+   */
+  readonly progress?: (line: string) => void;
 }
 
 const processIo: CliIo = {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
+  progress: process.stderr.isTTY ? (line) => process.stderr.write(`\r\x1b[2K${line}`) : undefined,
 };
+
+async function readJson(file: string, what: string): Promise<unknown> {
+  const text = await readFile(file, "utf8");
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new RingforgeError("RINGFORGE_INVALID_CONFIG", `${what} ${file} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new InvalidConfigError([{ path: "", message: `expected a positive integer, got "${value}"` }]);
+  }
+  return n;
+}
 
 /**
  * Runs the CLI with `argv` (without the runtime and script names); resolves to the exit code.
@@ -79,14 +111,45 @@ export async function runCli(
     .description("validate a store config (JSON) and print it with every default filled in")
     .argument("<file>", "path to a JSON store config")
     .action(async (file: string) => {
-      const text = await readFile(file, "utf8");
-      let data: unknown;
-      try {
-        data = JSON.parse(text);
-      } catch (error) {
-        throw new RingforgeError("RINGFORGE_INVALID_CONFIG", `${file} is not valid JSON: ${(error as Error).message}`);
-      }
+      const data = await readJson(file, "config");
       io.out(`${JSON.stringify(storeToConfig(resolveStoreConfig(data, registry)), null, 2)}\n`);
+    });
+
+  program
+    .command("compare")
+    .description("run one scenario against several store configs on the same seeds; print one table")
+    .argument("<scenario>", "path to a scenario JSON file (examples/scenarios/)")
+    .requiredOption("-c, --config <file>", "a store config JSON file (repeat for each config)", collect, [])
+    .option("-s, --seeds <count>", "number of seeds to run each config with", positiveInt, 1)
+    .option("--first-seed <seed>", "the first seed (seeds are consecutive)", positiveInt, 1)
+    .option("--json", "print every checker's figures per config and seed as JSON")
+    .action(async (scenarioFile: string, options: { config: string[]; seeds: number; firstSeed: number; json?: boolean }) => {
+      const scenario = parseScenario(await readJson(scenarioFile, "scenario"));
+      const configs: LabConfig[] = [];
+      for (const file of options.config) {
+        const config = (await readJson(file, "config")) as StoreConfig;
+        // Validate now, so a bad config fails before any run starts.
+        resolveStoreConfig(config, registry);
+        const name = typeof config?.name === "string" && config.name ? config.name : basename(file).replace(/\.json$/, "");
+        configs.push({ name, config });
+      }
+      const seeds = Array.from({ length: options.seeds }, (_, i) => options.firstSeed + i);
+      const progress = options.json ? undefined : io.progress;
+      let lastShown = -1;
+      const comparison = await compare(scenario, configs, {
+        registry,
+        seeds,
+        onProgress: progress
+          ? (p) => {
+              const percent = Math.floor((100 * (p.runsDone * p.total + p.done)) / (p.runs * p.total));
+              if (percent === lastShown) return;
+              lastShown = percent;
+              progress(`${percent}%  ${p.config} seed ${p.seed}  (run ${p.runsDone + 1}/${p.runs}, ${p.done}/${p.total} ops)`);
+            }
+          : undefined,
+      });
+      if (progress) progress("");
+      io.out(options.json ? `${JSON.stringify(comparison, null, 2)}\n` : `${formatComparison(comparison)}\n`);
     });
 
   try {

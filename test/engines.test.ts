@@ -10,7 +10,7 @@ import type { Plugin } from "../core/build/plugin.ts";
 import { RingforgeError } from "../core/errors.ts";
 import { STORAGE_ENGINE } from "../core/interfaces/storage-engine.ts";
 import type { StorageEngine } from "../core/interfaces/storage-engine.ts";
-import { enginePlugins, MemoryEngine, memoryEngine, memoryEnginePlugin } from "../plugins/engines/index.ts";
+import { enginePlugins, MemoryEngine, MemoryVolume, memoryEngine, memoryEnginePlugin } from "../plugins/engines/index.ts";
 import { storageEngineSuite } from "./conformance/storage-engine.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -29,6 +29,21 @@ for (const plugin of enginePlugins) {
   });
 }
 
+// A memory engine over a volume is persistent: a new engine over the same volume (a restarted
+// node) sees everything.
+const volumeOf = new WeakMap<StorageEngine, MemoryVolume>();
+function durableEngine(volume = new MemoryVolume()): MemoryEngine {
+  const engine = new MemoryEngine(volume);
+  volumeOf.set(engine, volume);
+  return engine;
+}
+storageEngineSuite({
+  name: "memory over a durable volume",
+  create: () => durableEngine(),
+  capabilities: { persistent: true },
+  reopen: (closed) => durableEngine(volumeOf.get(closed)),
+});
+
 describe("memory engine", () => {
   const engines: MemoryEngine[] = [];
   afterEach(async () => {
@@ -45,8 +60,9 @@ describe("memory engine", () => {
   });
 
   it("the typed factory and config data choose the same plugin and options", () => {
-    assertEquals(memoryEngine(), { plugin: memoryEnginePlugin, options: {} });
-    assertEquals(memoryEnginePlugin.parseOptions({}), {});
+    assertEquals(memoryEngine(), { plugin: memoryEnginePlugin, options: { durable: false } });
+    assertEquals(memoryEnginePlugin.parseOptions({}), { durable: false });
+    assertEquals(memoryEngine({ durable: true }).options, memoryEnginePlugin.parseOptions({ durable: true }));
   });
 
   it("rejects unknown options with RINGFORGE_INVALID_CONFIG", () => {

@@ -91,6 +91,29 @@ export class Cluster {
     return entry.container;
   }
 
+  /**
+   * Crashes node `id` ({@link RingforgeNode.crash}): it stops at once, losing what its engine
+   * had not made durable. Idempotent.
+   */
+  async crash(id: NodeId): Promise<void> {
+    await this.node(id).crash();
+  }
+
+  /**
+   * Starts a fresh instance of node `id` after a crash or stop, in a new child container (a
+   * restarted process). Its engine finds whatever the old one made durable: nothing for the
+   * volatile memory engine, everything for `memory` with `durable: true`.
+   */
+  async restart(id: NodeId): Promise<RingforgeNode> {
+    const old = this.#nodes.get(id);
+    if (!old) throw new RangeError(`no node "${id}" in this cluster`);
+    if (old.node.running) throw new Error(`node ${id} is running; crash or stop it before restarting`);
+    const built = buildNode(this.container, this.store, id);
+    this.#nodes.set(id, built);
+    await built.node.start();
+    return built.node;
+  }
+
   /** The next node in round-robin order: a simple client that spreads requests. */
   any(): RingforgeNode {
     if (this.#stopped) throw new NotRunningError("cluster");

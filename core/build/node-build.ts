@@ -71,9 +71,11 @@ export function buildNode(root: DependencyContainer, store: ResolvedStore, id: N
   }
   // The replicator reaches replicas through the node, and the node needs the replicator:
   // the client resolves the node when first called, which breaks the cycle.
+  let self: RingforgeNode | undefined;
+  const nodeOf = () => (self ??= c.resolve<RingforgeNode>(NODE));
   const replicaClient: ReplicaClient = {
-    write: (node, key, siblings, timeoutMs) => c.resolve<RingforgeNode>(NODE).write(node, key, siblings, timeoutMs),
-    read: (node, key, timeoutMs) => c.resolve<RingforgeNode>(NODE).read(node, key, timeoutMs),
+    write: (node, key, siblings, timeoutMs) => nodeOf().write(node, key, siblings, timeoutMs),
+    read: (node, key, timeoutMs) => nodeOf().read(node, key, timeoutMs),
   };
   c.register(REPLICA_CLIENT, { useValue: replicaClient });
   c.register(NODE, {

@@ -22,7 +22,7 @@ import type { StorageEngine } from "../interfaces/storage-engine.ts";
 import type { Message, Transport } from "../interfaces/transport.ts";
 import { type CausalContext, unwrapContext, wrapContext } from "../model/causal-context.ts";
 import { validateKey, validateValue } from "../model/limits.ts";
-import { type NodeId, type Sibling, type SiblingSet, liveValues } from "../model/sibling.ts";
+import { type NodeId, type Sibling, type SiblingSet, liveValues, sameSiblings } from "../model/sibling.ts";
 import { KeyedMutex } from "./keyed-mutex.ts";
 import {
   type CoordinateRequest,
@@ -168,6 +168,22 @@ export class RingforgeNode implements ReplicaClient {
     await this.#s.transport.stop();
     await this.#s.engine.close();
     this.#s.logger.info("node stopped", { id: this.id });
+  }
+
+  /**
+   * Stops at once, as a killed process would: membership and transport go down, requests in
+   * flight fail, and the engine closes without any shutdown work, so whatever it had not made
+   * durable is lost (all of it for a volatile memory engine). The simulator's crash fault.
+   */
+  async crash(): Promise<void> {
+    const wasRunning = this.#state === "running";
+    this.#state = "stopped";
+    if (!wasRunning) return;
+    this.#unsubscribe?.();
+    await this.#s.detector.stop();
+    await this.#s.transport.stop();
+    await this.#s.engine.close();
+    this.#s.logger.info("node crashed", { id: this.id });
   }
 
   /**
@@ -329,9 +345,8 @@ export class RingforgeNode implements ReplicaClient {
     await this.#locks.run(key, async () => {
       const local = await this.#readLocal(key);
       const merged = this.#s.resolver.merge(local, incoming);
-      const bytes = encodeRecord(merged);
-      if (local.length > 0 && bytesEqual(bytes, encodeRecord(local))) return;
-      await this.#s.engine.put(recordKey(key), bytes);
+      if (local.length > 0 && sameSiblings(merged, local)) return;
+      await this.#s.engine.put(recordKey(key), encodeRecord(merged));
     });
   }
 

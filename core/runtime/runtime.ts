@@ -29,6 +29,13 @@ export interface VirtualRuntime extends Runtime {
   readonly scheduler: VirtualScheduler;
   /** The seed it was created with. */
   readonly seed: number;
+  /**
+   * Skews `node`'s clock by `offsetMs` (positive: ahead) from then on. Only what the node reads
+   * from its {@link Clock} changes (timestamps, ages); its timers keep virtual time.
+   */
+  setSkew(node: NodeId, offsetMs: number): void;
+  /** The current skew of `node`'s clock, ms. */
+  skewOf(node: NodeId): number;
 }
 
 /**
@@ -40,12 +47,18 @@ export interface VirtualRuntime extends Runtime {
 export function virtualRuntime(seed: number, options: { logger?: (node: NodeId) => Logger } = {}): VirtualRuntime {
   const scheduler = new VirtualScheduler();
   const logger = options.logger ?? (() => silentLogger);
+  const skew = new Map<NodeId, number>();
   return {
     scheduler,
     seed,
     random: new SeededRandom(seed),
-    clockFor: () => scheduler,
+    clockFor: (node) => ({ now: () => scheduler.now() + (skew.get(node) ?? 0) }),
     loggerFor: logger,
+    setSkew: (node, offsetMs) => {
+      if (!Number.isFinite(offsetMs)) throw new RangeError(`clock skew must be a finite number of ms, got ${offsetMs}`);
+      skew.set(node, offsetMs);
+    },
+    skewOf: (node) => skew.get(node) ?? 0,
   };
 }
 

@@ -12,6 +12,8 @@ import { choose, definePlugin } from "../../core/build/plugin.ts";
 import type { Plugin, PluginChoice } from "../../core/build/plugin.ts";
 import { EngineNotOpenError, RingforgeError } from "../../core/errors.ts";
 import { STORAGE_ENGINE } from "../../core/interfaces/storage-engine.ts";
+import type { NodeId } from "../../core/model/sibling.ts";
+import { NODE_SETTINGS, type NodeSettings } from "../../core/node/settings.ts";
 import type {
   BatchOperation,
   EngineCapabilities,
@@ -19,22 +21,47 @@ import type {
   StorageEngine,
 } from "../../core/interfaces/storage-engine.ts";
 
-const memoryEngineOptions: z.ZodType<MemoryEngineOptions, unknown> = z.object({}).strict();
+const memoryEngineOptions: z.ZodType<MemoryEngineOptions, unknown> = z
+  .object({ durable: z.boolean().default(false) })
+  .strict();
+
+/** Options of the memory engine. */
+export interface MemoryEngineOptions {
+  /**
+   * Keep each node's data in a volume that outlives the node, so a node restarted in the same
+   * process (or simulation) finds what it had: a simulated disk on which every acknowledged
+   * write is durable at once. Default false: a restarted node starts empty, as a real
+   * memory-backed process would.
+   */
+  readonly durable: boolean;
+}
 
 /**
- * Options of the memory engine. It has none yet (unknown options are rejected); the type
- * exists so every engine is chosen the same way and options can be added without breaking
- * callers.
+ * The data of one memory engine. An engine created over an existing volume sees everything
+ * written through earlier engines over it.
  */
-export type MemoryEngineOptions = Record<string, never>;
+export class MemoryVolume {
+  /** @internal entries under their binary-string key */
+  entries = new Map<string, Entry>();
+  /** @internal sorted keys, or undefined when stale; replaced, never mutated */
+  sorted: string[] | undefined = [];
+
+  /** Number of keys stored. */
+  get size(): number {
+    return this.entries.size;
+  }
+}
 
 /** A stored pair, kept together so a scan yields the key bytes without decoding them again. */
-interface Entry {
+export interface Entry {
+  /** The key's bytes. */
   readonly key: Uint8Array;
+  /** The value's bytes. */
   readonly value: Uint8Array;
 }
 
 const CAPABILITIES: EngineCapabilities = Object.freeze({ persistent: false });
+const PERSISTENT: EngineCapabilities = Object.freeze({ persistent: true });
 
 // String.fromCharCode.apply passes every byte as an argument; engines cap argument counts
 // (V8 at ~65k), so longer keys are converted in chunks.
@@ -95,26 +122,46 @@ function checkBytes(what: string, bytes: unknown, details: Record<string, unknow
  * ```
  */
 export class MemoryEngine implements StorageEngine {
-  /** Not persistent: data is released on `close()`. */
-  readonly capabilities: EngineCapabilities = CAPABILITIES;
+  /** Persistent only over a shared {@link MemoryVolume}. */
+  readonly capabilities: EngineCapabilities;
 
   #open = false;
-  #entries = new Map<string, Entry>();
-  // Replaced, never mutated, when invalidated: a running scan keeps iterating its own snapshot
-  // while writes continue.
-  #sorted: string[] | undefined = [];
+  readonly #volume: MemoryVolume | undefined;
+  #data = new MemoryVolume();
 
-  /** Opens the engine (idempotent). A reopened engine is empty. */
+  /**
+   * @param volume keep the data here, beyond `close()` (default: private, released on close)
+   */
+  constructor(volume?: MemoryVolume) {
+    this.#volume = volume;
+    if (volume) this.#data = volume;
+    this.capabilities = volume ? PERSISTENT : CAPABILITIES;
+  }
+
+  // Sorted keys are replaced, never mutated, when invalidated: a running scan keeps iterating
+  // its own snapshot while writes continue.
+  get #entries(): Map<string, Entry> {
+    return this.#data.entries;
+  }
+
+  get #sorted(): string[] | undefined {
+    return this.#data.sorted;
+  }
+
+  set #sorted(keys: string[] | undefined) {
+    this.#data.sorted = keys;
+  }
+
+  /** Opens the engine (idempotent). Without a volume, a reopened engine is empty. */
   async open(): Promise<void> {
     this.#open = true;
   }
 
-  /** Closes the engine and releases its data (idempotent). */
+  /** Closes the engine (idempotent); without a volume its data is released. */
   async close(): Promise<void> {
     if (!this.#open) return;
     this.#open = false;
-    this.#entries = new Map();
-    this.#sorted = [];
+    if (!this.#volume) this.#data = new MemoryVolume();
   }
 
   /** Closes the engine, so `container.dispose()` on a node's container releases it. */
@@ -224,15 +271,33 @@ export class MemoryEngine implements StorageEngine {
 }
 
 /**
+ * Injection token of the node volumes of durable memory engines (`Map<NodeId, MemoryVolume>`),
+ * registered on the root container so they outlive any one node.
+ */
+export const MEMORY_VOLUMES: unique symbol = Symbol.for("ringforge.MemoryVolumes");
+
+/**
  * The `memory` engine plugin: registers one {@link MemoryEngine} per node container.
  */
 export const memoryEnginePlugin: Plugin<MemoryEngineOptions> = definePlugin({
   family: "engine",
   name: "memory",
-  description: "In-memory ordered map: fastest, nothing survives close or restart.",
+  description: "In-memory ordered map: fastest; data survives a node restart only with durable: true (a simulated disk).",
   options: memoryEngineOptions,
-  register(container) {
-    container.register(STORAGE_ENGINE, { useFactory: instanceCachingFactory(() => new MemoryEngine()) });
+  registerShared(root, options) {
+    if (options.durable) root.register(MEMORY_VOLUMES, { useValue: new Map<NodeId, MemoryVolume>() });
+  },
+  register(container, options) {
+    container.register(STORAGE_ENGINE, {
+      useFactory: instanceCachingFactory((c) => {
+        if (!options.durable) return new MemoryEngine();
+        const volumes = c.resolve<Map<NodeId, MemoryVolume>>(MEMORY_VOLUMES);
+        const id = c.resolve<NodeSettings>(NODE_SETTINGS).id;
+        let volume = volumes.get(id);
+        if (!volume) volumes.set(id, (volume = new MemoryVolume()));
+        return new MemoryEngine(volume);
+      }),
+    });
   },
 });
 
@@ -244,6 +309,6 @@ export const memoryEnginePlugin: Plugin<MemoryEngineOptions> = definePlugin({
  * const cluster = await store().nodes(3).use(memoryEngine()).cluster();
  * ```
  */
-export function memoryEngine(options?: MemoryEngineOptions): PluginChoice<MemoryEngineOptions> {
+export function memoryEngine(options?: Partial<MemoryEngineOptions>): PluginChoice<MemoryEngineOptions> {
   return choose(memoryEnginePlugin, options);
 }

@@ -8,8 +8,7 @@ import { instanceCachingFactory } from "../../core/build/di.ts";
 import { z } from "zod";
 import { QuorumNotReachedError, RingforgeError, TimeoutError } from "../../core/errors.ts";
 import { type Plugin, type PluginChoice, choose, definePlugin } from "../../core/build/plugin.ts";
-import { encodeRecord } from "../../core/codec/record-codec.ts";
-import { bytesEqual } from "../../core/codec/bytes.ts";
+import { sameSiblings } from "../../core/model/sibling.ts";
 import { CONFLICT_RESOLVER, type ConflictResolver } from "../../core/interfaces/conflict-resolver.ts";
 import { LOGGER, type Logger } from "../../core/interfaces/logger.ts";
 import { PARTITIONER, type Partitioner } from "../../core/interfaces/partitioner.ts";
@@ -154,9 +153,8 @@ export class QuorumReplicator implements Replicator {
 
   #repair(key: string, replies: ReadonlyMap<NodeId, SiblingSet>, merged: SiblingSet): void {
     if (merged.length === 0) return;
-    const expected = encodeRecord(merged);
     for (const [node, siblings] of replies) {
-      if (bytesEqual(encodeRecord(siblings), expected)) continue;
+      if (sameSiblings(siblings, merged)) continue;
       this.stats.readRepairs++;
       this.client.write(node, key, merged, 10_000).catch((error: unknown) => {
         this.stats.readRepairFailures++;

@@ -32,38 +32,76 @@ import type { NodeId } from "../../core/model/sibling.ts";
 import { NODE_SETTINGS, type NodeSettings } from "../../core/node/settings.ts";
 import type { Runtime } from "../../core/runtime/runtime.ts";
 
-/** Options of the in-process network. */
-export interface InProcessOptions {
-  /** One-way delay of every message, uniform in [min, max] ms. Default 1..5. */
-  readonly latency: LatencyRange;
+/**
+ * How long a message takes on a link, in ms. `uniform` and `constant` bound the delay;
+ * `normal` (clamped at 0) and `exponential` have tails, so messages overtake each other.
+ */
+export type LatencyDistribution =
+  | { readonly kind: "constant"; readonly ms: number }
+  | { readonly kind: "uniform"; readonly min: number; readonly max: number }
+  | { readonly kind: "normal"; readonly mean: number; readonly stddev: number }
+  | { readonly kind: "exponential"; readonly mean: number };
+
+/** How a link treats the messages that cross it. */
+export interface LinkBehaviour {
+  /** One-way delay. */
+  readonly latency: LatencyDistribution;
+  /** Probability that a message is lost (0..1). */
+  readonly loss: number;
+  /** Probability that a message is delivered twice (0..1), each copy with its own delay. */
+  readonly duplicate: number;
 }
 
-/** A range of one-way message delays. */
-export interface LatencyRange {
-  /** Shortest delay, ms (>= 0). */
-  readonly min: number;
-  /** Longest delay, ms (>= min). */
-  readonly max: number;
+/** Options of the in-process network: the behaviour of every link unless overridden. */
+export interface InProcessOptions {
+  /**
+   * One-way delay. `{ min, max }` is shorthand for a uniform distribution. Default uniform
+   * 1..5 ms.
+   */
+  readonly latency: LatencyDistribution;
+  /** Probability that a message is lost. Default 0. */
+  readonly loss: number;
+  /** Probability that a message is delivered twice. Default 0. */
+  readonly duplicate: number;
 }
+
+const ms = z.number().min(0).finite();
+const probability = z.number().min(0).max(1);
+
+/** Validates a latency distribution from config data (`{ min, max }` means uniform). */
+export const latencySchema: z.ZodType<LatencyDistribution, unknown> = z.union([
+  z
+    .object({ min: ms, max: ms })
+    .strict()
+    .refine((l) => l.min <= l.max, "latency.min must not exceed latency.max")
+    .transform((l) => ({ kind: "uniform" as const, min: l.min, max: l.max })),
+  z.object({ kind: z.literal("constant"), ms }).strict(),
+  z
+    .object({ kind: z.literal("uniform"), min: ms, max: ms })
+    .strict()
+    .refine((l) => l.min <= l.max, "latency.min must not exceed latency.max"),
+  z.object({ kind: z.literal("normal"), mean: ms, stddev: ms }).strict(),
+  z.object({ kind: z.literal("exponential"), mean: ms }).strict(),
+]);
 
 const optionsSchema: z.ZodType<InProcessOptions, unknown> = z
   .object({
-    latency: z
-      .object({ min: z.number().min(0).finite(), max: z.number().min(0).finite() })
-      .strict()
-      .refine((l) => l.min <= l.max, "latency.min must not exceed latency.max")
-      .default({ min: 1, max: 5 }),
+    latency: latencySchema.default({ kind: "uniform", min: 1, max: 5 }),
+    loss: probability.default(0),
+    duplicate: probability.default(0),
   })
   .strict();
 
 /** Traffic counters of an {@link InProcessNetwork}. */
 export interface NetworkStats {
-  /** Messages sent (requests, replies and one-way). */
+  /** Messages sent (requests, replies and one-way), including copies and later drops. */
   messages: number;
   /** Encoded bytes sent. */
   bytes: number;
-  /** Messages dropped because the destination was stopped or unknown. */
+  /** Messages that never arrived: lost, blocked by a partition, or to a stopped node. */
   dropped: number;
+  /** Extra copies delivered by duplication. */
+  duplicated: number;
 }
 
 /** A frame on the simulated wire. */
@@ -80,7 +118,7 @@ type Frame =
  */
 export class InProcessNetwork {
   /** Traffic so far. */
-  readonly stats: NetworkStats = { messages: 0, bytes: 0, dropped: 0 };
+  readonly stats: NetworkStats = { messages: 0, bytes: 0, dropped: 0, duplicated: 0 };
   readonly #endpoints = new Map<NodeId, InProcessTransport>();
 
   /** The scheduler deliveries and timeouts run on. */
@@ -88,11 +126,16 @@ export class InProcessNetwork {
   /** The network's options. */
   readonly options: InProcessOptions;
   readonly #random: Random;
+  readonly #defaults: LinkBehaviour;
+  readonly #links = new Map<string, Partial<LinkBehaviour>>();
+  readonly #blocked = new Set<string>();
+  #groupOf: Map<NodeId, number> | undefined;
 
   constructor(scheduler: Scheduler, random: Random, options: InProcessOptions) {
     this.scheduler = scheduler;
     this.#random = random;
     this.options = options;
+    this.#defaults = { latency: options.latency, loss: options.loss, duplicate: options.duplicate };
   }
 
   /** The endpoint of `id` (created on first use). */
@@ -102,20 +145,86 @@ export class InProcessNetwork {
     return endpoint;
   }
 
+  // ---- faults: what the simulator's nemesis drives -------------------------------------
+
+  /**
+   * Overrides the behaviour of the links from `from` to `to` (`"*"` for any node). The most
+   * specific override wins: (from, to), then (from, *), then (*, to), then (*, *), then the
+   * options.
+   */
+  setLink(from: NodeId | "*", to: NodeId | "*", behaviour: Partial<LinkBehaviour>): void {
+    const key = linkKey(from, to);
+    this.#links.set(key, { ...this.#links.get(key), ...behaviour });
+  }
+
+  /** Removes every link override. */
+  resetLinks(): void {
+    this.#links.clear();
+  }
+
+  /**
+   * Splits the network: nodes in different groups cannot exchange messages in either
+   * direction (messages in flight when it starts are lost on arrival). Nodes in no group form
+   * one more group together. Replaces any earlier partition.
+   */
+  partition(groups: readonly (readonly NodeId[])[]): void {
+    const groupOf = new Map<NodeId, number>();
+    groups.forEach((group, i) => {
+      for (const id of group) groupOf.set(id, i);
+    });
+    this.#groupOf = groupOf;
+  }
+
+  /** Drops every message from `from` to `to` (one direction only: an asymmetric partition). */
+  block(from: NodeId, to: NodeId): void {
+    this.#blocked.add(linkKey(from, to));
+  }
+
+  /** Ends partitions and blocks (link overrides stay). */
+  heal(): void {
+    this.#groupOf = undefined;
+    this.#blocked.clear();
+  }
+
+  /** True if a message from `from` to `to` would cross no partition or block right now. */
+  canReach(from: NodeId, to: NodeId): boolean {
+    if (from === to) return true;
+    if (this.#blocked.has(linkKey(from, to))) return false;
+    const groups = this.#groupOf;
+    if (!groups) return true;
+    return (groups.get(from) ?? -1) === (groups.get(to) ?? -1);
+  }
+
   /** @internal encodes, counts and schedules delivery of a frame. */
   deliver(from: NodeId, to: NodeId, frame: Frame): void {
     const bytes = encode(frame);
+    const link = this.#link(from, to);
+    this.#send(from, to, frame, bytes, link);
+    if (link.duplicate > 0 && this.#random.next() < link.duplicate) {
+      this.stats.duplicated++;
+      this.#send(from, to, frame, bytes, link);
+    }
+  }
+
+  #send(from: NodeId, to: NodeId, frame: Frame, bytes: Uint8Array, link: LinkBehaviour): void {
     this.stats.messages++;
     this.stats.bytes += bytes.length;
-    const { min, max } = this.options.latency;
-    const delay = min + this.#random.next() * (max - min);
-    this.scheduler.schedule(delay, () => {
+    if (link.loss > 0 && this.#random.next() < link.loss) {
+      this.stats.dropped++;
+      return;
+    }
+    this.scheduler.schedule(this.#delay(link.latency), () => {
+      if (!this.canReach(from, to)) {
+        this.stats.dropped++;
+        return;
+      }
       const target = this.#endpoints.get(to);
       if (!target || !target.started) {
         this.stats.dropped++;
-        // A stopped process refuses connections: tell a waiting requester at once.
+        // A stopped process on a reachable host refuses the connection: the requester learns
+        // at once (one more trip) instead of waiting for its timeout.
         if (frame.kind === "request") {
-          this.endpoint(from).receive(to, {
+          this.deliver(to, from, {
             kind: "error",
             id: frame.id,
             error: errorToWire(new UnreachableNodeError(to, "not running")),
@@ -127,10 +236,42 @@ export class InProcessNetwork {
     });
   }
 
+  #link(from: NodeId, to: NodeId): LinkBehaviour {
+    const l = this.#links;
+    return {
+      ...this.#defaults,
+      ...l.get(linkKey("*", "*")),
+      ...l.get(linkKey("*", to)),
+      ...l.get(linkKey(from, "*")),
+      ...l.get(linkKey(from, to)),
+    };
+  }
+
+  #delay(latency: LatencyDistribution): number {
+    const r = this.#random;
+    switch (latency.kind) {
+      case "constant":
+        return latency.ms;
+      case "uniform":
+        return latency.min + r.next() * (latency.max - latency.min);
+      case "normal": {
+        // Box-Muller; 1 - next() is in (0, 1], so the log is finite.
+        const z = Math.sqrt(-2 * Math.log(1 - r.next())) * Math.cos(2 * Math.PI * r.next());
+        return Math.max(0, latency.mean + z * latency.stddev);
+      }
+      case "exponential":
+        return -Math.log(1 - r.next()) * latency.mean;
+    }
+  }
+
   /** True if `id` has an endpoint on this network. */
   has(id: NodeId): boolean {
     return this.#endpoints.has(id);
   }
+}
+
+function linkKey(from: string, to: string): string {
+  return `${from}\u0000${to}`;
 }
 
 function decodeFrame(bytes: Uint8Array): Frame {
@@ -278,9 +419,11 @@ export const inProcessPlugin: Plugin<InProcessOptions> = definePlugin({
  *
  * @example
  * ```ts
- * const cluster = await store().use(inProcess({ latency: { min: 5, max: 50 } })).cluster();
+ * const cluster = await store().use(inProcess({ latency: { kind: "normal", mean: 10, stddev: 4 }, loss: 0.01 })).cluster();
  * ```
  */
-export function inProcess(options: Partial<InProcessOptions> = {}): PluginChoice<InProcessOptions> {
+export function inProcess(
+  options: Partial<Omit<InProcessOptions, "latency">> & { latency?: LatencyDistribution | { min: number; max: number } } = {},
+): PluginChoice<InProcessOptions> {
   return choose(inProcessPlugin, options);
 }

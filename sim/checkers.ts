@@ -1,0 +1,178 @@
+/**
+ * Checkers: what a run's history says about the store.
+ *
+ * @module
+ */
+import type { History, OperationKind, OperationRecord } from "./history.ts";
+
+/** Latency percentiles of acknowledged operations, virtual ms. */
+export interface LatencySummary {
+  /** Operations counted. */
+  readonly count: number;
+  /** Median. */
+  readonly p50: number;
+  /** 95th percentile. */
+  readonly p95: number;
+  /** 99th percentile. */
+  readonly p99: number;
+  /** Slowest. */
+  readonly max: number;
+}
+
+/** Requests that failed, by error code. */
+export interface Availability {
+  /** Client operations attempted (final reads excluded). */
+  readonly attempted: number;
+  /** Acknowledged. */
+  readonly ok: number;
+  /** Failed, by error code. */
+  readonly failedBy: Readonly<Record<string, number>>;
+}
+
+/** Latency per kind of operation (kinds with no acknowledged operation are left out). */
+export function latencies(history: History): Partial<Record<OperationKind, LatencySummary>> {
+  const byKind = new Map<OperationKind, number[]>();
+  for (const op of history.operations) {
+    if (!op.ok || op.kind === "final-read") continue;
+    let list = byKind.get(op.kind);
+    if (!list) byKind.set(op.kind, (list = []));
+    list.push(op.end - op.start);
+  }
+  const out: Partial<Record<OperationKind, LatencySummary>> = {};
+  for (const [kind, list] of [...byKind].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    list.sort((a, b) => a - b);
+    const at = (q: number) => round(list[Math.min(list.length - 1, Math.floor(q * list.length))]!);
+    out[kind] = { count: list.length, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: round(list[list.length - 1]!) };
+  }
+  return out;
+}
+
+/** How many operations succeeded and why the others failed. */
+export function availability(history: History): Availability {
+  let attempted = 0;
+  let ok = 0;
+  const failedBy: Record<string, number> = {};
+  for (const op of history.operations) {
+    if (op.kind === "final-read") continue;
+    attempted++;
+    if (op.ok) ok++;
+    else failedBy[op.error ?? "unknown"] = (failedBy[op.error ?? "unknown"] ?? 0) + 1;
+  }
+  return { attempted, ok, failedBy: sortKeys(failedBy) };
+}
+
+/** Live siblings seen by acknowledged reads. */
+export interface SiblingSummary {
+  /** Reads counted. */
+  readonly reads: number;
+  /** Largest sibling count a read returned. */
+  readonly max: number;
+  /** Mean sibling count. */
+  readonly mean: number;
+  /** Reads that returned more than one value. */
+  readonly conflicted: number;
+}
+
+/** Sibling counts over acknowledged reads (final reads included). */
+export function siblings(history: History): SiblingSummary {
+  let reads = 0;
+  let max = 0;
+  let total = 0;
+  let conflicted = 0;
+  for (const op of history.operations) {
+    if (!op.ok || op.siblings === undefined) continue;
+    reads++;
+    total += op.siblings;
+    max = Math.max(max, op.siblings);
+    if (op.siblings > 1) conflicted++;
+  }
+  return { reads, max, mean: reads ? round(total / reads) : 0, conflicted };
+}
+
+/** The set workload's verdict. */
+export interface LostWrites {
+  /** Adds the store acknowledged. */
+  readonly acknowledged: number;
+  /** Acknowledged adds missing from the final read. */
+  readonly lost: number;
+  /** Adds that failed (not acknowledged) but are present anyway: allowed, reported for scale. */
+  readonly unacknowledgedPresent: number;
+  /** Some of the lost elements (at most 10), to look up in the history. */
+  readonly examples: readonly string[];
+  /** False if no final read succeeded, in which case nothing can be said. */
+  readonly finalReadSucceeded: boolean;
+}
+
+/**
+ * Lost acknowledged writes of the set workload: elements whose add was acknowledged but which
+ * the final read (after healing and quiescence) does not contain.
+ */
+export function lostWrites(history: History): LostWrites {
+  const acked = new Set<string>();
+  const failed = new Set<string>();
+  let final: OperationRecord | undefined;
+  for (const op of history.operations) {
+    if (op.kind === "add" && op.value !== undefined) (op.ok ? acked : failed).add(op.value);
+    if (op.kind === "final-read" && op.ok) final = op;
+  }
+  if (!final) {
+    return { acknowledged: acked.size, lost: 0, unacknowledgedPresent: 0, examples: [], finalReadSucceeded: false };
+  }
+  const present = new Set(final.read ?? []);
+  const lost = [...acked].filter((e) => !present.has(e));
+  const unacknowledgedPresent = [...failed].filter((e) => present.has(e)).length;
+  return { acknowledged: acked.size, lost: lost.length, unacknowledgedPresent, examples: lost.slice(0, 10), finalReadSucceeded: true };
+}
+
+/** Stale reads found. */
+export interface StaleReads {
+  /** Acknowledged reads checked. */
+  readonly reads: number;
+  /** Reads that missed a write acknowledged before they began. */
+  readonly stale: number;
+}
+
+/**
+ * Stale reads: a read is stale if some write to its key was acknowledged before the read began,
+ * and the read returned nothing, or only values whose writes had completed before that write
+ * began (values it certainly superseded in real time). Values of writes that never completed
+ * count as fresh: they may have been applied at any time.
+ */
+export function staleReads(history: History): StaleReads {
+  const writes = new Map<string, OperationRecord>();
+  const byKey = new Map<string, OperationRecord[]>();
+  for (const op of history.operations) {
+    if (op.kind !== "write" || op.value === undefined) continue;
+    writes.set(op.value, op);
+    if (op.ok) {
+      let list = byKey.get(op.key);
+      if (!list) byKey.set(op.key, (list = []));
+      list.push(op);
+    }
+  }
+  let reads = 0;
+  let stale = 0;
+  for (const op of history.operations) {
+    if (op.kind !== "read" || !op.ok) continue;
+    reads++;
+    // The acknowledged write, finished before this read began, that began last.
+    let latestStart = -Infinity;
+    for (const w of byKey.get(op.key) ?? []) if (w.end < op.start && w.start > latestStart) latestStart = w.start;
+    if (latestStart === -Infinity) continue;
+    const returned = op.read ?? [];
+    const allOlder = returned.every((id) => {
+      const w = writes.get(id);
+      return w !== undefined && w.ok && w.end < latestStart;
+    });
+    if (returned.length === 0 || allOlder) stale++;
+  }
+  return { reads, stale };
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+function sortKeys<T>(record: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : 1)));
+}

@@ -1,0 +1,74 @@
+/**
+ * The history of a simulated run: every client operation with its virtual start and end times
+ * and what it saw, plus the faults applied. Checkers read it; its digest identifies the run.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+
+/** What a client did. */
+export type OperationKind = "read" | "write" | "add" | "final-read";
+
+/** One client operation. */
+export interface OperationRecord {
+  /** Client number (-1 for the lab's own final reads). */
+  readonly client: number;
+  /** What it did: a read, a write (update or insert), a set add, or the final read. */
+  readonly kind: OperationKind;
+  /** The key. */
+  readonly key: string;
+  /** The node it was sent to. */
+  readonly node: string;
+  /** For a write, the id of the value written; for an add, the element. */
+  readonly value?: string;
+  /** Virtual time the client started it, ms. */
+  readonly start: number;
+  /** Virtual time it completed or failed, ms. */
+  readonly end: number;
+  /** True if it was acknowledged. */
+  readonly ok: boolean;
+  /** The error code when it failed. */
+  readonly error?: string;
+  /** For a read: the ids of the values returned (for the set workload, the elements). */
+  readonly read?: readonly string[];
+  /** For a read: how many live siblings it returned. */
+  readonly siblings?: number;
+}
+
+/** A fault applied during the run. */
+export interface FaultRecord {
+  /** Virtual time, ms. */
+  readonly at: number;
+  /** The fault, as text. */
+  readonly fault: string;
+}
+
+/** Everything recorded during one run. */
+export class History {
+  /** Operations, in the order they completed. */
+  readonly operations: OperationRecord[] = [];
+  /** Faults, in the order they were applied. */
+  readonly faults: FaultRecord[] = [];
+
+  /** Records a completed operation. */
+  record(operation: OperationRecord): void {
+    this.operations.push(operation);
+  }
+
+  /** Records a fault. */
+  fault(at: number, fault: string): void {
+    this.faults.push({ at, fault });
+  }
+
+  /**
+   * SHA-256 over the whole history (operations with their times, results and errors, and
+   * faults), hex. Two runs with the same digest did the same thing at the same virtual times.
+   */
+  digest(extra: unknown = null): string {
+    const hash = createHash("sha256");
+    for (const op of this.operations) hash.update(`${JSON.stringify(op)}\n`);
+    for (const f of this.faults) hash.update(`${JSON.stringify(f)}\n`);
+    hash.update(JSON.stringify(extra));
+    return hash.digest("hex");
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * The compare lab: one scenario, the same seeds, several store configs, one table.
+ *
+ * @module
+ */
+import type { StoreConfig } from "../core/build/config.ts";
+import type { PluginRegistry } from "../core/build/registry.ts";
+import { type RunProgress, type RunReport, runScenario } from "./run.ts";
+import type { Scenario } from "./scenario.ts";
+
+/** A config to compare, with the name its row gets. */
+export interface LabConfig {
+  /** Row name (the config's `name`, else its file name). */
+  readonly name: string;
+  /** The store. */
+  readonly config: StoreConfig;
+}
+
+/** Progress of a whole comparison. */
+export interface LabProgress extends RunProgress {
+  /** The config being run. */
+  readonly config: string;
+  /** The seed being run. */
+  readonly seed: number;
+  /** Runs finished so far. */
+  readonly runsDone: number;
+  /** Runs in total. */
+  readonly runs: number;
+}
+
+/** Options of {@link compare}. */
+export interface CompareOptions {
+  /** Where plugin names resolve. */
+  readonly registry: PluginRegistry;
+  /** The seeds to run each config with. */
+  readonly seeds: readonly number[];
+  /** Called as runs progress. */
+  readonly onProgress?: (progress: LabProgress) => void;
+}
+
+/** Every run of a comparison, by config then seed. */
+export interface Comparison {
+  /** The scenario's name. */
+  readonly scenario: string;
+  /** The seeds used. */
+  readonly seeds: readonly number[];
+  /** Per config, one report per seed (in seed order). */
+  readonly results: readonly { readonly config: string; readonly runs: readonly RunReport[] }[];
+}
+
+/**
+ * Runs `scenario` against every config with every seed. Runs are independent and
+ * deterministic: the same seed gives a config the same workload and the same faults.
+ *
+ * @example
+ * ```ts
+ * const comparison = await compare(parseScenario(json), [
+ *   { name: "lww", config: { resolver: "last-write-wins", nodes: 5 } },
+ *   { name: "vc", config: { resolver: "vector-clock", nodes: 5 } },
+ * ], { registry: builtinPlugins, seeds: [1, 2, 3] });
+ * console.log(formatComparison(comparison));
+ * ```
+ */
+export async function compare(scenario: Scenario, configs: readonly LabConfig[], options: CompareOptions): Promise<Comparison> {
+  const results: { config: string; runs: RunReport[] }[] = [];
+  const runs = configs.length * options.seeds.length;
+  let runsDone = 0;
+  for (const { name, config } of configs) {
+    const reports: RunReport[] = [];
+    for (const seed of options.seeds) {
+      const { report } = await runScenario({ ...config, name }, scenario, seed, {
+        registry: options.registry,
+        onProgress: (p) => options.onProgress?.({ ...p, config: name, seed, runsDone, runs }),
+      });
+      reports.push(report);
+      runsDone++;
+    }
+    results.push({ config: name, runs: reports });
+  }
+  return { scenario: scenario.name, seeds: [...options.seeds], results };
+}
+
+/** One row of the comparison table: a config's figures over all seeds. */
+export interface ComparisonRow {
+  /** Config name. */
+  readonly config: string;
+  /** Column values, by column name. */
+  readonly cells: Readonly<Record<string, string>>;
+}
+
+const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
+const mean = (xs: readonly number[]) => (xs.length ? sum(xs) / xs.length : 0);
+const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(1));
+
+/** The table's rows: per config, figures summed or averaged over the seeds. */
+export function comparisonRows(comparison: Comparison): ComparisonRow[] {
+  return comparison.results.map(({ config, runs }) => {
+    const cells: Record<string, string> = {};
+    const attempted = sum(runs.map((r) => r.availability.attempted));
+    const ok = sum(runs.map((r) => r.availability.ok));
+    cells["ok / attempted"] = `${ok} / ${attempted}`;
+    const failures: Record<string, number> = {};
+    for (const r of runs) for (const [code, n] of Object.entries(r.availability.failedBy)) failures[code] = (failures[code] ?? 0) + n;
+    cells["failed by error"] =
+      Object.entries(failures)
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([code, n]) => `${code.replace("RINGFORGE_", "").toLowerCase()} ${n}`)
+        .join(", ") || "-";
+    if (runs.some((r) => r.lostWrites)) {
+      const lost = runs.map((r) => r.lostWrites?.lost ?? 0);
+      const acked = runs.map((r) => r.lostWrites?.acknowledged ?? 0);
+      cells["lost acked writes"] = `${sum(lost)} of ${sum(acked)}`;
+      cells["seeds with loss"] = `${lost.filter((l) => l > 0).length}/${runs.length}`;
+      cells["lost per seed min/max"] = `${Math.min(...lost)}/${Math.max(...lost)}`;
+    }
+    if (runs.some((r) => r.staleReads)) {
+      const stale = runs.map((r) => r.staleReads?.stale ?? 0);
+      const reads = runs.map((r) => r.staleReads?.reads ?? 0);
+      cells["stale reads"] = `${sum(stale)} of ${sum(reads)}`;
+    }
+    cells["max siblings"] = String(Math.max(...runs.map((r) => r.siblings.max)));
+    cells["divergent keys"] = `${sum(runs.map((r) => r.convergence.divergent))} of ${sum(runs.map((r) => r.convergence.keys))}`;
+    const p = (kind: "read" | "write" | "add", q: "p50" | "p99") =>
+      mean(runs.map((r) => r.latency[kind]?.[q]).filter((x): x is number => x !== undefined));
+    const writeKind = runs.some((r) => r.latency.add) ? "add" : "write";
+    cells["read p50/p99 ms"] = `${fmt(p("read", "p50"))}/${fmt(p("read", "p99"))}`;
+    cells[`${writeKind} p50/p99 ms`] = `${fmt(p(writeKind, "p50"))}/${fmt(p(writeKind, "p99"))}`;
+    cells["messages/run"] = fmt(Math.round(mean(runs.map((r) => r.network.messages))));
+    cells["KiB/run"] = fmt(Math.round(mean(runs.map((r) => r.network.bytes)) / 1024));
+    return { config, cells };
+  });
+}
+
+/** The comparison as a plain-text table, one row per config. */
+export function formatComparison(comparison: Comparison): string {
+  const rows = comparisonRows(comparison);
+  const columns = ["config", ...new Set(rows.flatMap((r) => Object.keys(r.cells)))];
+  const table = [columns, ...rows.map((r) => [r.config, ...columns.slice(1).map((c) => r.cells[c] ?? "")])];
+  const widths = columns.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+  const line = (row: string[]) => row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd();
+  const seeds = comparison.seeds;
+  const seedText = seeds.length > 3 ? `${seeds[0]}..${seeds[seeds.length - 1]}` : seeds.join(", ");
+  return [
+    `scenario ${comparison.scenario}, ${seeds.length} seed(s) (${seedText}); figures summed over seeds, latencies averaged`,
+    line(table[0]!),
+    line(widths.map((w) => "-".repeat(w))),
+    ...table.slice(1).map(line),
+  ].join("\n");
+}

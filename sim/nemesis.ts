@@ -1,0 +1,157 @@
+/**
+ * Fault schedules ("nemesis", after Jepsen) as data: partitions, asymmetric blocks, crashes,
+ * restarts, clock skew, lossy links — each at a virtual time. Written as JSON events or as a
+ * one-line schedule:
+ *
+ * ```text
+ * partition {n1,n2} | {n3,n4,n5} at 1s, heal at 5s; crash n3 at 7s, restart at 9s
+ * ```
+ *
+ * @module
+ */
+import { z } from "zod";
+import { InvalidConfigError } from "../core/errors.ts";
+import { parseWith } from "../core/build/plugin.ts";
+import type { NodeId } from "../core/model/sibling.ts";
+
+/** One fault, applied at virtual time `at` (ms from the start of the run). */
+export type FaultEvent =
+  | { readonly at: number; readonly action: "partition"; readonly groups: readonly (readonly NodeId[])[] }
+  | { readonly at: number; readonly action: "block"; readonly from: NodeId; readonly to: NodeId }
+  | { readonly at: number; readonly action: "heal" }
+  | { readonly at: number; readonly action: "crash"; readonly node: NodeId }
+  | { readonly at: number; readonly action: "restart"; readonly node: NodeId }
+  | { readonly at: number; readonly action: "skew"; readonly node: NodeId; readonly offsetMs: number }
+  | { readonly at: number; readonly action: "loss"; readonly probability: number }
+  | { readonly at: number; readonly action: "duplicate"; readonly probability: number };
+
+const nodeId = z.string().min(1);
+const at = z.number().min(0).finite();
+
+/** Validates one structured fault event. */
+export const faultEventSchema: z.ZodType<FaultEvent, unknown> = z.discriminatedUnion("action", [
+  z.object({ at, action: z.literal("partition"), groups: z.array(z.array(nodeId).min(1)).min(1) }).strict(),
+  z.object({ at, action: z.literal("block"), from: nodeId, to: nodeId }).strict(),
+  z.object({ at, action: z.literal("heal") }).strict(),
+  z.object({ at, action: z.literal("crash"), node: nodeId }).strict(),
+  z.object({ at, action: z.literal("restart"), node: nodeId }).strict(),
+  z.object({ at, action: z.literal("skew"), node: nodeId, offsetMs: z.number().finite() }).strict(),
+  z.object({ at, action: z.literal("loss"), probability: z.number().min(0).max(1) }).strict(),
+  z.object({ at, action: z.literal("duplicate"), probability: z.number().min(0).max(1) }).strict(),
+]);
+
+/**
+ * Parses a schedule: either an array of {@link FaultEvent}s or the one-line form. Events come
+ * back sorted by time (stable for equal times).
+ *
+ * Grammar of the one-line form: statements separated by `;`, clauses by `,`, each clause
+ * `ACTION [ARGS] at TIME` with TIME like `1.5s` or `200ms`; a clause without a node reuses the
+ * previous clause's (`crash n3 at 7s, restart at 9s`). Actions:
+ * `partition {a,b} | {c,d}`, `isolate n1` (n1 against everyone else), `block n1 -> n2`,
+ * `heal`, `crash n1`, `restart n1`, `skew n1 +500ms`, `loss 0.1`, `duplicate 0.05`.
+ *
+ * @throws {InvalidConfigError} naming the clause that does not parse
+ */
+export function parseFaults(schedule: unknown, nodes: readonly NodeId[] = []): FaultEvent[] {
+  let events: FaultEvent[];
+  if (typeof schedule === "string") events = parseScheduleText(schedule, nodes);
+  else if (schedule === undefined || schedule === null) events = [];
+  else events = parseWith(z.array(faultEventSchema), schedule, "faults");
+  const known = new Set(nodes);
+  if (known.size > 0) {
+    for (const event of events) {
+      for (const id of nodesOf(event)) {
+        if (!known.has(id)) {
+          throw new InvalidConfigError([{ path: "faults", message: `fault at ${event.at} ms names unknown node "${id}"` }]);
+        }
+      }
+    }
+  }
+  return events.map((e, i) => [e, i] as const).sort((a, b) => a[0].at - b[0].at || a[1] - b[1]).map(([e]) => e);
+}
+
+function nodesOf(event: FaultEvent): NodeId[] {
+  switch (event.action) {
+    case "partition":
+      return event.groups.flat();
+    case "block":
+      return [event.from, event.to];
+    case "crash":
+    case "restart":
+    case "skew":
+      return [event.node];
+    default:
+      return [];
+  }
+}
+
+const CLAUSE = /^(\w+)\s*(.*?)\s+at\s+([\d.]+)\s*(ms|s)$/;
+
+function parseScheduleText(text: string, nodes: readonly NodeId[]): FaultEvent[] {
+  const events: FaultEvent[] = [];
+  for (const statement of text.split(";").map((s) => s.trim()).filter(Boolean)) {
+    let subject: string | undefined;
+    for (const clause of statement.split(/,(?![^{]*})/).map((s) => s.trim()).filter(Boolean)) {
+      const m = CLAUSE.exec(clause);
+      if (!m) throw bad(clause, "expected ACTION [ARGS] at TIME (e.g. `crash n3 at 7s`)");
+      const [, action, rawArgs, amount, unit] = m as unknown as [string, string, string, string, "ms" | "s"];
+      const time = Number(amount) * (unit === "s" ? 1000 : 1);
+      if (!Number.isFinite(time)) throw bad(clause, "bad time");
+      const args = rawArgs.trim() || subject || "";
+      if (rawArgs.trim()) subject = rawArgs.trim();
+      events.push(parseClause(action!, args, time, clause, nodes));
+    }
+  }
+  return events;
+}
+
+function parseClause(action: string, args: string, at: number, clause: string, nodes: readonly NodeId[]): FaultEvent {
+  switch (action) {
+    case "partition": {
+      const groups = args.split("|").map((g) => {
+        const m = /^\{([^}]*)\}$/.exec(g.trim());
+        if (!m) throw bad(clause, "partition groups look like {n1,n2} | {n3,n4}");
+        return m[1]!.split(",").map((s) => s.trim()).filter(Boolean);
+      });
+      if (groups.length < 2 || groups.some((g) => g.length === 0)) throw bad(clause, "a partition needs two or more non-empty groups");
+      return { at, action, groups };
+    }
+    case "isolate": {
+      const node = single(args, clause);
+      return { at, action: "partition", groups: [[node], nodes.filter((n) => n !== node)] };
+    }
+    case "block": {
+      const m = /^(\S+)\s*->\s*(\S+)$/.exec(args);
+      if (!m) throw bad(clause, "block looks like `block n1 -> n2`");
+      return { at, action, from: m[1]!, to: m[2]! };
+    }
+    case "heal":
+      return { at, action };
+    case "crash":
+    case "restart":
+      return { at, action, node: single(args, clause) };
+    case "skew": {
+      const m = /^(\S+)\s+([+-]?[\d.]+)\s*(ms|s)$/.exec(args);
+      if (!m) throw bad(clause, "skew looks like `skew n1 +500ms`");
+      return { at, action, node: m[1]!, offsetMs: Number(m[2]) * (m[3] === "s" ? 1000 : 1) };
+    }
+    case "loss":
+    case "duplicate": {
+      const probability = Number(args);
+      if (!(probability >= 0 && probability <= 1)) throw bad(clause, `${action} takes a probability between 0 and 1`);
+      return { at, action, probability };
+    }
+    default:
+      throw bad(clause, `unknown action "${action}"`);
+  }
+}
+
+function single(args: string, clause: string): NodeId {
+  const node = args.trim();
+  if (!node || /\s/.test(node)) throw bad(clause, "expected one node id");
+  return node;
+}
+
+function bad(clause: string, message: string): InvalidConfigError {
+  return new InvalidConfigError([{ path: "faults", message: `"${clause}": ${message}` }]);
+}

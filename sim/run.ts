@@ -1,0 +1,496 @@
+/**
+ * Runs one scenario against one store config with one seed, on virtual time, and reports what
+ * the checkers found.
+ *
+ * @module
+ */
+import { type Cluster, createCluster } from "../core/build/cluster.ts";
+import type { StoreConfig } from "../core/build/config.ts";
+import type { PluginRegistry } from "../core/build/registry.ts";
+import { encodeRecord } from "../core/codec/record-codec.ts";
+import { bytesEqual, decodeText, encodeText } from "../core/codec/bytes.ts";
+import { RingforgeError } from "../core/errors.ts";
+import { sleep } from "../core/interfaces/clock.ts";
+import type { Random } from "../core/interfaces/random.ts";
+import type { CausalContext } from "../core/model/causal-context.ts";
+import type { RingforgeNode } from "../core/node/ringforge-node.ts";
+import { type VirtualRuntime, virtualRuntime } from "../core/runtime/runtime.ts";
+import { murmur3 } from "../core/hash/murmur3.ts";
+import { IN_PROCESS_NETWORK, type InProcessNetwork, type NetworkStats } from "../plugins/transports/in-process.ts";
+import {
+  type Availability,
+  type LatencySummary,
+  type LostWrites,
+  type SiblingSummary,
+  type StaleReads,
+  availability,
+  latencies,
+  lostWrites,
+  siblings,
+  staleReads,
+} from "./checkers.ts";
+import { History, type OperationKind } from "./history.ts";
+import { type FaultEvent, parseFaults } from "./nemesis.ts";
+import type { MsRange, Scenario, SetWorkload, YcsbWorkload } from "./scenario.ts";
+
+/** Whether every replica of every key holds the same record after healing and quiescence. */
+export interface Convergence {
+  /** Keys checked (every key the workload touched). */
+  readonly keys: number;
+  /** Keys whose replicas hold different records. */
+  readonly divergent: number;
+  /** Some divergent keys (at most 10). */
+  readonly examples: readonly string[];
+}
+
+/** What one run measured. */
+export interface RunReport {
+  /** The config's name. */
+  readonly config: string;
+  /** The scenario's name. */
+  readonly scenario: string;
+  /** The seed. */
+  readonly seed: number;
+  /** SHA-256 of the history: equal digests, equal runs. */
+  readonly digest: string;
+  /** Virtual time the run took, ms. */
+  readonly virtualMs: number;
+  /** Simulator events run. */
+  readonly events: number;
+  /** Requests attempted, acknowledged, and failed by error code. */
+  readonly availability: Availability;
+  /** Latency of acknowledged operations by kind, virtual ms. */
+  readonly latency: Partial<Record<OperationKind, LatencySummary>>;
+  /** Live siblings seen by reads. */
+  readonly siblings: SiblingSummary;
+  /** Reads that missed an acknowledged write (YCSB workloads). */
+  readonly staleReads?: StaleReads;
+  /** Acknowledged adds lost (set workload). */
+  readonly lostWrites?: LostWrites;
+  /** Replica agreement after healing and quiescence. */
+  readonly convergence: Convergence;
+  /** Network traffic. */
+  readonly network: NetworkStats;
+}
+
+/** Progress of a run, for a live line on a terminal. */
+export interface RunProgress {
+  /** Client operations finished. */
+  readonly done: number;
+  /** Client operations planned. */
+  readonly total: number;
+  /** Virtual time now, ms. */
+  readonly virtualMs: number;
+}
+
+/** Options of {@link runScenario}. */
+export interface RunOptions {
+  /** Where the config's plugin names resolve. */
+  readonly registry: PluginRegistry;
+  /** Called after each client operation. */
+  readonly onProgress?: (progress: RunProgress) => void;
+}
+
+/** The outcome of one run: the report and the full history. */
+export interface RunResult {
+  /** What the checkers found. */
+  readonly report: RunReport;
+  /** Everything that happened. */
+  readonly history: History;
+}
+
+/**
+ * Runs `scenario` against the store `config` with `seed`: builds an in-process cluster on a
+ * virtual runtime, starts the clients, applies the faults at their times, then heals every
+ * fault, lets the cluster settle, makes the final reads, settles again and checks.
+ *
+ * @throws {InvalidConfigError} for a bad config or scenario, or a config whose transport is not
+ *   the in-process network (faults are injected there)
+ */
+export async function runScenario(
+  config: StoreConfig,
+  scenario: Scenario,
+  seed: number,
+  options: RunOptions,
+): Promise<RunResult> {
+  const runtime = virtualRuntime(seed);
+  const cluster = await createCluster({ ...config, seed }, { registry: options.registry, runtime });
+  try {
+    if (cluster.store.plugins.transport.plugin.name !== "in-process") {
+      throw new RingforgeError(
+        "RINGFORGE_INVALID_CONFIG",
+        `the simulator injects faults into the in-process network; config "${cluster.store.name}" uses transport "${cluster.store.plugins.transport.plugin.name}"`,
+      );
+    }
+    const sim = new Simulation(cluster, runtime, scenario, options);
+    return await sim.run();
+  } finally {
+    await cluster.stop();
+  }
+}
+
+/** One run in progress. */
+class Simulation {
+  readonly history = new History();
+  readonly #network: InProcessNetwork;
+  readonly #random: Random;
+  readonly #touched = new Set<string>();
+  readonly #faults: FaultEvent[];
+  #done = 0;
+  readonly #total: number;
+
+  constructor(
+    readonly cluster: Cluster,
+    readonly runtime: VirtualRuntime,
+    readonly scenario: Scenario,
+    readonly options: RunOptions,
+  ) {
+    this.#network = cluster.container.resolve<InProcessNetwork>(IN_PROCESS_NETWORK);
+    this.#random = runtime.random.fork("workload");
+    this.#faults = parseFaults(scenario.faults, cluster.ids);
+    const w = scenario.workload;
+    this.#total = w.type === "set" ? w.adds : w.operations;
+  }
+
+  get now(): number {
+    return this.runtime.scheduler.now();
+  }
+
+  async run(): Promise<RunResult> {
+    const { workload } = this.scenario;
+    if (workload.type === "ycsb") await this.#load(workload);
+    const t0 = this.now;
+    // Fault times count from the end of the load phase, when the clients start.
+    for (const fault of this.#faults) this.runtime.scheduler.schedule(fault.at, () => this.#apply(fault));
+    const budget = split(this.#total, workload.clients);
+    const deadline = this.scenario.durationMs === undefined ? Infinity : t0 + this.scenario.durationMs;
+    await Promise.all(
+      budget.map((ops, client) =>
+        workload.type === "set"
+          ? this.#setClient(workload, client, ops, deadline)
+          : this.#ycsbClient(workload, client, ops, deadline),
+      ),
+    );
+    // Let every scheduled fault happen, then undo them all: the final reads judge the store
+    // after the faults, not during them.
+    const lastFault = this.#faults.length ? t0 + this.#faults[this.#faults.length - 1]!.at : 0;
+    if (lastFault > this.now) await sleep(this.runtime.scheduler, lastFault - this.now + 1);
+    await this.#healAll();
+    await sleep(this.runtime.scheduler, this.scenario.quiesceMs);
+    await this.#finalReads(workload);
+    await sleep(this.runtime.scheduler, this.scenario.quiesceMs);
+    const convergence = await this.#convergence();
+    const h = this.history;
+    const report: RunReport = {
+      config: this.cluster.store.name,
+      scenario: this.scenario.name,
+      seed: this.runtime.seed,
+      digest: h.digest(convergence),
+      virtualMs: Math.round(this.now),
+      events: this.runtime.scheduler.eventsRun,
+      availability: availability(h),
+      latency: latencies(h),
+      siblings: siblings(h),
+      ...(workload.type === "ycsb" ? { staleReads: staleReads(h) } : { lostWrites: lostWrites(h) }),
+      convergence,
+      network: { ...this.#network.stats },
+    };
+    return { report, history: h };
+  }
+
+  // ---- faults -----------------------------------------------------------------------------
+
+  #apply(fault: FaultEvent): void {
+    const net = this.#network;
+    switch (fault.action) {
+      case "partition":
+        net.partition(fault.groups);
+        this.history.fault(this.now, `partition ${fault.groups.map((g) => `{${g.join(",")}}`).join(" | ")}`);
+        return;
+      case "block":
+        net.block(fault.from, fault.to);
+        this.history.fault(this.now, `block ${fault.from} -> ${fault.to}`);
+        return;
+      case "heal":
+        net.heal();
+        this.history.fault(this.now, "heal");
+        return;
+      case "crash":
+        this.history.fault(this.now, `crash ${fault.node}`);
+        void this.cluster.crash(fault.node);
+        return;
+      case "restart":
+        this.history.fault(this.now, `restart ${fault.node}`);
+        if (!this.cluster.node(fault.node).running) void this.cluster.restart(fault.node);
+        return;
+      case "skew":
+        this.runtime.setSkew(fault.node, fault.offsetMs);
+        this.history.fault(this.now, `skew ${fault.node} ${fault.offsetMs}ms`);
+        return;
+      case "loss":
+        net.setLink("*", "*", { loss: fault.probability });
+        this.history.fault(this.now, `loss ${fault.probability}`);
+        return;
+      case "duplicate":
+        net.setLink("*", "*", { duplicate: fault.probability });
+        this.history.fault(this.now, `duplicate ${fault.probability}`);
+        return;
+    }
+  }
+
+  async #healAll(): Promise<void> {
+    this.#network.heal();
+    this.#network.resetLinks();
+    for (const id of this.cluster.ids) {
+      if (!this.cluster.node(id).running) await this.cluster.restart(id);
+    }
+    this.history.fault(this.now, "heal all");
+  }
+
+  // ---- clients ----------------------------------------------------------------------------
+
+  /** A random running node, or undefined if none is up. */
+  #pickNode(): RingforgeNode | undefined {
+    const running = this.cluster.nodes.filter((n) => n.running);
+    return running.length ? running[this.#random.int(running.length)] : undefined;
+  }
+
+  async #think(range: MsRange): Promise<void> {
+    const ms = range.min + this.#random.next() * (range.max - range.min);
+    if (ms > 0) await sleep(this.runtime.scheduler, ms);
+  }
+
+  #progress(): void {
+    this.#done++;
+    this.options.onProgress?.({ done: this.#done, total: this.#total, virtualMs: this.now });
+  }
+
+  #timeout(): { timeoutMs?: number } {
+    return this.scenario.requestTimeoutMs === undefined ? {} : { timeoutMs: this.scenario.requestTimeoutMs };
+  }
+
+  async #setClient(w: SetWorkload, client: number, adds: number, deadline: number): Promise<void> {
+    for (let i = 0; i < adds && this.now < deadline; i++) {
+      await this.#think(w.thinkMs);
+      const element = `${client}.${i}`;
+      const node = this.#pickNode();
+      const start = this.now;
+      if (!node) {
+        this.#fail(client, "add", w.key, "-", start, "RINGFORGE_NOT_RUNNING", element);
+        continue;
+      }
+      this.#touched.add(w.key);
+      try {
+        const read = await node.get(w.key, this.#timeout());
+        this.#recordRead(client, "read", w.key, node.id, start, read.values.length, parseSetValues(read.values));
+        const merged = new Set(parseSetValues(read.values));
+        merged.add(element);
+        const putStart = this.now;
+        try {
+          await node.put(w.key, encodeSet(merged), { context: read.context, ...this.#timeout() });
+          this.history.record({ client, kind: "add", key: w.key, node: node.id, value: element, start: putStart, end: this.now, ok: true });
+        } catch (error) {
+          this.#fail(client, "add", w.key, node.id, putStart, codeOf(error), element);
+        }
+      } catch (error) {
+        this.#fail(client, "read", w.key, node.id, start, codeOf(error));
+        this.#fail(client, "add", w.key, node.id, start, codeOf(error), element);
+      }
+      this.#progress();
+    }
+  }
+
+  async #load(w: YcsbWorkload): Promise<void> {
+    // The initial records are written through the store (acknowledged writes like any other),
+    // before the clock the faults are scheduled against starts.
+    const nodes = this.cluster.nodes;
+    for (let k = 0; k < w.records; k++) {
+      const key = ycsbKey(k);
+      const id = `load.${k}`;
+      const node = nodes[k % nodes.length]!;
+      const start = this.now;
+      this.#touched.add(key);
+      try {
+        await node.put(key, ycsbValue(id, w.valueBytes));
+        this.history.record({ client: -1, kind: "write", key, node: node.id, value: id, start, end: this.now, ok: true });
+      } catch (error) {
+        this.#fail(-1, "write", key, node.id, start, codeOf(error), id);
+      }
+    }
+  }
+
+  async #ycsbClient(w: YcsbWorkload, client: number, operations: number, deadline: number): Promise<void> {
+    const total = w.mix.read + w.mix.update + w.mix.insert;
+    const chooser = w.distribution === "zipfian" ? new ScrambledZipfian(w.records, this.#random) : undefined;
+    let inserted = 0;
+    for (let i = 0; i < operations && this.now < deadline; i++) {
+      await this.#think(w.thinkMs);
+      const roll = this.#random.next() * total;
+      const op = roll < w.mix.read ? "read" : roll < w.mix.read + w.mix.update ? "update" : "insert";
+      const key =
+        op === "insert"
+          ? `c${client}.i${inserted++}`
+          : ycsbKey(chooser ? chooser.next() : this.#random.int(w.records));
+      const node = this.#pickNode();
+      const start = this.now;
+      const id = `c${client}.${i}`;
+      if (!node) {
+        this.#fail(client, op === "read" ? "read" : "write", key, "-", start, "RINGFORGE_NOT_RUNNING", op === "read" ? undefined : id);
+        this.#progress();
+        continue;
+      }
+      this.#touched.add(key);
+      let context: CausalContext | undefined;
+      if (op !== "insert") {
+        try {
+          const read = await node.get(key, this.#timeout());
+          context = read.context;
+          this.#recordRead(client, "read", key, node.id, start, read.values.length, read.values.map(ycsbId));
+        } catch (error) {
+          this.#fail(client, "read", key, node.id, start, codeOf(error));
+          if (op === "update") this.#fail(client, "write", key, node.id, start, codeOf(error), id);
+          this.#progress();
+          continue;
+        }
+      }
+      if (op !== "read") {
+        const putStart = this.now;
+        try {
+          await node.put(key, ycsbValue(id, w.valueBytes), { context, ...this.#timeout() });
+          this.history.record({ client, kind: "write", key, node: node.id, value: id, start: putStart, end: this.now, ok: true });
+        } catch (error) {
+          this.#fail(client, "write", key, node.id, putStart, codeOf(error), id);
+        }
+      }
+      this.#progress();
+    }
+  }
+
+  // ---- the end of the run -----------------------------------------------------------------
+
+  async #finalReads(w: Scenario["workload"]): Promise<void> {
+    const n = this.cluster.store.replication.n;
+    for (const key of [...this.#touched].sort()) {
+      const node = this.cluster.nodes[0]!;
+      const start = this.now;
+      try {
+        // R = N: every replica answers, so read repair reaches every replica.
+        const read = await node.get(key, { r: n });
+        const ids = w.type === "set" ? parseSetValues(read.values) : read.values.map(ycsbId);
+        this.#recordRead(-1, "final-read", key, node.id, start, read.values.length, ids);
+      } catch (error) {
+        this.#fail(-1, "final-read", key, node.id, start, codeOf(error));
+      }
+    }
+  }
+
+  async #convergence(): Promise<Convergence> {
+    const n = this.cluster.store.replication.n;
+    const partitioner = this.cluster.nodes[0]!.services.partitioner;
+    const divergent: string[] = [];
+    const keys = [...this.#touched].sort();
+    for (const key of keys) {
+      const records = await Promise.all(
+        partitioner.preferenceList(key, n).map(async (id) => encodeRecord(await this.cluster.node(id).localRecord(key))),
+      );
+      if (records.some((r) => !bytesEqual(r, records[0]!))) divergent.push(key);
+    }
+    return { keys: keys.length, divergent: divergent.length, examples: divergent.slice(0, 10) };
+  }
+
+  // ---- recording --------------------------------------------------------------------------
+
+  #recordRead(client: number, kind: OperationKind, key: string, node: string, start: number, count: number, ids: string[]): void {
+    this.history.record({ client, kind, key, node, start, end: this.now, ok: true, read: ids, siblings: count });
+  }
+
+  #fail(client: number, kind: OperationKind, key: string, node: string, start: number, error: string, value?: string): void {
+    this.history.record({
+      client,
+      kind,
+      key,
+      node,
+      ...(value === undefined ? {} : { value }),
+      start,
+      end: this.now,
+      ok: false,
+      error,
+    });
+  }
+}
+
+function codeOf(error: unknown): string {
+  if (error instanceof RingforgeError) return error.code;
+  throw error; // a bug, not a store failure: let it fail the run loudly
+}
+
+/** Splits `total` into `parts` near-equal whole shares. */
+function split(total: number, parts: number): number[] {
+  return Array.from({ length: parts }, (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0));
+}
+
+function ycsbKey(index: number): string {
+  return `user${index}`;
+}
+
+/** A value whose first bytes name the write (`id|`), padded to `size`. */
+function ycsbValue(id: string, size: number): Uint8Array {
+  const head = encodeText(`${id}|`);
+  const out = new Uint8Array(Math.max(size, head.length));
+  out.set(head);
+  out.fill(0x2e, head.length); // '.'
+  return out;
+}
+
+function ycsbId(value: Uint8Array): string {
+  const text = decodeText(value.subarray(0, Math.min(value.length, 64)));
+  const bar = text.indexOf("|");
+  return bar < 0 ? text : text.slice(0, bar);
+}
+
+/** The set's elements across siblings: the union, which is how this workload merges. */
+function parseSetValues(values: readonly Uint8Array[]): string[] {
+  const out = new Set<string>();
+  for (const v of values) for (const e of JSON.parse(decodeText(v)) as string[]) out.add(e);
+  return [...out].sort();
+}
+
+function encodeSet(elements: ReadonlySet<string>): Uint8Array {
+  return encodeText(JSON.stringify([...elements].sort()));
+}
+
+/**
+ * YCSB's scrambled zipfian choice (Gray et al., "Quickly generating billion-record synthetic
+ * databases"): item ranks follow a zipfian law with theta 0.99, and ranks are hashed over the
+ * key space so the popular keys are not all adjacent.
+ */
+class ScrambledZipfian {
+  readonly #n: number;
+  readonly #theta = 0.99;
+  readonly #alpha: number;
+  readonly #zetan: number;
+  readonly #eta: number;
+
+  constructor(
+    n: number,
+    private readonly random: Random,
+  ) {
+    this.#n = n;
+    let zetan = 0;
+    for (let i = 1; i <= n; i++) zetan += 1 / Math.pow(i, this.#theta);
+    const zeta2 = 1 + 1 / Math.pow(2, this.#theta);
+    this.#zetan = zetan;
+    this.#alpha = 1 / (1 - this.#theta);
+    this.#eta = (1 - Math.pow(2 / n, 1 - this.#theta)) / (1 - zeta2 / zetan);
+  }
+
+  next(): number {
+    const u = this.random.next();
+    const uz = u * this.#zetan;
+    let rank: number;
+    if (uz < 1) rank = 0;
+    else if (uz < 1 + Math.pow(0.5, this.#theta)) rank = 1;
+    else rank = Math.floor(this.#n * Math.pow(this.#eta * u - this.#eta + 1, this.#alpha));
+    return murmur3(`rank${Math.min(rank, this.#n - 1)}`) % this.#n;
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * Scenarios as data: a workload, a fault schedule and how long to let the cluster settle.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { parseWith } from "../core/build/plugin.ts";
+import { type FaultEvent, faultEventSchema } from "./nemesis.ts";
+
+/** A range of milliseconds, drawn uniformly per use. */
+export interface MsRange {
+  /** Least, ms. */
+  readonly min: number;
+  /** Most, ms. */
+  readonly max: number;
+}
+
+/**
+ * A YCSB-style key-value workload. Each client loops: think, pick an operation by the mix and
+ * a key by the distribution, run it against a random running node. An update is a
+ * read-modify-write (get, then put with the read's context), so stores that keep siblings are
+ * not flooded by blind writes; an insert writes a new key blind.
+ */
+export interface YcsbWorkload {
+  /** Discriminant. */
+  readonly type: "ycsb";
+  /** Concurrent clients. */
+  readonly clients: number;
+  /** Operations in total, split evenly over the clients. */
+  readonly operations: number;
+  /** Keys loaded before the run starts (YCSB's record count). */
+  readonly records: number;
+  /** Proportions of reads, updates and inserts (normalised). */
+  readonly mix: { readonly read: number; readonly update: number; readonly insert: number };
+  /** Key choice: uniform, or zipfian (YCSB's scrambled zipfian, theta 0.99). */
+  readonly distribution: "uniform" | "zipfian";
+  /** Value size in bytes (the write's id is embedded at the start). */
+  readonly valueBytes: number;
+  /** Pause between a client's operations. */
+  readonly thinkMs: MsRange;
+}
+
+/**
+ * The lost-writes workload (Jepsen's set test): every client adds unique elements to one set
+ * stored under one key, by read-modify-write with the causal context, merging siblings by
+ * union. After healing and quiescence a final read shows which acknowledged adds survived.
+ */
+export interface SetWorkload {
+  /** Discriminant. */
+  readonly type: "set";
+  /** Concurrent clients. */
+  readonly clients: number;
+  /** Elements added in total, split evenly over the clients. */
+  readonly adds: number;
+  /** The key holding the set. */
+  readonly key: string;
+  /** Pause between a client's adds. */
+  readonly thinkMs: MsRange;
+}
+
+/** A workload. */
+export type Workload = YcsbWorkload | SetWorkload;
+
+/** A scenario: what clients do, what goes wrong, and when to look at the result. */
+export interface Scenario {
+  /** Name shown in reports. */
+  readonly name: string;
+  /** One line on what it shows. */
+  readonly description: string;
+  /** What the clients do. */
+  readonly workload: Workload;
+  /** Faults by time; a string uses the one-line form of {@link parseFaults}. */
+  readonly faults: readonly FaultEvent[] | string;
+  /**
+   * Clients stop starting operations after this much virtual time even if their budget is not
+   * spent. Default: no limit.
+   */
+  readonly durationMs?: number;
+  /**
+   * After the workload, every fault is healed (partitions ended, crashed nodes restarted) and the
+   * cluster is left alone this long before the final reads, and again before the convergence
+   * check. Default 5000.
+   */
+  readonly quiesceMs: number;
+  /** Time limit of each client request, ms. Default: the store's. */
+  readonly requestTimeoutMs?: number;
+}
+
+const msRange = z.union([
+  z.number().min(0).finite().transform((ms) => ({ min: ms, max: ms })),
+  z
+    .object({ min: z.number().min(0).finite(), max: z.number().min(0).finite() })
+    .strict()
+    .refine((r) => r.min <= r.max, "min must not exceed max"),
+]);
+
+const count = z.number().int().positive();
+
+const ycsbSchema = z
+  .object({
+    type: z.literal("ycsb"),
+    clients: count.max(10_000),
+    operations: count,
+    records: count.default(1000),
+    mix: z
+      .object({ read: z.number().min(0), update: z.number().min(0), insert: z.number().min(0) })
+      .strict()
+      .refine((m) => m.read + m.update + m.insert > 0, "the mix needs at least one operation"),
+    distribution: z.enum(["uniform", "zipfian"]).default("zipfian"),
+    valueBytes: count.max(64 * 1024 * 1024).default(100),
+    thinkMs: msRange.default({ min: 0, max: 10 }),
+  })
+  .strict();
+
+const setSchema = z
+  .object({
+    type: z.literal("set"),
+    clients: count.max(10_000),
+    adds: count,
+    key: z.string().min(1).default("set"),
+    thinkMs: msRange.default({ min: 0, max: 10 }),
+  })
+  .strict();
+
+const scenarioSchema: z.ZodType<Scenario, unknown> = z
+  .object({
+    name: z.string().min(1),
+    description: z.string().default(""),
+    workload: z.discriminatedUnion("type", [ycsbSchema, setSchema]),
+    faults: z.union([z.string(), z.array(faultEventSchema)]).default([]),
+    durationMs: z.number().positive().finite().optional(),
+    quiesceMs: z.number().min(0).finite().default(5000),
+    requestTimeoutMs: z.number().positive().finite().optional(),
+  })
+  .strict();
+
+/**
+ * Validates a scenario (from a parsed JSON file) and fills in defaults.
+ *
+ * @throws {InvalidConfigError} listing every problem with its path
+ */
+export function parseScenario(data: unknown): Scenario {
+  return parseWith(scenarioSchema, data, "scenario");
+}

@@ -1,0 +1,230 @@
+/**
+ * The simulator: fault schedules, checkers, determinism across runs and runtimes, the lab.
+ */
+import { describe, it } from "@std/testing/bdd";
+import { assert, assertEquals, assertNotEquals, assertRejects, assertThrows } from "@std/assert";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { InvalidConfigError, createCluster, decodeText, encodeText, sleep } from "../index.ts";
+import { IN_PROCESS_NETWORK, type InProcessNetwork, builtinPlugins } from "../plugins/index.ts";
+import {
+  History,
+  compare,
+  formatComparison,
+  lostWrites,
+  parseFaults,
+  parseScenario,
+  runScenario,
+  staleReads,
+} from "../sim/index.ts";
+import { runCli } from "../cli/program.ts";
+import { digestFixture } from "./support/digest-fixture.ts";
+
+describe("fault schedules", () => {
+  it("parse the one-line form, reusing the subject of a statement", () => {
+    const events = parseFaults("partition {n1,n2} | {n3,n4,n5} at 1s, heal at 5s; crash n3 at 7s, restart at 9s", [
+      "n1",
+      "n2",
+      "n3",
+      "n4",
+      "n5",
+    ]);
+    assertEquals(events, [
+      { at: 1000, action: "partition", groups: [["n1", "n2"], ["n3", "n4", "n5"]] },
+      { at: 5000, action: "heal" },
+      { at: 7000, action: "crash", node: "n3" },
+      { at: 9000, action: "restart", node: "n3" },
+    ]);
+  });
+
+  it("parse isolate, block, skew, loss and duplicate, sorted by time", () => {
+    const events = parseFaults(
+      "skew n2 -1.5s at 3s; isolate n1 at 250ms; block n2 -> n3 at 1s; loss 0.1 at 2s; duplicate 0.05 at 2s",
+      ["n1", "n2", "n3"],
+    );
+    assertEquals(events, [
+      { at: 250, action: "partition", groups: [["n1"], ["n2", "n3"]] },
+      { at: 1000, action: "block", from: "n2", to: "n3" },
+      { at: 2000, action: "loss", probability: 0.1 },
+      { at: 2000, action: "duplicate", probability: 0.05 },
+      { at: 3000, action: "skew", node: "n2", offsetMs: -1500 },
+    ]);
+  });
+
+  it("refuse bad clauses and unknown nodes with the clause in the message", () => {
+    const bad = assertThrows(() => parseFaults("crash n3 at soon", ["n3"]), InvalidConfigError);
+    assert(bad.message.includes("crash n3 at soon"));
+    assertThrows(() => parseFaults("explode n3 at 1s", ["n3"]), InvalidConfigError);
+    assertThrows(() => parseFaults("partition {n1} at 1s", ["n1"]), InvalidConfigError);
+    assertThrows(() => parseFaults("loss 2 at 1s", []), InvalidConfigError);
+    assertThrows(() => parseFaults("crash n9 at 1s", ["n1"]), InvalidConfigError);
+    assertThrows(() => parseFaults([{ at: -1, action: "heal" }], []), InvalidConfigError);
+  });
+});
+
+describe("the simulated network's faults", () => {
+  it("partitions, asymmetric blocks, heal, loss and duplication", async () => {
+    await using cluster = await createCluster({ nodes: 3, replication: { n: 3, r: 1, w: 3 }, requestTimeoutMs: 100 });
+    const network = cluster.container.resolve<InProcessNetwork>(IN_PROCESS_NETWORK);
+    network.partition([["n1"], ["n2", "n3"]]);
+    assert(!network.canReach("n1", "n2") && !network.canReach("n3", "n1") && network.canReach("n2", "n3"));
+    await assertRejects(() => cluster.node("n2").put("k", encodeText("v")));
+    network.heal();
+    network.block("n1", "n2");
+    assert(!network.canReach("n1", "n2") && network.canReach("n2", "n1"));
+    network.heal();
+    await cluster.node("n2").put("k", encodeText("v"));
+
+    const before = network.stats.dropped;
+    network.setLink("*", "*", { loss: 1 });
+    await assertRejects(() => cluster.node("n1").get("k", { r: 3 }));
+    assert(network.stats.dropped > before);
+    network.resetLinks();
+    network.setLink("*", "*", { duplicate: 1 });
+    await cluster.node("n1").put("k", encodeText("w"), { context: (await cluster.node("n1").get("k")).context });
+    assert(network.stats.duplicated > 0);
+    assertEquals((await cluster.node("n3").get("k", { r: 3 })).values.map(decodeText), ["w"]);
+  });
+
+  it("a crashed volatile node restarts empty, a durable one keeps its data", async () => {
+    for (const durable of [false, true]) {
+      await using cluster = await createCluster({ nodes: 3, engine: { name: "memory", options: { durable } } });
+      await cluster.node("n1").put("k", encodeText("v"), { w: 3 });
+      await cluster.crash("n2");
+      await assertRejects(() => cluster.node("n2").get("k"));
+      const restarted = await cluster.restart("n2");
+      assertEquals((await restarted.localRecord("k")).length, durable ? 1 : 0);
+    }
+  });
+
+  it("clock skew moves what a node's clock reads, not its timers", async () => {
+    await using cluster = await createCluster({ nodes: 3, resolver: "last-write-wins" });
+    const runtime = cluster.runtime as import("../core/runtime/runtime.ts").VirtualRuntime;
+    runtime.setSkew("n2", 60_000);
+    const before = cluster.scheduler!.now();
+    await sleep(cluster.runtime.scheduler, 10);
+    assertEquals(Math.round(cluster.node("n2").services.clock.now() - cluster.node("n1").services.clock.now()), 60_000);
+    assert(cluster.scheduler!.now() - before >= 10);
+  });
+});
+
+describe("checkers", () => {
+  const op = (o: Partial<import("../sim/history.ts").OperationRecord>) =>
+    ({ client: 0, kind: "read", key: "k", node: "n1", start: 0, end: 1, ok: true, ...o }) as import("../sim/history.ts").OperationRecord;
+
+  it("lost writes: acknowledged adds missing from the final read", () => {
+    const h = new History();
+    h.record(op({ kind: "add", value: "a" }));
+    h.record(op({ kind: "add", value: "b" }));
+    h.record(op({ kind: "add", value: "c", ok: false, error: "RINGFORGE_TIMEOUT" }));
+    h.record(op({ kind: "final-read", read: ["a", "c"] }));
+    assertEquals(lostWrites(h), {
+      acknowledged: 2,
+      lost: 1,
+      unacknowledgedPresent: 1,
+      examples: ["b"],
+      finalReadSucceeded: true,
+    });
+  });
+
+  it("stale reads: a read that misses a write acknowledged before it began", () => {
+    const h = new History();
+    h.record(op({ kind: "write", value: "w1", start: 0, end: 10 }));
+    h.record(op({ kind: "write", value: "w2", start: 20, end: 30 }));
+    h.record(op({ kind: "read", start: 40, end: 45, read: ["w1"] })); // stale: w1 ended before w2 began
+    h.record(op({ kind: "read", start: 40, end: 45, read: ["w2"] })); // fresh
+    h.record(op({ kind: "read", start: 25, end: 28, read: ["w1"] })); // w2 not yet acknowledged: fresh
+    h.record(op({ kind: "read", start: 40, end: 45, read: [] })); // stale: nothing at all
+    h.record(op({ kind: "write", value: "w3", start: 50, end: 60, ok: false, error: "RINGFORGE_TIMEOUT" }));
+    h.record(op({ kind: "read", start: 70, end: 75, read: ["w3"] })); // an unacknowledged write may win: fresh
+    assertEquals(staleReads(h), { reads: 5, stale: 2 });
+  });
+});
+
+describe("determinism", () => {
+  it("one seed gives one history: two runs, one digest", async () => {
+    assertEquals(await digestFixture(7), await digestFixture(7));
+    assertNotEquals(await digestFixture(7), await digestFixture(8));
+  });
+
+  it("Node and Deno give the same digest for the same scenario and seed", async () => {
+    const mine = await digestFixture(7);
+    // Run the fixture under the other runtime: Deno from vitest, Node (tsx) from deno test.
+    const underDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
+    const bin = join(process.cwd(), "node_modules", ".bin", underDeno ? "tsx" : "deno");
+    const args = underDeno ? ["test/support/print-digest.ts"] : ["run", "-A", "test/support/print-digest.ts"];
+    const theirs = execFileSync(bin, args, { encoding: "utf8" }).trim();
+    assertEquals(theirs, mine);
+  });
+});
+
+const smallSet = {
+  name: "small-set",
+  workload: { type: "set", clients: 5, adds: 60, key: "s", thinkMs: { min: 5, max: 30 } },
+  faults: "partition {n1,n2} | {n3,n4,n5} at 200ms, heal at 700ms",
+  quiesceMs: 500,
+};
+const storeWith = (resolver: string) => ({
+  nodes: 5,
+  resolver,
+  requestTimeoutMs: 200,
+  engine: { name: "memory", options: { durable: true } },
+  transport: { name: "in-process", options: { latency: { kind: "normal", mean: 5, stddev: 2 } } },
+});
+
+describe("the compare lab", () => {
+  it("shows last-write-wins losing acknowledged adds that vector clocks keep", async () => {
+    const comparison = await compare(
+      parseScenario(smallSet),
+      [
+        { name: "lww", config: storeWith("last-write-wins") },
+        { name: "vc", config: storeWith("vector-clock") },
+      ],
+      { registry: builtinPlugins, seeds: [1, 2] },
+    );
+    const [lww, vc] = comparison.results;
+    for (const run of lww!.runs) assert(run.lostWrites!.lost > 0, `lww seed ${run.seed} lost nothing`);
+    for (const run of vc!.runs) assertEquals(run.lostWrites!.lost, 0);
+    for (const run of [...lww!.runs, ...vc!.runs]) {
+      assertEquals(run.convergence.divergent, 0);
+      assert(run.lostWrites!.finalReadSucceeded);
+    }
+    const table = formatComparison(comparison);
+    assert(table.includes("lww") && table.includes("lost acked writes"), table);
+  });
+
+  it("refuses a config whose transport cannot take faults", async () => {
+    await assertRejects(() =>
+      runScenario({ nodes: 3, transport: "no-such" }, parseScenario(smallSet), 1, { registry: builtinPlugins }),
+    );
+  });
+
+  it("runs from the command line, as a table or JSON", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ringforge-lab-"));
+    try {
+      writeFileSync(join(dir, "s.json"), JSON.stringify(smallSet));
+      writeFileSync(join(dir, "lww.json"), JSON.stringify(storeWith("last-write-wins")));
+      writeFileSync(join(dir, "vc.json"), JSON.stringify({ ...storeWith("vector-clock"), name: "vector-clock" }));
+      let out = "";
+      const io = { out: (t: string) => void (out += t), err: (t: string) => void (out += t) };
+      const args = ["compare", join(dir, "s.json"), "--config", join(dir, "lww.json"), "--config", join(dir, "vc.json")];
+      assertEquals(await runCli([...args, "--json"], io), 0);
+      const json = JSON.parse(out);
+      assertEquals(
+        json.results.map((r: { config: string }) => r.config),
+        ["lww", "vector-clock"],
+      );
+      assertEquals(json.seeds, [1]);
+      out = "";
+      assertEquals(await runCli([...args, "--seeds", "2"], io), 0);
+      assert(out.includes("seeds with loss"), out);
+      out = "";
+      assertEquals(await runCli(["compare", join(dir, "s.json"), "--config", join(dir, "missing.json")], io), 2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
