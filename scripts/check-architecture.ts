@@ -3,7 +3,7 @@
  *
  * (a) Dependency direction: nothing under core/ imports from plugins/
  *     (`core <- plugins <- (sim, server, cli) <- examples`).
- * (b) Determinism: code under core/ and plugins/ never reads the wall clock, the host's
+ * (b) Determinism: code under core/, plugins/ and sim/ (the simulator must replay from a seed) never reads the wall clock, the host's
  *     timers or the host's randomness directly — it uses the injected Clock, Scheduler and
  *     Random, so one seed reproduces one simulated history. Only the files in
  *     HOST_ACCESS_ALLOWLIST (the adapters that *implement* those interfaces) may.
@@ -21,7 +21,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** Folders whose code must be deterministic (rule b). */
-const DETERMINISTIC_DIRS = ["core", "plugins"] as const;
+const DETERMINISTIC_DIRS = ["core", "plugins", "sim"] as const;
 
 /**
  * Files allowed to touch host time and randomness (rule b), and why. Each is an adapter

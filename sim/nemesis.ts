@@ -13,6 +13,7 @@ import { z } from "zod";
 import { InvalidConfigError } from "../core/errors.ts";
 import { parseWith } from "../core/build/plugin.ts";
 import type { NodeId } from "../core/model/sibling.ts";
+import { type LatencyDistribution, latencySchema } from "../plugins/transports/in-process.ts";
 
 /** One fault, applied at virtual time `at` (ms from the start of the run). */
 export type FaultEvent =
@@ -23,7 +24,14 @@ export type FaultEvent =
   | { readonly at: number; readonly action: "restart"; readonly node: NodeId }
   | { readonly at: number; readonly action: "skew"; readonly node: NodeId; readonly offsetMs: number }
   | { readonly at: number; readonly action: "loss"; readonly probability: number }
-  | { readonly at: number; readonly action: "duplicate"; readonly probability: number };
+  | { readonly at: number; readonly action: "duplicate"; readonly probability: number }
+  | {
+      readonly at: number;
+      readonly action: "latency";
+      readonly from: NodeId | "*";
+      readonly to: NodeId | "*";
+      readonly latency: LatencyDistribution;
+    };
 
 const nodeId = z.string().min(1);
 const at = z.number().min(0).finite();
@@ -38,6 +46,7 @@ export const faultEventSchema: z.ZodType<FaultEvent, unknown> = z.discriminatedU
   z.object({ at, action: z.literal("skew"), node: nodeId, offsetMs: z.number().finite() }).strict(),
   z.object({ at, action: z.literal("loss"), probability: z.number().min(0).max(1) }).strict(),
   z.object({ at, action: z.literal("duplicate"), probability: z.number().min(0).max(1) }).strict(),
+  z.object({ at, action: z.literal("latency"), from: z.union([nodeId, z.literal("*")]), to: z.union([nodeId, z.literal("*")]), latency: latencySchema }).strict(),
 ]);
 
 /**
@@ -48,7 +57,8 @@ export const faultEventSchema: z.ZodType<FaultEvent, unknown> = z.discriminatedU
  * `ACTION [ARGS] at TIME` with TIME like `1.5s` or `200ms`; a clause without a node reuses the
  * previous clause's (`crash n3 at 7s, restart at 9s`). Actions:
  * `partition {a,b} | {c,d}`, `isolate n1` (n1 against everyone else), `block n1 -> n2`,
- * `heal`, `crash n1`, `restart n1`, `skew n1 +500ms`, `loss 0.1`, `duplicate 0.05`.
+ * `heal`, `crash n1`, `restart n1`, `skew n1 +500ms`, `loss 0.1`, `duplicate 0.05`,
+ * `latency n1 -> n2 50ms` (constant) or `latency * -> n3 20..80ms` (uniform; `*` is any node).
  *
  * @throws {InvalidConfigError} naming the clause that does not parse
  */
@@ -76,6 +86,8 @@ function nodesOf(event: FaultEvent): NodeId[] {
       return event.groups.flat();
     case "block":
       return [event.from, event.to];
+    case "latency":
+      return [event.from, event.to].filter((n) => n !== "*");
     case "crash":
     case "restart":
     case "skew":
@@ -124,6 +136,15 @@ function parseClause(action: string, args: string, at: number, clause: string, n
       const m = /^(\S+)\s*->\s*(\S+)$/.exec(args);
       if (!m) throw bad(clause, "block looks like `block n1 -> n2`");
       return { at, action, from: m[1]!, to: m[2]! };
+    }
+    case "latency": {
+      const m = /^(\S+)\s*->\s*(\S+)\s+(\d+(?:\.\d+)?)(?:\.\.(\d+(?:\.\d+)?))?\s*ms$/.exec(args);
+      if (!m) throw bad(clause, "latency looks like `latency n1 -> n2 50ms` or `latency * -> n2 20..80ms`");
+      const min = Number(m[3]);
+      const max = m[4] === undefined ? min : Number(m[4]);
+      if (!(min >= 0 && max >= min)) throw bad(clause, "latency needs 0 <= min <= max");
+      const latency: LatencyDistribution = m[4] === undefined ? { kind: "constant", ms: min } : { kind: "uniform", min, max };
+      return { at, action, from: m[1]!, to: m[2]!, latency };
     }
     case "heal":
       return { at, action };

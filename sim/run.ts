@@ -235,6 +235,10 @@ class Simulation {
         net.setLink("*", "*", { duplicate: fault.probability });
         this.history.fault(this.now, `duplicate ${fault.probability}`);
         return;
+      case "latency":
+        net.setLink(fault.from, fault.to, { latency: fault.latency });
+        this.history.fault(this.now, `latency ${fault.from} -> ${fault.to} ${JSON.stringify(fault.latency)}`);
+        return;
     }
   }
 

@@ -42,10 +42,14 @@ describe("fault schedules", () => {
 
   it("parse isolate, block, skew, loss and duplicate, sorted by time", () => {
     const events = parseFaults(
-      "skew n2 -1.5s at 3s; isolate n1 at 250ms; block n2 -> n3 at 1s; loss 0.1 at 2s; duplicate 0.05 at 2s",
+      "skew n2 -1.5s at 3s; isolate n1 at 250ms; block n2 -> n3 at 1s; loss 0.1 at 2s; duplicate 0.05 at 2s; latency * -> n3 20..80ms at 4s, latency n1 -> n2 50ms at 5s",
       ["n1", "n2", "n3"],
     );
-    assertEquals(events, [
+    assertEquals(events.slice(5), [
+      { at: 4000, action: "latency", from: "*", to: "n3", latency: { kind: "uniform", min: 20, max: 80 } },
+      { at: 5000, action: "latency", from: "n1", to: "n2", latency: { kind: "constant", ms: 50 } },
+    ]);
+    assertEquals(events.slice(0, 5), [
       { at: 250, action: "partition", groups: [["n1"], ["n2", "n3"]] },
       { at: 1000, action: "block", from: "n2", to: "n3" },
       { at: 2000, action: "loss", probability: 0.1 },
