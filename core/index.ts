@@ -52,6 +52,7 @@ export { systemClock, systemScheduler, systemRandom } from "./runtime/system-run
 
 export * from "./node/settings.ts";
 export * from "./node/keyed-mutex.ts";
+export * from "./node/message-router.ts";
 export * from "./node/ringforge-node.ts";
 export * as protocol from "./node/protocol.ts";
 

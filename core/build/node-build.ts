@@ -15,6 +15,7 @@ import { STORAGE_ENGINE } from "../interfaces/storage-engine.ts";
 import { TRANSPORT } from "../interfaces/transport.ts";
 import type { NodeId } from "../model/sibling.ts";
 import { RingforgeNode } from "../node/ringforge-node.ts";
+import { MESSAGE_ROUTER, MessageRouter } from "../node/message-router.ts";
 import { NODE_SETTINGS, type NodeSettings } from "../node/settings.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import type { ResolvedStore } from "./config.ts";
@@ -65,6 +66,7 @@ export function buildNode(root: DependencyContainer, store: ResolvedStore, id: N
   c.register(CLOCK, { useValue: runtime.clockFor(id) });
   c.register(RANDOM, { useValue: runtime.random.fork(`node:${id}`) });
   c.register(LOGGER, { useValue: runtime.loggerFor(id) });
+  c.register(MESSAGE_ROUTER, { useValue: new MessageRouter() });
   for (const family of PLUGIN_FAMILIES) {
     const { plugin, options } = store.plugins[family];
     plugin.register(c, options);
@@ -91,6 +93,7 @@ export function buildNode(root: DependencyContainer, store: ResolvedStore, id: N
           detector: k.resolve(FAILURE_DETECTOR),
           resolver: k.resolve(CONFLICT_RESOLVER),
           replicator: k.resolve(REPLICATOR),
+          router: k.resolve(MESSAGE_ROUTER),
         }),
     ),
   });

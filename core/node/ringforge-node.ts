@@ -24,6 +24,7 @@ import { type CausalContext, unwrapContext, wrapContext } from "../model/causal-
 import { validateKey, validateValue } from "../model/limits.ts";
 import { type NodeId, type Sibling, type SiblingSet, liveValues, sameSiblings } from "../model/sibling.ts";
 import { KeyedMutex } from "./keyed-mutex.ts";
+import type { MessageRouter } from "./message-router.ts";
 import {
   type CoordinateRequest,
   KV_ACK,
@@ -93,6 +94,8 @@ export interface NodeServices {
   readonly resolver: ConflictResolver;
   /** Fan-out to replicas. */
   readonly replicator: Replicator;
+  /** Where messages of other protocols (gossip, SWIM...) go. */
+  readonly router: MessageRouter;
 }
 
 /** Engine key (prefix 0x00, metadata) recording which resolver wrote the engine's versions. */
@@ -313,7 +316,7 @@ export class RingforgeNode implements ReplicaClient {
       case KV_COORDINATE:
         return this.#handleCoordinate(parseCoordinateRequest(message));
       default:
-        throw new RingforgeError("RINGFORGE_INVALID_MESSAGE", `unknown message type ${String(message.type)}`);
+        return this.#s.router.dispatch(message, from);
     }
   }
 

@@ -6,7 +6,7 @@
  */
 import { instanceCachingFactory } from "../../core/build/di.ts";
 import { z } from "zod";
-import { QuorumNotReachedError, RingforgeError, TimeoutError } from "../../core/errors.ts";
+import { QuorumNotReachedError, RemoteError, RingforgeError, TimeoutError } from "../../core/errors.ts";
 import { type Plugin, type PluginChoice, choose, definePlugin } from "../../core/build/plugin.ts";
 import { sameSiblings } from "../../core/model/sibling.ts";
 import { CONFLICT_RESOLVER, type ConflictResolver } from "../../core/interfaces/conflict-resolver.ts";
@@ -121,17 +121,32 @@ export class QuorumReplicator implements Replicator {
         return result;
       };
       const check = () => {
-        if (!settled) {
-          if (replies.size >= r) {
-            settled = true;
-            resolve({ siblings: merged(), replied: replies.size });
-          } else if (replies.size + pending < r) {
-            settled = true;
-            reject(quorumFailure("get", r, replies.size, targets.length, failures, timeoutMs));
+        // Runs inside replica callbacks: anything it throws (a reply whose versions the
+        // resolver cannot merge) must settle the read, never leave it hanging.
+        try {
+          if (!settled) {
+            if (replies.size >= r) {
+              const siblings = merged();
+              settled = true;
+              resolve({ siblings, replied: replies.size });
+            } else if (replies.size + pending < r) {
+              settled = true;
+              reject(quorumFailure("get", r, replies.size, targets.length, failures, timeoutMs));
+            }
           }
+        } catch (error) {
+          settled = true;
+          reject(asRingforgeError(error, `merge of replies for "${key}"`));
+          return;
         }
         // Repair once every replica has answered or failed, with everything that was learned.
-        if (pending === 0 && this.options.readRepair && replies.size > 0) this.#repair(key, replies, merged());
+        if (pending === 0 && this.options.readRepair && replies.size > 0) {
+          try {
+            this.#repair(key, replies, merged(), timeoutMs);
+          } catch (error) {
+            this.logger.warn("read repair skipped", { key, error: String(error) });
+          }
+        }
       };
       for (const target of targets) {
         this.client.read(target, key, timeoutMs).then(
@@ -151,12 +166,12 @@ export class QuorumReplicator implements Replicator {
     });
   }
 
-  #repair(key: string, replies: ReadonlyMap<NodeId, SiblingSet>, merged: SiblingSet): void {
+  #repair(key: string, replies: ReadonlyMap<NodeId, SiblingSet>, merged: SiblingSet, timeoutMs: number): void {
     if (merged.length === 0) return;
     for (const [node, siblings] of replies) {
       if (sameSiblings(siblings, merged)) continue;
       this.stats.readRepairs++;
-      this.client.write(node, key, merged, 10_000).catch((error: unknown) => {
+      this.client.write(node, key, merged, timeoutMs).catch((error: unknown) => {
         this.stats.readRepairFailures++;
         this.logger.debug("read repair failed", { key, node, error: String(error) });
       });
@@ -164,9 +179,9 @@ export class QuorumReplicator implements Replicator {
   }
 }
 
-function asRingforgeError(error: unknown, node: NodeId): RingforgeError {
+function asRingforgeError(error: unknown, where: string): RingforgeError {
   if (error instanceof RingforgeError) return error;
-  return new RingforgeError("RINGFORGE_REMOTE_ERROR", `node ${node}: ${String(error)}`, { node });
+  return new RemoteError(where, error instanceof Error ? error.message : String(error));
 }
 
 /**
