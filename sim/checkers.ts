@@ -176,3 +176,99 @@ function round(x: number): number {
 function sortKeys<T>(record: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
+
+/** A liveness change one node observed. */
+export interface ViewChange {
+  /** Virtual time, ms. */
+  readonly at: number;
+  /** The node whose detector changed its mind. */
+  readonly observer: string;
+  /** The member concerned. */
+  readonly member: string;
+  /** Its new status. */
+  readonly status: string;
+}
+
+/** How fast one crash was detected. */
+export interface CrashDetection {
+  /** The crashed node. */
+  readonly node: string;
+  /** Virtual time of the crash, ms. */
+  readonly at: number;
+  /** Live nodes that marked it down before the end, out of `observers`. */
+  readonly detectedBy: number;
+  /** Live nodes at the end (the crashed ones excluded). */
+  readonly observers: number;
+  /** Median time from the crash to a live node marking it down, ms (over those that did). */
+  readonly medianMs: number;
+  /** Slowest such time, ms. */
+  readonly maxMs: number;
+}
+
+/** The membership workload's verdict. */
+export interface Detection {
+  /** Per crash. */
+  readonly crashes: readonly CrashDetection[];
+  /** Times a live node marked a member that was not crashed down (wrongly). */
+  readonly falsePositives: number;
+  /** At the end, (observer, member) pairs where a live member is not seen as up. */
+  readonly liveNotUpAtEnd: number;
+  /** At the end, (observer, member) pairs where a crashed member is not seen as down. */
+  readonly crashedNotDownAtEnd: number;
+}
+
+/**
+ * Detection of crashes from the liveness changes every node observed: for each crash, the time
+ * until each live node marked the crashed node down; false positives are live members marked
+ * down at any time.
+ *
+ * @param crashes when each node crashed (and, if it did, restarted)
+ * @param live the nodes running at the end
+ * @param viewsAtEnd each live observer's view of each member's status at the end
+ */
+export function detection(
+  changes: readonly ViewChange[],
+  crashes: readonly { node: string; at: number; restartedAt?: number }[],
+  live: readonly string[],
+  viewsAtEnd: ReadonlyMap<string, ReadonlyMap<string, string>>,
+): Detection {
+  const downWhen = (member: string, at: number) =>
+    crashes.some((c) => c.node === member && c.at <= at && (c.restartedAt === undefined || at < c.restartedAt));
+  const out: CrashDetection[] = [];
+  for (const crash of crashes) {
+    const delays: number[] = [];
+    for (const observer of live) {
+      if (observer === crash.node) continue;
+      const first = changes.find(
+        (c) => c.observer === observer && c.member === crash.node && c.status === "down" && c.at >= crash.at,
+      );
+      if (first) delays.push(first.at - crash.at);
+    }
+    delays.sort((a, b) => a - b);
+    const observers = live.filter((id) => id !== crash.node).length;
+    out.push({
+      node: crash.node,
+      at: crash.at,
+      detectedBy: delays.length,
+      observers,
+      medianMs: delays.length ? round(delays[Math.floor(delays.length / 2)]!) : 0,
+      maxMs: delays.length ? round(delays[delays.length - 1]!) : 0,
+    });
+  }
+  let falsePositives = 0;
+  for (const c of changes) {
+    if (c.status === "down" && live.includes(c.observer) && !downWhen(c.member, c.at)) falsePositives++;
+  }
+  let liveNotUpAtEnd = 0;
+  let crashedNotDownAtEnd = 0;
+  const crashedAtEnd = new Set(crashes.filter((c) => c.restartedAt === undefined).map((c) => c.node));
+  for (const [observer, view] of viewsAtEnd) {
+    for (const [member, status] of view) {
+      if (member === observer) continue;
+      if (crashedAtEnd.has(member)) {
+        if (status !== "down") crashedNotDownAtEnd++;
+      } else if (status !== "up") liveNotUpAtEnd++;
+    }
+  }
+  return { crashes: out, falsePositives, liveNotUpAtEnd, crashedNotDownAtEnd };
+}

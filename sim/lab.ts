@@ -96,6 +96,7 @@ const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(1));
 export function comparisonRows(comparison: Comparison): ComparisonRow[] {
   return comparison.results.map(({ config, runs }) => {
     const cells: Record<string, string> = {};
+    if (runs.some((r) => r.detection)) return { config, cells: detectionCells(runs) };
     const attempted = sum(runs.map((r) => r.availability.attempted));
     const ok = sum(runs.map((r) => r.availability.ok));
     cells["ok / attempted"] = `${ok} / ${attempted}`;
@@ -129,6 +130,30 @@ export function comparisonRows(comparison: Comparison): ComparisonRow[] {
     cells["KiB/run"] = fmt(Math.round(mean(runs.map((r) => r.network.bytes)) / 1024));
     return { config, cells };
   });
+}
+
+/** Columns of the membership workload: detection time, false positives, final views. */
+function detectionCells(runs: readonly RunReport[]): Record<string, string> {
+  const cells: Record<string, string> = {};
+  const d = runs.map((r) => r.detection!);
+  const first = d[0]!;
+  cells["detector knobs"] = `${first.detector} ${Object.entries(first.knobs).map(([k, v]) => `${k}=${v}`).join(" ")}`;
+  const crashes = d.flatMap((x) => x.crashes);
+  const all = crashes.filter((c) => c.detectedBy === c.observers).length;
+  cells["crashes detected everywhere"] = `${all}/${crashes.length}`;
+  const medians = crashes.map((c) => c.medianMs).sort((a, b) => a - b);
+  const median = medians.length ? medians[Math.floor(medians.length / 2)]! : 0;
+  const max = Math.max(0, ...crashes.map((c) => c.maxMs));
+  const period = first.periodMs;
+  const inPeriods = (ms: number) => (period ? ` (${(ms / period).toFixed(1)} p)` : "");
+  cells["time to down median"] = `${(median / 1000).toFixed(2)} s${inPeriods(median)}`;
+  cells["time to down max"] = `${(max / 1000).toFixed(2)} s${inPeriods(max)}`;
+  cells["false positives"] = String(sum(d.map((x) => x.falsePositives)));
+  cells["live not up at end"] = String(sum(d.map((x) => x.liveNotUpAtEnd)));
+  cells["crashed not down at end"] = String(sum(d.map((x) => x.crashedNotDownAtEnd)));
+  cells["messages/run"] = fmt(Math.round(mean(runs.map((r) => r.network.messages))));
+  cells["KiB/run"] = fmt(Math.round(mean(runs.map((r) => r.network.bytes)) / 1024));
+  return cells;
 }
 
 /** The comparison as a plain-text table, one row per config. */

@@ -19,7 +19,10 @@ import { murmur3 } from "../core/hash/murmur3.ts";
 import { IN_PROCESS_NETWORK, type InProcessNetwork, type NetworkStats } from "../plugins/transports/in-process.ts";
 import {
   type Availability,
+  type Detection,
   type LatencySummary,
+  type ViewChange,
+  detection,
   type LostWrites,
   type SiblingSummary,
   type StaleReads,
@@ -41,6 +44,16 @@ export interface Convergence {
   readonly divergent: number;
   /** Some divergent keys (at most 10). */
   readonly examples: readonly string[];
+}
+
+/** The membership workload's verdict, with the detector and its knobs. */
+export interface DetectionReport extends Detection {
+  /** The detector plugin. */
+  readonly detector: string;
+  /** Its options, as configured. */
+  readonly knobs: Readonly<Record<string, unknown>>;
+  /** Its protocol period (gossip round or SWIM probe period), ms, if it has one. */
+  readonly periodMs?: number;
 }
 
 /** What one run measured. */
@@ -69,6 +82,8 @@ export interface RunReport {
   readonly lostWrites?: LostWrites;
   /** Replica agreement after healing and quiescence. */
   readonly convergence: Convergence;
+  /** Failure detection (membership workload). */
+  readonly detection?: DetectionReport;
   /** Network traffic. */
   readonly network: NetworkStats;
 }
@@ -138,6 +153,8 @@ class Simulation {
   readonly #faults: FaultEvent[];
   #done = 0;
   readonly #total: number;
+  #onCrash: ((id: string) => void) | undefined;
+  #onRestart: ((id: string, node: RingforgeNode) => void) | undefined;
 
   constructor(
     readonly cluster: Cluster,
@@ -149,7 +166,7 @@ class Simulation {
     this.#random = runtime.random.fork("workload");
     this.#faults = parseFaults(scenario.faults, cluster.ids);
     const w = scenario.workload;
-    this.#total = w.type === "set" ? w.adds : w.operations;
+    this.#total = w.type === "set" ? w.adds : w.type === "ycsb" ? w.operations : 0;
   }
 
   get now(): number {
@@ -158,6 +175,7 @@ class Simulation {
 
   async run(): Promise<RunResult> {
     const { workload } = this.scenario;
+    if (workload.type === "membership") return this.#runMembership(workload.durationMs);
     if (workload.type === "ycsb") await this.#load(workload);
     const t0 = this.now;
     // Fault times count from the end of the load phase, when the clients start.
@@ -198,6 +216,56 @@ class Simulation {
     return { report, history: h };
   }
 
+  /**
+   * The membership workload: detectors alone, judged at the end before anything is healed.
+   */
+  async #runMembership(durationMs: number): Promise<RunResult> {
+    const changes: ViewChange[] = [];
+    const crashes: { node: string; at: number; restartedAt?: number }[] = [];
+    const watch = (node: RingforgeNode) =>
+      node.services.detector.onChange((e) =>
+        changes.push({ at: this.now, observer: node.id, member: e.member.id, status: e.member.status }),
+      );
+    for (const node of this.cluster.nodes) watch(node);
+    this.#onCrash = (id) => crashes.push({ node: id, at: this.now });
+    this.#onRestart = (id, node) => {
+      const open = crashes.findLast((c) => c.node === id && c.restartedAt === undefined);
+      if (open) open.restartedAt = this.now;
+      watch(node);
+    };
+    for (const fault of this.#faults) this.runtime.scheduler.schedule(fault.at, () => this.#apply(fault));
+    await sleep(this.runtime.scheduler, durationMs);
+    const live = this.cluster.nodes.filter((n) => n.running).map((n) => n.id);
+    const views = new Map<string, Map<string, string>>();
+    for (const id of live) {
+      views.set(id, new Map(this.cluster.node(id).services.detector.members().map((m) => [m.id, m.status])));
+    }
+    const verdict = detection(changes, crashes, live, views);
+    for (const c of changes) this.history.fault(c.at, `${c.observer} sees ${c.member} ${c.status}`);
+    const h = this.history;
+    const detector = this.cluster.store.plugins.detector;
+    const report: RunReport = {
+      config: this.cluster.store.name,
+      scenario: this.scenario.name,
+      seed: this.runtime.seed,
+      digest: h.digest(verdict),
+      virtualMs: Math.round(this.now),
+      events: this.runtime.scheduler.eventsRun,
+      availability: availability(h),
+      latency: {},
+      siblings: siblings(h),
+      detection: {
+        ...verdict,
+        detector: detector.plugin.name,
+        knobs: detector.options as Record<string, unknown>,
+        periodMs: protocolPeriod(detector.options),
+      },
+      convergence: { keys: 0, divergent: 0, examples: [] },
+      network: { ...this.#network.stats },
+    };
+    return { report, history: h };
+  }
+
   // ---- faults -----------------------------------------------------------------------------
 
   #apply(fault: FaultEvent): void {
@@ -217,11 +285,14 @@ class Simulation {
         return;
       case "crash":
         this.history.fault(this.now, `crash ${fault.node}`);
+        if (this.cluster.node(fault.node).running) this.#onCrash?.(fault.node);
         void this.cluster.crash(fault.node);
         return;
       case "restart":
         this.history.fault(this.now, `restart ${fault.node}`);
-        if (!this.cluster.node(fault.node).running) void this.cluster.restart(fault.node);
+        if (!this.cluster.node(fault.node).running) {
+          void this.cluster.restart(fault.node).then((node) => this.#onRestart?.(fault.node, node));
+        }
         return;
       case "skew":
         this.runtime.setSkew(fault.node, fault.offsetMs);
@@ -421,6 +492,14 @@ class Simulation {
       error,
     });
   }
+}
+
+/** The period of a detector's protocol from its options (gossip round or SWIM period). */
+function protocolPeriod(options: unknown): number | undefined {
+  const o = options as { intervalMs?: unknown; periodMs?: unknown };
+  if (typeof o.intervalMs === "number") return o.intervalMs;
+  if (typeof o.periodMs === "number") return o.periodMs;
+  return undefined;
 }
 
 function codeOf(error: unknown): string {

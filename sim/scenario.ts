@@ -58,8 +58,20 @@ export interface SetWorkload {
   readonly thinkMs: MsRange;
 }
 
+/**
+ * No client traffic: the failure detectors run alone for `durationMs` while the faults happen,
+ * and the run is judged at its end, before anything is healed: how fast each crashed node was
+ * marked down on every live node, and which live nodes were wrongly marked down.
+ */
+export interface MembershipWorkload {
+  /** Discriminant. */
+  readonly type: "membership";
+  /** How long the detectors run, ms of virtual time. */
+  readonly durationMs: number;
+}
+
 /** A workload. */
-export type Workload = YcsbWorkload | SetWorkload;
+export type Workload = YcsbWorkload | SetWorkload | MembershipWorkload;
 
 /** A scenario: what clients do, what goes wrong, and when to look at the result. */
 export interface Scenario {
@@ -126,7 +138,11 @@ const scenarioSchema: z.ZodType<Scenario, unknown> = z
   .object({
     name: z.string().min(1),
     description: z.string().default(""),
-    workload: z.discriminatedUnion("type", [ycsbSchema, setSchema]),
+    workload: z.discriminatedUnion("type", [
+      ycsbSchema,
+      setSchema,
+      z.object({ type: z.literal("membership"), durationMs: z.number().positive().finite() }).strict(),
+    ]),
     faults: z.union([z.string(), z.array(faultEventSchema)]).default([]),
     durationMs: z.number().positive().finite().optional(),
     quiesceMs: z.number().min(0).finite().default(5000),

@@ -232,3 +232,42 @@ describe("the compare lab", () => {
     }
   });
 });
+
+describe("failure detection in the lab", () => {
+  it("gossip, phi-accrual and SWIM each mark a crashed node down on every live node, and no live node", async () => {
+    const scenario = parseScenario({
+      name: "small-detection",
+      workload: { type: "membership", durationMs: 30_000 },
+      faults: "loss 0.05 at 0ms; crash n5 at 5s",
+    });
+    const comparison = await compare(
+      scenario,
+      ["gossip", "phi-accrual", "swim"].map((detector) => ({ name: detector, config: { nodes: 16, detector } })),
+      { registry: builtinPlugins, seeds: [1] },
+    );
+    for (const { config, runs } of comparison.results) {
+      const d = runs[0]!.detection!;
+      assertEquals(d.detector, config);
+      assertEquals(d.crashes.length, 1);
+      assertEquals(d.crashes[0]!.detectedBy, 15, `${config}: detected by ${d.crashes[0]!.detectedBy} of 15`);
+      assertEquals(d.crashedNotDownAtEnd, 0);
+      assertEquals(d.liveNotUpAtEnd, 0, `${config} left live nodes marked down`);
+      assert(d.crashes[0]!.medianMs > 0 && d.crashes[0]!.maxMs >= d.crashes[0]!.medianMs);
+    }
+    const table = formatComparison(comparison);
+    assert(table.includes("time to down median") && table.includes("periodMs=1000"), table);
+  });
+
+  it("a restarted node is seen up again by every detector", async () => {
+    for (const detector of ["gossip", "phi-accrual", "swim"]) {
+      const { report } = await runScenario(
+        { nodes: 8, detector },
+        parseScenario({ name: "restart", workload: { type: "membership", durationMs: 40_000 }, faults: "crash n2 at 2s, restart at 20s" }),
+        3,
+        { registry: builtinPlugins },
+      );
+      assertEquals(report.detection!.liveNotUpAtEnd, 0, detector);
+      assertEquals(report.detection!.crashes[0]!.detectedBy, 7, detector);
+    }
+  });
+});

@@ -7,10 +7,17 @@
 import type { Plugin } from "../../core/build/plugin.ts";
 import { gossipPlugin, phiAccrualPlugin } from "./gossip.ts";
 import { staticMembershipPlugin } from "./static-membership.ts";
+import { swimPlugin } from "./swim.ts";
 
 export * from "./static-membership.ts";
 export * from "./gossip.ts";
 export * from "./phi-accrual.ts";
+export * from "./swim.ts";
 
 /** Every bundled failure detector; the conformance suite runs each. */
-export const detectorPlugins: readonly Plugin<any>[] = [staticMembershipPlugin, gossipPlugin, phiAccrualPlugin];
+export const detectorPlugins: readonly Plugin<any>[] = [
+  staticMembershipPlugin,
+  gossipPlugin,
+  phiAccrualPlugin,
+  swimPlugin,
+];
