@@ -107,7 +107,7 @@ export class InvalidValueError extends RingforgeError {
 /** A causal context passed to put/delete was not produced by this store's conflict resolver. */
 export class InvalidContextError extends RingforgeError {
   constructor(message: string) {
-    super("RINGFORGE_INVALID_CONTEXT", `invalid causal context: ${message}`);
+    super("RINGFORGE_INVALID_CONTEXT", `invalid causal context: ${message}`, { reason: message });
   }
 }
 
@@ -216,14 +216,14 @@ export class UnreachableNodeError extends RingforgeError {
 /** The node (or cluster) is not started, or is already stopped. */
 export class NotRunningError extends RingforgeError {
   constructor(what: string) {
-    super("RINGFORGE_NOT_RUNNING", `${what} is not running`);
+    super("RINGFORGE_NOT_RUNNING", `${what} is not running`, { what });
   }
 }
 
 /** A storage engine was used before `open()` or after `close()`. */
 export class EngineNotOpenError extends RingforgeError {
   constructor(engine: string) {
-    super("RINGFORGE_ENGINE_NOT_OPEN", `storage engine ${engine} is not open`);
+    super("RINGFORGE_ENGINE_NOT_OPEN", `storage engine ${engine} is not open`, { engine });
   }
 }
 
@@ -294,6 +294,8 @@ export function errorToWire(error: unknown): WireError {
   return { code: "RINGFORGE_REMOTE_ERROR", message: error instanceof Error ? error.message : String(error), details: {} };
 }
 
+// The node that failed is named by the receiver (`from`), which knows who answered.
+
 /**
  * Rebuilds a typed error from its wire form, so a caller on another node can branch on the same
  * class and code as a local caller.
@@ -325,12 +327,28 @@ export function errorFromWire(wire: WireError, from: string): RingforgeError {
       return new SiblingLimitError(str("key"), num("siblings"), num("limit"));
     case "RINGFORGE_CORRUPT_DATA":
       return new CorruptDataError(str("location"), str("reason"));
-    default: {
-      const known = KNOWN_CODES.has(wire.code as RingforgeErrorCode);
-      return known
+    case "RINGFORGE_INVALID_CONTEXT":
+      return new InvalidContextError(str("reason") || wire.message);
+    case "RINGFORGE_INVALID_REQUEST":
+      return new InvalidRequestError(wire.message, d);
+    case "RINGFORGE_INVALID_CONFIG":
+      return new InvalidConfigError(Array.isArray(d.issues) ? (d.issues as ConfigIssue[]) : [{ path: "", message: wire.message }]);
+    case "RINGFORGE_UNKNOWN_PLUGIN":
+      return new UnknownPluginError(str("family"), str("name"), Array.isArray(d.available) ? (d.available as string[]) : []);
+    case "RINGFORGE_NOT_RUNNING":
+      return new NotRunningError(str("what") || `a component of ${from}`);
+    case "RINGFORGE_ENGINE_NOT_OPEN":
+      return new EngineNotOpenError(str("engine") || `of ${from}`);
+    case "RINGFORGE_INVALID_MESSAGE":
+      return new InvalidMessageError(str("reason") || wire.message);
+    case "RINGFORGE_REMOTE_ERROR":
+      // Already a remote failure relayed once: keep its message, which names the first node.
+      return new RemoteError(typeof d.node === "string" ? d.node : from, wire.message.replace(/^node \S+ failed: /, ""));
+    default:
+      // A code this version does not know (a newer peer): a remote failure, message kept.
+      return KNOWN_CODES.has(wire.code as RingforgeErrorCode)
         ? new RingforgeError(wire.code as RingforgeErrorCode, wire.message, d)
         : new RemoteError(from, wire.message);
-    }
   }
 }
 

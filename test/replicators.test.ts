@@ -27,6 +27,7 @@ import {
  */
 const CLAIMS: Readonly<Record<string, ReplicatorCapabilities>> = {
   quorum: { preferenceListTargets: true, readRepair: true },
+  "sloppy-quorum": { preferenceListTargets: true, readRepair: true, fallsBackOnFailure: true },
 };
 
 // deno-lint-ignore no-explicit-any

@@ -271,3 +271,50 @@ describe("failure detection in the lab", () => {
     }
   });
 });
+
+describe("sloppy quorum and hinted handoff in the lab", () => {
+  const config = (replicator: string) => ({
+    nodes: 5,
+    replication: { n: 3, r: 2, w: 2 },
+    requestTimeoutMs: 500,
+    replicator: { name: replicator, options: { readRepair: false } },
+    detector: "swim",
+    engine: { name: "memory", options: { durable: true } },
+  });
+  const scenario = (faults: string) =>
+    parseScenario({
+      name: "replicas-down",
+      workload: {
+        type: "ycsb",
+        clients: 5,
+        operations: 300,
+        records: 20,
+        mix: { read: 0, update: 0, insert: 1 },
+        distribution: "uniform",
+        valueBytes: 20,
+        thinkMs: { min: 0, max: 10 },
+      },
+      faults,
+      quiesceMs: 8000,
+    });
+
+  it("with one replica down every write succeeds, and the replica holds every write after it returns", async () => {
+    for (const replicator of ["quorum", "sloppy-quorum"]) {
+      const { report } = await runScenario(config(replicator), scenario("crash n3 at 0ms"), 1, { registry: builtinPlugins });
+      assertEquals(report.availability.ok, report.availability.attempted, replicator);
+      // Read repair is off: only hinted handoff can bring n3 up to date.
+      if (replicator === "sloppy-quorum") assertEquals(report.convergence.divergent, 0);
+      else assert(report.convergence.divergent > 0, "strict quorum leaves n3 behind");
+    }
+  });
+
+  it("with two replicas down strict quorum refuses writes with a quorum error; sloppy quorum takes them all", async () => {
+    const strict = await runScenario(config("quorum"), scenario("crash n3 at 0ms; crash n4 at 0ms"), 1, { registry: builtinPlugins });
+    assert((strict.report.availability.failedBy.RINGFORGE_QUORUM_NOT_REACHED ?? 0) > 0);
+    const failure = strict.history.operations.find((op) => op.error === "RINGFORGE_QUORUM_NOT_REACHED");
+    assert(failure !== undefined);
+    const sloppy = await runScenario(config("sloppy-quorum"), scenario("crash n3 at 0ms; crash n4 at 0ms"), 1, { registry: builtinPlugins });
+    assertEquals(sloppy.report.availability.ok, sloppy.report.availability.attempted);
+    assertEquals(sloppy.report.convergence.divergent, 0);
+  });
+});

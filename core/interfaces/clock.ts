@@ -25,7 +25,9 @@ export interface Timer {
 /**
  * Runs callbacks later. Contract: a callback scheduled with delay `d` at time `t` runs no
  * earlier than `t + d`; callbacks due at the same time run in the order they were scheduled;
- * a callback that throws does not stop the scheduler (the error is reported to its logger).
+ * a callback that throws does not stop the scheduler: the error is reported (the system
+ * scheduler writes it to stderr; the virtual scheduler hands it to its `onError`, which by
+ * default rethrows on the host event loop so a test fails loudly) and later callbacks run.
  */
 export interface Scheduler {
   /** Runs `callback` once after `delayMs` milliseconds (0 means "as soon as possible"). */

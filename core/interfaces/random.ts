@@ -12,7 +12,7 @@
 export interface Random {
   /** A float in [0, 1). */
   next(): number;
-  /** An integer in [0, bound). `bound` must be a positive integer below 2^32. */
+  /** An integer in [0, bound). `bound` must be a positive integer, at most 2^32. */
   int(bound: number): number;
   /** An independent generator derived from this one's seed and `label`. */
   fork(label: string): Random;

@@ -84,6 +84,10 @@ export interface Replicator {
   write(request: ReplicatedWrite): Promise<WriteOutcome>;
   /** Reads from replicas and merges. */
   read(request: ReplicatedRead): Promise<ReadOutcome>;
+  /** Starts background work (hint delivery...), after the node's engine and transport. */
+  start?(): Promise<void>;
+  /** Stops background work; called when the node stops or crashes. */
+  stop?(): Promise<void>;
 }
 
 /** Injection token for the node's {@link Replicator}. */

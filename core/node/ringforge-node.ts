@@ -8,6 +8,7 @@ import {
   NotRunningError,
   RingforgeError,
   SiblingLimitError,
+  UnreachableNodeError,
 } from "../errors.ts";
 import { decodeRecord, encodeRecord, parseSiblings, recordKey, siblingsToWire } from "../codec/record-codec.ts";
 import { bytesEqual } from "../codec/bytes.ts";
@@ -155,6 +156,7 @@ export class RingforgeNode implements ReplicaClient {
       partitioner.setMembers(detector.members().filter((m) => m.status !== "left"));
     });
     await detector.start();
+    await this.#s.replicator.start?.();
     this.#state = "running";
     this.#s.logger.info("node started", { id: this.id });
   }
@@ -167,6 +169,7 @@ export class RingforgeNode implements ReplicaClient {
     }
     this.#state = "stopped";
     this.#unsubscribe?.();
+    await this.#s.replicator.stop?.();
     await this.#s.detector.stop();
     await this.#s.transport.stop();
     await this.#s.engine.close();
@@ -183,6 +186,7 @@ export class RingforgeNode implements ReplicaClient {
     this.#state = "stopped";
     if (!wasRunning) return;
     this.#unsubscribe?.();
+    await this.#s.replicator.stop?.();
     await this.#s.detector.stop();
     await this.#s.transport.stop();
     await this.#s.engine.close();
@@ -283,18 +287,29 @@ export class RingforgeNode implements ReplicaClient {
     return outcome.siblings;
   }
 
-  /** Sends a write to the first live replica of the key, which coordinates it. */
+  /**
+   * Sends a write to a replica of the key, which coordinates it: live ones first. A replica that
+   * refuses the connection (down, not yet noticed by the detector) never saw the request, so
+   * the next one is tried; a timeout is not retried, since the write may have happened.
+   */
   async #forward(targets: readonly NodeId[], request: CoordinateRequest): Promise<Message> {
-    const coordinator = targets.find((t) => this.#s.detector.isAlive(t)) ?? targets[0];
-    if (coordinator === undefined) {
-      throw new InvalidRequestError("the cluster has no members to coordinate the request");
+    const ordered = [...targets.filter((t) => this.#s.detector.isAlive(t)), ...targets.filter((t) => !this.#s.detector.isAlive(t))];
+    if (ordered.length === 0) throw new InvalidRequestError("the cluster has no members to coordinate the request");
+    let refused: RingforgeError | undefined;
+    for (const coordinator of ordered) {
+      try {
+        return await this.#s.transport.request(
+          coordinator,
+          { type: KV_COORDINATE, ...request },
+          // The coordinator has its own deadline; allow it to answer with its error first.
+          { timeoutMs: (request.timeoutMs ?? this.#s.settings.requestTimeoutMs) * 2 },
+        );
+      } catch (error) {
+        if (!(error instanceof UnreachableNodeError)) throw error;
+        refused = error;
+      }
     }
-    return this.#s.transport.request(
-      coordinator,
-      { type: KV_COORDINATE, ...request },
-      // The coordinator has its own deadline; allow it to answer with its error first.
-      { timeoutMs: (request.timeoutMs ?? this.#s.settings.requestTimeoutMs) * 2 },
-    );
+    throw refused!;
   }
 
   // ---- replica side ---------------------------------------------------------------------

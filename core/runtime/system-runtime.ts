@@ -15,10 +15,20 @@ export const systemClock: Clock = {
   now: () => Date.now(),
 };
 
-/** Host timers (setTimeout), unref'd so a pending timer alone does not keep a process alive. */
+/**
+ * Host timers (setTimeout), unref'd so a pending timer alone does not keep a process alive. A
+ * callback that throws is reported on stderr and does not take the process down.
+ */
 export const systemScheduler: Scheduler = {
   schedule(delayMs: number, callback: () => void): Timer {
-    const handle = setTimeout(callback, Math.max(0, delayMs));
+    const run = () => {
+      try {
+        callback();
+      } catch (error) {
+        console.error("ringforge: a scheduled callback failed:", error);
+      }
+    };
+    const handle = setTimeout(run, Math.max(0, delayMs));
     (handle as { unref?: () => void }).unref?.();
     return { cancel: () => clearTimeout(handle) };
   },

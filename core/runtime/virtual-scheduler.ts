@@ -138,6 +138,8 @@ export class VirtualScheduler implements Scheduler, Clock {
   }
 
   async #run(): Promise<void> {
+    // Never run an event inside start() itself: the caller's synchronous code comes first.
+    await drainMicrotasks();
     while (this.#running) {
       if (this.#heap.length === 0) {
         await new Promise<void>((resolve) => (this.#wake = resolve));

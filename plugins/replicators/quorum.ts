@@ -55,16 +55,16 @@ export interface QuorumStats {
  * replicator makes the other choice.)
  */
 export class QuorumReplicator implements Replicator {
-  readonly name = "quorum";
+  readonly name: string = "quorum";
   /** Counters since the node started. */
   readonly stats: QuorumStats = { readRepairs: 0, readRepairFailures: 0 };
 
   constructor(
-    private readonly options: QuorumOptions,
-    private readonly partitioner: Partitioner,
-    private readonly client: ReplicaClient,
-    private readonly resolver: ConflictResolver,
-    private readonly logger: Logger,
+    protected readonly options: QuorumOptions,
+    protected readonly partitioner: Partitioner,
+    protected readonly client: ReplicaClient,
+    protected readonly resolver: ConflictResolver,
+    protected readonly logger: Logger,
   ) {}
 
   targets(key: string, n: number): NodeId[] {
@@ -179,16 +179,16 @@ export class QuorumReplicator implements Replicator {
   }
 }
 
-function asRingforgeError(error: unknown, where: string): RingforgeError {
+export function asRingforgeError(error: unknown, where: string): RingforgeError {
   if (error instanceof RingforgeError) return error;
   return new RemoteError(where, error instanceof Error ? error.message : String(error));
 }
 
 /**
- * A request that cannot reach its quorum: a timeout if only timeouts stood in the way (the
+ * @internal A request that cannot reach its quorum: a timeout if only timeouts stood in the way (the
  * replicas may just be slow), otherwise the quorum error naming each failure.
  */
-function quorumFailure(
+export function quorumFailure(
   operation: "get" | "put" | "delete",
   required: number,
   acknowledged: number,

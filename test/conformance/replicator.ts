@@ -56,6 +56,10 @@ import { NODE_SETTINGS, type NodeSettings } from "../../core/node/settings.ts";
 import { SeededRandom } from "../../core/runtime/seeded-random.ts";
 import { VirtualScheduler } from "../../core/runtime/virtual-scheduler.ts";
 import { StaticMembership } from "../../plugins/detectors/static-membership.ts";
+import { MemoryEngine } from "../../plugins/engines/memory.ts";
+import { STORAGE_ENGINE } from "../../core/interfaces/storage-engine.ts";
+import { TRANSPORT } from "../../core/interfaces/transport.ts";
+import { MESSAGE_ROUTER, MessageRouter } from "../../core/node/message-router.ts";
 import { ConsistentHashRing } from "../../plugins/partitioners/consistent-hash.ts";
 import { VectorClockResolver } from "../../plugins/resolvers/vector-clock.ts";
 
@@ -251,6 +255,12 @@ export interface ReplicatorCapabilities {
    * write.
    */
   readonly readRepair: boolean;
+  /**
+   * True for a sloppy quorum: a write whose target fails is handed to a healthy node beyond
+   * the targets (with a hint), so the strict accounting of the write-failure tests does not
+   * apply; the suite then checks writes only where every target answers.
+   */
+  readonly fallsBackOnFailure?: boolean;
 }
 
 /** Options of {@link replicatorSuite}. */
@@ -306,6 +316,21 @@ export async function createReplicatorHarness(
   c.register(CONFLICT_RESOLVER, { useValue: resolver });
   c.register(FAILURE_DETECTOR, { useValue: new StaticMembership(self, SUITE_MEMBERS) });
   c.register(REPLICA_CLIENT, { useValue: client });
+  // What replicators that keep state of their own (hints) need: an engine, the node's message
+  // router, and a transport (this one reaches no one: the fake client stands for the replicas).
+  const engine = new MemoryEngine();
+  void engine.open();
+  c.register(STORAGE_ENGINE, { useValue: engine });
+  c.register(MESSAGE_ROUTER, { useValue: new MessageRouter() });
+  c.register(TRANSPORT, {
+    useValue: {
+      self,
+      start: async () => {},
+      stop: async () => {},
+      send: () => {},
+      request: (to: string) => Promise.reject(new UnreachableNodeError(to, "the suite's transport reaches no one")),
+    },
+  });
   const deps: ReplicatorDeps = { container: c, self, partitioner, client, resolver, scheduler };
   const replicator = await create(deps);
   return {
@@ -604,7 +629,7 @@ export function replicatorSuite(options: ReplicatorSuiteOptions): void {
         }
       });
 
-      it("rejects with QuorumNotReachedError once too many targets failed", async () => {
+      if (!supports.fallsBackOnFailure) it("rejects with QuorumNotReachedError once too many targets failed", async () => {
         const h = await setup("n1");
         const key = keyFor(h.replicator, "n1", 3, 3);
         const [x, y] = h.replicator.targets(key, 3).filter((t) => t !== "n1");
@@ -621,7 +646,7 @@ export function replicatorSuite(options: ReplicatorSuiteOptions): void {
         assert(error.failures.some((f) => f.includes(x!)), error.message);
       });
 
-      it("rejects with TimeoutError when only timeouts stood in the way", async () => {
+      if (!supports.fallsBackOnFailure) it("rejects with TimeoutError when only timeouts stood in the way", async () => {
         const h = await setup("n1");
         const key = keyFor(h.replicator, "n1", 3, 4);
         const [x, y] = h.replicator.targets(key, 3).filter((t) => t !== "n1");
@@ -638,7 +663,7 @@ export function replicatorSuite(options: ReplicatorSuiteOptions): void {
         assertEquals(error.details.targets, 3);
       });
 
-      it("rejects with QuorumNotReachedError when a failure and a timeout together stood in the way", async () => {
+      if (!supports.fallsBackOnFailure) it("rejects with QuorumNotReachedError when a failure and a timeout together stood in the way", async () => {
         const h = await setup("n1");
         const key = keyFor(h.replicator, "n1", 3, 13);
         const [x, y] = h.replicator.targets(key, 3).filter((t) => t !== "n1");
@@ -654,7 +679,7 @@ export function replicatorSuite(options: ReplicatorSuiteOptions): void {
         assert(error.failures.some((f) => f.includes(x!)) && error.failures.some((f) => f.includes(y!)), error.message);
       });
 
-      it("reports a replica's untyped failure as a typed error", async () => {
+      if (!supports.fallsBackOnFailure) it("reports a replica's untyped failure as a typed error", async () => {
         const h = await setup("n1");
         const key = keyFor(h.replicator, "n1", 3, 5);
         const [x, y] = h.replicator.targets(key, 3).filter((t) => t !== "n1");
@@ -667,7 +692,7 @@ export function replicatorSuite(options: ReplicatorSuiteOptions): void {
         assertEquals(tracker.state.error.acknowledged, 1);
       });
 
-      it("resolves iff w-1 other targets succeed, at the deciding answer, with consistent numbers (property)", async () => {
+      if (!supports.fallsBackOnFailure) it("resolves iff w-1 other targets succeed, at the deciding answer, with consistent numbers (property)", async () => {
         await fc.assert(
           fc.asyncProperty(scenarioArb, async (s) => {
             const h = await createReplicatorHarness(options.create, s.self);
