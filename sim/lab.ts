@@ -45,7 +45,15 @@ export interface Comparison {
   /** The seeds used. */
   readonly seeds: readonly number[];
   /** Per config, one report per seed (in seed order). */
-  readonly results: readonly { readonly config: string; readonly runs: readonly RunReport[] }[];
+  readonly results: readonly ConfigResults[];
+}
+
+/** One config's runs. */
+export interface ConfigResults {
+  /** The config's name. */
+  readonly config: string;
+  /** One report per seed, in seed order. */
+  readonly runs: readonly RunReport[];
 }
 
 /**

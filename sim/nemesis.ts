@@ -17,21 +17,99 @@ import { type LatencyDistribution, latencySchema } from "../plugins/transports/i
 
 /** One fault, applied at virtual time `at` (ms from the start of the run). */
 export type FaultEvent =
-  | { readonly at: number; readonly action: "partition"; readonly groups: readonly (readonly NodeId[])[] }
-  | { readonly at: number; readonly action: "block"; readonly from: NodeId; readonly to: NodeId }
-  | { readonly at: number; readonly action: "heal" }
-  | { readonly at: number; readonly action: "crash"; readonly node: NodeId }
-  | { readonly at: number; readonly action: "restart"; readonly node: NodeId }
-  | { readonly at: number; readonly action: "skew"; readonly node: NodeId; readonly offsetMs: number }
-  | { readonly at: number; readonly action: "loss"; readonly probability: number }
-  | { readonly at: number; readonly action: "duplicate"; readonly probability: number }
-  | {
-      readonly at: number;
-      readonly action: "latency";
-      readonly from: NodeId | "*";
-      readonly to: NodeId | "*";
-      readonly latency: LatencyDistribution;
-    };
+  | PartitionFault
+  | BlockFault
+  | HealFault
+  | CrashFault
+  | RestartFault
+  | SkewFault
+  | LossFault
+  | DuplicateFault
+  | LatencyFault;
+
+/** When a fault happens. */
+export interface FaultTime {
+  /** Virtual time, ms from the moment the clients start. */
+  readonly at: number;
+}
+
+/** Split the network into groups that cannot talk to each other. */
+export interface PartitionFault extends FaultTime {
+  /** Discriminant. */
+  readonly action: "partition";
+  /** The groups; unlisted nodes form one more. */
+  readonly groups: readonly (readonly NodeId[])[];
+}
+
+/** Drop messages one way. */
+export interface BlockFault extends FaultTime {
+  /** Discriminant. */
+  readonly action: "block";
+  /** Sender. */
+  readonly from: NodeId;
+  /** Receiver. */
+  readonly to: NodeId;
+}
+
+/** End partitions and blocks. */
+export interface HealFault extends FaultTime {
+  /** Discriminant. */
+  readonly action: "heal";
+}
+
+/** Crash a node. */
+export interface CrashFault extends FaultTime {
+  /** Discriminant. */
+  readonly action: "crash";
+  /** The node. */
+  readonly node: NodeId;
+}
+
+/** Restart a crashed node. */
+export interface RestartFault extends FaultTime {
+  /** Discriminant. */
+  readonly action: "restart";
+  /** The node. */
+  readonly node: NodeId;
+}
+
+/** Skew a node's clock. */
+export interface SkewFault extends FaultTime {
+  /** Discriminant. */
+  readonly action: "skew";
+  /** The node. */
+  readonly node: NodeId;
+  /** Offset from virtual time, ms (positive: ahead). */
+  readonly offsetMs: number;
+}
+
+/** Lose a share of all messages. */
+export interface LossFault extends FaultTime {
+  /** Discriminant. */
+  readonly action: "loss";
+  /** Probability a message is lost. */
+  readonly probability: number;
+}
+
+/** Duplicate a share of all messages. */
+export interface DuplicateFault extends FaultTime {
+  /** Discriminant. */
+  readonly action: "duplicate";
+  /** Probability a message is delivered twice. */
+  readonly probability: number;
+}
+
+/** Change one link's (or every link's) delay. */
+export interface LatencyFault extends FaultTime {
+  /** Discriminant. */
+  readonly action: "latency";
+  /** Sender, or `*` for any. */
+  readonly from: NodeId | "*";
+  /** Receiver, or `*` for any. */
+  readonly to: NodeId | "*";
+  /** The new delay distribution. */
+  readonly latency: LatencyDistribution;
+}
 
 const nodeId = z.string().min(1);
 const at = z.number().min(0).finite();

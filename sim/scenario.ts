@@ -15,6 +15,16 @@ export interface MsRange {
   readonly max: number;
 }
 
+/** Relative shares of a YCSB workload's operations. */
+export interface YcsbMix {
+  /** Share of reads. */
+  readonly read: number;
+  /** Share of read-modify-write updates. */
+  readonly update: number;
+  /** Share of inserts of new keys. */
+  readonly insert: number;
+}
+
 /**
  * A YCSB-style key-value workload. Each client loops: think, pick an operation by the mix and
  * a key by the distribution, run it against a random running node. An update is a
@@ -31,7 +41,7 @@ export interface YcsbWorkload {
   /** Keys loaded before the run starts (YCSB's record count). */
   readonly records: number;
   /** Proportions of reads, updates and inserts (normalised). */
-  readonly mix: { readonly read: number; readonly update: number; readonly insert: number };
+  readonly mix: YcsbMix;
   /** Key choice: uniform, or zipfian (YCSB's scrambled zipfian, theta 0.99). */
   readonly distribution: "uniform" | "zipfian";
   /** Value size in bytes (the write's id is embedded at the start). */

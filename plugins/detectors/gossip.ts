@@ -60,10 +60,24 @@ export interface PhiAccrualOptions extends GossipDissemination {
   readonly acceptablePauseMs: number;
 }
 
-/** How a gossip detector decides a member is down. */
-type Judge =
-  | { readonly kind: "timeout"; readonly failAfterMs: number }
-  | { readonly kind: "phi"; readonly options: PhiAccrualOptions };
+/** How a gossip detector decides a member is down: a fixed timeout, or phi accrual. */
+export type Judge = TimeoutJudge | PhiJudge;
+
+/** Down after a fixed silence. */
+export interface TimeoutJudge {
+  /** Discriminant. */
+  readonly kind: "timeout";
+  /** Silence after which a member is down, ms. */
+  readonly failAfterMs: number;
+}
+
+/** Down when phi exceeds the threshold. */
+export interface PhiJudge {
+  /** Discriminant. */
+  readonly kind: "phi";
+  /** The phi-accrual options. */
+  readonly options: PhiAccrualOptions;
+}
 
 /** What this node knows of a member. */
 interface Entry {

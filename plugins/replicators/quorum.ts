@@ -179,6 +179,7 @@ export class QuorumReplicator implements Replicator {
   }
 }
 
+/** @internal A replica's failure as a typed error (untyped ones become {@link RemoteError}). */
 export function asRingforgeError(error: unknown, where: string): RingforgeError {
   if (error instanceof RingforgeError) return error;
   return new RemoteError(where, error instanceof Error ? error.message : String(error));

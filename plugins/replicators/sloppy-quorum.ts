@@ -123,10 +123,12 @@ export class SloppyQuorumReplicator extends QuorumReplicator {
     return healthy.length >= n ? healthy.slice(0, n) : [...healthy, ...walk.filter((id) => !healthy.includes(id))].slice(0, n);
   }
 
+  /** Starts hint delivery rounds. */
   async start(): Promise<void> {
     this.#timer = every(this.scheduler, this.sloppy.deliveryIntervalMs, () => void this.#deliver());
   }
 
+  /** Stops hint delivery (hints stay in the engine for the next start). */
   async stop(): Promise<void> {
     this.#timer?.cancel();
     this.#timer = undefined;

@@ -36,11 +36,43 @@ import type { Runtime } from "../../core/runtime/runtime.ts";
  * How long a message takes on a link, in ms. `uniform` and `constant` bound the delay;
  * `normal` (clamped at 0) and `exponential` have tails, so messages overtake each other.
  */
-export type LatencyDistribution =
-  | { readonly kind: "constant"; readonly ms: number }
-  | { readonly kind: "uniform"; readonly min: number; readonly max: number }
-  | { readonly kind: "normal"; readonly mean: number; readonly stddev: number }
-  | { readonly kind: "exponential"; readonly mean: number };
+export type LatencyDistribution = ConstantLatency | UniformLatency | NormalLatency | ExponentialLatency;
+
+/** Every message takes exactly `ms`. */
+export interface ConstantLatency {
+  /** Discriminant. */
+  readonly kind: "constant";
+  /** The delay, ms. */
+  readonly ms: number;
+}
+
+/** Delays uniform in [min, max]. */
+export interface UniformLatency {
+  /** Discriminant. */
+  readonly kind: "uniform";
+  /** Shortest delay, ms. */
+  readonly min: number;
+  /** Longest delay, ms. */
+  readonly max: number;
+}
+
+/** Normally distributed delays, clamped at 0. */
+export interface NormalLatency {
+  /** Discriminant. */
+  readonly kind: "normal";
+  /** Mean delay, ms. */
+  readonly mean: number;
+  /** Standard deviation, ms. */
+  readonly stddev: number;
+}
+
+/** Exponentially distributed delays (a long tail). */
+export interface ExponentialLatency {
+  /** Discriminant. */
+  readonly kind: "exponential";
+  /** Mean delay, ms. */
+  readonly mean: number;
+}
 
 /** How a link treats the messages that cross it. */
 export interface LinkBehaviour {
