@@ -22,6 +22,7 @@ import type { MemberInfo } from "../../core/interfaces/partitioner.ts";
 import { RANDOM, type Random } from "../../core/interfaces/random.ts";
 import { type Message, TRANSPORT, type Transport } from "../../core/interfaces/transport.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
+import { type Placement, isPlacement, memberFrom, placementOf, sampleDistinct } from "./member-wire.ts";
 import { MESSAGE_ROUTER, type MessageRouter } from "../../core/node/message-router.ts";
 import { NODE_SETTINGS, type NodeSettings } from "../../core/node/settings.ts";
 import { PhiAccrual } from "./phi-accrual.ts";
@@ -186,7 +187,7 @@ export class GossipDetector implements FailureDetector {
       (e.status === "up" ? live : down).push(id);
     }
     const digest: Message = { type: GOSSIP_DIGEST, rows: this.#rows() };
-    for (const peer of this.#sample(live, this.options.fanout)) this.transport.send(peer, digest);
+    for (const peer of sampleDistinct(this.random, live, this.options.fanout)) this.transport.send(peer, digest);
     // Dynamo and Cassandra also gossip to an unreachable member now and then, so a node that
     // comes back is noticed without waiting for it to gossip first.
     if (down.length > 0 && this.random.next() < down.length / (live.length + 1)) {
@@ -205,12 +206,7 @@ export class GossipDetector implements FailureDetector {
       const [id, generation, heartbeat, weight, zone, datacenter] = row;
       const known = this.#entries.get(id);
       if (!known) {
-        const info: MemberInfo = {
-          id,
-          ...(weight === null ? {} : { weight }),
-          ...(zone === null ? {} : { zone }),
-          ...(datacenter === null ? {} : { datacenter }),
-        };
+        const info = memberFrom(id, [weight, zone, datacenter]);
         const phi = this.#newPhi();
         phi?.heartbeat(now);
         const entry: Entry = { info, generation, heartbeat, updatedAt: now, status: "up", phi };
@@ -259,21 +255,12 @@ export class GossipDetector implements FailureDetector {
     for (const [id, e] of this.#entries) {
       // A member this node believes down is still gossiped with its last known heartbeat:
       // peers that heard more recently keep theirs (higher wins), newcomers learn it exists.
-      rows.push([id, e.generation, e.heartbeat, e.info.weight ?? null, e.info.zone ?? null, e.info.datacenter ?? null]);
+      rows.push([id, e.generation, e.heartbeat, ...placementOf(e.info)]);
     }
     return rows;
   }
 
-  #sample(ids: NodeId[], k: number): NodeId[] {
-    // Partial Fisher-Yates: k distinct peers.
-    const pool = [...ids];
-    const n = Math.min(k, pool.length);
-    for (let i = 0; i < n; i++) {
-      const j = i + this.random.int(pool.length - i);
-      [pool[i], pool[j]] = [pool[j]!, pool[i]!];
-    }
-    return pool.slice(0, n);
-  }
+
 
   #newPhi(): PhiAccrual | undefined {
     if (this.judge.kind !== "phi") return undefined;
@@ -292,9 +279,8 @@ function parseRow(raw: unknown): Row | undefined {
   const [id, generation, heartbeat, weight, zone, datacenter] = raw as unknown[];
   if (typeof id !== "string" || !id) return undefined;
   if (typeof generation !== "number" || typeof heartbeat !== "number") return undefined;
-  if (!(weight === null || (typeof weight === "number" && weight > 0 && Number.isFinite(weight)))) return undefined;
-  if (!(zone === null || typeof zone === "string") || !(datacenter === null || typeof datacenter === "string")) return undefined;
-  return [id, generation, heartbeat, weight, zone, datacenter];
+  if (!isPlacement(weight, zone, datacenter)) return undefined;
+  return [id, generation, heartbeat, ...([weight, zone, datacenter] as Placement)];
 }
 
 const gossipSchema = {

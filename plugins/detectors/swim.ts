@@ -23,6 +23,7 @@ import type { MemberInfo } from "../../core/interfaces/partitioner.ts";
 import { RANDOM, type Random } from "../../core/interfaces/random.ts";
 import { type Message, TRANSPORT, type Transport } from "../../core/interfaces/transport.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
+import { type Placement, isPlacement, memberFrom, placementOf, sampleDistinct } from "./member-wire.ts";
 import { MESSAGE_ROUTER, type MessageRouter } from "../../core/node/message-router.ts";
 import { NODE_SETTINGS, type NodeSettings } from "../../core/node/settings.ts";
 
@@ -140,7 +141,7 @@ export class SwimDetector implements FailureDetector {
     const period = this.options.periodMs;
     if (await this.#ping(target, this.options.pingTimeoutMs)) return;
     // No direct ack: ask k others to probe it, and wait until the end of the period.
-    const helpers = this.#sample(
+    const helpers = sampleDistinct(this.random, 
       [...this.#members.values()].filter((m) => m.state === "alive" && m.info.id !== this.#self && m.info.id !== target).map((m) => m.info.id),
       this.options.indirectProbes,
     );
@@ -179,7 +180,7 @@ export class SwimDetector implements FailureDetector {
     if (this.#next >= this.#order.length) {
       // A new random permutation each pass: every member is probed once per pass, so a failure
       // is detected within a bounded number of periods (SWIM §4.3).
-      this.#order = this.#sample(
+      this.#order = sampleDistinct(this.random, 
         [...this.#members.keys()].filter((id) => id !== this.#self),
         Infinity,
       );
@@ -229,12 +230,7 @@ export class SwimDetector implements FailureDetector {
       }
       let member = this.#members.get(id);
       if (!member) {
-        const info: MemberInfo = {
-          id,
-          ...(weight === null ? {} : { weight }),
-          ...(zone === null ? {} : { zone }),
-          ...(datacenter === null ? {} : { datacenter }),
-        };
+        const info = memberFrom(id, [weight, zone, datacenter]);
         member = { info, state, incarnation };
         this.#members.set(id, member);
         this.#queue(member);
@@ -282,7 +278,7 @@ export class SwimDetector implements FailureDetector {
   #queue(member: Member, state: SwimState = member.state): void {
     const { info } = member;
     this.#updates.set(info.id, {
-      update: [info.id, state, member.incarnation, info.weight ?? null, info.zone ?? null, info.datacenter ?? null],
+      update: [info.id, state, member.incarnation, ...placementOf(info)],
       sent: 0,
     });
   }
@@ -302,15 +298,7 @@ export class SwimDetector implements FailureDetector {
     for (const listener of this.#listeners) listener(event);
   }
 
-  #sample(ids: NodeId[], k: number): NodeId[] {
-    const pool = [...ids];
-    const n = Math.min(k, pool.length);
-    for (let i = 0; i < n; i++) {
-      const j = i + this.random.int(pool.length - i);
-      [pool[i], pool[j]] = [pool[j]!, pool[i]!];
-    }
-    return pool.slice(0, n);
-  }
+
 }
 
 /** SWIM §4.2: which update wins over what a member knows. */
@@ -331,9 +319,8 @@ function parseUpdate(raw: unknown): Update | undefined {
   if (typeof id !== "string" || !id) return undefined;
   if (state !== "alive" && state !== "suspect" && state !== "dead") return undefined;
   if (typeof incarnation !== "number" || !Number.isFinite(incarnation)) return undefined;
-  if (!(weight === null || (typeof weight === "number" && weight > 0))) return undefined;
-  if (!(zone === null || typeof zone === "string") || !(datacenter === null || typeof datacenter === "string")) return undefined;
-  return [id, state, incarnation, weight, zone, datacenter];
+  if (!isPlacement(weight, zone, datacenter)) return undefined;
+  return [id, state, incarnation, ...([weight, zone, datacenter] as Placement)];
 }
 
 const optionsSchema: z.ZodType<SwimOptions, unknown> = z
