@@ -7,9 +7,8 @@
 import { instanceCachingFactory } from "../../core/build/di.ts";
 import { z } from "zod";
 import { type Plugin, type PluginChoice, choose, definePlugin } from "../../core/build/plugin.ts";
-import { MEMBERS } from "../../core/build/tokens.ts";
 import { InvalidMessageError } from "../../core/errors.ts";
-import { CLOCK, type Clock, SCHEDULER, type Scheduler, type Timer, every } from "../../core/interfaces/clock.ts";
+import { type Clock, type Scheduler, type Timer, every } from "../../core/interfaces/clock.ts";
 import {
   FAILURE_DETECTOR,
   type FailureDetector,
@@ -17,14 +16,20 @@ import {
   type MemberStatus,
   type MembershipEvent,
 } from "../../core/interfaces/failure-detector.ts";
-import { LOGGER, type Logger } from "../../core/interfaces/logger.ts";
+import type { Logger } from "../../core/interfaces/logger.ts";
 import type { MemberInfo } from "../../core/interfaces/partitioner.ts";
-import { RANDOM, type Random } from "../../core/interfaces/random.ts";
-import { type Message, TRANSPORT, type Transport } from "../../core/interfaces/transport.ts";
+import type { Random } from "../../core/interfaces/random.ts";
+import type { Message, Transport } from "../../core/interfaces/transport.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
-import { type Placement, isPlacement, memberFrom, placementOf, sampleDistinct } from "./member-wire.ts";
-import { MESSAGE_ROUTER, type MessageRouter } from "../../core/node/message-router.ts";
-import { NODE_SETTINGS, type NodeSettings } from "../../core/node/settings.ts";
+import {
+  type PeerDetectorDeps,
+  type Placement,
+  isPlacement,
+  memberFrom,
+  placementOf,
+  resolvePeerDetectorDeps,
+  sampleDistinct,
+} from "./member-wire.ts";
 import { PhiAccrual } from "./phi-accrual.ts";
 
 /** How heartbeats are gossiped (both gossip detectors). */
@@ -115,18 +120,28 @@ export class GossipDetector implements FailureDetector {
   #timer: Timer | undefined;
   #running = false;
 
+  readonly #clock: Clock;
+  readonly #scheduler: Scheduler;
+  readonly #random: Random;
+  readonly #transport: Transport;
+  readonly #logger: Logger;
+
+  /**
+   * @param deps this node, the seeds and the runtime (see {@link resolvePeerDetectorDeps})
+   * @param options how heartbeats are gossiped
+   * @param judge when a silent member is down
+   */
   constructor(
-    self: MemberInfo,
-    seeds: readonly MemberInfo[],
+    deps: PeerDetectorDeps,
     private readonly options: GossipDissemination,
     private readonly judge: Judge,
-    private readonly clock: Clock,
-    private readonly scheduler: Scheduler,
-    private readonly random: Random,
-    private readonly transport: Transport,
-    private readonly router: MessageRouter,
-    private readonly logger: Logger,
   ) {
+    const { self, seeds, clock, router } = deps;
+    this.#clock = clock;
+    this.#scheduler = deps.scheduler;
+    this.#random = deps.random;
+    this.#transport = deps.transport;
+    this.#logger = deps.logger;
     this.#self = self.id;
     const now = clock.now();
     for (const info of [self, ...seeds.filter((m) => m.id !== self.id)]) {
@@ -143,9 +158,9 @@ export class GossipDetector implements FailureDetector {
     if (this.#running) return;
     this.#running = true;
     const me = this.#entries.get(this.#self)!;
-    me.generation = this.clock.now() + 1; // > 0, and later for every restart
-    me.updatedAt = this.clock.now();
-    this.#timer = every(this.scheduler, this.options.intervalMs, () => this.#round());
+    me.generation = this.#clock.now() + 1; // > 0, and later for every restart
+    me.updatedAt = this.#clock.now();
+    this.#timer = every(this.#scheduler, this.options.intervalMs, () => this.#round());
   }
 
   async stop(): Promise<void> {
@@ -170,7 +185,7 @@ export class GossipDetector implements FailureDetector {
   /** The current phi of `node` (phi-accrual only; undefined otherwise or when unknown). */
   phi(node: NodeId): number | undefined {
     const e = this.#entries.get(node);
-    return e?.phi?.phi(this.clock.now());
+    return e?.phi?.phi(this.#clock.now());
   }
 
   // ---- protocol ---------------------------------------------------------------------------
@@ -178,7 +193,7 @@ export class GossipDetector implements FailureDetector {
   #round(): void {
     const me = this.#entries.get(this.#self)!;
     me.heartbeat++;
-    me.updatedAt = this.clock.now();
+    me.updatedAt = this.#clock.now();
     this.#judgeAll();
     const live: NodeId[] = [];
     const down: NodeId[] = [];
@@ -187,11 +202,11 @@ export class GossipDetector implements FailureDetector {
       (e.status === "up" ? live : down).push(id);
     }
     const digest: Message = { type: GOSSIP_DIGEST, rows: this.#rows() };
-    for (const peer of sampleDistinct(this.random, live, this.options.fanout)) this.transport.send(peer, digest);
+    for (const peer of sampleDistinct(this.#random, live, this.options.fanout)) this.#transport.send(peer, digest);
     // Dynamo and Cassandra also gossip to an unreachable member now and then, so a node that
     // comes back is noticed without waiting for it to gossip first.
-    if (down.length > 0 && this.random.next() < down.length / (live.length + 1)) {
-      this.transport.send(down[this.random.int(down.length)]!, digest);
+    if (down.length > 0 && this.#random.next() < down.length / (live.length + 1)) {
+      this.#transport.send(down[this.#random.int(down.length)]!, digest);
     }
   }
 
@@ -199,7 +214,7 @@ export class GossipDetector implements FailureDetector {
     if (message.type !== GOSSIP_DIGEST || !Array.isArray(message.rows)) {
       throw new InvalidMessageError(`unexpected gossip message from ${from}`);
     }
-    const now = this.clock.now();
+    const now = this.#clock.now();
     for (const raw of message.rows as unknown[]) {
       const row = parseRow(raw);
       if (!row || row[0] === this.#self) continue;
@@ -211,7 +226,7 @@ export class GossipDetector implements FailureDetector {
         phi?.heartbeat(now);
         const entry: Entry = { info, generation, heartbeat, updatedAt: now, status: "up", phi };
         this.#entries.set(id, entry);
-        this.logger.info("member joined", { id });
+        this.#logger.info("member joined", { id });
         this.#emit(entry, undefined);
         continue;
       }
@@ -227,7 +242,7 @@ export class GossipDetector implements FailureDetector {
   }
 
   #judgeAll(): void {
-    const now = this.clock.now();
+    const now = this.#clock.now();
     for (const [id, e] of this.#entries) {
       if (id === this.#self || e.status !== "up") continue;
       const failed =
@@ -241,7 +256,7 @@ export class GossipDetector implements FailureDetector {
   #set(entry: Entry, status: MemberStatus): void {
     const previous = entry.status;
     entry.status = status;
-    this.logger.info(`member ${status}`, { id: entry.info.id });
+    this.#logger.info(`member ${status}`, { id: entry.info.id });
     this.#emit(entry, previous);
   }
 
@@ -308,23 +323,7 @@ function registerGossip(
   judge: Judge,
 ) {
   container.register(FAILURE_DETECTOR, {
-    useFactory: instanceCachingFactory((c) => {
-      const id = c.resolve<NodeSettings>(NODE_SETTINGS).id;
-      const members = c.resolve<readonly MemberInfo[]>(MEMBERS);
-      const self = members.find((m) => m.id === id) ?? { id };
-      return new GossipDetector(
-        self,
-        members,
-        options,
-        judge,
-        c.resolve<Clock>(CLOCK),
-        c.resolve<Scheduler>(SCHEDULER),
-        c.resolve<Random>(RANDOM).fork("gossip"),
-        c.resolve<Transport>(TRANSPORT),
-        c.resolve<MessageRouter>(MESSAGE_ROUTER),
-        c.resolve<Logger>(LOGGER),
-      );
-    }),
+    useFactory: instanceCachingFactory((c) => new GossipDetector(resolvePeerDetectorDeps(c, "gossip"), options, judge)),
   });
 }
 

@@ -1,11 +1,18 @@
 /**
- * Helpers the gossiping detectors share: a member's placement on the wire, and random peer
- * choice.
+ * Helpers the detectors that talk to peers share: their dependencies, a member's placement on
+ * the wire, and random peer choice.
  *
  * @module
  */
+import type { DependencyContainer } from "../../core/build/di.ts";
+import { MEMBERS } from "../../core/build/tokens.ts";
+import { CLOCK, type Clock, SCHEDULER, type Scheduler } from "../../core/interfaces/clock.ts";
+import { LOGGER, type Logger } from "../../core/interfaces/logger.ts";
 import type { MemberInfo } from "../../core/interfaces/partitioner.ts";
-import type { Random } from "../../core/interfaces/random.ts";
+import { RANDOM, type Random } from "../../core/interfaces/random.ts";
+import { TRANSPORT, type Transport } from "../../core/interfaces/transport.ts";
+import { MESSAGE_ROUTER, type MessageRouter } from "../../core/node/message-router.ts";
+import { NODE_SETTINGS, type NodeSettings } from "../../core/node/settings.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
 
 /** A member's placement as it travels: weight, zone, datacenter (`null` when unset). */
@@ -44,4 +51,40 @@ export function sampleDistinct(random: Random, ids: readonly NodeId[], k: number
     [pool[i], pool[j]] = [pool[j]!, pool[i]!];
   }
   return pool.slice(0, n);
+}
+
+/** What a detector that talks to its peers takes from the node: who it is, and its runtime. */
+export interface PeerDetectorDeps {
+  /** This node. */
+  readonly self: MemberInfo;
+  /** The configured members (the seeds). */
+  readonly seeds: readonly MemberInfo[];
+  /** The node's clock. */
+  readonly clock: Clock;
+  /** The node's scheduler. */
+  readonly scheduler: Scheduler;
+  /** Randomness for peer choice. */
+  readonly random: Random;
+  /** Messages to peers. */
+  readonly transport: Transport;
+  /** Where the detector registers its message prefix. */
+  readonly router: MessageRouter;
+  /** The node's logger. */
+  readonly logger: Logger;
+}
+
+/** Resolves {@link PeerDetectorDeps} from a node's container; `label` forks the randomness. */
+export function resolvePeerDetectorDeps(c: DependencyContainer, label: string): PeerDetectorDeps {
+  const id = c.resolve<NodeSettings>(NODE_SETTINGS).id;
+  const seeds = c.resolve<readonly MemberInfo[]>(MEMBERS);
+  return {
+    self: seeds.find((m) => m.id === id) ?? { id },
+    seeds,
+    clock: c.resolve<Clock>(CLOCK),
+    scheduler: c.resolve<Scheduler>(SCHEDULER),
+    random: c.resolve<Random>(RANDOM).fork(label),
+    transport: c.resolve<Transport>(TRANSPORT),
+    router: c.resolve<MessageRouter>(MESSAGE_ROUTER),
+    logger: c.resolve<Logger>(LOGGER),
+  };
 }

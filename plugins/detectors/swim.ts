@@ -8,9 +8,8 @@
 import { instanceCachingFactory } from "../../core/build/di.ts";
 import { z } from "zod";
 import { type Plugin, type PluginChoice, choose, definePlugin } from "../../core/build/plugin.ts";
-import { MEMBERS } from "../../core/build/tokens.ts";
 import { InvalidMessageError, RingforgeError } from "../../core/errors.ts";
-import { CLOCK, type Clock, SCHEDULER, type Scheduler, type Timer, every } from "../../core/interfaces/clock.ts";
+import { type Clock, type Scheduler, type Timer, every } from "../../core/interfaces/clock.ts";
 import {
   FAILURE_DETECTOR,
   type FailureDetector,
@@ -18,14 +17,20 @@ import {
   type MemberStatus,
   type MembershipEvent,
 } from "../../core/interfaces/failure-detector.ts";
-import { LOGGER, type Logger } from "../../core/interfaces/logger.ts";
+import type { Logger } from "../../core/interfaces/logger.ts";
 import type { MemberInfo } from "../../core/interfaces/partitioner.ts";
-import { RANDOM, type Random } from "../../core/interfaces/random.ts";
-import { type Message, TRANSPORT, type Transport } from "../../core/interfaces/transport.ts";
+import type { Random } from "../../core/interfaces/random.ts";
+import type { Message, Transport } from "../../core/interfaces/transport.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
-import { type Placement, isPlacement, memberFrom, placementOf, sampleDistinct } from "./member-wire.ts";
-import { MESSAGE_ROUTER, type MessageRouter } from "../../core/node/message-router.ts";
-import { NODE_SETTINGS, type NodeSettings } from "../../core/node/settings.ts";
+import {
+  type PeerDetectorDeps,
+  type Placement,
+  isPlacement,
+  memberFrom,
+  placementOf,
+  resolvePeerDetectorDeps,
+  sampleDistinct,
+} from "./member-wire.ts";
 
 /** Options of {@link SwimDetector}. */
 export interface SwimOptions {
@@ -84,17 +89,26 @@ export class SwimDetector implements FailureDetector {
   #timer: Timer | undefined;
   #running = false;
 
+  readonly #clock: Clock;
+  readonly #scheduler: Scheduler;
+  readonly #random: Random;
+  readonly #transport: Transport;
+  readonly #logger: Logger;
+
+  /**
+   * @param deps this node, the seeds and the runtime (see {@link resolvePeerDetectorDeps})
+   * @param options the protocol's knobs
+   */
   constructor(
-    self: MemberInfo,
-    seeds: readonly MemberInfo[],
+    deps: PeerDetectorDeps,
     private readonly options: SwimOptions,
-    private readonly clock: Clock,
-    private readonly scheduler: Scheduler,
-    private readonly random: Random,
-    private readonly transport: Transport,
-    private readonly router: MessageRouter,
-    private readonly logger: Logger,
   ) {
+    const { self, seeds, router } = deps;
+    this.#clock = deps.clock;
+    this.#scheduler = deps.scheduler;
+    this.#random = deps.random;
+    this.#transport = deps.transport;
+    this.#logger = deps.logger;
     this.#self = self.id;
     for (const info of [self, ...seeds.filter((m) => m.id !== self.id)]) {
       this.#members.set(info.id, { info, state: "alive", incarnation: 0 });
@@ -108,9 +122,9 @@ export class SwimDetector implements FailureDetector {
     // A restarted node must outrank what others remember of its previous life (possibly
     // "dead" at some incarnation): incarnations start at the clock, which only moves forward.
     const me = this.#members.get(this.#self)!;
-    me.incarnation = Math.max(me.incarnation + 1, Math.floor(this.clock.now()));
+    me.incarnation = Math.max(me.incarnation + 1, Math.floor(this.#clock.now()));
     this.#queue(me);
-    this.#timer = every(this.scheduler, this.options.periodMs, () => void this.#probe());
+    this.#timer = every(this.#scheduler, this.options.periodMs, () => void this.#probe());
   }
 
   async stop(): Promise<void> {
@@ -141,14 +155,14 @@ export class SwimDetector implements FailureDetector {
     const period = this.options.periodMs;
     if (await this.#ping(target, this.options.pingTimeoutMs)) return;
     // No direct ack: ask k others to probe it, and wait until the end of the period.
-    const helpers = sampleDistinct(this.random, 
+    const helpers = sampleDistinct(this.#random, 
       [...this.#members.values()].filter((m) => m.state === "alive" && m.info.id !== this.#self && m.info.id !== target).map((m) => m.info.id),
       this.options.indirectProbes,
     );
     const remaining = Math.max(1, period - this.options.pingTimeoutMs);
     const acks = await Promise.all(
       helpers.map((helper) =>
-        this.transport
+        this.#transport
           .request(helper, { type: "swim.ping-req", target, updates: this.#piggyback() }, { timeoutMs: remaining })
           .then(
             (reply) => {
@@ -167,7 +181,7 @@ export class SwimDetector implements FailureDetector {
   /** Pings `target`; true if it acked in time. */
   async #ping(target: NodeId, timeoutMs: number): Promise<boolean> {
     try {
-      const reply = await this.transport.request(target, { type: "swim.ping", updates: this.#piggyback() }, { timeoutMs });
+      const reply = await this.#transport.request(target, { type: "swim.ping", updates: this.#piggyback() }, { timeoutMs });
       this.#absorb(reply.updates);
       return reply.type === "swim.ack";
     } catch (error) {
@@ -180,7 +194,7 @@ export class SwimDetector implements FailureDetector {
     if (this.#next >= this.#order.length) {
       // A new random permutation each pass: every member is probed once per pass, so a failure
       // is detected within a bounded number of periods (SWIM §4.3).
-      this.#order = sampleDistinct(this.random, 
+      this.#order = sampleDistinct(this.#random, 
         [...this.#members.keys()].filter((id) => id !== this.#self),
         Infinity,
       );
@@ -255,7 +269,7 @@ export class SwimDetector implements FailureDetector {
     const n = Math.max(2, this.#members.size);
     const timeout = Math.max(1, this.options.suspicionMultiplier * Math.log10(n)) * this.options.periodMs;
     const incarnation = member.incarnation;
-    member.suspicionTimer = this.scheduler.schedule(timeout, () => {
+    member.suspicionTimer = this.#scheduler.schedule(timeout, () => {
       if (member.state === "suspect" && member.incarnation === incarnation && this.#running) {
         this.#transition(member, "dead", incarnation);
       }
@@ -269,7 +283,7 @@ export class SwimDetector implements FailureDetector {
     this.#queue(member, state);
     if (previous === state) return;
     member.state = state;
-    this.logger.info(`member ${STATUS[state]}`, { id: member.info.id, incarnation });
+    this.#logger.info(`member ${STATUS[state]}`, { id: member.info.id, incarnation });
     this.#emit(member, STATUS[previous]);
   }
 
@@ -343,21 +357,7 @@ export const swimPlugin: Plugin<SwimOptions> = definePlugin({
   options: optionsSchema,
   register(container, options) {
     container.register(FAILURE_DETECTOR, {
-      useFactory: instanceCachingFactory((c) => {
-        const id = c.resolve<NodeSettings>(NODE_SETTINGS).id;
-        const members = c.resolve<readonly MemberInfo[]>(MEMBERS);
-        return new SwimDetector(
-          members.find((m) => m.id === id) ?? { id },
-          members,
-          options,
-          c.resolve<Clock>(CLOCK),
-          c.resolve<Scheduler>(SCHEDULER),
-          c.resolve<Random>(RANDOM).fork("swim"),
-          c.resolve<Transport>(TRANSPORT),
-          c.resolve<MessageRouter>(MESSAGE_ROUTER),
-          c.resolve<Logger>(LOGGER),
-        );
-      }),
+      useFactory: instanceCachingFactory((c) => new SwimDetector(resolvePeerDetectorDeps(c, "swim"), options)),
     });
   },
 });

@@ -39,6 +39,14 @@ const optionsSchema: z.ZodType<QuorumOptions, unknown> = z
   })
   .strict();
 
+/** How a write is routed beyond its targets (see {@link QuorumReplicator.write}). */
+export interface WriteRoute {
+  /** Targets that hold the write for another node (target -> owner it stands in for). */
+  readonly standIns: ReadonlyMap<NodeId, NodeId>;
+  /** Nodes that take over, in order, when a write to a target fails; consumed as used. */
+  readonly spares: NodeId[];
+}
+
 /** Counters a replicator keeps, for tests, the lab and metrics. */
 export interface QuorumStats {
   /** Replica writes sent by read repair. */
@@ -71,13 +79,17 @@ export class QuorumReplicator implements Replicator {
     return this.partitioner.preferenceList(key, n);
   }
 
+  /**
+   * Sends the write to every target but the coordinator (which stored it already) and settles
+   * at the deciding answer: W acknowledgements, or too many failures for W. Subclasses change
+   * where writes go through {@link route} and {@link sendHinted}; the counting stays here.
+   */
   write(request: ReplicatedWrite): Promise<WriteOutcome> {
     const { key, siblings, targets, storedOn, w, timeoutMs, operation } = request;
-    const others = targets.filter((t) => t !== storedOn);
-    const stored = targets.length - others.length; // 1 if the coordinator is a target
+    const { standIns, spares } = this.route(request);
     return new Promise<WriteOutcome>((resolve, reject) => {
-      let acks = stored;
-      let pending = others.length;
+      let acks = 0;
+      let pending = 0;
       const failures: RingforgeError[] = [];
       let settled = false;
       const check = () => {
@@ -90,8 +102,14 @@ export class QuorumReplicator implements Replicator {
           reject(quorumFailure(operation, w, acks, targets.length, failures, timeoutMs));
         }
       };
-      for (const target of others) {
-        this.client.write(target, key, siblings, timeoutMs).then(
+      /** Sends to `node` (hinted for `owner` when given); on failure, hands over to a spare. */
+      const send = (node: NodeId, owner: NodeId | undefined) => {
+        pending++;
+        const sent =
+          owner === undefined
+            ? this.client.write(node, key, siblings, timeoutMs)
+            : this.sendHinted(node, owner, key, siblings, timeoutMs);
+        sent.then(
           () => {
             acks++;
             pending--;
@@ -99,13 +117,35 @@ export class QuorumReplicator implements Replicator {
           },
           (error: unknown) => {
             pending--;
-            failures.push(asRingforgeError(error, target));
+            failures.push(asRingforgeError(error, node));
+            const spare = spares.shift();
+            // The write meant for an owner (or held for one) goes to the next spare, if any.
+            if (spare !== undefined) send(spare, owner ?? node);
             check();
           },
         );
+      };
+      for (const target of targets) {
+        const owner = standIns.get(target);
+        if (target !== storedOn) send(target, owner);
+        else if (owner === undefined) acks++; // the coordinator stored it already
+        else send(target, owner); // ... and, standing in for an owner, keeps the hint too
       }
       check();
     });
+  }
+
+  /**
+   * Where a write goes besides its targets. Strict quorum: nowhere — no target stands in for
+   * another node, and a failed target is not replaced.
+   */
+  protected route(_request: ReplicatedWrite): WriteRoute {
+    return { standIns: new Map(), spares: [] };
+  }
+
+  /** Sends a write that `node` keeps for `owner`. Strict quorum never hints. */
+  protected sendHinted(node: NodeId, owner: NodeId, _key: string, _siblings: SiblingSet, _timeoutMs: number): Promise<void> {
+    return Promise.reject(new RingforgeError("RINGFORGE_INVALID_REQUEST", `strict quorum cannot hint ${node} for ${owner}`));
   }
 
   read(request: ReplicatedRead): Promise<ReadOutcome> {
@@ -179,17 +219,17 @@ export class QuorumReplicator implements Replicator {
   }
 }
 
-/** @internal A replica's failure as a typed error (untyped ones become {@link RemoteError}). */
-export function asRingforgeError(error: unknown, where: string): RingforgeError {
+/** A replica's failure as a typed error (untyped ones become {@link RemoteError}). */
+function asRingforgeError(error: unknown, where: string): RingforgeError {
   if (error instanceof RingforgeError) return error;
   return new RemoteError(where, error instanceof Error ? error.message : String(error));
 }
 
 /**
- * @internal A request that cannot reach its quorum: a timeout if only timeouts stood in the way (the
+ * A request that cannot reach its quorum: a timeout if only timeouts stood in the way (the
  * replicas may just be slow), otherwise the quorum error naming each failure.
  */
-export function quorumFailure(
+function quorumFailure(
   operation: "get" | "put" | "delete",
   required: number,
   acknowledged: number,

@@ -20,7 +20,6 @@ import {
   REPLICA_CLIENT,
   type ReplicaClient,
   type ReplicatedWrite,
-  type WriteOutcome,
 } from "../../core/interfaces/replicator.ts";
 import { STORAGE_ENGINE, type StorageEngine } from "../../core/interfaces/storage-engine.ts";
 import { type Message, TRANSPORT, type Transport } from "../../core/interfaces/transport.ts";
@@ -28,7 +27,7 @@ import type { NodeId, SiblingSet } from "../../core/model/sibling.ts";
 import { parseSiblings, siblingsToWire } from "../../core/codec/record-codec.ts";
 import { MESSAGE_ROUTER, type MessageRouter } from "../../core/node/message-router.ts";
 import { NODE_SETTINGS, type NodeSettings } from "../../core/node/settings.ts";
-import { type QuorumOptions, QuorumReplicator, asRingforgeError, quorumFailure } from "./quorum.ts";
+import { type QuorumOptions, QuorumReplicator, type WriteRoute } from "./quorum.ts";
 
 /** Options of the {@link SloppyQuorumReplicator}. */
 export interface SloppyQuorumOptions extends QuorumOptions {
@@ -134,73 +133,33 @@ export class SloppyQuorumReplicator extends QuorumReplicator {
     this.#timer = undefined;
   }
 
-  override write(request: ReplicatedWrite): Promise<WriteOutcome> {
-    const { key, siblings, targets, storedOn, w, timeoutMs, operation } = request;
+  /**
+   * A target that is not an owner stands in for an owner that is down: it takes the write with
+   * a hint naming that owner (Dynamo §4.6), paired in walk order. Healthy nodes beyond the
+   * targets are the spares that take over when a write to a target fails.
+   */
+  protected override route(request: ReplicatedWrite): WriteRoute {
+    const { key, targets } = request;
     const walk = this.partitioner.preferenceList(key, this.partitioner.members.length);
     const owners = walk.slice(0, this.n);
-    // A target that is not an owner stands in for an owner that is down: it takes the write
-    // with a hint naming that owner (Dynamo §4.6). Pair them in walk order.
     const missing = owners.filter((id) => !targets.includes(id));
     const standIns = new Map<NodeId, NodeId>();
     for (const t of targets) if (!owners.includes(t) && missing.length) standIns.set(t, missing.shift()!);
-    // Healthy nodes beyond the targets take over when a write to a target fails.
     const spares = walk.filter((id) => !targets.includes(id) && this.detector.isAlive(id));
-    return new Promise<WriteOutcome>((resolve, reject) => {
-      let acks = 0;
-      let pending = 0;
-      const failures: RingforgeError[] = [];
-      let settled = false;
-      const check = () => {
-        if (settled) return;
-        if (acks >= w) {
-          settled = true;
-          resolve({ acknowledged: acks });
-        } else if (acks + pending < w) {
-          settled = true;
-          reject(quorumFailure(operation, w, acks, targets.length, failures, timeoutMs));
-        }
-      };
-      /** Sends to `node` (hinted for `owner` when given); on failure, hands over to a spare. */
-      const send = (node: NodeId, owner: NodeId | undefined) => {
-        pending++;
-        if (owner !== undefined) this.hints.hintedWrites++;
-        const sent =
-          owner === undefined
-            ? this.client.write(node, key, siblings, timeoutMs)
-            : this.#sendHinted(node, owner, key, siblings, timeoutMs);
-        sent.then(
-          () => {
-            acks++;
-            pending--;
-            check();
-          },
-          (error: unknown) => {
-            pending--;
-            failures.push(asRingforgeError(error, node));
-            const spare = spares.shift();
-            // The write meant for an owner (or held for one) goes to the next healthy node.
-            if (spare !== undefined) send(spare, owner ?? node);
-            check();
-          },
-        );
-      };
-      for (const target of targets) {
-        const owner = standIns.get(target);
-        if (target === storedOn) {
-          // The coordinator already stored the record; as a stand-in it also keeps the hint.
-          if (owner === undefined) acks++;
-          else send(target, owner);
-          continue;
-        }
-        send(target, owner);
-      }
-      check();
-    });
+    return { standIns, spares };
   }
 
   // ---- the fallback's side -----------------------------------------------------------------
 
-  async #sendHinted(fallback: NodeId, owner: NodeId, key: string, siblings: SiblingSet, timeoutMs: number): Promise<void> {
+  /** Sends a write that `fallback` keeps, with a hint, for `owner`. */
+  protected override async sendHinted(
+    fallback: NodeId,
+    owner: NodeId,
+    key: string,
+    siblings: SiblingSet,
+    timeoutMs: number,
+  ): Promise<void> {
+    this.hints.hintedWrites++;
     if (fallback === this.self) {
       await this.#storeHinted(owner, key, siblings);
       return;
