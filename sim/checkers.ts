@@ -211,8 +211,13 @@ export interface Detection {
   readonly crashes: readonly CrashDetection[];
   /** Times a live node marked a member that was not crashed down (wrongly). */
   readonly falsePositives: number;
-  /** At the end, (observer, member) pairs where a live member is not seen as up. */
-  readonly liveNotUpAtEnd: number;
+  /** At the end, (observer, member) pairs where a live member is seen as down. */
+  readonly liveDownAtEnd: number;
+  /**
+   * At the end, (observer, member) pairs where a live member is only suspect (SWIM): a
+   * suspicion still in flight, refuted by the member within its suspicion timeout.
+   */
+  readonly liveSuspectAtEnd: number;
   /** At the end, (observer, member) pairs where a crashed member is not seen as down. */
   readonly crashedNotDownAtEnd: number;
 }
@@ -259,7 +264,8 @@ export function detection(
   for (const c of changes) {
     if (c.status === "down" && live.includes(c.observer) && !downWhen(c.member, c.at)) falsePositives++;
   }
-  let liveNotUpAtEnd = 0;
+  let liveDownAtEnd = 0;
+  let liveSuspectAtEnd = 0;
   let crashedNotDownAtEnd = 0;
   const crashedAtEnd = new Set(crashes.filter((c) => c.restartedAt === undefined).map((c) => c.node));
   for (const [observer, view] of viewsAtEnd) {
@@ -267,8 +273,9 @@ export function detection(
       if (member === observer) continue;
       if (crashedAtEnd.has(member)) {
         if (status !== "down") crashedNotDownAtEnd++;
-      } else if (status !== "up") liveNotUpAtEnd++;
+      } else if (status === "suspect") liveSuspectAtEnd++;
+      else if (status !== "up") liveDownAtEnd++;
     }
   }
-  return { crashes: out, falsePositives, liveNotUpAtEnd, crashedNotDownAtEnd };
+  return { crashes: out, falsePositives, liveDownAtEnd, liveSuspectAtEnd, crashedNotDownAtEnd };
 }

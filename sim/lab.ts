@@ -157,7 +157,8 @@ function detectionCells(runs: readonly RunReport[]): Record<string, string> {
   cells["time to down median"] = `${(median / 1000).toFixed(2)} s${inPeriods(median)}`;
   cells["time to down max"] = `${(max / 1000).toFixed(2)} s${inPeriods(max)}`;
   cells["false positives"] = String(sum(d.map((x) => x.falsePositives)));
-  cells["live not up at end"] = String(sum(d.map((x) => x.liveNotUpAtEnd)));
+  cells["live down at end"] = String(sum(d.map((x) => x.liveDownAtEnd)));
+  cells["live suspect at end"] = String(sum(d.map((x) => x.liveSuspectAtEnd)));
   cells["crashed not down at end"] = String(sum(d.map((x) => x.crashedNotDownAtEnd)));
   cells["messages/run"] = fmt(Math.round(mean(runs.map((r) => r.network.messages))));
   cells["KiB/run"] = fmt(Math.round(mean(runs.map((r) => r.network.bytes)) / 1024));

@@ -13,6 +13,7 @@ export * from "./static-membership.ts";
 export * from "./gossip.ts";
 export * from "./phi-accrual.ts";
 export * from "./swim.ts";
+export * from "./member-wire.ts";
 
 /** Every bundled failure detector; the conformance suite runs each. */
 export const detectorPlugins: readonly Plugin<any>[] = [

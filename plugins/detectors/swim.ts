@@ -150,6 +150,12 @@ export class SwimDetector implements FailureDetector {
   // ---- probing (SWIM §3.1, §4.3) -----------------------------------------------------------
 
   async #probe(): Promise<void> {
+    // Now and then ping a member believed dead (as gossip does): the ping carries the verdict,
+    // so a member buried by mistake learns it and refutes; a truly dead one just stays silent.
+    const dead = [...this.#members.values()].filter((m) => m.state === "dead").map((m) => m.info.id);
+    if (dead.length > 0 && this.#random.next() < dead.length / this.#members.size) {
+      void this.#ping(dead[this.#random.int(dead.length)]!, this.options.pingTimeoutMs);
+    }
     const target = this.#nextTarget();
     if (!target) return;
     const period = this.options.periodMs;
@@ -181,7 +187,7 @@ export class SwimDetector implements FailureDetector {
   /** Pings `target`; true if it acked in time. */
   async #ping(target: NodeId, timeoutMs: number): Promise<boolean> {
     try {
-      const reply = await this.#transport.request(target, { type: "swim.ping", updates: this.#piggyback() }, { timeoutMs });
+      const reply = await this.#transport.request(target, { type: "swim.ping", updates: this.#piggyback(target) }, { timeoutMs });
       this.#absorb(reply.updates);
       return reply.type === "swim.ack";
     } catch (error) {
@@ -214,12 +220,12 @@ export class SwimDetector implements FailureDetector {
     this.#absorb(message.updates);
     switch (message.type) {
       case "swim.ping":
-        return { type: "swim.ack", updates: this.#piggyback() };
+        return { type: "swim.ack", updates: this.#piggyback(from) };
       case "swim.ping-req": {
         const target = message.target;
         if (typeof target !== "string") throw new InvalidMessageError("swim.ping-req without a target");
         const ok = await this.#ping(target, Math.max(1, this.options.periodMs - this.options.pingTimeoutMs) / 2);
-        return { type: ok ? "swim.ack" : "swim.nack", updates: this.#piggyback() };
+        return { type: ok ? "swim.ack" : "swim.nack", updates: this.#piggyback(from) };
       }
       default:
         throw new InvalidMessageError(`unexpected SWIM message ${message.type} from ${from}`);
@@ -297,14 +303,25 @@ export class SwimDetector implements FailureDetector {
     });
   }
 
-  #piggyback(): Update[] {
+  /**
+   * Updates to piggy-back on a message to or from `peer`. If this node believes `peer` suspect
+   * or dead, that belief goes first, whatever the retransmit budget: it is the one update the
+   * peer must see to refute it. Without this, a false suspicion whose update ran out of
+   * retransmissions before reaching its subject would never be refuted.
+   */
+  #piggyback(peer?: NodeId): Update[] {
     const limit = Math.ceil(this.options.retransmitMultiplier * Math.log10(this.#members.size + 1));
     const chosen = [...this.#updates.values()].sort((a, b) => a.sent - b.sent).slice(0, this.options.maxPiggyback);
     for (const entry of chosen) {
       entry.sent++;
       if (entry.sent >= limit) this.#updates.delete(entry.update[0]);
     }
-    return chosen.map((e) => e.update);
+    const updates = chosen.map((e) => e.update);
+    const member = peer === undefined ? undefined : this.#members.get(peer);
+    if (member && member.state !== "alive" && !updates.some((u) => u[0] === peer)) {
+      updates.unshift([peer!, member.state, member.incarnation, ...placementOf(member.info)]);
+    }
+    return updates;
   }
 
   #emit(member: Member, previous: MemberStatus | undefined): void {

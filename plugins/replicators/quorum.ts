@@ -82,7 +82,8 @@ export class QuorumReplicator implements Replicator {
   /**
    * Sends the write to every target but the coordinator (which stored it already) and settles
    * at the deciding answer: W acknowledgements, or too many failures for W. Subclasses change
-   * where writes go through {@link route} and {@link sendHinted}; the counting stays here.
+   * where writes go by overriding the protected `route` and `sendHinted`; the counting stays
+   * here.
    */
   write(request: ReplicatedWrite): Promise<WriteOutcome> {
     const { key, siblings, targets, storedOn, w, timeoutMs, operation } = request;
