@@ -34,6 +34,7 @@ export * from "./interfaces/failure-detector.ts";
 export * from "./interfaces/transport.ts";
 export * from "./interfaces/conflict-resolver.ts";
 export * from "./interfaces/replicator.ts";
+export * from "./interfaces/anti-entropy.ts";
 
 export * from "./model/sibling.ts";
 export * from "./model/limits.ts";
@@ -54,6 +55,12 @@ export * from "./node/settings.ts";
 export * from "./node/keyed-mutex.ts";
 export * from "./node/message-router.ts";
 export * from "./node/ringforge-node.ts";
+export * from "./node/record-store.ts";
+export * from "./node/range-sync.ts";
+export * from "./node/ring-membership.ts";
+export * from "./node/handoff.ts";
+export * from "./node/tombstone-gc.ts";
+export * from "./node/tokens.ts";
 export * as protocol from "./node/protocol.ts";
 
 export * from "./build/plugin.ts";

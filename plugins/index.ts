@@ -10,6 +10,7 @@
  * | detector | static |
  * | engine | memory |
  * | transport | in-process |
+ * | antiEntropy | none, merkle |
  *
  * @example
  * ```ts
@@ -20,6 +21,7 @@
  * @module
  */
 import { PluginRegistry } from "../core/build/registry.ts";
+import { antiEntropyPlugins } from "./anti-entropy/index.ts";
 import { detectorPlugins } from "./detectors/index.ts";
 import { enginePlugins } from "./engines/index.ts";
 import { partitionerPlugins } from "./partitioners/index.ts";
@@ -33,6 +35,7 @@ export * from "./resolvers/index.ts";
 export * from "./detectors/index.ts";
 export * from "./engines/index.ts";
 export * from "./transports/index.ts";
+export * from "./anti-entropy/index.ts";
 
 /** Every bundled plugin, with the default of each family. */
 export const builtinPlugins: PluginRegistry = new PluginRegistry(
@@ -43,6 +46,7 @@ export const builtinPlugins: PluginRegistry = new PluginRegistry(
     ...detectorPlugins,
     ...enginePlugins,
     ...transportPlugins,
+    ...antiEntropyPlugins,
   ],
   {
     partitioner: "consistent-hash",
@@ -51,5 +55,6 @@ export const builtinPlugins: PluginRegistry = new PluginRegistry(
     detector: "static",
     engine: "memory",
     transport: "in-process",
+    antiEntropy: "none",
   },
 );

@@ -14,9 +14,8 @@ import { FAILURE_DETECTOR, type FailureDetector } from "../core/interfaces/failu
 import { LOGGER, silentLogger } from "../core/interfaces/logger.ts";
 import type { MemberInfo } from "../core/interfaces/partitioner.ts";
 import { RANDOM } from "../core/interfaces/random.ts";
-import { DEFAULT_LIMITS } from "../core/model/limits.ts";
 import type { NodeId } from "../core/model/sibling.ts";
-import { NODE_SETTINGS, type NodeSettings } from "../core/node/settings.ts";
+import { NODE_SETTINGS, type NodeSettings, nodeSettings } from "../core/node/settings.ts";
 import { SeededRandom } from "../core/runtime/seeded-random.ts";
 import { VirtualScheduler } from "../core/runtime/virtual-scheduler.ts";
 import {
@@ -36,12 +35,7 @@ function nodeContainer(plugin: Plugin<any>, self: NodeId, members: readonly Memb
 } {
   const scheduler = new VirtualScheduler();
   const c = container.createChildContainer();
-  const settings: NodeSettings = {
-    id: self,
-    replication: { n: 3, r: 2, w: 2 },
-    limits: DEFAULT_LIMITS,
-    requestTimeoutMs: 1_000,
-  };
+  const settings: NodeSettings = nodeSettings(self);
   c.register(NODE_SETTINGS, { useValue: settings });
   c.register(MEMBERS, { useValue: members });
   c.register(SCHEDULER, { useValue: scheduler });

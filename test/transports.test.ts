@@ -15,9 +15,8 @@ import { CLOCK, SCHEDULER } from "../core/interfaces/clock.ts";
 import { LOGGER } from "../core/interfaces/logger.ts";
 import { RANDOM } from "../core/interfaces/random.ts";
 import { type Message, TRANSPORT, type Transport } from "../core/interfaces/transport.ts";
-import { DEFAULT_LIMITS } from "../core/model/limits.ts";
 import type { NodeId } from "../core/model/sibling.ts";
-import { NODE_SETTINGS, type NodeSettings } from "../core/node/settings.ts";
+import { NODE_SETTINGS, type NodeSettings, nodeSettings } from "../core/node/settings.ts";
 import { type VirtualRuntime, virtualRuntime } from "../core/runtime/runtime.ts";
 import {
   IN_PROCESS_NETWORK,
@@ -50,12 +49,7 @@ function build(plugin: Plugin<any>, rawOptions?: unknown, seed = 1): Built {
     root,
     node(id) {
       const child = root.createChildContainer();
-      const settings: NodeSettings = {
-        id,
-        replication: { n: 1, r: 1, w: 1 },
-        limits: DEFAULT_LIMITS,
-        requestTimeoutMs: 1000,
-      };
+      const settings: NodeSettings = nodeSettings(id, { replication: { n: 1, r: 1, w: 1 } });
       child.register(NODE_SETTINGS, { useValue: settings });
       child.register(CLOCK, { useValue: runtime.clockFor(id) });
       child.register(RANDOM, { useValue: runtime.random.fork(`node:${id}`) });

@@ -6,7 +6,8 @@
 import type { DependencyContainer } from "./di.ts";
 import { NotRunningError } from "../errors.ts";
 import type { NodeId } from "../model/sibling.ts";
-import type { RingforgeNode } from "../node/ringforge-node.ts";
+import type { JoinResult, LeaveOptions, RingforgeNode } from "../node/ringforge-node.ts";
+import type { MemberInfo } from "../interfaces/partitioner.ts";
 import { type Runtime, type VirtualRuntime, virtualRuntime } from "../runtime/runtime.ts";
 import { VirtualScheduler } from "../runtime/virtual-scheduler.ts";
 import { type ResolvedStore, resolveStoreConfig } from "./config.ts";
@@ -108,10 +109,35 @@ export class Cluster {
     const old = this.#nodes.get(id);
     if (!old) throw new RangeError(`no node "${id}" in this cluster`);
     if (old.node.running) throw new Error(`node ${id} is running; crash or stop it before restarting`);
-    const built = buildNode(this.container, this.store, id);
+    const built = buildNode(this.container, this.store, id, old.node.services.settings.member);
     this.#nodes.set(id, built);
     await built.node.start();
     return built.node;
+  }
+
+  /**
+   * Adds a node to the running cluster: builds it (with the store's plugins, in a new child
+   * container), starts it, and runs {@link RingforgeNode.join}, which streams the ranges it
+   * gains and then publishes the new ring. Resolves once it owns its ranges, with the node and
+   * what the join streamed.
+   */
+  async join(member: string | MemberInfo): Promise<JoinResult & { readonly node: RingforgeNode }> {
+    const info: MemberInfo = typeof member === "string" ? { id: member } : member;
+    if (this.#nodes.has(info.id)) throw new RangeError(`node "${info.id}" is already in this cluster`);
+    const built = buildNode(this.container, this.store, info.id, info);
+    this.#nodes.set(info.id, built);
+    await built.node.start();
+    const result = await built.node.join(this.ids.filter((id) => id !== info.id && this.node(id).running));
+    return { ...result, node: built.node };
+  }
+
+  /**
+   * Decommissions node `id` ({@link RingforgeNode.leave}): it leaves the ring, hands off all its
+   * data and stops; then it is removed from the cluster.
+   */
+  async leave(id: NodeId, options?: LeaveOptions): Promise<void> {
+    await this.node(id).leave(options);
+    this.#nodes.delete(id);
   }
 
   /** The next node in round-robin order: a simple client that spreads requests. */

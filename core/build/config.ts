@@ -7,7 +7,8 @@ import { z } from "zod";
 import { InvalidConfigError } from "../errors.ts";
 import type { MemberInfo } from "../interfaces/partitioner.ts";
 import { DEFAULT_LIMITS, type Limits } from "../model/limits.ts";
-import type { ReplicationSettings } from "../node/settings.ts";
+import type { HandoffSettings, ReplicationSettings } from "../node/settings.ts";
+import { DEFAULT_TOMBSTONES, type TombstoneSettings } from "../node/tombstone-gc.ts";
 import { PLUGIN_FAMILIES, type PluginChoice, type PluginFamily, parseWith } from "./plugin.ts";
 import type { PluginRegistry } from "./registry.ts";
 
@@ -27,7 +28,8 @@ export type MemberConfig = string | MemberInfo;
 
 /**
  * A store described as data. Every field is optional; leaving out a plugin family picks the
- * registry's default (consistent-hash, quorum, vector-clock, static, memory, in-process).
+ * registry's default (consistent-hash, quorum, vector-clock, static, memory, in-process, and no
+ * anti-entropy).
  *
  * @example
  * ```json
@@ -66,6 +68,12 @@ export interface StoreConfig {
   readonly engine?: PluginRef;
   /** Transport plugin. */
   readonly transport?: PluginRef;
+  /** Anti-entropy plugin (`"merkle"`, or `"none"`). */
+  readonly antiEntropy?: PluginRef;
+  /** Tombstone garbage collection; defaults in {@link DEFAULT_TOMBSTONES}. */
+  readonly tombstones?: Partial<TombstoneSettings>;
+  /** Handoff and ring catch-up; default `{ intervalMs: 5000 }`. */
+  readonly handoff?: Partial<HandoffSettings>;
 }
 
 /** A config with defaults applied and every plugin resolved and its options validated. */
@@ -82,6 +90,10 @@ export interface ResolvedStore {
   readonly requestTimeoutMs: number;
   /** Runtime seed. */
   readonly seed: number;
+  /** Tombstone garbage collection. */
+  readonly tombstones: TombstoneSettings;
+  /** Handoff and ring catch-up. */
+  readonly handoff: HandoffSettings;
   /** The chosen plugin of each family. */
   readonly plugins: Readonly<Record<PluginFamily, PluginChoice>>;
 }
@@ -133,6 +145,16 @@ const storeSchema = z
     detector: pluginRef.optional(),
     engine: pluginRef.optional(),
     transport: pluginRef.optional(),
+    antiEntropy: pluginRef.optional(),
+    tombstones: z
+      .object({
+        graceMs: z.number().min(0).finite().optional(),
+        intervalMs: z.number().positive().finite().optional(),
+        batch: count.max(100_000).optional(),
+      })
+      .strict()
+      .optional(),
+    handoff: z.object({ intervalMs: z.number().positive().finite().optional() }).strict().optional(),
   })
   .strict();
 
@@ -183,6 +205,8 @@ export function resolveStoreConfig(config: unknown, registry: PluginRegistry): R
     limits,
     requestTimeoutMs: raw.requestTimeoutMs ?? 1000,
     seed: raw.seed ?? 1,
+    tombstones: { ...DEFAULT_TOMBSTONES, ...raw.tombstones },
+    handoff: { intervalMs: raw.handoff?.intervalMs ?? 5000 },
     plugins,
   };
 }
@@ -206,6 +230,8 @@ export function storeToConfig(store: ResolvedStore): StoreConfig {
     limits: store.limits,
     requestTimeoutMs: store.requestTimeoutMs,
     seed: store.seed,
+    tombstones: store.tombstones,
+    handoff: store.handoff,
     ...refs,
   };
 }

@@ -15,6 +15,15 @@ import { STORAGE_ENGINE } from "../interfaces/storage-engine.ts";
 import { TRANSPORT } from "../interfaces/transport.ts";
 import type { NodeId } from "../model/sibling.ts";
 import { RingforgeNode } from "../node/ringforge-node.ts";
+import { ANTI_ENTROPY } from "../interfaces/anti-entropy.ts";
+import { RANGE_SYNC, RECORD_STORE } from "../node/tokens.ts";
+import { RangeSync } from "../node/range-sync.ts";
+import { RecordStore } from "../node/record-store.ts";
+import type { Clock } from "../interfaces/clock.ts";
+import type { ConflictResolver } from "../interfaces/conflict-resolver.ts";
+import type { MemberInfo, Partitioner } from "../interfaces/partitioner.ts";
+import type { StorageEngine } from "../interfaces/storage-engine.ts";
+import type { Transport } from "../interfaces/transport.ts";
 import { MESSAGE_ROUTER, MessageRouter } from "../node/message-router.ts";
 import { NODE_SETTINGS, type NodeSettings } from "../node/settings.ts";
 import type { Runtime } from "../runtime/runtime.ts";
@@ -51,9 +60,10 @@ export interface BuiltNode {
 /**
  * Builds node `id` in its own child container of `root`: node settings, clock, randomness and
  * logger, then every plugin's service, then the node itself. Returns the node (not started)
- * and its container.
+ * and its container. `member` describes a node that is not among the configured members (one
+ * that will join).
  */
-export function buildNode(root: DependencyContainer, store: ResolvedStore, id: NodeId): BuiltNode {
+export function buildNode(root: DependencyContainer, store: ResolvedStore, id: NodeId, member?: MemberInfo): BuiltNode {
   const runtime = root.resolve<Runtime>(RUNTIME);
   const c = root.createChildContainer();
   const settings: NodeSettings = {
@@ -61,6 +71,9 @@ export function buildNode(root: DependencyContainer, store: ResolvedStore, id: N
     replication: store.replication,
     limits: store.limits,
     requestTimeoutMs: store.requestTimeoutMs,
+    member: member ?? store.members.find((m) => m.id === id) ?? { id },
+    tombstones: store.tombstones,
+    handoff: store.handoff,
   };
   c.register(NODE_SETTINGS, { useValue: settings });
   c.register(CLOCK, { useValue: runtime.clockFor(id) });
@@ -80,6 +93,25 @@ export function buildNode(root: DependencyContainer, store: ResolvedStore, id: N
     read: (node, key, timeoutMs) => nodeOf().read(node, key, timeoutMs),
   };
   c.register(REPLICA_CLIENT, { useValue: replicaClient });
+  c.register(RECORD_STORE, {
+    useFactory: instanceCachingFactory((k) => {
+      const partitioner = k.resolve<Partitioner>(PARTITIONER);
+      return new RecordStore(k.resolve<StorageEngine>(STORAGE_ENGINE), (key) => partitioner.token(key), k.resolve<Clock>(CLOCK));
+    }),
+  });
+  c.register(RANGE_SYNC, {
+    useFactory: instanceCachingFactory(
+      (k) =>
+        new RangeSync({
+          id,
+          store: k.resolve(RECORD_STORE),
+          transport: k.resolve<Transport>(TRANSPORT),
+          resolver: k.resolve<ConflictResolver>(CONFLICT_RESOLVER),
+          router: k.resolve(MESSAGE_ROUTER),
+          limits: settings.limits,
+        }),
+    ),
+  });
   c.register(NODE, {
     useFactory: instanceCachingFactory(
       (k) =>
@@ -94,6 +126,12 @@ export function buildNode(root: DependencyContainer, store: ResolvedStore, id: N
           resolver: k.resolve(CONFLICT_RESOLVER),
           replicator: k.resolve(REPLICATOR),
           router: k.resolve(MESSAGE_ROUTER),
+          scheduler: k.resolve(SCHEDULER),
+          random: k.resolve(RANDOM),
+          members: store.members,
+          store: k.resolve(RECORD_STORE),
+          sync: k.resolve(RANGE_SYNC),
+          antiEntropy: k.resolve(ANTI_ENTROPY),
         }),
     ),
   });

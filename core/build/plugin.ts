@@ -8,7 +8,7 @@ import { z } from "zod";
 import { InvalidConfigError } from "../errors.ts";
 
 /** The strategy families a store is composed of, one plugin each. */
-export type PluginFamily = "partitioner" | "replicator" | "resolver" | "detector" | "engine" | "transport";
+export type PluginFamily = "partitioner" | "replicator" | "resolver" | "detector" | "engine" | "transport" | "antiEntropy";
 
 /** Every family, in the order a node build registers them. */
 export const PLUGIN_FAMILIES: readonly PluginFamily[] = [
@@ -18,6 +18,7 @@ export const PLUGIN_FAMILIES: readonly PluginFamily[] = [
   "partitioner",
   "resolver",
   "replicator",
+  "antiEntropy",
 ];
 
 /**

@@ -46,3 +46,13 @@ export interface FailureDetector {
 
 /** Injection token for the node's {@link FailureDetector}. */
 export const FAILURE_DETECTOR: unique symbol = Symbol.for("ringforge.FailureDetector");
+
+/**
+ * True if `detector` knows `node` and believes it is not up. A node the detector has not heard
+ * of (one that just joined the ring, or any node under static membership) is not believed down:
+ * background work (handoff, anti-entropy) tries it and copes with a failed request.
+ */
+export function believedDown(detector: FailureDetector, node: NodeId): boolean {
+  if (detector.isAlive(node)) return false;
+  return detector.members().some((m) => m.id === node);
+}

@@ -8,24 +8,31 @@ import {
   NotRunningError,
   RingforgeError,
   SiblingLimitError,
+  TimeoutError,
   UnreachableNodeError,
 } from "../errors.ts";
-import { decodeRecord, encodeRecord, parseSiblings, recordKey, siblingsToWire } from "../codec/record-codec.ts";
+import { parseSiblings, siblingsToWire } from "../codec/record-codec.ts";
 import { bytesEqual } from "../codec/bytes.ts";
 import { encode } from "../codec/msgpack.ts";
-import type { Clock } from "../interfaces/clock.ts";
+import type { AntiEntropy } from "../interfaces/anti-entropy.ts";
+import { type Clock, type Scheduler, type Timer, every, sleep } from "../interfaces/clock.ts";
 import type { ConflictResolver } from "../interfaces/conflict-resolver.ts";
-import type { FailureDetector } from "../interfaces/failure-detector.ts";
+import { type FailureDetector, believedDown } from "../interfaces/failure-detector.ts";
 import type { Logger } from "../interfaces/logger.ts";
-import type { Partitioner } from "../interfaces/partitioner.ts";
+import { type MemberInfo, type Partitioner, rangeContains, rangeMoves } from "../interfaces/partitioner.ts";
+import type { Random } from "../interfaces/random.ts";
 import type { ReplicaClient, Replicator } from "../interfaces/replicator.ts";
 import type { StorageEngine } from "../interfaces/storage-engine.ts";
 import type { Message, Transport } from "../interfaces/transport.ts";
 import { type CausalContext, unwrapContext, wrapContext } from "../model/causal-context.ts";
 import { validateKey, validateValue } from "../model/limits.ts";
 import { type NodeId, type Sibling, type SiblingSet, liveValues, sameSiblings } from "../model/sibling.ts";
-import { KeyedMutex } from "./keyed-mutex.ts";
+import { Handoff } from "./handoff.ts";
 import type { MessageRouter } from "./message-router.ts";
+import type { RangeSync } from "./range-sync.ts";
+import type { RecordStore, TokenInterval } from "./record-store.ts";
+import { RING_GET, RING_SET, RingMembership, type RingView } from "./ring-membership.ts";
+import { TombstoneGc } from "./tombstone-gc.ts";
 import {
   type CoordinateRequest,
   KV_ACK,
@@ -75,12 +82,43 @@ export interface PutResult {
   readonly context: CausalContext;
 }
 
+/** What a join moved. */
+export interface JoinResult {
+  /** The ring view the join made. */
+  readonly view: RingView;
+  /** Records streamed into this node from the previous owners. */
+  readonly streamed: number;
+  /** Bytes of the streaming requests and replies. */
+  readonly bytes: number;
+}
+
+/** Options of {@link RingforgeNode.leave}. */
+export interface LeaveOptions {
+  /**
+   * Give up if the node's data is not handed off within this time, ms (the node then keeps
+   * running and keeps its data; call `leave` again). Default 600,000.
+   */
+  readonly timeoutMs?: number;
+}
+
 /** The services a node is built from, as resolved from its container. */
 export interface NodeServices {
   /** Identity, replication factors, limits. */
   readonly settings: NodeSettings;
   /** The node's clock. */
   readonly clock: Clock;
+  /** The node's timers. */
+  readonly scheduler: Scheduler;
+  /** The node's randomness. */
+  readonly random: Random;
+  /** The configured members: the ring before any join or leave. */
+  readonly members: readonly MemberInfo[];
+  /** Local records with their token index and hash tree. */
+  readonly store: RecordStore;
+  /** Hash-tree comparison with a peer (anti-entropy, join, handoff). */
+  readonly sync: RangeSync;
+  /** Background repair. */
+  readonly antiEntropy: AntiEntropy;
   /** The node's logger. */
   readonly logger: Logger;
   /** Local storage. */
@@ -123,14 +161,55 @@ export class RingforgeNode implements ReplicaClient {
   /** This node's id. */
   readonly id: NodeId;
   readonly #s: NodeServices;
-  readonly #locks = new KeyedMutex();
   #state: "new" | "running" | "stopped" = "new";
-  #unsubscribe: (() => void) | undefined;
+  readonly #timers: Timer[] = [];
+  /** Ring membership: who owns ranges (changed by join and leave only). */
+  readonly ring: RingMembership;
+  /** Hands off records outside this node's ranges. */
+  readonly handoff: Handoff;
+  /** Removes tombstones every replica holds, after their grace. */
+  readonly tombstones: TombstoneGc;
 
   /** @internal built by the node build; takes its services from the container. */
   constructor(services: NodeServices) {
     this.#s = services;
     this.id = services.settings.id;
+    const s = services;
+    const n = () => s.settings.replication.n;
+    const timeoutMs = s.settings.requestTimeoutMs;
+    this.ring = new RingMembership({
+      id: this.id,
+      engine: s.engine,
+      partitioner: s.partitioner,
+      transport: s.transport,
+      random: s.random,
+      logger: s.logger,
+      configured: s.members,
+      onChange: () => void this.#runHandoff(),
+    });
+    this.handoff = new Handoff({
+      id: this.id,
+      store: s.store,
+      sync: s.sync,
+      partitioner: s.partitioner,
+      detector: s.detector,
+      n,
+      logger: s.logger,
+      timeoutMs,
+    });
+    this.tombstones = new TombstoneGc({
+      id: this.id,
+      store: s.store,
+      clock: s.clock,
+      partitioner: s.partitioner,
+      n,
+      transport: s.transport,
+      router: s.router,
+      limits: s.settings.limits,
+      logger: s.logger,
+      settings: s.settings.tombstones,
+      timeoutMs,
+    });
   }
 
   /** The strategies and runtime this node was built from (for inspection and the lab). */
@@ -147,17 +226,22 @@ export class RingforgeNode implements ReplicaClient {
   async start(): Promise<void> {
     if (this.#state === "running") return;
     if (this.#state === "stopped") throw new NotRunningError(`node ${this.id} (stopped nodes cannot restart; build a new one)`);
-    const { engine, transport, detector, partitioner } = this.#s;
+    const { engine, transport, detector, store, settings, scheduler } = this.#s;
     await engine.open();
     await this.#checkResolverMeta();
+    await store.open();
+    await this.ring.load();
     await transport.start((message, from) => this.#handle(message, from));
-    partitioner.setMembers(detector.members().filter((m) => m.status !== "left"));
-    this.#unsubscribe = detector.onChange(() => {
-      partitioner.setMembers(detector.members().filter((m) => m.status !== "left"));
-    });
     await detector.start();
     await this.#s.replicator.start?.();
+    await this.#s.antiEntropy.start();
     this.#state = "running";
+    this.#timers.push(
+      every(scheduler, settings.handoff.intervalMs, () => {
+        void this.ring.poll(settings.requestTimeoutMs).then(() => this.#runHandoff());
+      }),
+      every(scheduler, settings.tombstones.intervalMs, () => void this.#background("tombstone gc", () => this.tombstones.collect())),
+    );
     this.#s.logger.info("node started", { id: this.id });
   }
 
@@ -168,11 +252,7 @@ export class RingforgeNode implements ReplicaClient {
       return;
     }
     this.#state = "stopped";
-    this.#unsubscribe?.();
-    await this.#s.replicator.stop?.();
-    await this.#s.detector.stop();
-    await this.#s.transport.stop();
-    await this.#s.engine.close();
+    await this.#halt();
     this.#s.logger.info("node stopped", { id: this.id });
   }
 
@@ -185,12 +265,146 @@ export class RingforgeNode implements ReplicaClient {
     const wasRunning = this.#state === "running";
     this.#state = "stopped";
     if (!wasRunning) return;
-    this.#unsubscribe?.();
+    await this.#halt();
+    this.#s.logger.info("node crashed", { id: this.id });
+  }
+
+  async #halt(): Promise<void> {
+    for (const timer of this.#timers.splice(0)) timer.cancel();
+    await this.#s.antiEntropy.stop();
     await this.#s.replicator.stop?.();
     await this.#s.detector.stop();
     await this.#s.transport.stop();
     await this.#s.engine.close();
-    this.#s.logger.info("node crashed", { id: this.id });
+  }
+
+  /**
+   * Joins the ring (Dynamo §4.8.1's explicit join): fetches the current ring view from a
+   * member, streams every range this node will replicate from a node that replicates it now
+   * (a pull-mode range sync: records move once, by hash-tree diff), then makes and broadcasts
+   * the new view. Writes keep going to the old replicas while it streams; those that land
+   * after a range was streamed reach this node when the old replica hands the range off.
+   * Resolves once the new view is in effect here; a no-op if this node already owns ranges.
+   *
+   * @param seeds members to ask for the ring view; default the configured members
+   * @throws {UnreachableNodeError} or {@link TimeoutError} if no seed or no source answers
+   */
+  async join(seeds?: readonly NodeId[]): Promise<JoinResult> {
+    this.#assertRunning();
+    const { settings, partitioner } = this.#s;
+    const timeoutMs = settings.requestTimeoutMs;
+    let lastError: unknown;
+    let fetched = false;
+    for (const seed of seeds ?? this.#s.members.map((m) => m.id)) {
+      if (seed === this.id) continue;
+      try {
+        await this.ring.pull(seed, timeoutMs);
+        fetched = true;
+        break;
+      } catch (error) {
+        if (!(error instanceof RingforgeError)) throw error;
+        lastError = error;
+      }
+    }
+    if (!fetched && lastError) throw lastError;
+    const current = this.ring.view;
+    if (current.members.some((m) => m.id === this.id)) return { view: current, streamed: 0, bytes: 0 };
+    const next: RingView = { epoch: current.epoch + 1, members: [...current.members, settings.member] };
+    const n = settings.replication.n;
+
+    // The ranges this node gains, with the nodes that hold them now.
+    const before = partitioner.ranges(n);
+    partitioner.setMembers(next.members);
+    const after = partitioner.ranges(n);
+    partitioner.setMembers(current.members);
+    const sources = new Map<NodeId, TokenInterval[]>();
+    const pieces: { interval: TokenInterval; holders: NodeId[] }[] = [];
+    for (const move of rangeMoves(before, after)) {
+      if (!move.gained.includes(this.id)) continue;
+      const was = before.find((r) => rangeContains(r, move.end))?.replicas ?? [];
+      // Prefer the node that loses the range: it is the one that will hand off what it gets later.
+      const holders = [...move.lost, ...was.filter((r) => !move.lost.includes(r))];
+      pieces.push({ interval: { start: move.start, end: move.end }, holders });
+    }
+    let streamed = 0;
+    let bytes = 0;
+    for (const piece of pieces) {
+      const source = piece.holders.find((h) => !believedDown(this.#s.detector, h)) ?? piece.holders[0]!;
+      if (!sources.has(source)) sources.set(source, []);
+      sources.get(source)!.push(piece.interval);
+    }
+    for (const [source, intervals] of sources) {
+      const tried = new Set<NodeId>();
+      let from: NodeId | undefined = source;
+      while (from !== undefined) {
+        tried.add(from);
+        try {
+          const result = await this.#s.sync.run(from, intervals, { mode: "pull", timeoutMs });
+          streamed += result.pulled;
+          bytes += result.bytes;
+          break;
+        } catch (error) {
+          if (!(error instanceof RingforgeError)) throw error;
+          // Another holder of the same ranges: the first one's replicas may differ.
+          const alternatives = pieces.filter((p) => intervals.some((i) => i.end === p.interval.end)).flatMap((p) => p.holders);
+          from = alternatives.find((h) => !tried.has(h));
+          if (from === undefined) throw error;
+        }
+      }
+    }
+    await this.ring.adopt(next);
+    await this.ring.broadcast(next, timeoutMs);
+    return { view: next, streamed, bytes };
+  }
+
+  /**
+   * Decommissions this node: removes it from the ring view (broadcast to every member), hands
+   * off every record to the nodes that replicate it now, and stops once it holds none. While
+   * a replica of some range is unreachable its records stay here and the handoff retries.
+   *
+   * @throws {InvalidRequestError} if the ring would have fewer members than N
+   * @throws {TimeoutError} if the data is not handed off within `timeoutMs` (the node keeps
+   *   running and keeps its data)
+   */
+  async leave(options: LeaveOptions = {}): Promise<void> {
+    this.#assertRunning();
+    const { settings, scheduler, clock } = this.#s;
+    const current = this.ring.view;
+    const { n } = settings.replication;
+    if (current.members.some((m) => m.id === this.id)) {
+      if (current.members.length - 1 < n) {
+        throw new InvalidRequestError(`cannot leave: the ring would have ${current.members.length - 1} member(s), fewer than N (${n})`);
+      }
+      const next: RingView = { epoch: current.epoch + 1, members: current.members.filter((m) => m.id !== this.id) };
+      await this.ring.adopt(next);
+      await this.ring.broadcast(next, settings.requestTimeoutMs);
+    }
+    const timeoutMs = options.timeoutMs ?? 600_000;
+    const deadline = clock.now() + timeoutMs;
+    for (;;) {
+      while (this.handoff.busy) await sleep(scheduler, 10);
+      const remaining = await this.handoff.sweep();
+      if (remaining === 0) break;
+      if (clock.now() >= deadline) {
+        throw new TimeoutError(`leave of ${this.id} (${remaining} record(s) not yet handed off)`, timeoutMs, { remaining });
+      }
+      await sleep(scheduler, Math.min(settings.handoff.intervalMs, 1000));
+    }
+    await this.stop();
+  }
+
+  async #runHandoff(): Promise<void> {
+    if (this.#state !== "running") return;
+    await this.#background("handoff", () => this.handoff.sweep());
+  }
+
+  async #background(what: string, task: () => Promise<unknown>): Promise<void> {
+    try {
+      await task();
+    } catch (error) {
+      // A node stopping under a task, or a peer sending garbage: log, the next round retries.
+      if (this.#state === "running") this.#s.logger.warn(`${what} failed`, { error: String(error) });
+    }
   }
 
   /**
@@ -270,11 +484,9 @@ export class RingforgeNode implements ReplicaClient {
       const reply = await this.#forward(targets, { op, key, value, context: options.context, w, timeoutMs });
       return { context: field(reply, "context", isString, "a string") as CausalContext };
     }
-    const siblings = await this.#locks.run(key, async () => {
-      const local = await this.#readLocal(key);
+    const siblings = await this.#s.store.update(key, (local) => {
       const next = resolver.write(local, { value, context, node: this.id, timestamp: this.#s.clock.now() });
       this.#checkSiblings(key, next.length);
-      await this.#storeLocal(key, next);
       return next;
     });
     await this.#s.replicator.write({ key, siblings, targets, storedOn: this.id, w, timeoutMs, operation: op });
@@ -330,6 +542,9 @@ export class RingforgeNode implements ReplicaClient {
       }
       case KV_COORDINATE:
         return this.#handleCoordinate(parseCoordinateRequest(message));
+      case RING_GET:
+      case RING_SET:
+        return this.ring.serve(message);
       default:
         return this.#s.router.dispatch(message, from);
     }
@@ -350,21 +565,14 @@ export class RingforgeNode implements ReplicaClient {
   // ---- local records --------------------------------------------------------------------
 
   async #readLocal(key: string): Promise<Sibling[]> {
-    const bytes = await this.#s.engine.get(recordKey(key));
-    return bytes === undefined ? [] : decodeRecord(bytes, `record "${key}" on ${this.id}`);
-  }
-
-  async #storeLocal(key: string, siblings: SiblingSet): Promise<void> {
-    await this.#s.engine.put(recordKey(key), encodeRecord(siblings));
+    return this.#s.store.get(key);
   }
 
   /** Merges incoming siblings into the local record; stores only if something changed. */
   async #mergeLocal(key: string, incoming: SiblingSet): Promise<void> {
-    await this.#locks.run(key, async () => {
-      const local = await this.#readLocal(key);
+    await this.#s.store.update(key, (local) => {
       const merged = this.#s.resolver.merge(local, incoming);
-      if (local.length > 0 && sameSiblings(merged, local)) return;
-      await this.#s.engine.put(recordKey(key), encodeRecord(merged));
+      return sameSiblings(merged, local) ? undefined : merged;
     });
   }
 

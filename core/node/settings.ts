@@ -3,8 +3,10 @@
  *
  * @module
  */
-import type { Limits } from "../model/limits.ts";
+import { DEFAULT_LIMITS, type Limits } from "../model/limits.ts";
 import type { NodeId } from "../model/sibling.ts";
+import type { MemberInfo } from "../interfaces/partitioner.ts";
+import { DEFAULT_TOMBSTONES, type TombstoneSettings } from "./tombstone-gc.ts";
 
 /** Replication factors: N copies; R replies for a read; W acknowledgements for a write. */
 export interface ReplicationSettings {
@@ -14,6 +16,15 @@ export interface ReplicationSettings {
   readonly r: number;
   /** Acknowledgements a write waits for. Default 2. */
   readonly w: number;
+}
+
+/** Handoff and ring catch-up settings (store config `handoff`). */
+export interface HandoffSettings {
+  /**
+   * How often a node asks a peer for its ring view and hands off records outside its ranges,
+   * ms. Default 5,000.
+   */
+  readonly intervalMs: number;
 }
 
 /** Everything core needs to run one node. */
@@ -26,7 +37,35 @@ export interface NodeSettings {
   readonly limits: Limits;
   /** Default time limit of a client request, in ms. */
   readonly requestTimeoutMs: number;
+  /** This node as a ring member (weight, zone, datacenter), used when it joins. */
+  readonly member: MemberInfo;
+  /** Tombstone garbage collection. */
+  readonly tombstones: TombstoneSettings;
+  /** Handoff and ring catch-up. */
+  readonly handoff: HandoffSettings;
 }
 
 /** Injection token for the node's {@link NodeSettings}. */
 export const NODE_SETTINGS: unique symbol = Symbol.for("ringforge.NodeSettings");
+
+/**
+ * Settings of a node built outside a store config (plugin tests, custom builds): the store
+ * defaults with `overrides` applied.
+ *
+ * @example
+ * ```ts
+ * const settings = nodeSettings("n1", { replication: { n: 3, r: 2, w: 2 } });
+ * ```
+ */
+export function nodeSettings(id: NodeId, overrides: Partial<Omit<NodeSettings, "id">> = {}): NodeSettings {
+  return {
+    id,
+    replication: { n: 3, r: 2, w: 2 },
+    limits: DEFAULT_LIMITS,
+    requestTimeoutMs: 1000,
+    member: { id },
+    tombstones: DEFAULT_TOMBSTONES,
+    handoff: { intervalMs: 5000 },
+    ...overrides,
+  };
+}

@@ -50,9 +50,8 @@ import {
   type Replicator,
   type WriteOutcome,
 } from "../../core/interfaces/replicator.ts";
-import { DEFAULT_LIMITS } from "../../core/model/limits.ts";
 import type { NodeId, SiblingSet } from "../../core/model/sibling.ts";
-import { NODE_SETTINGS, type NodeSettings } from "../../core/node/settings.ts";
+import { NODE_SETTINGS, type NodeSettings, nodeSettings } from "../../core/node/settings.ts";
 import { SeededRandom } from "../../core/runtime/seeded-random.ts";
 import { VirtualScheduler } from "../../core/runtime/virtual-scheduler.ts";
 import { StaticMembership } from "../../plugins/detectors/static-membership.ts";
@@ -299,12 +298,7 @@ export async function createReplicatorHarness(
   const partitioner = new ConsistentHashRing();
   partitioner.setMembers(SUITE_MEMBERS);
   const client = new FakeReplicaClient(scheduler, resolver);
-  const settings: NodeSettings = {
-    id: self,
-    replication: { n: 3, r: 2, w: 2 },
-    limits: DEFAULT_LIMITS,
-    requestTimeoutMs: REQUEST_TIMEOUT_MS,
-  };
+  const settings: NodeSettings = nodeSettings(self, { requestTimeoutMs: REQUEST_TIMEOUT_MS });
   const c = container.createChildContainer();
   c.register(NODE_SETTINGS, { useValue: settings });
   c.register(MEMBERS, { useValue: SUITE_MEMBERS });

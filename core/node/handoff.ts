@@ -1,0 +1,135 @@
+/**
+ * Handoff: a node pushes the records of ranges it no longer replicates to their replicas, then
+ * drops them.
+ *
+ * @module
+ */
+import { RingforgeError } from "../errors.ts";
+import { type FailureDetector, believedDown } from "../interfaces/failure-detector.ts";
+import type { Logger } from "../interfaces/logger.ts";
+import type { Partitioner, TokenRange } from "../interfaces/partitioner.ts";
+import type { NodeId } from "../model/sibling.ts";
+import type { RangeSync } from "./range-sync.ts";
+import type { RecordStore, TokenInterval } from "./record-store.ts";
+
+/** What handoff did so far. */
+export interface HandoffStats {
+  /** Sweeps run. */
+  sweeps: number;
+  /** Records pushed to their replicas. */
+  pushed: number;
+  /** Records dropped after every replica held them. */
+  dropped: number;
+  /** Bytes of handoff's requests and replies. */
+  bytes: number;
+}
+
+/** What {@link Handoff} needs from its node. */
+export interface HandoffDeps {
+  /** This node. */
+  readonly id: NodeId;
+  /** Its records. */
+  readonly store: RecordStore;
+  /** Range sync (push mode). */
+  readonly sync: RangeSync;
+  /** The ring. */
+  readonly partitioner: Partitioner;
+  /** Liveness: replicas that are down are not waited for in a sweep (their keys stay). */
+  readonly detector: FailureDetector;
+  /** Replication factor. */
+  readonly n: () => number;
+  /** Logging. */
+  readonly logger: Logger;
+  /** Time limit of each request, ms. */
+  readonly timeoutMs: number;
+}
+
+/**
+ * Moves data a node holds but does not replicate to the nodes that do (riak_core's ownership
+ * and hinted handoff in one mechanism). Such data comes from three places: ranges this node
+ * lost when a node joined, everything when this node is decommissioned, and copies it held as
+ * a sloppy-quorum stand-in.
+ *
+ * A sweep finds the ranges the node does not replicate that hold records, runs a push-mode
+ * {@link RangeSync} with every replica of each (so only records a replica lacks travel: after
+ * a join the new owner streamed the range already and receives only the writes since), and
+ * drops a record only once **every** replica holds it or a newer version, and only if it has
+ * not changed since (a write that raced the sweep stays for the next one). Nothing is dropped
+ * while a replica is unreachable.
+ */
+export class Handoff {
+  readonly #d: HandoffDeps;
+  #running = false;
+  /** Totals. */
+  readonly stats: HandoffStats = { sweeps: 0, pushed: 0, dropped: 0, bytes: 0 };
+
+  constructor(deps: HandoffDeps) {
+    this.#d = deps;
+  }
+
+  /** True while a sweep runs. */
+  get busy(): boolean {
+    return this.#running;
+  }
+
+  /**
+   * One sweep; returns how many records this node still holds outside its ranges (0 means
+   * everything it does not own has been handed off). Concurrent calls share nothing: a call
+   * while a sweep runs returns `undefined` at once.
+   */
+  async sweep(): Promise<number | undefined> {
+    if (this.#running) return undefined;
+    this.#running = true;
+    try {
+      return await this.#sweep();
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  async #sweep(): Promise<number> {
+    const { id, store, partitioner, sync, detector } = this.#d;
+    this.stats.sweeps++;
+    const foreign: TokenRange[] = [];
+    for (const range of partitioner.ranges(this.#d.n())) {
+      if (range.replicas.includes(id)) continue;
+      for await (const _ of store.entries(range)) {
+        foreign.push(range);
+        break;
+      }
+    }
+    if (foreign.length === 0) return 0;
+
+    // One push per replica over every foreign range it replicates.
+    const byReplica = new Map<NodeId, TokenInterval[]>();
+    for (const range of foreign) {
+      for (const r of range.replicas) {
+        if (!byReplica.has(r)) byReplica.set(r, []);
+        byReplica.get(r)!.push(range);
+      }
+    }
+    const settledBy = new Map<NodeId, ReadonlyMap<string, number>>();
+    for (const [replica, intervals] of byReplica) {
+      if (believedDown(detector, replica)) continue;
+      try {
+        const result = await sync.run(replica, intervals, { mode: "push", timeoutMs: this.#d.timeoutMs });
+        this.stats.pushed += result.pushed;
+        this.stats.bytes += result.bytes;
+        if (result.complete) settledBy.set(replica, result.settled);
+      } catch (error) {
+        if (!(error instanceof RingforgeError)) throw error;
+        this.#d.logger.debug("handoff push failed", { replica, error: error.message });
+      }
+    }
+
+    let remaining = 0;
+    for (const range of foreign) {
+      for await (const entry of store.entries(range)) {
+        const everywhere = range.replicas.every((r) => settledBy.get(r)?.get(entry.key) === entry.hash);
+        if (everywhere && (await store.removeIf(entry.key, entry.hash))) this.stats.dropped++;
+        else remaining++;
+      }
+    }
+    return remaining;
+  }
+}

@@ -1,0 +1,331 @@
+/**
+ * Range sync: two nodes compare their records over token intervals by hash tree and exchange
+ * only the keys that differ. Anti-entropy, join streaming and handoff are all built on it.
+ *
+ * @module
+ */
+import { InvalidMessageError } from "../errors.ts";
+import { parseSiblings, siblingsToWire } from "../codec/record-codec.ts";
+import { encode } from "../codec/msgpack.ts";
+import type { ConflictResolver } from "../interfaces/conflict-resolver.ts";
+import type { Message, Transport } from "../interfaces/transport.ts";
+import { type NodeId, type SiblingSet, sameSiblings } from "../model/sibling.ts";
+import type { Limits } from "../model/limits.ts";
+import { validateKey } from "../model/limits.ts";
+import type { MessageRouter } from "./message-router.ts";
+import type { RecordStore, TokenInterval } from "./record-store.ts";
+
+/** Hashes of intervals. Reply: `{ hashes: number[] }`. */
+export const SYNC_HASHES = "sync.hashes";
+/** Keys and record hashes in intervals. Reply: `{ keys: string[], hashes: number[] }`. */
+export const SYNC_KEYS = "sync.keys";
+/** Records of keys. Reply: `{ records: [key, rows][] }`. */
+export const SYNC_FETCH = "sync.fetch";
+/** Merge these records. Reply: `{ merged: number }`. */
+export const SYNC_MERGE = "sync.merge";
+
+const TOKENS = 2 ** 32;
+/** Most intervals in one request. */
+const MAX_INTERVALS = 8192;
+/** Most keys fetched or merged in one request. */
+const MAX_BATCH = 256;
+
+/** Which way records flow in a {@link RangeSync.run}. */
+export type SyncMode = "both" | "pull" | "push";
+
+/** Options of one sync. */
+export interface SyncOptions {
+  /**
+   * `both`: each side ends with the merge of the two (anti-entropy); `pull`: only this node
+   * takes the peer's records (a joining node streaming); `push`: only the peer takes this
+   * node's records (handoff before dropping them).
+   */
+  readonly mode: SyncMode;
+  /** Stop after repairing this many keys (the rest is left for the next run). Default no limit. */
+  readonly maxKeys?: number;
+  /** Time limit of each request, ms. */
+  readonly timeoutMs: number;
+}
+
+/** What one sync did. */
+export interface SyncResult {
+  /** Requests sent. */
+  readonly requests: number;
+  /** Bytes of requests sent and replies received. */
+  readonly bytes: number;
+  /** Keys found different. */
+  readonly differing: number;
+  /** Records taken from the peer that changed this node's record. */
+  readonly pulled: number;
+  /** Records sent to the peer. */
+  readonly pushed: number;
+  /**
+   * Keys whose local record (at the given hash) the peer now holds or supersedes: handoff may
+   * drop these if they are still at that hash.
+   */
+  readonly settled: ReadonlyMap<string, number>;
+  /** False when `maxKeys` cut the run short. */
+  readonly complete: boolean;
+}
+
+/** Running totals of one node's syncs, for the lab and metrics. */
+export interface SyncStats {
+  /** Syncs run. */
+  runs: number;
+  /** Bytes of requests and replies. */
+  bytes: number;
+  /** Keys found different. */
+  differing: number;
+  /** Records pulled that changed a local record. */
+  pulled: number;
+  /** Records pushed to peers. */
+  pushed: number;
+}
+
+/** An empty {@link SyncStats}. */
+export function emptySyncStats(): SyncStats {
+  return { runs: 0, bytes: 0, differing: 0, pulled: 0, pushed: 0 };
+}
+
+/** What a {@link RangeSync} needs from its node. */
+export interface RangeSyncDeps {
+  /** This node. */
+  readonly id: NodeId;
+  /** Its records. */
+  readonly store: RecordStore;
+  /** Its transport. */
+  readonly transport: Transport;
+  /** Its resolver (merges). */
+  readonly resolver: ConflictResolver;
+  /** Its router (serves the peer side). */
+  readonly router: MessageRouter;
+  /** Key limits (incoming keys are checked). */
+  readonly limits: Limits;
+}
+
+/**
+ * Compares this node's records with a peer's over token intervals and repairs the
+ * difference. The walk (Merkle exchange, as Dynamo §4.7 and Riak's AAE): ask the peer for the
+ * hash of each interval, keep those that differ, cut each into 16, and repeat until an
+ * interval spans at most 16 leaf buckets; then compare key lists and move only the records
+ * that differ. Two replicas that agree cost one request with one hash per interval.
+ */
+export class RangeSync {
+  readonly #d: RangeSyncDeps;
+  /** Totals over every sync this node started. */
+  readonly stats: SyncStats = emptySyncStats();
+
+  constructor(deps: RangeSyncDeps) {
+    this.#d = deps;
+    deps.router.on("sync.", (message) => this.#serve(message));
+  }
+
+  /**
+   * Syncs `intervals` with `peer`.
+   * @throws the transport's errors (timeout, unreachable) if the peer cannot be reached
+   */
+  async run(peer: NodeId, intervals: readonly TokenInterval[], options: SyncOptions): Promise<SyncResult> {
+    const { store } = this.#d;
+    const leafSpan = store.bucketWidth * 16;
+    const result = { requests: 0, bytes: 0, differing: 0, pulled: 0, pushed: 0, settled: new Map<string, number>(), complete: true };
+    const request = async (message: Message): Promise<Message> => {
+      result.requests++;
+      result.bytes += encode(message).length;
+      const reply = await this.#d.transport.request(peer, message, { timeoutMs: options.timeoutMs });
+      result.bytes += encode(reply).length;
+      return reply;
+    };
+
+    // Walk down the tree: only intervals whose hashes differ are cut and compared again.
+    let level = [...intervals];
+    const leaves: TokenInterval[] = [];
+    while (level.length > 0) {
+      const next: TokenInterval[] = [];
+      for (let at = 0; at < level.length; at += MAX_INTERVALS) {
+        const chunk = level.slice(at, at + MAX_INTERVALS);
+        const reply = await request({ type: SYNC_HASHES, intervals: flatten(chunk) });
+        const theirs = numbers(reply.hashes, chunk.length, "sync.hashes reply");
+        for (let i = 0; i < chunk.length; i++) {
+          const interval = chunk[i]!;
+          if ((await store.intervalHash(interval)) === theirs[i]) {
+            // Equal: the peer holds every local record here (handoff may drop them).
+            if (options.mode === "push") for await (const e of store.entries(interval)) result.settled.set(e.key, e.hash);
+            continue;
+          }
+          if (width(interval) <= leafSpan) leaves.push(interval);
+          else next.push(...split(interval, store.bucketWidth));
+        }
+      }
+      level = next;
+    }
+
+    // Compare key lists of the differing leaves.
+    const remote = new Map<string, number>();
+    for (let at = 0; at < leaves.length; at += MAX_INTERVALS) {
+      const chunk = leaves.slice(at, at + MAX_INTERVALS);
+      const reply = await request({ type: SYNC_KEYS, intervals: flatten(chunk) });
+      const keys = reply.keys;
+      if (!Array.isArray(keys) || !keys.every((k) => typeof k === "string")) throw new InvalidMessageError("sync.keys reply keys");
+      const hashes = numbers(reply.hashes, keys.length, "sync.keys reply");
+      keys.forEach((k: string, i) => remote.set(k, hashes[i]!));
+    }
+    const local = new Map<string, number>();
+    for (const leaf of leaves) for await (const e of store.entries(leaf)) local.set(e.key, e.hash);
+    const differing = [...new Set([...local.keys(), ...remote.keys()])].filter((k) => local.get(k) !== remote.get(k)).sort();
+    for (const [k, h] of local) if (remote.get(k) === h) result.settled.set(k, h);
+    result.differing = differing.length;
+    const budget = options.maxKeys ?? Infinity;
+    const work = differing.slice(0, budget);
+    if (work.length < differing.length) result.complete = false;
+
+    // Move the records that differ.
+    const toPush: [string, SiblingSet][] = [];
+    const fetch = options.mode === "push" ? [] : work.filter((k) => remote.has(k));
+    for (let at = 0; at < fetch.length; at += MAX_BATCH) {
+      const batch = fetch.slice(at, at + MAX_BATCH);
+      const reply = await request({ type: SYNC_FETCH, keys: batch });
+      const records = parseRecords(reply.records, `sync.fetch reply from ${peer}`, this.#d.limits);
+      for (const [key, theirs] of records) {
+        let changed = false;
+        const stored = await store.update(key, (mine) => {
+          const merged = this.#d.resolver.merge(mine, theirs);
+          if (sameSiblings(merged, mine)) return undefined;
+          changed = true;
+          return merged;
+        });
+        if (changed) result.pulled++;
+        if (options.mode === "both" && !sameSiblings(stored, theirs)) toPush.push([key, stored]);
+      }
+    }
+    if (options.mode !== "pull") {
+      for (const key of work) {
+        if (remote.has(key) && options.mode === "both") continue; // fetched above
+        const entry = await store.entry(key);
+        if (entry === undefined) continue;
+        toPush.push([key, await store.get(key)]);
+        result.settled.set(key, entry.hash);
+      }
+    }
+    for (let at = 0; at < toPush.length; at += MAX_BATCH) {
+      const batch = toPush.slice(at, at + MAX_BATCH);
+      await request({ type: SYNC_MERGE, records: batch.map(([k, s]) => [k, siblingsToWire(s)]) });
+      result.pushed += batch.length;
+    }
+
+    const s = this.stats;
+    s.runs++;
+    s.bytes += result.bytes;
+    s.differing += result.differing;
+    s.pulled += result.pulled;
+    s.pushed += result.pushed;
+    return result;
+  }
+
+  // ---- the peer's side ------------------------------------------------------------------
+
+  async #serve(message: Message): Promise<Message> {
+    const { store } = this.#d;
+    switch (message.type) {
+      case SYNC_HASHES: {
+        const intervals = parseIntervals(message.intervals);
+        const hashes: number[] = [];
+        for (const interval of intervals) hashes.push(await store.intervalHash(interval));
+        return { type: "sync.hashes.reply", hashes };
+      }
+      case SYNC_KEYS: {
+        const keys: string[] = [];
+        const hashes: number[] = [];
+        for (const interval of parseIntervals(message.intervals)) {
+          for await (const e of store.entries(interval)) {
+            keys.push(e.key);
+            hashes.push(e.hash);
+          }
+        }
+        return { type: "sync.keys.reply", keys, hashes };
+      }
+      case SYNC_FETCH: {
+        const keys = message.keys;
+        if (!Array.isArray(keys) || keys.length > MAX_BATCH || !keys.every((k) => typeof k === "string")) {
+          throw new InvalidMessageError(`sync.fetch.keys must be at most ${MAX_BATCH} strings`);
+        }
+        for (const key of keys) validateKey(key, this.#d.limits);
+        const records: unknown[] = [];
+        for (const key of keys as string[]) records.push([key, siblingsToWire(await store.get(key))]);
+        return { type: "sync.fetch.reply", records };
+      }
+      case SYNC_MERGE: {
+        const records = parseRecords(message.records, "sync.merge", this.#d.limits);
+        for (const [key, theirs] of records) {
+          await store.update(key, (mine) => {
+            const merged = this.#d.resolver.merge(mine, theirs);
+            return sameSiblings(merged, mine) ? undefined : merged;
+          });
+        }
+        return { type: "sync.merge.reply", merged: records.length };
+      }
+      default:
+        throw new InvalidMessageError(`unknown sync message "${message.type}"`);
+    }
+  }
+}
+
+/** Tokens in an interval (2^32 for the whole ring). */
+function width(interval: TokenInterval): number {
+  const w = (interval.end - interval.start + TOKENS) % TOKENS;
+  return w === 0 ? TOKENS : w;
+}
+
+/** Cuts an interval into up to 16 pieces whose inner boundaries fall on bucket edges. */
+function split(interval: TokenInterval, bucket: number): TokenInterval[] {
+  const w = width(interval);
+  const out: TokenInterval[] = [];
+  let start = interval.start;
+  let last = 0;
+  for (let i = 1; i < 16; i++) {
+    const t = (interval.start + Math.floor((w * i) / 16)) % TOKENS;
+    const cut = (Math.floor(t / bucket) * bucket + TOKENS - 1) % TOKENS; // last token of a bucket
+    const offset = (cut - interval.start + TOKENS) % TOKENS;
+    if (offset <= last || offset >= w) continue;
+    out.push({ start, end: cut });
+    start = cut;
+    last = offset;
+  }
+  out.push({ start, end: interval.end });
+  return out;
+}
+
+function flatten(intervals: readonly TokenInterval[]): number[] {
+  const out: number[] = [];
+  for (const i of intervals) out.push(i.start, i.end);
+  return out;
+}
+
+function isToken(v: unknown): v is number {
+  return typeof v === "number" && Number.isInteger(v) && v >= 0 && v < TOKENS;
+}
+
+function parseIntervals(data: unknown): TokenInterval[] {
+  if (!Array.isArray(data) || data.length % 2 !== 0 || data.length > MAX_INTERVALS * 2 || !data.every(isToken)) {
+    throw new InvalidMessageError(`sync intervals must be at most ${MAX_INTERVALS} [start, end] token pairs`);
+  }
+  const out: TokenInterval[] = [];
+  for (let i = 0; i < data.length; i += 2) out.push({ start: data[i] as number, end: data[i + 1] as number });
+  return out;
+}
+
+function numbers(data: unknown, count: number, what: string): number[] {
+  if (!Array.isArray(data) || data.length !== count || !data.every((h) => typeof h === "number")) {
+    throw new InvalidMessageError(`${what}: expected ${count} hashes`);
+  }
+  return data as number[];
+}
+
+function parseRecords(data: unknown, where: string, limits: Limits): [string, SiblingSet][] {
+  if (!Array.isArray(data) || data.length > MAX_BATCH) throw new InvalidMessageError(`${where}: records must be a list of at most ${MAX_BATCH}`);
+  return data.map((row) => {
+    if (!Array.isArray(row) || row.length !== 2 || typeof row[0] !== "string") throw new InvalidMessageError(`${where}: malformed record`);
+    validateKey(row[0], limits);
+    return [row[0], parseSiblings(row[1], `${where} "${row[0]}"`)];
+  });
+}
+

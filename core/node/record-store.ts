@@ -1,0 +1,344 @@
+/**
+ * A node's local records, with the token-ordered index and the hash tree that anti-entropy,
+ * handoff and tombstone GC work from.
+ *
+ * @module
+ */
+import { decodeRecord, encodeRecord, recordKey } from "../codec/record-codec.ts";
+import { CorruptDataError } from "../errors.ts";
+import { murmur3 } from "../hash/murmur3.ts";
+import type { Clock } from "../interfaces/clock.ts";
+import type { BatchOperation, StorageEngine } from "../interfaces/storage-engine.ts";
+import type { Sibling, SiblingSet } from "../model/sibling.ts";
+import { KeyedMutex } from "./keyed-mutex.ts";
+
+/** Engine key prefix of the token index: `0x03 token(u32 BE) key` → {@link IndexEntry} fields. */
+const INDEX_PREFIX = 0x03;
+/** Engine key prefix of the tombstone index: `0x04 since(f64 BE) key` → empty. */
+const TOMBSTONE_PREFIX = 0x04;
+const TOKENS = 2 ** 32;
+const INDEX_VALUE_BYTES = 17;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** What the index holds for one stored record. */
+export interface IndexEntry {
+  /** The user key. */
+  readonly key: string;
+  /** The key's token (partitioner position). */
+  readonly token: number;
+  /** Hash of the key and its encoded record; never 0 (0 is "no record" in the tree). */
+  readonly hash: number;
+  /** Size of the encoded record plus the key, bytes. */
+  readonly bytes: number;
+  /**
+   * When this node first stored the record as tombstones only (its clock, ms), or `undefined`
+   * if the record has a live value.
+   */
+  readonly tombstoneSince: number | undefined;
+}
+
+/**
+ * An interval of the token space, `(start, end]` as in {@link TokenRange} (wrapping when
+ * `end <= start`; `start === end` is the whole ring).
+ */
+export interface TokenInterval {
+  /** Exclusive start token. */
+  readonly start: number;
+  /** Inclusive end token. */
+  readonly end: number;
+}
+
+/** Sizes of what the store holds. */
+export interface RecordStoreStats {
+  /** Records stored (tombstone-only records included). */
+  keys: number;
+  /** Bytes of the records and their keys: the size of one copy of this node's data. */
+  bytes: number;
+}
+
+/** Options of the {@link RecordStore}. */
+export interface RecordStoreOptions {
+  /**
+   * The hash tree has 2^bits leaf buckets over the token space (default 16: 65,536 buckets,
+   * 256 KiB per node). More buckets mean fewer keys to list when two replicas differ.
+   */
+  readonly bucketBits?: number;
+}
+
+/**
+ * A node's records, stored through its engine together with two indexes, in one atomic batch
+ * per change:
+ *
+ * - the **token index** orders keys by token, so the keys of any token range are one engine
+ *   scan (handoff streams a range, anti-entropy lists the keys of a differing bucket);
+ * - the **tombstone index** orders tombstone-only records by when they became so, so garbage
+ *   collection reads only the tombstones past their grace period.
+ *
+ * In memory it keeps a hash tree over the token space (Merkle tree in the Tictac AAE style,
+ * Riak KV 2.9): each leaf bucket holds the XOR of `hash(key, record)` over its keys, and a
+ * Fenwick tree of XORs answers the hash of any token interval in O(log buckets). A write
+ * updates one leaf (`old ^ new`) in O(log buckets); nothing is ever rebuilt except once at
+ * open, from the index alone. Because leaves are token buckets, not ring ranges, the tree
+ * stays valid when membership changes the ranges.
+ *
+ * Every change goes through {@link update} under a per-key lock, so the read-modify-write of a
+ * coordinator's stamp and of a replica's merge never interleave for one key.
+ */
+export class RecordStore {
+  readonly #engine: StorageEngine;
+  readonly #tokenOf: (key: string) => number;
+  readonly #clock: Clock;
+  readonly #locks = new KeyedMutex();
+  readonly #shift: number;
+  readonly #buckets: number;
+  /** Fenwick tree of XORs over the leaf buckets, 1-based. */
+  #tree: Int32Array;
+  readonly stats: RecordStoreStats = { keys: 0, bytes: 0 };
+
+  /**
+   * @param engine the node's engine (opened by the caller before {@link open})
+   * @param tokenOf the partitioner's token function
+   * @param clock the node's clock (tombstone ages)
+   */
+  constructor(engine: StorageEngine, tokenOf: (key: string) => number, clock: Clock, options: RecordStoreOptions = {}) {
+    const bits = options.bucketBits ?? 16;
+    if (!Number.isInteger(bits) || bits < 4 || bits > 24) throw new RangeError(`bucketBits must be 4..24, got ${bits}`);
+    this.#engine = engine;
+    this.#tokenOf = tokenOf;
+    this.#clock = clock;
+    this.#shift = 32 - bits;
+    this.#buckets = 2 ** bits;
+    this.#tree = new Int32Array(this.#buckets + 1);
+  }
+
+  /** Width of one leaf bucket in tokens. */
+  get bucketWidth(): number {
+    return 2 ** this.#shift;
+  }
+
+  /** Builds the hash tree from the token index (one scan of the index, not of the records). */
+  async open(): Promise<void> {
+    this.#tree = new Int32Array(this.#buckets + 1);
+    this.stats.keys = 0;
+    this.stats.bytes = 0;
+    for await (const [k, v] of this.#engine.scan({ gte: Uint8Array.of(INDEX_PREFIX), lt: Uint8Array.of(INDEX_PREFIX + 1) })) {
+      const entry = parseIndex(k, v);
+      this.#xor(entry.token, entry.hash);
+      this.stats.keys++;
+      this.stats.bytes += entry.bytes;
+    }
+  }
+
+  /** The record of `key` (empty if none). */
+  async get(key: string): Promise<Sibling[]> {
+    const bytes = await this.#engine.get(recordKey(key));
+    return bytes === undefined ? [] : decodeRecord(bytes, `record "${key}"`);
+  }
+
+  /** The index entry of `key`, or `undefined` if there is no record. */
+  async entry(key: string): Promise<IndexEntry | undefined> {
+    const token = this.#tokenOf(key);
+    const k = indexKey(token, key);
+    const v = await this.#engine.get(k);
+    return v === undefined ? undefined : parseIndex(k, v);
+  }
+
+  /**
+   * Read-modify-write of one record under its key's lock: `change` gets the current siblings
+   * and returns the new ones, or `undefined` to leave the record as it is. An empty result
+   * removes the record. Returns what is stored afterwards.
+   */
+  async update(key: string, change: (current: Sibling[]) => SiblingSet | undefined): Promise<SiblingSet> {
+    return this.#locks.run(key, async () => {
+      const current = await this.get(key);
+      const next = change(current);
+      if (next === undefined) return current;
+      await this.#write(key, next);
+      return next;
+    });
+  }
+
+  /**
+   * Removes the record of `key` if its hash is still `hash` (nothing changed it since the
+   * caller looked); returns whether it did. Tombstone GC and handoff use it so a write that
+   * raced them is never dropped.
+   */
+  async removeIf(key: string, hash: number): Promise<boolean> {
+    return this.#locks.run(key, async () => {
+      const entry = await this.entry(key);
+      if (entry === undefined || entry.hash !== hash) return false;
+      await this.#write(key, []);
+      return true;
+    });
+  }
+
+  /** XOR of the record hashes of every key whose token lies in `interval`. */
+  async intervalHash(interval: TokenInterval): Promise<number> {
+    let hash = 0;
+    for (const [lo, hi] of inclusiveSpans(interval)) hash ^= await this.#spanHash(lo, hi);
+    return hash >>> 0;
+  }
+
+  /** Index entries of the keys whose token lies in `interval`, in token order. */
+  async *entries(interval: TokenInterval): AsyncGenerator<IndexEntry> {
+    for (const [lo, hi] of inclusiveSpans(interval)) yield* this.#scanSpan(lo, hi);
+  }
+
+  /**
+   * Tombstone-only records that became so at or before `until` (this node's clock), oldest
+   * first, at most `limit`.
+   */
+  async tombstonesUntil(until: number, limit: number): Promise<string[]> {
+    const out: string[] = [];
+    const scan = this.#engine.scan({ gte: Uint8Array.of(TOMBSTONE_PREFIX), lt: Uint8Array.of(TOMBSTONE_PREFIX + 1) });
+    for await (const [k] of scan) {
+      if (out.length >= limit) break;
+      const since = new DataView(k.buffer, k.byteOffset, k.byteLength).getFloat64(1);
+      if (since > until) break;
+      out.push(decoder.decode(k.subarray(9)));
+    }
+    return out;
+  }
+
+  /** Hash of one record as the tree sees it (0 for no record). */
+  static hashOf(key: string, encoded: Uint8Array | undefined): number {
+    if (encoded === undefined) return 0;
+    return murmur3(encoded, murmur3(key)) || 1;
+  }
+
+  // ---- internals ------------------------------------------------------------------------
+
+  async #write(key: string, siblings: SiblingSet): Promise<void> {
+    const token = this.#tokenOf(key);
+    const iKey = indexKey(token, key);
+    const oldRaw = await this.#engine.get(iKey);
+    const old = oldRaw === undefined ? undefined : parseIndex(iKey, oldRaw);
+    const ops: BatchOperation[] = [];
+    let next: IndexEntry | undefined;
+    if (siblings.length === 0) {
+      ops.push({ type: "delete", key: recordKey(key) }, { type: "delete", key: iKey });
+    } else {
+      const encoded = encodeRecord(siblings);
+      const tombstones = siblings.every((s) => s.value === null);
+      next = {
+        key,
+        token,
+        hash: RecordStore.hashOf(key, encoded),
+        bytes: encoded.length + iKey.length - 5,
+        tombstoneSince: tombstones ? (old?.tombstoneSince ?? Math.max(0, this.#clock.now())) : undefined,
+      };
+      ops.push({ type: "put", key: recordKey(key), value: encoded }, { type: "put", key: iKey, value: indexValue(next) });
+    }
+    if (old?.tombstoneSince !== undefined && old.tombstoneSince !== next?.tombstoneSince) {
+      ops.push({ type: "delete", key: tombstoneKey(old.tombstoneSince, key) });
+    }
+    if (next?.tombstoneSince !== undefined && next.tombstoneSince !== old?.tombstoneSince) {
+      ops.push({ type: "put", key: tombstoneKey(next.tombstoneSince, key), value: new Uint8Array(0) });
+    }
+    await this.#engine.batch(ops);
+    this.#xor(token, (old?.hash ?? 0) ^ (next?.hash ?? 0));
+    this.stats.keys += (next ? 1 : 0) - (old ? 1 : 0);
+    this.stats.bytes += (next?.bytes ?? 0) - (old?.bytes ?? 0);
+  }
+
+  #xor(token: number, delta: number): void {
+    if (delta === 0) return;
+    const tree = this.#tree;
+    for (let i = Math.floor(token / 2 ** this.#shift) + 1; i <= this.#buckets; i += i & -i) tree[i]! ^= delta;
+  }
+
+  /** XOR of buckets `[0, count)`. */
+  #prefix(count: number): number {
+    let x = 0;
+    for (let i = count; i > 0; i -= i & -i) x ^= this.#tree[i]!;
+    return x;
+  }
+
+  /** Hash of the tokens `[lo, hi]` (inclusive, lo <= hi): whole buckets from the tree, edges by scan. */
+  async #spanHash(lo: number, hi: number): Promise<number> {
+    const width = 2 ** this.#shift;
+    const bl = Math.floor(lo / width);
+    const bh = Math.floor(hi / width);
+    const firstWhole = lo === bl * width ? bl : bl + 1;
+    const lastWhole = hi === (bh + 1) * width - 1 ? bh : bh - 1;
+    if (firstWhole > lastWhole) return this.#scanHash(lo, hi);
+    let hash = this.#prefix(lastWhole + 1) ^ this.#prefix(firstWhole);
+    if (firstWhole > bl) hash ^= await this.#scanHash(lo, firstWhole * width - 1);
+    if (lastWhole < bh) hash ^= await this.#scanHash((lastWhole + 1) * width, hi);
+    return hash;
+  }
+
+  async #scanHash(lo: number, hi: number): Promise<number> {
+    let hash = 0;
+    for await (const entry of this.#scanSpan(lo, hi)) hash ^= entry.hash;
+    return hash;
+  }
+
+  async *#scanSpan(lo: number, hi: number): AsyncGenerator<IndexEntry> {
+    const gte = tokenBound(lo);
+    const lt = hi + 1 >= TOKENS ? Uint8Array.of(INDEX_PREFIX + 1) : tokenBound(hi + 1);
+    for await (const [k, v] of this.#engine.scan({ gte, lt })) yield parseIndex(k, v);
+  }
+}
+
+/** `interval` as inclusive token spans `[lo, hi]` (two when it wraps). */
+export function inclusiveSpans(interval: TokenInterval): [number, number][] {
+  const { start, end } = interval;
+  if (start === end) return [[0, TOKENS - 1]];
+  if (start < end) return [[start + 1, end]];
+  const spans: [number, number][] = [];
+  if (start < TOKENS - 1) spans.push([start + 1, TOKENS - 1]);
+  spans.push([0, end]);
+  return spans;
+}
+
+function tokenBound(token: number): Uint8Array {
+  const out = new Uint8Array(5);
+  out[0] = INDEX_PREFIX;
+  new DataView(out.buffer).setUint32(1, token);
+  return out;
+}
+
+function indexKey(token: number, key: string): Uint8Array {
+  const body = encoder.encode(key);
+  const out = new Uint8Array(5 + body.length);
+  out[0] = INDEX_PREFIX;
+  new DataView(out.buffer).setUint32(1, token);
+  out.set(body, 5);
+  return out;
+}
+
+function tombstoneKey(since: number, key: string): Uint8Array {
+  const body = encoder.encode(key);
+  const out = new Uint8Array(9 + body.length);
+  out[0] = TOMBSTONE_PREFIX;
+  new DataView(out.buffer).setFloat64(1, since);
+  out.set(body, 9);
+  return out;
+}
+
+function indexValue(entry: IndexEntry): Uint8Array {
+  const out = new Uint8Array(INDEX_VALUE_BYTES);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, entry.hash);
+  view.setUint32(4, entry.bytes);
+  view.setUint8(8, entry.tombstoneSince === undefined ? 0 : 1);
+  view.setFloat64(9, entry.tombstoneSince ?? 0);
+  return out;
+}
+
+function parseIndex(k: Uint8Array, v: Uint8Array): IndexEntry {
+  if (k.length < 5 || v.length !== INDEX_VALUE_BYTES) throw new CorruptDataError("token index", "malformed index entry");
+  const keyView = new DataView(k.buffer, k.byteOffset, k.byteLength);
+  const view = new DataView(v.buffer, v.byteOffset, v.byteLength);
+  const tombstone = view.getUint8(8) === 1;
+  return {
+    key: decoder.decode(k.subarray(5)),
+    token: keyView.getUint32(1),
+    hash: view.getUint32(0),
+    bytes: view.getUint32(4),
+    tombstoneSince: tombstone ? view.getFloat64(9) : undefined,
+  };
+}

@@ -1,0 +1,217 @@
+/**
+ * Anti-entropy, join and leave with handoff, and tombstone GC, on in-process clusters on
+ * virtual time.
+ */
+import { describe, it } from "@std/testing/bdd";
+import { assert, assertEquals } from "@std/assert";
+import fc from "fast-check";
+import {
+  type Cluster,
+  MemoryEngine,
+  RecordStore,
+  type StoreConfig,
+  VirtualScheduler,
+  bytesEqual,
+  createCluster,
+  decodeText,
+  encodeRecord,
+  encodeText,
+  murmur3,
+  sleep,
+} from "../index.ts";
+import { IN_PROCESS_NETWORK, type InProcessNetwork } from "../plugins/index.ts";
+
+const network = (cluster: Cluster) => cluster.container.resolve<InProcessNetwork>(IN_PROCESS_NETWORK);
+const text = (values: Uint8Array[]) => values.map(decodeText).sort();
+
+/** Writes `count` keys through the cluster, `parallel` at a time. */
+async function load(cluster: Cluster, count: number, prefix = "k", parallel = 64): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < count) {
+        const i = next++;
+        await cluster.any().put(`${prefix}${i}`, encodeText(`value ${i}`));
+      }
+    }),
+  );
+}
+
+/** Keys whose replicas (by the ring) do not hold byte-identical records. */
+async function divergent(cluster: Cluster, keys: readonly string[]): Promise<string[]> {
+  const n = cluster.store.replication.n;
+  const first = cluster.nodes.find((x) => x.running)!;
+  const out: string[] = [];
+  for (const key of keys) {
+    const owners = first.services.partitioner.preferenceList(key, n);
+    const records = await Promise.all(owners.map(async (id) => encodeRecord(await cluster.node(id).localRecord(key))));
+    if (records.some((r) => !bytesEqual(r, records[0]!))) out.push(key);
+  }
+  return out;
+}
+
+describe("record store: the hash tree", () => {
+  it("hashes any token interval as the XOR of its keys' record hashes", async () => {
+    const engine = new MemoryEngine();
+    await engine.open();
+    const scheduler = new VirtualScheduler();
+    const store = new RecordStore(engine, (key) => murmur3(key), scheduler, { bucketBits: 8 });
+    await store.open();
+    const keys = Array.from({ length: 300 }, (_, i) => `key${i}`);
+    for (const key of keys) await store.update(key, () => [{ value: encodeText(key), version: 1 }]);
+    for (const key of keys.slice(0, 50)) await store.update(key, () => []); // removals
+    for (const key of keys.slice(50, 80)) await store.update(key, () => [{ value: null, version: 2 }]);
+    const expected = async (start: number, end: number) => {
+      let x = 0;
+      for (const key of keys) {
+        const e = await store.entry(key);
+        const t = murmur3(key);
+        const inside = start === end ? true : start < end ? t > start && t <= end : t > start || t <= end;
+        if (e && inside) x ^= e.hash;
+      }
+      return x >>> 0;
+    };
+    await fc.assert(
+      fc.asyncProperty(fc.nat(2 ** 32 - 1), fc.nat(2 ** 32 - 1), async (start, end) => {
+        assertEquals(await store.intervalHash({ start, end }), await expected(start, end));
+      }),
+      { numRuns: 200 },
+    );
+    assertEquals(store.stats.keys, 250);
+    // Reopening rebuilds the same tree from the index alone.
+    const before = await store.intervalHash({ start: 0, end: 0 });
+    await store.open();
+    assertEquals(await store.intervalHash({ start: 0, end: 0 }), before);
+    assertEquals((await store.tombstonesUntil(scheduler.now(), 100)).length, 30);
+  });
+});
+
+const merkleStore = (extra: Partial<StoreConfig> = {}): StoreConfig => ({
+  nodes: 3,
+  replication: { n: 3, r: 2, w: 2 },
+  replicator: { name: "quorum", options: { readRepair: false } },
+  engine: { name: "memory", options: { durable: true } },
+  antiEntropy: { name: "merkle", options: { intervalMs: 2000 } },
+  ...extra,
+});
+
+describe("merkle anti-entropy", () => {
+  it("converges keys that are never read, moving a small fraction of the data", async () => {
+    await using cluster = await createCluster(merkleStore());
+    await load(cluster, 5000);
+    await sleep(cluster.runtime.scheduler, 100);
+    // n3 misses 5 writes (0.1%): W=2 succeeds without it, and read repair is off.
+    await cluster.crash("n3");
+    for (let i = 0; i < 5; i++) await cluster.node("n1").put(`k${i * 997}`, encodeText("changed"));
+    await cluster.restart("n3");
+    const keys = Array.from({ length: 5000 }, (_, i) => `k${i}`);
+    assertEquals((await divergent(cluster, keys)).length, 5);
+    const bytesBefore = network(cluster).stats.bytes;
+    await sleep(cluster.runtime.scheduler, 10_000);
+    assertEquals(await divergent(cluster, keys), []);
+    const fullCopy = Math.max(...cluster.nodes.map((n) => n.services.store.stats.bytes));
+    const exchanged = cluster.nodes.reduce((a, n) => a + n.services.antiEntropy.stats.bytes, 0);
+    const repaired = cluster.nodes.reduce((a, n) => a + n.services.antiEntropy.stats.repaired, 0);
+    assert(repaired >= 5, `repaired ${repaired}`);
+    assert(exchanged < fullCopy * 0.05, `exchanged ${exchanged} bytes of a ${fullCopy}-byte copy`);
+    // Everything on the wire in that window, detector and ring polls included, is small too.
+    assert(network(cluster).stats.bytes - bytesBefore < fullCopy * 0.1);
+  });
+
+  it("without anti-entropy the same keys stay divergent", async () => {
+    await using cluster = await createCluster(merkleStore({ antiEntropy: "none" }));
+    await load(cluster, 500);
+    await cluster.crash("n3");
+    for (let i = 0; i < 5; i++) await cluster.node("n1").put(`k${i * 97}`, encodeText("changed"));
+    await cluster.restart("n3");
+    await sleep(cluster.runtime.scheduler, 10_000);
+    assertEquals((await divergent(cluster, Array.from({ length: 500 }, (_, i) => `k${i}`))).length, 5);
+  });
+});
+
+describe("join and leave with handoff", () => {
+  it("a joining node streams about its share, and no acknowledged write is lost while clients write", async () => {
+    await using cluster = await createCluster(merkleStore({ nodes: 5, antiEntropy: "none" }));
+    const K = 3000;
+    await load(cluster, K);
+    const acked = new Map<string, string>();
+    let writing = true;
+    const writer = (async () => {
+      for (let i = 0; writing; i++) {
+        const key = `k${(i * 7919) % K}`;
+        const value = `during ${i}`;
+        try {
+          const node = cluster.nodes.filter((x) => x.running)[i % 5]!;
+          const { context } = await node.get(key);
+          await node.put(key, encodeText(value), { context });
+          acked.set(key, value);
+        } catch {
+          // a failed write is not acknowledged
+        }
+        await sleep(cluster.runtime.scheduler, 2);
+      }
+    })();
+    const { node: joined, streamed } = await cluster.join("n6");
+    await sleep(cluster.runtime.scheduler, 6000); // handoff sweeps of the old owners
+    writing = false;
+    await writer;
+    const held = joined.services.store.stats.keys;
+    const ideal = (K * 3) / 6; // N copies of K keys spread over 6 nodes
+    assert(Math.abs(held - ideal) / ideal < 0.15, `n6 holds ${held} keys, ideal ${ideal}`);
+    assert(Math.abs(streamed - ideal) / ideal < 0.15, `n6 streamed ${streamed} keys, ideal ${ideal}`);
+    assert(acked.size > 100);
+    for (const [key, value] of acked) assertEquals(text((await cluster.node("n1").get(key, { r: 3 })).values), [value], key);
+    // Old owners dropped what they no longer replicate.
+    for (const node of cluster.nodes) {
+      const partitioner = node.services.partitioner;
+      for (let i = 0; i < K; i += 50) {
+        const key = `k${i}`;
+        const owns = partitioner.preferenceList(key, 3).includes(node.id);
+        assertEquals((await node.localRecord(key)).length > 0, owns, `${node.id} ${key}`);
+      }
+    }
+  });
+
+  it("a decommissioned node hands everything off before it stops", async () => {
+    await using cluster = await createCluster(merkleStore({ nodes: 5, antiEntropy: "none" }));
+    const K = 2000;
+    await load(cluster, K);
+    const leaving = cluster.node("n2");
+    const writes = (async () => {
+      for (let i = 0; i < 200; i++) await cluster.node("n1").put(`late${i}`, encodeText(`late ${i}`));
+    })();
+    await cluster.leave("n2");
+    await writes;
+    assert(!leaving.running);
+    assertEquals(leaving.services.store.stats.keys, 0);
+    assertEquals(cluster.ids, ["n1", "n3", "n4", "n5"]);
+    for (let i = 0; i < K; i += 7) assertEquals(text((await cluster.node("n3").get(`k${i}`)).values), [`value ${i}`]);
+    for (let i = 0; i < 200; i++) assertEquals(text((await cluster.node("n4").get(`late${i}`)).values), [`late ${i}`]);
+  });
+});
+
+describe("tombstone GC", () => {
+  it("a key deleted while a replica is partitioned stays deleted, and tombstones go once every replica has them", async () => {
+    await using cluster = await createCluster(
+      merkleStore({ tombstones: { graceMs: 5000, intervalMs: 1000 }, requestTimeoutMs: 300 }),
+    );
+    await load(cluster, 100);
+    network(cluster).partition([["n1", "n2"], ["n3"]]);
+    for (let i = 0; i < 10; i++) {
+      const { context } = await cluster.node("n1").get(`k${i}`);
+      await cluster.node("n1").delete(`k${i}`, { context });
+    }
+    // Past the grace period, but n3 cannot confirm: nothing is collected.
+    await sleep(cluster.runtime.scheduler, 20_000);
+    assertEquals((await cluster.node("n1").localRecord("k0")).length, 1);
+    assertEquals(text((await cluster.node("n3").localRecord("k0")).map((s) => s.value!)), ["value 0"]);
+    network(cluster).heal();
+    await sleep(cluster.runtime.scheduler, 30_000); // anti-entropy carries the tombstones, then GC
+    for (let i = 0; i < 10; i++) {
+      assertEquals((await cluster.node("n1").get(`k${i}`, { r: 3 })).values, [], `k${i} stays deleted`);
+      for (const node of cluster.nodes) assertEquals(await node.localRecord(`k${i}`), [], `${node.id} reaped k${i}`);
+    }
+    assertEquals(text((await cluster.node("n2").get("k50")).values), ["value 50"]);
+    assert(cluster.nodes.reduce((a, n) => a + n.tombstones.stats.reaped, 0) >= 30);
+  });
+});
