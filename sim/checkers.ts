@@ -130,6 +130,13 @@ export interface StaleReads {
   readonly reads: number;
   /** Reads that missed a write acknowledged before they began. */
   readonly stale: number;
+  /** Final reads checked (R = N, after healing and quiescence). */
+  readonly finalReads: number;
+  /**
+   * Final reads that missed a write acknowledged before them: acknowledged writes the store
+   * lost (the final read comes after every fault is healed, so nothing is merely late).
+   */
+  readonly lost: number;
 }
 
 /**
@@ -152,9 +159,13 @@ export function staleReads(history: History): StaleReads {
   }
   let reads = 0;
   let stale = 0;
+  let finalReads = 0;
+  let lost = 0;
   for (const op of history.operations) {
-    if (op.kind !== "read" || !op.ok) continue;
-    reads++;
+    if ((op.kind !== "read" && op.kind !== "final-read") || !op.ok) continue;
+    const final = op.kind === "final-read";
+    if (final) finalReads++;
+    else reads++;
     // The acknowledged write, finished before this read began, that began last.
     let latestStart = -Infinity;
     for (const w of byKey.get(op.key) ?? []) if (w.end < op.start && w.start > latestStart) latestStart = w.start;
@@ -164,9 +175,12 @@ export function staleReads(history: History): StaleReads {
       const w = writes.get(id);
       return w !== undefined && w.ok && w.end < latestStart;
     });
-    if (returned.length === 0 || allOlder) stale++;
+    if (returned.length === 0 || allOlder) {
+      if (final) lost++;
+      else stale++;
+    }
   }
-  return { reads, stale };
+  return { reads, stale, finalReads, lost };
 }
 
 function round(x: number): number {

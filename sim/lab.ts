@@ -126,6 +126,8 @@ export function comparisonRows(comparison: Comparison): ComparisonRow[] {
       const stale = runs.map((r) => r.staleReads?.stale ?? 0);
       const reads = runs.map((r) => r.staleReads?.reads ?? 0);
       cells["stale reads"] = `${sum(stale)} of ${sum(reads)}`;
+      const finals = sum(runs.map((r) => r.staleReads?.finalReads ?? 0));
+      if (finals > 0) cells["lost acked writes"] = `${sum(runs.map((r) => r.staleReads?.lost ?? 0))} of ${finals} keys`;
     }
     cells["max siblings"] = String(Math.max(...runs.map((r) => r.siblings.max)));
     cells["divergent keys"] = `${sum(runs.map((r) => r.convergence.divergent))} of ${sum(runs.map((r) => r.convergence.keys))}`;
@@ -136,8 +138,30 @@ export function comparisonRows(comparison: Comparison): ComparisonRow[] {
     cells[`${writeKind} p50/p99 ms`] = `${fmt(p(writeKind, "p50"))}/${fmt(p(writeKind, "p99"))}`;
     cells["messages/run"] = fmt(Math.round(mean(runs.map((r) => r.network.messages))));
     cells["KiB/run"] = fmt(Math.round(mean(runs.map((r) => r.network.bytes)) / 1024));
+    Object.assign(cells, repairCells(runs));
     return { config, cells };
   });
+}
+
+/** Columns of background repair, shown when a run did any: anti-entropy, join streaming, handoff, GC. */
+function repairCells(runs: readonly RunReport[]): Record<string, string> {
+  const cells: Record<string, string> = {};
+  const repairs = runs.map((r) => r.repair).filter((r) => r !== undefined);
+  if (repairs.length === 0) return cells;
+  const ae = repairs.map((r) => r.antiEntropy);
+  if (sum(ae.map((a) => a.exchanges + a.failures)) > 0) {
+    cells["AE keys repaired"] = String(sum(ae.map((a) => a.repaired)));
+    const data = mean(repairs.map((r) => r.dataBytes));
+    const bytes = mean(ae.map((a) => a.bytes));
+    cells["AE KiB/run (% of a copy)"] = `${fmt(Math.round(bytes / 1024))} (${data ? ((100 * bytes) / data).toFixed(2) : "-"}%)`;
+  }
+  if (sum(repairs.map((r) => r.streamed + r.handoff.pushed + r.handoff.dropped)) > 0) {
+    cells["join streamed"] = String(sum(repairs.map((r) => r.streamed)));
+    cells["handoff pushed/dropped"] = `${sum(repairs.map((r) => r.handoff.pushed))}/${sum(repairs.map((r) => r.handoff.dropped))}`;
+  }
+  const reaped = sum(repairs.map((r) => r.tombstonesReaped));
+  if (reaped > 0) cells["tombstones reaped"] = String(reaped);
+  return cells;
 }
 
 /** Columns of the membership workload: detection time, false positives, final views. */

@@ -25,7 +25,9 @@ export type FaultEvent =
   | SkewFault
   | LossFault
   | DuplicateFault
-  | LatencyFault;
+  | LatencyFault
+  | JoinFault
+  | LeaveFault;
 
 /** When a fault happens. */
 export interface FaultTime {
@@ -69,6 +71,25 @@ export interface CrashFault extends FaultTime {
 export interface RestartFault extends FaultTime {
   /** Discriminant. */
   readonly action: "restart";
+  /** The node. */
+  readonly node: NodeId;
+}
+
+/**
+ * Add a node to the ring while the cluster runs: it streams the ranges it gains, then the
+ * ring changes (see {@link RingforgeNode.join}).
+ */
+export interface JoinFault extends FaultTime {
+  /** Discriminant. */
+  readonly action: "join";
+  /** The new node's id (not a member yet). */
+  readonly node: NodeId;
+}
+
+/** Decommission a node: it leaves the ring and hands its data off, then stops. */
+export interface LeaveFault extends FaultTime {
+  /** Discriminant. */
+  readonly action: "leave";
   /** The node. */
   readonly node: NodeId;
 }
@@ -121,6 +142,8 @@ export const faultEventSchema: z.ZodType<FaultEvent, unknown> = z.discriminatedU
   z.object({ at, action: z.literal("heal") }).strict(),
   z.object({ at, action: z.literal("crash"), node: nodeId }).strict(),
   z.object({ at, action: z.literal("restart"), node: nodeId }).strict(),
+  z.object({ at, action: z.literal("join"), node: nodeId }).strict(),
+  z.object({ at, action: z.literal("leave"), node: nodeId }).strict(),
   z.object({ at, action: z.literal("skew"), node: nodeId, offsetMs: z.number().finite() }).strict(),
   z.object({ at, action: z.literal("loss"), probability: z.number().min(0).max(1) }).strict(),
   z.object({ at, action: z.literal("duplicate"), probability: z.number().min(0).max(1) }).strict(),
@@ -135,7 +158,8 @@ export const faultEventSchema: z.ZodType<FaultEvent, unknown> = z.discriminatedU
  * `ACTION [ARGS] at TIME` with TIME like `1.5s` or `200ms`; a clause without a node reuses the
  * previous clause's (`crash n3 at 7s, restart at 9s`). Actions:
  * `partition {a,b} | {c,d}`, `isolate n1` (n1 against everyone else), `block n1 -> n2`,
- * `heal`, `crash n1`, `restart n1`, `skew n1 +500ms`, `loss 0.1`, `duplicate 0.05`,
+ * `heal`, `crash n1`, `restart n1`, `join n6`, `leave n2`, `skew n1 +500ms`, `loss 0.1`,
+ * `duplicate 0.05`,
  * `latency n1 -> n2 50ms` (constant) or `latency * -> n3 20..80ms` (uniform; `*` is any node).
  *
  * @throws {InvalidConfigError} naming the clause that does not parse
@@ -145,9 +169,16 @@ export function parseFaults(schedule: unknown, nodes: readonly NodeId[] = []): F
   if (typeof schedule === "string") events = parseScheduleText(schedule, nodes);
   else if (schedule === undefined || schedule === null) events = [];
   else events = parseWith(z.array(faultEventSchema), schedule, "faults");
+  const sorted = events.map((e, i) => [e, i] as const).sort((a, b) => a[0].at - b[0].at || a[1] - b[1]).map(([e]) => e);
   const known = new Set(nodes);
   if (known.size > 0) {
-    for (const event of events) {
+    for (const event of sorted) {
+      if (event.action === "join") {
+        if (known.has(event.node)) {
+          throw new InvalidConfigError([{ path: "faults", message: `fault at ${event.at} ms joins "${event.node}", which is already a node` }]);
+        }
+        known.add(event.node);
+      }
       for (const id of nodesOf(event)) {
         if (!known.has(id)) {
           throw new InvalidConfigError([{ path: "faults", message: `fault at ${event.at} ms names unknown node "${id}"` }]);
@@ -155,7 +186,7 @@ export function parseFaults(schedule: unknown, nodes: readonly NodeId[] = []): F
       }
     }
   }
-  return events.map((e, i) => [e, i] as const).sort((a, b) => a[0].at - b[0].at || a[1] - b[1]).map(([e]) => e);
+  return sorted;
 }
 
 function nodesOf(event: FaultEvent): NodeId[] {
@@ -169,6 +200,7 @@ function nodesOf(event: FaultEvent): NodeId[] {
     case "crash":
     case "restart":
     case "skew":
+    case "leave":
       return [event.node];
     default:
       return [];
@@ -228,6 +260,8 @@ function parseClause(action: string, args: string, at: number, clause: string, n
       return { at, action };
     case "crash":
     case "restart":
+    case "join":
+    case "leave":
       return { at, action, node: single(args, clause) };
     case "skew": {
       const m = /^(\S+)\s+([+-]?[\d.]+)\s*(ms|s)$/.exec(args);

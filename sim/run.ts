@@ -8,6 +8,8 @@ import { type Cluster, createCluster } from "../core/build/cluster.ts";
 import type { StoreConfig } from "../core/build/config.ts";
 import type { PluginRegistry } from "../core/build/registry.ts";
 import { encodeRecord } from "../core/codec/record-codec.ts";
+import type { AntiEntropyStats } from "../core/interfaces/anti-entropy.ts";
+import type { HandoffStats } from "../core/node/handoff.ts";
 import { bytesEqual, decodeText, encodeText } from "../core/codec/bytes.ts";
 import { RingforgeError } from "../core/errors.ts";
 import { sleep } from "../core/interfaces/clock.ts";
@@ -56,6 +58,22 @@ export interface DetectionReport extends Detection {
   readonly periodMs?: number;
 }
 
+/** Background repair and data movement over a run, summed over every node instance. */
+export interface RepairReport {
+  /** Anti-entropy exchanges, keys repaired and bytes. */
+  readonly antiEntropy: AntiEntropyStats;
+  /** Records streamed into joining nodes. */
+  readonly streamed: number;
+  /** Bytes of join streaming. */
+  readonly streamedBytes: number;
+  /** Handoff sweeps: records pushed and dropped, bytes. */
+  readonly handoff: HandoffStats;
+  /** Tombstones removed. */
+  readonly tombstonesReaped: number;
+  /** Bytes of one full copy of the data: the largest node's records at the end. */
+  readonly dataBytes: number;
+}
+
 /** What one run measured. */
 export interface RunReport {
   /** The config's name. */
@@ -86,6 +104,8 @@ export interface RunReport {
   readonly detection?: DetectionReport;
   /** Network traffic. */
   readonly network: NetworkStats;
+  /** Anti-entropy, handoff and tombstone GC. */
+  readonly repair?: RepairReport;
 }
 
 /** Progress of a run, for a live line on a terminal. */
@@ -154,6 +174,12 @@ class Simulation {
   #done = 0;
   readonly #total: number;
   #onCrash: ((id: string) => void) | undefined;
+  /** Every node instance of the run (restarts and joins add one), for the repair totals. */
+  readonly #instances: RingforgeNode[] = [];
+  /** Joins and leaves in progress; the run waits for them before healing. */
+  readonly #membership: Promise<void>[] = [];
+  #streamed = 0;
+  #streamedBytes = 0;
   #onRestart: ((id: string, node: RingforgeNode) => void) | undefined;
 
   constructor(
@@ -165,6 +191,7 @@ class Simulation {
     this.#network = cluster.container.resolve<InProcessNetwork>(IN_PROCESS_NETWORK);
     this.#random = runtime.random.fork("workload");
     this.#faults = parseFaults(scenario.faults, cluster.ids);
+    this.#instances.push(...cluster.nodes);
     const w = scenario.workload;
     this.#total = w.type === "set" ? w.adds : w.type === "ycsb" ? w.operations : 0;
   }
@@ -193,10 +220,13 @@ class Simulation {
     // after the faults, not during them.
     const lastFault = this.#faults.length ? t0 + this.#faults[this.#faults.length - 1]!.at : 0;
     if (lastFault > this.now) await sleep(this.runtime.scheduler, lastFault - this.now + 1);
+    await Promise.all(this.#membership);
     await this.#healAll();
     await sleep(this.runtime.scheduler, this.scenario.quiesceMs);
-    await this.#finalReads(workload);
-    await sleep(this.runtime.scheduler, this.scenario.quiesceMs);
+    if (this.scenario.finalReads !== false) {
+      await this.#finalReads(workload);
+      await sleep(this.runtime.scheduler, this.scenario.quiesceMs);
+    }
     const convergence = await this.#convergence();
     const h = this.history;
     const report: RunReport = {
@@ -212,8 +242,23 @@ class Simulation {
       ...(workload.type === "ycsb" ? { staleReads: staleReads(h) } : { lostWrites: lostWrites(h) }),
       convergence,
       network: { ...this.#network.stats },
+      repair: this.#repair(),
     };
     return { report, history: h };
+  }
+
+  #repair(): RepairReport {
+    const antiEntropy: AntiEntropyStats = { exchanges: 0, failures: 0, differing: 0, repaired: 0, bytes: 0 };
+    const handoff: HandoffStats = { sweeps: 0, pushed: 0, dropped: 0, bytes: 0 };
+    let tombstonesReaped = 0;
+    for (const node of this.#instances) {
+      const ae = node.services.antiEntropy.stats;
+      for (const k of Object.keys(antiEntropy) as (keyof AntiEntropyStats)[]) antiEntropy[k] += ae[k];
+      for (const k of Object.keys(handoff) as (keyof HandoffStats)[]) handoff[k] += node.handoff.stats[k];
+      tombstonesReaped += node.tombstones.stats.reaped;
+    }
+    const dataBytes = Math.max(0, ...this.cluster.nodes.map((n) => n.services.store.stats.bytes));
+    return { antiEntropy, streamed: this.#streamed, streamedBytes: this.#streamedBytes, handoff, tombstonesReaped, dataBytes };
   }
 
   /**
@@ -291,8 +336,26 @@ class Simulation {
       case "restart":
         this.history.fault(this.now, `restart ${fault.node}`);
         if (!this.cluster.node(fault.node).running) {
-          void this.cluster.restart(fault.node).then((node) => this.#onRestart?.(fault.node, node));
+          void this.cluster.restart(fault.node).then((node) => {
+            this.#instances.push(node);
+            this.#onRestart?.(fault.node, node);
+          });
         }
+        return;
+      case "join":
+        this.history.fault(this.now, `join ${fault.node}`);
+        this.#membership.push(
+          this.cluster.join(fault.node).then((joined) => {
+            this.#instances.push(joined.node);
+            this.#streamed += joined.streamed;
+            this.#streamedBytes += joined.bytes;
+            this.history.fault(this.now, `${fault.node} joined (streamed ${joined.streamed} records)`);
+          }),
+        );
+        return;
+      case "leave":
+        this.history.fault(this.now, `leave ${fault.node}`);
+        this.#membership.push(this.cluster.leave(fault.node).then(() => this.history.fault(this.now, `${fault.node} left`)));
         return;
       case "skew":
         this.runtime.setSkew(fault.node, fault.offsetMs);
@@ -317,7 +380,7 @@ class Simulation {
     this.#network.heal();
     this.#network.resetLinks();
     for (const id of this.cluster.ids) {
-      if (!this.cluster.node(id).running) await this.cluster.restart(id);
+      if (!this.cluster.node(id).running) this.#instances.push(await this.cluster.restart(id));
     }
     this.history.fault(this.now, "heal all");
   }
@@ -375,23 +438,32 @@ class Simulation {
     }
   }
 
+  /** YCSB's load phase: every record written once, `LOAD_PARALLELISM` at a time. */
   async #load(w: YcsbWorkload): Promise<void> {
     // The initial records are written through the store (acknowledged writes like any other),
     // before the clock the faults are scheduled against starts.
     const nodes = this.cluster.nodes;
-    for (let k = 0; k < w.records; k++) {
-      const key = ycsbKey(k);
-      const id = `load.${k}`;
-      const node = nodes[k % nodes.length]!;
-      const start = this.now;
-      this.#touched.add(key);
-      try {
-        await node.put(key, ycsbValue(id, w.valueBytes));
-        this.history.record({ client: -1, kind: "write", key, node: node.id, value: id, start, end: this.now, ok: true });
-      } catch (error) {
-        this.#fail(-1, "write", key, node.id, start, codeOf(error), id);
+    let next = 0;
+    const loader = async (_: unknown, i: number) => {
+      // Loaders start a microsecond apart: tasks started in the same instant interleave by
+      // microtask depth, which differs between V8 versions (Node and Deno would diverge).
+      if (i > 0) await sleep(this.runtime.scheduler, i / 1000);
+      while (next < w.records) {
+        const k = next++;
+        const key = ycsbKey(k);
+        const id = `load.${k}`;
+        const node = nodes[k % nodes.length]!;
+        const start = this.now;
+        this.#touched.add(key);
+        try {
+          await node.put(key, ycsbValue(id, w.valueBytes));
+          this.history.record({ client: -1, kind: "write", key, node: node.id, value: id, start, end: this.now, ok: true });
+        } catch (error) {
+          this.#fail(-1, "write", key, node.id, start, codeOf(error), id);
+        }
       }
-    }
+    };
+    await Promise.all(Array.from({ length: LOAD_PARALLELISM }, loader));
   }
 
   async #ycsbClient(w: YcsbWorkload, client: number, operations: number, deadline: number): Promise<void> {
@@ -501,6 +573,9 @@ function protocolPeriod(options: unknown): number | undefined {
   if (typeof o.periodMs === "number") return o.periodMs;
   return undefined;
 }
+
+/** Loads in flight at once in the YCSB load phase. */
+const LOAD_PARALLELISM = 32;
 
 function codeOf(error: unknown): string {
   if (error instanceof RingforgeError) return error.code;

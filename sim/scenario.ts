@@ -106,6 +106,11 @@ export interface Scenario {
   readonly quiesceMs: number;
   /** Time limit of each client request, ms. Default: the store's. */
   readonly requestTimeoutMs?: number;
+  /**
+   * Read every key with R = N after healing (default true). False leaves the keys unread, so
+   * the convergence check shows what background repair alone (anti-entropy, hints) achieved.
+   */
+  readonly finalReads?: boolean;
 }
 
 const msRange = z.union([
@@ -157,6 +162,7 @@ const scenarioSchema: z.ZodType<Scenario, unknown> = z
     durationMs: z.number().positive().finite().optional(),
     quiesceMs: z.number().min(0).finite().default(5000),
     requestTimeoutMs: z.number().positive().finite().optional(),
+    finalReads: z.boolean().optional(),
   })
   .strict();
 

@@ -144,7 +144,9 @@ describe("checkers", () => {
     h.record(op({ kind: "read", start: 40, end: 45, read: [] })); // stale: nothing at all
     h.record(op({ kind: "write", value: "w3", start: 50, end: 60, ok: false, error: "RINGFORGE_TIMEOUT" }));
     h.record(op({ kind: "read", start: 70, end: 75, read: ["w3"] })); // an unacknowledged write may win: fresh
-    assertEquals(staleReads(h), { reads: 5, stale: 2 });
+    h.record(op({ kind: "final-read", start: 80, end: 85, read: ["w1"] })); // w2 lost: acked, not returned
+    h.record(op({ kind: "final-read", start: 80, end: 85, read: ["w3"] })); // fresh
+    assertEquals(staleReads(h), { reads: 5, stale: 2, finalReads: 2, lost: 1 });
   });
 });
 

@@ -287,8 +287,18 @@ export class InProcessNetwork {
       case "uniform":
         return latency.min + r.next() * (latency.max - latency.min);
       case "normal": {
-        // Box-Muller; 1 - next() is in (0, 1], so the log is finite.
-        const z = Math.sqrt(-2 * Math.log(1 - r.next())) * Math.cos(2 * Math.PI * r.next());
+        // Marsaglia's polar method, not Box-Muller: it needs no Math.cos, whose last bits differ
+        // between V8 versions (V8 12 moved trig to a libm port), so Node 20 and Deno would
+        // draw different latencies from one seed. Math.log and Math.sqrt agree everywhere.
+        let u: number;
+        let v: number;
+        let s: number;
+        do {
+          u = 2 * r.next() - 1;
+          v = 2 * r.next() - 1;
+          s = u * u + v * v;
+        } while (s >= 1 || s === 0);
+        const z = u * Math.sqrt((-2 * Math.log(s)) / s);
         return Math.max(0, latency.mean + z * latency.stddev);
       }
       case "exponential":
