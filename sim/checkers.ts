@@ -137,50 +137,70 @@ export interface StaleReads {
    * lost (the final read comes after every fault is healed, so nothing is merely late).
    */
   readonly lost: number;
+  /** Final reads that returned a value an acknowledged delete had removed: deletes undone. */
+  readonly resurrected: number;
+  /** Acknowledged deletes in the history. */
+  readonly deletes: number;
 }
 
 /**
  * Stale reads: a read is stale if some write to its key was acknowledged before the read began,
  * and the read returned nothing, or only values whose writes had completed before that write
  * began (values it certainly superseded in real time). Values of writes that never completed
- * count as fresh: they may have been applied at any time.
+ * count as fresh: they may have been applied at any time. When the last acknowledged operation
+ * was a delete, nothing is the right answer and old values are stale (resurrected, for a
+ * final read).
  */
 export function staleReads(history: History): StaleReads {
   const writes = new Map<string, OperationRecord>();
   const byKey = new Map<string, OperationRecord[]>();
+  const unsureDeletes = new Map<string, OperationRecord[]>();
   for (const op of history.operations) {
-    if (op.kind !== "write" || op.value === undefined) continue;
+    if ((op.kind !== "write" && op.kind !== "delete") || op.value === undefined) continue;
     writes.set(op.value, op);
-    if (op.ok) {
-      let list = byKey.get(op.key);
-      if (!list) byKey.set(op.key, (list = []));
-      list.push(op);
-    }
+    const into = op.ok ? byKey : op.kind === "delete" ? unsureDeletes : undefined;
+    if (!into) continue;
+    let list = into.get(op.key);
+    if (!list) into.set(op.key, (list = []));
+    list.push(op);
   }
   let reads = 0;
   let stale = 0;
   let finalReads = 0;
   let lost = 0;
+  let resurrected = 0;
   for (const op of history.operations) {
     if ((op.kind !== "read" && op.kind !== "final-read") || !op.ok) continue;
     const final = op.kind === "final-read";
     if (final) finalReads++;
     else reads++;
-    // The acknowledged write, finished before this read began, that began last.
-    let latestStart = -Infinity;
-    for (const w of byKey.get(op.key) ?? []) if (w.end < op.start && w.start > latestStart) latestStart = w.start;
-    if (latestStart === -Infinity) continue;
+    // The acknowledged write or delete, finished before this read began, that began last.
+    let latest: OperationRecord | undefined;
+    for (const w of byKey.get(op.key) ?? []) if (w.end < op.start && (!latest || w.start > latest.start)) latest = w;
+    if (!latest) continue;
     const returned = op.read ?? [];
     const allOlder = returned.every((id) => {
       const w = writes.get(id);
-      return w !== undefined && w.ok && w.end < latestStart;
+      return w !== undefined && w.ok && w.end < latest.start;
     });
-    if (returned.length === 0 || allOlder) {
+    if (latest.kind === "delete") {
+      // Values the delete superseded came back.
+      if (returned.length > 0 && allOlder) {
+        if (final) resurrected++;
+        else stale++;
+      }
+      continue;
+    }
+    // Nothing at all is fine only if a delete that did not complete may have been applied.
+    const maybeDeleted = (unsureDeletes.get(op.key) ?? []).some((d) => d.start < op.end && d.start > latest.start);
+    if ((returned.length === 0 && !maybeDeleted) || (returned.length > 0 && allOlder)) {
       if (final) lost++;
       else stale++;
     }
   }
-  return { reads, stale, finalReads, lost };
+  let deletes = 0;
+  for (const list of byKey.values()) for (const w of list) if (w.kind === "delete") deletes++;
+  return { reads, stale, finalReads, lost, resurrected, deletes };
 }
 
 function round(x: number): number {

@@ -7,19 +7,19 @@
 import { createHash } from "node:crypto";
 
 /** What a client did. */
-export type OperationKind = "read" | "write" | "add" | "final-read";
+export type OperationKind = "read" | "write" | "delete" | "add" | "final-read";
 
 /** One client operation. */
 export interface OperationRecord {
   /** Client number (-1 for the lab's own final reads). */
   readonly client: number;
-  /** What it did: a read, a write (update or insert), a set add, or the final read. */
+  /** What it did: a read, a write (update or insert), a delete, a set add, or the final read. */
   readonly kind: OperationKind;
   /** The key. */
   readonly key: string;
   /** The node it was sent to. */
   readonly node: string;
-  /** For a write, the id of the value written; for an add, the element. */
+  /** For a write or delete, the id of the operation; for an add, the element. */
   readonly value?: string;
   /** Virtual time the client started it, ms. */
   readonly start: number;

@@ -127,7 +127,12 @@ export function comparisonRows(comparison: Comparison): ComparisonRow[] {
       const reads = runs.map((r) => r.staleReads?.reads ?? 0);
       cells["stale reads"] = `${sum(stale)} of ${sum(reads)}`;
       const finals = sum(runs.map((r) => r.staleReads?.finalReads ?? 0));
-      if (finals > 0) cells["lost acked writes"] = `${sum(runs.map((r) => r.staleReads?.lost ?? 0))} of ${finals} keys`;
+      if (finals > 0) {
+        cells["lost acked writes"] = `${sum(runs.map((r) => r.staleReads?.lost ?? 0))} of ${finals} keys`;
+        const deletes = sum(runs.map((r) => r.staleReads?.deletes ?? 0));
+        const back = sum(runs.map((r) => r.staleReads?.resurrected ?? 0));
+        if (deletes > 0) cells["deleted keys back"] = `${back} (of ${deletes} deletes)`;
+      }
     }
     cells["max siblings"] = String(Math.max(...runs.map((r) => r.siblings.max)));
     cells["divergent keys"] = `${sum(runs.map((r) => r.convergence.divergent))} of ${sum(runs.map((r) => r.convergence.keys))}`;

@@ -467,13 +467,22 @@ class Simulation {
   }
 
   async #ycsbClient(w: YcsbWorkload, client: number, operations: number, deadline: number): Promise<void> {
-    const total = w.mix.read + w.mix.update + w.mix.insert;
+    const deletes = w.mix.delete ?? 0;
+    const total = w.mix.read + w.mix.update + w.mix.insert + deletes;
     const chooser = w.distribution === "zipfian" ? new ScrambledZipfian(w.records, this.#random) : undefined;
     let inserted = 0;
     for (let i = 0; i < operations && this.now < deadline; i++) {
       await this.#think(w.thinkMs);
       const roll = this.#random.next() * total;
-      const op = roll < w.mix.read ? "read" : roll < w.mix.read + w.mix.update ? "update" : "insert";
+      const op =
+        roll < w.mix.read
+          ? "read"
+          : roll < w.mix.read + w.mix.update
+            ? "update"
+            : roll < w.mix.read + w.mix.update + w.mix.insert
+              ? "insert"
+              : "delete";
+      const writeKind = op === "delete" ? "delete" : "write";
       const key =
         op === "insert"
           ? `c${client}.i${inserted++}`
@@ -482,7 +491,7 @@ class Simulation {
       const start = this.now;
       const id = `c${client}.${i}`;
       if (!node) {
-        this.#fail(client, op === "read" ? "read" : "write", key, "-", start, "RINGFORGE_NOT_RUNNING", op === "read" ? undefined : id);
+        this.#fail(client, op === "read" ? "read" : writeKind, key, "-", start, "RINGFORGE_NOT_RUNNING", op === "read" ? undefined : id);
         this.#progress();
         continue;
       }
@@ -495,7 +504,7 @@ class Simulation {
           this.#recordRead(client, "read", key, node.id, start, read.values.length, read.values.map(ycsbId));
         } catch (error) {
           this.#fail(client, "read", key, node.id, start, codeOf(error));
-          if (op === "update") this.#fail(client, "write", key, node.id, start, codeOf(error), id);
+          if (op !== "read") this.#fail(client, writeKind, key, node.id, start, codeOf(error), id);
           this.#progress();
           continue;
         }
@@ -503,10 +512,11 @@ class Simulation {
       if (op !== "read") {
         const putStart = this.now;
         try {
-          await node.put(key, ycsbValue(id, w.valueBytes), { context, ...this.#timeout() });
-          this.history.record({ client, kind: "write", key, node: node.id, value: id, start: putStart, end: this.now, ok: true });
+          if (op === "delete") await node.delete(key, { context, ...this.#timeout() });
+          else await node.put(key, ycsbValue(id, w.valueBytes), { context, ...this.#timeout() });
+          this.history.record({ client, kind: writeKind, key, node: node.id, value: id, start: putStart, end: this.now, ok: true });
         } catch (error) {
-          this.#fail(client, "write", key, node.id, putStart, codeOf(error), id);
+          this.#fail(client, writeKind, key, node.id, putStart, codeOf(error), id);
         }
       }
       this.#progress();

@@ -23,13 +23,16 @@ export interface YcsbMix {
   readonly update: number;
   /** Share of inserts of new keys. */
   readonly insert: number;
+  /** Share of deletes (read, then delete with the read's context). Default 0. */
+  readonly delete?: number;
 }
 
 /**
  * A YCSB-style key-value workload. Each client loops: think, pick an operation by the mix and
  * a key by the distribution, run it against a random running node. An update is a
  * read-modify-write (get, then put with the read's context), so stores that keep siblings are
- * not flooded by blind writes; an insert writes a new key blind.
+ * not flooded by blind writes; an insert writes a new key blind; a delete reads, then deletes
+ * with the read's context.
  */
 export interface YcsbWorkload {
   /** Discriminant. */
@@ -130,9 +133,9 @@ const ycsbSchema = z
     operations: count,
     records: count.default(1000),
     mix: z
-      .object({ read: z.number().min(0), update: z.number().min(0), insert: z.number().min(0) })
+      .object({ read: z.number().min(0), update: z.number().min(0), insert: z.number().min(0), delete: z.number().min(0).optional() })
       .strict()
-      .refine((m) => m.read + m.update + m.insert > 0, "the mix needs at least one operation"),
+      .refine((m) => m.read + m.update + m.insert + (m.delete ?? 0) > 0, "the mix needs at least one operation"),
     distribution: z.enum(["uniform", "zipfian"]).default("zipfian"),
     valueBytes: count.max(64 * 1024 * 1024).default(100),
     thinkMs: msRange.default({ min: 0, max: 10 }),

@@ -215,3 +215,55 @@ describe("tombstone GC", () => {
     assert(cluster.nodes.reduce((a, n) => a + n.tombstones.stats.reaped, 0) >= 30);
   });
 });
+
+describe("bad sync, ring and gc messages", () => {
+  it("are refused with typed errors and change nothing", async () => {
+    await using cluster = await createCluster(merkleStore({ handoff: { intervalMs: 3_600_000 } }));
+    await load(cluster, 50);
+    const n1 = cluster.node("n1");
+    const n2 = cluster.node("n2");
+    const keysBefore = n2.services.store.stats.keys;
+    const epochBefore = n2.ring.view.epoch;
+    const bad = [
+      { type: "sync.hashes", intervals: [1, 2, 3] },
+      { type: "sync.hashes", intervals: [-1, 5] },
+      { type: "sync.keys", intervals: "all" },
+      { type: "sync.fetch", keys: [42] },
+      { type: "sync.merge", records: [["k1", "not rows"]] },
+      { type: "sync.merge", records: [["", []]] },
+      { type: "sync.nope" },
+      { type: "ring.set", view: { epoch: 9, members: [] } },
+      { type: "ring.set", view: { epoch: 9, members: [{ id: "a" }, { id: "a" }] } },
+      { type: "ring.set", view: { epoch: -1, members: [{ id: "a" }] } },
+      { type: "gc.reap", keys: ["k1"], hashes: [] },
+      { type: "gc.check", keys: [1], hashes: [1] },
+    ];
+    for (const message of bad) {
+      let code = "";
+      try {
+        await n1.services.transport.request("n2", message, { timeoutMs: 500 });
+      } catch (error) {
+        code = (error as { code?: string }).code ?? String(error);
+      }
+      assert(
+        code === "RINGFORGE_INVALID_MESSAGE" || code === "RINGFORGE_INVALID_KEY" || code === "RINGFORGE_CORRUPT_DATA",
+        `${JSON.stringify(message)} → ${code}`,
+      );
+    }
+    assertEquals(n2.services.store.stats.keys, keysBefore);
+    assertEquals(n2.ring.view.epoch, epochBefore);
+  });
+
+  it("a leave that would leave fewer members than N is refused", async () => {
+    await using cluster = await createCluster(merkleStore());
+    let code = "";
+    try {
+      await cluster.leave("n1");
+    } catch (error) {
+      code = (error as { code?: string }).code ?? "";
+    }
+    assertEquals(code, "RINGFORGE_INVALID_REQUEST");
+    assert(cluster.node("n1").running);
+    assertEquals(cluster.node("n1").ring.view.members.length, 3);
+  });
+});

@@ -11,6 +11,7 @@ import {
   InvalidKeyError,
   InvalidRequestError,
   InvalidValueError,
+  NotRunningError,
   QuorumNotReachedError,
   type RingforgeNode,
   UnknownPluginError,
@@ -237,6 +238,20 @@ describe("bad input is refused with a typed error and changes nothing", () => {
     assertEquals(network(cluster).stats.messages, sent, "nothing was sent");
     assertEquals(await Promise.all(cluster.nodes.map((n) => n.localRecord("k"))), before);
     assertEquals(text((await node.get("k")).values), ["v1"]);
+  });
+});
+
+describe("graceful stop", () => {
+  it("refuses new requests at once and lets the ones in flight finish", async () => {
+    await using cluster = await createCluster({ nodes: 3 });
+    const n1 = cluster.node("n1");
+    const inFlight = n1.put("k", encodeText("v1"), { w: 3 });
+    const stopping = n1.stop();
+    await assertRejects(() => n1.put("k2", encodeText("v2")), NotRunningError);
+    await inFlight; // acknowledged by all three replicas despite the stop
+    await stopping;
+    assert(!n1.running);
+    assertEquals(text((await cluster.node("n2").get("k", { r: 2 })).values), ["v1"]);
   });
 });
 

@@ -146,7 +146,20 @@ describe("checkers", () => {
     h.record(op({ kind: "read", start: 70, end: 75, read: ["w3"] })); // an unacknowledged write may win: fresh
     h.record(op({ kind: "final-read", start: 80, end: 85, read: ["w1"] })); // w2 lost: acked, not returned
     h.record(op({ kind: "final-read", start: 80, end: 85, read: ["w3"] })); // fresh
-    assertEquals(staleReads(h), { reads: 5, stale: 2, finalReads: 2, lost: 1 });
+    assertEquals(staleReads(h), { reads: 5, stale: 2, finalReads: 2, lost: 1, resurrected: 0, deletes: 0 });
+  });
+
+  it("an old value read after an acknowledged delete is stale, and at the end it is a deleted key back", () => {
+    const h = new History();
+    h.record(op({ kind: "write", value: "w1", start: 0, end: 10 }));
+    h.record(op({ kind: "delete", value: "d1", start: 20, end: 30 }));
+    h.record(op({ kind: "read", start: 40, end: 45, read: [] })); // fresh: deleted
+    h.record(op({ kind: "read", start: 40, end: 45, read: ["w1"] })); // stale
+    h.record(op({ kind: "final-read", start: 90, end: 95, read: ["w1"] })); // the delete was undone
+    h.record(op({ kind: "write", value: "w2", start: 100, end: 110, key: "other" }));
+    h.record(op({ kind: "delete", value: "d2", start: 120, end: 130, key: "other", ok: false, error: "RINGFORGE_TIMEOUT" }));
+    h.record(op({ kind: "read", start: 140, end: 145, read: [], key: "other" })); // the failed delete may have applied
+    assertEquals(staleReads(h), { reads: 3, stale: 1, finalReads: 1, lost: 0, resurrected: 1, deletes: 1 });
   });
 });
 

@@ -151,6 +151,7 @@ const storeSchema = z
         graceMs: z.number().min(0).finite().optional(),
         intervalMs: z.number().positive().finite().optional(),
         batch: count.max(100_000).optional(),
+        mode: z.enum(["all-replicas", "grace-only"]).optional(),
       })
       .strict()
       .optional(),

@@ -161,7 +161,9 @@ export class RingforgeNode implements ReplicaClient {
   /** This node's id. */
   readonly id: NodeId;
   readonly #s: NodeServices;
-  #state: "new" | "running" | "stopped" = "new";
+  #state: "new" | "running" | "stopping" | "stopped" = "new";
+  /** Client operations this node is coordinating now (a graceful stop waits for them). */
+  #inflight = 0;
   readonly #timers: Timer[] = [];
   /** Ring membership: who owns ranges (changed by join and leave only). */
   readonly ring: RingMembership;
@@ -245,12 +247,21 @@ export class RingforgeNode implements ReplicaClient {
     this.#s.logger.info("node started", { id: this.id });
   }
 
-  /** Stops membership and transport, then closes the engine. Idempotent. */
+  /**
+   * Stops gracefully: refuses new client requests at once, lets the requests this node is
+   * coordinating finish (up to twice the request timeout) while it keeps serving its replica
+   * side, then stops membership and transport and closes the engine. Idempotent.
+   */
   async stop(): Promise<void> {
     if (this.#state !== "running") {
-      this.#state = "stopped";
+      if (this.#state !== "stopping") this.#state = "stopped";
       return;
     }
+    this.#state = "stopping";
+    const { scheduler, clock, settings } = this.#s;
+    const deadline = clock.now() + 2 * settings.requestTimeoutMs;
+    while (this.#inflight > 0 && clock.now() < deadline) await sleep(scheduler, 1);
+    if (this.#state !== "stopping") return; // crashed while draining
     this.#state = "stopped";
     await this.#halt();
     this.#s.logger.info("node stopped", { id: this.id });
@@ -262,7 +273,7 @@ export class RingforgeNode implements ReplicaClient {
    * durable is lost (all of it for a volatile memory engine). The simulator's crash fault.
    */
   async crash(): Promise<void> {
-    const wasRunning = this.#state === "running";
+    const wasRunning = this.#state === "running" || this.#state === "stopping";
     this.#state = "stopped";
     if (!wasRunning) return;
     await this.#halt();
@@ -418,8 +429,13 @@ export class RingforgeNode implements ReplicaClient {
     validateKey(key, this.#s.settings.limits);
     const r = this.#count("r", options.r);
     const timeoutMs = this.#timeout(options.timeoutMs);
-    const siblings = await this.#coordinateRead(key, r, timeoutMs);
-    return { values: liveValues(siblings), context: wrapContext(this.#s.resolver, this.#s.resolver.context(siblings)) };
+    this.#inflight++;
+    try {
+      const siblings = await this.#coordinateRead(key, r, timeoutMs);
+      return { values: liveValues(siblings), context: wrapContext(this.#s.resolver, this.#s.resolver.context(siblings)) };
+    } finally {
+      this.#inflight--;
+    }
   }
 
   /**
@@ -437,13 +453,22 @@ export class RingforgeNode implements ReplicaClient {
     this.#assertRunning();
     validateKey(key, this.#s.settings.limits);
     validateValue(value, this.#s.settings.limits);
-    return this.#write("put", key, value, options);
+    return this.#counted(() => this.#write("put", key, value, options));
   }
 
   /** Deletes a key by writing a tombstone; takes the same options and errors as {@link put}. */
   async delete(key: string, options: PutOptions = {}): Promise<PutResult> {
     this.#assertRunning();
-    return this.#write("delete", key, null, options);
+    return this.#counted(() => this.#write("delete", key, null, options));
+  }
+
+  async #counted<T>(operation: () => Promise<T>): Promise<T> {
+    this.#inflight++;
+    try {
+      return await operation();
+    } finally {
+      this.#inflight--;
+    }
   }
 
   /** This node's own stored record for `key` (no quorum): for inspection, tests and the lab. */
@@ -501,8 +526,8 @@ export class RingforgeNode implements ReplicaClient {
 
   /**
    * Sends a write to a replica of the key, which coordinates it: live ones first. A replica that
-   * refuses the connection (down, not yet noticed by the detector) never saw the request, so
-   * the next one is tried; a timeout is not retried, since the write may have happened.
+   * refuses the connection (down, not yet noticed by the detector) or is shutting down never ran
+   * the request, so the next one is tried; a timeout is not retried, since the write may have happened.
    */
   async #forward(targets: readonly NodeId[], request: CoordinateRequest): Promise<Message> {
     const ordered = [...targets.filter((t) => this.#s.detector.isAlive(t)), ...targets.filter((t) => !this.#s.detector.isAlive(t))];
@@ -517,7 +542,8 @@ export class RingforgeNode implements ReplicaClient {
           { timeoutMs: (request.timeoutMs ?? this.#s.settings.requestTimeoutMs) * 2 },
         );
       } catch (error) {
-        if (!(error instanceof UnreachableNodeError)) throw error;
+        // Unreachable, or stopping and refusing new requests: either way it never ran.
+        if (!(error instanceof UnreachableNodeError || error instanceof NotRunningError)) throw error;
         refused = error;
       }
     }
@@ -527,7 +553,7 @@ export class RingforgeNode implements ReplicaClient {
   // ---- replica side ---------------------------------------------------------------------
 
   async #handle(message: Message, from: NodeId): Promise<Message | void> {
-    if (this.#state !== "running") throw new NotRunningError(`node ${this.id}`);
+    if (this.#state !== "running" && this.#state !== "stopping") throw new NotRunningError(`node ${this.id}`);
     switch (message.type) {
       case KV_WRITE: {
         const key = field(message, "key", isString, "a string");

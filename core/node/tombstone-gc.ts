@@ -35,10 +35,17 @@ export interface TombstoneSettings {
   readonly intervalMs: number;
   /** Most tombstones examined per round. Default 500. */
   readonly batch: number;
+  /**
+   * `"all-replicas"` (default): remove a tombstone only once every replica holds it.
+   * `"grace-only"`: remove it after the grace period whatever the other replicas hold, as
+   * Cassandra does with gc_grace_seconds; a replica that missed the delete for longer than the
+   * grace period brings the value back. Offered so the lab can show that cost.
+   */
+  readonly mode: "all-replicas" | "grace-only";
 }
 
 /** Defaults of {@link TombstoneSettings}. */
-export const DEFAULT_TOMBSTONES: TombstoneSettings = { graceMs: 3_600_000, intervalMs: 10_000, batch: 500 };
+export const DEFAULT_TOMBSTONES: TombstoneSettings = { graceMs: 3_600_000, intervalMs: 10_000, batch: 500, mode: "all-replicas" };
 
 /** What tombstone GC did so far. */
 export interface TombstoneStats {
@@ -118,6 +125,12 @@ export class TombstoneGc {
       // Records outside this node's ranges are handoff's business.
       if (!replicas.includes(id)) continue;
       candidates.push({ key, hash: entry.hash, replicas: replicas.filter((r) => r !== id) });
+    }
+    if (settings.mode === "grace-only") {
+      let removed = 0;
+      for (const c of candidates) if (await store.removeIf(c.key, c.hash)) removed++;
+      this.stats.reaped += removed;
+      return removed;
     }
     const peers = [...new Set(candidates.flatMap((c) => c.replicas))].sort();
     const agree = new Map<string, number>(candidates.map((c) => [c.key, 0]));
