@@ -164,6 +164,11 @@ function repairCells(runs: readonly RunReport[]): Record<string, string> {
     cells["join streamed"] = String(sum(repairs.map((r) => r.streamed)));
     cells["handoff pushed/dropped"] = `${sum(repairs.map((r) => r.handoff.pushed))}/${sum(repairs.map((r) => r.handoff.dropped))}`;
   }
+  const hints = repairs.map((r) => r.hints).filter((h) => h !== undefined);
+  if (hints.length > 0) {
+    cells["hints stored/delivered/dropped"] =
+      `${sum(hints.map((h) => h.stored))}/${sum(hints.map((h) => h.delivered))}/${sum(hints.map((h) => h.dropped))}`;
+  }
   const reaped = sum(repairs.map((r) => r.tombstonesReaped));
   if (reaped > 0) cells["tombstones reaped"] = String(reaped);
   return cells;

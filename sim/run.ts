@@ -10,6 +10,7 @@ import type { PluginRegistry } from "../core/build/registry.ts";
 import { encodeRecord } from "../core/codec/record-codec.ts";
 import type { AntiEntropyStats } from "../core/interfaces/anti-entropy.ts";
 import type { HandoffStats } from "../core/node/handoff.ts";
+import type { HintStats } from "../plugins/replicators/sloppy-quorum.ts";
 import { bytesEqual, decodeText, encodeText } from "../core/codec/bytes.ts";
 import { RingforgeError } from "../core/errors.ts";
 import { sleep } from "../core/interfaces/clock.ts";
@@ -70,6 +71,8 @@ export interface RepairReport {
   readonly handoff: HandoffStats;
   /** Tombstones removed. */
   readonly tombstonesReaped: number;
+  /** Hinted handoff (replicators that keep hints, such as sloppy quorum). */
+  readonly hints?: HintStats;
   /** Bytes of one full copy of the data: the largest node's records at the end. */
   readonly dataBytes: number;
 }
@@ -251,14 +254,28 @@ class Simulation {
     const antiEntropy: AntiEntropyStats = { exchanges: 0, failures: 0, differing: 0, repaired: 0, bytes: 0 };
     const handoff: HandoffStats = { sweeps: 0, pushed: 0, dropped: 0, bytes: 0 };
     let tombstonesReaped = 0;
+    let hints: HintStats | undefined;
     for (const node of this.#instances) {
+      const h = (node.services.replicator as { hints?: HintStats }).hints;
+      if (h) {
+        hints ??= { stored: 0, delivered: 0, dropped: 0, hintedWrites: 0 };
+        for (const k of Object.keys(hints) as (keyof HintStats)[]) hints[k] += h[k];
+      }
       const ae = node.services.antiEntropy.stats;
       for (const k of Object.keys(antiEntropy) as (keyof AntiEntropyStats)[]) antiEntropy[k] += ae[k];
       for (const k of Object.keys(handoff) as (keyof HandoffStats)[]) handoff[k] += node.handoff.stats[k];
       tombstonesReaped += node.tombstones.stats.reaped;
     }
     const dataBytes = Math.max(0, ...this.cluster.nodes.map((n) => n.services.store.stats.bytes));
-    return { antiEntropy, streamed: this.#streamed, streamedBytes: this.#streamedBytes, handoff, tombstonesReaped, dataBytes };
+    return {
+      antiEntropy,
+      streamed: this.#streamed,
+      streamedBytes: this.#streamedBytes,
+      handoff,
+      tombstonesReaped,
+      dataBytes,
+      ...(hints ? { hints } : {}),
+    };
   }
 
   /**

@@ -60,11 +60,26 @@ export interface HandoffDeps {
 export class Handoff {
   readonly #d: HandoffDeps;
   #running = false;
+  /** Whether this node may hold records outside its ranges (set by a ring change or such a write). */
+  #dirty = true;
   /** Totals. */
   readonly stats: HandoffStats = { sweeps: 0, pushed: 0, dropped: 0, bytes: 0 };
 
   constructor(deps: HandoffDeps) {
     this.#d = deps;
+  }
+
+  /**
+   * Tells handoff a record was stored: if this node does not replicate the key (a stand-in's
+   * copy, a write routed by an older ring view), the next sweep has work.
+   */
+  noteStored(key: string): void {
+    if (!this.#dirty && !this.#d.partitioner.preferenceList(key, this.#d.n()).includes(this.#d.id)) this.#dirty = true;
+  }
+
+  /** Tells handoff the ring changed: ranges this node held may now belong to others. */
+  ringChanged(): void {
+    this.#dirty = true;
   }
 
   /** True while a sweep runs. */
@@ -88,6 +103,15 @@ export class Handoff {
   }
 
   async #sweep(): Promise<number> {
+    // Nothing stored outside this node's ranges since the last clean sweep: nothing to scan.
+    if (!this.#dirty) return 0;
+    this.#dirty = false;
+    const remaining = await this.#sweepRanges();
+    if (remaining > 0) this.#dirty = true;
+    return remaining;
+  }
+
+  async #sweepRanges(): Promise<number> {
     const { id, store, partitioner, sync, detector } = this.#d;
     this.stats.sweeps++;
     const foreign: TokenRange[] = [];

@@ -95,6 +95,8 @@ export class RecordStore {
   readonly #buckets: number;
   /** Fenwick tree of XORs over the leaf buckets, 1-based. */
   #tree: Int32Array;
+  readonly #listeners: ((key: string) => void)[] = [];
+  /** Sizes of what is stored. */
   readonly stats: RecordStoreStats = { keys: 0, bytes: 0 };
 
   /**
@@ -129,6 +131,11 @@ export class RecordStore {
       this.stats.keys++;
       this.stats.bytes += entry.bytes;
     }
+  }
+
+  /** Calls `listener` with the key after every change that leaves a record stored. */
+  onStored(listener: (key: string) => void): void {
+    this.#listeners.push(listener);
   }
 
   /** The record of `key` (empty if none). */
@@ -241,6 +248,7 @@ export class RecordStore {
     this.#xor(token, (old?.hash ?? 0) ^ (next?.hash ?? 0));
     this.stats.keys += (next ? 1 : 0) - (old ? 1 : 0);
     this.stats.bytes += (next?.bytes ?? 0) - (old?.bytes ?? 0);
+    if (next) for (const listener of this.#listeners) listener(key);
   }
 
   #xor(token: number, delta: number): void {

@@ -187,7 +187,10 @@ export class RingforgeNode implements ReplicaClient {
       random: s.random,
       logger: s.logger,
       configured: s.members,
-      onChange: () => void this.#runHandoff(),
+      onChange: () => {
+        this.handoff.ringChanged();
+        void this.#runHandoff();
+      },
     });
     this.handoff = new Handoff({
       id: this.id,
@@ -199,6 +202,7 @@ export class RingforgeNode implements ReplicaClient {
       logger: s.logger,
       timeoutMs,
     });
+    s.store.onStored((key) => this.handoff.noteStored(key));
     this.tombstones = new TombstoneGc({
       id: this.id,
       store: s.store,
