@@ -77,7 +77,7 @@ export interface RestartFault extends FaultTime {
 
 /**
  * Add a node to the ring while the cluster runs: it streams the ranges it gains, then the
- * ring changes (see {@link RingforgeNode.join}).
+ * ring changes (see `RingforgeNode.join` in core).
  */
 export interface JoinFault extends FaultTime {
   /** Discriminant. */

@@ -14,6 +14,12 @@ import { type ResolvedStore, resolveStoreConfig } from "./config.ts";
 import { buildNode, createRootContainer } from "./node-build.ts";
 import type { PluginRegistry } from "./registry.ts";
 
+/** What {@link Cluster.join} returns: what the join streamed, and the new node. */
+export interface JoinedNode extends JoinResult {
+  /** The node that joined, running. */
+  readonly node: RingforgeNode;
+}
+
 /** How to create a cluster. */
 export interface ClusterOptions {
   /** Where plugin names resolve. */
@@ -121,7 +127,7 @@ export class Cluster {
    * gains and then publishes the new ring. Resolves once it owns its ranges, with the node and
    * what the join streamed.
    */
-  async join(member: string | MemberInfo): Promise<JoinResult & { readonly node: RingforgeNode }> {
+  async join(member: string | MemberInfo): Promise<JoinedNode> {
     const info: MemberInfo = typeof member === "string" ? { id: member } : member;
     if (this.#nodes.has(info.id)) throw new RangeError(`node "${info.id}" is already in this cluster`);
     const built = buildNode(this.container, this.store, info.id, info);
