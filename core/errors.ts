@@ -23,6 +23,7 @@ export type RingforgeErrorCode =
   | "RINGFORGE_CORRUPT_DATA"
   | "RINGFORGE_SIBLING_LIMIT"
   | "RINGFORGE_INVALID_MESSAGE"
+  | "RINGFORGE_MEMBERSHIP_CONFLICT"
   | "RINGFORGE_REMOTE_ERROR";
 
 /**
@@ -115,6 +116,24 @@ export class InvalidContextError extends RingforgeError {
 export class InvalidRequestError extends RingforgeError {
   constructor(message: string, details: Record<string, unknown> = {}) {
     super("RINGFORGE_INVALID_REQUEST", message, details);
+  }
+}
+
+/**
+ * A join or leave kept losing to concurrent membership changes (two operators changing the ring
+ * at once). Nothing was lost; check the ring view and try again.
+ */
+export class MembershipConflictError extends RingforgeError {
+  constructor(
+    /** The node that tried to join or leave. */
+    readonly node: string,
+    /** How many times it tried. */
+    readonly attempts: number,
+  ) {
+    super("RINGFORGE_MEMBERSHIP_CONFLICT", `membership change of ${node}: concurrent changes won ${attempts} time(s); check the ring and retry`, {
+      node,
+      attempts,
+    });
   }
 }
 
@@ -341,6 +360,8 @@ export function errorFromWire(wire: WireError, from: string): RingforgeError {
       return new EngineNotOpenError(str("engine") || `of ${from}`);
     case "RINGFORGE_INVALID_MESSAGE":
       return new InvalidMessageError(str("reason") || wire.message);
+    case "RINGFORGE_MEMBERSHIP_CONFLICT":
+      return new MembershipConflictError(str("node"), num("attempts"));
     case "RINGFORGE_REMOTE_ERROR":
       // Already a remote failure relayed once: keep its message, which names the first node.
       return new RemoteError(typeof d.node === "string" ? d.node : from, wire.message.replace(/^node \S+ failed: /, ""));

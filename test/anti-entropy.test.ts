@@ -24,14 +24,14 @@ import { IN_PROCESS_NETWORK, type InProcessNetwork } from "../plugins/index.ts";
 const network = (cluster: Cluster) => cluster.container.resolve<InProcessNetwork>(IN_PROCESS_NETWORK);
 const text = (values: Uint8Array[]) => values.map(decodeText).sort();
 
-/** Writes `count` keys through the cluster, `parallel` at a time. */
-async function load(cluster: Cluster, count: number, prefix = "k", parallel = 64): Promise<void> {
+/** Writes `count` keys through the cluster, `parallel` at a time; values padded to `bytes`. */
+async function load(cluster: Cluster, count: number, prefix = "k", parallel = 64, bytes = 0): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: parallel }, async () => {
       while (next < count) {
         const i = next++;
-        await cluster.any().put(`${prefix}${i}`, encodeText(`value ${i}`));
+        await cluster.any().put(`${prefix}${i}`, encodeText(`value ${i}`.padEnd(bytes, ".")));
       }
     }),
   );
@@ -98,7 +98,8 @@ const merkleStore = (extra: Partial<StoreConfig> = {}): StoreConfig => ({
 describe("merkle anti-entropy", () => {
   it("converges keys that are never read, moving a small fraction of the data", async () => {
     await using cluster = await createCluster(merkleStore());
-    await load(cluster, 5000);
+    // 100-byte values, as in examples/scenarios/anti-entropy.json.
+    await load(cluster, 5000, "k", 64, 100);
     await sleep(cluster.runtime.scheduler, 100);
     // n3 misses 5 writes (0.1%): W=2 succeeds without it, and read repair is off.
     await cluster.crash("n3");
@@ -107,10 +108,13 @@ describe("merkle anti-entropy", () => {
     const keys = Array.from({ length: 5000 }, (_, i) => `k${i}`);
     assertEquals((await divergent(cluster, keys)).length, 5);
     const bytesBefore = network(cluster).stats.bytes;
+    // What the exchanges cost from the moment the replicas differ until they agree.
+    const aeBytes = () => cluster.nodes.reduce((a, n) => a + n.services.antiEntropy.stats.bytes, 0);
+    const aeBefore = aeBytes();
     await sleep(cluster.runtime.scheduler, 10_000);
     assertEquals(await divergent(cluster, keys), []);
     const fullCopy = Math.max(...cluster.nodes.map((n) => n.services.store.stats.bytes));
-    const exchanged = cluster.nodes.reduce((a, n) => a + n.services.antiEntropy.stats.bytes, 0);
+    const exchanged = aeBytes() - aeBefore;
     const repaired = cluster.nodes.reduce((a, n) => a + n.services.antiEntropy.stats.repaired, 0);
     assert(repaired >= 5, `repaired ${repaired}`);
     assert(exchanged < fullCopy * 0.05, `exchanged ${exchanged} bytes of a ${fullCopy}-byte copy`);
@@ -265,5 +269,54 @@ describe("bad sync, ring and gc messages", () => {
     assertEquals(code, "RINGFORGE_INVALID_REQUEST");
     assert(cluster.node("n1").running);
     assertEquals(cluster.node("n1").ring.view.members.length, 3);
+  });
+});
+
+describe("races the review found", () => {
+  it("push mode never settles a record that changed after the tree was read", async () => {
+    await using cluster = await createCluster(merkleStore({ nodes: 2, replication: { n: 2, r: 1, w: 2 }, handoff: { intervalMs: 3_600_000 } }));
+    await cluster.node("n1").put("x", encodeText("v1"));
+    const n1 = cluster.node("n1").services;
+    const original = n1.store.intervalHash.bind(n1.store);
+    let slipped = false;
+    n1.store.intervalHash = async (interval) => {
+      const hash = await original(interval);
+      if (!slipped) {
+        slipped = true; // a write lands on n1 alone right after its tree was read
+        await n1.store.update("x", (mine) =>
+          n1.resolver.write(mine, { value: encodeText("v2"), context: undefined, node: "n1", timestamp: n1.clock.now() }),
+        );
+      }
+      return hash;
+    };
+    const result = await n1.sync.run("n2", [{ start: 0, end: 0 }], { mode: "push", timeoutMs: 1000 });
+    const mine = await n1.store.entry("x");
+    if (result.settled.get("x") === mine!.hash) {
+      // Settled at the new hash only if it was pushed: n2 must hold v2 now.
+      const n2 = (await cluster.node("n2").localRecord("x")).map((s) => decodeText(s.value!));
+      assert(n2.includes("v2"), `settled but n2 holds ${n2}`);
+    }
+    assertEquals(result.settled.get("x") === undefined || result.pushed > 0, true);
+  });
+
+  it("ring views adopted concurrently never go backwards", async () => {
+    await using cluster = await createCluster(merkleStore({ handoff: { intervalMs: 3_600_000 } }));
+    const ring = cluster.node("n1").ring;
+    const members = ring.view.members;
+    await Promise.all([ring.adopt({ epoch: 2, members }), ring.adopt({ epoch: 1, members })]);
+    assertEquals(ring.view.epoch, 2);
+  });
+
+  it("a tombstone's grace period runs from its latest delete", async () => {
+    await using cluster = await createCluster(merkleStore({ handoff: { intervalMs: 3_600_000 } }));
+    const n1 = cluster.node("n1");
+    await n1.put("k", encodeText("v"));
+    await n1.delete("k", { context: (await n1.get("k")).context });
+    const first = (await n1.services.store.entry("k"))!.tombstoneSince!;
+    await sleep(cluster.runtime.scheduler, 5000);
+    await n1.put("k", encodeText("again"));
+    await n1.delete("k", { context: (await n1.get("k")).context });
+    const second = (await n1.services.store.entry("k"))!.tombstoneSince!;
+    assert(second >= first + 5000, `since ${first} then ${second}`);
   });
 });

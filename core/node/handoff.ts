@@ -106,9 +106,14 @@ export class Handoff {
     // Nothing stored outside this node's ranges since the last clean sweep: nothing to scan.
     if (!this.#dirty) return 0;
     this.#dirty = false;
-    const remaining = await this.#sweepRanges();
-    if (remaining > 0) this.#dirty = true;
-    return remaining;
+    let remaining = 1;
+    try {
+      remaining = await this.#sweepRanges();
+      return remaining;
+    } finally {
+      // Anything left (or a sweep that threw) keeps the next sweep's work.
+      if (remaining > 0) this.#dirty = true;
+    }
   }
 
   async #sweepRanges(): Promise<number> {

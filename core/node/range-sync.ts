@@ -9,6 +9,7 @@ import { parseSiblings, siblingsToWire } from "../codec/record-codec.ts";
 import { encode } from "../codec/msgpack.ts";
 import type { ConflictResolver } from "../interfaces/conflict-resolver.ts";
 import type { Message, Transport } from "../interfaces/transport.ts";
+import { rangeContains } from "../interfaces/partitioner.ts";
 import { type NodeId, type SiblingSet, sameSiblings } from "../model/sibling.ts";
 import type { Limits } from "../model/limits.ts";
 import { validateKey } from "../model/limits.ts";
@@ -29,6 +30,8 @@ const TOKENS = 2 ** 32;
 const MAX_INTERVALS = 8192;
 /** Most keys fetched or merged in one request. */
 const MAX_BATCH = 256;
+/** A key-list reply stops adding intervals once it holds this many keys. */
+const MAX_KEYS_REPLY = 4096;
 
 /** Which way records flow in a {@link RangeSync.run}. */
 export type SyncMode = "both" | "pull" | "push";
@@ -147,11 +150,9 @@ export class RangeSync {
         const theirs = numbers(reply.hashes, chunk.length, "sync.hashes reply");
         for (let i = 0; i < chunk.length; i++) {
           const interval = chunk[i]!;
-          if ((await store.intervalHash(interval)) === theirs[i]) {
-            // Equal: the peer holds every local record here (handoff may drop them).
-            if (options.mode === "push") for await (const e of store.entries(interval)) result.settled.set(e.key, e.hash);
-            continue;
-          }
+          const equal = (await store.intervalHash(interval)) === theirs[i];
+          // Push mode also settles the interval's records, unless they changed meanwhile.
+          if (equal && (options.mode !== "push" || (await this.#settleEqual(interval, theirs[i]!, result.settled)))) continue;
           if (width(interval) <= leafSpan) leaves.push(interval);
           else next.push(...split(interval, store.bucketWidth));
         }
@@ -159,58 +160,42 @@ export class RangeSync {
       level = next;
     }
 
-    // Compare key lists of the differing leaves.
-    const remote = new Map<string, number>();
-    for (let at = 0; at < leaves.length; at += MAX_INTERVALS) {
+    // Compare key lists of the differing leaves, a bounded reply at a time, and move only the
+    // records that differ.
+    let budget = options.maxKeys ?? Infinity;
+    let at = 0;
+    while (at < leaves.length && budget > 0) {
       const chunk = leaves.slice(at, at + MAX_INTERVALS);
       const reply = await request({ type: SYNC_KEYS, intervals: flatten(chunk) });
+      const listed = reply.listed;
+      if (typeof listed !== "number" || !Number.isInteger(listed) || listed < 1 || listed > chunk.length) {
+        throw new InvalidMessageError("sync.keys reply: listed must count the intervals answered");
+      }
+      const answered = chunk.slice(0, listed);
+      at += listed;
       const keys = reply.keys;
       if (!Array.isArray(keys) || !keys.every((k) => typeof k === "string")) throw new InvalidMessageError("sync.keys reply keys");
       const hashes = numbers(reply.hashes, keys.length, "sync.keys reply");
-      keys.forEach((k: string, i) => remote.set(k, hashes[i]!));
+      const remote = new Map<string, number>();
+      keys.forEach((k: string, i) => {
+        validateKey(k, this.#d.limits);
+        const token = store.tokenOf(k);
+        if (!answered.some((leaf) => rangeContains(leaf, token))) {
+          throw new InvalidMessageError(`sync.keys reply from ${peer}: key "${k}" is outside the intervals asked for`);
+        }
+        remote.set(k, hashes[i]!);
+      });
+      const local = new Map<string, number>();
+      for (const leaf of answered) for await (const e of store.entries(leaf)) local.set(e.key, e.hash);
+      const differing = [...new Set([...local.keys(), ...remote.keys()])].filter((k) => local.get(k) !== remote.get(k)).sort();
+      for (const [k, h] of local) if (remote.get(k) === h) result.settled.set(k, h);
+      result.differing += differing.length;
+      const work = differing.slice(0, budget);
+      budget -= work.length;
+      if (work.length < differing.length) result.complete = false;
+      await this.#repair(peer, work, remote, options.mode, request, result);
     }
-    const local = new Map<string, number>();
-    for (const leaf of leaves) for await (const e of store.entries(leaf)) local.set(e.key, e.hash);
-    const differing = [...new Set([...local.keys(), ...remote.keys()])].filter((k) => local.get(k) !== remote.get(k)).sort();
-    for (const [k, h] of local) if (remote.get(k) === h) result.settled.set(k, h);
-    result.differing = differing.length;
-    const budget = options.maxKeys ?? Infinity;
-    const work = differing.slice(0, budget);
-    if (work.length < differing.length) result.complete = false;
-
-    // Move the records that differ.
-    const toPush: [string, SiblingSet][] = [];
-    const fetch = options.mode === "push" ? [] : work.filter((k) => remote.has(k));
-    for (let at = 0; at < fetch.length; at += MAX_BATCH) {
-      const batch = fetch.slice(at, at + MAX_BATCH);
-      const reply = await request({ type: SYNC_FETCH, keys: batch });
-      const records = parseRecords(reply.records, `sync.fetch reply from ${peer}`, this.#d.limits);
-      for (const [key, theirs] of records) {
-        let changed = false;
-        const stored = await store.update(key, (mine) => {
-          const merged = this.#d.resolver.merge(mine, theirs);
-          if (sameSiblings(merged, mine)) return undefined;
-          changed = true;
-          return merged;
-        });
-        if (changed) result.pulled++;
-        if (options.mode === "both" && !sameSiblings(stored, theirs)) toPush.push([key, stored]);
-      }
-    }
-    if (options.mode !== "pull") {
-      for (const key of work) {
-        if (remote.has(key) && options.mode === "both") continue; // fetched above
-        const entry = await store.entry(key);
-        if (entry === undefined) continue;
-        toPush.push([key, await store.get(key)]);
-        result.settled.set(key, entry.hash);
-      }
-    }
-    for (let at = 0; at < toPush.length; at += MAX_BATCH) {
-      const batch = toPush.slice(at, at + MAX_BATCH);
-      await request({ type: SYNC_MERGE, records: batch.map(([k, s]) => [k, siblingsToWire(s)]) });
-      result.pushed += batch.length;
-    }
+    if (at < leaves.length) result.complete = false;
 
     const s = this.stats;
     s.runs++;
@@ -219,6 +204,71 @@ export class RangeSync {
     s.pulled += result.pulled;
     s.pushed += result.pushed;
     return result;
+  }
+
+  /**
+   * Push mode, an interval whose tree hash matched the peer's: reads its entries once and, if
+   * their XOR still equals the peer's hash (no write slipped in since the tree was read), marks
+   * them settled. Returns false if they changed, so the caller compares further.
+   */
+  async #settleEqual(interval: TokenInterval, theirs: number, settled: Map<string, number>): Promise<boolean> {
+    const entries: [string, number][] = [];
+    let hash = 0;
+    for await (const e of this.#d.store.entries(interval)) {
+      entries.push([e.key, e.hash]);
+      hash ^= e.hash;
+    }
+    if (hash >>> 0 !== theirs) return false;
+    for (const [k, h] of entries) settled.set(k, h);
+    return true;
+  }
+
+  /** Moves the records of `work` (keys whose hashes differ) as `mode` says. */
+  async #repair(
+    peer: NodeId,
+    work: readonly string[],
+    remote: ReadonlyMap<string, number>,
+    mode: SyncMode,
+    request: (message: Message) => Promise<Message>,
+    result: { pulled: number; pushed: number; settled: Map<string, number> },
+  ): Promise<void> {
+    const { store, resolver } = this.#d;
+    const toPush: [string, SiblingSet][] = [];
+    const fetch = mode === "push" ? [] : work.filter((k) => remote.has(k));
+    for (let at = 0; at < fetch.length; at += MAX_BATCH) {
+      const batch = fetch.slice(at, at + MAX_BATCH);
+      const reply = await request({ type: SYNC_FETCH, keys: batch });
+      const records = parseRecords(reply.records, `sync.fetch reply from ${peer}`, this.#d.limits);
+      const asked = new Set(batch);
+      for (const [key, theirs] of records) {
+        if (!asked.delete(key)) throw new InvalidMessageError(`sync.fetch reply from ${peer}: "${key}" was not asked for`);
+        let changed = false;
+        const stored = await store.update(key, (mine) => {
+          const merged = resolver.merge(mine, theirs);
+          if (sameSiblings(merged, mine)) return undefined;
+          changed = true;
+          return merged;
+        });
+        if (changed) result.pulled++;
+        if (mode === "both" && !sameSiblings(stored, theirs)) toPush.push([key, stored]);
+      }
+    }
+    if (mode !== "pull") {
+      for (const key of work) {
+        if (remote.has(key) && mode === "both") continue; // fetched above
+        const entry = await store.entry(key);
+        if (entry === undefined) continue;
+        toPush.push([key, await store.get(key)]);
+        // Settled at the hash read before the record: if the record changed in between, the
+        // hashes differ and handoff keeps it for the next sweep.
+        result.settled.set(key, entry.hash);
+      }
+    }
+    for (let at = 0; at < toPush.length; at += MAX_BATCH) {
+      const batch = toPush.slice(at, at + MAX_BATCH);
+      await request({ type: SYNC_MERGE, records: batch.map(([k, s]) => [k, siblingsToWire(s)]) });
+      result.pushed += batch.length;
+    }
   }
 
   // ---- the peer's side ------------------------------------------------------------------
@@ -233,15 +283,20 @@ export class RangeSync {
         return { type: "sync.hashes.reply", hashes };
       }
       case SYNC_KEYS: {
+        // Whole intervals, until the reply holds MAX_KEYS_REPLY keys; the caller asks again for
+        // the rest.
         const keys: string[] = [];
         const hashes: number[] = [];
+        let listed = 0;
         for (const interval of parseIntervals(message.intervals)) {
+          if (listed > 0 && keys.length >= MAX_KEYS_REPLY) break;
           for await (const e of store.entries(interval)) {
             keys.push(e.key);
             hashes.push(e.hash);
           }
+          listed++;
         }
-        return { type: "sync.keys.reply", keys, hashes };
+        return { type: "sync.keys.reply", keys, hashes, listed };
       }
       case SYNC_FETCH: {
         const keys = message.keys;

@@ -50,6 +50,14 @@ export interface TokenInterval {
   readonly end: number;
 }
 
+/** A tombstone-only record in the tombstone index: when it became so, and its key. */
+export interface TombstoneCursor {
+  /** This node's clock when the record became tombstones only, ms. */
+  readonly since: number;
+  /** The key. */
+  readonly key: string;
+}
+
 /** Sizes of what the store holds. */
 export interface RecordStoreStats {
   /** Records stored (tombstone-only records included). */
@@ -138,6 +146,11 @@ export class RecordStore {
     this.#listeners.push(listener);
   }
 
+  /** The token of `key` (where the partitioner places it). */
+  tokenOf(key: string): number {
+    return this.#tokenOf(key);
+  }
+
   /** The record of `key` (empty if none). */
   async get(key: string): Promise<Sibling[]> {
     const bytes = await this.#engine.get(recordKey(key));
@@ -195,16 +208,17 @@ export class RecordStore {
 
   /**
    * Tombstone-only records that became so at or before `until` (this node's clock), oldest
-   * first, at most `limit`.
+   * first, at most `limit`, starting after `after` (a cursor from a previous call, so records
+   * that stay put do not hide newer ones).
    */
-  async tombstonesUntil(until: number, limit: number): Promise<string[]> {
-    const out: string[] = [];
-    const scan = this.#engine.scan({ gte: Uint8Array.of(TOMBSTONE_PREFIX), lt: Uint8Array.of(TOMBSTONE_PREFIX + 1) });
-    for await (const [k] of scan) {
+  async tombstonesUntil(until: number, limit: number, after?: TombstoneCursor): Promise<TombstoneCursor[]> {
+    const out: TombstoneCursor[] = [];
+    const gte = after === undefined ? Uint8Array.of(TOMBSTONE_PREFIX) : successor(tombstoneKey(after.since, after.key));
+    for await (const [k] of this.#engine.scan({ gte, lt: Uint8Array.of(TOMBSTONE_PREFIX + 1) })) {
       if (out.length >= limit) break;
       const since = new DataView(k.buffer, k.byteOffset, k.byteLength).getFloat64(1);
       if (since > until) break;
-      out.push(decoder.decode(k.subarray(9)));
+      out.push({ since, key: decoder.decode(k.subarray(9)) });
     }
     return out;
   }
@@ -234,7 +248,9 @@ export class RecordStore {
         token,
         hash: RecordStore.hashOf(key, encoded),
         bytes: encoded.length + iKey.length - 5,
-        tombstoneSince: tombstones ? (old?.tombstoneSince ?? Math.max(0, this.#clock.now())) : undefined,
+        // The grace period runs from the latest change: a newer delete (or a merge that adds a
+        // tombstone) starts it again, so it is never measured from an older delete.
+        tombstoneSince: tombstones ? Math.max(0, this.#clock.now()) : undefined,
       };
       ops.push({ type: "put", key: recordKey(key), value: encoded }, { type: "put", key: iKey, value: indexValue(next) });
     }
@@ -315,6 +331,13 @@ function indexKey(token: number, key: string): Uint8Array {
   out[0] = INDEX_PREFIX;
   new DataView(out.buffer).setUint32(1, token);
   out.set(body, 5);
+  return out;
+}
+
+/** The smallest byte string greater than `bytes` (append a zero byte). */
+function successor(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(bytes.length + 1);
+  out.set(bytes);
   return out;
 }
 

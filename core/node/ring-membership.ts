@@ -76,6 +76,8 @@ export interface RingMembershipDeps {
 export class RingMembership {
   readonly #d: RingMembershipDeps;
   #view: RingView;
+  /** Adoptions run one at a time, so a slower older view can never replace a newer one. */
+  #adopting: Promise<unknown> = Promise.resolve();
 
   constructor(deps: RingMembershipDeps) {
     this.#d = deps;
@@ -95,7 +97,13 @@ export class RingMembership {
   }
 
   /** Adopts `view` if it is newer than the current one; returns whether it did. */
-  async adopt(view: RingView): Promise<boolean> {
+  adopt(view: RingView): Promise<boolean> {
+    const run = this.#adopting.then(() => this.#adopt(view));
+    this.#adopting = run.catch(() => undefined);
+    return run;
+  }
+
+  async #adopt(view: RingView): Promise<boolean> {
     if (!newerView(view, this.#view)) return false;
     const before = this.#view;
     await this.#d.engine.put(RING_META_KEY, encode(viewToWire(view)));
@@ -159,8 +167,11 @@ function viewToWire(view: RingView): unknown {
 
 function parseView(data: unknown): RingView {
   const v = data as { epoch?: unknown; members?: unknown };
-  if (typeof v !== "object" || v === null || typeof v.epoch !== "number" || !Number.isInteger(v.epoch) || v.epoch < 0) {
-    throw new InvalidMessageError("ring view: epoch must be a non-negative integer");
+  if (
+    typeof v !== "object" || v === null || typeof v.epoch !== "number" || !Number.isSafeInteger(v.epoch) || v.epoch < 0 ||
+    v.epoch >= Number.MAX_SAFE_INTEGER
+  ) {
+    throw new InvalidMessageError("ring view: epoch must be a non-negative safe integer");
   }
   if (!Array.isArray(v.members) || v.members.length === 0) throw new InvalidMessageError("ring view: members must be a non-empty list");
   const members = v.members.map((m: unknown) => {

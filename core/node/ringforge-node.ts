@@ -5,6 +5,7 @@
  */
 import {
   InvalidRequestError,
+  MembershipConflictError,
   NotRunningError,
   RingforgeError,
   SiblingLimitError,
@@ -29,7 +30,7 @@ import { validateKey, validateValue } from "../model/limits.ts";
 import { type NodeId, type Sibling, type SiblingSet, liveValues, sameSiblings } from "../model/sibling.ts";
 import { Handoff } from "./handoff.ts";
 import type { MessageRouter } from "./message-router.ts";
-import type { RangeSync } from "./range-sync.ts";
+import { type RangeSync, SYNC_MERGE } from "./range-sync.ts";
 import type { RecordStore, TokenInterval } from "./record-store.ts";
 import { RING_GET, RING_SET, RingMembership, type RingView } from "./ring-membership.ts";
 import { TombstoneGc } from "./tombstone-gc.ts";
@@ -137,6 +138,9 @@ export interface NodeServices {
   readonly router: MessageRouter;
 }
 
+/** Tries a join or leave makes before giving up on concurrent membership changes. */
+const MEMBERSHIP_ATTEMPTS = 5;
+
 /** Engine key (prefix 0x00, metadata) recording which resolver wrote the engine's versions. */
 const RESOLVER_META_KEY = new Uint8Array([0x00, ...new TextEncoder().encode("meta/resolver")]);
 
@@ -162,6 +166,8 @@ export class RingforgeNode implements ReplicaClient {
   readonly id: NodeId;
   readonly #s: NodeServices;
   #state: "new" | "running" | "stopping" | "stopped" = "new";
+  /** Set once this node has left the ring view: replica writes are refused from then on. */
+  #refuseWrites = false;
   /** Client operations this node is coordinating now (a graceful stop waits for them). */
   #inflight = 0;
   readonly #timers: Timer[] = [];
@@ -184,7 +190,7 @@ export class RingforgeNode implements ReplicaClient {
       engine: s.engine,
       partitioner: s.partitioner,
       transport: s.transport,
-      random: s.random,
+      random: s.random.fork("ring"),
       logger: s.logger,
       configured: s.members,
       onChange: () => {
@@ -297,85 +303,42 @@ export class RingforgeNode implements ReplicaClient {
    * Joins the ring (Dynamo §4.8.1's explicit join): fetches the current ring view from a
    * member, streams every range this node will replicate from a node that replicates it now
    * (a pull-mode range sync: records move once, by hash-tree diff), then makes and broadcasts
-   * the new view. Writes keep going to the old replicas while it streams; those that land
-   * after a range was streamed reach this node when the old replica hands the range off.
-   * Resolves once the new view is in effect here; a no-op if this node already owns ranges.
+   * the new view, and checks with a member that it took effect. Writes keep going to the old
+   * replicas while it streams; those that land after a range was streamed reach this node when
+   * the old replica hands the range off. If a concurrent membership change won, it streams the
+   * difference and tries again. A no-op if this node already owns ranges.
    *
    * @param seeds members to ask for the ring view; default the configured members
    * @throws {UnreachableNodeError} or {@link TimeoutError} if no seed or no source answers
+   * @throws {MembershipConflictError} if concurrent membership changes kept winning
    */
   async join(seeds?: readonly NodeId[]): Promise<JoinResult> {
     this.#assertRunning();
-    const { settings, partitioner } = this.#s;
-    const timeoutMs = settings.requestTimeoutMs;
-    let lastError: unknown;
-    let fetched = false;
-    for (const seed of seeds ?? this.#s.members.map((m) => m.id)) {
-      if (seed === this.id) continue;
-      try {
-        await this.ring.pull(seed, timeoutMs);
-        fetched = true;
-        break;
-      } catch (error) {
-        if (!(error instanceof RingforgeError)) throw error;
-        lastError = error;
-      }
-    }
-    if (!fetched && lastError) throw lastError;
-    const current = this.ring.view;
-    if (current.members.some((m) => m.id === this.id)) return { view: current, streamed: 0, bytes: 0 };
-    const next: RingView = { epoch: current.epoch + 1, members: [...current.members, settings.member] };
-    const n = settings.replication.n;
-
-    // The ranges this node gains, with the nodes that hold them now.
-    const before = partitioner.ranges(n);
-    partitioner.setMembers(next.members);
-    const after = partitioner.ranges(n);
-    partitioner.setMembers(current.members);
-    const sources = new Map<NodeId, TokenInterval[]>();
-    const pieces: { interval: TokenInterval; holders: NodeId[] }[] = [];
-    for (const move of rangeMoves(before, after)) {
-      if (!move.gained.includes(this.id)) continue;
-      const was = before.find((r) => rangeContains(r, move.end))?.replicas ?? [];
-      // Prefer the node that loses the range: it is the one that will hand off what it gets later.
-      const holders = [...move.lost, ...was.filter((r) => !move.lost.includes(r))];
-      pieces.push({ interval: { start: move.start, end: move.end }, holders });
-    }
+    const peers = (seeds ?? this.#s.members.map((m) => m.id)).filter((id) => id !== this.id);
     let streamed = 0;
     let bytes = 0;
-    for (const piece of pieces) {
-      const source = piece.holders.find((h) => !believedDown(this.#s.detector, h)) ?? piece.holders[0]!;
-      if (!sources.has(source)) sources.set(source, []);
-      sources.get(source)!.push(piece.interval);
+    for (let attempt = 0; attempt < MEMBERSHIP_ATTEMPTS; attempt++) {
+      await this.#pullView(peers, true);
+      const current = this.ring.view;
+      if (current.members.some((m) => m.id === this.id)) return { view: current, streamed, bytes };
+      const next: RingView = { epoch: current.epoch + 1, members: [...current.members, this.#s.settings.member] };
+      const moved = await this.#streamGained(current, next);
+      streamed += moved.streamed;
+      bytes += moved.bytes;
+      await this.#publish(next);
+      // Confirm against a member: a concurrent change with the same epoch may have won.
+      await this.#pullView(current.members.map((m) => m.id), false);
+      if (this.ring.view.members.some((m) => m.id === this.id)) return { view: this.ring.view, streamed, bytes };
     }
-    for (const [source, intervals] of sources) {
-      const tried = new Set<NodeId>();
-      let from: NodeId | undefined = source;
-      while (from !== undefined) {
-        tried.add(from);
-        try {
-          const result = await this.#s.sync.run(from, intervals, { mode: "pull", timeoutMs });
-          streamed += result.pulled;
-          bytes += result.bytes;
-          break;
-        } catch (error) {
-          if (!(error instanceof RingforgeError)) throw error;
-          // Another holder of the same ranges: the first one's replicas may differ.
-          const alternatives = pieces.filter((p) => intervals.some((i) => i.end === p.interval.end)).flatMap((p) => p.holders);
-          from = alternatives.find((h) => !tried.has(h));
-          if (from === undefined) throw error;
-        }
-      }
-    }
-    await this.ring.adopt(next);
-    await this.ring.broadcast(next, timeoutMs);
-    return { view: next, streamed, bytes };
+    throw new MembershipConflictError(this.id, MEMBERSHIP_ATTEMPTS);
   }
 
   /**
-   * Decommissions this node: removes it from the ring view (broadcast to every member), hands
-   * off every record to the nodes that replicate it now, and stops once it holds none. While
-   * a replica of some range is unreachable its records stay here and the handoff retries.
+   * Decommissions this node: removes it from the ring view (broadcast to every member and
+   * checked with one), refuses replica writes from then on (a coordinator still on the old view
+   * counts this replica failed and uses the others), hands off every record to the nodes that
+   * replicate it now, and stops once it holds none. While a replica of some range is
+   * unreachable its records stay here and the handoff retries.
    *
    * @throws {InvalidRequestError} if the ring would have fewer members than N
    * @throws {TimeoutError} if the data is not handed off within `timeoutMs` (the node keeps
@@ -384,28 +347,106 @@ export class RingforgeNode implements ReplicaClient {
   async leave(options: LeaveOptions = {}): Promise<void> {
     this.#assertRunning();
     const { settings, scheduler, clock } = this.#s;
-    const current = this.ring.view;
     const { n } = settings.replication;
-    if (current.members.some((m) => m.id === this.id)) {
-      if (current.members.length - 1 < n) {
-        throw new InvalidRequestError(`cannot leave: the ring would have ${current.members.length - 1} member(s), fewer than N (${n})`);
-      }
-      const next: RingView = { epoch: current.epoch + 1, members: current.members.filter((m) => m.id !== this.id) };
-      await this.ring.adopt(next);
-      await this.ring.broadcast(next, settings.requestTimeoutMs);
-    }
     const timeoutMs = options.timeoutMs ?? 600_000;
     const deadline = clock.now() + timeoutMs;
+    const isMember = () => this.ring.view.members.some((m) => m.id === this.id);
+    await this.#pullView(this.ring.view.members.map((m) => m.id).filter((id) => id !== this.id), false);
     for (;;) {
+      if (this.#state !== "running") throw new NotRunningError(`node ${this.id} (stopped while leaving)`);
+      if (isMember()) {
+        // Not yet out (or a concurrent change put this node back): make the change.
+        this.#refuseWrites = false;
+        const current = this.ring.view;
+        if (current.members.length - 1 < n) {
+          throw new InvalidRequestError(`cannot leave: the ring would have ${current.members.length - 1} member(s), fewer than N (${n})`);
+        }
+        await this.#publish({ epoch: current.epoch + 1, members: current.members.filter((m) => m.id !== this.id) });
+        await this.#pullView(current.members.map((m) => m.id).filter((id) => id !== this.id), false);
+        continue;
+      }
+      this.#refuseWrites = true;
       while (this.handoff.busy) await sleep(scheduler, 10);
       const remaining = await this.handoff.sweep();
-      if (remaining === 0) break;
+      if (remaining === 0 && !isMember()) break;
       if (clock.now() >= deadline) {
+        this.#refuseWrites = false;
         throw new TimeoutError(`leave of ${this.id} (${remaining} record(s) not yet handed off)`, timeoutMs, { remaining });
       }
       await sleep(scheduler, Math.min(settings.handoff.intervalMs, 1000));
     }
     await this.stop();
+  }
+
+  /** Adopts and broadcasts a view this node made. */
+  async #publish(view: RingView): Promise<void> {
+    if (await this.ring.adopt(view)) await this.ring.broadcast(view, this.#s.settings.requestTimeoutMs);
+  }
+
+  /**
+   * Fetches the ring view from the first of `peers` that answers (adopting it if newer).
+   * @throws the last error if `required` and none answered
+   */
+  async #pullView(peers: readonly NodeId[], required: boolean): Promise<void> {
+    let lastError: unknown;
+    for (const peer of peers) {
+      if (peer === this.id) continue;
+      try {
+        await this.ring.pull(peer, this.#s.settings.requestTimeoutMs);
+        return;
+      } catch (error) {
+        if (!(error instanceof RingforgeError)) throw error;
+        lastError = error;
+      }
+    }
+    if (required && lastError) throw lastError;
+  }
+
+  /** Streams, from their current holders, the ranges this node replicates in `next` but not in `current`. */
+  async #streamGained(current: RingView, next: RingView): Promise<{ streamed: number; bytes: number }> {
+    const { partitioner, settings, sync, detector } = this.#s;
+    const n = settings.replication.n;
+    // Both layouts, computed without awaiting in between, so no request sees the trial members.
+    partitioner.setMembers(current.members);
+    const before = partitioner.ranges(n);
+    partitioner.setMembers(next.members);
+    const after = partitioner.ranges(n);
+    partitioner.setMembers(this.ring.view.members);
+    const pieces: { interval: TokenInterval; holders: NodeId[] }[] = [];
+    for (const move of rangeMoves(before, after)) {
+      if (!move.gained.includes(this.id)) continue;
+      const was = before.find((r) => rangeContains(r, move.end))?.replicas ?? [];
+      // Prefer the node that loses the range: it is the one that hands off what lands there later.
+      const holders = [...move.lost, ...was.filter((r) => !move.lost.includes(r))];
+      pieces.push({ interval: { start: move.start, end: move.end }, holders });
+    }
+    const bySource = new Map<NodeId, typeof pieces>();
+    for (const piece of pieces) {
+      const source = piece.holders.find((h) => !believedDown(detector, h)) ?? piece.holders[0]!;
+      if (!bySource.has(source)) bySource.set(source, []);
+      bySource.get(source)!.push(piece);
+    }
+    let streamed = 0;
+    let bytes = 0;
+    for (const [source, group] of bySource) {
+      const tried = new Set<NodeId>();
+      let from: NodeId | undefined = source;
+      while (from !== undefined) {
+        tried.add(from);
+        try {
+          const result = await sync.run(from, group.map((p) => p.interval), { mode: "pull", timeoutMs: settings.requestTimeoutMs });
+          streamed += result.pulled;
+          bytes += result.bytes;
+          break;
+        } catch (error) {
+          if (!(error instanceof RingforgeError)) throw error;
+          // Another holder of the same ranges.
+          from = group.flatMap((p) => p.holders).find((h) => !tried.has(h));
+          if (from === undefined) throw error;
+        }
+      }
+    }
+    return { streamed, bytes };
   }
 
   async #runHandoff(): Promise<void> {
@@ -558,6 +599,9 @@ export class RingforgeNode implements ReplicaClient {
 
   async #handle(message: Message, from: NodeId): Promise<Message | void> {
     if (this.#state !== "running" && this.#state !== "stopping") throw new NotRunningError(`node ${this.id}`);
+    if (this.#refuseWrites && (message.type === KV_WRITE || message.type === SYNC_MERGE)) {
+      throw new NotRunningError(`node ${this.id} (it has left the ring and takes no more writes)`);
+    }
     switch (message.type) {
       case KV_WRITE: {
         const key = field(message, "key", isString, "a string");

@@ -13,7 +13,7 @@ import type { Limits } from "../model/limits.ts";
 import { validateKey } from "../model/limits.ts";
 import type { NodeId } from "../model/sibling.ts";
 import type { MessageRouter } from "./message-router.ts";
-import type { RecordStore } from "./record-store.ts";
+import type { RecordStore, TombstoneCursor } from "./record-store.ts";
 
 /** Which of these keys do you hold, at which hash? Reply: `{ hashes: number[] }` (0: none). */
 export const GC_CHECK = "gc.check";
@@ -28,7 +28,8 @@ export interface TombstoneSettings {
   /**
    * A tombstone is kept at least this long after a replica stored it, ms. It must exceed the
    * longest time a stale copy can stay away and come back: a hint's maximum age, a partition
-   * you expect to heal. Default 3,600,000 (one hour); Cassandra's gc_grace is ten days.
+   * you expect to heal. Default 86,400,000 (one day, above sloppy quorum's default 3 h hint
+   * age); Cassandra's gc_grace is ten days.
    */
   readonly graceMs: number;
   /** How often a node looks for tombstones past their grace, ms. Default 10,000. */
@@ -45,7 +46,7 @@ export interface TombstoneSettings {
 }
 
 /** Defaults of {@link TombstoneSettings}. */
-export const DEFAULT_TOMBSTONES: TombstoneSettings = { graceMs: 3_600_000, intervalMs: 10_000, batch: 500, mode: "all-replicas" };
+export const DEFAULT_TOMBSTONES: TombstoneSettings = { graceMs: 86_400_000, intervalMs: 10_000, batch: 500, mode: "all-replicas" };
 
 /** What tombstone GC did so far. */
 export interface TombstoneStats {
@@ -93,6 +94,8 @@ export interface TombstoneGcDeps {
 export class TombstoneGc {
   readonly #d: TombstoneGcDeps;
   #running = false;
+  /** Where the next round resumes in the tombstone index (tombstones held back stay behind). */
+  #cursor: TombstoneCursor | undefined;
   /** Totals. */
   readonly stats: TombstoneStats = { reaped: 0, deferred: 0 };
 
@@ -114,7 +117,10 @@ export class TombstoneGc {
 
   async #collect(): Promise<number> {
     const { store, clock, settings, partitioner, id } = this.#d;
-    const keys = await store.tombstonesUntil(clock.now() - settings.graceMs, settings.batch);
+    const due = await store.tombstonesUntil(clock.now() - settings.graceMs, settings.batch, this.#cursor);
+    // Next round goes on from here; after a short batch it starts over from the oldest.
+    this.#cursor = due.length < settings.batch ? undefined : due[due.length - 1];
+    const keys = due.map((t) => t.key);
     if (keys.length === 0) return 0;
     // Group by the other replicas to ask, so each gets one request.
     const candidates: { key: string; hash: number; replicas: NodeId[] }[] = [];

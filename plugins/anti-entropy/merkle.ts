@@ -165,7 +165,7 @@ export const merkleAntiEntropyPlugin: Plugin<MerkleAntiEntropyOptions> = defineP
               partitioner: c.resolve<Partitioner>(PARTITIONER),
               detector: c.resolve<FailureDetector>(FAILURE_DETECTOR),
               scheduler: c.resolve<Scheduler>(SCHEDULER),
-              random: c.resolve<Random>(RANDOM),
+              random: c.resolve<Random>(RANDOM).fork("anti-entropy"),
               logger: c.resolve<Logger>(LOGGER),
             },
             options,

@@ -52,6 +52,13 @@ export interface SwimOptions {
   readonly retransmitMultiplier: number;
   /** Most updates piggy-backed on one message. Default 8. */
   readonly maxPiggyback: number;
+  /**
+   * Every this many ms a node exchanges its whole member table with one random live member
+   * (memberlist's push-pull), 0 to never. Piggy-backed updates stop after their retransmit
+   * budget, so a node that missed a refutation would otherwise keep a live member dead until it
+   * happens to ping it. Default 10,000.
+   */
+  readonly syncIntervalMs: number;
 }
 
 /** SWIM's member states, mapped onto ringforge's: alive = up, suspect, dead = down. */
@@ -87,6 +94,7 @@ export class SwimDetector implements FailureDetector {
   #order: NodeId[] = [];
   #next = 0;
   #timer: Timer | undefined;
+  #syncTimer: Timer | undefined;
   #running = false;
 
   readonly #clock: Clock;
@@ -125,12 +133,15 @@ export class SwimDetector implements FailureDetector {
     me.incarnation = Math.max(me.incarnation + 1, Math.floor(this.#clock.now()));
     this.#queue(me);
     this.#timer = every(this.#scheduler, this.options.periodMs, () => void this.#probe());
+    if (this.options.syncIntervalMs > 0) this.#syncTimer = every(this.#scheduler, this.options.syncIntervalMs, () => void this.#sync());
   }
 
   async stop(): Promise<void> {
     this.#running = false;
     this.#timer?.cancel();
     this.#timer = undefined;
+    this.#syncTimer?.cancel();
+    this.#syncTimer = undefined;
     for (const m of this.#members.values()) m.suspicionTimer?.cancel();
   }
 
@@ -214,6 +225,24 @@ export class SwimDetector implements FailureDetector {
     return undefined;
   }
 
+  /** Push-pull: send the whole table to one random live member and take its table back. */
+  async #sync(): Promise<void> {
+    const peers = [...this.#members.values()].filter((m) => m.state === "alive" && m.info.id !== this.#self).map((m) => m.info.id);
+    if (peers.length === 0) return;
+    const peer = peers[this.#random.int(peers.length)]!;
+    try {
+      const reply = await this.#transport.request(peer, { type: "swim.sync", updates: this.#table() }, { timeoutMs: this.options.periodMs });
+      this.#absorb(reply.updates);
+    } catch (error) {
+      if (!(error instanceof RingforgeError)) throw error;
+    }
+  }
+
+  /** Every member as an update (what push-pull sends). */
+  #table(): Update[] {
+    return [...this.#members.values()].map((m) => [m.info.id, m.state, m.incarnation, ...placementOf(m.info)]);
+  }
+
   // ---- messages ----------------------------------------------------------------------------
 
   async #receive(message: Message, from: NodeId): Promise<Message> {
@@ -221,6 +250,8 @@ export class SwimDetector implements FailureDetector {
     switch (message.type) {
       case "swim.ping":
         return { type: "swim.ack", updates: this.#piggyback(from) };
+      case "swim.sync":
+        return { type: "swim.sync", updates: this.#table() };
       case "swim.ping-req": {
         const target = message.target;
         if (typeof target !== "string") throw new InvalidMessageError("swim.ping-req without a target");
@@ -240,10 +271,12 @@ export class SwimDetector implements FailureDetector {
       if (!update) continue;
       const [id, state, incarnation, weight, zone, datacenter] = update;
       if (id === this.#self) {
-        // Someone suspects or buried us: refute with a higher incarnation (§4.2).
+        // Someone suspects or buried us: refute with a higher incarnation (§4.2). If we refuted
+        // that incarnation already, the sender missed it: spread the refutation again (it also
+        // goes first on our reply to the sender).
         const me = this.#members.get(this.#self)!;
-        if (state !== "alive" && incarnation >= me.incarnation && this.#running) {
-          me.incarnation = incarnation + 1;
+        if (state !== "alive" && this.#running) {
+          if (incarnation >= me.incarnation) me.incarnation = incarnation + 1;
           this.#queue(me);
         }
         continue;
@@ -362,6 +395,7 @@ const optionsSchema: z.ZodType<SwimOptions, unknown> = z
     suspicionMultiplier: z.number().positive().finite().default(4),
     retransmitMultiplier: z.number().positive().finite().default(4),
     maxPiggyback: z.number().int().min(1).max(256).default(8),
+    syncIntervalMs: z.number().min(0).finite().default(10_000),
   })
   .strict()
   .refine((o) => o.pingTimeoutMs < o.periodMs, { message: "pingTimeoutMs must be shorter than periodMs", path: ["pingTimeoutMs"] });
