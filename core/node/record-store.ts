@@ -326,12 +326,7 @@ function tokenBound(token: number): Uint8Array {
 }
 
 function indexKey(token: number, key: string): Uint8Array {
-  const body = encoder.encode(key);
-  const out = new Uint8Array(5 + body.length);
-  out[0] = INDEX_PREFIX;
-  new DataView(out.buffer).setUint32(1, token);
-  out.set(body, 5);
-  return out;
+  return engineKey(INDEX_PREFIX, 4, (view) => view.setUint32(1, token), key);
 }
 
 /** The smallest byte string greater than `bytes` (append a zero byte). */
@@ -342,11 +337,16 @@ function successor(bytes: Uint8Array): Uint8Array {
 }
 
 function tombstoneKey(since: number, key: string): Uint8Array {
+  return engineKey(TOMBSTONE_PREFIX, 8, (view) => view.setFloat64(1, since), key);
+}
+
+/** `prefix`, a `headerBytes`-byte header written by `header` (at offset 1), then the key's UTF-8. */
+function engineKey(prefix: number, headerBytes: number, header: (view: DataView) => void, key: string): Uint8Array {
   const body = encoder.encode(key);
-  const out = new Uint8Array(9 + body.length);
-  out[0] = TOMBSTONE_PREFIX;
-  new DataView(out.buffer).setFloat64(1, since);
-  out.set(body, 9);
+  const out = new Uint8Array(1 + headerBytes + body.length);
+  out[0] = prefix;
+  header(new DataView(out.buffer));
+  out.set(body, 1 + headerBytes);
   return out;
 }
 
