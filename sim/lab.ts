@@ -160,8 +160,9 @@ function repairCells(runs: readonly RunReport[]): Record<string, string> {
     const bytes = mean(ae.map((a) => a.bytes));
     cells["AE KiB/run (% of a copy)"] = `${fmt(Math.round(bytes / 1024))} (${data ? ((100 * bytes) / data).toFixed(2) : "-"}%)`;
   }
-  if (sum(repairs.map((r) => r.streamed + r.handoff.pushed + r.handoff.dropped)) > 0) {
-    cells["join streamed"] = String(sum(repairs.map((r) => r.streamed)));
+  const streamed = sum(repairs.map((r) => r.streamed));
+  if (streamed > 0) cells["join streamed"] = String(streamed);
+  if (sum(repairs.map((r) => r.handoff.pushed + r.handoff.dropped)) > 0) {
     cells["handoff pushed/dropped"] = `${sum(repairs.map((r) => r.handoff.pushed))}/${sum(repairs.map((r) => r.handoff.dropped))}`;
   }
   const hints = repairs.map((r) => r.hints).filter((h) => h !== undefined);
