@@ -17,6 +17,10 @@ export default defineConfig({
   // tsup 8's declaration build sets `baseUrl`, which TypeScript 6 deprecates; acknowledge it
   // here only, so the project's own tsconfig stays free of deprecated options.
   dts: { compilerOptions: { ignoreDeprecations: "6.0" } },
+  // tsup leaves dependencies and peerDependencies external, not optionalDependencies: bundled,
+  // classic-level (the level engine's LevelDB) could not find its native addon, and would
+  // load for everyone instead of only for users of the level engine.
+  external: ["classic-level"],
   sourcemap: true,
   clean: true,
   splitting: true,

@@ -10,7 +10,7 @@ import { instanceCachingFactory } from "../../core/build/di.ts";
 import { z } from "zod";
 import { choose, definePlugin } from "../../core/build/plugin.ts";
 import type { Plugin, PluginChoice } from "../../core/build/plugin.ts";
-import { EngineNotOpenError, RingforgeError } from "../../core/errors.ts";
+import { EngineNotOpenError } from "../../core/errors.ts";
 import { STORAGE_ENGINE } from "../../core/interfaces/storage-engine.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
 import { NODE_SETTINGS, type NodeSettings } from "../../core/node/settings.ts";
@@ -20,6 +20,7 @@ import type {
   ScanOptions,
   StorageEngine,
 } from "../../core/interfaces/storage-engine.ts";
+import { checkBytes, invalid } from "./validate.ts";
 
 const memoryEngineOptions: z.ZodType<MemoryEngineOptions, unknown> = z
   .object({ durable: z.boolean().default(false) })
@@ -93,14 +94,6 @@ function lowerBound(keys: readonly string[], target: string): number {
     else hi = mid;
   }
   return lo;
-}
-
-function invalid(message: string, details: Record<string, unknown> = {}): RingforgeError {
-  return new RingforgeError("RINGFORGE_INVALID_REQUEST", message, details);
-}
-
-function checkBytes(what: string, bytes: unknown, details: Record<string, unknown> = {}): asserts bytes is Uint8Array {
-  if (!(bytes instanceof Uint8Array)) throw invalid(`${what} must be a Uint8Array`, details);
 }
 
 /**

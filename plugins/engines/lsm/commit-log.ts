@@ -1,0 +1,209 @@
+/**
+ * The LSM engine's commit log: every write is appended here before it reaches the memtable.
+ *
+ * @module
+ */
+import { open as openFile, readFile, type FileHandle } from "node:fs/promises";
+import type { Scheduler, Timer } from "../../../core/interfaces/clock.ts";
+import { every } from "../../../core/interfaces/clock.ts";
+import { crc32c } from "./crc32c.ts";
+
+/**
+ * When the log reaches the disk:
+ * - `always`: a write resolves once its record is written and fsynced (group commit: records
+ *   that arrive while an fsync runs share the next one);
+ * - `interval`: records are handed to the OS as they come (writes coalesce while one is in
+ *   flight) and fsynced every `syncIntervalMs`;
+ * - `never`: handed to the OS as they come, never fsynced by the engine.
+ *
+ * With `interval` and `never` a write resolves before its record is written: a process crash
+ * loses the records still queued (at most those of the last write in flight), a machine crash
+ * everything since the last fsync.
+ */
+export type SyncPolicy = "always" | "interval" | "never";
+
+/** One operation of a log record. */
+export interface LogOperation {
+  /** The key. */
+  readonly key: Uint8Array;
+  /** The value, or `null` for a delete. */
+  readonly value: Uint8Array | null;
+}
+
+const HEADER = 8; // length, CRC-32C
+const TOMBSTONE = 0xffffffff;
+
+/** Encodes one write (a put, a delete or a batch) as a log record: `[length][crc][payload]`. */
+export function encodeRecord(operations: readonly LogOperation[]): Uint8Array {
+  let size = 4;
+  for (const op of operations) size += 8 + op.key.length + (op.value?.length ?? 0);
+  const out = new Uint8Array(HEADER + size);
+  const view = new DataView(out.buffer);
+  let at = HEADER;
+  view.setUint32(at, operations.length);
+  at += 4;
+  for (const op of operations) {
+    view.setUint32(at, op.key.length);
+    view.setUint32(at + 4, op.value === null ? TOMBSTONE : op.value.length);
+    out.set(op.key, at + 8);
+    at += 8 + op.key.length;
+    if (op.value !== null) {
+      out.set(op.value, at);
+      at += op.value.length;
+    }
+  }
+  view.setUint32(0, size);
+  view.setUint32(4, crc32c(out, HEADER, out.length));
+  return out;
+}
+
+/** What replaying a log found. */
+export interface LogReplay {
+  /** Writes recovered, in order. */
+  readonly records: LogOperation[][];
+  /** Bytes after the last good record (a torn or corrupt tail), 0 if the log was whole. */
+  readonly lostBytes: number;
+}
+
+/**
+ * Reads a log, stopping at the first record whose length or checksum is wrong: a crash during
+ * an append leaves a torn tail, and nothing after it can be trusted.
+ */
+export async function readLog(path: string): Promise<LogReplay> {
+  const bytes = new Uint8Array(await readFile(path));
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const records: LogOperation[][] = [];
+  let at = 0;
+  while (at + HEADER <= bytes.length) {
+    const size = view.getUint32(at);
+    const end = at + HEADER + size;
+    if (size < 4 || end > bytes.length || crc32c(bytes, at + HEADER, end) !== view.getUint32(at + 4)) break;
+    const ops = decodePayload(bytes, view, at + HEADER, end);
+    if (!ops) break;
+    records.push(ops);
+    at = end;
+  }
+  return { records, lostBytes: bytes.length - at };
+}
+
+function decodePayload(bytes: Uint8Array, view: DataView, start: number, end: number): LogOperation[] | undefined {
+  const count = view.getUint32(start);
+  const ops: LogOperation[] = [];
+  let at = start + 4;
+  for (let i = 0; i < count; i++) {
+    if (at + 8 > end) return undefined;
+    const keyLength = view.getUint32(at);
+    const valueLength = view.getUint32(at + 4);
+    const valueEnd = at + 8 + keyLength + (valueLength === TOMBSTONE ? 0 : valueLength);
+    if (valueEnd > end) return undefined;
+    const key = bytes.slice(at + 8, at + 8 + keyLength);
+    const value = valueLength === TOMBSTONE ? null : bytes.slice(at + 8 + keyLength, valueEnd);
+    ops.push({ key, value });
+    at = valueEnd;
+  }
+  return at === end ? ops : undefined;
+}
+
+/** Appends records to one log file under a {@link SyncPolicy}. */
+export class LogWriter {
+  readonly #file: FileHandle;
+  readonly #policy: SyncPolicy;
+  #queue: Uint8Array[] = [];
+  #queuedBytes = 0;
+  #waiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
+  #flushing: Promise<void> | undefined;
+  #timer: Timer | undefined;
+  #error: unknown;
+  /** Bytes appended so far. */
+  size = 0;
+
+  private constructor(file: FileHandle, policy: SyncPolicy) {
+    this.#file = file;
+    this.#policy = policy;
+  }
+
+  /** Creates (or truncates) the log at `path`. */
+  static async create(path: string, policy: SyncPolicy, scheduler?: Scheduler, syncIntervalMs = 1000): Promise<LogWriter> {
+    const writer = new LogWriter(await openFile(path, "w"), policy);
+    if (policy === "interval" && scheduler) {
+      writer.#timer = every(scheduler, syncIntervalMs, () => void writer.sync().catch(() => {}));
+    }
+    return writer;
+  }
+
+  /**
+   * Appends a record. Under `always` resolves once it is on disk; otherwise at once (the record
+   * is written in the background, in order).
+   * @throws the write error of an earlier background write, which makes the log unusable
+   */
+  append(record: Uint8Array): Promise<void> {
+    if (this.#error !== undefined) return Promise.reject(this.#error);
+    this.#queue.push(record);
+    this.#queuedBytes += record.length;
+    this.size += record.length;
+    if (this.#policy !== "always") {
+      this.#kick();
+      return Promise.resolve();
+    }
+    const done = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    this.#kick();
+    return done;
+  }
+
+  /** Writes everything queued and fsyncs. */
+  async sync(): Promise<void> {
+    while (this.#flushing) await this.#flushing;
+    if (this.#queue.length > 0) {
+      this.#kick();
+      while (this.#flushing) await this.#flushing;
+    }
+    if (this.#error !== undefined) throw this.#error;
+    await this.#file.sync();
+  }
+
+  /** Writes and fsyncs everything queued, then closes the file. */
+  async close(): Promise<void> {
+    this.#timer?.cancel();
+    try {
+      await this.sync();
+    } finally {
+      await this.#file.close();
+    }
+  }
+
+  /** Starts a write of the queue unless one is in flight (it restarts itself when done). */
+  #kick(): void {
+    if (this.#flushing || this.#queue.length === 0) return;
+    this.#flushing = this.#flush().finally(() => {
+      this.#flushing = undefined;
+      this.#kick();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    const chunks = this.#queue;
+    const bytes = this.#queuedBytes;
+    const waiters = this.#waiters;
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    this.#waiters = [];
+    try {
+      const buffer = new Uint8Array(bytes);
+      let at = 0;
+      for (const c of chunks) {
+        buffer.set(c, at);
+        at += c.length;
+      }
+      let written = 0;
+      while (written < buffer.length) {
+        const { bytesWritten } = await this.#file.write(buffer, written, buffer.length - written);
+        written += bytesWritten;
+      }
+      if (this.#policy === "always") await this.#file.sync();
+      for (const w of waiters) w.resolve();
+    } catch (error) {
+      this.#error = error;
+      for (const w of waiters) w.reject(error);
+    }
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * The LSM storage engine plugin: a log-structured merge tree on disk (commit log, memtable,
+ * SSTables with Bloom filters, leveled or size-tiered compaction, crash recovery).
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { z } from "zod";
+import { instanceCachingFactory } from "../../../core/build/di.ts";
+import { type Plugin, type PluginChoice, choose, definePlugin } from "../../../core/build/plugin.ts";
+import { SCHEDULER, type Scheduler } from "../../../core/interfaces/clock.ts";
+import { STORAGE_ENGINE } from "../../../core/interfaces/storage-engine.ts";
+import { NODE_SETTINGS, type NodeSettings } from "../../../core/node/settings.ts";
+import { DEFAULT_LSM_OPTIONS, LsmEngine, type LsmEngineOptions } from "./lsm-engine.ts";
+
+export * from "./lsm-engine.ts";
+export { type SyncPolicy } from "./commit-log.ts";
+export { crc32c } from "./crc32c.ts";
+
+/** Options of the LSM engine plugin: every {@link LsmEngineOptions} field, per store. */
+export interface LsmPluginOptions extends Omit<LsmEngineOptions, "directory"> {
+  /** Data directory of the store; each node keeps its files in `<directory>/<node id>`. */
+  readonly directory: string;
+}
+
+const d = DEFAULT_LSM_OPTIONS;
+const optionsSchema: z.ZodType<LsmPluginOptions, unknown> = z
+  .object({
+    directory: z.string().min(1, "the lsm engine needs a data directory"),
+    sync: z.enum(["always", "interval", "never"]).default(d.sync),
+    syncIntervalMs: z.number().positive().finite().default(d.syncIntervalMs),
+    memtableBytes: z.number().int().min(4096).default(d.memtableBytes),
+    blockBytes: z.number().int().min(256).max(1024 * 1024).default(d.blockBytes),
+    blockCacheBytes: z.number().int().min(0).default(d.blockCacheBytes),
+    bloomBitsPerKey: z.number().int().min(1).max(32).default(d.bloomBitsPerKey),
+    compaction: z.enum(["leveled", "size-tiered"]).default(d.compaction),
+    compactionTrigger: z.number().int().min(2).max(64).default(d.compactionTrigger),
+    tableBytes: z.number().int().min(4096).default(d.tableBytes),
+    levelBaseBytes: z.number().int().min(4096).default(d.levelBaseBytes),
+  })
+  .strict();
+
+/** The "lsm" engine plugin. */
+export const lsmEnginePlugin: Plugin<LsmPluginOptions> = definePlugin({
+  family: "engine",
+  name: "lsm",
+  description: "Log-structured merge tree on disk: commit log, memtable, SSTables with Bloom filters, compaction.",
+  options: optionsSchema,
+  register(container, options) {
+    container.register(STORAGE_ENGINE, {
+      useFactory: instanceCachingFactory((c) => {
+        const { id } = c.resolve<NodeSettings>(NODE_SETTINGS);
+        const scheduler = c.isRegistered(SCHEDULER, true) ? c.resolve<Scheduler>(SCHEDULER) : undefined;
+        return new LsmEngine({ ...options, directory: join(options.directory, id) }, scheduler);
+      }),
+    });
+  },
+});
+
+/**
+ * Chooses the LSM engine.
+ *
+ * @example
+ * ```ts
+ * const cluster = await store().use(lsmEngine({ directory: "./data", sync: "always" })).cluster();
+ * ```
+ */
+export function lsmEngine(options: Partial<LsmPluginOptions> & { directory: string }): PluginChoice<LsmPluginOptions> {
+  return choose(lsmEnginePlugin, options);
+}

@@ -1,0 +1,97 @@
+/**
+ * The LSM engine's memtable: recent writes, sorted, in memory.
+ *
+ * @module
+ */
+
+/** A memtable entry: the key's bytes and its value, or `null` for a tombstone. */
+export interface MemEntry {
+  /** The key. */
+  readonly key: Uint8Array;
+  /** The value, or `null` for a delete. */
+  readonly value: Uint8Array | null;
+}
+
+/** Per-entry overhead counted toward a memtable's size (map slot, sorted-array slot, objects). */
+const ENTRY_OVERHEAD = 64;
+
+/**
+ * Writes since the last flush, ordered by unsigned key bytes. Keys are held as binary strings
+ * (one code unit per byte), whose string order is the byte order, in a Map for point reads and
+ * a sorted array for ordered reads. A new key is inserted by binary search; while a scan is
+ * reading the array, an insert copies it first, so a scan walks the order as it was when it
+ * started.
+ */
+export class Memtable {
+  readonly #entries = new Map<string, MemEntry>();
+  #sorted: string[] = [];
+  #pinned = 0;
+  /** Approximate bytes held (keys, values and per-entry overhead). */
+  bytes = 0;
+
+  /** Entries held (tombstones included). */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Stores `value` (or a tombstone) under `key`, which the caller must not mutate afterwards. */
+  set(id: string, key: Uint8Array, value: Uint8Array | null): void {
+    const old = this.#entries.get(id);
+    if (old === undefined) {
+      if (this.#pinned > 0) this.#sorted = this.#sorted.slice();
+      this.#sorted.splice(lowerBound(this.#sorted, id), 0, id);
+      this.bytes += key.length + ENTRY_OVERHEAD;
+    } else {
+      this.bytes -= old.value?.length ?? 0;
+    }
+    this.bytes += value?.length ?? 0;
+    this.#entries.set(id, { key, value });
+  }
+
+  /** The entry under `id` (a tombstone has `value: null`), or `undefined` if the key is not here. */
+  get(id: string): MemEntry | undefined {
+    return this.#entries.get(id);
+  }
+
+  /**
+   * Entries in key order from `gte` (inclusive) to `lt` (exclusive), as binary strings, walking a
+   * snapshot of the order taken now; values are read live (a newer write may be seen).
+   */
+  *range(gte: string | undefined, lt: string | undefined, reverse: boolean): Generator<MemEntry> {
+    const sorted = this.#sorted;
+    this.#pinned++;
+    try {
+      const start = gte === undefined ? 0 : lowerBound(sorted, gte);
+      const end = lt === undefined ? sorted.length : lowerBound(sorted, lt);
+      if (reverse) for (let i = end - 1; i >= start; i--) yield this.#entries.get(sorted[i]!)!;
+      else for (let i = start; i < end; i++) yield this.#entries.get(sorted[i]!)!;
+    } finally {
+      this.#pinned--;
+    }
+  }
+}
+
+/** First index whose element is >= `target`. */
+export function lowerBound(sorted: readonly string[], target: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < target) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+// String.fromCharCode.apply passes every byte as an argument; engines cap argument counts.
+const CHUNK = 8192;
+
+/** A key's bytes as a string of code units 0–255, whose string order is unsigned byte order. */
+export function binaryString(bytes: Uint8Array): string {
+  if (bytes.length <= CHUNK) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  let text = "";
+  for (let i = 0; i < bytes.length; i += CHUNK) {
+    text += String.fromCharCode.apply(null, bytes.subarray(i, i + CHUNK) as unknown as number[]);
+  }
+  return text;
+}
