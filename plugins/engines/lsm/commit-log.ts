@@ -33,8 +33,14 @@ export interface LogOperation {
 const HEADER = 8; // length, CRC-32C
 const TOMBSTONE = 0xffffffff;
 
-/** Encodes one write (a put, a delete or a batch) as a log record: `[length][crc][payload]`. */
-export function encodeRecord(operations: readonly LogOperation[]): Uint8Array {
+/**
+ * Encodes one write (a put, a delete or a batch) as a log record: `[length][crc][payload]`. With
+ * `views`, also returns each operation's key and value as views into the record, so the caller
+ * can keep one buffer per write instead of copies of every key and value.
+ */
+export function encodeRecord(operations: readonly LogOperation[]): Uint8Array;
+export function encodeRecord(operations: readonly LogOperation[], views: LogOperation[]): Uint8Array;
+export function encodeRecord(operations: readonly LogOperation[], views?: LogOperation[]): Uint8Array {
   let size = 4;
   for (const op of operations) size += 8 + op.key.length + (op.value?.length ?? 0);
   const out = new Uint8Array(HEADER + size);
@@ -46,11 +52,15 @@ export function encodeRecord(operations: readonly LogOperation[]): Uint8Array {
     view.setUint32(at, op.key.length);
     view.setUint32(at + 4, op.value === null ? TOMBSTONE : op.value.length);
     out.set(op.key, at + 8);
+    const key = out.subarray(at + 8, at + 8 + op.key.length);
     at += 8 + op.key.length;
+    let value: Uint8Array | null = null;
     if (op.value !== null) {
       out.set(op.value, at);
+      value = out.subarray(at, at + op.value.length);
       at += op.value.length;
     }
+    views?.push({ key, value });
   }
   view.setUint32(0, size);
   view.setUint32(4, crc32c(out, HEADER, out.length));

@@ -303,34 +303,39 @@ export class LsmEngine implements StorageEngine {
     this.#checkOpen();
     checkBytes("key", key);
     checkBytes("value", value);
-    await this.#write([{ key: key.slice(), value: value.slice() }]);
+    await this.#write([{ key, value }]);
   }
 
   async delete(key: Uint8Array): Promise<void> {
     this.#checkOpen();
     checkBytes("key", key);
-    await this.#write([{ key: key.slice(), value: null }]);
+    await this.#write([{ key, value: null }]);
   }
 
   async batch(operations: readonly BatchOperation[]): Promise<void> {
     this.#checkOpen();
     checkBatch(operations);
-    const ops: LogOperation[] = operations.map((op) =>
-      op.type === "put" ? { key: op.key.slice(), value: op.value.slice() } : { key: op.key.slice(), value: null },
-    );
+    const ops: LogOperation[] = operations.map((op) => ({ key: op.key, value: op.type === "put" ? op.value : null }));
     if (ops.length > 0) await this.#write(ops);
   }
 
-  /** Appends to the log, applies to the memtable, and freezes the memtable when it is full. */
+  /**
+   * Appends to the log, applies to the memtable, and freezes the memtable when it is full. `ops`
+   * may be the caller's buffers: they are copied into the log record before anything awaits.
+   */
   async #write(ops: LogOperation[]): Promise<void> {
+    // The record copies the caller's bytes at once; the memtable keeps views into it (one
+    // buffer a write).
+    const views: LogOperation[] = [];
+    const record = encodeRecord(ops, views);
     while (this.#rotating || this.#frozen.length >= MAX_FROZEN) {
       if (this.#rotating) await this.#rotating;
       else await new Promise<void>((resolve) => this.#flushWaiters.push(resolve));
       this.#checkOpen();
     }
     if (this.#backgroundError !== undefined) throw this.#backgroundError;
-    const durable = this.#log!.append(encodeRecord(ops));
-    for (const op of ops) this.#mem.set(binaryString(op.key), op.key, op.value);
+    const durable = this.#log!.append(record);
+    for (const op of views) this.#mem.set(binaryString(op.key), op.key, op.value);
     if (this.#mem.bytes >= this.options.memtableBytes) this.#rotate();
     await durable;
   }
