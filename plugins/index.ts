@@ -8,7 +8,7 @@
  * | replicator | quorum |
  * | resolver | vector-clock, last-write-wins |
  * | detector | static |
- * | engine | memory |
+ * | engine | memory, lsm, level |
  * | transport | in-process |
  * | antiEntropy | none, merkle |
  *
