@@ -33,6 +33,7 @@ const optionsSchema: z.ZodType<LsmPluginOptions, unknown> = z
     blockBytes: z.number().int().min(256).max(1024 * 1024).default(d.blockBytes),
     blockCacheBytes: z.number().int().min(0).default(d.blockCacheBytes),
     bloomBitsPerKey: z.number().int().min(1).max(32).default(d.bloomBitsPerKey),
+    compression: z.enum(["none", "deflate"]).default(d.compression),
     compaction: z.enum(["leveled", "size-tiered"]).default(d.compaction),
     compactionTrigger: z.number().int().min(2).max(64).default(d.compactionTrigger),
     tableBytes: z.number().int().min(4096).default(d.tableBytes),

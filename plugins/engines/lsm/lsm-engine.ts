@@ -38,6 +38,8 @@ export interface LsmEngineOptions {
   readonly blockCacheBytes: number;
   /** Bloom filter bits per key. Default 10 (about 1% false positives). */
   readonly bloomBitsPerKey: number;
+  /** Block compression: `"none"` (default) or `"deflate"` (zlib at its fastest level, per block). */
+  readonly compression: "none" | "deflate";
   /**
    * `"leveled"` (default, LevelDB's): level 0 takes flushes; each deeper level is 10x the last
    * and holds non-overlapping tables, so a read touches at most one table per level.
@@ -61,6 +63,7 @@ export const DEFAULT_LSM_OPTIONS: Omit<LsmEngineOptions, "directory"> = {
   blockBytes: 4096,
   blockCacheBytes: 8 * 1024 * 1024,
   bloomBitsPerKey: 10,
+  compression: "none",
   compaction: "leveled",
   compactionTrigger: 4,
   tableBytes: 2 * 1024 * 1024,
@@ -536,7 +539,11 @@ export class LsmEngine implements StorageEngine {
   // ---- tables ----------------------------------------------------------------------------
 
   #builder(): TableBuilder {
-    return new TableBuilder({ blockBytes: this.options.blockBytes, bloomBitsPerKey: this.options.bloomBitsPerKey });
+    return new TableBuilder({
+      blockBytes: this.options.blockBytes,
+      bloomBitsPerKey: this.options.bloomBitsPerKey,
+      compression: this.options.compression,
+    });
   }
 
   /** Writes a memtable's entries as one table; `undefined` if it is empty. */

@@ -10,12 +10,14 @@ import { compareBytes } from "../../../core/codec/bytes.ts";
 import type { BlockCache } from "./block-cache.ts";
 import { BloomFilter } from "./bloom.ts";
 import { crc32c } from "./crc32c.ts";
+import { deflateRawSync, inflateRawSync } from "node:zlib";
 
 /*
  * File layout (all integers unsigned 32-bit big-endian):
  *
- *   data block*   entries, then one u32 offset per entry, then the entry count, then CRC-32C
- *                 of everything before it in the block
+ *   data block*   payload, a compression byte (0 none, 1 deflate), then CRC-32C of both; the
+ *                 payload (inflated if compressed) is the entries, one u32 offset per entry,
+ *                 and the entry count
  *     entry       keyLength, valueLength (0xffffffff for a tombstone), key, value
  *   index block   per data block: lastKeyLength, lastKey, offset, length; then CRC-32C
  *   bloom block   the filter ([k][bits]); then CRC-32C
@@ -41,6 +43,8 @@ export interface TableOptions {
   readonly blockBytes: number;
   /** Bloom filter bits per key. */
   readonly bloomBitsPerKey: number;
+  /** Block compression: `"deflate"` (zlib, fast level) where it saves at least 1/8, or `"none"`. */
+  readonly compression?: "none" | "deflate";
 }
 
 /** What a written table holds. */
@@ -138,7 +142,17 @@ export class TableBuilder {
     const view = new DataView(trailer.buffer);
     this.#blockOffsets.forEach((o, i) => view.setUint32(i * 4, o));
     view.setUint32(this.#blockOffsets.length * 4, this.#blockOffsets.length);
-    const block = withCrc(concat([...this.#block, trailer]));
+    const body = concat([...this.#block, trailer]);
+    let payload = body;
+    let type = 0;
+    if (this.#options.compression === "deflate") {
+      const deflated = deflateRawSync(body, { level: 1 });
+      if (deflated.length <= body.length - body.length / 8) {
+        payload = new Uint8Array(deflated.buffer, deflated.byteOffset, deflated.byteLength);
+        type = 1;
+      }
+    }
+    const block = withCrc(concat([payload, Uint8Array.of(type)]));
     this.#index.push({ lastKey: this.#lastKey!, offset: this.#offset, length: block.length });
     this.#push(block);
     this.#block = [];
@@ -337,7 +351,20 @@ export class TableReader {
     if (cached) return cached;
     const offset = this.#offsets[b]!;
     const where = `${this.path} at offset ${offset}`;
-    const block = new Block(checked(await readAt(this.#file, offset, this.#lengths[b]!), where), where);
+    const body = checked(await readAt(this.#file, offset, this.#lengths[b]!), where);
+    const type = body[body.length - 1];
+    const payload = body.subarray(0, body.length - 1);
+    let data: Uint8Array;
+    if (type === 0) data = payload;
+    else if (type === 1) {
+      try {
+        const inflated = inflateRawSync(payload);
+        data = new Uint8Array(inflated.buffer, inflated.byteOffset, inflated.byteLength);
+      } catch {
+        throw new CorruptDataError(where, "block does not inflate");
+      }
+    } else throw new CorruptDataError(where, `unknown block compression ${type}`);
+    const block = new Block(data, where);
     this.#cache.set(cacheKey, block);
     return block;
   }
