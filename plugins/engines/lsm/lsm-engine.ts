@@ -4,7 +4,7 @@
  * @module
  */
 // deno-lint-ignore-file require-await
-import { mkdir, readdir, unlink, open as openFile } from "node:fs/promises";
+import { mkdir, readdir, stat, unlink, open as openFile } from "node:fs/promises";
 import { join } from "node:path";
 import { EngineNotOpenError } from "../../../core/errors.ts";
 import { checkBatch, checkBytes, checkScanOptions } from "../validate.ts";
@@ -198,6 +198,9 @@ export class LsmEngine implements StorageEngine {
       const m = /^(\d+)\.(sst|log)$/.exec(name);
       if (!m) continue;
       const number = Number(m[1]);
+      // A crash after a log rotation but before the manifest recorded it leaves files numbered
+      // past the manifest's nextFile: never reuse their numbers.
+      this.#nextFile = Math.max(this.#nextFile, number + 1);
       if (m[2] === "sst" && !live.has(number)) await unlink(join(dir, name));
       if (m[2] === "log") {
         if (number < manifest.log) await unlink(join(dir, name));
@@ -210,11 +213,19 @@ export class LsmEngine implements StorageEngine {
     const recovered = new Memtable();
     this.stats.recoveredWrites = 0;
     this.stats.lostLogBytes = 0;
+    let cut = false;
     for (const number of logs) {
+      if (cut) {
+        // Writes after a lost record are not replayed either: the state must be a prefix of
+        // the history, never one with a hole (a lost half of it, a batch's other writes).
+        this.stats.lostLogBytes += (await stat(this.#logPath(number))).size;
+        continue;
+      }
       const replay = await readLog(this.#logPath(number));
       for (const record of replay.records) for (const op of record) recovered.set(binaryString(op.key), op.key, op.value);
       this.stats.recoveredWrites += replay.records.length;
       this.stats.lostLogBytes += replay.lostBytes;
+      cut = replay.lostBytes > 0;
     }
     this.#logNumber = this.#nextFile++;
     this.#log = await LogWriter.create(this.#logPath(this.#logNumber), this.options.sync, this.#scheduler, this.options.syncIntervalMs);
