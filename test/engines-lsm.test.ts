@@ -65,6 +65,7 @@ for (const [name, options] of [
   ["lsm (small tables, leveled)", SMALL],
   ["lsm (small tables, size-tiered)", { ...SMALL, compaction: "size-tiered" as const }],
   ["lsm (small tables, deflate blocks)", { ...SMALL, compression: "deflate" as const }],
+  ["lsm (small tables, async block reads)", { ...SMALL, blockReads: "async" as const }],
   ["lsm (sync always)", { sync: "always" as const }],
 ] as const) {
   storageEngineSuite({

@@ -34,6 +34,7 @@ const optionsSchema: z.ZodType<LsmPluginOptions, unknown> = z
     blockCacheBytes: z.number().int().min(0).default(d.blockCacheBytes),
     bloomBitsPerKey: z.number().int().min(1).max(32).default(d.bloomBitsPerKey),
     compression: z.enum(["none", "deflate"]).default(d.compression),
+    blockReads: z.enum(["sync", "async"]).default(d.blockReads),
     compaction: z.enum(["leveled", "size-tiered"]).default(d.compaction),
     compactionTrigger: z.number().int().min(2).max(64).default(d.compactionTrigger),
     tableBytes: z.number().int().min(4096).default(d.tableBytes),

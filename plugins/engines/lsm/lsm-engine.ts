@@ -41,6 +41,13 @@ export interface LsmEngineOptions {
   /** Block compression: `"none"` (default) or `"deflate"` (zlib at its fastest level, per block). */
   readonly compression: "none" | "deflate";
   /**
+   * How table blocks are read on a cache miss. `"sync"` (default): a synchronous pread, about
+   * 2 µs when the OS page cache holds the block (measured on this project's 2-core VM), but the
+   * event loop waits while the device reads a block that is not cached. `"async"`: through
+   * libuv's thread pool, never blocking the loop, about 86 µs a read on the same machine.
+   */
+  readonly blockReads: "sync" | "async";
+  /**
    * `"leveled"` (default, LevelDB's): level 0 takes flushes; each deeper level is 10x the last
    * and holds non-overlapping tables, so a read touches at most one table per level.
    * `"size-tiered"` (Cassandra's default): tables of similar size are merged, writing less but
@@ -64,6 +71,7 @@ export const DEFAULT_LSM_OPTIONS: Omit<LsmEngineOptions, "directory"> = {
   blockCacheBytes: 8 * 1024 * 1024,
   bloomBitsPerKey: 10,
   compression: "none",
+  blockReads: "sync",
   compaction: "leveled",
   compactionTrigger: 4,
   tableBytes: 2 * 1024 * 1024,
@@ -177,7 +185,7 @@ export class LsmEngine implements StorageEngine {
       for (const level of manifest.levels) {
         const readers: TableReader[] = [];
         for (const t of level) {
-          const reader = await TableReader.open(t.number, this.#tablePath(t.number), this.#cache);
+          const reader = await TableReader.open(t.number, this.#tablePath(t.number), this.#cache, this.options.blockReads === "sync");
           opened.push(reader);
           readers.push(reader);
           this.#setMeta(t);
@@ -579,7 +587,7 @@ export class LsmEngine implements StorageEngine {
     await syncDirectory(this.options.directory);
     const { info } = built;
     this.#setMeta({ number, size: info.size, count: info.count, smallest: toHex(info.smallest), largest: toHex(info.largest) });
-    return TableReader.open(number, path, this.#cache);
+    return TableReader.open(number, path, this.#cache, this.options.blockReads === "sync");
   }
 
   /** Writes the manifest of the state at its turn; writes are serialised, so the last one wins. */

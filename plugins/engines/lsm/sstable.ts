@@ -5,6 +5,7 @@
  * @module
  */
 import { open as openFile, type FileHandle } from "node:fs/promises";
+import { readSync } from "node:fs";
 import { CorruptDataError } from "../../../core/errors.ts";
 import { compareBytes } from "../../../core/codec/bytes.ts";
 import type { BlockCache } from "./block-cache.ts";
@@ -233,6 +234,7 @@ export class TableReader {
   /** Its path. */
   readonly path: string;
   readonly #file: FileHandle;
+  readonly #syncReads: boolean;
   readonly #cache: BlockCache<Block>;
   readonly #bloom: BloomFilter;
   readonly #lastKeys: Uint8Array[];
@@ -249,10 +251,12 @@ export class TableReader {
     bloom: BloomFilter,
     index: { lastKeys: Uint8Array[]; offsets: number[]; lengths: number[] },
     count: number,
+    syncReads: boolean,
   ) {
     this.number = number;
     this.path = path;
     this.#file = file;
+    this.#syncReads = syncReads;
     this.#cache = cache;
     this.#bloom = bloom;
     this.#lastKeys = index.lastKeys;
@@ -265,7 +269,7 @@ export class TableReader {
    * Opens a table file and checks its footer, index and filter.
    * @throws {CorruptDataError} naming the file and offset of anything that fails its checksum
    */
-  static async open(number: number, path: string, cache: BlockCache<Block>): Promise<TableReader> {
+  static async open(number: number, path: string, cache: BlockCache<Block>, syncReads = false): Promise<TableReader> {
     const file = await openFile(path, "r");
     try {
       const { size } = await file.stat();
@@ -281,7 +285,7 @@ export class TableReader {
       }
       const index = checked(await readAt(file, indexOffset, indexLength), `${path} at offset ${indexOffset}`);
       const bloom = checked(await readAt(file, bloomOffset, bloomLength), `${path} at offset ${bloomOffset}`);
-      return new TableReader(number, path, file, cache, BloomFilter.decode(bloom), parseIndex(index, `${path} at offset ${indexOffset}`), count);
+      return new TableReader(number, path, file, cache, BloomFilter.decode(bloom), parseIndex(index, `${path} at offset ${indexOffset}`), count, syncReads);
     } catch (error) {
       await file.close();
       throw error;
@@ -351,7 +355,9 @@ export class TableReader {
     if (cached) return cached;
     const offset = this.#offsets[b]!;
     const where = `${this.path} at offset ${offset}`;
-    const body = checked(await readAt(this.#file, offset, this.#lengths[b]!), where);
+    const length = this.#lengths[b]!;
+    const raw = this.#syncReads ? readAtSync(this.#file, offset, length) : await readAt(this.#file, offset, length);
+    const body = checked(raw, where);
     const type = body[body.length - 1];
     const payload = body.subarray(0, body.length - 1);
     let data: Uint8Array;
@@ -368,6 +374,19 @@ export class TableReader {
     this.#cache.set(cacheKey, block);
     return block;
   }
+}
+
+/** Reads exactly `length` bytes at `position` with a synchronous pread. */
+function readAtSync(file: FileHandle, position: number, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const bytesRead = readSync(file.fd, out, done, length - done, position + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  if (done < length) throw new CorruptDataError(`offset ${position}`, `expected ${length} bytes, the file ends after ${done}`);
+  return out;
 }
 
 /** Reads exactly `length` bytes at `position`. */
