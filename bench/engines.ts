@@ -4,7 +4,7 @@
  * 1,000,000 keys by default — in ops/s, with each engine's peak RSS while loading.
  *
  *   npm run bench -- engines [--keys 1000000] [--reads 50000] [--awaited-writes 100000]
- *                            [--engines memory,lsm,level,lsm-never] [--json]
+ *                            [--engines memory,lsm,level,lsm-never] [--max-heap MiB] [--json]
  *
  * Workloads, in order, per engine:
  * - fillseq / fillrandom, each into a fresh database, as `batch` calls of 1,000 puts (every
@@ -70,6 +70,9 @@ const keys = count("--keys", 1_000_000);
 const reads = count("--reads", 50_000);
 const awaitedWrites = Math.min(keys, count("--awaited-writes", 100_000));
 const json = args.includes("--json");
+// With --max-heap MiB each child runs with V8's old space capped (and 2 MiB semi-spaces), which
+// shows how much of the RSS is the engine and how much V8's headroom for garbage.
+const maxHeap = option("--max-heap") === undefined ? undefined : count("--max-heap", 0);
 
 // ---- engines -----------------------------------------------------------------------------------
 
@@ -432,7 +435,24 @@ function runInChild(name: string, root: string, onProgress: (message: Progress) 
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ["--expose-gc", "--import", "tsx", HERE, "--child", "--engine", name, "--dir", root, "--keys", String(keys), "--reads", String(reads), "--awaited-writes", String(awaitedWrites)],
+      [
+        "--expose-gc",
+        ...(maxHeap === undefined ? [] : [`--max-old-space-size=${maxHeap}`, "--max-semi-space-size=2"]),
+        "--import",
+        "tsx",
+        HERE,
+        "--child",
+        "--engine",
+        name,
+        "--dir",
+        root,
+        "--keys",
+        String(keys),
+        "--reads",
+        String(reads),
+        "--awaited-writes",
+        String(awaitedWrites),
+      ],
       { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] },
     );
     let result: EngineResult | undefined;
