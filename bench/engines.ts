@@ -35,6 +35,7 @@ import process from "node:process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import type { BatchOperation, StorageEngine } from "../core/interfaces/storage-engine.ts";
+import { SeededRandom } from "../core/runtime/seeded-random.ts";
 
 const KEY_BYTES = 16;
 const VALUE_BYTES = 100;
@@ -159,22 +160,11 @@ function makeKey(i: number, missing = false): Uint8Array {
   return key;
 }
 
-/** mulberry32: a small seeded generator, so every engine sees the same keys in the same order. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffled(n: number, seed: number): Uint32Array {
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
-  const random = generator(seed);
+  const random = seeded(seed);
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     const t = order[i]!;
@@ -186,7 +176,7 @@ function shuffled(n: number, seed: number): Uint32Array {
 
 // Incompressible values (LevelDB compresses with snappy; random bytes give it no advantage).
 const VALUE_POOL = (() => {
-  const random = generator(7);
+  const random = seeded(7);
   const pool = new Uint8Array(MIB + VALUE_BYTES);
   for (let i = 0; i < pool.length; i++) pool[i] = Math.floor(random() * 256);
   return pool;
@@ -379,12 +369,12 @@ async function runChild(name: string, root: string): Promise<EngineResult> {
     // 10,000 keys where there is no cache), read once to fill the cache, then timed.
     const perEntry = KEY_BYTES + VALUE_BYTES + 8;
     const window = Math.min(keys, spec.cacheBytes ? Math.floor(spec.cacheBytes / 2 / perEntry) : 10_000);
-    const windowStart = Math.floor(generator(11)() * (keys - window + 1));
-    const hotRandom = generator(5);
+    const windowStart = Math.floor(seeded(11)() * (keys - window + 1));
+    const hotRandom = seeded(5);
     const hot = new Uint32Array(reads);
     for (let n = 0; n < reads; n++) hot[n] = windowStart + Math.floor(hotRandom() * window);
     for (let i = windowStart; i < windowStart + window; i++) await db.get(makeKey(i));
-    const coldRandom = generator(9);
+    const coldRandom = seeded(9);
     const cold = new Uint32Array(reads);
     for (let n = 0; n < reads; n++) cold[n] = Math.floor(coldRandom() * keys);
 
@@ -618,4 +608,10 @@ if (args.includes("--child")) {
   }
 } else {
   await runParent();
+}
+
+/** A seeded generator of numbers in [0, 1) (the project's xoshiro128**), the same on every runtime. */
+function seeded(seed: number): () => number {
+  const random = new SeededRandom(seed);
+  return () => random.next();
 }

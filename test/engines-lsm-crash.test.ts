@@ -35,6 +35,7 @@ import {
   crashOperations,
   crashOptions,
 } from "./support/lsm-crash-writer.ts";
+import { SeededRandom } from "../core/runtime/seeded-random.ts";
 
 const root = mkdtempSync(join(tmpdir(), "ringforge-lsm-crash-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -205,7 +206,7 @@ async function checkRecovered(engine: LsmEngine, ops: readonly CrashOperation[],
 describe("lsm engine: SIGKILL of a writer with sync \"always\"", () => {
   // Eight runs, each killed after a random number of acknowledgements from its own stratum, so
   // the kills spread from just after open to well into the compactions.
-  const random = mulberry32(20250511);
+  const random = seeded(20250511);
   const runs = Array.from({ length: 8 }, (_, i) => ({ seed: i + 1, killAfter: 1 + i * 150 + Math.floor(random() * 150) }));
   for (const { seed, killAfter } of runs) {
     it(`seed ${seed}: killed after ${killAfter} acknowledged writes, the store reopens with every acknowledged write`, async () => {
@@ -477,13 +478,8 @@ describe("lsm engine: a flipped byte in a table", () => {
   });
 });
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** A seeded generator of numbers in [0, 1) (the project's xoshiro128**), the same on every runtime. */
+function seeded(seed: number): () => number {
+  const random = new SeededRandom(seed);
+  return () => random.next();
 }

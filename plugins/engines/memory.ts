@@ -9,6 +9,7 @@
 import { instanceCachingFactory } from "../../core/build/di.ts";
 import { z } from "zod";
 import { choose, definePlugin } from "../../core/build/plugin.ts";
+import { binaryString, lowerBound } from "./binary-keys.ts";
 import type { Plugin, PluginChoice } from "../../core/build/plugin.ts";
 import { EngineNotOpenError } from "../../core/errors.ts";
 import { STORAGE_ENGINE } from "../../core/interfaces/storage-engine.ts";
@@ -20,7 +21,7 @@ import type {
   ScanOptions,
   StorageEngine,
 } from "../../core/interfaces/storage-engine.ts";
-import { checkBytes, invalid } from "./validate.ts";
+import { checkBatch, checkBytes, checkScanOptions } from "./validate.ts";
 
 const memoryEngineOptions: z.ZodType<MemoryEngineOptions, unknown> = z
   .object({ durable: z.boolean().default(false) })
@@ -63,38 +64,6 @@ export interface Entry {
 
 const CAPABILITIES: EngineCapabilities = Object.freeze({ persistent: false });
 const PERSISTENT: EngineCapabilities = Object.freeze({ persistent: true });
-
-// String.fromCharCode.apply passes every byte as an argument; engines cap argument counts
-// (V8 at ~65k), so longer keys are converted in chunks.
-const CHUNK = 8192;
-
-/**
- * A key's bytes as a JS string of code units 0–255. UTF-16 code-unit order of such strings is
- * unsigned byte order, so the Map key doubles as the sort key and `Array#sort()` needs no
- * comparator.
- */
-function binaryString(bytes: Uint8Array): string {
-  if (bytes.length <= CHUNK) {
-    return String.fromCharCode.apply(null, bytes as unknown as number[]);
-  }
-  let text = "";
-  for (let i = 0; i < bytes.length; i += CHUNK) {
-    text += String.fromCharCode.apply(null, bytes.subarray(i, i + CHUNK) as unknown as number[]);
-  }
-  return text;
-}
-
-/** First index in sorted `keys` whose key is >= `target`. */
-function lowerBound(keys: readonly string[], target: string): number {
-  let lo = 0;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (keys[mid]! < target) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /**
  * A {@link StorageEngine} over an in-memory ordered map. Fast and dependency-free, and nothing
@@ -190,24 +159,11 @@ export class MemoryEngine implements StorageEngine {
    */
   async batch(operations: readonly BatchOperation[]): Promise<void> {
     this.#checkOpen();
-    if (!Array.isArray(operations)) throw invalid("batch operations must be an array");
-    const staged: { id: string; entry: Entry | undefined }[] = [];
-    for (let index = 0; index < operations.length; index++) {
-      const op: unknown = operations[index];
-      const type = typeof op === "object" && op !== null ? (op as { type?: unknown }).type : undefined;
-      if (type === "put") {
-        const { key, value } = op as { key: unknown; value: unknown };
-        checkBytes(`batch operation ${index} key`, key, { index });
-        checkBytes(`batch operation ${index} value`, value, { index });
-        staged.push({ id: binaryString(key), entry: { key: new Uint8Array(key), value: new Uint8Array(value) } });
-      } else if (type === "delete") {
-        const { key } = op as { key: unknown };
-        checkBytes(`batch operation ${index} key`, key, { index });
-        staged.push({ id: binaryString(key), entry: undefined });
-      } else {
-        throw invalid(`batch operation ${index} must have type "put" or "delete"`, { index });
-      }
-    }
+    checkBatch(operations);
+    const staged = operations.map((op) => ({
+      id: binaryString(op.key),
+      entry: op.type === "put" ? { key: new Uint8Array(op.key), value: new Uint8Array(op.value) } : undefined,
+    }));
     for (const { id, entry } of staged) {
       if (entry) this.#set(id, entry);
       else this.#remove(id);
@@ -221,12 +177,8 @@ export class MemoryEngine implements StorageEngine {
    */
   async *scan(options: ScanOptions = {}): AsyncGenerator<readonly [key: Uint8Array, value: Uint8Array]> {
     this.#checkOpen();
+    checkScanOptions(options ?? {});
     const { gte, lt, limit = Infinity, reverse = false } = options ?? {};
-    if (gte !== undefined) checkBytes("scan option gte", gte);
-    if (lt !== undefined) checkBytes("scan option lt", lt);
-    if (typeof limit !== "number" || !(limit >= 0) || (!Number.isInteger(limit) && limit !== Infinity)) {
-      throw invalid("scan option limit must be a non-negative integer", { limit });
-    }
     const keys = this.#sortedKeys();
     const entries = this.#entries;
     const start = gte === undefined ? 0 : lowerBound(keys, binaryString(gte));

@@ -21,6 +21,7 @@ import { resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { LsmEngine, type LsmEngineOptions } from "../../plugins/engines/lsm/lsm-engine.ts";
+import { SeededRandom } from "../../core/runtime/seeded-random.ts";
 
 /** One write of an operation: a put of `value` under `key`, or a delete (`value: null`). */
 export interface CrashWrite {
@@ -79,9 +80,9 @@ export function crashValue(index: number, key: string, length: number): string {
   return head + "x".repeat(Math.max(0, length - head.length));
 }
 
-/** The seeded operation sequence (mulberry32; the same seed gives the same sequence on every runtime). */
+/** The seeded operation sequence (the same seed gives the same sequence on every runtime). */
 export function crashOperations(seed: number, count = CRASH_OPERATIONS): CrashOperation[] {
-  const random = mulberry32(seed);
+  const random = seeded(seed);
   const int = (n: number) => Math.floor(random() * n);
   const write = (index: number, key: string, deleting: boolean): CrashWrite => ({
     key,
@@ -102,16 +103,6 @@ export function crashOperations(seed: number, count = CRASH_OPERATIONS): CrashOp
   return ops;
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const encoder = new TextEncoder();
 
@@ -166,4 +157,10 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
     process.exit(2);
   }
   run(directory, Number(seed)).catch(fail);
+}
+
+/** A seeded generator of numbers in [0, 1) (the project's xoshiro128**), the same on every runtime. */
+function seeded(seed: number): () => number {
+  const random = new SeededRandom(seed);
+  return () => random.next();
 }

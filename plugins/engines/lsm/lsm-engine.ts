@@ -19,7 +19,8 @@ import type {
 import { BlockCache } from "./block-cache.ts";
 import { type LogOperation, LogWriter, type SyncPolicy, encodeRecord, readLog } from "./commit-log.ts";
 import { type Manifest, type ManifestTable, readManifest, syncDirectory, writeManifest } from "./manifest.ts";
-import { Memtable, binaryString } from "./memtable.ts";
+import { binaryString } from "../binary-keys.ts";
+import { Memtable } from "./memtable.ts";
 import { type Block, TableBuilder, type TableEntry, type TableInfo, TableReader } from "./sstable.ts";
 
 /** Options of the LSM engine (defaults in {@link DEFAULT_LSM_OPTIONS}). */

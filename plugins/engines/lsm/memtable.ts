@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { lowerBound } from "../binary-keys.ts";
 
 /** A memtable entry: the key's bytes and its value, or `null` for a tombstone. */
 export interface MemEntry {
@@ -81,29 +82,4 @@ export class Memtable {
     this.#pending = [];
     return merged;
   }
-}
-
-/** First index whose element is >= `target`. */
-export function lowerBound(sorted: readonly string[], target: string): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! < target) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-// String.fromCharCode.apply passes every byte as an argument; engines cap argument counts.
-const CHUNK = 8192;
-
-/** A key's bytes as a string of code units 0–255, whose string order is unsigned byte order. */
-export function binaryString(bytes: Uint8Array): string {
-  if (bytes.length <= CHUNK) return String.fromCharCode.apply(null, bytes as unknown as number[]);
-  let text = "";
-  for (let i = 0; i < bytes.length; i += CHUNK) {
-    text += String.fromCharCode.apply(null, bytes.subarray(i, i + CHUNK) as unknown as number[]);
-  }
-  return text;
 }
