@@ -4,7 +4,7 @@
  * 1,000,000 keys by default — in ops/s, with each engine's peak RSS while loading.
  *
  *   npm run bench -- engines [--keys 1000000] [--reads 50000] [--awaited-writes 100000]
- *                            [--engines memory,lsm,level,lsm-never] [--max-heap MiB] [--json]
+ *                            [--engines memory,lsm,level,lsm-never] [--max-heap MiB] [--no-settle] [--json]
  *
  * Workloads, in order, per engine:
  * - fillseq / fillrandom, each into a fresh database, as `batch` calls of 1,000 puts (every
@@ -12,7 +12,7 @@
  *   keys of the same order); the last fill (fillrandom, batched) is the dataset the reads use,
  *   reopened first so reads go to the engine's files; the LSM engine first finishes the
  *   compaction the load left owed (`settle`, timed and printed apart: it compacts on the JS
- *   thread, where LevelDB compacts in its own);
+ *   thread, where LevelDB compacts in its own; `--no-settle` reads during that backlog instead);
  * - readrandom hot: keys from a window of consecutive keys whose data is half the block cache,
  *   read once untimed to fill the cache, then timed; cold: keys across the whole dataset (far
  *   larger than 10x the memtable); readmissing: absent keys that sort between present ones, so
@@ -359,7 +359,7 @@ async function runChild(name: string, root: string): Promise<EngineResult> {
     // reads measure the read path, not reads competing with a compaction backlog (timed apart).
     let settleMs: number | undefined;
     const settle = (db as { settle?: () => Promise<void> }).settle;
-    if (settle) {
+    if (settle && !args.includes("--no-settle")) {
       const started = performance.now();
       await settle.call(db);
       settleMs = Math.round(performance.now() - started);
@@ -442,6 +442,7 @@ function runInChild(name: string, root: string, onProgress: (message: Progress) 
         String(reads),
         "--awaited-writes",
         String(awaitedWrites),
+        ...(args.includes("--no-settle") ? ["--no-settle"] : []),
       ],
       { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] },
     );
