@@ -164,7 +164,7 @@ export class LsmEngine implements StorageEngine {
 
   /**
    * @param options `directory` and any option to override
-   * @param scheduler timers for `sync: "interval"` (the node's scheduler)
+   * @param scheduler timers for `sync: "interval"` (wall-clock time: the plugin passes the system scheduler)
    */
   constructor(options: Partial<LsmEngineOptions> & { directory: string }, scheduler?: Scheduler) {
     this.options = { ...DEFAULT_LSM_OPTIONS, ...options };
