@@ -8,7 +8,6 @@ import { join } from "node:path";
 import { z } from "zod";
 import { instanceCachingFactory } from "../../../core/build/di.ts";
 import { type Plugin, type PluginChoice, choose, definePlugin } from "../../../core/build/plugin.ts";
-import { systemScheduler } from "../../../core/runtime/system-runtime.ts";
 import { STORAGE_ENGINE } from "../../../core/interfaces/storage-engine.ts";
 import { NODE_SETTINGS, type NodeSettings } from "../../../core/node/settings.ts";
 import { DEFAULT_LSM_OPTIONS, LsmEngine, type LsmEngineOptions } from "./lsm-engine.ts";
@@ -52,9 +51,10 @@ export const lsmEnginePlugin: Plugin<LsmPluginOptions> = definePlugin({
     container.register(STORAGE_ENGINE, {
       useFactory: instanceCachingFactory((c) => {
         const { id } = c.resolve<NodeSettings>(NODE_SETTINGS);
-        // The log's fsync period is wall-clock time even in a simulation: the disk is real, and
-        // a virtual clock racing ahead while it works would fsync thousands of times a second.
-        return new LsmEngine({ ...options, directory: join(options.directory, id) }, systemScheduler);
+        // Not the node's scheduler: the log's fsync period is wall-clock time even in a
+        // simulation (the disk is real; a virtual clock racing ahead while it works would fsync
+        // thousands of times a second), which is the engine's default.
+        return new LsmEngine({ ...options, directory: join(options.directory, id) });
       }),
     });
   },

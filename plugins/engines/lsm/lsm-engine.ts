@@ -10,6 +10,7 @@ import { EngineNotOpenError } from "../../../core/errors.ts";
 import { checkBatch, checkBytes, checkScanOptions } from "../validate.ts";
 import { compareBytes } from "../../../core/codec/bytes.ts";
 import type { Scheduler } from "../../../core/interfaces/clock.ts";
+import { systemScheduler } from "../../../core/runtime/system-runtime.ts";
 import type {
   BatchOperation,
   EngineCapabilities,
@@ -141,7 +142,7 @@ export class LsmEngine implements StorageEngine {
   readonly options: LsmEngineOptions;
   /** Counters. */
   readonly stats: LsmStats = { flushes: 0, compactions: 0, recoveredWrites: 0, lostLogBytes: 0, tombstonesDropped: 0 };
-  readonly #scheduler: Scheduler | undefined;
+  readonly #scheduler: Scheduler;
   readonly #cache: BlockCache<Block>;
   #open = false;
   #mem = new Memtable();
@@ -164,9 +165,10 @@ export class LsmEngine implements StorageEngine {
 
   /**
    * @param options `directory` and any option to override
-   * @param scheduler timers for `sync: "interval"` (wall-clock time: the plugin passes the system scheduler)
+   * @param scheduler timers for `sync: "interval"`; default the host's (the disk is real, so its
+   *   fsync period is wall-clock time)
    */
-  constructor(options: Partial<LsmEngineOptions> & { directory: string }, scheduler?: Scheduler) {
+  constructor(options: Partial<LsmEngineOptions> & { directory: string }, scheduler: Scheduler = systemScheduler) {
     this.options = { ...DEFAULT_LSM_OPTIONS, ...options };
     this.#scheduler = scheduler;
     this.#cache = new BlockCache(this.options.blockCacheBytes);
