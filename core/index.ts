@@ -59,6 +59,7 @@ export * from "./node/record-store.ts";
 export * from "./node/range-sync.ts";
 export * from "./node/ring-membership.ts";
 export * from "./node/handoff.ts";
+export * from "./node/membership-change.ts";
 export * from "./node/tombstone-gc.ts";
 export * from "./node/tokens.ts";
 export * as protocol from "./node/protocol.ts";

@@ -6,7 +6,8 @@
 import type { DependencyContainer } from "./di.ts";
 import { NotRunningError } from "../errors.ts";
 import type { NodeId } from "../model/sibling.ts";
-import type { JoinResult, LeaveOptions, RingforgeNode } from "../node/ringforge-node.ts";
+import type { RingforgeNode } from "../node/ringforge-node.ts";
+import type { JoinResult, LeaveOptions } from "../node/membership-change.ts";
 import type { MemberInfo } from "../interfaces/partitioner.ts";
 import { type Runtime, type VirtualRuntime, virtualRuntime } from "../runtime/runtime.ts";
 import { VirtualScheduler } from "../runtime/virtual-scheduler.ts";

@@ -5,22 +5,21 @@
  */
 import {
   InvalidRequestError,
-  MembershipConflictError,
   NotRunningError,
   RingforgeError,
   SiblingLimitError,
-  TimeoutError,
   UnreachableNodeError,
 } from "../errors.ts";
+import type { MembershipConflictError, TimeoutError } from "../errors.ts";
 import { parseSiblings, siblingsToWire } from "../codec/record-codec.ts";
 import { bytesEqual } from "../codec/bytes.ts";
 import { encode } from "../codec/msgpack.ts";
 import type { AntiEntropy } from "../interfaces/anti-entropy.ts";
 import { type Clock, type Scheduler, type Timer, every, sleep } from "../interfaces/clock.ts";
 import type { ConflictResolver } from "../interfaces/conflict-resolver.ts";
-import { type FailureDetector, believedDown } from "../interfaces/failure-detector.ts";
+import type { FailureDetector } from "../interfaces/failure-detector.ts";
 import type { Logger } from "../interfaces/logger.ts";
-import { type MemberInfo, type Partitioner, rangeContains, rangeMoves } from "../interfaces/partitioner.ts";
+import type { MemberInfo, Partitioner } from "../interfaces/partitioner.ts";
 import type { Random } from "../interfaces/random.ts";
 import type { ReplicaClient, Replicator } from "../interfaces/replicator.ts";
 import type { StorageEngine } from "../interfaces/storage-engine.ts";
@@ -31,8 +30,9 @@ import { type NodeId, type Sibling, type SiblingSet, liveValues, sameSiblings } 
 import { Handoff } from "./handoff.ts";
 import type { MessageRouter } from "./message-router.ts";
 import { type RangeSync, SYNC_MERGE } from "./range-sync.ts";
-import type { RecordStore, TokenInterval } from "./record-store.ts";
-import { RING_GET, RING_SET, RingMembership, type RingView } from "./ring-membership.ts";
+import type { RecordStore } from "./record-store.ts";
+import { RING_GET, RING_SET, RingMembership } from "./ring-membership.ts";
+import { type JoinResult, type LeaveOptions, MembershipChange } from "./membership-change.ts";
 import { TombstoneGc } from "./tombstone-gc.ts";
 import {
   type CoordinateRequest,
@@ -83,25 +83,6 @@ export interface PutResult {
   readonly context: CausalContext;
 }
 
-/** What a join moved. */
-export interface JoinResult {
-  /** The ring view the join made. */
-  readonly view: RingView;
-  /** Records streamed into this node from the previous owners. */
-  readonly streamed: number;
-  /** Bytes of the streaming requests and replies. */
-  readonly bytes: number;
-}
-
-/** Options of {@link RingforgeNode.leave}. */
-export interface LeaveOptions {
-  /**
-   * Give up if the node's data is not handed off within this time, ms (the node then keeps
-   * running and keeps its data; call `leave` again). Default 600,000.
-   */
-  readonly timeoutMs?: number;
-}
-
 /** The services a node is built from, as resolved from its container. */
 export interface NodeServices {
   /** Identity, replication factors, limits. */
@@ -137,9 +118,6 @@ export interface NodeServices {
   /** Where messages of other protocols (gossip, SWIM...) go. */
   readonly router: MessageRouter;
 }
-
-/** Tries a join or leave makes before giving up on concurrent membership changes. */
-const MEMBERSHIP_ATTEMPTS = 5;
 
 /** Engine key (prefix 0x00, metadata) recording which resolver wrote the engine's versions. */
 const RESOLVER_META_KEY = new Uint8Array([0x00, ...new TextEncoder().encode("meta/resolver")]);
@@ -177,6 +155,7 @@ export class RingforgeNode implements ReplicaClient {
   readonly handoff: Handoff;
   /** Removes tombstones every replica holds, after their grace. */
   readonly tombstones: TombstoneGc;
+  readonly #membership: MembershipChange;
 
   /** @internal built by the node build; takes its services from the container. */
   constructor(services: NodeServices) {
@@ -209,6 +188,15 @@ export class RingforgeNode implements ReplicaClient {
       timeoutMs,
     });
     s.store.onStored((key) => this.handoff.noteStored(key));
+    this.#membership = new MembershipChange({
+      ...s,
+      ring: this.ring,
+      handoff: this.handoff,
+      running: () => this.#state === "running",
+      refuseWrites: (on) => {
+        this.#refuseWrites = on;
+      },
+    });
     this.tombstones = new TombstoneGc({
       id: this.id,
       store: s.store,
@@ -300,13 +288,9 @@ export class RingforgeNode implements ReplicaClient {
   }
 
   /**
-   * Joins the ring (Dynamo §4.8.1's explicit join): fetches the current ring view from a
-   * member, streams every range this node will replicate from a node that replicates it now
-   * (a pull-mode range sync: records move once, by hash-tree diff), then makes and broadcasts
-   * the new view, and checks with a member that it took effect. Writes keep going to the old
-   * replicas while it streams; those that land after a range was streamed reach this node when
-   * the old replica hands the range off. If a concurrent membership change won, it streams the
-   * difference and tries again. A no-op if this node already owns ranges.
+   * Joins the ring (Dynamo §4.8.1's explicit join): streams the ranges this node will replicate
+   * from their current holders, then publishes the new ring view (see {@link MembershipChange.join}).
+   * A no-op if this node already owns ranges.
    *
    * @param seeds members to ask for the ring view; default the configured members
    * @throws {UnreachableNodeError} or {@link TimeoutError} if no seed or no source answers
@@ -314,31 +298,13 @@ export class RingforgeNode implements ReplicaClient {
    */
   async join(seeds?: readonly NodeId[]): Promise<JoinResult> {
     this.#assertRunning();
-    const peers = (seeds ?? this.#s.members.map((m) => m.id)).filter((id) => id !== this.id);
-    let streamed = 0;
-    let bytes = 0;
-    for (let attempt = 0; attempt < MEMBERSHIP_ATTEMPTS; attempt++) {
-      await this.#pullView(peers, true);
-      const current = this.ring.view;
-      if (current.members.some((m) => m.id === this.id)) return { view: current, streamed, bytes };
-      const next: RingView = { epoch: current.epoch + 1, members: [...current.members, this.#s.settings.member] };
-      const moved = await this.#streamGained(current, next);
-      streamed += moved.streamed;
-      bytes += moved.bytes;
-      await this.#publish(next);
-      // Confirm against a member: a concurrent change with the same epoch may have won.
-      await this.#pullView(current.members.map((m) => m.id), false);
-      if (this.ring.view.members.some((m) => m.id === this.id)) return { view: this.ring.view, streamed, bytes };
-    }
-    throw new MembershipConflictError(this.id, MEMBERSHIP_ATTEMPTS);
+    return this.#membership.join(seeds);
   }
 
   /**
-   * Decommissions this node: removes it from the ring view (broadcast to every member and
-   * checked with one), refuses replica writes from then on (a coordinator still on the old view
-   * counts this replica failed and uses the others), hands off every record to the nodes that
-   * replicate it now, and stops once it holds none. While a replica of some range is
-   * unreachable its records stay here and the handoff retries.
+   * Decommissions this node: leaves the ring view, refuses replica writes from then on, hands
+   * off every record to the nodes that replicate it now, and stops once it holds none (see
+   * {@link MembershipChange.leave}).
    *
    * @throws {InvalidRequestError} if the ring would have fewer members than N
    * @throws {TimeoutError} if the data is not handed off within `timeoutMs` (the node keeps
@@ -346,107 +312,8 @@ export class RingforgeNode implements ReplicaClient {
    */
   async leave(options: LeaveOptions = {}): Promise<void> {
     this.#assertRunning();
-    const { settings, scheduler, clock } = this.#s;
-    const { n } = settings.replication;
-    const timeoutMs = options.timeoutMs ?? 600_000;
-    const deadline = clock.now() + timeoutMs;
-    const isMember = () => this.ring.view.members.some((m) => m.id === this.id);
-    await this.#pullView(this.ring.view.members.map((m) => m.id).filter((id) => id !== this.id), false);
-    for (;;) {
-      if (this.#state !== "running") throw new NotRunningError(`node ${this.id} (stopped while leaving)`);
-      if (isMember()) {
-        // Not yet out (or a concurrent change put this node back): make the change.
-        this.#refuseWrites = false;
-        const current = this.ring.view;
-        if (current.members.length - 1 < n) {
-          throw new InvalidRequestError(`cannot leave: the ring would have ${current.members.length - 1} member(s), fewer than N (${n})`);
-        }
-        await this.#publish({ epoch: current.epoch + 1, members: current.members.filter((m) => m.id !== this.id) });
-        await this.#pullView(current.members.map((m) => m.id).filter((id) => id !== this.id), false);
-        continue;
-      }
-      this.#refuseWrites = true;
-      while (this.handoff.busy) await sleep(scheduler, 10);
-      const remaining = await this.handoff.sweep();
-      if (remaining === 0 && !isMember()) break;
-      if (clock.now() >= deadline) {
-        this.#refuseWrites = false;
-        throw new TimeoutError(`leave of ${this.id} (${remaining} record(s) not yet handed off)`, timeoutMs, { remaining });
-      }
-      await sleep(scheduler, Math.min(settings.handoff.intervalMs, 1000));
-    }
+    await this.#membership.leave(options);
     await this.stop();
-  }
-
-  /** Adopts and broadcasts a view this node made. */
-  async #publish(view: RingView): Promise<void> {
-    if (await this.ring.adopt(view)) await this.ring.broadcast(view, this.#s.settings.requestTimeoutMs);
-  }
-
-  /**
-   * Fetches the ring view from the first of `peers` that answers (adopting it if newer).
-   * @throws the last error if `required` and none answered
-   */
-  async #pullView(peers: readonly NodeId[], required: boolean): Promise<void> {
-    let lastError: unknown;
-    for (const peer of peers) {
-      if (peer === this.id) continue;
-      try {
-        await this.ring.pull(peer, this.#s.settings.requestTimeoutMs);
-        return;
-      } catch (error) {
-        if (!(error instanceof RingforgeError)) throw error;
-        lastError = error;
-      }
-    }
-    if (required && lastError) throw lastError;
-  }
-
-  /** Streams, from their current holders, the ranges this node replicates in `next` but not in `current`. */
-  async #streamGained(current: RingView, next: RingView): Promise<{ streamed: number; bytes: number }> {
-    const { partitioner, settings, sync, detector } = this.#s;
-    const n = settings.replication.n;
-    // Both layouts, computed without awaiting in between, so no request sees the trial members.
-    partitioner.setMembers(current.members);
-    const before = partitioner.ranges(n);
-    partitioner.setMembers(next.members);
-    const after = partitioner.ranges(n);
-    partitioner.setMembers(this.ring.view.members);
-    const pieces: { interval: TokenInterval; holders: NodeId[] }[] = [];
-    for (const move of rangeMoves(before, after)) {
-      if (!move.gained.includes(this.id)) continue;
-      const was = before.find((r) => rangeContains(r, move.end))?.replicas ?? [];
-      // Prefer the node that loses the range: it is the one that hands off what lands there later.
-      const holders = [...move.lost, ...was.filter((r) => !move.lost.includes(r))];
-      pieces.push({ interval: { start: move.start, end: move.end }, holders });
-    }
-    const bySource = new Map<NodeId, typeof pieces>();
-    for (const piece of pieces) {
-      const source = piece.holders.find((h) => !believedDown(detector, h)) ?? piece.holders[0]!;
-      if (!bySource.has(source)) bySource.set(source, []);
-      bySource.get(source)!.push(piece);
-    }
-    let streamed = 0;
-    let bytes = 0;
-    for (const [source, group] of bySource) {
-      const tried = new Set<NodeId>();
-      let from: NodeId | undefined = source;
-      while (from !== undefined) {
-        tried.add(from);
-        try {
-          const result = await sync.run(from, group.map((p) => p.interval), { mode: "pull", timeoutMs: settings.requestTimeoutMs });
-          streamed += result.pulled;
-          bytes += result.bytes;
-          break;
-        } catch (error) {
-          if (!(error instanceof RingforgeError)) throw error;
-          // Another holder of the same ranges.
-          from = group.flatMap((p) => p.holders).find((h) => !tried.has(h));
-          if (from === undefined) throw error;
-        }
-      }
-    }
-    return { streamed, bytes };
   }
 
   async #runHandoff(): Promise<void> {

@@ -22,6 +22,7 @@ import { type LogOperation, LogWriter, type SyncPolicy, encodeRecord, readLog } 
 import { type Manifest, type ManifestTable, readManifest, syncDirectory, writeManifest } from "./manifest.ts";
 import { binaryString } from "../binary-keys.ts";
 import { Memtable } from "./memtable.ts";
+import { levelRange, merge, toAsync } from "./merge-iterator.ts";
 import { type Block, TableBuilder, type TableEntry, type TableInfo, TableReader } from "./sstable.ts";
 
 /** Options of the LSM engine (defaults in {@link DEFAULT_LSM_OPTIONS}). */
@@ -704,59 +705,6 @@ export class LsmEngine implements StorageEngine {
 /** A memtable's entries in key order. */
 function entriesOf(mem: Memtable): Iterable<TableEntry> {
   return mem.range(undefined, undefined, false);
-}
-
-/** The tables of one sorted, non-overlapping level as one ordered iterator. */
-async function* levelRange(level: readonly TableReader[], gte: Uint8Array | undefined, lt: Uint8Array | undefined, reverse: boolean): AsyncGenerator<TableEntry> {
-  const ordered = reverse ? [...level].reverse() : level;
-  for (const t of ordered) yield* t.range(gte, lt, reverse);
-}
-
-function toAsync(iterator: Iterator<TableEntry>): AsyncIterator<TableEntry> {
-  return {
-    next: async () => iterator.next(),
-    return: async () => {
-      iterator.return?.();
-      return { done: true, value: undefined };
-    },
-  };
-}
-
-/**
- * K-way merge of sorted sources (newest first). Each key comes out once, from the newest source
- * that holds it, tombstones included (callers skip or keep them).
- */
-async function* merge(sources: AsyncIterator<TableEntry>[], reverse: boolean): AsyncGenerator<TableEntry> {
-  const heads: (TableEntry | undefined)[] = [];
-  try {
-    for (const s of sources) heads.push(await next(s));
-    for (;;) {
-      let best = -1;
-      for (let i = 0; i < heads.length; i++) {
-        const h = heads[i];
-        if (h === undefined) continue;
-        if (best < 0) best = i;
-        else {
-          const c = compareBytes(h.key, heads[best]!.key);
-          if (reverse ? c > 0 : c < 0) best = i;
-        }
-      }
-      if (best < 0) return;
-      const winner = heads[best]!;
-      yield winner;
-      for (let i = 0; i < heads.length; i++) {
-        const h = heads[i];
-        if (h !== undefined && (i === best || compareBytes(h.key, winner.key) === 0)) heads[i] = await next(sources[i]!);
-      }
-    }
-  } finally {
-    for (const s of sources) await s.return?.();
-  }
-}
-
-async function next(source: AsyncIterator<TableEntry>): Promise<TableEntry | undefined> {
-  const r = await source.next();
-  return r.done ? undefined : r.value;
 }
 
 function toHex(bytes: Uint8Array): string {
