@@ -24,6 +24,9 @@ export type RingforgeErrorCode =
   | "RINGFORGE_SIBLING_LIMIT"
   | "RINGFORGE_INVALID_MESSAGE"
   | "RINGFORGE_MEMBERSHIP_CONFLICT"
+  | "RINGFORGE_OVERLOADED"
+  | "RINGFORGE_CONNECTION_LOST"
+  | "RINGFORGE_UNAUTHORIZED"
   | "RINGFORGE_REMOTE_ERROR";
 
 /**
@@ -281,6 +284,42 @@ export class SiblingLimitError extends RingforgeError {
   }
 }
 
+/**
+ * A bounded resource is full (requests pending on a connection, bytes queued for a peer, client
+ * requests in progress): the request was refused before anything ran, and can be retried later.
+ */
+export class OverloadedError extends RingforgeError {
+  constructor(
+    /** What is full. */
+    readonly resource: string,
+    /** Its limit. */
+    readonly limit: number,
+  ) {
+    super("RINGFORGE_OVERLOADED", `${resource} is full (limit ${limit}); retry later`, { resource, limit });
+  }
+}
+
+/**
+ * The connection to a node closed while a request was in flight: the request may or may not
+ * have run there (as with a timeout), so a write is not acknowledged and a retry is safe.
+ */
+export class ConnectionLostError extends RingforgeError {
+  /** The node the request went to. */
+  readonly node: string;
+
+  constructor(node: string, reason: string) {
+    super("RINGFORGE_CONNECTION_LOST", `connection to ${node} lost with a request in flight (${reason})`, { node, reason });
+    this.node = node;
+  }
+}
+
+/** A client or peer did not present valid credentials (bearer token, cluster secret). */
+export class UnauthorizedError extends RingforgeError {
+  constructor(reason: string) {
+    super("RINGFORGE_UNAUTHORIZED", `unauthorized: ${reason}`, { reason });
+  }
+}
+
 /** A message from the network did not have the expected shape. */
 export class InvalidMessageError extends RingforgeError {
   constructor(reason: string) {
@@ -362,6 +401,12 @@ export function errorFromWire(wire: WireError, from: string): RingforgeError {
       return new InvalidMessageError(str("reason") || wire.message);
     case "RINGFORGE_MEMBERSHIP_CONFLICT":
       return new MembershipConflictError(str("node"), num("attempts"));
+    case "RINGFORGE_OVERLOADED":
+      return new OverloadedError(str("resource"), num("limit"));
+    case "RINGFORGE_CONNECTION_LOST":
+      return new ConnectionLostError(str("node") || from, str("reason"));
+    case "RINGFORGE_UNAUTHORIZED":
+      return new UnauthorizedError(str("reason") || wire.message);
     case "RINGFORGE_REMOTE_ERROR":
       // Already a remote failure relayed once: keep its message, which names the first node.
       return new RemoteError(typeof d.node === "string" ? d.node : from, wire.message.replace(/^node \S+ failed: /, ""));
@@ -388,5 +433,9 @@ const KNOWN_CODES = new Set<RingforgeErrorCode>([
   "RINGFORGE_CORRUPT_DATA",
   "RINGFORGE_SIBLING_LIMIT",
   "RINGFORGE_INVALID_MESSAGE",
+  "RINGFORGE_MEMBERSHIP_CONFLICT",
+  "RINGFORGE_OVERLOADED",
+  "RINGFORGE_CONNECTION_LOST",
+  "RINGFORGE_UNAUTHORIZED",
   "RINGFORGE_REMOTE_ERROR",
 ]);

@@ -45,12 +45,12 @@ const HOST_ACCESS_ALLOWLIST: ReadonlyArray<{
     path: "core/runtime/macrotask.ts",
     reason: "the virtual scheduler's microtask drain: one host macrotask per simulated event, never a delay",
   },
-  // To be enabled when these exist (uncomment with the change that adds them):
-  // {
-  //   kind: "prefix",
-  //   path: "plugins/transports/tcp/",
-  //   reason: "real sockets: connect timeouts and reconnect back-off run on host time",
-  // },
+  {
+    kind: "file",
+    path: "plugins/transports/tcp/handshake.ts",
+    reason: "handshake nonces must be unpredictable: crypto.getRandomValues, never the seeded Random",
+  },
+  // To be enabled when it exists (uncomment with the change that adds it):
   // {
   //   kind: "contains",
   //   path: "/adapter/",
