@@ -8,6 +8,8 @@ export default defineConfig({
     "core/index": "core/index.ts",
     "plugins/index": "plugins/index.ts",
     "sim/index": "sim/index.ts",
+    "server/index": "server/index.ts",
+    "client/index": "client/index.ts",
     "cli/program": "cli/program.ts",
     "cli/main": "cli/main.ts",
   },

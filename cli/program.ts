@@ -6,7 +6,10 @@
  *   default and plugin option filled in, or every problem with its path.
  * - `ringforge compare SCENARIO --config A --config B [--seeds K] [--json]`: the compare lab.
  *
- * Later commands (the compare lab, node processes) plug into the same program. The executable
+ * - `ringforge start`, `cluster`, `get`, `put`, `delete`, `status`, `leave`: node processes and
+ *   their client (cli/node-commands.ts).
+ *
+ * The executable
  * is cli/main.ts; this module is the program as a library, for tests and embedding.
  *
  * @module
@@ -23,6 +26,7 @@ import { type LabConfig, compare, formatComparison } from "../sim/lab.ts";
 import { parseScenario } from "../sim/scenario.ts";
 import { basename } from "node:path";
 import { builtinPlugins } from "../plugins/index.ts";
+import { registerNodeCommands } from "./node-commands.ts";
 
 /** Where a command writes: standard output and standard error, replaceable in tests. */
 export interface CliIo {
@@ -151,6 +155,8 @@ export async function runCli(
       if (progress) progress("");
       io.out(options.json ? `${JSON.stringify(comparison, null, 2)}\n` : `${formatComparison(comparison)}\n`);
     });
+
+  registerNodeCommands(program, io, registry);
 
   try {
     await program.parseAsync([...argv], { from: "user" });

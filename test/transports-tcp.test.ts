@@ -13,7 +13,8 @@ import { assert, assertEquals, assertGreater, assertInstanceOf, assertRejects, a
 import fc from "fast-check";
 import { ConnectionLostError, InvalidConfigError, InvalidMessageError, OverloadedError, UnreachableNodeError } from "../core/errors.ts";
 import type { Message } from "../core/interfaces/transport.ts";
-import { FrameDecoder, FrameTooLargeError, encodeFrame, parseAddress, tcpPlugin, type TcpTransport } from "../plugins/transports/tcp/index.ts";
+import { parseAddress, tcpPlugin, type TcpTransport } from "../plugins/transports/tcp/index.ts";
+import { FrameDecoder, FrameTooLargeError, encodeFrame } from "../plugins/transports/tcp/frames.ts";
 import { transportSuite } from "./conformance/transport.ts";
 import { freePort, hostSleep, recordingLogger, tcpTransport } from "./support/tcp-pair.ts";
 

@@ -94,6 +94,8 @@ export class SloppyQuorumReplicator extends QuorumReplicator {
   readonly hints: HintStats = { stored: 0, delivered: 0, dropped: 0, hintedWrites: 0 };
   #timer: Timer | undefined;
   #delivering = false;
+  /** Hints in the engine now (counted at start, kept up to date), the bound `maxHints` applies to. */
+  #pending = 0;
 
   constructor(
     protected readonly sloppy: SloppyQuorumOptions,
@@ -122,8 +124,16 @@ export class SloppyQuorumReplicator extends QuorumReplicator {
     return healthy.length >= n ? healthy.slice(0, n) : [...healthy, ...walk.filter((id) => !healthy.includes(id))].slice(0, n);
   }
 
-  /** Starts hint delivery rounds. */
+  /** Hints waiting in this node's engine for their owner. */
+  get pendingHints(): number {
+    return this.#pending;
+  }
+
+  /** Counts the hints a previous run left, then starts hint delivery rounds. */
   async start(): Promise<void> {
+    let pending = 0;
+    for await (const _ of this.engine.scan({ gte: Uint8Array.of(HINT_PREFIX), lt: Uint8Array.of(HINT_PREFIX + 1) })) pending++;
+    this.#pending = pending;
     this.#timer = every(this.scheduler, this.sloppy.deliveryIntervalMs, () => void this.#deliver());
   }
 
@@ -178,12 +188,16 @@ export class SloppyQuorumReplicator extends QuorumReplicator {
   /** Keeps the write (readable here) and, capacity allowing, a hint to hand it off. */
   async #storeHinted(owner: NodeId, key: string, siblings: SiblingSet): Promise<void> {
     await this.client.write(this.self, key, siblings, 0);
-    if (this.hints.stored - this.hints.delivered - this.hints.dropped >= this.sloppy.maxHints) {
+    const hint = hintKey(owner, key);
+    // A newer write for the same owner and key refreshes its hint; only a new hint counts.
+    const fresh = (await this.engine.get(hint)) === undefined;
+    if (fresh && this.#pending >= this.sloppy.maxHints) {
       this.hints.dropped++;
       this.logger.warn("hint dropped: too many hints", { owner, key, maxHints: this.sloppy.maxHints });
       return;
     }
-    await this.engine.put(hintKey(owner, key), encode([this.clock.now()]));
+    await this.engine.put(hint, encode([this.clock.now()]));
+    if (fresh) this.#pending++;
     this.hints.stored++;
   }
 
@@ -201,6 +215,7 @@ export class SloppyQuorumReplicator extends QuorumReplicator {
         const created = (decode(meta, "hint") as [number])[0];
         if (now - created > this.sloppy.maxHintAgeMs) {
           await this.engine.delete(hint);
+          this.#pending--;
           this.hints.dropped++;
           continue;
         }
@@ -213,6 +228,7 @@ export class SloppyQuorumReplicator extends QuorumReplicator {
           const siblings = await this.client.read(this.self, key, 0);
           await this.client.write(owner, key, siblings, 5000);
           await this.engine.delete(hint);
+          this.#pending--;
           this.hints.delivered++;
           // The stand-in keeps its copy: dropping it here could race a newer hinted write to
           // the same key. Copies on nodes that do not own a range are left to range handoff.

@@ -15,7 +15,6 @@ import { parseAddress } from "./address.ts";
 import { type TcpOptions, TcpTransport } from "./tcp-transport.ts";
 
 export * from "./address.ts";
-export { FrameDecoder, FrameTooLargeError, type Frame, decodeFrame, encodeFrame } from "./frames.ts";
 export * from "./tcp-transport.ts";
 
 const address = z.string().refine((a) => parseAddress(a) !== undefined, "must be host:port (e.g. 127.0.0.1:7001, [::1]:7001)");

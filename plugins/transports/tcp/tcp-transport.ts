@@ -73,8 +73,16 @@ export interface TcpOptions {
   readonly connectTimeoutMs: number;
   /** Time an accepted connection has to complete the handshake, ms. Default 5000. */
   readonly handshakeTimeoutMs: number;
-  /** Wait after a failed connection attempt before the next: doubles from `minMs` up to `maxMs`. */
-  readonly backoff: { readonly minMs: number; readonly maxMs: number };
+  /** Wait after a failed connection attempt before the next. */
+  readonly backoff: TcpBackoff;
+}
+
+/** Back-off between connection attempts to a peer that failed: doubles from `minMs` up to `maxMs`, with jitter. */
+export interface TcpBackoff {
+  /** First wait, ms. Default 100. */
+  readonly minMs: number;
+  /** Longest wait, ms. Default 5000. */
+  readonly maxMs: number;
 }
 
 /** Traffic and rejection counters of a {@link TcpTransport}. */

@@ -1,0 +1,7 @@
+/**
+ * ringforge client: a typed client for a node's HTTP API, on web-standard `fetch` (Node, Deno,
+ * browsers).
+ *
+ * @module
+ */
+export * from "./ringforge-client.ts";

@@ -1,0 +1,167 @@
+/**
+ * A typed client for a node's HTTP API (web-standard `fetch`: Node, Deno, browsers).
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { RingforgeError, errorFromWire } from "../core/errors.ts";
+import type { CausalContext } from "../core/model/causal-context.ts";
+import type { NodeStatus } from "../server/node-status.ts";
+
+/** The header carrying the causal context (see the server's API). */
+const CONTEXT_HEADER = "X-Ringforge-Context";
+
+/** Options of a {@link RingforgeClient}. */
+export interface ClientOptions {
+  /** Bearer token, if the node requires one. */
+  readonly token?: string;
+  /** The fetch to use (default: the global one). */
+  readonly fetch?: typeof fetch;
+}
+
+/** What {@link RingforgeClient.get} returns. */
+export interface ClientGetResult {
+  /** Live values: none (missing or deleted), one, or several concurrent siblings. */
+  readonly values: Uint8Array[];
+  /** Pass it to the next write of the key so that write supersedes what was read. */
+  readonly context: CausalContext;
+}
+
+/** What a write returns. */
+export interface ClientPutResult {
+  /** The key's context after the write. */
+  readonly context: CausalContext;
+}
+
+/** A replica's own record of a key (`/admin/local`). */
+export interface LocalRecord {
+  /** The node answering. */
+  readonly node: string;
+  /** Its siblings: values base64-decoded, tombstones as `null`. */
+  readonly siblings: (Uint8Array | null)[];
+}
+
+/**
+ * Talks to one node's client API. Every node coordinates any request, so one URL is enough;
+ * give several clients several URLs to spread load or survive a node going down.
+ *
+ * @example
+ * ```ts
+ * const client = new RingforgeClient("http://127.0.0.1:8001");
+ * await client.put("cart:ada", encodeText("milk"));
+ * const { values, context } = await client.get("cart:ada");
+ * await client.put("cart:ada", encodeText("milk,eggs"), { context });
+ * ```
+ */
+export class RingforgeClient {
+  readonly #base: string;
+  readonly #fetch: typeof fetch;
+  readonly #headers: Record<string, string>;
+
+  /** @param url the node's client URL, e.g. `http://127.0.0.1:8001` */
+  constructor(url: string, options: ClientOptions = {}) {
+    this.#base = url.replace(/\/+$/, "");
+    this.#fetch = options.fetch ?? fetch;
+    this.#headers = options.token ? { Authorization: `Bearer ${options.token}` } : {};
+  }
+
+  /** The node's URL. */
+  get url(): string {
+    return this.#base;
+  }
+
+  /**
+   * Reads a key (R replicas, or `r`).
+   *
+   * @throws {RingforgeError} with the node's code (`RINGFORGE_QUORUM_NOT_REACHED`, ...)
+   */
+  async get(key: string, options: { r?: number; timeoutMs?: number } = {}): Promise<ClientGetResult> {
+    const response = await this.#request("GET", this.#kv(key, { r: options.r, timeout: options.timeoutMs }));
+    const context = (response.headers.get(CONTEXT_HEADER) ?? "") as CausalContext;
+    if (response.status === 404) {
+      await response.body?.cancel();
+      return { values: [], context };
+    }
+    if (response.status === 300) {
+      const body = (await response.json()) as { siblings: { value: string }[] };
+      return { values: body.siblings.map((s) => new Uint8Array(Buffer.from(s.value, "base64"))), context };
+    }
+    return { values: [new Uint8Array(await response.arrayBuffer())], context };
+  }
+
+  /** Writes a value; pass the `context` of the read it is based on. */
+  async put(key: string, value: Uint8Array, options: { context?: CausalContext; w?: number; timeoutMs?: number } = {}): Promise<ClientPutResult> {
+    return this.#write("PUT", key, value, options);
+  }
+
+  /** Deletes a key (writes a tombstone); pass the `context` of the read it is based on. */
+  async delete(key: string, options: { context?: CausalContext; w?: number; timeoutMs?: number } = {}): Promise<ClientPutResult> {
+    return this.#write("DELETE", key, undefined, options);
+  }
+
+  /** The node's status: members, ring ownership, hints, repair counters. */
+  async status(): Promise<NodeStatus> {
+    return (await (await this.#request("GET", "/status")).json()) as NodeStatus;
+  }
+
+  /** The node's Prometheus metrics text. */
+  async metrics(): Promise<string> {
+    return (await this.#request("GET", "/metrics")).text();
+  }
+
+  /** Asks the node to decommission itself (hand off its data and stop); returns at once. */
+  async leave(): Promise<void> {
+    await (await this.#request("POST", "/admin/leave")).body?.cancel();
+  }
+
+  /** The node's own stored record of `key` (no quorum), for debugging and tests. */
+  async local(key: string): Promise<LocalRecord> {
+    const body = (await (await this.#request("GET", `/admin/local/${encodeURIComponent(key)}`)).json()) as {
+      node: string;
+      siblings: ({ value: string } | { tombstone: true })[];
+    };
+    return { node: body.node, siblings: body.siblings.map((s) => ("value" in s ? new Uint8Array(Buffer.from(s.value, "base64")) : null)) };
+  }
+
+  async #write(
+    method: "PUT" | "DELETE",
+    key: string,
+    value: Uint8Array | undefined,
+    options: { context?: CausalContext; w?: number; timeoutMs?: number },
+  ): Promise<ClientPutResult> {
+    const headers: Record<string, string> = options.context ? { [CONTEXT_HEADER]: options.context } : {};
+    const response = await this.#request(method, this.#kv(key, { w: options.w, timeout: options.timeoutMs }), value, headers);
+    await response.body?.cancel();
+    return { context: (response.headers.get(CONTEXT_HEADER) ?? "") as CausalContext };
+  }
+
+  #kv(key: string, query: Record<string, number | undefined>): string {
+    const params = Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
+    return `/kv/${encodeURIComponent(key)}${params.length ? `?${params.join("&")}` : ""}`;
+  }
+
+  async #request(method: string, path: string, body?: Uint8Array, headers: Record<string, string> = {}): Promise<Response> {
+    const response = await this.#fetch(`${this.#base}${path}`, {
+      method,
+      headers: { ...this.#headers, ...headers, ...(body ? { "Content-Type": "application/octet-stream" } : {}) },
+      ...(body ? { body } : {}),
+    });
+    if (response.ok || response.status === 300 || (response.status === 404 && path.startsWith("/kv/"))) {
+      if (response.status !== 404) return response;
+      // A 404 from /kv is "no value" only when it carries a context (a route miss has none).
+      if (response.headers.get(CONTEXT_HEADER) !== null) return response;
+    }
+    let wire: { code?: string; message?: string; details?: Record<string, unknown> } = {};
+    try {
+      wire = ((await response.json()) as { error?: typeof wire }).error ?? {};
+    } catch {
+      // not JSON: keep the status line
+    }
+    if (typeof wire.code === "string" && wire.code.startsWith("RINGFORGE_")) {
+      throw errorFromWire({ code: wire.code, message: wire.message ?? "", details: wire.details ?? {} }, this.#base);
+    }
+    throw new RingforgeError("RINGFORGE_REMOTE_ERROR", `${method} ${path}: HTTP ${response.status} ${wire.message ?? response.statusText}`, {
+      status: response.status,
+    });
+  }
+}

@@ -1,0 +1,264 @@
+/**
+ * The client HTTP API of a node, built with Hono (web standards: it runs under Node through
+ * `@hono/node-server` and under Deno as is).
+ *
+ * - `GET /kv/:key` — one live value: `200` with its bytes as the body; none: `404`; concurrent
+ *   siblings: `300 Multiple Choices` with `{ siblings: [{ value: base64 }], context }`. The
+ *   causal context is in the `X-Ringforge-Context` header of every answer (as Riak's
+ *   `X-Riak-Vclock`). `?r=` overrides R, `?timeout=` the time limit (ms).
+ * - `PUT /kv/:key` — the body is the value; send back the context of the read it is based on
+ *   in `X-Ringforge-Context`. `?w=` overrides W. `204` with the new context.
+ * - `DELETE /kv/:key` — writes a tombstone; same headers and options as `PUT`.
+ * - `GET /status` — this node, members and liveness, ring ownership, hints, repair counters.
+ * - `GET /metrics` — Prometheus text format.
+ * - `POST /admin/leave` — decommission this node (hand off its data, then stop).
+ * - `GET /admin/local/:key` — this replica's own record for the key (debugging, tests).
+ *
+ * Errors are JSON `{ error: { code, message, details } }`: 400 invalid key, context or
+ * option; 401 missing or wrong bearer token; 409 sibling limit; 413 value too large; 503
+ * quorum not reached (with `required` and `acknowledged`), overloaded or not running; 504
+ * timeout.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { timingSafeEqual } from "node:crypto";
+import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { ResolvedStore } from "../core/build/config.ts";
+import {
+  InvalidRequestError,
+  InvalidValueError,
+  OverloadedError,
+  RingforgeError,
+  UnauthorizedError,
+} from "../core/errors.ts";
+import type { Logger } from "../core/interfaces/logger.ts";
+import type { CausalContext } from "../core/model/causal-context.ts";
+import type { RingforgeNode } from "../core/node/ringforge-node.ts";
+import { type ApiOperation, NodeMetrics } from "./metrics.ts";
+import { nodeStatus } from "./node-status.ts";
+
+/** The request and response header carrying the causal context. */
+export const CONTEXT_HEADER = "X-Ringforge-Context";
+
+/** Options of {@link createHttpApi}. */
+export interface HttpApiOptions {
+  /** Where rejections and failures are logged. */
+  readonly logger: Logger;
+  /** If set, every request must carry `Authorization: Bearer <token>`. */
+  readonly token?: string;
+  /** Largest request body, bytes. Default: the store's value limit. */
+  readonly maxBodyBytes?: number;
+  /** Client requests in progress at once before new ones get 503. Default 4096. */
+  readonly maxInflight?: number;
+  /** Metrics to record into (one is created if omitted). */
+  readonly metrics?: NodeMetrics;
+  /** The resolved config the node was built from (names its plugins in `/status`). */
+  readonly store?: ResolvedStore;
+  /** Called by `POST /admin/leave` once the node has handed off its data and stopped. */
+  readonly onLeft?: () => void;
+}
+
+/** The HTTP status of an error a request ended with. */
+export function statusOf(error: RingforgeError): ContentfulStatusCode {
+  switch (error.code) {
+    case "RINGFORGE_INVALID_KEY":
+    case "RINGFORGE_INVALID_CONTEXT":
+    case "RINGFORGE_INVALID_REQUEST":
+    case "RINGFORGE_INVALID_CONFIG":
+      return 400;
+    case "RINGFORGE_INVALID_VALUE":
+      return (error as InvalidValueError).reason === "too-large" ? 413 : 400;
+    case "RINGFORGE_UNAUTHORIZED":
+      return 401;
+    case "RINGFORGE_SIBLING_LIMIT":
+    case "RINGFORGE_MEMBERSHIP_CONFLICT":
+      return 409;
+    case "RINGFORGE_QUORUM_NOT_REACHED":
+    case "RINGFORGE_OVERLOADED":
+    case "RINGFORGE_NOT_RUNNING":
+    case "RINGFORGE_UNREACHABLE":
+    case "RINGFORGE_CONNECTION_LOST":
+      return 503;
+    case "RINGFORGE_TIMEOUT":
+      return 504;
+    default:
+      return 500;
+  }
+}
+
+/** The JSON body of an error answer. */
+export interface ErrorBody {
+  /** The error. */
+  readonly error: {
+    /** Stable code (`RINGFORGE_...`). */
+    readonly code: string;
+    /** Human-readable message. */
+    readonly message: string;
+    /** The numbers that explain it (`required`, `acknowledged`...). */
+    readonly details: Record<string, unknown>;
+  };
+}
+
+/** The JSON body of an error answer. */
+export function errorBody(error: RingforgeError): ErrorBody {
+  return { error: { code: error.code, message: error.message, details: error.details } };
+}
+
+/**
+ * Builds the Hono app serving `node`. Serve it with `@hono/node-server` (see
+ * {@link startNodeProcess}) or `Deno.serve(app.fetch)`.
+ *
+ * @example
+ * ```ts
+ * const app = createHttpApi(node, { logger: consoleLogger("n1") });
+ * const res = await app.request("/kv/a", { method: "PUT", body: "hello" });
+ * ```
+ */
+export function createHttpApi(node: RingforgeNode, options: HttpApiOptions): Hono {
+  const app = new Hono();
+  const { logger } = options;
+  const metrics = options.metrics ?? new NodeMetrics(node, options.store);
+  const maxBody = options.maxBodyBytes ?? node.services.settings.limits.maxValueBytes;
+  const maxInflight = options.maxInflight ?? 4096;
+  let inflight = 0;
+
+  const fail = (c: Context, error: RingforgeError) => {
+    const status = statusOf(error);
+    if (status === 401 || status === 413) logger.warn("client request refused", { path: c.req.path, code: error.code, reason: error.message });
+    return c.json(errorBody(error), status);
+  };
+
+  app.onError((error, c) => {
+    if (error instanceof RingforgeError) return fail(c, error);
+    logger.error("client request failed", { path: c.req.path, error: error instanceof Error ? error.stack : String(error) });
+    return c.json({ error: { code: "RINGFORGE_INTERNAL", message: "internal error (logged on the node)", details: {} } }, 500);
+  });
+  app.notFound((c) => c.json({ error: { code: "RINGFORGE_NOT_FOUND", message: `no route ${c.req.method} ${c.req.path}`, details: {} } }, 404));
+
+  if (options.token !== undefined) {
+    const expected = Buffer.from(options.token);
+    app.use("*", async (c, next) => {
+      const header = c.req.header("authorization") ?? "";
+      const match = /^Bearer\s+(.+)$/i.exec(header);
+      const given = match ? Buffer.from(match[1]!.trim()) : undefined;
+      if (!given || given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        c.header("WWW-Authenticate", 'Bearer realm="ringforge"');
+        return fail(c, new UnauthorizedError(given ? "wrong bearer token" : "missing bearer token"));
+      }
+      await next();
+    });
+  }
+
+  /** Runs a timed, counted, bounded client operation. */
+  const operation = async (c: Context, op: ApiOperation, run: () => Promise<Response>): Promise<Response> => {
+    if (inflight >= maxInflight) return fail(c, new OverloadedError("client requests in progress", maxInflight));
+    inflight++;
+    const started = performance.now();
+    let outcome = "error";
+    try {
+      const response = await run();
+      outcome = response.status === 404 ? "not_found" : response.status === 300 ? "siblings" : "ok";
+      return response;
+    } catch (error) {
+      if (error instanceof RingforgeError) outcome = error.code.replace(/^RINGFORGE_/, "").toLowerCase();
+      throw error;
+    } finally {
+      inflight--;
+      metrics.observe(op, outcome, (performance.now() - started) / 1000);
+    }
+  };
+
+  const keyOf = (c: Context): string => c.req.param("key") ?? "";
+
+  app.get("/kv/:key{.+}", (c) =>
+    operation(c, "get", async () => {
+      const result = await node.get(keyOf(c), { r: intParam(c, "r"), timeoutMs: intParam(c, "timeout") });
+      c.header(CONTEXT_HEADER, result.context);
+      if (result.values.length === 0) {
+        return c.json({ error: { code: "RINGFORGE_NOT_FOUND", message: "no live value for this key", details: {} } }, 404);
+      }
+      if (result.values.length === 1) {
+        return c.body(bodyOf(result.values[0]!), 200, { "Content-Type": "application/octet-stream" });
+      }
+      return c.json(
+        { siblings: result.values.map((v) => ({ value: Buffer.from(v).toString("base64") })), context: result.context },
+        300,
+      );
+    }),
+  );
+
+  const bounded = bodyLimit({
+    maxSize: maxBody,
+    onError: (c) => fail(c, new InvalidValueError("too-large", undefined, maxBody)),
+  });
+
+  app.put("/kv/:key{.+}", bounded, (c) =>
+    operation(c, "put", async () => {
+      const value = new Uint8Array(await c.req.arrayBuffer());
+      const result = await node.put(keyOf(c), value, writeOptions(c));
+      c.header(CONTEXT_HEADER, result.context);
+      return c.body(null, 204);
+    }),
+  );
+
+  app.delete("/kv/:key{.+}", (c) =>
+    operation(c, "delete", async () => {
+      const result = await node.delete(keyOf(c), writeOptions(c));
+      c.header(CONTEXT_HEADER, result.context);
+      return c.body(null, 204);
+    }),
+  );
+
+  app.get("/status", async (c) => c.json(await nodeStatus(node, options.store)));
+
+  app.get("/metrics", async (c) => c.text(await metrics.text(), 200, { "Content-Type": metrics.contentType }));
+
+  app.post("/admin/leave", (c) => {
+    if (!node.running) return fail(c, new InvalidRequestError(`node ${node.id} is not running`));
+    node.leave().then(
+      () => {
+        logger.info("left the cluster", { node: node.id });
+        options.onLeft?.();
+      },
+      (error: unknown) => logger.error("leave failed; the node keeps running with its data", { error: String(error) }),
+    );
+    return c.json({ node: node.id, leaving: true }, 202);
+  });
+
+  app.get("/admin/local/:key{.+}", async (c) => {
+    const siblings = await node.localRecord(keyOf(c));
+    return c.json({
+      node: node.id,
+      siblings: siblings.map((s) => (s.value === null ? { tombstone: true } : { value: Buffer.from(s.value).toString("base64") })),
+    });
+  });
+
+  return app;
+}
+
+function intParam(c: Context, name: string): number | undefined {
+  const raw = c.req.query(name);
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value)) {
+    throw new InvalidRequestError(`query parameter ${name} must be a positive integer, got "${raw.slice(0, 40)}"`, { [name]: raw.slice(0, 40) });
+  }
+  return value;
+}
+
+function writeOptions(c: Context): { context?: CausalContext; w?: number; timeoutMs?: number } {
+  const context = c.req.header(CONTEXT_HEADER);
+  return {
+    ...(context ? { context: context as CausalContext } : {}),
+    w: intParam(c, "w"),
+    timeoutMs: intParam(c, "timeout"),
+  };
+}
+
+/** A value as a response body (a plain ArrayBuffer slice: what `Response` takes everywhere). */
+function bodyOf(value: Uint8Array): ArrayBuffer {
+  return value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength) as ArrayBuffer;
+}
