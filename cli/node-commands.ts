@@ -17,6 +17,7 @@ import { encodeText } from "../core/codec/bytes.ts";
 import type { CausalContext } from "../core/model/causal-context.ts";
 import { RingforgeClient } from "../client/ringforge-client.ts";
 import { parseNodeProcessConfig, startNodeProcess } from "../server/node-process.ts";
+import { onShutdownSignal } from "./shutdown-signals.ts";
 import type { NodeStatus } from "../server/node-status.ts";
 
 /** Where a command writes (see cli/program.ts). */
@@ -132,15 +133,12 @@ export function registerNodeCommands(program: Command, io: Io, registry: PluginR
       const config = await startConfig(flags);
       const running = await startNodeProcess(config, { registry });
       const stop = () => void running.stop();
-      process.once("SIGTERM", stop);
-      process.once("SIGINT", stop);
+      const unlisten = onShutdownSignal(stop);
       // Started by `ringforge cluster`: stop with the parent, however it ends.
       if (process.send) process.once("disconnect", stop);
-      process.send?.({ ready: running.node.id, url: running.url, peer: running.peerAddress });
       await running.stopped;
-      process.off("SIGTERM", stop);
-      process.off("SIGINT", stop);
-      process.disconnect?.();
+      unlisten();
+      if (process.connected) process.disconnect?.();
     });
 
   program
@@ -338,9 +336,7 @@ async function runLocalCluster(
     await Promise.all(exited);
     clearTimeout(deadline);
   };
-  const onSignal = () => void stopAll();
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  const unlisten = onShutdownSignal(() => void stopAll());
 
   // Ready when every node answers; give up if any exits first (or on Ctrl-C meanwhile).
   let anyExited = false;
@@ -355,8 +351,7 @@ async function runLocalCluster(
   });
   if (!ready) {
     await stopAll();
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    unlisten();
     if (anyExited && !shuttingDown) {
       throw new RingforgeError("RINGFORGE_NOT_RUNNING", "a node exited before the cluster was ready (see its log above)");
     }
@@ -375,8 +370,7 @@ async function runLocalCluster(
       `\nCtrl-C stops every node.\n`,
   );
   await Promise.all(exited);
-  process.off("SIGINT", onSignal);
-  process.off("SIGTERM", onSignal);
+  unlisten();
   if (!shuttingDown) throw new RingforgeError("RINGFORGE_NOT_RUNNING", "every node exited");
 }
 

@@ -144,7 +144,8 @@ export class RingforgeClient {
     const response = await this.#fetch(`${this.#base}${path}`, {
       method,
       headers: { ...this.#headers, ...headers, ...(body ? { "Content-Type": "application/octet-stream" } : {}) },
-      ...(body ? { body } : {}),
+      // A Uint8Array is a valid body everywhere; Deno's types want one over a plain ArrayBuffer.
+      ...(body ? { body: body as Uint8Array<ArrayBuffer> } : {}),
     });
     if (response.ok || response.status === 300 || (response.status === 404 && path.startsWith("/kv/"))) {
       if (response.status !== 404) return response;

@@ -196,8 +196,13 @@ export async function startNodeProcess(config: NodeProcessConfig, options: Start
   await node.start();
   if (!member) {
     logger.info("not a configured member: joining the ring", { node: config.id });
-    const joined = await node.join();
-    logger.info("joined", { streamedKeys: joined.streamed, bytes: joined.bytes, epoch: joined.view.epoch });
+    try {
+      const joined = await node.join();
+      logger.info("joined", { streamedKeys: joined.streamed, bytes: joined.bytes, epoch: joined.view.epoch });
+    } catch (error) {
+      await node.stop();
+      throw error;
+    }
   }
 
   let resolveStopped!: () => void;

@@ -165,10 +165,13 @@ export interface DescribeFunction {
   skip(name: string, fn: () => void): void;
 }
 
-/** An `it` function: `it(name, fn)` and `it.skip(name, fn)`. */
+/**
+ * An `it` function: `it(name, fn)` and `it.skip(name, fn)`. A third argument, a time limit in
+ * ms, is vitest's; `deno test` has no per-test limit and ignores it.
+ */
 export interface ItFunction {
-  (name: string, fn: TestFn): void;
-  skip(name: string, fn: TestFn): void;
+  (name: string, fn: TestFn, timeoutMs?: number): void;
+  skip(name: string, fn: TestFn, timeoutMs?: number): void;
 }
 
 /** Groups tests under a name; `fn` runs at once and must be synchronous. */

@@ -1,0 +1,173 @@
+/**
+ * The client HTTP API on an in-process node (Hono's `app.request`, no sockets): values as
+ * bodies, the context header, siblings as 300, and every documented error status with a JSON
+ * code and message. Also the RingforgeClient against the same app.
+ */
+import { describe, it } from "@std/testing/bdd";
+import { assert, assertEquals, assertMatch, assertRejects, assertStringIncludes } from "@std/assert";
+import { createCluster } from "../core/build/cluster.ts";
+import { decodeText, encodeText } from "../core/codec/bytes.ts";
+import { InvalidKeyError, InvalidValueError, QuorumNotReachedError, TimeoutError, UnauthorizedError } from "../core/errors.ts";
+import type { CausalContext } from "../core/model/causal-context.ts";
+import { builtinPlugins } from "../plugins/index.ts";
+import { RingforgeClient } from "../client/ringforge-client.ts";
+import { CONTEXT_HEADER, type ErrorBody, createHttpApi, statusOf } from "../server/http-api.ts";
+import { silentLogger } from "../core/interfaces/logger.ts";
+import type { Logger } from "../core/interfaces/logger.ts";
+
+async function setup(options: { token?: string } = {}) {
+  const cluster = await createCluster(
+    { nodes: 3, replication: { n: 3, r: 2, w: 2 }, resolver: "vector-clock", limits: { maxKeyBytes: 64, maxValueBytes: 1024 } },
+    { registry: builtinPlugins },
+  );
+  const warnings: string[] = [];
+  const logger: Logger = { ...silentLogger, warn: (m, f) => void warnings.push(`${m} ${JSON.stringify(f)}`) };
+  const app = createHttpApi(cluster.node("n1"), { logger, ...options });
+  const client = new RingforgeClient("http://node", {
+    fetch: ((input: RequestInfo | URL, init?: RequestInit) => app.request(String(input), init)) as typeof fetch,
+    ...(options.token ? { token: options.token } : {}),
+  });
+  return { cluster, app, warnings, client };
+}
+
+async function errorOf(response: Response): Promise<ErrorBody["error"]> {
+  assertMatch(response.headers.get("content-type") ?? "", /json/);
+  return ((await response.json()) as ErrorBody).error;
+}
+
+describe("HTTP API", () => {
+  it("PUT a body, GET it back as the body, with the context in X-Ringforge-Context", async () => {
+    const { cluster, app } = await setup();
+    const put = await app.request("/kv/a", { method: "PUT", body: "hello" });
+    assertEquals(put.status, 204);
+    assert(put.headers.get(CONTEXT_HEADER), "a write returns the new context");
+    const get = await app.request("/kv/a");
+    assertEquals(get.status, 200);
+    assertEquals(await get.text(), "hello");
+    const context = get.headers.get(CONTEXT_HEADER)!;
+    assertEquals((await app.request("/kv/a", { method: "PUT", body: "world", headers: { [CONTEXT_HEADER]: context } })).status, 204);
+    const reread = await app.request("/kv/a");
+    assertEquals(await reread.text(), "world", "a write with the read's context replaces it: no siblings");
+    const latest = reread.headers.get(CONTEXT_HEADER)!;
+    assertEquals((await app.request("/kv/a", { method: "DELETE", headers: { [CONTEXT_HEADER]: latest } })).status, 204);
+    const gone = await app.request("/kv/a");
+    assertEquals(gone.status, 404);
+    assert(gone.headers.get(CONTEXT_HEADER), "a 404 carries the context (of the tombstone)");
+    assertEquals((await app.request("/kv/some/path%20with%20spaces", { method: "PUT", body: "x" })).status, 204);
+    assertEquals(await (await app.request("/kv/some/path%20with%20spaces")).text(), "x");
+    await cluster.stop();
+  });
+
+  it("concurrent writes come back as 300 Multiple Choices listing the siblings (base64) and the context", async () => {
+    const { cluster, app } = await setup();
+    await app.request("/kv/cart", { method: "PUT", body: "milk" });
+    await app.request("/kv/cart", { method: "PUT", body: "eggs" });
+    const response = await app.request("/kv/cart");
+    assertEquals(response.status, 300);
+    const body = (await response.json()) as { siblings: { value: string }[]; context: string };
+    assertEquals(body.siblings.map((s) => atob(s.value)).sort(), ["eggs", "milk"]);
+    assertEquals(body.context, response.headers.get(CONTEXT_HEADER));
+    await app.request("/kv/cart", { method: "PUT", body: "eggs,milk", headers: { [CONTEXT_HEADER]: body.context } });
+    assertEquals(await (await app.request("/kv/cart")).text(), "eggs,milk");
+    await cluster.stop();
+  });
+
+  it("bad input gets the documented 4xx with a JSON code and message, and changes nothing", async () => {
+    const { cluster, app, warnings } = await setup();
+    const cases: [string, RequestInit, number, string][] = [
+      [`/kv/${"k".repeat(65)}`, { method: "PUT", body: "v" }, 400, "RINGFORGE_INVALID_KEY"],
+      [`/kv/${"k".repeat(65)}`, {}, 400, "RINGFORGE_INVALID_KEY"],
+      ["/kv/big", { method: "PUT", body: new Uint8Array(1025) }, 413, "RINGFORGE_INVALID_VALUE"],
+      ["/kv/big", { method: "PUT", body: new Uint8Array(100_000) }, 413, "RINGFORGE_INVALID_VALUE"],
+      ["/kv/a", { method: "PUT", body: "v", headers: { [CONTEXT_HEADER]: "not a context!" } }, 400, "RINGFORGE_INVALID_CONTEXT"],
+      ["/kv/a?w=0", { method: "PUT", body: "v" }, 400, "RINGFORGE_INVALID_REQUEST"],
+      ["/kv/a?w=9", { method: "PUT", body: "v" }, 400, "RINGFORGE_INVALID_REQUEST"],
+      ["/kv/a?r=two", {}, 400, "RINGFORGE_INVALID_REQUEST"],
+      ["/kv/a?timeout=-5", {}, 400, "RINGFORGE_INVALID_REQUEST"],
+      ["/nothing-here", {}, 404, "RINGFORGE_NOT_FOUND"],
+    ];
+    for (const [path, init, status, code] of cases) {
+      const response = await app.request(path, init);
+      assertEquals(response.status, status, `${init.method ?? "GET"} ${path}`);
+      const error = await errorOf(response);
+      assertEquals(error.code, code, `${init.method ?? "GET"} ${path}`);
+      assert(error.message.length > 0);
+    }
+    assertEquals((await app.request("/kv/a")).status, 404, "no bad write stored anything");
+    assertEquals((await app.request("/kv/big")).status, 404);
+    assert(warnings.some((w) => w.includes("RINGFORGE_INVALID_VALUE")), "a refused body is logged");
+    await cluster.stop();
+  });
+
+  it("503 with the replica counts when a quorum cannot be reached", async () => {
+    const { cluster, app } = await setup();
+    await cluster.crash("n2");
+    await cluster.crash("n3");
+    const response = await app.request("/kv/x", { method: "PUT", body: "v" });
+    assertEquals(response.status, 503);
+    const error = await errorOf(response);
+    assertEquals(error.code, "RINGFORGE_QUORUM_NOT_REACHED");
+    assertEquals([error.details.required, error.details.acknowledged], [2, 1]);
+    assertEquals((await app.request("/kv/x?r=1")).status, 200, "R=1 is still served by the live replica");
+    await cluster.stop();
+  });
+
+  it("maps each error code to its status", () => {
+    assertEquals(statusOf(new InvalidKeyError("empty")), 400);
+    assertEquals(statusOf(new InvalidValueError("too-large", 5, 1)), 413);
+    assertEquals(statusOf(new UnauthorizedError("x")), 401);
+    assertEquals(statusOf(new QuorumNotReachedError("get", 2, 1, 3)), 503);
+    assertEquals(statusOf(new TimeoutError("get", 100)), 504);
+  });
+
+  it("with a bearer token: 401 without it or with a wrong one (logged), 200 with it", async () => {
+    const { cluster, app, warnings } = await setup({ token: "s3cret-token" });
+    const attempts: Record<string, string>[] = [{}, { Authorization: "Bearer wrong-token!" }, { Authorization: "Basic czNjcmV0" }];
+    for (const headers of attempts) {
+      const response = await app.request("/status", { headers });
+      assertEquals(response.status, 401);
+      assertEquals((await errorOf(response)).code, "RINGFORGE_UNAUTHORIZED");
+      assertStringIncludes(response.headers.get("www-authenticate") ?? "", "Bearer");
+    }
+    assertEquals(warnings.filter((w) => w.includes("RINGFORGE_UNAUTHORIZED")).length, 3);
+    assertEquals((await app.request("/status", { headers: { Authorization: "Bearer s3cret-token" } })).status, 200);
+    await cluster.stop();
+  });
+
+  it("GET /status and GET /metrics describe the node", async () => {
+    const { cluster, app, client } = await setup();
+    await client.put("k", encodeText("v"));
+    await client.get("k");
+    await client.get("missing");
+    const status = await client.status();
+    assertEquals(status.node, "n1");
+    assertEquals(status.members.map((m) => m.id), ["n1", "n2", "n3"]);
+    const share = status.members.reduce((sum, m) => sum + m.ownership, 0);
+    assert(Math.abs(share - 1) < 0.01, `ownership shares sum to 1, got ${share}`);
+    assertEquals(status.records.keys, 1);
+    const metrics = await client.metrics();
+    assertMatch(metrics, /ringforge_requests_total\{operation="put",outcome="ok",node="n1"\} 1/);
+    assertMatch(metrics, /ringforge_requests_total\{operation="get",outcome="not_found",node="n1"\} 1/);
+    assertMatch(metrics, /ringforge_request_duration_seconds_bucket\{le="\+Inf",node="n1",operation="get"\} 2/);
+    assertMatch(metrics, /ringforge_hints_pending\{node="n1"\} 0/);
+    assertMatch(metrics, /ringforge_records\{what="keys",node="n1"\} 1/);
+    void app;
+    await cluster.stop();
+  });
+
+  it("RingforgeClient: values, siblings, context, typed errors", async () => {
+    const { cluster, client } = await setup();
+    const first = await client.put("c", encodeText("a"));
+    await client.put("c", encodeText("b"));
+    const read = await client.get("c");
+    assertEquals(read.values.map(decodeText).sort(), ["a", "b"]);
+    await client.put("c", encodeText("ab"), { context: read.context });
+    assertEquals((await client.get("c")).values.map(decodeText), ["ab"]);
+    assertEquals((await client.get("nope")).values, []);
+    await assertRejects(() => client.put("k".repeat(100), encodeText("v")), InvalidKeyError);
+    await assertRejects(() => client.put("c", encodeText("v"), { context: "garbage" as CausalContext }));
+    assert(first.context.length > 0);
+    assertEquals((await client.local("c")).siblings.map((s) => (s ? decodeText(s) : null)), ["ab"]);
+    await cluster.stop();
+  });
+});
