@@ -24,7 +24,7 @@ async function setup(options: { token?: string } = {}) {
   const logger: Logger = { ...silentLogger, warn: (m, f) => void warnings.push(`${m} ${JSON.stringify(f)}`) };
   const app = createHttpApi(cluster.node("n1"), { logger, ...options });
   const client = new RingforgeClient("http://node", {
-    fetch: ((input: RequestInfo | URL, init?: RequestInit) => app.request(String(input), init)) as typeof fetch,
+    fetch: ((input: string | URL | Request, init?: RequestInit) => app.request(String(input), init)) as typeof fetch,
     ...(options.token ? { token: options.token } : {}),
   });
   return { cluster, app, warnings, client };
