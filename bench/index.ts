@@ -4,12 +4,13 @@
  *   npm run bench                        # the simulator benchmark (bench/sim.ts)
  *   npm run bench -- sim --runs 5 --json
  *   npm run bench -- engines --keys 100000
+ *   npm run bench -- cluster --duration 20 --profile
  *
  * @module
  */
 import process from "node:process";
 
-const BENCHMARKS = ["sim", "engines"] as const;
+const BENCHMARKS = ["sim", "engines", "cluster"] as const;
 
 const first = process.argv[2];
 let name = "sim";
@@ -21,6 +22,7 @@ if (first !== undefined && !first.startsWith("-")) {
 
 if (name === "sim") await import("./sim.ts");
 else if (name === "engines") await import("./engines.ts");
+else if (name === "cluster") await import("./cluster.ts");
 else {
   console.error(`unknown benchmark "${name}"; choose one of: ${BENCHMARKS.join(", ")}`);
   process.exitCode = 2;

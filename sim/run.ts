@@ -18,7 +18,6 @@ import type { Random } from "../core/interfaces/random.ts";
 import type { CausalContext } from "../core/model/causal-context.ts";
 import type { RingforgeNode } from "../core/node/ringforge-node.ts";
 import { type VirtualRuntime, virtualRuntime } from "../core/runtime/runtime.ts";
-import { murmur3 } from "../core/hash/murmur3.ts";
 import { IN_PROCESS_NETWORK, type InProcessNetwork, type NetworkStats } from "../plugins/transports/in-process.ts";
 import {
   type Availability,
@@ -36,6 +35,7 @@ import {
   staleReads,
 } from "./checkers.ts";
 import { History, type OperationKind } from "./history.ts";
+import { ScrambledZipfian } from "./zipfian.ts";
 import { type FaultEvent, parseFaults } from "./nemesis.ts";
 import type { MsRange, Scenario, SetWorkload, YcsbWorkload } from "./scenario.ts";
 
@@ -644,38 +644,3 @@ function encodeSet(elements: ReadonlySet<string>): Uint8Array {
   return encodeText(JSON.stringify([...elements].sort()));
 }
 
-/**
- * YCSB's scrambled zipfian choice (Gray et al., "Quickly generating billion-record synthetic
- * databases"): item ranks follow a zipfian law with theta 0.99, and ranks are hashed over the
- * key space so the popular keys are not all adjacent.
- */
-class ScrambledZipfian {
-  readonly #n: number;
-  readonly #theta = 0.99;
-  readonly #alpha: number;
-  readonly #zetan: number;
-  readonly #eta: number;
-
-  constructor(
-    n: number,
-    private readonly random: Random,
-  ) {
-    this.#n = n;
-    let zetan = 0;
-    for (let i = 1; i <= n; i++) zetan += 1 / Math.pow(i, this.#theta);
-    const zeta2 = 1 + 1 / Math.pow(2, this.#theta);
-    this.#zetan = zetan;
-    this.#alpha = 1 / (1 - this.#theta);
-    this.#eta = (1 - Math.pow(2 / n, 1 - this.#theta)) / (1 - zeta2 / zetan);
-  }
-
-  next(): number {
-    const u = this.random.next();
-    const uz = u * this.#zetan;
-    let rank: number;
-    if (uz < 1) rank = 0;
-    else if (uz < 1 + Math.pow(0.5, this.#theta)) rank = 1;
-    else rank = Math.floor(this.#n * Math.pow(this.#eta * u - this.#eta + 1, this.#alpha));
-    return murmur3(`rank${Math.min(rank, this.#n - 1)}`) % this.#n;
-  }
-}
