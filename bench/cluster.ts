@@ -6,7 +6,8 @@
  * went (framing and codec, HTTP, request handling, storage engine, ...).
  *
  *   npm run bench -- cluster [--records 10000] [--warmup 5] [--duration 20] [--concurrency 32]
- *                            [--value-bytes 100] [--sync always|interval|never] [--profile] [--json]
+ *                            [--value-bytes 100] [--sync always|interval|never] [--profile]
+ *                            [--keep-profiles DIR] [--json]
  *
  * The nodes run the `ringforge cluster` default build (vector clocks, consistent hashing,
  * sloppy quorum, SWIM, LSM engine, Merkle anti-entropy), with the LSM commit log synced as
@@ -136,7 +137,7 @@ async function runLoad(): Promise<void> {
 type ProfileShares = Record<string, number>;
 
 interface CpuProfile {
-  readonly nodes: { id: number; callFrame: { url: string; functionName: string } }[];
+  readonly nodes: { id: number; callFrame: { url: string; functionName: string }; children?: number[] }[];
   readonly samples: number[];
   readonly timeDeltas: number[];
 }
@@ -157,8 +158,45 @@ function categoryOf(url: string, name: string): string {
   return "other JavaScript";
 }
 
+/** The functions with the most self time (share of non-idle samples), for naming the bottleneck. */
+function topFunctions(profile: CpuProfile, count: number): { fn: string; share: number }[] {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n.callFrame] as const));
+  const time = new Map<string, number>();
+  let total = 0;
+  profile.samples.forEach((id, i) => {
+    const frame = byId.get(id);
+    if (!frame || frame.functionName === "(idle)") return;
+    const dt = profile.timeDeltas[i] ?? 0;
+    const where = frame.url.replace(/^file:\/\/.*?\/(node_modules\/|(?=core|plugins|server|client|cli)\b)/, "$1");
+    const name = `${frame.functionName || "(anonymous)"} ${where}`;
+    time.set(name, (time.get(name) ?? 0) + dt);
+    total += dt;
+  });
+  return [...time].sort((a, b) => b[1] - a[1]).slice(0, count).map(([fn, t]) => ({ fn, share: Number((t / total).toFixed(3)) }));
+}
+
+/**
+ * Category per profile node. Native frames (no script URL: syscalls such as `writeBuffer` or
+ * `fsync`, builtins) count for the nearest JavaScript caller, so a socket write is "sockets"
+ * and a commit-log fsync is "storage engine".
+ */
+function categories(profile: CpuProfile): Map<number, string> {
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const out = new Map<number, string>();
+  for (const n of profile.nodes) {
+    const special = n.callFrame.functionName.startsWith("(");
+    let current: typeof n | undefined = n;
+    while (!special && current && current.callFrame.url === "") current = byId.get(parent.get(current.id) ?? -1);
+    const frame = current?.callFrame ?? n.callFrame;
+    out.set(n.id, categoryOf(special ? "" : frame.url, n.callFrame.functionName));
+  }
+  return out;
+}
+
 function profileShares(profile: CpuProfile): ProfileShares {
-  const byId = new Map(profile.nodes.map((n) => [n.id, categoryOf(n.callFrame.url, n.callFrame.functionName)]));
+  const byId = categories(profile);
   const time = new Map<string, number>();
   let total = 0;
   profile.samples.forEach((id, i) => {
@@ -193,6 +231,8 @@ async function runParent(): Promise<void> {
   const sync = option("--sync") ?? "always";
   if (!["always", "interval", "never"].includes(sync)) throw new Error("--sync is always, interval or never");
   const dir = await mkdtemp(join(tmpdir(), "ringforge-bench-cluster-"));
+  // --keep-profiles DIR leaves the .cpuprofile files there (open them in Chrome DevTools).
+  const profileDir = option("--keep-profiles") ?? join(dir, "profiles");
   const store = defaultClusterStore(3);
   const children: ChildProcess[] = [];
   try {
@@ -216,7 +256,7 @@ async function runParent(): Promise<void> {
         store: { ...store, engine: { name: "lsm", options: { sync } } },
       };
       await writeFile(file, JSON.stringify(config));
-      const flags = profile ? ["--cpu-prof", "--cpu-prof-dir", join(dir, "profiles"), "--cpu-prof-name", `${id}.cpuprofile`] : [];
+      const flags = profile ? ["--cpu-prof", "--cpu-prof-dir", profileDir, "--cpu-prof-name", `${id}.cpuprofile`] : [];
       const child = spawn(process.execPath, [...flags, "--import", "tsx", join(ROOT, "cli/main.ts"), "start", "--config", file], {
         cwd: ROOT,
         stdio: ["ignore", "pipe", "pipe"],
@@ -245,13 +285,16 @@ async function runParent(): Promise<void> {
     for (const child of children) child.kill("SIGTERM");
     await Promise.all(children.map((c) => new Promise((resolve) => (c.exitCode !== null ? resolve(null) : c.once("exit", resolve)))));
     let shares: Record<string, ProfileShares> | undefined;
+    let top: { fn: string; share: number }[] | undefined;
     if (profile) {
       shares = {};
-      for (const file of await readdir(join(dir, "profiles"))) {
-        shares[file.replace(/\.cpuprofile$/, "")] = profileShares(JSON.parse(await readFile(join(dir, "profiles", file), "utf8")) as CpuProfile);
+      for (const file of (await readdir(profileDir)).filter((f) => f.endsWith(".cpuprofile")).sort()) {
+        const parsed = JSON.parse(await readFile(join(profileDir, file), "utf8")) as CpuProfile;
+        shares[file.replace(/\.cpuprofile$/, "")] = profileShares(parsed);
+        top ??= topFunctions(parsed, 15);
       }
     }
-    const report = { benchmark: "cluster", workload: "YCSB-A", nodes: 3, replication: store.replication, sync, ...result, ...(shares ? { profile: shares } : {}) };
+    const report = { benchmark: "cluster", workload: "YCSB-A", nodes: 3, replication: store.replication, sync, ...result, ...(shares ? { profile: shares, topFunctionsN1: top } : {}) };
     if (json) {
       process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       return;
@@ -271,6 +314,8 @@ async function runParent(): Promise<void> {
       for (const c of categories) {
         process.stdout.write(`| ${c} | ${names.map((n) => `${((shares![n]![c] ?? 0) * 100).toFixed(1)}%`).join(" | ")} |\n`);
       }
+      process.stdout.write("\nMost self time on n1:\n\n| function | share |\n| --- | --- |\n");
+      for (const { fn, share } of top ?? []) process.stdout.write(`| ${fn} | ${(share * 100).toFixed(1)}% |\n`);
     }
   } finally {
     for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");

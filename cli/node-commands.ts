@@ -17,6 +17,7 @@ import { encodeText } from "../core/codec/bytes.ts";
 import type { CausalContext } from "../core/model/causal-context.ts";
 import { RingforgeClient } from "../client/ringforge-client.ts";
 import { parseNodeProcessConfig, startNodeProcess } from "../server/node-process.ts";
+import { readJson } from "./read-json.ts";
 import { onShutdownSignal } from "./shutdown-signals.ts";
 import type { NodeStatus } from "../server/node-status.ts";
 
@@ -24,15 +25,6 @@ import type { NodeStatus } from "../server/node-status.ts";
 interface Io {
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
-}
-
-async function readJsonFile(file: string, what: string): Promise<unknown> {
-  const text = await readFile(file, "utf8");
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new RingforgeError("RINGFORGE_INVALID_CONFIG", `${what} ${file} is not valid JSON: ${(error as Error).message}`);
-  }
 }
 
 function list(value: string, previous: string[] = []): string[] {
@@ -67,7 +59,7 @@ interface StartFlags {
 
 /** The node config from a file (if any), flags and the environment, validated. */
 async function startConfig(flags: StartFlags): Promise<ReturnType<typeof parseNodeProcessConfig>> {
-  const file = (flags.config ? await readJsonFile(flags.config, "node config") : {}) as Record<string, unknown>;
+  const file = (flags.config ? await readJson(flags.config, "node config") : {}) as Record<string, unknown>;
   if (typeof file !== "object" || file === null || Array.isArray(file)) {
     throw new InvalidConfigError([{ path: "", message: "a node config is a JSON object" }]);
   }
@@ -184,12 +176,8 @@ export function registerNodeCommands(program: Command, io: Io, registry: PluginR
     .option("--token-file <file>", "bearer token file (or set RINGFORGE_TOKEN)")
     .option("--context <context>", "the context printed by get")
     .option("--w <count>", "acknowledgements to wait for", count)
-    .action(async (key: string, value: string, options: { url: string; tokenFile?: string; context?: string; w?: number }) => {
-      const client = await clientOf(options);
-      const result = await client.put(key, encodeText(value), {
-        ...(options.context ? { context: options.context as CausalContext } : {}),
-        ...(options.w ? { w: options.w } : {}),
-      });
+    .action(async (key: string, value: string, options: WriteFlags) => {
+      const result = await (await clientOf(options)).put(key, encodeText(value), writeOptions(options));
       io.out(`ok\ncontext: ${result.context}\n`);
     });
 
@@ -201,12 +189,8 @@ export function registerNodeCommands(program: Command, io: Io, registry: PluginR
     .option("--token-file <file>", "bearer token file (or set RINGFORGE_TOKEN)")
     .option("--context <context>", "the context printed by get")
     .option("--w <count>", "acknowledgements to wait for", count)
-    .action(async (key: string, options: { url: string; tokenFile?: string; context?: string; w?: number }) => {
-      const client = await clientOf(options);
-      const result = await client.delete(key, {
-        ...(options.context ? { context: options.context as CausalContext } : {}),
-        ...(options.w ? { w: options.w } : {}),
-      });
+    .action(async (key: string, options: WriteFlags) => {
+      const result = await (await clientOf(options)).delete(key, writeOptions(options));
       io.out(`deleted\ncontext: ${result.context}\n`);
     });
 
@@ -232,6 +216,18 @@ export function registerNodeCommands(program: Command, io: Io, registry: PluginR
       await client.leave();
       io.out(`node ${status.node} is leaving: it hands off its data, then stops\n`);
     });
+}
+
+/** Flags of `put` and `delete`. */
+interface WriteFlags {
+  url: string;
+  tokenFile?: string;
+  context?: string;
+  w?: number;
+}
+
+function writeOptions(flags: WriteFlags): { context?: CausalContext; w?: number } {
+  return { ...(flags.context ? { context: flags.context as CausalContext } : {}), ...(flags.w ? { w: flags.w } : {}) };
 }
 
 async function readToken(file: string | undefined): Promise<string | undefined> {
@@ -282,7 +278,7 @@ async function runLocalCluster(
   flags: { nodes: number; dir: string; peerBase: number; clientBase: number; host: string; store?: string; logLevel: string },
   io: Io,
 ): Promise<void> {
-  const store = (flags.store ? await readJsonFile(flags.store, "store config") : defaultClusterStore(flags.nodes)) as StoreConfig;
+  const store = (flags.store ? await readJson(flags.store, "store config") : defaultClusterStore(flags.nodes)) as StoreConfig;
   const ids = Array.from({ length: flags.nodes }, (_, i) => `n${i + 1}`);
   const peers = ids.map((_, i) => `${flags.host}:${flags.peerBase + i + 1}`);
   const clients = ids.map((_, i) => `${flags.host}:${flags.clientBase + i + 1}`);

@@ -14,7 +14,6 @@
  *
  * @module
  */
-import { readFile } from "node:fs/promises";
 import process from "node:process";
 import { Command, CommanderError } from "commander";
 import { resolveStoreConfig, storeToConfig } from "../core/build/config.ts";
@@ -27,6 +26,7 @@ import { parseScenario } from "../sim/scenario.ts";
 import { basename } from "node:path";
 import { builtinPlugins } from "../plugins/index.ts";
 import { registerNodeCommands } from "./node-commands.ts";
+import { readJson } from "./read-json.ts";
 
 /** Where a command writes: standard output and standard error, replaceable in tests. */
 export interface CliIo {
@@ -47,14 +47,6 @@ const processIo: CliIo = {
   progress: process.stderr.isTTY ? (line) => process.stderr.write(`\r\x1b[2K${line}`) : undefined,
 };
 
-async function readJson(file: string, what: string): Promise<unknown> {
-  const text = await readFile(file, "utf8");
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new RingforgeError("RINGFORGE_INVALID_CONFIG", `${what} ${file} is not valid JSON: ${(error as Error).message}`);
-  }
-}
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];

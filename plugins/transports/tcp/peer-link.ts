@@ -45,6 +45,7 @@ export class PeerLink {
   readonly pending = new Map<number, PendingRequest>();
   #serving = 0;
   #paused = false;
+  #corked = false;
   #closed = false;
   readonly #decoder: FrameDecoder;
 
@@ -88,9 +89,21 @@ export class PeerLink {
     return this.writeEncoded(encodeFrame(frame));
   }
 
-  /** Writes an already encoded frame; false if the link is closed. */
+  /**
+   * Writes an already encoded frame; false if the link is closed. Frames written in one run of
+   * the microtask queue leave in one socket write: the socket is corked at the first and
+   * uncorked after the queue drains, so a burst of replies costs one syscall, not one each.
+   */
   writeEncoded(bytes: Uint8Array): boolean {
     if (this.#closed || this.socket.destroyed) return false;
+    if (!this.#corked) {
+      this.#corked = true;
+      this.socket.cork();
+      queueMicrotask(() => {
+        this.#corked = false;
+        this.socket.uncork();
+      });
+    }
     this.socket.write(bytes);
     return true;
   }
