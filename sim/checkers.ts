@@ -71,6 +71,8 @@ export interface SiblingSummary {
   readonly mean: number;
   /** Reads that returned more than one value. */
   readonly conflicted: number;
+  /** Siblings returned that another sibling of the same read descends from (set workload). */
+  readonly obsolete: number;
 }
 
 /** Sibling counts over acknowledged reads (final reads included). */
@@ -79,14 +81,16 @@ export function siblings(history: History): SiblingSummary {
   let max = 0;
   let total = 0;
   let conflicted = 0;
+  let obsolete = 0;
   for (const op of history.operations) {
     if (!op.ok || op.siblings === undefined) continue;
     reads++;
+    obsolete += op.obsolete ?? 0;
     total += op.siblings;
     max = Math.max(max, op.siblings);
     if (op.siblings > 1) conflicted++;
   }
-  return { reads, max, mean: reads ? round(total / reads) : 0, conflicted };
+  return { reads, max, mean: reads ? round(total / reads) : 0, conflicted, obsolete };
 }
 
 /** The set workload's verdict. */

@@ -33,6 +33,12 @@ export interface OperationRecord {
   readonly read?: readonly string[];
   /** For a read: how many live siblings it returned. */
   readonly siblings?: number;
+  /**
+   * For a read of the set workload: siblings that another sibling of the same read descends
+   * from (it holds the element their add wrote), so the store should have dropped them: false
+   * conflicts, from clocks that cannot tell the client's writes apart or were pruned.
+   */
+  readonly obsolete?: number;
 }
 
 /** A fault applied during the run. */

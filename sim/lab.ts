@@ -135,6 +135,14 @@ export function comparisonRows(comparison: Comparison): ComparisonRow[] {
       }
     }
     cells["max siblings"] = String(Math.max(...runs.map((r) => r.siblings.max)));
+    if (runs.some((r) => r.lostWrites)) cells["obsolete siblings read"] = String(sum(runs.map((r) => r.siblings.obsolete)));
+    const largest = runs.map((r) => r.repair?.largestRecordBytes ?? 0);
+    if (Math.max(...largest) > 0) cells["largest record KiB"] = (Math.max(...largest) / 1024).toFixed(1);
+    const limited = runs.map((r) => r.siblingLimit).filter((l) => l !== undefined);
+    if (limited.length > 0) {
+      const first = limited.map((l) => l.firstAtMs).sort((a, b) => a - b);
+      cells["sibling limit hit"] = `${limited.length}/${runs.length} seeds, first at ${fmt(first[Math.floor(first.length / 2)]! / 1000)} s (median)`;
+    }
     cells["divergent keys"] = `${sum(runs.map((r) => r.convergence.divergent))} of ${sum(runs.map((r) => r.convergence.keys))}`;
     const p = (kind: "read" | "write" | "add", q: "p50" | "p99") =>
       mean(runs.map((r) => r.latency[kind]?.[q]).filter((x): x is number => x !== undefined));

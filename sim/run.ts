@@ -12,7 +12,7 @@ import type { AntiEntropyStats } from "../core/interfaces/anti-entropy.ts";
 import type { HandoffStats } from "../core/node/handoff.ts";
 import type { HintStats } from "../plugins/replicators/sloppy-quorum.ts";
 import { bytesEqual, decodeText, encodeText } from "../core/codec/bytes.ts";
-import { RingforgeError } from "../core/errors.ts";
+import { InvalidConfigError, RingforgeError } from "../core/errors.ts";
 import { sleep } from "../core/interfaces/clock.ts";
 import type { Random } from "../core/interfaces/random.ts";
 import type { CausalContext } from "../core/model/causal-context.ts";
@@ -75,6 +75,16 @@ export interface RepairReport {
   readonly hints?: HintStats;
   /** Bytes of one full copy of the data: the largest node's records at the end. */
   readonly dataBytes: number;
+  /** The largest record any node wrote during the run, bytes (siblings and versions included). */
+  readonly largestRecordBytes: number;
+}
+
+/** When a run hit the store's sibling limit. */
+export interface SiblingLimitReport {
+  /** Writes refused. */
+  readonly refused: number;
+  /** The first refusal, ms after the clients started. */
+  readonly firstAtMs: number;
 }
 
 /** What one run measured. */
@@ -97,6 +107,11 @@ export interface RunReport {
   readonly latency: Partial<Record<OperationKind, LatencySummary>>;
   /** Live siblings seen by reads. */
   readonly siblings: SiblingSummary;
+  /**
+   * Writes refused for the store's sibling limit ({@link SiblingLimitError}), and when the first
+   * was, in ms after the clients started; absent if none was.
+   */
+  readonly siblingLimit?: SiblingLimitReport;
   /** Reads that missed an acknowledged write (YCSB workloads). */
   readonly staleReads?: StaleReads;
   /** Acknowledged adds lost (set workload). */
@@ -194,6 +209,12 @@ class Simulation {
     this.#network = cluster.container.resolve<InProcessNetwork>(IN_PROCESS_NETWORK);
     this.#random = runtime.random.fork("workload");
     this.#faults = parseFaults(scenario.faults, cluster.ids);
+    const strangers = (scenario.coordinators ?? []).filter((id) => !cluster.ids.includes(id));
+    if (strangers.length > 0) {
+      throw new InvalidConfigError(
+        strangers.map((id) => ({ path: "scenario.coordinators", message: `"${id}" is not a node of the store` })),
+      );
+    }
     this.#instances.push(...cluster.nodes);
     const w = scenario.workload;
     this.#total = w.type === "set" ? w.adds : w.type === "ycsb" ? w.operations : 0;
@@ -242,6 +263,7 @@ class Simulation {
       availability: availability(h),
       latency: latencies(h),
       siblings: siblings(h),
+      ...siblingLimitReport(h, t0),
       ...(workload.type === "ycsb" ? { staleReads: staleReads(h) } : { lostWrites: lostWrites(h) }),
       convergence,
       network: { ...this.#network.stats },
@@ -267,6 +289,7 @@ class Simulation {
       tombstonesReaped += node.tombstones.stats.reaped;
     }
     const dataBytes = Math.max(0, ...this.cluster.nodes.map((n) => n.services.store.stats.bytes));
+    const largestRecordBytes = Math.max(0, ...this.#instances.map((n) => n.services.store.stats.largestRecord));
     return {
       antiEntropy,
       streamed: this.#streamed,
@@ -274,6 +297,7 @@ class Simulation {
       handoff,
       tombstonesReaped,
       dataBytes,
+      largestRecordBytes,
       ...(hints ? { hints } : {}),
     };
   }
@@ -406,7 +430,8 @@ class Simulation {
 
   /** A random running node, or undefined if none is up. */
   #pickNode(): RingforgeNode | undefined {
-    const running = this.cluster.nodes.filter((n) => n.running);
+    const only = this.scenario.coordinators;
+    const running = this.cluster.nodes.filter((n) => n.running && (only === undefined || only.includes(n.id)));
     return running.length ? running[this.#random.int(running.length)] : undefined;
   }
 
@@ -437,12 +462,12 @@ class Simulation {
       this.#touched.add(w.key);
       try {
         const read = await node.get(w.key, this.#timeout());
-        this.#recordRead(client, "read", w.key, node.id, start, read.values.length, parseSetValues(read.values));
+        this.#recordRead(client, "read", w.key, node.id, start, read.values.length, parseSetValues(read.values), obsoleteSiblings(read.values));
         const merged = new Set(parseSetValues(read.values));
         merged.add(element);
         const putStart = this.now;
         try {
-          await node.put(w.key, encodeSet(merged), { context: read.context, ...this.#timeout() });
+          await node.put(w.key, encodeSet(merged, element), { context: read.context, ...this.#timeout() });
           this.history.record({ client, kind: "add", key: w.key, node: node.id, value: element, start: putStart, end: this.now, ok: true });
         } catch (error) {
           this.#fail(client, "add", w.key, node.id, putStart, codeOf(error), element);
@@ -551,7 +576,8 @@ class Simulation {
         // R = N: every replica answers, so read repair reaches every replica.
         const read = await node.get(key, { r: n });
         const ids = w.type === "set" ? parseSetValues(read.values) : read.values.map(ycsbId);
-        this.#recordRead(-1, "final-read", key, node.id, start, read.values.length, ids);
+        const obsolete = w.type === "set" ? obsoleteSiblings(read.values) : undefined;
+        this.#recordRead(-1, "final-read", key, node.id, start, read.values.length, ids, obsolete);
       } catch (error) {
         this.#fail(-1, "final-read", key, node.id, start, codeOf(error));
       }
@@ -574,8 +600,28 @@ class Simulation {
 
   // ---- recording --------------------------------------------------------------------------
 
-  #recordRead(client: number, kind: OperationKind, key: string, node: string, start: number, count: number, ids: string[]): void {
-    this.history.record({ client, kind, key, node, start, end: this.now, ok: true, read: ids, siblings: count });
+  #recordRead(
+    client: number,
+    kind: OperationKind,
+    key: string,
+    node: string,
+    start: number,
+    count: number,
+    ids: string[],
+    obsolete?: number,
+  ): void {
+    this.history.record({
+      client,
+      kind,
+      key,
+      node,
+      start,
+      end: this.now,
+      ok: true,
+      read: ids,
+      siblings: count,
+      ...(obsolete ? { obsolete } : {}),
+    });
   }
 
   #fail(client: number, kind: OperationKind, key: string, node: string, start: number, error: string, value?: string): void {
@@ -591,6 +637,12 @@ class Simulation {
       error,
     });
   }
+}
+
+function siblingLimitReport(history: History, t0: number): { siblingLimit?: SiblingLimitReport } {
+  const refused = history.operations.filter((op) => op.error === "RINGFORGE_SIBLING_LIMIT");
+  if (refused.length === 0) return {};
+  return { siblingLimit: { refused: refused.length, firstAtMs: Math.round(Math.min(...refused.map((op) => op.end)) - t0) } };
 }
 
 /** The period of a detector's protocol from its options (gossip round or SWIM period). */
@@ -633,14 +685,34 @@ function ycsbId(value: Uint8Array): string {
   return bar < 0 ? text : text.slice(0, bar);
 }
 
+/** One sibling of the set workload's key: the elements, and the element whose add wrote it. */
+interface SetValue {
+  readonly by: string;
+  readonly elements: readonly string[];
+}
+
+function parseSetValue(value: Uint8Array): SetValue {
+  const { by, e } = JSON.parse(decodeText(value)) as { by: string; e: string[] };
+  return { by, elements: e };
+}
+
 /** The set's elements across siblings: the union, which is how this workload merges. */
 function parseSetValues(values: readonly Uint8Array[]): string[] {
   const out = new Set<string>();
-  for (const v of values) for (const e of JSON.parse(decodeText(v)) as string[]) out.add(e);
+  for (const v of values) for (const e of parseSetValue(v).elements) out.add(e);
   return [...out].sort();
 }
 
-function encodeSet(elements: ReadonlySet<string>): Uint8Array {
-  return encodeText(JSON.stringify([...elements].sort()));
+/**
+ * Siblings of a read that another sibling descends from: sibling B holds the element whose
+ * add wrote sibling A, so B's writer had read A (elements are unique), and A should be gone.
+ */
+function obsoleteSiblings(values: readonly Uint8Array[]): number {
+  if (values.length < 2) return 0;
+  const parsed = values.map(parseSetValue);
+  return parsed.filter((a) => parsed.some((b) => b !== a && b.by !== a.by && b.elements.includes(a.by))).length;
 }
 
+function encodeSet(elements: ReadonlySet<string>, by: string): Uint8Array {
+  return encodeText(JSON.stringify({ by, e: [...elements].sort() }));
+}

@@ -110,6 +110,12 @@ export interface Scenario {
   /** Time limit of each client request, ms. Default: the store's. */
   readonly requestTimeoutMs?: number;
   /**
+   * The nodes clients send their requests to, picked at random among those running. Default:
+   * every node. `["n1"]` sends everything through one node, which then coordinates every write
+   * of the keys it replicates (the case dotted version vectors were made for).
+   */
+  readonly coordinators?: readonly string[];
+  /**
    * Read every key with R = N after healing (default true). False leaves the keys unread, so
    * the convergence check shows what background repair alone (anti-entropy, hints) achieved.
    */
@@ -165,6 +171,7 @@ const scenarioSchema: z.ZodType<Scenario, unknown> = z
     durationMs: z.number().positive().finite().optional(),
     quiesceMs: z.number().min(0).finite().default(5000),
     requestTimeoutMs: z.number().positive().finite().optional(),
+    coordinators: z.array(z.string().min(1)).min(1).optional(),
     finalReads: z.boolean().optional(),
   })
   .strict();

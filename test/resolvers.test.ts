@@ -3,7 +3,9 @@ import { assertEquals } from "@std/assert";
 import { globalContainer as container } from "../core/build/di.ts";
 import { CONFLICT_RESOLVER, type ConflictResolver } from "../core/interfaces/conflict-resolver.ts";
 import { resolverPlugins } from "../plugins/resolvers/index.ts";
-import { compareClocks, formatClock, mergeClocks } from "../plugins/resolvers/vector-clock.ts";
+import { VectorClockResolver, compareClocks, formatClock, mergeClocks } from "../plugins/resolvers/vector-clock.ts";
+import { DottedVersionVectorResolver } from "../plugins/resolvers/dotted-version-vector.ts";
+import { encodeText } from "../core/codec/bytes.ts";
 import { conflictResolverSuite } from "./conformance/conflict-resolver.ts";
 
 for (const plugin of resolverPlugins) {
@@ -28,5 +30,69 @@ describe("vector clock arithmetic", () => {
   it("merges pointwise and formats like the chapter", () => {
     const merged = mergeClocks([["Sx", 2], ["Sy", 1]], [["Sx", 2], ["Sz", 1]]);
     assertEquals(formatClock(merged), "[Sx:2, Sy:1, Sz:1]");
+  });
+});
+
+describe("many clients writing one key through one coordinator", () => {
+  // Clients take turns through the one coordinator; each writes with the context it read right
+  // after its own previous write, so it misses the other clients' writes since: at any time
+  // the latest write of each client is concurrent with the others'.
+  function interleaved(resolver: ConflictResolver, clients: number, steps: number): number {
+    let record: readonly import("../core/model/sibling.ts").Sibling[] = [];
+    const contexts: unknown[] = new Array(clients).fill(undefined);
+    let most = 0;
+    for (let step = 0; step < steps; step++) {
+      const c = step % clients;
+      record = resolver.write(record, { value: encodeText(`c${c}s${step}`), context: contexts[c], node: "n1", timestamp: step });
+      contexts[c] = resolver.context(record);
+      most = Math.max(most, record.filter((s) => s.value !== null).length);
+    }
+    return most;
+  }
+
+  it("dotted version vectors keep only the truly concurrent writes; vector clocks pile up", () => {
+    const dvv = interleaved(new DottedVersionVectorResolver(), 5, 50);
+    const vc = interleaved(new VectorClockResolver(), 5, 50);
+    // Each client's latest write is concurrent with the other four: at most 5 siblings.
+    assertEquals(dvv, 5);
+    // Vector clocks re-stamp what a client did not read, so its next context cannot remove it.
+    assertEquals(vc, 50);
+  });
+});
+
+describe("vector-clock pruning", () => {
+  it("drops the least recently advanced entries past maxEntries, never the writer's own", () => {
+    const resolver = new VectorClockResolver({ prune: { maxEntries: 2 } });
+    let record = resolver.write([], { value: encodeText("a"), context: undefined, node: "a", timestamp: 1 });
+    record = resolver.write(record, { value: encodeText("b"), context: resolver.context(record), node: "b", timestamp: 2 });
+    record = resolver.write(record, { value: encodeText("c"), context: resolver.context(record), node: "c", timestamp: 3 });
+    assertEquals(record.length, 1);
+    assertEquals(record[0]!.version, [["b", 1, 2], ["c", 1, 3]]);
+  });
+
+  it("keeps entries younger than minAgeMs even past maxEntries", () => {
+    const resolver = new VectorClockResolver({ prune: { maxEntries: 1, minAgeMs: 100 } });
+    let record = resolver.write([], { value: encodeText("a"), context: undefined, node: "a", timestamp: 1 });
+    record = resolver.write(record, { value: encodeText("b"), context: resolver.context(record), node: "b", timestamp: 50 });
+    assertEquals(record[0]!.version.length, 2);
+    record = resolver.write(record, { value: encodeText("c"), context: resolver.context(record), node: "b", timestamp: 200 });
+    assertEquals(record[0]!.version, [["b", 2, 200]]);
+  });
+
+  it("costs a lost update when it drops the entry that made two writes concurrent", () => {
+    const resolver = new VectorClockResolver({ prune: { maxEntries: 2 } });
+    // x is written at a, then b and c write on top of it at replica b, pruning a's entry.
+    const x = resolver.write([], { value: encodeText("x"), context: undefined, node: "a", timestamp: 1 });
+    // y: concurrent with x at replica c (it never saw x).
+    const y = resolver.write([], { value: encodeText("y"), context: undefined, node: "c", timestamp: 2 });
+    const z = resolver.write(y, { value: encodeText("z"), context: resolver.context(y), node: "b", timestamp: 3 });
+    // z = [b:1, c:1]; x = [a:1]. Truly concurrent, so both survive without pruning...
+    assertEquals(resolver.merge(x, z).length, 2);
+    // ...but a context that forgot a's entry makes a write look like it saw x.
+    const pruned = new VectorClockResolver({ prune: { maxEntries: 2 } });
+    const xy = pruned.merge(x, y);
+    const w = pruned.write(xy, { value: encodeText("w"), context: pruned.context(xy), node: "b", timestamp: 4 });
+    assertEquals(w.length, 1, "w read both x and y: it supersedes both, as it should");
+    assertEquals(pruned.parseContext(pruned.context(w)).length <= 2, true);
   });
 });

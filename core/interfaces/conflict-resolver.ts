@@ -56,6 +56,12 @@ export interface ConflictResolver<V = unknown, C = unknown> {
   /** The causal context summarising what a read returned (tombstones included). */
   context(siblings: SiblingSet<V>): C;
   /**
+   * True if a read whose context is `context` reflects every write summarised by `seen`: each
+   * of those writes is among the siblings read, or was superseded by one of them. Session
+   * guarantees (read-your-writes, monotonic reads) are this check on the session's context.
+   */
+  covers(context: C, seen: C): boolean;
+  /**
    * Checks that decoded, untrusted data is a context this resolver produced; returns it typed.
    * @throws {InvalidContextError} when it is not
    */

@@ -64,6 +64,11 @@ export interface RecordStoreStats {
   keys: number;
   /** Bytes of the records and their keys: the size of one copy of this node's data. */
   bytes: number;
+  /**
+   * The largest record this instance has written, bytes (siblings, versions and key): a
+   * high-water mark that shows sibling growth and version size (Riak's object size stats).
+   */
+  largestRecord: number;
 }
 
 /** Options of the {@link RecordStore}. */
@@ -105,7 +110,7 @@ export class RecordStore {
   #tree: Int32Array;
   readonly #listeners: ((key: string) => void)[] = [];
   /** Sizes of what is stored. */
-  readonly stats: RecordStoreStats = { keys: 0, bytes: 0 };
+  readonly stats: RecordStoreStats = { keys: 0, bytes: 0, largestRecord: 0 };
 
   /**
    * @param engine the node's engine (opened by the caller before {@link open})
@@ -264,6 +269,7 @@ export class RecordStore {
     this.#xor(token, (old?.hash ?? 0) ^ (next?.hash ?? 0));
     this.stats.keys += (next ? 1 : 0) - (old ? 1 : 0);
     this.stats.bytes += (next?.bytes ?? 0) - (old?.bytes ?? 0);
+    if (next && next.bytes > this.stats.largestRecord) this.stats.largestRecord = next.bytes;
     if (next) for (const listener of this.#listeners) listener(key);
   }
 

@@ -70,6 +70,11 @@ export class LastWriteWins implements ConflictResolver<LwwVersion, LwwContext> {
     return best;
   }
 
+  covers(context: LwwContext, seen: LwwContext): boolean {
+    if (seen === null) return true;
+    return context !== null && compareLww(context, seen) >= 0;
+  }
+
   parseContext(data: unknown): LwwContext {
     if (data === null) return null;
     if (isLwwVersion(data)) return data;

@@ -17,8 +17,15 @@ import {
 import type { NodeId, Sibling, SiblingSet } from "../../core/model/sibling.ts";
 import { canonicalSiblings } from "./sibling-order.ts";
 
-/** A vector clock: `[node, counter]` entries sorted by node id, counters >= 1. */
-export type VectorClock = readonly (readonly [node: NodeId, counter: number])[];
+/**
+ * A vector clock: `[node, counter]` entries sorted by node id, counters >= 1. With pruning on,
+ * an entry also carries the coordinator's clock reading when it last advanced the entry
+ * (`[node, counter, at]`), so the oldest entry can be found (Dynamo §4.4).
+ */
+export type VectorClock = readonly ClockEntry[];
+
+/** One entry of a {@link VectorClock}. */
+export type ClockEntry = readonly [node: NodeId, counter: number, at?: number];
 
 /** The counter of `node` in `clock` (0 if absent). */
 export function clockEntry(clock: VectorClock, node: NodeId): number {
@@ -26,22 +33,22 @@ export function clockEntry(clock: VectorClock, node: NodeId): number {
   return 0;
 }
 
-/** Pointwise maximum of two clocks. */
+/** Pointwise maximum of two clocks (an entry keeps the time stamped with its larger counter). */
 export function mergeClocks(a: VectorClock, b: VectorClock): VectorClock {
-  const out: [NodeId, number][] = [];
+  const out: ClockEntry[] = [];
   let i = 0;
   let j = 0;
   while (i < a.length || j < b.length) {
     const x = a[i];
     const y = b[j];
     if (y === undefined || (x !== undefined && x[0] < y[0])) {
-      out.push([x![0], x![1]]);
+      out.push(x!);
       i++;
     } else if (x === undefined || y[0] < x[0]) {
-      out.push([y[0], y[1]]);
+      out.push(y);
       j++;
     } else {
-      out.push([x[0], Math.max(x[1], y[1])]);
+      out.push(x[1] > y[1] ? x : y[1] > x[1] ? y : laterStamped(x, y));
       i++;
       j++;
     }
@@ -49,11 +56,17 @@ export function mergeClocks(a: VectorClock, b: VectorClock): VectorClock {
   return out;
 }
 
-/** `clock` with `node`'s counter set to `counter`. */
-export function setClockEntry(clock: VectorClock, node: NodeId, counter: number): VectorClock {
+/** Of two entries with equal counters, the one with the later time (so merge is commutative). */
+function laterStamped(x: ClockEntry, y: ClockEntry): ClockEntry {
+  return (y[2] ?? -Infinity) > (x[2] ?? -Infinity) ? y : x;
+}
+
+/** `clock` with `node`'s counter set to `counter` (and its time to `at`, if given). */
+export function setClockEntry(clock: VectorClock, node: NodeId, counter: number, at?: number): VectorClock {
+  const entry: ClockEntry = at === undefined ? [node, counter] : [node, counter, at];
   return mergeClocks(
     clock.filter(([n]) => n !== node),
-    [[node, counter]],
+    [entry],
   );
 }
 
@@ -122,6 +135,12 @@ export function formatClock(clock: VectorClock): string {
 export class VectorClockResolver implements ConflictResolver<VectorClock, VectorClock> {
   readonly name = "vector-clock";
   readonly keepsConcurrentWrites = true;
+  readonly #prune: Required<VectorClockPruning> | undefined;
+
+  /** @param options pruning; without it clocks are never pruned */
+  constructor(options: VectorClockOptions = {}) {
+    this.#prune = options.prune && { minAgeMs: 0, ...options.prune };
+  }
 
   write(local: SiblingSet<VectorClock>, stamp: WriteStamp<VectorClock>): Sibling<VectorClock>[] {
     const context = stamp.context ?? [];
@@ -132,7 +151,12 @@ export class VectorClockResolver implements ConflictResolver<VectorClock, Vector
     for (const s of local) counter = Math.max(counter, clockEntry(s.version, stamp.node));
     let clock = context;
     for (const s of uncovered) clock = mergeClocks(clock, s.version);
-    clock = setClockEntry(clock, stamp.node, counter + 1);
+    if (this.#prune) {
+      clock = setClockEntry(clock, stamp.node, counter + 1, Math.floor(stamp.timestamp));
+      clock = pruneClock(clock, stamp.node, stamp.timestamp, this.#prune);
+    } else {
+      clock = setClockEntry(clock, stamp.node, counter + 1);
+    }
     const next: Sibling<VectorClock>[] = [{ value: stamp.value, version: clock }];
     for (const s of uncovered) next.push({ value: s.value, version: clock });
     return canonicalSiblings(next, clockSortOrder);
@@ -154,6 +178,10 @@ export class VectorClockResolver implements ConflictResolver<VectorClock, Vector
     return clock;
   }
 
+  covers(context: VectorClock, seen: VectorClock): boolean {
+    return clockLeq(seen, context);
+  }
+
   parseContext(data: unknown): VectorClock {
     if (!isVectorClock(data)) {
       throw new InvalidContextError("expected a vector clock: [node, counter] pairs sorted by node");
@@ -165,31 +193,70 @@ export class VectorClockResolver implements ConflictResolver<VectorClock, Vector
 /** Largest clock accepted from a client (entries are per coordinator, so this is generous). */
 const MAX_ENTRIES = 4096;
 
-function isVectorClock(v: unknown): v is VectorClock {
+/** True if `v` is a well-formed vector clock (entries sorted by node, counters >= 1). */
+export function isVectorClock(v: unknown): v is VectorClock {
   if (!Array.isArray(v) || v.length > MAX_ENTRIES) return false;
   let previous: string | undefined;
   for (const entry of v) {
-    if (!Array.isArray(entry) || entry.length !== 2) return false;
-    const [node, counter] = entry as unknown[];
+    if (!Array.isArray(entry) || entry.length < 2 || entry.length > 3) return false;
+    const [node, counter, at] = entry as unknown[];
     if (typeof node !== "string" || node.length === 0) return false;
     if (typeof counter !== "number" || !Number.isSafeInteger(counter) || counter < 1) return false;
+    if (entry.length === 3 && !(typeof at === "number" && Number.isFinite(at))) return false;
     if (previous !== undefined && !(previous < node)) return false;
     previous = node;
   }
   return true;
 }
 
-/** Options of {@link VectorClockResolver} (none yet). */
-export type VectorClockOptions = Record<string, never>;
+/**
+ * Drops the least recently advanced entries of `clock` until it has at most `maxEntries`,
+ * never `self` (the entry just advanced) and never an entry younger than `minAgeMs`.
+ * Entries without a time (written before pruning was turned on) count as oldest.
+ *
+ * This is Dynamo's truncation, and its cost is real: a clock that forgot an entry no longer
+ * shows that it descends from the write that entry counted, so that write looks concurrent
+ * (a false conflict: a sibling that should have gone) or, the other way round, a truly
+ * concurrent sibling looks older than a pruned clock and is dropped (a lost update).
+ */
+export function pruneClock(clock: VectorClock, self: NodeId, now: number, options: Required<VectorClockPruning>): VectorClock {
+  if (clock.length <= options.maxEntries) return clock;
+  const candidates = clock
+    .filter(([node, , at]) => node !== self && now - (at ?? -Infinity) >= options.minAgeMs)
+    .sort((x, y) => (x[2] ?? -Infinity) - (y[2] ?? -Infinity) || (x[0] < y[0] ? -1 : 1));
+  const drop = new Set(candidates.slice(0, clock.length - options.maxEntries).map(([node]) => node));
+  return clock.filter(([node]) => !drop.has(node));
+}
+
+/** When to prune vector clocks (Dynamo §4.4; Riak's `small_vclock`/`young_vclock`). */
+export interface VectorClockPruning {
+  /** Entries a clock may keep; past this, the least recently advanced entries are dropped. */
+  readonly maxEntries: number;
+  /** Entries advanced more recently than this (ms) are never dropped. Default 0. */
+  readonly minAgeMs?: number;
+}
+
+/** Options of {@link VectorClockResolver}. */
+export interface VectorClockOptions {
+  /** Prune clocks past a size; default: never prune. */
+  readonly prune?: VectorClockPruning;
+}
 
 /** The vector-clock plugin. */
 export const vectorClockPlugin: Plugin<VectorClockOptions> = definePlugin({
   family: "resolver",
   name: "vector-clock",
   description: "Per-coordinator vector clocks; concurrent writes kept as siblings for the reader to merge.",
-  options: z.object({}).strict() as z.ZodType<VectorClockOptions, unknown>,
-  register(container) {
-    container.register(CONFLICT_RESOLVER, { useFactory: instanceCachingFactory(() => new VectorClockResolver()) });
+  options: z
+    .object({
+      prune: z
+        .object({ maxEntries: z.number().int().min(1).max(MAX_ENTRIES), minAgeMs: z.number().min(0).finite().optional() })
+        .strict()
+        .optional(),
+    })
+    .strict() as z.ZodType<VectorClockOptions, unknown>,
+  register(container, options) {
+    container.register(CONFLICT_RESOLVER, { useFactory: instanceCachingFactory(() => new VectorClockResolver(options)) });
   },
 });
 
@@ -199,8 +266,10 @@ export const vectorClockPlugin: Plugin<VectorClockOptions> = definePlugin({
  * @example
  * ```ts
  * const cluster = await store().use(vectorClock()).cluster();
+ * // Dynamo's truncation: at most 10 entries, dropping the least recently advanced.
+ * const pruned = await store().use(vectorClock({ prune: { maxEntries: 10 } })).cluster();
  * ```
  */
-export function vectorClock(): PluginChoice<VectorClockOptions> {
-  return choose(vectorClockPlugin) as PluginChoice<VectorClockOptions>;
+export function vectorClock(options: VectorClockOptions = {}): PluginChoice<VectorClockOptions> {
+  return choose(vectorClockPlugin, options);
 }

@@ -235,6 +235,25 @@ export function conflictResolverSuite({ name, create }: ConflictResolverSuiteOpt
       },
     );
 
+    it("a context covers what it was read from, what was merged into it, and the context a write was based on", () => {
+      fc.assert(
+        fc.property(historyArb, fc.nat(), fc.nat(), fc.integer({ min: 0, max: 2 }), (history, i, j, at) => {
+          const resolver = create();
+          const r = replay(resolver, history);
+          const [x, y] = [pick(r, i), pick(r, j)];
+          const merged = resolver.context(resolver.merge(x, y));
+          assert(resolver.covers(merged, resolver.context(x)));
+          assert(resolver.covers(merged, resolver.context(y)));
+          assert(resolver.covers(resolver.context(x), resolver.context(x)));
+          const before = r.states[at]!;
+          const seen = resolver.context(y);
+          const next = resolver.write(before, { value: encodeText("new"), context: seen, node: REPLICAS[at]!, timestamp: history.length });
+          assert(resolver.covers(resolver.context(next), seen), "a write's result covers the context it was based on");
+          assert(!resolver.covers(resolver.context(before), resolver.context(next)), "an older state does not cover a newer write");
+        }),
+      );
+    });
+
     it("contexts survive encoding, and anything else is refused with InvalidContextError", () => {
       fc.assert(
         fc.property(historyArb, fc.nat(), (history, i) => {
