@@ -27,6 +27,8 @@ export type RingforgeErrorCode =
   | "RINGFORGE_OVERLOADED"
   | "RINGFORGE_CONNECTION_LOST"
   | "RINGFORGE_UNAUTHORIZED"
+  | "RINGFORGE_STALE_READ"
+  | "RINGFORGE_RETRIES_EXHAUSTED"
   | "RINGFORGE_REMOTE_ERROR";
 
 /**
@@ -285,6 +287,47 @@ export class SiblingLimitError extends RingforgeError {
 }
 
 /**
+ * A read in a session found no replica that reflects what the session already saw or wrote
+ * (read-your-writes, monotonic reads): the replies were older, even after asking every replica.
+ * Nothing was returned, so the guarantee holds; retry later, when replication has caught up.
+ */
+export class StaleReadError extends RingforgeError {
+  constructor(
+    /** The key read. */
+    readonly key: string,
+    /** Replicas whose replies were merged (R, then N if the first replies were stale). */
+    readonly replicas: number,
+  ) {
+    super(
+      "RINGFORGE_STALE_READ",
+      `key "${key}": the ${replicas} replica(s) that answered are older than what this session already saw or wrote`,
+      { key, replicas },
+    );
+  }
+}
+
+/**
+ * A read-modify-write gave up: every try failed with an error worth retrying (a timeout, a
+ * quorum not reached, a stale read). `cause` is the last try's error.
+ */
+export class RetriesExhaustedError extends RingforgeError {
+  constructor(
+    /** The key updated. */
+    readonly key: string,
+    /** Tries made. */
+    readonly tries: number,
+    /** The last try's error. */
+    override readonly cause: RingforgeError,
+  ) {
+    super("RINGFORGE_RETRIES_EXHAUSTED", `key "${key}": update failed ${tries} time(s); last: ${cause.message}`, {
+      key,
+      tries,
+      last: cause.code,
+    });
+  }
+}
+
+/**
  * A bounded resource is full (requests pending on a connection, bytes queued for a peer, client
  * requests in progress): the request was refused before anything ran, and can be retried later.
  */
@@ -407,6 +450,8 @@ export function errorFromWire(wire: WireError, from: string): RingforgeError {
       return new ConnectionLostError(str("node") || from, str("reason"));
     case "RINGFORGE_UNAUTHORIZED":
       return new UnauthorizedError(str("reason") || wire.message);
+    case "RINGFORGE_STALE_READ":
+      return new StaleReadError(str("key"), num("replicas"));
     case "RINGFORGE_REMOTE_ERROR":
       // Already a remote failure relayed once: keep its message, which names the first node.
       return new RemoteError(typeof d.node === "string" ? d.node : from, wire.message.replace(/^node \S+ failed: /, ""));
@@ -437,5 +482,7 @@ const KNOWN_CODES = new Set<RingforgeErrorCode>([
   "RINGFORGE_OVERLOADED",
   "RINGFORGE_CONNECTION_LOST",
   "RINGFORGE_UNAUTHORIZED",
+  "RINGFORGE_STALE_READ",
+  "RINGFORGE_RETRIES_EXHAUSTED",
   "RINGFORGE_REMOTE_ERROR",
 ]);

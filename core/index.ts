@@ -51,6 +51,9 @@ export * from "./runtime/virtual-scheduler.ts";
 export * from "./runtime/runtime.ts";
 export { systemClock, systemScheduler, systemRandom } from "./runtime/system-runtime.ts";
 
+export * from "./client/session.ts";
+export * from "./client/store-client.ts";
+
 export * from "./node/settings.ts";
 export * from "./node/keyed-mutex.ts";
 export * from "./node/message-router.ts";

@@ -12,7 +12,8 @@ import type { AntiEntropyStats } from "../core/interfaces/anti-entropy.ts";
 import type { HandoffStats } from "../core/node/handoff.ts";
 import type { HintStats } from "../plugins/replicators/sloppy-quorum.ts";
 import { bytesEqual, decodeText, encodeText } from "../core/codec/bytes.ts";
-import { InvalidConfigError, RingforgeError } from "../core/errors.ts";
+import { InvalidConfigError, RetriesExhaustedError, RingforgeError } from "../core/errors.ts";
+import { StoreClient, type ValueCodec } from "../core/client/store-client.ts";
 import { sleep } from "../core/interfaces/clock.ts";
 import type { Random } from "../core/interfaces/random.ts";
 import type { CausalContext } from "../core/model/causal-context.ts";
@@ -460,21 +461,25 @@ class Simulation {
         continue;
       }
       this.#touched.add(w.key);
+      // One try: a failed add is recorded as failed (it may still be stored), not retried.
+      const set = new StoreClient(node, { codec: setCodec(element), merge: unionOfSets, maxTries: 1 });
+      let putStart: number | undefined;
       try {
-        const read = await node.get(w.key, this.#timeout());
-        this.#recordRead(client, "read", w.key, node.id, start, read.values.length, parseSetValues(read.values), obsoleteSiblings(read.values));
-        const merged = new Set(parseSetValues(read.values));
-        merged.add(element);
-        const putStart = this.now;
-        try {
-          await node.put(w.key, encodeSet(merged, element), { context: read.context, ...this.#timeout() });
-          this.history.record({ client, kind: "add", key: w.key, node: node.id, value: element, start: putStart, end: this.now, ok: true });
-        } catch (error) {
-          this.#fail(client, "add", w.key, node.id, putStart, codeOf(error), element);
-        }
+        await set.update(
+          w.key,
+          (current, read) => {
+            const values = read.siblings;
+            this.#recordRead(client, "read", w.key, node.id, start, values.length, [...(current?.elements ?? [])], obsoleteSiblings(values));
+            putStart = this.now;
+            return { by: element, elements: [...(current?.elements ?? []), element] };
+          },
+          this.#timeout(),
+        );
+        this.history.record({ client, kind: "add", key: w.key, node: node.id, value: element, start: putStart!, end: this.now, ok: true });
       } catch (error) {
-        this.#fail(client, "read", w.key, node.id, start, codeOf(error));
-        this.#fail(client, "add", w.key, node.id, start, codeOf(error), element);
+        const cause = error instanceof RetriesExhaustedError ? error.cause : error;
+        if (putStart === undefined) this.#fail(client, "read", w.key, node.id, start, codeOf(cause));
+        this.#fail(client, "add", w.key, node.id, putStart ?? start, codeOf(cause), element);
       }
       this.#progress();
     }
@@ -576,7 +581,7 @@ class Simulation {
         // R = N: every replica answers, so read repair reaches every replica.
         const read = await node.get(key, { r: n });
         const ids = w.type === "set" ? parseSetValues(read.values) : read.values.map(ycsbId);
-        const obsolete = w.type === "set" ? obsoleteSiblings(read.values) : undefined;
+        const obsolete = w.type === "set" ? obsoleteSiblings(read.values.map((v) => setCodec("").decode(v))) : undefined;
         this.#recordRead(-1, "final-read", key, node.id, start, read.values.length, ids, obsolete);
       } catch (error) {
         this.#fail(-1, "final-read", key, node.id, start, codeOf(error));
@@ -691,28 +696,32 @@ interface SetValue {
   readonly elements: readonly string[];
 }
 
-function parseSetValue(value: Uint8Array): SetValue {
-  const { by, e } = JSON.parse(decodeText(value)) as { by: string; e: string[] };
-  return { by, elements: e };
+/** The set as stored: sorted elements, plus the element whose add wrote this sibling. */
+function setCodec(by: string): ValueCodec<SetValue> {
+  return {
+    encode: (v) => encodeText(JSON.stringify({ by, e: [...new Set(v.elements)].sort() })),
+    decode: (b) => {
+      const { by, e } = JSON.parse(decodeText(b)) as { by: string; e: string[] };
+      return { by, elements: e };
+    },
+  };
 }
 
-/** The set's elements across siblings: the union, which is how this workload merges. */
+/** How this workload merges siblings: the union of their elements. */
+function unionOfSets(siblings: readonly SetValue[]): SetValue {
+  return { by: "", elements: [...new Set(siblings.flatMap((s) => s.elements))].sort() };
+}
+
+/** The set's elements across siblings: the union. */
 function parseSetValues(values: readonly Uint8Array[]): string[] {
-  const out = new Set<string>();
-  for (const v of values) for (const e of parseSetValue(v).elements) out.add(e);
-  return [...out].sort();
+  return unionOfSets(values.map((v) => setCodec("").decode(v))).elements as string[];
 }
 
 /**
  * Siblings of a read that another sibling descends from: sibling B holds the element whose
  * add wrote sibling A, so B's writer had read A (elements are unique), and A should be gone.
  */
-function obsoleteSiblings(values: readonly Uint8Array[]): number {
-  if (values.length < 2) return 0;
-  const parsed = values.map(parseSetValue);
-  return parsed.filter((a) => parsed.some((b) => b !== a && b.by !== a.by && b.elements.includes(a.by))).length;
-}
-
-function encodeSet(elements: ReadonlySet<string>, by: string): Uint8Array {
-  return encodeText(JSON.stringify({ by, e: [...elements].sort() }));
+function obsoleteSiblings(siblings: readonly SetValue[]): number {
+  if (siblings.length < 2) return 0;
+  return siblings.filter((a) => siblings.some((b) => b !== a && b.by !== a.by && b.elements.includes(a.by))).length;
 }

@@ -8,8 +8,10 @@ import {
   NotRunningError,
   RingforgeError,
   SiblingLimitError,
+  StaleReadError,
   UnreachableNodeError,
 } from "../errors.ts";
+import type { Session } from "../client/session.ts";
 import type { MembershipConflictError, TimeoutError } from "../errors.ts";
 import { parseSiblings, siblingsToWire } from "../codec/record-codec.ts";
 import { bytesEqual } from "../codec/bytes.ts";
@@ -54,6 +56,12 @@ export interface GetOptions {
   readonly r?: number;
   /** Time limit in ms; default the store's request timeout. */
   readonly timeoutMs?: number;
+  /**
+   * Read-your-writes and monotonic reads: the read returns at least what this session already
+   * saw or wrote of the key, asking every replica if the first R replies are older, or fails
+   * with {@link StaleReadError}. The session then remembers what this read returned.
+   */
+  readonly session?: Session;
 }
 
 /** Options of a write or delete. */
@@ -64,6 +72,8 @@ export interface PutOptions {
   readonly w?: number;
   /** Time limit in ms; default the store's request timeout. */
   readonly timeoutMs?: number;
+  /** The client's session: once acknowledged, its reads will see this write (read-your-writes). */
+  readonly session?: Session;
 }
 
 /** What a read returns. */
@@ -343,11 +353,39 @@ export class RingforgeNode implements ReplicaClient {
     const timeoutMs = this.#timeout(options.timeoutMs);
     this.#inflight++;
     try {
-      const siblings = await this.#coordinateRead(key, r, timeoutMs);
-      return { values: liveValues(siblings), context: wrapContext(this.#s.resolver, this.#s.resolver.context(siblings)) };
+      const { resolver } = this.#s;
+      const deadline = this.#s.clock.now() + timeoutMs;
+      let siblings = await this.#coordinateRead(key, r, timeoutMs);
+      let context = resolver.context(siblings);
+      const session = options.session;
+      if (session) {
+        const required = session.contexts(key).map((c) => unwrapContext(resolver, c));
+        if (!required.every((seen) => resolver.covers(context, seen))) {
+          // The first replies are older than the session: ask every replica before giving up.
+          const n = this.#s.settings.replication.n;
+          try {
+            siblings = resolver.merge(siblings, await this.#coordinateRead(key, n, Math.max(1, deadline - this.#s.clock.now())));
+          } catch (error) {
+            if (!(error instanceof RingforgeError)) throw error;
+            throw new StaleReadError(key, r);
+          }
+          context = resolver.context(siblings);
+          if (!required.every((seen) => resolver.covers(context, seen))) throw new StaleReadError(key, n);
+        }
+      }
+      const wrapped = wrapContext(resolver, context);
+      if (session) this.#remember(session, key, context, wrapped);
+      return { values: liveValues(siblings), context: wrapped };
     } finally {
       this.#inflight--;
     }
+  }
+
+  /** Records in `session` that `context` of `key` was read or written, dropping what it covers. */
+  #remember(session: Session, key: string, context: unknown, wrapped: CausalContext): void {
+    const { resolver } = this.#s;
+    const kept = session.contexts(key).filter((c) => !resolver.covers(context, unwrapContext(resolver, c)));
+    session.remember(key, [...kept, wrapped]);
   }
 
   /**
@@ -419,7 +457,9 @@ export class RingforgeNode implements ReplicaClient {
     const targets = this.#s.replicator.targets(key, settings.replication.n);
     if (!targets.includes(this.id)) {
       const reply = await this.#forward(targets, { op, key, value, context: options.context, w, timeoutMs });
-      return { context: field(reply, "context", isString, "a string") as CausalContext };
+      const wrapped = field(reply, "context", isString, "a string") as CausalContext;
+      if (options.session) this.#remember(options.session, key, unwrapContext(resolver, wrapped), wrapped);
+      return { context: wrapped };
     }
     const siblings = await this.#s.store.update(key, (local) => {
       const next = resolver.write(local, { value, context, node: this.id, timestamp: this.#s.clock.now() });
@@ -427,7 +467,10 @@ export class RingforgeNode implements ReplicaClient {
       return next;
     });
     await this.#s.replicator.write({ key, siblings, targets, storedOn: this.id, w, timeoutMs, operation: op });
-    return { context: wrapContext(resolver, resolver.context(siblings)) };
+    const written = resolver.context(siblings);
+    const wrapped = wrapContext(resolver, written);
+    if (options.session) this.#remember(options.session, key, written, wrapped);
+    return { context: wrapped };
   }
 
   async #coordinateRead(key: string, r: number, timeoutMs: number): Promise<SiblingSet> {

@@ -1,0 +1,74 @@
+/**
+ * Client sessions: read-your-writes and monotonic reads for a sequence of requests, whichever
+ * nodes serve them (DDIA ch. 5, Terry et al., "Session Guarantees for Weakly Consistent
+ * Replicated Data", 1994).
+ *
+ * @module
+ */
+import type { CausalContext } from "../model/causal-context.ts";
+
+/** Options of a {@link Session}. */
+export interface SessionOptions {
+  /**
+   * Keys whose contexts the session remembers; past this, the least recently used key is
+   * forgotten, and its guarantees with it. Default 10,000.
+   */
+  readonly maxKeys?: number;
+}
+
+/**
+ * What one client has seen and written, per key: the causal contexts of its acknowledged
+ * writes and of its reads. Pass it to `get`, `put` and `delete` (option `session`) and a read
+ * never returns less than the session already saw or wrote: a reply older than that is stale,
+ * so the coordinator asks every replica, and fails with {@link StaleReadError} rather than
+ * answer with the past.
+ *
+ * A session holds only opaque contexts, so one session can span every node of a store (but
+ * not several stores). It is not safe to share between concurrent requests of different
+ * clients: a session is one client's sequence of operations.
+ *
+ * @example
+ * ```ts
+ * const session = new Session();
+ * await cluster.node("n1").put("cart", encodeText("milk"), { session });
+ * // Read-your-writes: n3 answers with "milk" or later, or fails with StaleReadError.
+ * const { values } = await cluster.node("n3").get("cart", { session, r: 1 });
+ * ```
+ */
+export class Session {
+  readonly #maxKeys: number;
+  /** Per key, contexts none of which covers another (insertion order = recency). */
+  readonly #contexts = new Map<string, readonly CausalContext[]>();
+
+  /** @param options how many keys to remember */
+  constructor(options: SessionOptions = {}) {
+    const maxKeys = options.maxKeys ?? 10_000;
+    if (!Number.isInteger(maxKeys) || maxKeys < 1) throw new RangeError(`maxKeys must be a positive integer, got ${maxKeys}`);
+    this.#maxKeys = maxKeys;
+  }
+
+  /** The contexts a read of `key` must cover (empty: no requirement yet). */
+  contexts(key: string): readonly CausalContext[] {
+    return this.#contexts.get(key) ?? [];
+  }
+
+  /**
+   * Replaces what the session requires of `key` (called by the node after each operation,
+   * with the contexts that are not covered by a newer one).
+   */
+  remember(key: string, contexts: readonly CausalContext[]): void {
+    this.#contexts.delete(key);
+    this.#contexts.set(key, contexts);
+    if (this.#contexts.size > this.#maxKeys) this.#contexts.delete(this.#contexts.keys().next().value!);
+  }
+
+  /** Forgets `key`: the next read of it may return anything the store holds. */
+  forget(key: string): void {
+    this.#contexts.delete(key);
+  }
+
+  /** Keys the session holds contexts for. */
+  get size(): number {
+    return this.#contexts.size;
+  }
+}

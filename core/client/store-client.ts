@@ -1,0 +1,227 @@
+/**
+ * A typed client over any node or HTTP client: values through a codec, siblings merged by the
+ * application's function, and read-modify-write with retries.
+ *
+ * @module
+ */
+import { CorruptDataError, InvalidRequestError, RetriesExhaustedError, RingforgeError } from "../errors.ts";
+import { decodeText, encodeText } from "../codec/bytes.ts";
+import type { CausalContext } from "../model/causal-context.ts";
+
+/**
+ * What a {@link StoreClient} needs of a store: a node in process (`RingforgeNode`) or the HTTP
+ * client (`RingforgeClient`) both fit.
+ */
+export interface KeyValueStore {
+  /** Reads the live values of a key and its context. */
+  get(key: string, options?: { readonly r?: number; readonly timeoutMs?: number }): Promise<{ values: Uint8Array[]; context: CausalContext }>;
+  /** Writes a value, superseding what `context` read. */
+  put(key: string, value: Uint8Array, options?: WriteOptions): Promise<{ context: CausalContext }>;
+  /** Writes a tombstone, superseding what `context` read. */
+  delete(key: string, options?: WriteOptions): Promise<{ context: CausalContext }>;
+}
+
+/** Options of a write through a {@link KeyValueStore}. */
+export interface WriteOptions {
+  /** The context of the read the write is based on. */
+  readonly context?: CausalContext;
+  /** Acknowledgements to wait for. */
+  readonly w?: number;
+  /** Time limit, ms. */
+  readonly timeoutMs?: number;
+}
+
+/** Turns application values into stored bytes and back. */
+export interface ValueCodec<T> {
+  /** Encodes a value for storage. */
+  encode(value: T): Uint8Array;
+  /**
+   * Decodes stored bytes.
+   * @throws anything on bytes it cannot read (reported as {@link CorruptDataError})
+   */
+  decode(bytes: Uint8Array): T;
+}
+
+/** Values as raw bytes. */
+export const bytesCodec: ValueCodec<Uint8Array> = { encode: (v) => v, decode: (b) => b };
+
+/** Values as UTF-8 text. */
+export const textCodec: ValueCodec<string> = { encode: encodeText, decode: decodeText };
+
+/** Values as JSON text (the type is the caller's promise; validate after reading if it matters). */
+export function jsonCodec<T>(): ValueCodec<T> {
+  return { encode: (v) => encodeText(JSON.stringify(v)), decode: (b) => JSON.parse(decodeText(b)) as T };
+}
+
+/** Returned by an update function to delete the key. */
+export const DELETE: unique symbol = Symbol("ringforge.delete");
+
+/** What {@link StoreClient.get} returns. */
+export interface Read<T> {
+  /**
+   * The value: the only sibling, or the siblings merged by the client's `merge`. Undefined if
+   * the key is missing or deleted, or if it has several siblings and the client has no merge.
+   */
+  readonly value: T | undefined;
+  /** Every live sibling, decoded (several after concurrent writes). */
+  readonly siblings: readonly T[];
+  /** Pass it to the next write so the write supersedes every sibling read. */
+  readonly context: CausalContext;
+}
+
+/** What {@link StoreClient.update} returns. */
+export interface UpdateResult<T> {
+  /** The value written, or undefined if the function deleted the key or changed nothing. */
+  readonly value: T | undefined;
+  /** The key's context after the write (or after the read, if nothing was written). */
+  readonly context: CausalContext;
+  /** False if the update function returned `undefined`: nothing was written. */
+  readonly written: boolean;
+  /** Tries it took (1 when the first succeeded). */
+  readonly tries: number;
+}
+
+/** Options of {@link StoreClient.update}. */
+export interface UpdateOptions {
+  /** Tries before giving up with {@link RetriesExhaustedError}; default the client's (3). */
+  readonly maxTries?: number;
+  /** Time limit of each read and write, ms. */
+  readonly timeoutMs?: number;
+}
+
+/** Options of a {@link StoreClient}. */
+export interface StoreClientOptions<T> {
+  /** How values are stored; default raw bytes. */
+  readonly codec?: ValueCodec<T>;
+  /**
+   * Merges siblings into one value (the application's conflict resolution, as in Riak's
+   * client-side resolution or Voldemort's `InconsistencyResolver`). Must be deterministic and
+   * should be commutative, associative and idempotent, or readers disagree on the merged value.
+   */
+  readonly merge?: (siblings: readonly T[]) => T;
+  /** Default tries of {@link StoreClient.update}: 3. */
+  readonly maxTries?: number;
+}
+
+/** Errors after which a read-modify-write may be tried again from a fresh read. */
+const RETRYABLE = new Set([
+  "RINGFORGE_TIMEOUT",
+  "RINGFORGE_QUORUM_NOT_REACHED",
+  "RINGFORGE_UNREACHABLE",
+  "RINGFORGE_OVERLOADED",
+  "RINGFORGE_CONNECTION_LOST",
+  "RINGFORGE_STALE_READ",
+  "RINGFORGE_NOT_RUNNING",
+]);
+
+/**
+ * A typed view of a store with the application's merge: readers get one value, and
+ * {@link update} runs a read-modify-write that supersedes what it read.
+ *
+ * @example
+ * ```ts
+ * const carts = new StoreClient(cluster.node("n1"), {
+ *   codec: jsonCodec<string[]>(),
+ *   merge: (siblings) => [...new Set(siblings.flat())].sort(), // union, DDIA's shopping cart
+ * });
+ * await carts.update("cart:ada", (items = []) => [...items, "milk"]);
+ * const { value } = await carts.get("cart:ada"); // one merged cart, whatever the siblings
+ * ```
+ */
+export class StoreClient<T = Uint8Array> {
+  readonly #store: KeyValueStore;
+  readonly #codec: ValueCodec<T>;
+  readonly #merge: ((siblings: readonly T[]) => T) | undefined;
+  readonly #maxTries: number;
+
+  /**
+   * @param store the node or HTTP client requests go to
+   * @param options codec, merge function, retries
+   */
+  constructor(store: KeyValueStore, options: StoreClientOptions<T> = {}) {
+    this.#store = store;
+    this.#codec = options.codec ?? (bytesCodec as unknown as ValueCodec<T>);
+    this.#merge = options.merge;
+    this.#maxTries = checkTries(options.maxTries ?? 3);
+  }
+
+  /**
+   * Reads a key and merges its siblings.
+   *
+   * @throws {CorruptDataError} if a stored value does not decode with the client's codec
+   */
+  async get(key: string, options: { readonly r?: number; readonly timeoutMs?: number } = {}): Promise<Read<T>> {
+    const { values, context } = await this.#store.get(key, options);
+    const siblings = values.map((v) => this.#decode(key, v));
+    return { value: this.#resolve(siblings), siblings, context };
+  }
+
+  /** Writes a value; pass the `context` of the read it is based on. */
+  async put(key: string, value: T, options: WriteOptions = {}): Promise<{ context: CausalContext }> {
+    return this.#store.put(key, this.#codec.encode(value), options);
+  }
+
+  /** Deletes a key; pass the `context` of the read it is based on. */
+  async delete(key: string, options: WriteOptions = {}): Promise<{ context: CausalContext }> {
+    return this.#store.delete(key, options);
+  }
+
+  /**
+   * Read-modify-write: reads the key, merges its siblings, applies `change`, and writes the
+   * result back with the read's context, so it supersedes every sibling it read. `change`
+   * returns the new value, {@link DELETE}, or `undefined` to write nothing.
+   *
+   * A try that fails with a timeout, a quorum not reached, an unreachable or overloaded node or
+   * a stale read starts again from a fresh read, up to `maxTries`. A failed write may still
+   * have been stored, so `change` can see its own earlier try: write it so that applying it
+   * twice does no harm ("the cart contains milk", not "one more milk").
+   *
+   * @throws {InvalidRequestError} if the key has several siblings and the client has no merge
+   * @throws {RetriesExhaustedError} after `maxTries` retryable failures
+   */
+  async update(
+    key: string,
+    change: (current: T | undefined, read: Read<T>) => T | typeof DELETE | undefined,
+    options: UpdateOptions = {},
+  ): Promise<UpdateResult<T>> {
+    const maxTries = checkTries(options.maxTries ?? this.#maxTries);
+    const timeout = options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };
+    for (let tries = 1; ; tries++) {
+      try {
+        const read = await this.get(key, timeout);
+        if (read.siblings.length > 1 && !this.#merge) {
+          throw new InvalidRequestError(
+            `key "${key}" has ${read.siblings.length} siblings and this client has no merge function to combine them`,
+            { key, siblings: read.siblings.length },
+          );
+        }
+        const next = change(read.value, read);
+        if (next === undefined) return { value: read.value, context: read.context, written: false, tries };
+        const write = { ...timeout, context: read.context };
+        if (next === DELETE) return { value: undefined, context: (await this.delete(key, write)).context, written: true, tries };
+        return { value: next, context: (await this.put(key, next, write)).context, written: true, tries };
+      } catch (error) {
+        if (!(error instanceof RingforgeError) || !RETRYABLE.has(error.code)) throw error;
+        if (tries >= maxTries) throw new RetriesExhaustedError(key, tries, error);
+      }
+    }
+  }
+
+  #resolve(siblings: readonly T[]): T | undefined {
+    if (siblings.length <= 1) return siblings[0];
+    return this.#merge?.(siblings);
+  }
+
+  #decode(key: string, bytes: Uint8Array): T {
+    try {
+      return this.#codec.decode(bytes);
+    } catch (error) {
+      throw new CorruptDataError(`value of key "${key}"`, `the client's codec cannot decode it: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+}
+
+function checkTries(tries: number): number {
+  if (!Number.isInteger(tries) || tries < 1) throw new InvalidRequestError(`maxTries must be a positive integer, got ${tries}`);
+  return tries;
+}
