@@ -207,6 +207,79 @@ export function staleReads(history: History): StaleReads {
   return { reads, stale, finalReads, lost, resurrected, deletes };
 }
 
+/** Violations of the session guarantees, per client and key. */
+export interface SessionViolations {
+  /** Acknowledged client reads checked. */
+  readonly reads: number;
+  /**
+   * Reads that missed the client's own acknowledged write (or delete) of the key, finished
+   * before the read began: read-your-writes violated.
+   */
+  readonly readYourWrites: number;
+  /**
+   * Reads older than the client's previous read of the key: every value returned was written
+   * before the newest value that previous read returned was written: monotonic reads violated.
+   */
+  readonly monotonicReads: number;
+}
+
+/**
+ * Read-your-writes and monotonic reads, checked per client and key over its sequence of
+ * operations. Like {@link staleReads}, a read counts as older than a write only when it
+ * certainly is: it returned nothing (and no delete may explain that), or only values whose
+ * writes finished before that write began.
+ */
+export function sessionViolations(history: History): SessionViolations {
+  const writes = new Map<string, OperationRecord>();
+  const deletes = new Map<string, OperationRecord[]>();
+  for (const op of history.operations) {
+    if ((op.kind !== "write" && op.kind !== "delete") || op.value === undefined) continue;
+    writes.set(op.value, op);
+    if (op.kind === "delete") {
+      let list = deletes.get(op.key);
+      if (!list) deletes.set(op.key, (list = []));
+      list.push(op);
+    }
+  }
+  /** True if `read` certainly missed `ref`, a write or delete that finished before it began. */
+  const missed = (read: OperationRecord, ref: OperationRecord): boolean => {
+    const returned = read.read ?? [];
+    const allOlder = returned.every((id) => {
+      const w = writes.get(id);
+      return w !== undefined && w.ok && w.end < ref.start;
+    });
+    if (ref.kind === "delete") return returned.length > 0 && allOlder;
+    if (returned.length > 0) return allOlder;
+    // Nothing returned: fine if some delete overlapping or after `ref` may have removed it.
+    return !(deletes.get(read.key) ?? []).some((d) => d.end > ref.start && d.start < read.end);
+  };
+  const sessions = new Map<string, { lastWrite?: OperationRecord; lastRead?: OperationRecord }>();
+  let reads = 0;
+  let readYourWrites = 0;
+  let monotonicReads = 0;
+  // Operations are recorded as they complete, and a client runs one at a time: per client,
+  // this is program order.
+  for (const op of history.operations) {
+    if (op.client < 0 || !op.ok) continue;
+    const id = `${op.client}\u0000${op.key}`;
+    let session = sessions.get(id);
+    if (!session) sessions.set(id, (session = {}));
+    if (op.kind === "write" || op.kind === "delete") session.lastWrite = op;
+    if (op.kind !== "read") continue;
+    reads++;
+    if (session.lastWrite && session.lastWrite.end < op.start && missed(op, session.lastWrite)) readYourWrites++;
+    // The newest write the previous read returned (by when it began).
+    let newest: OperationRecord | undefined;
+    for (const v of session.lastRead?.read ?? []) {
+      const w = writes.get(v);
+      if (w && (!newest || w.start > newest.start)) newest = w;
+    }
+    if (newest && missed(op, newest)) monotonicReads++;
+    session.lastRead = op;
+  }
+  return { reads, readYourWrites, monotonicReads };
+}
+
 function round(x: number): number {
   return Math.round(x * 100) / 100;
 }

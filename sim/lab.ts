@@ -126,6 +126,8 @@ export function comparisonRows(comparison: Comparison): ComparisonRow[] {
       const stale = runs.map((r) => r.staleReads?.stale ?? 0);
       const reads = runs.map((r) => r.staleReads?.reads ?? 0);
       cells["stale reads"] = `${sum(stale)} of ${sum(reads)}`;
+      const sessions = runs.map((r) => r.sessions).filter((x) => x !== undefined);
+      cells["RYW / monotonic violations"] = `${sum(sessions.map((x) => x.readYourWrites))} / ${sum(sessions.map((x) => x.monotonicReads))}`;
       const finals = sum(runs.map((r) => r.staleReads?.finalReads ?? 0));
       if (finals > 0) {
         cells["lost acked writes"] = `${sum(runs.map((r) => r.staleReads?.lost ?? 0))} of ${finals} keys`;

@@ -14,6 +14,7 @@ import type { HintStats } from "../plugins/replicators/sloppy-quorum.ts";
 import { bytesEqual, decodeText, encodeText } from "../core/codec/bytes.ts";
 import { InvalidConfigError, RetriesExhaustedError, RingforgeError } from "../core/errors.ts";
 import { StoreClient, type ValueCodec } from "../core/client/store-client.ts";
+import { Session } from "../core/client/session.ts";
 import { sleep } from "../core/interfaces/clock.ts";
 import type { Random } from "../core/interfaces/random.ts";
 import type { CausalContext } from "../core/model/causal-context.ts";
@@ -34,6 +35,8 @@ import {
   lostWrites,
   siblings,
   staleReads,
+  sessionViolations,
+  type SessionViolations,
 } from "./checkers.ts";
 import { History, type OperationKind } from "./history.ts";
 import { ScrambledZipfian } from "./zipfian.ts";
@@ -115,6 +118,8 @@ export interface RunReport {
   readonly siblingLimit?: SiblingLimitReport;
   /** Reads that missed an acknowledged write (YCSB workloads). */
   readonly staleReads?: StaleReads;
+  /** Read-your-writes and monotonic-read violations per client (YCSB workloads). */
+  readonly sessions?: SessionViolations;
   /** Acknowledged adds lost (set workload). */
   readonly lostWrites?: LostWrites;
   /** Replica agreement after healing and quiescence. */
@@ -265,7 +270,7 @@ class Simulation {
       latency: latencies(h),
       siblings: siblings(h),
       ...siblingLimitReport(h, t0),
-      ...(workload.type === "ycsb" ? { staleReads: staleReads(h) } : { lostWrites: lostWrites(h) }),
+      ...(workload.type === "ycsb" ? { staleReads: staleReads(h), sessions: sessionViolations(h) } : { lostWrites: lostWrites(h) }),
       convergence,
       network: { ...this.#network.stats },
       repair: this.#repair(),
@@ -517,6 +522,7 @@ class Simulation {
     const deletes = w.mix.delete ?? 0;
     const total = w.mix.read + w.mix.update + w.mix.insert + deletes;
     const chooser = w.distribution === "zipfian" ? new ScrambledZipfian(w.records, this.#random) : undefined;
+    const session = w.sessions ? { session: new Session() } : {};
     let inserted = 0;
     for (let i = 0; i < operations && this.now < deadline; i++) {
       await this.#think(w.thinkMs);
@@ -546,7 +552,7 @@ class Simulation {
       let context: CausalContext | undefined;
       if (op !== "insert") {
         try {
-          const read = await node.get(key, this.#timeout());
+          const read = await node.get(key, { ...this.#timeout(), ...session });
           context = read.context;
           this.#recordRead(client, "read", key, node.id, start, read.values.length, read.values.map(ycsbId));
         } catch (error) {
@@ -559,8 +565,8 @@ class Simulation {
       if (op !== "read") {
         const putStart = this.now;
         try {
-          if (op === "delete") await node.delete(key, { context, ...this.#timeout() });
-          else await node.put(key, ycsbValue(id, w.valueBytes), { context, ...this.#timeout() });
+          if (op === "delete") await node.delete(key, { context, ...this.#timeout(), ...session });
+          else await node.put(key, ycsbValue(id, w.valueBytes), { context, ...this.#timeout(), ...session });
           this.history.record({ client, kind: writeKind, key, node: node.id, value: id, start: putStart, end: this.now, ok: true });
         } catch (error) {
           this.#fail(client, writeKind, key, node.id, putStart, codeOf(error), id);

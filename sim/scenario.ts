@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { parseWith } from "../core/build/plugin.ts";
 import { type FaultEvent, faultEventSchema } from "./nemesis.ts";
+import type { Session } from "../core/client/session.ts";
 
 /** A range of milliseconds, drawn uniformly per use. */
 export interface MsRange {
@@ -51,6 +52,11 @@ export interface YcsbWorkload {
   readonly valueBytes: number;
   /** Pause between a client's operations. */
   readonly thinkMs: MsRange;
+  /**
+   * Each client keeps a {@link Session} and passes it to every request, for read-your-writes
+   * and monotonic reads. Default false: plain reads.
+   */
+  readonly sessions?: boolean;
 }
 
 /**
@@ -145,6 +151,7 @@ const ycsbSchema = z
     distribution: z.enum(["uniform", "zipfian"]).default("zipfian"),
     valueBytes: count.max(64 * 1024 * 1024).default(100),
     thinkMs: msRange.default({ min: 0, max: 10 }),
+    sessions: z.boolean().optional(),
   })
   .strict();
 

@@ -361,16 +361,13 @@ export class RingforgeNode implements ReplicaClient {
       if (session) {
         const required = session.contexts(key).map((c) => unwrapContext(resolver, c));
         if (!required.every((seen) => resolver.covers(context, seen))) {
-          // The first replies are older than the session: ask every replica before giving up.
-          const n = this.#s.settings.replication.n;
-          try {
-            siblings = resolver.merge(siblings, await this.#coordinateRead(key, n, Math.max(1, deadline - this.#s.clock.now())));
-          } catch (error) {
-            if (!(error instanceof RingforgeError)) throw error;
-            throw new StaleReadError(key, r);
-          }
+          // The first replies are older than the session: ask every replica, and answer as soon
+          // as what has arrived covers the session.
+          const covered = (c: unknown) => required.every((seen) => resolver.covers(c, seen));
+          const more = await this.#readUntil(key, covered, Math.max(1, deadline - this.#s.clock.now()));
+          siblings = resolver.merge(siblings, more.siblings);
           context = resolver.context(siblings);
-          if (!required.every((seen) => resolver.covers(context, seen))) throw new StaleReadError(key, n);
+          if (!covered(context)) throw new StaleReadError(key, more.replied);
         }
       }
       const wrapped = wrapContext(resolver, context);
@@ -379,6 +376,40 @@ export class RingforgeNode implements ReplicaClient {
     } finally {
       this.#inflight--;
     }
+  }
+
+  /**
+   * Reads every replica of `key` at once, merging replies as they come, until the merged context
+   * satisfies `enough`, every replica answered or failed, or `timeoutMs` passed.
+   */
+  #readUntil(key: string, enough: (context: unknown) => boolean, timeoutMs: number): Promise<{ siblings: SiblingSet; replied: number }> {
+    const { resolver } = this.#s;
+    const targets = this.#s.replicator.targets(key, this.#s.settings.replication.n);
+    return new Promise((resolve) => {
+      let siblings: SiblingSet = [];
+      let replied = 0;
+      let settled = 0;
+      let done = false;
+      const finish = () => {
+        if (!done) {
+          done = true;
+          resolve({ siblings, replied });
+        }
+      };
+      for (const target of targets) {
+        this.read(target, key, timeoutMs).then(
+          (reply) => {
+            replied++;
+            siblings = resolver.merge(siblings, reply);
+            if (enough(resolver.context(siblings))) finish();
+          },
+          () => {},
+        ).finally(() => {
+          if (++settled === targets.length) finish();
+        });
+      }
+      if (targets.length === 0) finish();
+    });
   }
 
   /** Records in `session` that `context` of `key` was read or written, dropping what it covers. */
