@@ -35,6 +35,7 @@ export * from "./interfaces/transport.ts";
 export * from "./interfaces/conflict-resolver.ts";
 export * from "./interfaces/replicator.ts";
 export * from "./interfaces/anti-entropy.ts";
+export * from "./interfaces/data-type.ts";
 
 export * from "./model/sibling.ts";
 export * from "./model/limits.ts";
@@ -53,6 +54,7 @@ export { systemClock, systemScheduler, systemRandom } from "./runtime/system-run
 
 export * from "./client/session.ts";
 export * from "./client/store-client.ts";
+export * from "./client/crdt-store.ts";
 
 export * from "./node/settings.ts";
 export * from "./node/keyed-mutex.ts";

@@ -6,16 +6,20 @@
  * | --- | --- |
  * | partitioner | consistent-hash |
  * | replicator | quorum |
- * | resolver | vector-clock, last-write-wins |
- * | detector | static |
+ * | resolver | vector-clock, last-write-wins, dotted-version-vector |
+ * | detector | static, gossip, phi-accrual, swim |
  * | engine | memory, lsm, level |
- * | transport | in-process |
+ * | transport | in-process, tcp |
  * | antiEntropy | none, merkle |
+ *
+ * Data types (CRDTs: G-Counter, PN-Counter, OR-Set, LWW-Register, MV-Register, maps) are not
+ * chosen per store: they are values with their own clients (`Counters`, `Sets`, ...), usable
+ * on any store whose resolver keeps concurrent writes.
  *
  * @example
  * ```ts
  * import { builtinPlugins } from "ringforge/plugins";
- * console.log(builtinPlugins.names("resolver")); // ["last-write-wins", "vector-clock"]
+ * console.log(builtinPlugins.names("resolver")); // ["dotted-version-vector", "last-write-wins", "vector-clock"]
  * ```
  *
  * @module
@@ -36,6 +40,7 @@ export * from "./detectors/index.ts";
 export * from "./engines/index.ts";
 export * from "./transports/index.ts";
 export * from "./anti-entropy/index.ts";
+export * from "./datatypes/index.ts";
 
 /** Every bundled plugin, with the default of each family. */
 export const builtinPlugins: PluginRegistry = new PluginRegistry(

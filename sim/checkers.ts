@@ -128,6 +128,85 @@ export function lostWrites(history: History): LostWrites {
   return { acknowledged: acked.size, lost: lost.length, unacknowledgedPresent, examples: lost.slice(0, 10), finalReadSucceeded: true };
 }
 
+/** The CRDT workload's verdict. */
+export interface CrdtUpdates {
+  /**
+   * What the store acknowledged: for counters, the amount (increments and decrements summed);
+   * for sets, the adds and removes.
+   */
+  readonly acknowledged: number;
+  /**
+   * Acknowledged updates missing from the final state: counter amounts an actor's final totals
+   * fall short of what it had acknowledged; added elements (never removed) that are absent.
+   */
+  readonly lost: number;
+  /**
+   * Counters: amounts in the final totals beyond every update attempted, acknowledged or not
+   * (an update counted twice). Sets: removed elements present again. Both should be 0.
+   */
+  readonly excess: number;
+  /** False if no final read succeeded, in which case nothing can be said. */
+  readonly finalReadSucceeded: boolean;
+}
+
+/**
+ * Checks the CRDT workload's final state against its history. A counter's state holds each
+ * actor's totals, so loss is checked per actor: its acknowledged increments (and decrements)
+ * must all be in its final total, and nothing beyond what it attempted may be.
+ */
+export function crdtUpdates(history: History, datatype: "counter" | "set"): CrdtUpdates {
+  let final: OperationRecord | undefined;
+  let acknowledged = 0;
+  for (const op of history.operations) {
+    if (op.kind === "final-read" && op.ok) final = op;
+    if (!op.ok) continue;
+    if (op.kind === "increment" || op.kind === "decrement") acknowledged += Number(op.value);
+    if (op.kind === "add" || op.kind === "remove") acknowledged++;
+  }
+  if (!final) return { acknowledged, lost: 0, excess: 0, finalReadSucceeded: false };
+  let lost = 0;
+  let excess = 0;
+  if (datatype === "counter") {
+    // actor -> [acked up, attempted up, acked down, attempted down]
+    const sums = new Map<string, [number, number, number, number]>();
+    for (const op of history.operations) {
+      if (op.kind !== "increment" && op.kind !== "decrement") continue;
+      const actor = `c${op.client}`;
+      const s = sums.get(actor) ?? [0, 0, 0, 0];
+      const amount = Number(op.value);
+      const [acked, tried] = op.kind === "increment" ? [0, 1] as const : [2, 3] as const;
+      if (op.ok) s[acked] += amount;
+      s[tried] += amount;
+      sums.set(actor, s);
+    }
+    const totals = new Map((final.read ?? []).map((entry) => {
+      const [actor, up, down] = entry.split(/[=/]/);
+      return [actor!, [Number(up), Number(down)] as const];
+    }));
+    for (const [actor, [ackUp, tryUp, ackDown, tryDown]] of sums) {
+      const [up, down] = totals.get(actor) ?? [0, 0];
+      lost += Math.max(0, ackUp - up) + Math.max(0, ackDown - down);
+      excess += Math.max(0, up - tryUp) + Math.max(0, down - tryDown);
+    }
+  } else {
+    const present = new Set(final.read ?? []);
+    const added = new Set<string>();
+    const removeTried = new Set<string>();
+    const removed = new Set<string>();
+    for (const op of history.operations) {
+      if (op.value === undefined) continue;
+      if (op.kind === "add" && op.ok) added.add(op.value);
+      if (op.kind === "remove") {
+        removeTried.add(op.value);
+        if (op.ok) removed.add(op.value);
+      }
+    }
+    for (const e of added) if (!removeTried.has(e) && !present.has(e)) lost++;
+    for (const e of removed) if (present.has(e)) excess++;
+  }
+  return { acknowledged, lost, excess, finalReadSucceeded: true };
+}
+
 /** Stale reads found. */
 export interface StaleReads {
   /** Acknowledged reads checked. */

@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 
 /** What a client did. */
-export type OperationKind = "read" | "write" | "delete" | "add" | "final-read";
+export type OperationKind = "read" | "write" | "delete" | "add" | "remove" | "increment" | "decrement" | "final-read";
 
 /** One client operation. */
 export interface OperationRecord {
@@ -19,7 +19,10 @@ export interface OperationRecord {
   readonly key: string;
   /** The node it was sent to. */
   readonly node: string;
-  /** For a write or delete, the id of the operation; for an add, the element. */
+  /**
+   * For a write or delete, the id of the operation; for an add or remove, the element; for an
+   * increment or decrement, the amount.
+   */
   readonly value?: string;
   /** Virtual time the client started it, ms. */
   readonly start: number;
@@ -29,7 +32,10 @@ export interface OperationRecord {
   readonly ok: boolean;
   /** The error code when it failed. */
   readonly error?: string;
-  /** For a read: the ids of the values returned (for the set workload, the elements). */
+  /**
+   * For a read: the ids of the values returned (for the set workload and CRDT sets, the
+   * elements; for CRDT counters, each actor's totals as `actor=up/down`).
+   */
   readonly read?: readonly string[];
   /** For a read: how many live siblings it returned. */
   readonly siblings?: number;

@@ -122,6 +122,15 @@ export function comparisonRows(comparison: Comparison): ComparisonRow[] {
       cells["seeds with loss"] = `${lost.filter((l) => l > 0).length}/${runs.length}`;
       cells["lost per seed min/max"] = `${Math.min(...lost)}/${Math.max(...lost)}`;
     }
+    if (runs.some((r) => r.crdt)) {
+      const lost = runs.map((r) => r.crdt?.lost ?? 0);
+      const counter = runs.some((r) => r.latency.increment || r.latency.decrement);
+      cells[counter ? "lost acked amount" : "lost acked updates"] = `${sum(lost)} of ${sum(runs.map((r) => r.crdt?.acknowledged ?? 0))}`;
+      cells["seeds with loss"] = `${lost.filter((l) => l > 0).length}/${runs.length}`;
+      cells["counted twice / removed back"] = String(sum(runs.map((r) => r.crdt?.excess ?? 0)));
+      const unread = runs.filter((r) => r.crdt && !r.crdt.finalReadSucceeded).length;
+      if (unread > 0) cells["final read failed"] = `${unread} seeds`;
+    }
     if (runs.some((r) => r.staleReads)) {
       const stale = runs.map((r) => r.staleReads?.stale ?? 0);
       const reads = runs.map((r) => r.staleReads?.reads ?? 0);
@@ -146,10 +155,10 @@ export function comparisonRows(comparison: Comparison): ComparisonRow[] {
       cells["sibling limit hit"] = `${limited.length}/${runs.length} seeds, first at ${fmt(first[Math.floor(first.length / 2)]! / 1000)} s (median)`;
     }
     cells["divergent keys"] = `${sum(runs.map((r) => r.convergence.divergent))} of ${sum(runs.map((r) => r.convergence.keys))}`;
-    const p = (kind: "read" | "write" | "add", q: "p50" | "p99") =>
+    const p = (kind: "read" | "write" | "add" | "increment", q: "p50" | "p99") =>
       mean(runs.map((r) => r.latency[kind]?.[q]).filter((x): x is number => x !== undefined));
-    const writeKind = runs.some((r) => r.latency.add) ? "add" : "write";
-    cells["read p50/p99 ms"] = `${fmt(p("read", "p50"))}/${fmt(p("read", "p99"))}`;
+    const writeKind = runs.some((r) => r.latency.add) ? "add" : runs.some((r) => r.latency.increment) ? "increment" : "write";
+    if (runs.some((r) => r.latency.read)) cells["read p50/p99 ms"] = `${fmt(p("read", "p50"))}/${fmt(p("read", "p99"))}`;
     cells[`${writeKind} p50/p99 ms`] = `${fmt(p(writeKind, "p50"))}/${fmt(p(writeKind, "p99"))}`;
     cells["messages/run"] = fmt(Math.round(mean(runs.map((r) => r.network.messages))));
     cells["KiB/run"] = fmt(Math.round(mean(runs.map((r) => r.network.bytes)) / 1024));

@@ -12,8 +12,11 @@ import type { AntiEntropyStats } from "../core/interfaces/anti-entropy.ts";
 import type { HandoffStats } from "../core/node/handoff.ts";
 import type { HintStats } from "../plugins/replicators/sloppy-quorum.ts";
 import { bytesEqual, decodeText, encodeText } from "../core/codec/bytes.ts";
-import { InvalidConfigError, RetriesExhaustedError, RingforgeError } from "../core/errors.ts";
-import { StoreClient, type ValueCodec } from "../core/client/store-client.ts";
+import { InvalidConfigError, NotRunningError, RetriesExhaustedError, RingforgeError } from "../core/errors.ts";
+import { type KeyValueStore, StoreClient, type ValueCodec } from "../core/client/store-client.ts";
+import { Counters } from "../plugins/datatypes/pn-counter.ts";
+import { Sets, orSetMembers, orSetType } from "../plugins/datatypes/or-set.ts";
+import { pnCounterType } from "../plugins/datatypes/pn-counter.ts";
 import { Session } from "../core/client/session.ts";
 import { sleep } from "../core/interfaces/clock.ts";
 import type { Random } from "../core/interfaces/random.ts";
@@ -37,11 +40,13 @@ import {
   staleReads,
   sessionViolations,
   type SessionViolations,
+  crdtUpdates,
+  type CrdtUpdates,
 } from "./checkers.ts";
 import { History, type OperationKind } from "./history.ts";
 import { ScrambledZipfian } from "./zipfian.ts";
 import { type FaultEvent, parseFaults } from "./nemesis.ts";
-import type { MsRange, Scenario, SetWorkload, YcsbWorkload } from "./scenario.ts";
+import type { CrdtWorkload, MsRange, Scenario, SetWorkload, YcsbWorkload } from "./scenario.ts";
 
 /** Whether every replica of every key holds the same record after healing and quiescence. */
 export interface Convergence {
@@ -122,6 +127,8 @@ export interface RunReport {
   readonly sessions?: SessionViolations;
   /** Acknowledged adds lost (set workload). */
   readonly lostWrites?: LostWrites;
+  /** Acknowledged updates lost or doubled (CRDT workload). */
+  readonly crdt?: CrdtUpdates;
   /** Replica agreement after healing and quiescence. */
   readonly convergence: Convergence;
   /** Failure detection (membership workload). */
@@ -223,7 +230,7 @@ class Simulation {
     }
     this.#instances.push(...cluster.nodes);
     const w = scenario.workload;
-    this.#total = w.type === "set" ? w.adds : w.type === "ycsb" ? w.operations : 0;
+    this.#total = w.type === "set" ? w.adds : w.type === "ycsb" || w.type === "crdt" ? w.operations : 0;
   }
 
   get now(): number {
@@ -243,7 +250,9 @@ class Simulation {
       budget.map((ops, client) =>
         workload.type === "set"
           ? this.#setClient(workload, client, ops, deadline)
-          : this.#ycsbClient(workload, client, ops, deadline),
+          : workload.type === "crdt"
+            ? this.#crdtClient(workload, client, ops, deadline)
+            : this.#ycsbClient(workload, client, ops, deadline),
       ),
     );
     // Let every scheduled fault happen, then undo them all: the final reads judge the store
@@ -270,7 +279,11 @@ class Simulation {
       latency: latencies(h),
       siblings: siblings(h),
       ...siblingLimitReport(h, t0),
-      ...(workload.type === "ycsb" ? { staleReads: staleReads(h), sessions: sessionViolations(h) } : { lostWrites: lostWrites(h) }),
+      ...(workload.type === "ycsb"
+        ? { staleReads: staleReads(h), sessions: sessionViolations(h) }
+        : workload.type === "crdt"
+          ? { crdt: crdtUpdates(h, workload.datatype) }
+          : { lostWrites: lostWrites(h) }),
       convergence,
       network: { ...this.#network.stats },
       repair: this.#repair(),
@@ -490,6 +503,59 @@ class Simulation {
     }
   }
 
+  /** A client of the CRDT workload: its own actor, each update through a random running node. */
+  async #crdtClient(w: CrdtWorkload, client: number, operations: number, deadline: number): Promise<void> {
+    let last = "-";
+    const pick = (): RingforgeNode => {
+      const node = this.#pickNode();
+      if (!node) throw new NotRunningError("every node");
+      last = node.id;
+      return node;
+    };
+    // Each request (every read and write of every try) goes to a node picked then.
+    const store: KeyValueStore = {
+      get: (key, options) => pick().get(key, options),
+      put: (key, value, options) => pick().put(key, value, options),
+      delete: (key, options) => pick().delete(key, options),
+    };
+    const actor = { actor: `c${client}` };
+    const counters = new Counters(store, actor);
+    const sets = new Sets(store, actor);
+    const mine: string[] = [];
+    this.#touched.add(w.key);
+    for (let i = 0; i < operations && this.now < deadline; i++) {
+      await this.#think(w.thinkMs);
+      const start = this.now;
+      const removing = this.#random.int(5) === 0;
+      let kind: OperationKind;
+      let value: string;
+      let run: () => Promise<unknown>;
+      if (w.datatype === "counter") {
+        const amount = 1 + this.#random.int(5);
+        kind = removing ? "decrement" : "increment";
+        value = String(amount);
+        run = () => (removing ? counters.decrement(w.key, amount) : counters.increment(w.key, amount));
+      } else if (removing && mine.length > 0) {
+        kind = "remove";
+        value = mine.splice(this.#random.int(mine.length), 1)[0]!;
+        run = () => sets.remove(w.key, value);
+      } else {
+        kind = "add";
+        value = `${client}.${i}`;
+        run = () => sets.add(w.key, value);
+      }
+      try {
+        await run();
+        this.history.record({ client, kind, key: w.key, node: last, value, start, end: this.now, ok: true });
+        if (kind === "add") mine.push(value);
+      } catch (error) {
+        const cause = error instanceof RetriesExhaustedError ? error.cause : error;
+        this.#fail(client, kind, w.key, last, start, codeOf(cause), value);
+      }
+      this.#progress();
+    }
+  }
+
   /** YCSB's load phase: every record written once, `LOAD_PARALLELISM` at a time. */
   async #load(w: YcsbWorkload): Promise<void> {
     // The initial records are written through the store (acknowledged writes like any other),
@@ -586,7 +652,8 @@ class Simulation {
       try {
         // R = N: every replica answers, so read repair reaches every replica.
         const read = await node.get(key, { r: n });
-        const ids = w.type === "set" ? parseSetValues(read.values) : read.values.map(ycsbId);
+        const ids =
+          w.type === "set" ? parseSetValues(read.values) : w.type === "crdt" ? crdtReadIds(w, read.values) : read.values.map(ycsbId);
         const obsolete = w.type === "set" ? obsoleteSiblings(read.values.map((v) => setCodec("").decode(v))) : undefined;
         this.#recordRead(-1, "final-read", key, node.id, start, read.values.length, ids, obsolete);
       } catch (error) {
@@ -694,6 +761,17 @@ function ycsbId(value: Uint8Array): string {
   const text = decodeText(value.subarray(0, Math.min(value.length, 64)));
   const bar = text.indexOf("|");
   return bar < 0 ? text : text.slice(0, bar);
+}
+
+/** What a final read of the CRDT workload's key holds: actors' totals, or members. */
+function crdtReadIds(w: CrdtWorkload, values: readonly Uint8Array[]): string[] {
+  if (w.datatype === "counter") {
+    const state = values.map((v) => pnCounterType.decode(v)).reduce((a, b) => pnCounterType.join(a, b), pnCounterType.empty());
+    const actors = new Set([...state.p.keys(), ...state.n.keys()]);
+    return [...actors].sort().map((a) => `${a}=${state.p.get(a) ?? 0}/${state.n.get(a) ?? 0}`);
+  }
+  const state = values.map((v) => orSetType.decode(v)).reduce((a, b) => orSetType.join(a, b), orSetType.empty());
+  return orSetMembers(state);
 }
 
 /** One sibling of the set workload's key: the elements, and the element whose add wrote it. */

@@ -78,6 +78,28 @@ export interface SetWorkload {
 }
 
 /**
+ * The CRDT workload: every client updates one key holding a data type through its client
+ * (`Counters` or `Sets`), with no causal context in sight. Counters: increments of 1..5, and
+ * one operation in five a decrement. Sets: adds of unique elements, and one operation in five
+ * removes an element the client added before. After healing, a final read shows whether every
+ * acknowledged update is in the state.
+ */
+export interface CrdtWorkload {
+  /** Discriminant. */
+  readonly type: "crdt";
+  /** `counter` (PN-Counter) or `set` (OR-Set, add-wins). */
+  readonly datatype: "counter" | "set";
+  /** Concurrent clients, each its own actor. */
+  readonly clients: number;
+  /** Updates in total, split evenly over the clients. */
+  readonly operations: number;
+  /** The key. */
+  readonly key: string;
+  /** Pause between a client's updates. */
+  readonly thinkMs: MsRange;
+}
+
+/**
  * No client traffic: the failure detectors run alone for `durationMs` while the faults happen,
  * and the run is judged at its end, before anything is healed: how fast each crashed node was
  * marked down on every live node, and which live nodes were wrongly marked down.
@@ -90,7 +112,7 @@ export interface MembershipWorkload {
 }
 
 /** A workload. */
-export type Workload = YcsbWorkload | SetWorkload | MembershipWorkload;
+export type Workload = YcsbWorkload | SetWorkload | CrdtWorkload | MembershipWorkload;
 
 /** A scenario: what clients do, what goes wrong, and when to look at the result. */
 export interface Scenario {
@@ -165,6 +187,17 @@ const setSchema = z
   })
   .strict();
 
+const crdtSchema = z
+  .object({
+    type: z.literal("crdt"),
+    datatype: z.enum(["counter", "set"]),
+    clients: count.max(10_000),
+    operations: count,
+    key: z.string().min(1).default("crdt"),
+    thinkMs: msRange.default({ min: 0, max: 10 }),
+  })
+  .strict();
+
 const scenarioSchema: z.ZodType<Scenario, unknown> = z
   .object({
     name: z.string().min(1),
@@ -172,6 +205,7 @@ const scenarioSchema: z.ZodType<Scenario, unknown> = z
     workload: z.discriminatedUnion("type", [
       ycsbSchema,
       setSchema,
+      crdtSchema,
       z.object({ type: z.literal("membership"), durationMs: z.number().positive().finite() }).strict(),
     ]),
     faults: z.union([z.string(), z.array(faultEventSchema)]).default([]),
