@@ -117,7 +117,7 @@ export interface RunReport {
   /** Live siblings seen by reads. */
   readonly siblings: SiblingSummary;
   /**
-   * Writes refused for the store's sibling limit ({@link SiblingLimitError}), and when the first
+   * Writes refused for the store's sibling limit (`SiblingLimitError`), and when the first
    * was, in ms after the clients started; absent if none was.
    */
   readonly siblingLimit?: SiblingLimitReport;

@@ -8,7 +8,7 @@ import type { DataType } from "../interfaces/data-type.ts";
 import type { CausalContext } from "../model/causal-context.ts";
 import { InvalidRequestError } from "../errors.ts";
 import { KeyedMutex } from "../node/keyed-mutex.ts";
-import { type KeyValueStore, StoreClient, type UpdateOptions } from "./store-client.ts";
+import { type KeyValueStore, type ReadOptions, StoreClient, type UpdateOptions } from "./store-client.ts";
 
 /** Options of a {@link CrdtStore}. */
 export interface CrdtStoreOptions {
@@ -20,6 +20,14 @@ export interface CrdtStoreOptions {
   readonly actor: string;
   /** Tries of each update; default 3. */
   readonly maxTries?: number;
+}
+
+/** What {@link CrdtStore.update} returns. */
+export interface CrdtUpdateResult<S> {
+  /** The state written. */
+  readonly state: S;
+  /** The key's context after the write. */
+  readonly context: CausalContext;
 }
 
 /**
@@ -78,7 +86,7 @@ export class CrdtStore<S> {
   }
 
   /** The key's state: its siblings joined (the empty state for a missing key). */
-  async read(key: string, options: { readonly r?: number; readonly timeoutMs?: number } = {}): Promise<S> {
+  async read(key: string, options: ReadOptions = {}): Promise<S> {
     return (await this.#client.get(key, options)).value ?? this.type.empty();
   }
 
@@ -94,7 +102,7 @@ export class CrdtStore<S> {
     key: string,
     prepare: (first: S) => PreparedUpdate<S>,
     options: UpdateOptions = {},
-  ): Promise<{ state: S; context: CausalContext }> {
+  ): Promise<CrdtUpdateResult<S>> {
     return this.#locks.run(key, async () => {
       let apply: PreparedUpdate<S> | undefined;
       let attempted: S | undefined;

@@ -14,11 +14,33 @@ import type { CausalContext } from "../model/causal-context.ts";
  */
 export interface KeyValueStore {
   /** Reads the live values of a key and its context. */
-  get(key: string, options?: { readonly r?: number; readonly timeoutMs?: number }): Promise<{ values: Uint8Array[]; context: CausalContext }>;
+  get(key: string, options?: ReadOptions): Promise<StoredValues>;
   /** Writes a value, superseding what `context` read. */
-  put(key: string, value: Uint8Array, options?: WriteOptions): Promise<{ context: CausalContext }>;
+  put(key: string, value: Uint8Array, options?: WriteOptions): Promise<WriteResult>;
   /** Writes a tombstone, superseding what `context` read. */
-  delete(key: string, options?: WriteOptions): Promise<{ context: CausalContext }>;
+  delete(key: string, options?: WriteOptions): Promise<WriteResult>;
+}
+
+/** Options of a read through a {@link KeyValueStore}. */
+export interface ReadOptions {
+  /** Replies to wait for. */
+  readonly r?: number;
+  /** Time limit, ms. */
+  readonly timeoutMs?: number;
+}
+
+/** What a {@link KeyValueStore} read returns. */
+export interface StoredValues {
+  /** The live siblings' bytes. */
+  readonly values: Uint8Array[];
+  /** The read's causal context. */
+  readonly context: CausalContext;
+}
+
+/** What a {@link KeyValueStore} write returns. */
+export interface WriteResult {
+  /** The key's context after the write. */
+  readonly context: CausalContext;
 }
 
 /** Options of a write through a {@link KeyValueStore}. */
@@ -150,19 +172,19 @@ export class StoreClient<T = Uint8Array> {
    *
    * @throws {CorruptDataError} if a stored value does not decode with the client's codec
    */
-  async get(key: string, options: { readonly r?: number; readonly timeoutMs?: number } = {}): Promise<Read<T>> {
+  async get(key: string, options: ReadOptions = {}): Promise<Read<T>> {
     const { values, context } = await this.#store.get(key, options);
     const siblings = values.map((v) => this.#decode(key, v));
     return { value: this.#resolve(siblings), siblings, context };
   }
 
   /** Writes a value; pass the `context` of the read it is based on. */
-  async put(key: string, value: T, options: WriteOptions = {}): Promise<{ context: CausalContext }> {
+  async put(key: string, value: T, options: WriteOptions = {}): Promise<WriteResult> {
     return this.#store.put(key, this.#codec.encode(value), options);
   }
 
   /** Deletes a key; pass the `context` of the read it is based on. */
-  async delete(key: string, options: WriteOptions = {}): Promise<{ context: CausalContext }> {
+  async delete(key: string, options: WriteOptions = {}): Promise<WriteResult> {
     return this.#store.delete(key, options);
   }
 

@@ -41,8 +41,16 @@ export function pnCounterValue(state: PnCounter): number {
   return gCounterValue(state.p) - gCounterValue(state.n);
 }
 
+/** One actor's totals in a {@link PnCounter}. */
+export interface ActorTotals {
+  /** The sum of its increments. */
+  readonly up: number;
+  /** The sum of its decrements. */
+  readonly down: number;
+}
+
 /** Per-actor totals, for checking which updates a state contains. */
-export function pnCounterTotals(state: PnCounter, actor: string): { readonly up: number; readonly down: number } {
+export function pnCounterTotals(state: PnCounter, actor: string): ActorTotals {
   return { up: seen(state.p, actor), down: seen(state.n, actor) };
 }
 
