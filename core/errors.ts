@@ -88,9 +88,12 @@ function invalidKeyMessage(reason: InvalidKeyReason, bytes?: number, limit?: num
 }
 
 /** Why a value was rejected. */
-export type InvalidValueReason = "not-bytes" | "too-large";
+export type InvalidValueReason = "not-bytes" | "too-large" | "not-encodable";
 
-/** A value is not a Uint8Array, or is larger than the configured limit. */
+/**
+ * A value is not a Uint8Array, is larger than the configured limit, or (for typed clients) is
+ * not data its codec can store.
+ */
 export class InvalidValueError extends RingforgeError {
   constructor(
     /** Why the value was rejected. */
@@ -104,7 +107,9 @@ export class InvalidValueError extends RingforgeError {
       "RINGFORGE_INVALID_VALUE",
       reason === "not-bytes"
         ? "value must be a Uint8Array (use encodeText / encodeJson for strings and objects)"
-        : `value is ${bytes} bytes, over the limit of ${limit}`,
+        : reason === "not-encodable"
+          ? "value is not plain data the codec can store (undefined, a function, a symbol, a class instance...)"
+          : `value is ${bytes} bytes, over the limit of ${limit}`,
       { reason, bytes, limit },
     );
   }

@@ -3,7 +3,7 @@
  * add-wins, concurrent values), and their clients on a cluster.
  */
 import { describe, it } from "@std/testing/bdd";
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import {
   Counters,
   MultiRegisters,
@@ -25,7 +25,7 @@ import {
   raiseTo,
   seen,
 } from "../plugins/datatypes/index.ts";
-import { CrdtStore, createCluster } from "../index.ts";
+import { CorruptDataError, CrdtStore, InvalidRequestError, InvalidValueError, createCluster } from "../index.ts";
 import { builtinPlugins } from "../plugins/index.ts";
 import { parseScenario, runScenario } from "../sim/index.ts";
 import { dataTypeSuite } from "./conformance/data-type.ts";
@@ -126,4 +126,44 @@ describe("data types in the lab, under a partition", () => {
       assert(lww.lost > 0, "last-write-wins drops concurrent updates of one key");
     });
   }
+});
+
+describe("data type clients refuse what they cannot store, and stay usable", () => {
+  it("a refused update (too large, not plain data, overflow) changes nothing and leaves the key usable", async () => {
+    await using cluster = await createCluster({ nodes: 3, seed: 9 });
+    const sets = new Sets(cluster.node("n1"), { actor: "a" });
+    await sets.add("s", "a");
+    await assertRejects(() => sets.add("s", "x".repeat(20_000)), InvalidValueError);
+    await sets.add("s", "b");
+    assertEquals(await sets.members("s"), ["a", "b"]);
+    const registers = new Registers(cluster.node("n2"), { actor: "a" });
+    await assertRejects(() => registers.set("r", () => 1), InvalidValueError);
+    await assertRejects(() => registers.set("r", undefined), InvalidValueError);
+    await assertRejects(() => registers.set("r", new Date(0)), InvalidValueError);
+    assertEquals(await registers.get("r"), undefined);
+    const counters = new Counters(cluster.node("n3"), { actor: "a" });
+    await counters.increment("c", 2);
+    await assertRejects(() => counters.increment("c", Number.MAX_SAFE_INTEGER), InvalidRequestError);
+    await assertRejects(() => counters.increment("c", 1.5), InvalidRequestError);
+    await assertRejects(() => counters.increment("c", 0), InvalidRequestError);
+    assertEquals(await counters.increment("c"), 3);
+    assertThrows(() => new Counters(cluster.node("n1"), { actor: "" }), InvalidRequestError);
+  });
+
+  it("a map written before its schema gained a field reads with the new field empty", () => {
+    const v1 = mapType({ visits: pnCounterType });
+    const v2 = mapType({ visits: pnCounterType, tags: orSetType });
+    const state = prepareChange(pnCounterType.empty(), "a", "up", 4)(pnCounterType.empty());
+    const bytes = v1.encode({ visits: state });
+    const read = v2.decode(bytes);
+    assertEquals([pnCounterValue(read.visits), read.tags.entries.size], [4, 0]);
+    // A field the schema dropped cannot be read back silently.
+    assertThrows(() => v1.decode(v2.encode(read)), CorruptDataError);
+  });
+
+  it("a counter state from another type is refused as corrupt", async () => {
+    await using cluster = await createCluster({ nodes: 3, seed: 10 });
+    await new Sets(cluster.node("n1"), { actor: "a" }).add("k", "x");
+    await assertRejects(() => new Counters(cluster.node("n2"), { actor: "a" }).value("k"), CorruptDataError);
+  });
 });

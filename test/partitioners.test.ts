@@ -29,14 +29,16 @@ import {
 import { partitionerSuite } from "./conformance/partitioner.ts";
 
 for (const plugin of partitionerPlugins) {
+  // As a node build does it: the plugin registers into the node's child container.
+  const build = (options: unknown) => {
+    const c = container.createChildContainer();
+    plugin.register(c, plugin.parseOptions(options));
+    return c.resolve<Partitioner>(PARTITIONER);
+  };
   partitionerSuite({
     name: plugin.name,
-    create: () => {
-      // As a node build does it: the plugin registers into the node's child container.
-      const c = container.createChildContainer();
-      plugin.register(c, plugin.parseOptions(undefined));
-      return c.resolve<Partitioner>(PARTITIONER);
-    },
+    create: () => build(undefined),
+    createWithTopology: (topology) => build({ topology }),
   });
 }
 

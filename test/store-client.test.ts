@@ -3,11 +3,13 @@
  * monotonic reads) against in-process clusters on virtual time.
  */
 import { describe, it } from "@std/testing/bdd";
-import { assert, assertEquals, assertRejects } from "@std/assert";
+import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import {
   CorruptDataError,
   DELETE,
+  InvalidContextError,
   InvalidRequestError,
+  InvalidValueError,
   type KeyValueStore,
   RetriesExhaustedError,
   Session,
@@ -220,5 +222,21 @@ describe("the session checker", () => {
     history.record(op({ client: 1, kind: "delete", value: "d1", start: 1.5, end: 10, ok: false }));
     history.record(op({ kind: "read", start: 2, end: 3, read: [] }));
     assertEquals(sessionViolations(history).readYourWrites, 0);
+  });
+});
+
+describe("sessions and codecs refuse bad input before anything changes", () => {
+  it("a session from a store of another resolver fails a put before the value is stored", async () => {
+    await using vc = await createCluster({ nodes: 3, seed: 21, resolver: "vector-clock" });
+    await using dvv = await createCluster({ nodes: 3, seed: 22, resolver: "dotted-version-vector" });
+    const session = new Session();
+    await vc.node("n1").put("k", encodeText("v"), { session });
+    await assertRejects(() => dvv.node("n1").put("k", encodeText("x"), { session }), InvalidContextError);
+    assertEquals((await dvv.node("n1").get("k")).values, []);
+  });
+
+  it("a session needs a positive maxKeys; JSON refuses what it cannot represent", () => {
+    assertThrows(() => new Session({ maxKeys: 0 }), InvalidRequestError);
+    assertThrows(() => jsonCodec().encode(undefined), InvalidValueError);
   });
 });

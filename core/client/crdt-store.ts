@@ -6,7 +6,7 @@
  */
 import type { DataType } from "../interfaces/data-type.ts";
 import type { CausalContext } from "../model/causal-context.ts";
-import { InvalidRequestError } from "../errors.ts";
+import { InvalidRequestError, RetriesExhaustedError } from "../errors.ts";
 import { KeyedMutex } from "../node/keyed-mutex.ts";
 import { type KeyValueStore, type ReadOptions, StoreClient, type UpdateOptions } from "./store-client.ts";
 
@@ -60,8 +60,8 @@ export class CrdtStore<S> {
   readonly #client: StoreClient<S>;
   readonly #locks = new KeyedMutex();
   /**
-   * Per key, the state of this writer's last update whose write failed: it may have been
-   * stored on some replica, so the next update of the key starts from it (joined with what it
+   * Per key, the state of this writer's last update whose tries all failed in transit (timeouts,
+   * lost quorums): it may have been stored on some replica, so the next update of the key starts from it (joined with what it
    * reads). Otherwise a later read that misses it could reuse its dot or its counter total, and
    * an acknowledged update would vanish into the unacknowledged one.
    */
@@ -124,7 +124,9 @@ export class CrdtStore<S> {
         this.#pending.delete(key);
         return { state: result.value ?? this.type.empty(), context: result.context };
       } catch (error) {
-        if (attempted !== undefined) this.#pending.set(key, attempted);
+        // Only a write that failed after being sent may have been stored; a refused one
+        // (bad value, sibling limit) was not, and must not follow the key's next update.
+        if (attempted !== undefined && error instanceof RetriesExhaustedError) this.#pending.set(key, attempted);
         throw error;
       }
     });

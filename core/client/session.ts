@@ -6,6 +6,8 @@
  * @module
  */
 import type { CausalContext } from "../model/causal-context.ts";
+import { InvalidRequestError } from "../errors.ts";
+import type { InvalidContextError, StaleReadError } from "../errors.ts";
 
 /** Options of a {@link Session}. */
 export interface SessionOptions {
@@ -23,9 +25,12 @@ export interface SessionOptions {
  * so the coordinator asks every replica, and fails with {@link StaleReadError} rather than
  * answer with the past.
  *
- * A session holds only opaque contexts, so one session can span every node of a store (but
- * not several stores). It is not safe to share between concurrent requests of different
- * clients: a session is one client's sequence of operations.
+ * A session holds only opaque contexts, so one session can span every node of a store. It
+ * belongs to one store: a session used with a store of another resolver fails with
+ * {@link InvalidContextError} before anything is written, but two stores with the same resolver
+ * cannot tell each other's contexts apart, so never share a session between stores. Nor is it
+ * for concurrent requests of different clients: a session is one client's sequence of
+ * operations.
  *
  * @example
  * ```ts
@@ -43,7 +48,9 @@ export class Session {
   /** @param options how many keys to remember */
   constructor(options: SessionOptions = {}) {
     const maxKeys = options.maxKeys ?? 10_000;
-    if (!Number.isInteger(maxKeys) || maxKeys < 1) throw new RangeError(`maxKeys must be a positive integer, got ${maxKeys}`);
+    if (!Number.isInteger(maxKeys) || maxKeys < 1) {
+      throw new InvalidRequestError(`a session's maxKeys must be a positive integer, got ${maxKeys}`, { maxKeys });
+    }
     this.#maxKeys = maxKeys;
   }
 

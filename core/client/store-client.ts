@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { CorruptDataError, InvalidRequestError, RetriesExhaustedError, RingforgeError } from "../errors.ts";
+import { CorruptDataError, InvalidRequestError, InvalidValueError, RetriesExhaustedError, RingforgeError } from "../errors.ts";
 import { decodeText, encodeText } from "../codec/bytes.ts";
 import type { CausalContext } from "../model/causal-context.ts";
 
@@ -70,9 +70,20 @@ export const bytesCodec: ValueCodec<Uint8Array> = { encode: (v) => v, decode: (b
 /** Values as UTF-8 text. */
 export const textCodec: ValueCodec<string> = { encode: encodeText, decode: decodeText };
 
-/** Values as JSON text (the type is the caller's promise; validate after reading if it matters). */
+/**
+ * Values as JSON text (the type is the caller's promise; validate after reading if it matters).
+ * A value JSON cannot represent (`undefined`, a function, a symbol) is refused with
+ * {@link InvalidValueError}.
+ */
 export function jsonCodec<T>(): ValueCodec<T> {
-  return { encode: (v) => encodeText(JSON.stringify(v)), decode: (b) => JSON.parse(decodeText(b)) as T };
+  return {
+    encode: (v) => {
+      const text = JSON.stringify(v) as string | undefined;
+      if (text === undefined) throw new InvalidValueError("not-encodable");
+      return encodeText(text);
+    },
+    decode: (b) => JSON.parse(decodeText(b)) as T,
+  };
 }
 
 /** Returned by an update function to delete the key. */
@@ -93,7 +104,10 @@ export interface Read<T> {
 
 /** What {@link StoreClient.update} returns. */
 export interface UpdateResult<T> {
-  /** The value written, or undefined if the function deleted the key or changed nothing. */
+  /**
+   * The value written; `undefined` if the function deleted the key. When the function returned
+   * `undefined` (`written: false`), the value read.
+   */
   readonly value: T | undefined;
   /** The key's context after the write (or after the read, if nothing was written). */
   readonly context: CausalContext;

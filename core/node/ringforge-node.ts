@@ -483,6 +483,8 @@ export class RingforgeNode implements ReplicaClient {
     const { settings, resolver } = this.#s;
     validateKey(key, settings.limits);
     const context = options.context === undefined ? undefined : unwrapContext(resolver, options.context);
+    // A session from another store must fail here, before anything is written.
+    if (options.session) for (const seen of options.session.contexts(key)) unwrapContext(resolver, seen);
     const w = this.#count("w", options.w);
     const timeoutMs = this.#timeout(options.timeoutMs);
     const targets = this.#s.replicator.targets(key, settings.replication.n);

@@ -16,10 +16,11 @@ export type MapSchema = Readonly<Record<string, DataType<any>>>;
 export type MapState<Schema extends MapSchema> = { readonly [F in keyof Schema]: Schema[F] extends DataType<infer S> ? S : never };
 
 /**
- * The data type of maps with the fields of `schema`. Fields are fixed: a map cannot gain or
- * drop a field at run time (Riak's maps can remove fields with observed-remove semantics; here
- * a field goes back to its empty state by the field type's own operations). A field missing
- * from stored bytes reads as empty, so a schema can grow new fields without migrating data.
+ * The data type of maps with the fields of `schema`. Fields are fixed at run time (Riak's maps
+ * can remove fields with observed-remove semantics; here a field goes back to its empty state
+ * by the field type's own operations). A field missing from stored bytes reads as empty, so a
+ * later version of the schema can add fields without migrating data; stored data with a field
+ * the schema no longer has is refused with {@link CorruptDataError}, so remove fields never.
  *
  * @example
  * ```ts
@@ -30,7 +31,9 @@ export type MapState<Schema extends MapSchema> = { readonly [F in keyof Schema]:
  */
 export function mapType<Schema extends MapSchema>(schema: Schema): DataType<MapState<Schema>> {
   const fields = Object.keys(schema).sort();
-  const name = `map(${fields.map((f) => `${f}:${schema[f]!.name}`).join(",")})`;
+  // The stored tag is "map" whatever the fields, so a schema can gain fields over stored data;
+  // each field's own state carries its type's name, so a field whose type changed is refused.
+  const name = "map";
   const each = (f: (field: string, type: DataType<unknown>) => unknown) =>
     Object.fromEntries(fields.map((field) => [field, f(field, schema[field]!)])) as MapState<Schema>;
   const type: DataType<MapState<Schema>> = {

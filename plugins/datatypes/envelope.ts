@@ -5,7 +5,30 @@
  * @module
  */
 import { decode, encode } from "../../core/codec/msgpack.ts";
-import { CorruptDataError, RingforgeError } from "../../core/errors.ts";
+import { CorruptDataError, InvalidValueError, RingforgeError } from "../../core/errors.ts";
+
+/**
+ * Checks that a register's value is plain data MessagePack stores and reads back as it was:
+ * null, booleans, numbers, strings, bytes, and arrays and plain objects of those.
+ *
+ * @throws {InvalidValueError} (`not-encodable`) for anything else, `undefined` included
+ */
+export function assertPlainData(value: unknown, depth = 0): void {
+  if (depth > 64) throw new InvalidValueError("not-encodable");
+  if (value === null || typeof value === "boolean" || typeof value === "number" || typeof value === "string") return;
+  if (value instanceof Uint8Array) return;
+  if (Array.isArray(value)) {
+    for (const item of value) assertPlainData(item, depth + 1);
+    return;
+  }
+  if (typeof value === "object") {
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) throw new InvalidValueError("not-encodable");
+    for (const item of Object.values(value)) assertPlainData(item, depth + 1);
+    return;
+  }
+  throw new InvalidValueError("not-encodable");
+}
 
 /** Encodes a state in its plain form, tagged with its type's name. */
 export function seal(type: string, plain: unknown): Uint8Array {

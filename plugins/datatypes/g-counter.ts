@@ -4,7 +4,7 @@
  * @module
  */
 import type { DataType } from "../../core/interfaces/data-type.ts";
-import { CorruptDataError } from "../../core/errors.ts";
+import { InvalidRequestError } from "../../core/errors.ts";
 import { type VersionVector, joinVectors, sameVectors, seen, vectorFromPlain, vectorToPlain } from "./causal.ts";
 import { seal, unseal } from "./envelope.ts";
 
@@ -38,7 +38,9 @@ export function gCounterValue(state: GCounter): number {
  * own + n)` with `own` fixed before the first try: applying it twice counts it once.
  */
 export function raiseTo(state: GCounter, actor: string, total: number): GCounter {
-  if (!Number.isSafeInteger(total) || total < 0) throw new CorruptDataError("g-counter update", `total ${total} is not a safe non-negative integer`);
+  if (!Number.isSafeInteger(total) || total < 0) {
+    throw new InvalidRequestError(`a counter total must be a safe non-negative integer, got ${total}`, { total });
+  }
   if (seen(state, actor) >= total) return state;
   return new Map(state).set(actor, total);
 }

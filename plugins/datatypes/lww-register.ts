@@ -10,7 +10,7 @@ import { CrdtStore, type CrdtStoreOptions, type PreparedUpdate } from "../../cor
 import type { KeyValueStore } from "../../core/client/store-client.ts";
 import { encode } from "../../core/codec/msgpack.ts";
 import { bytesEqual } from "../../core/codec/bytes.ts";
-import { seal, unseal } from "./envelope.ts";
+import { assertPlainData, seal, unseal } from "./envelope.ts";
 
 /**
  * A register's state. `stamp` is a Lamport timestamp: a write stamps one more than the highest
@@ -56,8 +56,13 @@ function compareEncoded(a: unknown, b: unknown): number {
   return x.length - y.length;
 }
 
-/** Prepares a write of `value` by `actor`, stamped once from the first read. */
+/**
+ * Prepares a write of `value` by `actor`, stamped once from the first read.
+ *
+ * @throws {InvalidValueError} if `value` is not plain data (see {@link assertPlainData})
+ */
 export function prepareAssign<T>(first: LwwRegister, actor: string, value: T): PreparedUpdate<LwwRegister> {
+  assertPlainData(value);
   const written: LwwRegister = { stamp: first.stamp + 1, actor, value };
   return (s) => lwwRegisterType.join(s, written);
 }

@@ -11,7 +11,7 @@ import type { KeyValueStore } from "../../core/client/store-client.ts";
 import { encode } from "../../core/codec/msgpack.ts";
 import { type Dot, type VersionVector, covers, dotFromPlain, joinVectors, sameVectors, seen, sortDots, vectorFromPlain, vectorToPlain, withDot } from "./causal.ts";
 import { joinDots } from "./or-set.ts";
-import { seal, unseal } from "./envelope.ts";
+import { assertPlainData, seal, unseal } from "./envelope.ts";
 import { bytesEqual } from "../../core/codec/bytes.ts";
 
 /** The register: the values of the writes no other write has seen, each with its dot. */
@@ -71,6 +71,7 @@ export function mvRegisterValues<T>(state: MvRegister<T>): T[] {
  * replaces every value the state holds when it is applied.
  */
 export function prepareWrite<T>(first: MvRegister, actor: string, value: T): PreparedUpdate<MvRegister> {
+  assertPlainData(value);
   const dot: Dot = [actor, seen(first.clock, actor) + 1];
   return (s) => (covers(s.clock, dot) ? s : { clock: withDot(s.clock, dot), entries: [[dot, value]] });
 }

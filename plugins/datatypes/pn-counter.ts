@@ -60,6 +60,9 @@ export function pnCounterTotals(state: PnCounter, actor: string): ActorTotals {
  */
 export function prepareChange(first: PnCounter, actor: string, half: "up" | "down", by: number): PreparedUpdate<PnCounter> {
   const target = pnCounterTotals(first, actor)[half] + by;
+  if (!Number.isSafeInteger(target)) {
+    throw new InvalidRequestError(`the counter's ${half === "up" ? "increments" : "decrements"} by ${actor} would pass 2^53`, { by });
+  }
   return (s) => (half === "up" ? { p: raiseTo(s.p, actor, target), n: s.n } : { p: s.p, n: raiseTo(s.n, actor, target) });
 }
 

@@ -25,6 +25,7 @@ import { murmur3 } from "../../core/hash/murmur3.ts";
 import { PARTITIONER } from "../../core/interfaces/partitioner.ts";
 import type { MemberInfo, Partitioner, TokenRange } from "../../core/interfaces/partitioner.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
+import { Placement, type TopologyOptions, topologyOptions } from "./placement.ts";
 
 /** Size of the token space: tokens are integers in `[0, 2^32)`. */
 const RING_SIZE = 2 ** 32;
@@ -41,12 +42,15 @@ export interface ConsistentHashOptions {
    * spread shrinks roughly as `1/sqrt(vnodes)`.
    */
   readonly vnodes: number;
+  /** Zone and datacenter placement ({@link TopologyOptions}); default: zones spread, no per-datacenter factors. */
+  readonly topology?: TopologyOptions;
 }
 
 /** Validates {@link ConsistentHashOptions} from config data, filling in defaults. */
 export const consistentHashOptions: z.ZodType<ConsistentHashOptions, unknown> = z
   .object({
     vnodes: z.number().int().min(1).max(4096).default(128),
+    topology: topologyOptions.optional(),
   })
   .strict();
 
@@ -68,8 +72,9 @@ export const consistentHashOptions: z.ZodType<ConsistentHashOptions, unknown> = 
  * **Membership order does not matter.** The ring depends on the *set* of members (ids and
  * weights) only; {@link members} still reports them in the order given.
  *
- * Zones and datacenters in {@link MemberInfo} are not used by this ring (no rack-aware
- * placement); weights are.
+ * **Zones and datacenters.** When members carry `zone` or `datacenter` labels, the walk's
+ * order goes through {@link Placement}: the N replicas spread over as many zones as there are,
+ * and `topology.replicasPerDatacenter` places a fixed number in each datacenter.
  *
  * @example
  * ```ts
@@ -102,6 +107,8 @@ export class ConsistentHashRing implements Partitioner {
    */
   #seen: Uint32Array = new Uint32Array(0);
   #generation = 0;
+  /** Zone and datacenter placement over the members in index order. */
+  #placement: Placement = new Placement([]);
 
   /**
    * @param options ring options; validated like config data
@@ -128,6 +135,7 @@ export class ConsistentHashRing implements Partitioner {
   setMembers(members: readonly MemberInfo[]): void {
     const issues: { path: string; message: string }[] = [];
     const weights = new Map<NodeId, number>();
+    const byId = new Map<NodeId, MemberInfo>();
     for (const member of members) {
       const id = member.id;
       if (typeof id !== "string" || id.length === 0) {
@@ -144,6 +152,7 @@ export class ConsistentHashRing implements Partitioner {
         issues.push({ path: `nodes.${id}.weight`, message: `weight must be a finite number > 0, got ${String(weight)}` });
       }
       weights.set(id, weight);
+      byId.set(id, member);
     }
     if (issues.length > 0) throw new InvalidConfigError(issues);
 
@@ -186,6 +195,10 @@ export class ConsistentHashRing implements Partitioner {
     this.#owners = owners;
     this.#seen = new Uint32Array(ids.length);
     this.#generation = 0;
+    this.#placement = new Placement(
+      ids.map((id) => byId.get(id)!),
+      this.options.topology,
+    );
   }
 
   /** @inheritDoc */
@@ -281,8 +294,20 @@ export class ConsistentHashRing implements Partitioner {
     return lo === tokens.length ? 0 : lo;
   }
 
-  /** The first `count` distinct members walking clockwise from vnode `start`. */
+  /**
+   * The first `count` members of the preference order from vnode `start`: the distinct members
+   * met walking clockwise, arranged by zone and datacenter when members carry them.
+   */
   #walk(start: number, count: number): NodeId[] {
+    if (this.#placement.active && count > 0) {
+      const order = this.#distinct(start, this.#ids.length).map((id) => this.#indexOf.get(id)!);
+      return this.#placement.arrange(order, count).map((m) => this.#ids[m]!);
+    }
+    return this.#distinct(start, count);
+  }
+
+  /** The first `count` distinct members walking clockwise from vnode `start`. */
+  #distinct(start: number, count: number): NodeId[] {
     // Every member has at least one vnode, so a full turn meets all of them and the result
     // length is known up front.
     const length = Math.min(count, this.#ids.length);

@@ -16,6 +16,7 @@ import fc from "fast-check";
 import { InvalidConfigError } from "../../core/errors.ts";
 import { rangeContains, rangeMoves } from "../../core/interfaces/partitioner.ts";
 import type { MemberInfo, Partitioner, TokenRange } from "../../core/interfaces/partitioner.ts";
+import type { TopologyOptions } from "../../plugins/partitioners/placement.ts";
 
 /** Size of the token space. */
 const RING_SIZE = 2 ** 32;
@@ -38,6 +39,8 @@ export interface PartitionerSuiteOptions {
   readonly name: string;
   /** A fresh partitioner with no members (the options under test baked in). */
   readonly create: () => Partitioner;
+  /** A fresh partitioner with these topology options (per-datacenter replicas). */
+  readonly createWithTopology?: (topology: TopologyOptions) => Partitioner;
   /** What the partitioner claims beyond the interface's contract. */
   readonly supports?: PartitionerCapabilities;
 }
@@ -47,9 +50,18 @@ export interface PartitionerSuiteOptions {
 const nodeId = fc.string({ minLength: 1, maxLength: 6 });
 /** A weight, or none (counts as 1). Tiny weights exercise "at least one share" rounding. */
 const weight = fc.option(fc.double({ min: 0.01, max: 2, noNaN: true, noDefaultInfinity: true }), { nil: undefined });
-const member = fc.record({ id: nodeId, weight }, { requiredKeys: ["id"] });
+/** Some members carry a rack and a datacenter, so every property also holds with placement on. */
+const zone = fc.option(fc.constantFrom("r1", "r2", "r3"), { nil: undefined });
+const datacenter = fc.option(fc.constantFrom("dc1", "dc2"), { nil: undefined });
+const member = fc.record({ id: nodeId, weight, zone, datacenter }, { requiredKeys: ["id"] }).map(
+  // Drop undefined fields: a member reads back exactly as given.
+  (m) => Object.fromEntries(Object.entries(m).filter(([, v]) => v !== undefined)) as unknown as MemberInfo,
+);
 /** 1 to 6 members with distinct ids. */
 const members = fc.uniqueArray(member, { selector: (m) => m.id, minLength: 1, maxLength: 6 });
+/** Members without zones or datacenters (placement off): where movement is exactly minimal. */
+const unlabelled = (ms: readonly MemberInfo[]): MemberInfo[] =>
+  ms.map((m) => (m.weight === undefined ? { id: m.id } : { id: m.id, weight: m.weight }));
 const key = fc.string({ minLength: 1, maxLength: 16, unit: "grapheme" });
 const keys = fc.array(key, { minLength: 1, maxLength: 30 });
 /** Members plus the same members in another order. */
@@ -247,15 +259,16 @@ export function partitionerSuite(options: PartitionerSuiteOptions): void {
     if (minimalMovement) {
       it("on a join, only inserts the newcomer into each key's order (and a leave only removes it)", () => {
         fc.assert(
-          fc.property(membersAndNewcomer, keys, ([ms, newcomer], ks) => {
+          fc.property(membersAndNewcomer, keys, ([labelled, newcomerLabelled], ks) => {
+            const [ms, [newcomer]] = [unlabelled(labelled), unlabelled([newcomerLabelled])] as const;
             const before = withMembers(create, ms);
-            const after = withMembers(create, [...ms, newcomer]);
+            const after = withMembers(create, [...ms, newcomer!]);
             for (const k of ks) {
               const was = before.preferenceList(k, ms.length);
               const now = after.preferenceList(k, ms.length + 1);
               // The simplest consequence first: the primary stays or becomes the newcomer.
-              assert(now[0] === was[0] || now[0] === newcomer.id, `primary of ${JSON.stringify(k)} moved to ${now[0]}`);
-              assertEquals(now.filter((id) => id !== newcomer.id), was);
+              assert(now[0] === was[0] || now[0] === newcomer!.id, `primary of ${JSON.stringify(k)} moved to ${now[0]}`);
+              assertEquals(now.filter((id) => id !== newcomer!.id), was);
             }
           }),
           { numRuns: 50 },
@@ -264,20 +277,21 @@ export function partitionerSuite(options: PartitionerSuiteOptions): void {
 
       it("rangeMoves on a join names only the newcomer as gaining, on a leave only the leaver as losing", () => {
         fc.assert(
-          fc.property(membersAndNewcomer, keys, fc.integer({ min: 1, max: 3 }), ([ms, newcomer], ks, n) => {
+          fc.property(membersAndNewcomer, keys, fc.integer({ min: 1, max: 3 }), ([labelled, newcomerLabelled], ks, n) => {
+            const [ms, [newcomer]] = [unlabelled(labelled), unlabelled([newcomerLabelled])] as const as [MemberInfo[], MemberInfo[]];
             const small = withMembers(create, ms);
-            const large = withMembers(create, [...ms, newcomer]);
+            const large = withMembers(create, [...ms, newcomer!]);
             const before = small.ranges(n);
             const after = large.ranges(n);
             const joins = rangeMoves(before, after);
             assert(joins.length > 0, "the newcomer gained nothing");
             for (const move of joins) {
-              assertEquals(move.gained, [newcomer.id]);
+              assertEquals(move.gained, [newcomer!.id]);
               // It displaces the n-th replica, if there were n already.
               assertEquals(move.lost.length, ms.length >= n ? 1 : 0);
             }
             for (const move of rangeMoves(after, before)) {
-              assertEquals(move.lost, [newcomer.id]);
+              assertEquals(move.lost, [newcomer!.id]);
               assertEquals(move.gained.length, ms.length >= n ? 1 : 0);
             }
             // The moves are exactly the keys whose replica set changed.
@@ -298,5 +312,74 @@ export function partitionerSuite(options: PartitionerSuiteOptions): void {
         );
       });
     }
+
+    it("spreads a key's replicas over as many zones as there are", () => {
+      const zoned = fc.uniqueArray(fc.record({ id: nodeId, weight, zone: fc.constantFrom("r1", "r2", "r3") }, { requiredKeys: ["id", "zone"] }), {
+        selector: (m) => m.id,
+        minLength: 3,
+        maxLength: 9,
+      });
+      fc.assert(
+        fc.property(zoned, keys, fc.integer({ min: 1, max: 4 }), (ms, ks, n) => {
+          const p = withMembers(create, ms);
+          const zones = new Set(ms.map((m) => m.zone)).size;
+          const zoneOf = new Map(ms.map((m) => [m.id, m.zone]));
+          for (const k of ks) {
+            const list = p.preferenceList(k, n);
+            assertEquals(new Set(list.map((id) => zoneOf.get(id))).size, Math.min(n, zones), `${JSON.stringify(list)} for ${JSON.stringify(k)}`);
+          }
+          for (const r of p.ranges(n)) assertEquals(new Set(r.replicas.map((id) => zoneOf.get(id))).size, Math.min(n, zones));
+        }),
+        { numRuns: 40 },
+      );
+    });
+
+    if (options.createWithTopology) {
+      const createWithTopology = options.createWithTopology;
+      it("places the configured number of replicas in each datacenter", () => {
+        const dcMembers = fc
+          .tuple(fc.integer({ min: 3, max: 6 }), fc.integer({ min: 2, max: 5 }), fc.integer({ min: 0, max: 2 }))
+          .map(([one, two, other]) => [
+            ...Array.from({ length: one }, (_, i) => ({ id: `a${i}`, datacenter: "dc1", zone: `r${i % 3}` })),
+            ...Array.from({ length: two }, (_, i) => ({ id: `b${i}`, datacenter: "dc2", zone: `r${i % 2}` })),
+            ...Array.from({ length: other }, (_, i) => ({ id: `c${i}`, datacenter: "dc3", zone: "r0" })),
+          ]);
+        fc.assert(
+          fc.property(dcMembers, keys, (ms, ks) => {
+            const p = createWithTopology({ replicasPerDatacenter: { dc1: 3, dc2: 2 } });
+            p.setMembers(ms);
+            const dcOf = new Map(ms.map((m) => [m.id, m.datacenter]));
+            const count = (list: readonly string[], dc: string) => list.filter((id) => dcOf.get(id) === dc).length;
+            for (const k of ks) {
+              const list = p.preferenceList(k, 5);
+              assertEquals([count(list, "dc1"), count(list, "dc2")], [3, 2], JSON.stringify(list));
+              // dc1's three replicas sit on its three racks.
+              const racks = new Set(list.filter((id) => dcOf.get(id) === "dc1").map((id) => ms.find((m) => m.id === id)!.zone));
+              assertEquals(racks.size, 3);
+              // Walking further (sloppy quorum) extends the same list.
+              assert(isPrefix(list, p.preferenceList(k, ms.length)));
+            }
+            for (const r of p.ranges(5)) assertEquals([count(r.replicas, "dc1"), count(r.replicas, "dc2")], [3, 2]);
+          }),
+          { numRuns: 30 },
+        );
+      });
+    }
+
+    it("honours weights: each member's share of keys follows its weight", () => {
+      const ms: MemberInfo[] = ["a", "b", "c", "d", "e", "f"].map((id, i) => ({ id, weight: 1 + (i % 3) }));
+      const p = withMembers(create, ms);
+      const counts = new Map<string, number>();
+      const keyCount = 30_000;
+      for (let i = 0; i < keyCount; i++) {
+        const [primary] = p.preferenceList(`key-${i}`, 1);
+        counts.set(primary!, (counts.get(primary!) ?? 0) + 1);
+      }
+      const total = ms.reduce((sum, m) => sum + m.weight!, 0);
+      for (const m of ms) {
+        const share = (counts.get(m.id) ?? 0) / keyCount / (m.weight! / total);
+        assert(share > 0.7 && share < 1.3, `${m.id} (weight ${m.weight}) holds ${share.toFixed(2)}x its weighted share`);
+      }
+    });
   });
 }
