@@ -20,12 +20,14 @@ import { instanceCachingFactory } from "../../core/build/di.ts";
 import { z } from "zod";
 import { definePlugin, choose, parseWith } from "../../core/build/plugin.ts";
 import type { Plugin, PluginChoice } from "../../core/build/plugin.ts";
-import { InvalidConfigError, InvalidRequestError } from "../../core/errors.ts";
+import { InvalidRequestError } from "../../core/errors.ts";
+import type { InvalidConfigError } from "../../core/errors.ts";
 import { murmur3 } from "../../core/hash/murmur3.ts";
 import { PARTITIONER } from "../../core/interfaces/partitioner.ts";
 import type { MemberInfo, Partitioner, TokenRange } from "../../core/interfaces/partitioner.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
-import { Placement, type TopologyOptions, topologyOptions } from "./placement.ts";
+import { ReplicaPlacement, type TopologyOptions, topologyOptions } from "./placement.ts";
+import { indexMembers } from "./members.ts";
 
 /** Size of the token space: tokens are integers in `[0, 2^32)`. */
 const RING_SIZE = 2 ** 32;
@@ -73,7 +75,7 @@ export const consistentHashOptions: z.ZodType<ConsistentHashOptions, unknown> = 
  * weights) only; {@link members} still reports them in the order given.
  *
  * **Zones and datacenters.** When members carry `zone` or `datacenter` labels, the walk's
- * order goes through {@link Placement}: the N replicas spread over as many zones as there are,
+ * order goes through {@link ReplicaPlacement}: the N replicas spread over as many zones as there are,
  * and `topology.replicasPerDatacenter` places a fixed number in each datacenter.
  *
  * @example
@@ -108,7 +110,7 @@ export class ConsistentHashRing implements Partitioner {
   #seen: Uint32Array = new Uint32Array(0);
   #generation = 0;
   /** Zone and datacenter placement over the members in index order. */
-  #placement: Placement = new Placement([]);
+  #placement: ReplicaPlacement = new ReplicaPlacement([]);
 
   /**
    * @param options ring options; validated like config data
@@ -133,37 +135,12 @@ export class ConsistentHashRing implements Partitioner {
    *   weight that is not a finite positive number (path `nodes.<id>.weight`)
    */
   setMembers(members: readonly MemberInfo[]): void {
-    const issues: { path: string; message: string }[] = [];
-    const weights = new Map<NodeId, number>();
-    const byId = new Map<NodeId, MemberInfo>();
-    for (const member of members) {
-      const id = member.id;
-      if (typeof id !== "string" || id.length === 0) {
-        issues.push({ path: "nodes", message: `node id must be a non-empty string, got ${JSON.stringify(id)}` });
-        continue;
-      }
-      if (weights.has(id)) {
-        issues.push({ path: `nodes.${id}`, message: `duplicate node id "${id}"` });
-        continue;
-      }
-      const weight = member.weight ?? 1;
-      if (typeof weight !== "number" || !Number.isFinite(weight) || weight <= 0) {
-        // A zero weight would mean "member without data": say leave instead.
-        issues.push({ path: `nodes.${id}.weight`, message: `weight must be a finite number > 0, got ${String(weight)}` });
-      }
-      weights.set(id, weight);
-      byId.set(id, member);
-    }
-    if (issues.length > 0) throw new InvalidConfigError(issues);
-
-    // Index members in id order, so the ring (and its tie-breaks) ignore the input order.
-    const ids = [...weights.keys()].sort(compareIds);
-    const indexOf = new Map<NodeId, number>();
+    // Members are indexed in id order, so the ring (and its tie-breaks) ignore the input order.
+    const { ids, indexOf, weights, byIndex } = indexMembers(members);
     const vnodeCounts = new Uint32Array(ids.length);
     let total = 0;
     for (let m = 0; m < ids.length; m++) {
-      indexOf.set(ids[m]!, m);
-      const count = Math.max(1, Math.round(this.options.vnodes * weights.get(ids[m]!)!));
+      const count = Math.max(1, Math.round(this.options.vnodes * weights[m]!));
       vnodeCounts[m] = count;
       total += count;
     }
@@ -195,10 +172,7 @@ export class ConsistentHashRing implements Partitioner {
     this.#owners = owners;
     this.#seen = new Uint32Array(ids.length);
     this.#generation = 0;
-    this.#placement = new Placement(
-      ids.map((id) => byId.get(id)!),
-      this.options.topology,
-    );
+    this.#placement = new ReplicaPlacement(byIndex, this.options.topology);
   }
 
   /** @inheritDoc */
@@ -332,11 +306,6 @@ export class ConsistentHashRing implements Partitioner {
     }
     return out;
   }
-}
-
-/** Orders node ids by UTF-16 code units: the same everywhere, unlike `localeCompare`. */
-function compareIds(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**

@@ -6,6 +6,8 @@
  */
 import type { Plugin } from "../../core/build/plugin.ts";
 import { consistentHashPlugin } from "./consistent-hash.ts";
+import { fixedPartitionsPlugin } from "./fixed-partitions.ts";
+import { rendezvousPlugin } from "./rendezvous.ts";
 
 export {
   ConsistentHashRing,
@@ -14,7 +16,10 @@ export {
   consistentHashPlugin,
 } from "./consistent-hash.ts";
 export type { ConsistentHashOptions } from "./consistent-hash.ts";
+export * from "./fixed-partitions.ts";
+export * from "./rendezvous.ts";
+export * from "./placement.ts";
 
 /** Every bundled partitioner plugin (each runs the partitioner conformance suite). */
 // deno-lint-ignore no-explicit-any
-export const partitionerPlugins: readonly Plugin<any>[] = [consistentHashPlugin];
+export const partitionerPlugins: readonly Plugin<any>[] = [consistentHashPlugin, fixedPartitionsPlugin, rendezvousPlugin];

@@ -44,7 +44,7 @@ export const topologyOptions: z.ZodType<TopologyOptions, unknown> = z
  * With no zone, datacenter or per-datacenter option anywhere, the walk is the order, and the
  * partitioners skip this class entirely on their hot path.
  */
-export class Placement {
+export class ReplicaPlacement {
   /** True if placement changes anything: some member has a zone or datacenter, or factors are set. */
   readonly active: boolean;
   /** Zone key (`dc/zone`) by member index. */

@@ -381,5 +381,19 @@ export function partitionerSuite(options: PartitionerSuiteOptions): void {
         assert(share > 0.7 && share < 1.3, `${m.id} (weight ${m.weight}) holds ${share.toFixed(2)}x its weighted share`);
       }
     });
+
+    it("moves about the ideal share of keys when a node joins or leaves", () => {
+      const ten: MemberInfo[] = Array.from({ length: 10 }, (_, i) => ({ id: `node-${i}` }));
+      const before = withMembers(create, ten);
+      const after = withMembers(create, [...ten, { id: "node-new" }]);
+      const total = 20_000;
+      let moved = 0;
+      for (let i = 0; i < total; i++) {
+        if (before.preferenceList(`key-${i}`, 1)[0] !== after.preferenceList(`key-${i}`, 1)[0]) moved++;
+      }
+      // Ideal: the newcomer's share, 1/11 of the keys; a leave is the same change backwards.
+      const ratio = moved / total / (1 / 11);
+      assert(ratio < 1.25, `a join moved ${(100 * moved / total).toFixed(1)}% of primaries, ${ratio.toFixed(2)}x the ideal 9.1%`);
+    });
   });
 }

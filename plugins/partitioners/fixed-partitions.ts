@@ -1,0 +1,309 @@
+/**
+ * A ring of Q fixed, equal partitions assigned to nodes in proportion to their capacity
+ * weights: Dynamo's strategy 3 (§6.2) and Riak's ring, with weights Riak cannot express.
+ *
+ * @module
+ */
+import { instanceCachingFactory } from "../../core/build/di.ts";
+import { z } from "zod";
+import { type Plugin, type PluginChoice, choose, definePlugin, parseWith } from "../../core/build/plugin.ts";
+import { InvalidRequestError } from "../../core/errors.ts";
+import type { InvalidConfigError } from "../../core/errors.ts";
+import { murmur3 } from "../../core/hash/murmur3.ts";
+import { type MemberInfo, PARTITIONER, type Partitioner, type TokenRange } from "../../core/interfaces/partitioner.ts";
+import type { NodeId } from "../../core/model/sibling.ts";
+import { type IndexedMembers, indexMembers, mix32 } from "./members.ts";
+import { ReplicaPlacement, type TopologyOptions, topologyOptions } from "./placement.ts";
+
+/** Size of the token space. */
+const RING_SIZE = 2 ** 32;
+
+/** Options of the fixed-partition ring. */
+export interface FixedPartitionOptions {
+  /**
+   * Q, the number of partitions (integer, 1..65536, default 1024). Fixed for the life of the
+   * data: it cuts the token space into equal ranges, the unit of handoff and of anti-entropy.
+   * More partitions balance weights more finely and spread a join over more peers; each costs
+   * a Merkle exchange and one entry of ownership metadata. Riak's default is 64, and it advises
+   * about 10 partitions per node.
+   */
+  readonly partitions: number;
+  /** Zone and datacenter placement ({@link TopologyOptions}). */
+  readonly topology?: TopologyOptions;
+}
+
+/** Validates {@link FixedPartitionOptions} from config data, filling in defaults. */
+export const fixedPartitionOptions: z.ZodType<FixedPartitionOptions, unknown> = z
+  .object({
+    partitions: z.number().int().min(1).max(65536).default(1024),
+    topology: topologyOptions.optional(),
+  })
+  .strict();
+
+/**
+ * Q equal partitions of the token space; each has one owner, and a key's preference list is
+ * the owner of its partition followed by the owners of the next partitions clockwise, distinct
+ * nodes only (so two replicas of a partition never share a node).
+ *
+ * **Claim.** Each node may claim at most its weighted share of the Q partitions, rounded up,
+ * so no node holds more than one partition above its share: with Q = 1024 and weights 1:2:3,
+ * at most 171, 342 and 512. Which partitions a node gets is decided by a pseudo-random score
+ * per (partition, node) pair: pairs are taken from the highest score down, each partition
+ * going to the first node with room left. The claim reads nothing but the members and their
+ * weights, so every node computes the same table from the same membership, after any history of
+ * joins and leaves. The table therefore never needs to be gossiped, though at Q entries it
+ * could be.
+ *
+ * **Movement.** A joining node takes the partitions where it scores highest, up to its cap.
+ * A node that lost a partition to it has room again and claims another partition further down
+ * the score order, which can cascade through nodes at their cap. Movement is therefore close
+ * to the ideal Q/n when nodes hold tens of partitions or fewer, and grows past it when each
+ * node holds many (measured by `npm run bench -- partitioners`). Riak's claim moves the minimum
+ * because it starts from the previous table; that needs the table carried with the ring's
+ * membership, which this ring avoids.
+ *
+ * @example
+ * ```ts
+ * const ring = new FixedPartitionRing({ partitions: 1024 });
+ * ring.setMembers([{ id: "a", weight: 1 }, { id: "b", weight: 2 }, { id: "c", weight: 3 }]);
+ * ring.preferenceList("user:42", 3); // all three, c first about half of the time
+ * ```
+ */
+export class FixedPartitionRing implements Partitioner {
+  /** @inheritDoc */
+  readonly name = "fixed-partitions";
+  /** The validated options. */
+  readonly options: FixedPartitionOptions;
+  #members: readonly MemberInfo[] = Object.freeze([]);
+  #index: IndexedMembers = indexMembers([]);
+  /** Owner (member index) of each partition. */
+  #owners: Uint32Array = new Uint32Array(0);
+  /** Partitions owned, per member index. */
+  #owned: Uint32Array = new Uint32Array(0);
+  #placement: ReplicaPlacement = new ReplicaPlacement([]);
+  /** Scratch marks for walks (see the consistent-hash ring). */
+  #seen: Uint32Array = new Uint32Array(0);
+  #generation = 0;
+
+  /**
+   * @param options ring options; validated like config data
+   * @throws {InvalidConfigError} if the options are out of range
+   */
+  constructor(options: Partial<FixedPartitionOptions> = {}) {
+    this.options = parseWith(fixedPartitionOptions, options, "partitioner.options");
+  }
+
+  /** @inheritDoc */
+  get members(): readonly MemberInfo[] {
+    return this.#members;
+  }
+
+  /**
+   * Replaces the membership and claims partitions again (O(Q n log(Q n)) for Q partitions and n
+   * members). A rejected membership leaves the ring as it was.
+   *
+   * @throws {InvalidConfigError} on an empty or duplicate id or a weight that is not a finite
+   *   positive number
+   */
+  setMembers(members: readonly MemberInfo[]): void {
+    const index = indexMembers(members);
+    const q = this.options.partitions;
+    const n = index.ids.length;
+    const owners = new Uint32Array(q);
+    const owned = new Uint32Array(n);
+    if (n > 0) {
+      claim(q, index.ids.map((id) => murmur3(id)), capacities(q, index.weights), owners);
+      for (const m of owners) owned[m]!++;
+    }
+    this.#members = Object.freeze([...members]);
+    this.#index = index;
+    this.#owners = owners;
+    this.#owned = owned;
+    this.#placement = new ReplicaPlacement(index.byIndex, this.options.topology);
+    this.#seen = new Uint32Array(n);
+    this.#generation = 0;
+  }
+
+  /** @inheritDoc */
+  token(key: string): number {
+    return murmur3(key);
+  }
+
+  /** The partition holding `token`: `floor(token * Q / 2^32)`. */
+  partitionOf(token: number): number {
+    return Math.floor((token * this.options.partitions) / RING_SIZE);
+  }
+
+  /**
+   * The owner of the key's partition, then the owners of the next partitions clockwise,
+   * distinct nodes only (arranged by zone and datacenter when members carry them).
+   *
+   * @throws {InvalidRequestError} if `count` is not a non-negative integer
+   */
+  preferenceList(key: string, count: number): NodeId[] {
+    if (!Number.isInteger(count) || count < 0) {
+      throw new InvalidRequestError(`preference list length must be a non-negative integer, got ${count}`, { count });
+    }
+    if (this.#index.ids.length === 0) return [];
+    return this.#list(this.partitionOf(murmur3(key)), count);
+  }
+
+  /**
+   * One range per partition, `(end of the previous, end]`, with its first `n` replicas.
+   *
+   * @throws {InvalidRequestError} if `n` is not a non-negative integer
+   */
+  ranges(n: number): TokenRange[] {
+    if (!Number.isInteger(n) || n < 0) throw new InvalidRequestError(`replica count must be a non-negative integer, got ${n}`, { n });
+    if (this.#index.ids.length === 0) return [];
+    const q = this.options.partitions;
+    const out: TokenRange[] = [];
+    let start = partitionEnd(q - 1, q);
+    for (let p = 0; p < q; p++) {
+      const end = partitionEnd(p, q);
+      out.push({ start, end, replicas: this.#list(p, n) });
+      start = end;
+    }
+    return out;
+  }
+
+  /**
+   * The ownership table: the owner of each partition, in partition order. This is all the
+   * metadata the ring has (Q node ids), and what the lab counts as its size.
+   */
+  table(): NodeId[] {
+    return Array.from(this.#owners, (m) => this.#index.ids[m]!);
+  }
+
+  /** Partitions each member owns, by id. */
+  partitionCounts(): Map<NodeId, number> {
+    return new Map(this.#index.ids.map((id, m) => [id, this.#owned[m]!]));
+  }
+
+  #list(partition: number, count: number): NodeId[] {
+    const ids = this.#index.ids;
+    if (this.#placement.active && count > 0) {
+      return this.#placement.arrange(this.#walk(partition, ids.length), count).map((m) => ids[m]!);
+    }
+    return this.#walk(partition, count).map((m) => ids[m]!);
+  }
+
+  /**
+   * The first `count` distinct members: owners of `partition` and the partitions after it, then
+   * (if some member owns no partition: more members than partitions) the rest by their score
+   * for this partition.
+   */
+  #walk(partition: number, count: number): number[] {
+    const n = this.#index.ids.length;
+    const length = Math.min(count, n);
+    const out: number[] = [];
+    if (length === 0) return out;
+    if (++this.#generation === 0x1_0000_0000) {
+      this.#seen.fill(0);
+      this.#generation = 1;
+    }
+    const generation = this.#generation;
+    const seen = this.#seen;
+    const owners = this.#owners;
+    const q = owners.length;
+    for (let i = 0, p = partition; i < q && out.length < length; i++, p = p + 1 === q ? 0 : p + 1) {
+      const m = owners[p]!;
+      if (seen[m] !== generation) {
+        seen[m] = generation;
+        out.push(m);
+      }
+    }
+    if (out.length < length) {
+      const rest: number[] = [];
+      for (let m = 0; m < n; m++) if (seen[m] !== generation) rest.push(m);
+      const hashes = this.#index.ids.map((id) => murmur3(id));
+      rest.sort((a, b) => mix32(hashes[b]!, partition) - mix32(hashes[a]!, partition) || a - b);
+      for (const m of rest) {
+        if (out.length === length) break;
+        out.push(m);
+      }
+    }
+    return out;
+  }
+}
+
+/** The last token of partition `p` of `q`. */
+function partitionEnd(p: number, q: number): number {
+  return Math.ceil(((p + 1) * RING_SIZE) / q) - 1;
+}
+
+/**
+ * The most partitions each member may claim: its exact weighted share rounded up. The caps sum
+ * to at least `q`, so every partition finds an owner, and no member ends more than one
+ * partition above its share. Rounding up rather than to exact quotas leaves slack, so a join
+ * changes few claims besides the newcomer's own.
+ */
+export function capacities(q: number, weights: Float64Array): Uint32Array {
+  let total = 0;
+  for (const w of weights) total += w;
+  // A hair below the exact share before rounding up, so float error never adds a partition.
+  return Uint32Array.from(weights, (w) => Math.max(1, Math.ceil((q * w) / total - 1e-9)));
+}
+
+/**
+ * Assigns each partition to a member: (partition, member) pairs by descending score, each
+ * partition to the first member below its cap. Fills `owners`.
+ */
+function claim(q: number, memberHashes: readonly number[], caps: Uint32Array, owners: Uint32Array): void {
+  const n = memberHashes.length;
+  const left = Uint32Array.from(caps);
+  const pairs = q * n;
+  // Sort keys: score * 2^22 + pair index, exact in a double while pairs < 2^21 (the
+  // comparator-free sort is many times faster); larger rings sort with a comparator.
+  const assigned = new Uint8Array(q);
+  let remaining = q;
+  const take = (pair: number) => {
+    const p = pair % q;
+    const m = (pair - p) / q;
+    if (assigned[p] === 0 && left[m]! > 0) {
+      assigned[p] = 1;
+      left[m]!--;
+      owners[p] = m;
+      remaining--;
+    }
+  };
+  if (pairs < 2 ** 21) {
+    const keys = new Float64Array(pairs);
+    for (let m = 0; m < n; m++) {
+      for (let p = 0; p < q; p++) keys[m * q + p] = (0xffffffff - mix32(memberHashes[m]!, p)) * 2 ** 21 + (m * q + p);
+    }
+    keys.sort();
+    for (let i = 0; i < pairs && remaining > 0; i++) take(keys[i]! % 2 ** 21);
+  } else {
+    const scores = new Uint32Array(pairs);
+    for (let m = 0; m < n; m++) for (let p = 0; p < q; p++) scores[m * q + p] = mix32(memberHashes[m]!, p);
+    const order = new Uint32Array(pairs);
+    for (let i = 0; i < pairs; i++) order[i] = i;
+    order.sort((a, b) => scores[b]! - scores[a]! || a - b);
+    for (let i = 0; i < pairs && remaining > 0; i++) take(order[i]!);
+  }
+}
+
+/** The fixed-partition ring plugin. */
+export const fixedPartitionsPlugin: Plugin<FixedPartitionOptions> = definePlugin({
+  family: "partitioner",
+  name: "fixed-partitions",
+  description:
+    "Q equal partitions (Dynamo strategy 3, Riak's ring) claimed in proportion to node weights; small ownership table, balance within one partition.",
+  options: fixedPartitionOptions,
+  register(container, options) {
+    container.register(PARTITIONER, { useFactory: instanceCachingFactory(() => new FixedPartitionRing(options)) });
+  },
+});
+
+/**
+ * Chooses the fixed-partition ring.
+ *
+ * @example
+ * ```ts
+ * const cluster = await store().nodes([{ id: "a", weight: 1 }, { id: "b", weight: 2 }]).use(fixedPartitions({ partitions: 256 })).cluster();
+ * ```
+ */
+export function fixedPartitions(options?: Partial<FixedPartitionOptions>): PluginChoice<FixedPartitionOptions> {
+  return choose(fixedPartitionsPlugin, options);
+}

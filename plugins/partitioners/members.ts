@@ -1,0 +1,73 @@
+/**
+ * Membership validation and indexing shared by the partitioners of this family.
+ *
+ * @module
+ */
+import { InvalidConfigError } from "../../core/errors.ts";
+import type { MemberInfo } from "../../core/interfaces/partitioner.ts";
+import type { NodeId } from "../../core/model/sibling.ts";
+
+/** A validated membership, indexed in id order so placement ignores the input order. */
+export interface IndexedMembers {
+  /** Node ids in id order (UTF-16 code units): the member index of each. */
+  readonly ids: readonly NodeId[];
+  /** Member index by id. */
+  readonly indexOf: ReadonlyMap<NodeId, number>;
+  /** Weight by member index (a missing weight is 1). */
+  readonly weights: Float64Array;
+  /** The members in member-index order. */
+  readonly byIndex: readonly MemberInfo[];
+}
+
+/**
+ * Validates a membership as a whole and indexes it in id order.
+ *
+ * @throws {InvalidConfigError} on an empty or duplicate id (path `nodes` / `nodes.<id>`) or a
+ *   weight that is not a finite positive number (path `nodes.<id>.weight`)
+ */
+export function indexMembers(members: readonly MemberInfo[]): IndexedMembers {
+  const issues: { path: string; message: string }[] = [];
+  const byId = new Map<NodeId, MemberInfo>();
+  for (const member of members) {
+    const id = member.id;
+    if (typeof id !== "string" || id.length === 0) {
+      issues.push({ path: "nodes", message: `node id must be a non-empty string, got ${JSON.stringify(id)}` });
+      continue;
+    }
+    if (byId.has(id)) {
+      issues.push({ path: `nodes.${id}`, message: `duplicate node id "${id}"` });
+      continue;
+    }
+    const weight = member.weight ?? 1;
+    if (typeof weight !== "number" || !Number.isFinite(weight) || weight <= 0) {
+      // A zero weight would mean "member without data": say leave instead.
+      issues.push({ path: `nodes.${id}.weight`, message: `weight must be a finite number > 0, got ${String(weight)}` });
+    }
+    byId.set(id, member);
+  }
+  if (issues.length > 0) throw new InvalidConfigError(issues);
+  const ids = [...byId.keys()].sort(compareIds);
+  const indexOf = new Map(ids.map((id, m) => [id, m] as const));
+  const weights = Float64Array.from(ids, (id) => byId.get(id)!.weight ?? 1);
+  return { ids, indexOf, weights, byIndex: ids.map((id) => byId.get(id)!) };
+}
+
+/** Orders node ids by UTF-16 code units: the same everywhere, unlike `localeCompare`. */
+export function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Mixes two 32-bit values into a well-spread 32-bit hash (MurmurHash3's finaliser over their
+ * combination): the pseudo-random score of a member for a partition or segment, with no
+ * allocation on the lookup path.
+ */
+export function mix32(a: number, b: number): number {
+  let h = (a ^ Math.imul(b + 0x632be5ab, 0x9e3779b1)) >>> 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
