@@ -208,12 +208,19 @@ export class QuorumNotReachedError extends RingforgeError {
     readonly targets: number,
     /** One line per replica that failed, naming it and why. */
     readonly failures: readonly string[] = [],
+    /**
+     * The datacenter whose quorum was not reached, for per-datacenter consistency
+     * (`local-quorum`, `each-quorum`); then `required`, `acknowledged` and `targets` count
+     * that datacenter's replicas only.
+     */
+    readonly datacenter?: string,
   ) {
     super(
       "RINGFORGE_QUORUM_NOT_REACHED",
-      `${operation} needed ${required} replica(s), ${acknowledged} of ${targets} acknowledged` +
+      `${operation} needed ${required} replica(s)${datacenter === undefined ? "" : ` in datacenter ${datacenter}`}, ` +
+        `${acknowledged} of ${targets} acknowledged` +
         (failures.length ? ` (${failures.join("; ")})` : ""),
-      { operation, required, acknowledged, targets, failures },
+      { operation, required, acknowledged, targets, failures, ...(datacenter === undefined ? {} : { datacenter }) },
     );
   }
 }
@@ -422,6 +429,7 @@ export function errorFromWire(wire: WireError, from: string): RingforgeError {
         num("acknowledged"),
         num("targets"),
         Array.isArray(d.failures) ? (d.failures as string[]) : [],
+        typeof d.datacenter === "string" ? d.datacenter : undefined,
       );
     case "RINGFORGE_TIMEOUT": {
       const { operation: _o, timeoutMs: _t, ...rest } = d;

@@ -161,12 +161,19 @@ export const faultEventSchema: z.ZodType<FaultEvent, unknown> = z.discriminatedU
  * `heal`, `crash n1`, `restart n1`, `join n6`, `leave n2`, `skew n1 +500ms`, `loss 0.1`,
  * `duplicate 0.05`,
  * `latency n1 -> n2 50ms` (constant) or `latency * -> n3 20..80ms` (uniform; `*` is any node).
+ * Wherever a clause names nodes (partition groups, isolate, block, latency), `dc:NAME` stands
+ * for every node of datacenter NAME: `isolate dc:dc2`, `latency dc:dc1 -> dc:dc2 40ms`.
  *
+ * @param datacenters each node's datacenter, for `dc:` names
  * @throws {InvalidConfigError} naming the clause that does not parse
  */
-export function parseFaults(schedule: unknown, nodes: readonly NodeId[] = []): FaultEvent[] {
+export function parseFaults(
+  schedule: unknown,
+  nodes: readonly NodeId[] = [],
+  datacenters: ReadonlyMap<NodeId, string> = new Map(),
+): FaultEvent[] {
   let events: FaultEvent[];
-  if (typeof schedule === "string") events = parseScheduleText(schedule, nodes);
+  if (typeof schedule === "string") events = parseScheduleText(schedule, nodes, datacenters);
   else if (schedule === undefined || schedule === null) events = [];
   else events = parseWith(z.array(faultEventSchema), schedule, "faults");
   const sorted = events.map((e, i) => [e, i] as const).sort((a, b) => a[0].at - b[0].at || a[1] - b[1]).map(([e]) => e);
@@ -209,7 +216,7 @@ function nodesOf(event: FaultEvent): NodeId[] {
 
 const CLAUSE = /^(\w+)\s*(.*?)\s+at\s+([\d.]+)\s*(ms|s)$/;
 
-function parseScheduleText(text: string, nodes: readonly NodeId[]): FaultEvent[] {
+function parseScheduleText(text: string, nodes: readonly NodeId[], datacenters: ReadonlyMap<NodeId, string>): FaultEvent[] {
   const events: FaultEvent[] = [];
   for (const statement of text.split(";").map((s) => s.trim()).filter(Boolean)) {
     let subject: string | undefined;
@@ -221,31 +228,47 @@ function parseScheduleText(text: string, nodes: readonly NodeId[]): FaultEvent[]
       if (!Number.isFinite(time)) throw bad(clause, "bad time");
       const args = rawArgs.trim() || subject || "";
       if (rawArgs.trim()) subject = rawArgs.trim();
-      events.push(parseClause(action!, args, time, clause, nodes));
+      events.push(...parseClause(action!, args, time, clause, nodes, datacenters));
     }
   }
   return events;
 }
 
-function parseClause(action: string, args: string, at: number, clause: string, nodes: readonly NodeId[]): FaultEvent {
+function parseClause(
+  action: string,
+  args: string,
+  at: number,
+  clause: string,
+  nodes: readonly NodeId[],
+  datacenters: ReadonlyMap<NodeId, string>,
+): FaultEvent[] {
+  /** A node id, `*`, or every node of `dc:NAME`. */
+  const expand = (name: string): NodeId[] => {
+    if (!name.startsWith("dc:")) return [name];
+    const dc = name.slice(3);
+    const members = nodes.filter((n) => datacenters.get(n) === dc);
+    if (members.length === 0) throw bad(clause, `no node is in datacenter "${dc}"`);
+    return members;
+  };
+  const pairs = (from: string, to: string) => expand(from).flatMap((f) => expand(to).map((t) => [f, t] as const));
   switch (action) {
     case "partition": {
       const groups = args.split("|").map((g) => {
         const m = /^\{([^}]*)\}$/.exec(g.trim());
         if (!m) throw bad(clause, "partition groups look like {n1,n2} | {n3,n4}");
-        return m[1]!.split(",").map((s) => s.trim()).filter(Boolean);
+        return m[1]!.split(",").map((s) => s.trim()).filter(Boolean).flatMap(expand);
       });
       if (groups.length < 2 || groups.some((g) => g.length === 0)) throw bad(clause, "a partition needs two or more non-empty groups");
-      return { at, action, groups };
+      return [{ at, action, groups }];
     }
     case "isolate": {
-      const node = single(args, clause);
-      return { at, action: "partition", groups: [[node], nodes.filter((n) => n !== node)] };
+      const inside = expand(single(args, clause));
+      return [{ at, action: "partition", groups: [inside, nodes.filter((n) => !inside.includes(n))] }];
     }
     case "block": {
       const m = /^(\S+)\s*->\s*(\S+)$/.exec(args);
       if (!m) throw bad(clause, "block looks like `block n1 -> n2`");
-      return { at, action, from: m[1]!, to: m[2]! };
+      return pairs(m[1]!, m[2]!).map(([from, to]) => ({ at, action, from, to }));
     }
     case "latency": {
       const m = /^(\S+)\s*->\s*(\S+)\s+(\d+(?:\.\d+)?)(?:\.\.(\d+(?:\.\d+)?))?\s*ms$/.exec(args);
@@ -254,25 +277,25 @@ function parseClause(action: string, args: string, at: number, clause: string, n
       const max = m[4] === undefined ? min : Number(m[4]);
       if (!(min >= 0 && max >= min)) throw bad(clause, "latency needs 0 <= min <= max");
       const latency: LatencyDistribution = m[4] === undefined ? { kind: "constant", ms: min } : { kind: "uniform", min, max };
-      return { at, action, from: m[1]!, to: m[2]!, latency };
+      return pairs(m[1]!, m[2]!).map(([from, to]) => ({ at, action, from, to, latency }));
     }
     case "heal":
-      return { at, action };
+      return [{ at, action }];
     case "crash":
     case "restart":
     case "join":
     case "leave":
-      return { at, action, node: single(args, clause) };
+      return [{ at, action, node: single(args, clause) }];
     case "skew": {
       const m = /^(\S+)\s+([+-]?[\d.]+)\s*(ms|s)$/.exec(args);
       if (!m) throw bad(clause, "skew looks like `skew n1 +500ms`");
-      return { at, action, node: m[1]!, offsetMs: Number(m[2]) * (m[3] === "s" ? 1000 : 1) };
+      return [{ at, action, node: m[1]!, offsetMs: Number(m[2]) * (m[3] === "s" ? 1000 : 1) }];
     }
     case "loss":
     case "duplicate": {
       const probability = Number(args);
       if (!(probability >= 0 && probability <= 1)) throw bad(clause, `${action} takes a probability between 0 and 1`);
-      return { at, action, probability };
+      return [{ at, action, probability }];
     }
     default:
       throw bad(clause, `unknown action "${action}"`);

@@ -221,7 +221,12 @@ class Simulation {
   ) {
     this.#network = cluster.container.resolve<InProcessNetwork>(IN_PROCESS_NETWORK);
     this.#random = runtime.random.fork("workload");
-    this.#faults = parseFaults(scenario.faults, cluster.ids);
+    const datacenters = new Map<string, string>();
+    for (const node of cluster.nodes) {
+      const dc = node.services.settings.member.datacenter;
+      if (dc !== undefined) datacenters.set(node.id, dc);
+    }
+    this.#faults = parseFaults(scenario.faults, cluster.ids, datacenters);
     const strangers = (scenario.coordinators ?? []).filter((id) => !cluster.ids.includes(id));
     if (strangers.length > 0) {
       throw new InvalidConfigError(

@@ -127,7 +127,15 @@ const storeSchema = z
   .object({
     name: z.string().optional(),
     nodes: z.union([count.max(4096), z.array(memberSchema).min(1).max(4096)]).optional(),
-    replication: z.object({ n: count.max(64).optional(), r: count.optional(), w: count.optional() }).strict().optional(),
+    replication: z
+      .object({
+        n: count.max(64).optional(),
+        r: count.optional(),
+        w: count.optional(),
+        consistency: z.enum(["count", "local-quorum", "each-quorum"]).optional(),
+      })
+      .strict()
+      .optional(),
     limits: z
       .object({
         maxKeyBytes: count.max(65535).optional(),
@@ -173,6 +181,7 @@ export function resolveStoreConfig(config: unknown, registry: PluginRegistry): R
     n: raw.replication?.n ?? 3,
     r: raw.replication?.r ?? 2,
     w: raw.replication?.w ?? 2,
+    ...(raw.replication?.consistency === undefined ? {} : { consistency: raw.replication.consistency }),
   };
   const problems: { path: string; message: string }[] = [];
   if (replication.r > replication.n) problems.push({ path: "replication.r", message: `must be at most n (${replication.n})` });

@@ -19,6 +19,19 @@ export interface ReplicaClient {
 /** Injection token for the {@link ReplicaClient} core provides to replicators. */
 export const REPLICA_CLIENT: unique symbol = Symbol.for("ringforge.ReplicaClient");
 
+/**
+ * A quorum within a subset of the targets (per-datacenter consistency): the request also waits
+ * until `required` of `nodes` answered.
+ */
+export interface AckGroup {
+  /** The group's name, for errors (a datacenter). */
+  readonly name: string;
+  /** Its targets. */
+  readonly nodes: readonly NodeId[];
+  /** Answers it needs. */
+  readonly required: number;
+}
+
 /** A write the coordinator has stamped and stored locally, to be replicated. */
 export interface ReplicatedWrite {
   /** The key. */
@@ -35,6 +48,8 @@ export interface ReplicatedWrite {
   readonly timeoutMs: number;
   /** "put" or "delete", for error reports. */
   readonly operation: "put" | "delete";
+  /** Quorums within groups of targets that must also be met (none by default). */
+  readonly groups?: readonly AckGroup[];
 }
 
 /** A read to serve from replicas. */
@@ -47,6 +62,8 @@ export interface ReplicatedRead {
   readonly r: number;
   /** Time limit for reaching `r`. */
   readonly timeoutMs: number;
+  /** Quorums within groups of targets that must also be met (none by default). */
+  readonly groups?: readonly AckGroup[];
 }
 
 /** The outcome of a successful replicated write. */

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { Consistency } from "./settings.ts";
 import { InvalidMessageError } from "../errors.ts";
 import type { Message } from "../interfaces/transport.ts";
 
@@ -37,6 +38,8 @@ export interface CoordinateRequest {
   readonly w?: number;
   /** Time limit override, ms. */
   readonly timeoutMs?: number;
+  /** Consistency override. */
+  readonly consistency?: Consistency;
 }
 
 /** Reads a string field or refuses the message. */
@@ -64,6 +67,10 @@ export function parseCoordinateRequest(message: Message): CoordinateRequest {
   for (const name of ["r", "w", "timeoutMs"] as const) {
     if (!isOptionalCount(message[name])) throw new InvalidMessageError(`kv.coordinate.${name}`);
   }
+  const consistency = message.consistency;
+  if (consistency !== undefined && consistency !== "count" && consistency !== "local-quorum" && consistency !== "each-quorum") {
+    throw new InvalidMessageError("kv.coordinate.consistency");
+  }
   return {
     op,
     key,
@@ -72,5 +79,6 @@ export function parseCoordinateRequest(message: Message): CoordinateRequest {
     r: message.r as number | undefined,
     w: message.w as number | undefined,
     timeoutMs: message.timeoutMs as number | undefined,
+    ...(consistency === undefined ? {} : { consistency }),
   };
 }

@@ -48,7 +48,8 @@ import {
   isString,
   parseCoordinateRequest,
 } from "./protocol.ts";
-import type { NodeSettings } from "./settings.ts";
+import type { Consistency, NodeSettings } from "./settings.ts";
+import type { AckGroup } from "../interfaces/replicator.ts";
 
 /** Options of a read. */
 export interface GetOptions {
@@ -62,6 +63,11 @@ export interface GetOptions {
    * with {@link StaleReadError}. The session then remembers what this read returned.
    */
   readonly session?: Session;
+  /**
+   * Where the R replies must come from: `count` (any R replicas), `local-quorum` or
+   * `each-quorum` (then `r` is ignored); default the store's.
+   */
+  readonly consistency?: Consistency;
 }
 
 /** Options of a write or delete. */
@@ -74,6 +80,11 @@ export interface PutOptions {
   readonly timeoutMs?: number;
   /** The client's session: once acknowledged, its reads will see this write (read-your-writes). */
   readonly session?: Session;
+  /**
+   * Where the W acknowledgements must come from: `count` (any W replicas), `local-quorum` or
+   * `each-quorum` (then `w` is ignored); default the store's.
+   */
+  readonly consistency?: Consistency;
 }
 
 /** What a read returns. */
@@ -355,7 +366,7 @@ export class RingforgeNode implements ReplicaClient {
     try {
       const { resolver } = this.#s;
       const deadline = this.#s.clock.now() + timeoutMs;
-      let siblings = await this.#coordinateRead(key, r, timeoutMs);
+      let siblings = await this.#coordinateRead(key, r, timeoutMs, options.consistency);
       let context = resolver.context(siblings);
       const session = options.session;
       if (session) {
@@ -488,8 +499,10 @@ export class RingforgeNode implements ReplicaClient {
     const w = this.#count("w", options.w);
     const timeoutMs = this.#timeout(options.timeoutMs);
     const targets = this.#s.replicator.targets(key, settings.replication.n);
+    const plan = this.#plan(targets, w, options.consistency);
     if (!targets.includes(this.id)) {
-      const reply = await this.#forward(targets, { op, key, value, context: options.context, w, timeoutMs });
+      const consistency = options.consistency === undefined ? {} : { consistency: options.consistency };
+      const reply = await this.#forward(targets, { op, key, value, context: options.context, w, timeoutMs, ...consistency });
       const wrapped = field(reply, "context", isString, "a string") as CausalContext;
       if (options.session) this.#remember(options.session, key, unwrapContext(resolver, wrapped), wrapped);
       return { context: wrapped };
@@ -499,17 +512,48 @@ export class RingforgeNode implements ReplicaClient {
       this.#checkSiblings(key, next.length);
       return next;
     });
-    await this.#s.replicator.write({ key, siblings, targets, storedOn: this.id, w, timeoutMs, operation: op });
+    await this.#s.replicator.write({ key, siblings, targets, storedOn: this.id, w: plan.count, timeoutMs, operation: op, ...plan.groups });
     const written = resolver.context(siblings);
     const wrapped = wrapContext(resolver, written);
     if (options.session) this.#remember(options.session, key, written, wrapped);
     return { context: wrapped };
   }
 
-  async #coordinateRead(key: string, r: number, timeoutMs: number): Promise<SiblingSet> {
+  async #coordinateRead(key: string, r: number, timeoutMs: number, consistency?: Consistency): Promise<SiblingSet> {
     const targets = this.#s.replicator.targets(key, this.#s.settings.replication.n);
-    const outcome = await this.#s.replicator.read({ key, targets, r, timeoutMs });
+    const plan = this.#plan(targets, r, consistency);
+    const outcome = await this.#s.replicator.read({ key, targets, r: plan.count, timeoutMs, ...plan.groups });
     return outcome.siblings;
+  }
+
+  /**
+   * How many answers a request needs, and from where: `count` as given, or one quorum group per
+   * datacenter (`each-quorum`) or for this node's datacenter only (`local-quorum`).
+   *
+   * @throws {InvalidRequestError} for a datacenter consistency this node or key cannot meet
+   *   (no datacenter label, or no replica of the key in it)
+   */
+  #plan(targets: readonly NodeId[], count: number, requested?: Consistency): { count: number; groups: { groups?: AckGroup[] } } {
+    const consistency = requested ?? this.#s.settings.replication.consistency ?? "count";
+    if (consistency === "count") return { count, groups: {} };
+    const dcOf = new Map(this.#s.partitioner.members.map((m) => [m.id, m.datacenter ?? ""]));
+    const byDc = new Map<string, NodeId[]>();
+    for (const t of targets) {
+      const dc = dcOf.get(t) ?? "";
+      byDc.set(dc, [...(byDc.get(dc) ?? []), t]);
+    }
+    const quorum = (name: string, nodes: NodeId[]): AckGroup => ({ name, nodes, required: Math.floor(nodes.length / 2) + 1 });
+    let groups: AckGroup[];
+    if (consistency === "local-quorum") {
+      const local = this.#s.settings.member.datacenter;
+      if (local === undefined) throw new InvalidRequestError(`local-quorum needs node ${this.id} to have a datacenter`);
+      const nodes = byDc.get(local);
+      if (!nodes) throw new InvalidRequestError(`local-quorum: no replica of the key is in datacenter ${local}`, { datacenter: local });
+      groups = [quorum(local, nodes)];
+    } else {
+      groups = [...byDc].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([dc, nodes]) => quorum(dc, nodes));
+    }
+    return { count: groups.reduce((sum, g) => sum + g.required, 0), groups: { groups } };
   }
 
   /**
@@ -518,7 +562,12 @@ export class RingforgeNode implements ReplicaClient {
    * the request, so the next one is tried; a timeout is not retried, since the write may have happened.
    */
   async #forward(targets: readonly NodeId[], request: CoordinateRequest): Promise<Message> {
-    const ordered = [...targets.filter((t) => this.#s.detector.isAlive(t)), ...targets.filter((t) => !this.#s.detector.isAlive(t))];
+    // Live replicas first, and among them those of this node's datacenter: a local-quorum
+    // write is then coordinated where its quorum is.
+    const dc = this.#s.settings.member.datacenter;
+    const dcOf = new Map(this.#s.partitioner.members.map((m) => [m.id, m.datacenter]));
+    const rank = (t: NodeId) => (this.#s.detector.isAlive(t) ? 0 : 2) + (dc !== undefined && dcOf.get(t) === dc ? 0 : 1);
+    const ordered = [...targets].sort((a, b) => rank(a) - rank(b));
     if (ordered.length === 0) throw new InvalidRequestError("the cluster has no members to coordinate the request");
     let refused: RingforgeError | undefined;
     for (const coordinator of ordered) {
@@ -569,13 +618,14 @@ export class RingforgeNode implements ReplicaClient {
 
   async #handleCoordinate(request: CoordinateRequest): Promise<Message> {
     const context = request.context as CausalContext | undefined;
-    const options = { context, w: request.w, timeoutMs: request.timeoutMs };
+    const consistency = request.consistency === undefined ? {} : { consistency: request.consistency };
+    const options = { context, w: request.w, timeoutMs: request.timeoutMs, ...consistency };
     const result =
       request.op === "put"
         ? await this.put(request.key, request.value as Uint8Array, options)
         : request.op === "delete"
           ? await this.delete(request.key, options)
-          : await this.get(request.key, { r: request.r, timeoutMs: request.timeoutMs });
+          : await this.get(request.key, { r: request.r, timeoutMs: request.timeoutMs, ...consistency });
     return { type: KV_RESULT, context: result.context };
   }
 

@@ -16,7 +16,21 @@ export interface ReplicationSettings {
   readonly r: number;
   /** Acknowledgements a write waits for. Default 2. */
   readonly w: number;
+  /**
+   * Default consistency of requests: `count` (R and W replicas anywhere, the default),
+   * `local-quorum` or `each-quorum` (see {@link Consistency}).
+   */
+  readonly consistency?: Consistency;
 }
+
+/**
+ * How many replicas a request waits for, and where (Cassandra's consistency levels):
+ * - `count`: R (reads) or W (writes) replicas, wherever they are;
+ * - `local-quorum`: a majority of the key's replicas in the coordinator's datacenter, and
+ *   nothing from others (the request still goes to every replica);
+ * - `each-quorum`: a majority of the key's replicas in every datacenter that holds some.
+ */
+export type Consistency = "count" | "local-quorum" | "each-quorum";
 
 /** Handoff and ring catch-up settings (store config `handoff`). */
 export interface HandoffSettings {

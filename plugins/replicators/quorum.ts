@@ -23,6 +23,7 @@ import {
   type WriteOutcome,
 } from "../../core/interfaces/replicator.ts";
 import type { NodeId, SiblingSet } from "../../core/model/sibling.ts";
+import type { AckGroup } from "../../core/interfaces/replicator.ts";
 
 /** Options of the {@link QuorumReplicator}. */
 export interface QuorumOptions {
@@ -88,6 +89,7 @@ export class QuorumReplicator implements Replicator {
   write(request: ReplicatedWrite): Promise<WriteOutcome> {
     const { key, siblings, targets, storedOn, w, timeoutMs, operation } = request;
     const { standIns, spares } = this.route(request);
+    const groups = new GroupTally(request.groups);
     return new Promise<WriteOutcome>((resolve, reject) => {
       let acks = 0;
       let pending = 0;
@@ -95,17 +97,24 @@ export class QuorumReplicator implements Replicator {
       let settled = false;
       const check = () => {
         if (settled) return;
-        if (acks >= w) {
+        const short = groups.unreachable();
+        if (acks >= w && groups.met()) {
           settled = true;
           resolve({ acknowledged: acks });
         } else if (acks + pending < w) {
           settled = true;
           reject(quorumFailure(operation, w, acks, targets.length, failures, timeoutMs));
+        } else if (short) {
+          settled = true;
+          reject(quorumFailure(operation, short.required, short.acks, short.nodes.length, failures, timeoutMs, short.name));
         }
       };
       /** Sends to `node` (hinted for `owner` when given); on failure, hands over to a spare. */
       const send = (node: NodeId, owner: NodeId | undefined) => {
         pending++;
+        // A stand-in's answer counts for the group of the node it stands in for.
+        const member = owner ?? node;
+        groups.sent(member);
         const sent =
           owner === undefined
             ? this.client.write(node, key, siblings, timeoutMs)
@@ -114,10 +123,12 @@ export class QuorumReplicator implements Replicator {
           () => {
             acks++;
             pending--;
+            groups.answered(member);
             check();
           },
           (error: unknown) => {
             pending--;
+            groups.failed(member);
             failures.push(asRingforgeError(error, node));
             const spare = spares.shift();
             // The write meant for an owner (or held for one) goes to the next spare, if any.
@@ -129,8 +140,11 @@ export class QuorumReplicator implements Replicator {
       for (const target of targets) {
         const owner = standIns.get(target);
         if (target !== storedOn) send(target, owner);
-        else if (owner === undefined) acks++; // the coordinator stored it already
-        else send(target, owner); // ... and, standing in for an owner, keeps the hint too
+        else if (owner === undefined) {
+          acks++; // the coordinator stored it already
+          groups.sent(target);
+          groups.answered(target);
+        } else send(target, owner); // ... and, standing in for an owner, keeps the hint too
       }
       check();
     });
@@ -151,6 +165,8 @@ export class QuorumReplicator implements Replicator {
 
   read(request: ReplicatedRead): Promise<ReadOutcome> {
     const { key, targets, r, timeoutMs } = request;
+    const groups = new GroupTally(request.groups);
+    for (const target of targets) groups.sent(target);
     return new Promise<ReadOutcome>((resolve, reject) => {
       const replies = new Map<NodeId, SiblingSet>();
       const failures: RingforgeError[] = [];
@@ -166,13 +182,17 @@ export class QuorumReplicator implements Replicator {
         // resolver cannot merge) must settle the read, never leave it hanging.
         try {
           if (!settled) {
-            if (replies.size >= r) {
+            const short = groups.unreachable();
+            if (replies.size >= r && groups.met()) {
               const siblings = merged();
               settled = true;
               resolve({ siblings, replied: replies.size });
             } else if (replies.size + pending < r) {
               settled = true;
               reject(quorumFailure("get", r, replies.size, targets.length, failures, timeoutMs));
+            } else if (short) {
+              settled = true;
+              reject(quorumFailure("get", short.required, short.acks, short.nodes.length, failures, timeoutMs, short.name));
             }
           }
         } catch (error) {
@@ -194,10 +214,12 @@ export class QuorumReplicator implements Replicator {
           (siblings) => {
             replies.set(target, siblings);
             pending--;
+            groups.answered(target);
             check();
           },
           (error: unknown) => {
             pending--;
+            groups.failed(target);
             failures.push(asRingforgeError(error, target));
             check();
           },
@@ -228,7 +250,8 @@ function asRingforgeError(error: unknown, where: string): RingforgeError {
 
 /**
  * A request that cannot reach its quorum: a timeout if only timeouts stood in the way (the
- * replicas may just be slow), otherwise the quorum error naming each failure.
+ * replicas may just be slow), otherwise the quorum error naming each failure. `datacenter`
+ * names the group whose quorum failed, for per-datacenter consistency.
  */
 function quorumFailure(
   operation: "get" | "put" | "delete",
@@ -237,17 +260,51 @@ function quorumFailure(
   targets: number,
   failures: readonly RingforgeError[],
   timeoutMs: number,
+  datacenter?: string,
 ): RingforgeError {
+  const where = datacenter === undefined ? {} : { datacenter };
   if (failures.length > 0 && failures.every((f) => f instanceof TimeoutError)) {
-    return new TimeoutError(operation, timeoutMs, { required, acknowledged, targets });
+    return new TimeoutError(operation, timeoutMs, { required, acknowledged, targets, ...where });
   }
-  return new QuorumNotReachedError(
-    operation,
-    required,
-    acknowledged,
-    targets,
-    failures.map((f) => f.message),
-  );
+  return new QuorumNotReachedError(operation, required, acknowledged, targets, failures.map((f) => f.message), datacenter);
+}
+
+/** Answers per group of targets (per-datacenter quorums): met, or no longer reachable. */
+class GroupTally {
+  readonly #groups: { readonly name: string; readonly nodes: readonly NodeId[]; readonly required: number; acks: number; pending: number }[];
+  readonly #of = new Map<NodeId, number[]>();
+
+  constructor(groups: readonly AckGroup[] = []) {
+    this.#groups = groups.map((g) => ({ ...g, acks: 0, pending: 0 }));
+    this.#groups.forEach((g, i) => {
+      for (const node of g.nodes) this.#of.set(node, [...(this.#of.get(node) ?? []), i]);
+    });
+  }
+
+  sent(node: NodeId): void {
+    for (const i of this.#of.get(node) ?? []) this.#groups[i]!.pending++;
+  }
+
+  answered(node: NodeId): void {
+    for (const i of this.#of.get(node) ?? []) {
+      this.#groups[i]!.pending--;
+      this.#groups[i]!.acks++;
+    }
+  }
+
+  failed(node: NodeId): void {
+    for (const i of this.#of.get(node) ?? []) this.#groups[i]!.pending--;
+  }
+
+  /** True if every group has its answers. */
+  met(): boolean {
+    return this.#groups.every((g) => g.acks >= g.required);
+  }
+
+  /** A group that can no longer reach its quorum, if any. */
+  unreachable(): { name: string; nodes: readonly NodeId[]; required: number; acks: number } | undefined {
+    return this.#groups.find((g) => g.acks + g.pending < g.required);
+  }
 }
 
 /** The strict quorum replicator plugin. */
