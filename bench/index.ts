@@ -5,12 +5,13 @@
  *   npm run bench -- sim --runs 5 --json
  *   npm run bench -- engines --keys 100000
  *   npm run bench -- cluster --duration 20 --profile
+ *   npm run bench -- partitioners --keys 200000
  *
  * @module
  */
 import process from "node:process";
 
-const BENCHMARKS = ["sim", "engines", "cluster"] as const;
+const BENCHMARKS = ["sim", "engines", "cluster", "partitioners"] as const;
 
 const first = process.argv[2];
 let name = "sim";
@@ -23,6 +24,7 @@ if (first !== undefined && !first.startsWith("-")) {
 if (name === "sim") await import("./sim.ts");
 else if (name === "engines") await import("./engines.ts");
 else if (name === "cluster") await import("./cluster.ts");
+else if (name === "partitioners") await import("./partitioners.ts");
 else {
   console.error(`unknown benchmark "${name}"; choose one of: ${BENCHMARKS.join(", ")}`);
   process.exitCode = 2;
