@@ -99,10 +99,12 @@ for (const c of candidates) {
     p.setMembers(equal);
     const weighted = c.make();
     weighted.setMembers(membersOf(n, true));
+    // A partitioner that keeps a layout moves from it, as a ring view change does.
     const joined = c.make();
-    joined.setMembers([...equal, { id: "node-new" }]);
+    const grown = [...equal, { id: "node-new" }];
+    joined.setMembers(grown, p.nextLayout?.(grown));
     const left = c.make();
-    left.setMembers(equal.slice(1));
+    left.setMembers(equal.slice(1), p.nextLayout?.(equal.slice(1)));
     // A join moves the newcomer's share (its replicas of 3): ideal 3/(n+1) of keys change a
     // replica; a leave, 3/n. Figures are the measured fraction over that ideal.
     const b = balance(p, equal);

@@ -4,7 +4,7 @@
  *
  * | family | plugins (default first) |
  * | --- | --- |
- * | partitioner | consistent-hash |
+ * | partitioner | consistent-hash, fixed-partitions, rendezvous |
  * | replicator | quorum |
  * | resolver | vector-clock, last-write-wins, dotted-version-vector |
  * | detector | static, gossip, phi-accrual, swim |

@@ -22,6 +22,7 @@ import { PARTITIONER, rangeMoves } from "../core/interfaces/partitioner.ts";
 import type { MemberInfo, Partitioner } from "../core/interfaces/partitioner.ts";
 import {
   ConsistentHashRing,
+  FixedPartitionRing,
   consistentHash,
   consistentHashPlugin,
   partitionerPlugins,
@@ -267,5 +268,27 @@ describe("ConsistentHashRing", () => {
       assertEquals(p1.name, "consistent-hash");
       assertEquals(p1.options, { vnodes: 16 });
     });
+  });
+});
+
+describe("fixed partitions in a cluster: the table travels in the ring view", () => {
+  it("a join and a leave move partitions from the previous table, and every node applies the same one", async () => {
+    const { createCluster, encodeText, decodeText } = await import("../index.ts");
+    await using cluster = await createCluster({
+      nodes: 5,
+      partitioner: { name: "fixed-partitions", options: { partitions: 64 } },
+      seed: 3,
+    });
+    for (let i = 0; i < 100; i++) await cluster.node(`n${(i % 5) + 1}`).put(`k${i}`, encodeText(`v${i}`));
+    const before = (cluster.node("n1").services.partitioner as FixedPartitionRing).table();
+    await cluster.join("n6");
+    const tables = cluster.nodes.map((n) => (n.services.partitioner as FixedPartitionRing).table());
+    for (const t of tables) assertEquals(t, tables[0]);
+    const changed = tables[0]!.filter((owner, p) => owner !== before[p]);
+    // n6's share of 64 partitions over 6 equal nodes is 10.7: it takes 10 and nothing else moves.
+    assert(changed.length <= 11 && changed.every((owner) => owner === "n6"), `${changed.length} partitions changed: ${changed.join(",")}`);
+    assert(cluster.node("n1").ring.view.layout !== undefined, "the ring view carries the table");
+    await cluster.leave("n2");
+    for (let i = 0; i < 100; i++) assertEquals((await cluster.node("n6").get(`k${i}`)).values.map(decodeText), [`v${i}`]);
   });
 });

@@ -46,14 +46,31 @@ export interface TokenRange {
  * - {@link ranges} are sorted by `end`, cover the whole token space exactly once, and a key's
  *   preference list of length n equals the replicas of the range holding its token;
  * - `count` and `n` are non-negative integers; with no members, preference lists are empty.
+ *
+ * A partitioner whose placement should depend on history (a partition table claimed
+ * incrementally, so a join moves only what it must) implements {@link nextLayout}: core then
+ * stores the layout in the ring view, next to the members, and hands it back to
+ * {@link setMembers} on every node. Without a layout, placement is a function of the members.
  */
 export interface Partitioner {
   /** Plugin name, e.g. `"consistent-hash"`. */
   readonly name: string;
   /** The current members, in the order given to {@link setMembers}. */
   readonly members: readonly MemberInfo[];
-  /** Replaces the membership (join, leave, weight change). */
-  setMembers(members: readonly MemberInfo[]): void;
+  /**
+   * Replaces the membership (join, leave, weight change).
+   *
+   * @param layout a layout from {@link nextLayout} for exactly these members (from the ring
+   *   view); without one, placement is computed from the members alone
+   * @throws {InvalidConfigError} for bad members, or a layout that does not fit them
+   */
+  setMembers(members: readonly MemberInfo[], layout?: unknown): void;
+  /**
+   * Optional. The layout for `members`, computed from the current one with as little movement
+   * as the partitioner can manage (plain data: it travels in the ring view and is persisted).
+   * Does not change the current placement.
+   */
+  nextLayout?(members: readonly MemberInfo[]): unknown;
   /** The key's position in the 32-bit token space. */
   token(key: string): number;
   /** The first `count` distinct nodes for `key`, in preference order. */

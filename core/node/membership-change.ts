@@ -92,7 +92,7 @@ export class MembershipChange {
       await this.#pullView(peers, true);
       const current = this.#d.ring.view;
       if (current.members.some((m) => m.id === this.#d.id)) return { view: current, streamed, bytes };
-      const next: RingView = { epoch: current.epoch + 1, members: [...current.members, this.#d.settings.member] };
+      const next = this.#nextView(current, [...current.members, this.#d.settings.member]);
       const moved = await this.#streamGained(current, next);
       streamed += moved.streamed;
       bytes += moved.bytes;
@@ -131,7 +131,7 @@ export class MembershipChange {
         if (current.members.length - 1 < n) {
           throw new InvalidRequestError(`cannot leave: the ring would have ${current.members.length - 1} member(s), fewer than N (${n})`);
         }
-        await this.#publish({ epoch: current.epoch + 1, members: current.members.filter((m) => m.id !== this.#d.id) });
+        await this.#publish(this.#nextView(current, current.members.filter((m) => m.id !== this.#d.id)));
         await this.#pullView(current.members.map((m) => m.id).filter((id) => id !== this.#d.id), false);
         continue;
       }
@@ -171,16 +171,28 @@ export class MembershipChange {
     if (required && lastError) throw lastError;
   }
 
+  /**
+   * The view after `current` with `members`: the next epoch, and the partitioner's next layout
+   * if it keeps one (computed from `current`'s, which the partitioner holds now).
+   */
+  #nextView(current: RingView, members: readonly MemberInfo[]): RingView {
+    const { partitioner } = this.#d;
+    partitioner.setMembers(current.members, current.layout);
+    const layout = partitioner.nextLayout?.(members);
+    partitioner.setMembers(this.#d.ring.view.members, this.#d.ring.view.layout);
+    return { epoch: current.epoch + 1, members, ...(layout === undefined ? {} : { layout }) };
+  }
+
   /** Streams, from their current holders, the ranges this node replicates in `next` but not in `current`. */
   async #streamGained(current: RingView, next: RingView): Promise<{ streamed: number; bytes: number }> {
     const { partitioner, settings, sync, detector } = this.#d;
     const n = settings.replication.n;
     // Both layouts, computed without awaiting in between, so no request sees the trial members.
-    partitioner.setMembers(current.members);
+    partitioner.setMembers(current.members, current.layout);
     const before = partitioner.ranges(n);
-    partitioner.setMembers(next.members);
+    partitioner.setMembers(next.members, next.layout);
     const after = partitioner.ranges(n);
-    partitioner.setMembers(this.#d.ring.view.members);
+    partitioner.setMembers(this.#d.ring.view.members, this.#d.ring.view.layout);
     const pieces: { interval: TokenInterval; holders: NodeId[] }[] = [];
     for (const move of rangeMoves(before, after)) {
       if (!move.gained.includes(this.#d.id)) continue;

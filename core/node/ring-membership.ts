@@ -33,6 +33,8 @@ export interface RingView {
   readonly epoch: number;
   /** The members that own ranges. */
   readonly members: readonly MemberInfo[];
+  /** The partitioner's layout for these members, if it keeps one ({@link Partitioner.nextLayout}). */
+  readonly layout?: unknown;
 }
 
 /** True if `a` supersedes `b`. */
@@ -43,7 +45,9 @@ export function newerView(a: RingView, b: RingView): boolean {
 
 function viewDigest(view: RingView): number {
   const canonical = [...view.members].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
-  return murmur3(JSON.stringify(canonical.map((m) => [m.id, m.weight ?? 1, m.zone ?? "", m.datacenter ?? ""])));
+  return murmur3(
+    JSON.stringify([canonical.map((m) => [m.id, m.weight ?? 1, m.zone ?? "", m.datacenter ?? ""]), view.layout ?? null]),
+  );
 }
 
 /** What {@link RingMembership} needs from its node. */
@@ -93,7 +97,7 @@ export class RingMembership {
   async load(): Promise<void> {
     const stored = await this.#d.engine.get(RING_META_KEY);
     if (stored !== undefined) this.#view = parseView(decode(stored, "persisted ring"));
-    this.#d.partitioner.setMembers(this.#view.members);
+    this.#d.partitioner.setMembers(this.#view.members, this.#view.layout);
   }
 
   /** Adopts `view` if it is newer than the current one; returns whether it did. */
@@ -106,9 +110,16 @@ export class RingMembership {
   async #adopt(view: RingView): Promise<boolean> {
     if (!newerView(view, this.#view)) return false;
     const before = this.#view;
-    await this.#d.engine.put(RING_META_KEY, encode(viewToWire(view)));
+    // The partitioner checks the view (members, layout) before it is persisted: a view it
+    // refuses changes nothing.
+    this.#d.partitioner.setMembers(view.members, view.layout);
+    try {
+      await this.#d.engine.put(RING_META_KEY, encode(viewToWire(view)));
+    } catch (error) {
+      this.#d.partitioner.setMembers(before.members, before.layout);
+      throw error;
+    }
     this.#view = view;
-    this.#d.partitioner.setMembers(view.members);
     this.#d.logger.info("ring changed", { epoch: view.epoch, members: view.members.map((m) => m.id).join(",") });
     this.#d.onChange(before, view);
     return true;
@@ -162,7 +173,7 @@ export class RingMembership {
 }
 
 function viewToWire(view: RingView): unknown {
-  return { epoch: view.epoch, members: view.members.map((m) => ({ ...m })) };
+  return { epoch: view.epoch, members: view.members.map((m) => ({ ...m })), ...(view.layout === undefined ? {} : { layout: view.layout }) };
 }
 
 function parseView(data: unknown): RingView {
@@ -189,5 +200,7 @@ function parseView(data: unknown): RingView {
     return out;
   });
   if (new Set(members.map((m) => m.id)).size !== members.length) throw new InvalidMessageError("ring view: duplicate member");
-  return { epoch: v.epoch, members };
+  // The layout is the partitioner's to check (setMembers refuses one that does not fit).
+  const layout = (data as { layout?: unknown }).layout;
+  return { epoch: v.epoch, members, ...(layout === undefined ? {} : { layout }) };
 }

@@ -19,6 +19,7 @@ export * from "./or-set.ts";
 export * from "./lww-register.ts";
 export * from "./mv-register.ts";
 export * from "./crdt-map.ts";
+export { assertPlainData } from "./envelope.ts";
 
 /** Every bundled data type (maps are built from these); the conformance suite runs each. */
 export const dataTypes: readonly DataType<any>[] = [gCounterType, pnCounterType, orSetType, lwwRegisterType, mvRegisterType];

@@ -7,8 +7,7 @@
 import { instanceCachingFactory } from "../../core/build/di.ts";
 import { z } from "zod";
 import { type Plugin, type PluginChoice, choose, definePlugin, parseWith } from "../../core/build/plugin.ts";
-import { InvalidRequestError } from "../../core/errors.ts";
-import type { InvalidConfigError } from "../../core/errors.ts";
+import { InvalidConfigError, InvalidRequestError } from "../../core/errors.ts";
 import { murmur3 } from "../../core/hash/murmur3.ts";
 import { type MemberInfo, PARTITIONER, type Partitioner, type TokenRange } from "../../core/interfaces/partitioner.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
@@ -45,22 +44,18 @@ export const fixedPartitionOptions: z.ZodType<FixedPartitionOptions, unknown> = 
  * the owner of its partition followed by the owners of the next partitions clockwise, distinct
  * nodes only (so two replicas of a partition never share a node).
  *
- * **Claim.** Each node may claim at most its weighted share of the Q partitions, rounded up,
- * so no node holds more than one partition above its share: with Q = 1024 and weights 1:2:3,
- * at most 171, 342 and 512. Which partitions a node gets is decided by a pseudo-random score
- * per (partition, node) pair: pairs are taken from the highest score down, each partition
- * going to the first node with room left. The claim reads nothing but the members and their
- * weights, so every node computes the same table from the same membership, after any history of
- * joins and leaves. The table therefore never needs to be gossiped, though at Q entries it
- * could be.
+ * **Balance.** Every node holds its weighted share of the Q partitions to within one
+ * partition: with Q = 1024 and weights 1:2:3, 171, 341 and 512 (give or take one).
  *
- * **Movement.** A joining node takes the partitions where it scores highest, up to its cap.
- * A node that lost a partition to it has room again and claims another partition further down
- * the score order, which can cascade through nodes at their cap. Movement is therefore close
- * to the ideal Q/n when nodes hold tens of partitions or fewer, and grows past it when each
- * node holds many (measured by `npm run bench -- partitioners`). Riak's claim moves the minimum
- * because it starts from the previous table; that needs the table carried with the ring's
- * membership, which this ring avoids.
+ * **Claim.** The first table (the configured members) is claimed from scratch: a pseudo-random
+ * score per (partition, node) pair, pairs taken from the highest score down, each partition to
+ * the first node below its share rounded up, then evened out to within one partition. Every
+ * later membership change claims from the previous table ({@link nextLayout}, Riak's way): a
+ * leaver's partitions go to the nodes furthest below their share, and a newcomer takes
+ * partitions from the nodes furthest above theirs. A join therefore moves about the
+ * newcomer's share and a leave the leaver's partitions, which `npm run bench -- partitioners`
+ * measures. The table is history, so it travels in the ring view (Q small integers plus the
+ * member ids) and is persisted with it; every node applies the same table.
  *
  * @example
  * ```ts
@@ -105,14 +100,19 @@ export class FixedPartitionRing implements Partitioner {
    * @throws {InvalidConfigError} on an empty or duplicate id or a weight that is not a finite
    *   positive number
    */
-  setMembers(members: readonly MemberInfo[]): void {
+  setMembers(members: readonly MemberInfo[], layout?: unknown): void {
     const index = indexMembers(members);
     const q = this.options.partitions;
     const n = index.ids.length;
-    const owners = new Uint32Array(q);
+    const owners = layout === undefined ? new Uint32Array(q) : ownersFromLayout(layout, q, index);
     const owned = new Uint32Array(n);
     if (n > 0) {
-      claim(q, index.ids.map((id) => murmur3(id)), capacities(q, index.weights), owners);
+      if (layout === undefined) {
+        claim(q, index.ids.map((id) => murmur3(id)), capacities(q, index.weights), owners);
+        const table = Array.from(owners);
+        rebalance(table, index);
+        owners.set(table);
+      }
       for (const m of owners) owned[m]!++;
     }
     this.#members = Object.freeze([...members]);
@@ -122,6 +122,29 @@ export class FixedPartitionRing implements Partitioner {
     this.#placement = new ReplicaPlacement(index.byIndex, this.options.topology);
     this.#seen = new Uint32Array(n);
     this.#generation = 0;
+  }
+
+  /**
+   * The partition table for `members`, claimed from the current one with the fewest moves
+   * (Riak's claim, with weights): partitions of departed members go to the members furthest
+   * below their weighted share; then members below their share (a newcomer) take partitions
+   * from those furthest above theirs, each time the one they score highest on, until every
+   * member is within one partition of its share. A join therefore moves about the newcomer's
+   * share and a leave exactly the leaver's partitions.
+   *
+   * @throws {InvalidConfigError} for bad members
+   */
+  nextLayout(members: readonly MemberInfo[]): FixedPartitionLayout {
+    const next = indexMembers(members);
+    const q = this.options.partitions;
+    if (this.#index.ids.length === 0 || next.ids.length === 0) {
+      const fresh = new FixedPartitionRing(this.options);
+      fresh.setMembers(members);
+      return { partitions: q, ids: [...next.ids], owners: Array.from(fresh.#owners) };
+    }
+    const owners = Array.from(this.#owners, (m) => next.indexOf.get(this.#index.ids[m]!) ?? -1);
+    rebalance(owners, next);
+    return { partitions: q, ids: [...next.ids], owners };
   }
 
   /** @inheritDoc */
@@ -224,6 +247,83 @@ export class FixedPartitionRing implements Partitioner {
       }
     }
     return out;
+  }
+}
+
+/**
+ * The fixed-partition ring's layout, as it travels in the ring view: each partition's owner as
+ * an index into `ids`.
+ */
+export interface FixedPartitionLayout {
+  /** Q. */
+  readonly partitions: number;
+  /** The members the table was claimed for, in id order. */
+  readonly ids: readonly NodeId[];
+  /** Owner of each partition, an index into `ids`. */
+  readonly owners: readonly number[];
+}
+
+/** Reads a layout for `index`'s members, or throws {@link InvalidConfigError} naming why. */
+function ownersFromLayout(layout: unknown, q: number, index: IndexedMembers): Uint32Array {
+  const refuse = (message: string) => new InvalidConfigError([{ path: "partitioner.layout", message }]);
+  const l = layout as Partial<FixedPartitionLayout>;
+  if (typeof l !== "object" || l === null || l.partitions !== q) throw refuse(`expected a table of ${q} partitions`);
+  if (!Array.isArray(l.ids) || !Array.isArray(l.owners) || l.owners.length !== q) throw refuse("expected ids and one owner per partition");
+  if (l.ids.length !== index.ids.length || l.ids.some((id, i) => id !== index.ids[i])) throw refuse("the table was claimed for other members");
+  const owners = new Uint32Array(q);
+  for (let p = 0; p < q; p++) {
+    const m = l.owners[p];
+    if (!Number.isInteger(m) || (m as number) < 0 || (m as number) >= index.ids.length) throw refuse(`partition ${p} has no valid owner`);
+    owners[p] = m as number;
+  }
+  return owners;
+}
+
+/**
+ * Brings a table to within one partition of every member's weighted share with few moves:
+ * orphaned partitions (owner -1) go to whoever is furthest below its share; then members more
+ * than one partition below take from the member furthest above, and members more than one
+ * above give to the member furthest below; each move picks the giver's partition the taker
+ * scores highest on. Changes `owners` in place.
+ */
+function rebalance(owners: number[], members: IndexedMembers): void {
+  const q = owners.length;
+  const n = members.ids.length;
+  const hashes = members.ids.map((id) => murmur3(id));
+  const count = new Float64Array(n);
+  for (const m of owners) if (m >= 0) count[m]!++;
+  let total = 0;
+  for (const w of members.weights) total += w;
+  const share = Float64Array.from(members.weights, (w) => (q * w) / total);
+  const score = (m: number, p: number) => mix32(hashes[m]!, p);
+  /** The member furthest below (sign 1) or above (sign -1) its share; ties by index. */
+  const furthest = (sign: 1 | -1) => {
+    let best = 0;
+    for (let m = 1; m < n; m++) if (sign * (share[m]! - count[m]!) > sign * (share[best]! - count[best]!)) best = m;
+    return best;
+  };
+  const move = (p: number, to: number) => {
+    if (owners[p]! >= 0) count[owners[p]!]!--;
+    owners[p] = to;
+    count[to]!++;
+  };
+  const transfer = (giver: number, taker: number) => {
+    let pick = -1;
+    for (let p = 0; p < q; p++) if (owners[p] === giver && (pick < 0 || score(taker, p) > score(taker, pick))) pick = p;
+    move(pick, taker);
+  };
+  for (let p = 0; p < q; p++) if (owners[p] === -1) move(p, furthest(1));
+  for (let guard = 0; guard < q; guard++) {
+    const taker = furthest(1);
+    const giver = furthest(-1);
+    if (share[taker]! - count[taker]! < 1 || count[giver]! - share[giver]! <= 0 || taker === giver) break;
+    transfer(giver, taker);
+  }
+  for (let guard = 0; guard < q; guard++) {
+    const giver = furthest(-1);
+    const taker = furthest(1);
+    if (count[giver]! - share[giver]! < 1 || taker === giver) break;
+    transfer(giver, taker);
   }
 }
 

@@ -382,6 +382,47 @@ export function partitionerSuite(options: PartitionerSuiteOptions): void {
       }
     });
 
+    if (create().nextLayout) {
+      it("with a layout from nextLayout, a join or leave moves about the ideal share, the same on every instance", () => {
+        const ten: MemberInfo[] = Array.from({ length: 10 }, (_, i) => ({ id: `node-${i}`, weight: 1 + (i % 3) }));
+        const current = withMembers(create, ten);
+        const grown = [...ten, { id: "node-new", weight: 2 }];
+        const layout = current.nextLayout!(grown);
+        const a = create();
+        a.setMembers(grown, structuredClone(layout));
+        const b = create();
+        b.setMembers([...grown].reverse(), structuredClone(layout));
+        const total = 20_000;
+        let moved = 0;
+        for (let i = 0; i < total; i++) {
+          const k = `key-${i}`;
+          assertEquals(a.preferenceList(k, 3), b.preferenceList(k, 3));
+          if (current.preferenceList(k, 1)[0] !== a.preferenceList(k, 1)[0]) moved++;
+        }
+        const ideal = 2 / (ten.reduce((s, m) => s + m.weight!, 0) + 2);
+        assert(moved / total < 1.15 * ideal, `a join moved ${(moved / total).toFixed(4)} of primaries; ideal ${ideal.toFixed(4)}`);
+        // A leave hands over only the leaver's keys.
+        const shrunk = ten.slice(1);
+        const after = create();
+        after.setMembers(shrunk, current.nextLayout!(shrunk));
+        for (let i = 0; i < total; i++) {
+          const was = current.preferenceList(`key-${i}`, 1)[0];
+          if (was !== "node-0") assertEquals(after.preferenceList(`key-${i}`, 1)[0], was);
+        }
+      });
+
+      it("refuses a layout that does not fit the members, changing nothing", () => {
+        const ms: MemberInfo[] = [{ id: "a" }, { id: "b" }, { id: "c" }];
+        const p = withMembers(create, ms);
+        const before = p.preferenceList("k", 3);
+        const layout = p.nextLayout!([...ms, { id: "d" }]);
+        assertThrows(() => p.setMembers(ms, layout), InvalidConfigError);
+        assertThrows(() => p.setMembers(ms, { nonsense: true }), InvalidConfigError);
+        assertEquals(p.preferenceList("k", 3), before);
+        assertEquals(p.members, ms);
+      });
+    }
+
     it("moves about the ideal share of keys when a node joins or leaves", () => {
       const ten: MemberInfo[] = Array.from({ length: 10 }, (_, i) => ({ id: `node-${i}` }));
       const before = withMembers(create, ten);
