@@ -67,6 +67,11 @@ function murmur3Bytes(bytes: Uint8Array, length: number, seed: number): number {
     h ^= k;
   }
   h ^= length;
+  return fmix32(h);
+}
+
+/** MurmurHash3's 32-bit finaliser: spreads every input bit over the whole output. */
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

@@ -27,7 +27,7 @@ import { PARTITIONER } from "../../core/interfaces/partitioner.ts";
 import type { MemberInfo, Partitioner, TokenRange } from "../../core/interfaces/partitioner.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
 import { ReplicaPlacement, type TopologyOptions, topologyOptions } from "./placement.ts";
-import { indexMembers } from "./members.ts";
+import { WalkMarks, indexMembers } from "./members.ts";
 
 /** Size of the token space: tokens are integers in `[0, 2^32)`. */
 const RING_SIZE = 2 ** 32;
@@ -102,13 +102,8 @@ export class ConsistentHashRing implements Partitioner {
   #tokens: Uint32Array = new Uint32Array(0);
   /** Owner member index of each vnode, parallel to {@link #tokens}. */
   #owners: Uint32Array = new Uint32Array(0);
-  /**
-   * Scratch marks for the clockwise walk, indexed by member index: a member has been seen in the
-   * current walk when its mark equals {@link #generation}. Bumping the generation "clears" every
-   * mark in O(1), so a lookup allocates nothing but its result array.
-   */
-  #seen: Uint32Array = new Uint32Array(0);
-  #generation = 0;
+  /** Scratch marks of the clockwise walk, by member index. */
+  #marks: WalkMarks = new WalkMarks(0);
   /** Zone and datacenter placement over the members in index order. */
   #placement: ReplicaPlacement = new ReplicaPlacement([]);
 
@@ -170,8 +165,7 @@ export class ConsistentHashRing implements Partitioner {
     this.#vnodeCounts = vnodeCounts;
     this.#tokens = tokens;
     this.#owners = owners;
-    this.#seen = new Uint32Array(ids.length);
-    this.#generation = 0;
+    this.#marks = new WalkMarks(ids.length);
     this.#placement = new ReplicaPlacement(byIndex, this.options.topology);
   }
 
@@ -287,22 +281,14 @@ export class ConsistentHashRing implements Partitioner {
     const length = Math.min(count, this.#ids.length);
     const out: NodeId[] = new Array<NodeId>(length);
     if (length === 0) return out;
-    if (++this.#generation === 0x1_0000_0000) {
-      // After 2^32 - 1 walks the marks would alias: clear them once and start over.
-      this.#seen.fill(0);
-      this.#generation = 1;
-    }
-    const generation = this.#generation;
-    const seen = this.#seen;
+    const marks = this.#marks;
+    marks.start();
     const owners = this.#owners;
     const vnodes = owners.length;
     let found = 0;
     for (let v = start; found < length; v = v + 1 === vnodes ? 0 : v + 1) {
       const m = owners[v]!;
-      if (seen[m] !== generation) {
-        seen[m] = generation;
-        out[found++] = this.#ids[m]!;
-      }
+      if (marks.first(m)) out[found++] = this.#ids[m]!;
     }
     return out;
   }

@@ -11,7 +11,7 @@ import { InvalidConfigError, InvalidRequestError } from "../../core/errors.ts";
 import { murmur3 } from "../../core/hash/murmur3.ts";
 import { type MemberInfo, PARTITIONER, type Partitioner, type TokenRange } from "../../core/interfaces/partitioner.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
-import { type IndexedMembers, indexMembers, mix32 } from "./members.ts";
+import { type IndexedMembers, WalkMarks, indexMembers, mix32 } from "./members.ts";
 import { ReplicaPlacement, type TopologyOptions, topologyOptions } from "./placement.ts";
 
 /** Size of the token space. */
@@ -76,9 +76,8 @@ export class FixedPartitionRing implements Partitioner {
   /** Partitions owned, per member index. */
   #owned: Uint32Array = new Uint32Array(0);
   #placement: ReplicaPlacement = new ReplicaPlacement([]);
-  /** Scratch marks for walks (see the consistent-hash ring). */
-  #seen: Uint32Array = new Uint32Array(0);
-  #generation = 0;
+  /** Scratch marks of walks, by member index. */
+  #marks: WalkMarks = new WalkMarks(0);
 
   /**
    * @param options ring options; validated like config data
@@ -120,8 +119,7 @@ export class FixedPartitionRing implements Partitioner {
     this.#owners = owners;
     this.#owned = owned;
     this.#placement = new ReplicaPlacement(index.byIndex, this.options.topology);
-    this.#seen = new Uint32Array(n);
-    this.#generation = 0;
+    this.#marks = new WalkMarks(n);
   }
 
   /**
@@ -221,24 +219,17 @@ export class FixedPartitionRing implements Partitioner {
     const length = Math.min(count, n);
     const out: number[] = [];
     if (length === 0) return out;
-    if (++this.#generation === 0x1_0000_0000) {
-      this.#seen.fill(0);
-      this.#generation = 1;
-    }
-    const generation = this.#generation;
-    const seen = this.#seen;
+    const marks = this.#marks;
+    marks.start();
     const owners = this.#owners;
     const q = owners.length;
     for (let i = 0, p = partition; i < q && out.length < length; i++, p = p + 1 === q ? 0 : p + 1) {
       const m = owners[p]!;
-      if (seen[m] !== generation) {
-        seen[m] = generation;
-        out.push(m);
-      }
+      if (marks.first(m)) out.push(m);
     }
     if (out.length < length) {
       const rest: number[] = [];
-      for (let m = 0; m < n; m++) if (seen[m] !== generation) rest.push(m);
+      for (let m = 0; m < n; m++) if (!marks.met(m)) rest.push(m);
       const hashes = this.#index.ids.map((id) => murmur3(id));
       rest.sort((a, b) => mix32(hashes[b]!, partition) - mix32(hashes[a]!, partition) || a - b);
       for (const m of rest) {

@@ -6,6 +6,7 @@
 import { InvalidConfigError } from "../../core/errors.ts";
 import type { MemberInfo } from "../../core/interfaces/partitioner.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
+import { fmix32 } from "../../core/hash/murmur3.ts";
 
 /** A validated membership, indexed in id order so placement ignores the input order. */
 export interface IndexedMembers {
@@ -63,11 +64,41 @@ export function compareIds(a: string, b: string): number {
  * allocation on the lookup path.
  */
 export function mix32(a: number, b: number): number {
-  let h = (a ^ Math.imul(b + 0x632be5ab, 0x9e3779b1)) >>> 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return fmix32(a ^ Math.imul(b + 0x632be5ab, 0x9e3779b1));
+}
+
+/**
+ * Which members a walk has met, for partitioners that walk to distinct members: a member is
+ * marked when its mark equals the current generation, so starting a walk "clears" every mark in
+ * O(1) and a lookup allocates nothing but its result.
+ */
+export class WalkMarks {
+  readonly #seen: Uint32Array;
+  #generation = 0;
+
+  /** @param members how many members can be marked */
+  constructor(members: number) {
+    this.#seen = new Uint32Array(members);
+  }
+
+  /** Starts a walk: no member is marked. */
+  start(): void {
+    if (++this.#generation === 0x1_0000_0000) {
+      // After 2^32 - 1 walks the marks would alias: clear them once and start over.
+      this.#seen.fill(0);
+      this.#generation = 1;
+    }
+  }
+
+  /** Marks member `m`; true if this walk had not met it yet. */
+  first(m: number): boolean {
+    if (this.#seen[m] === this.#generation) return false;
+    this.#seen[m] = this.#generation;
+    return true;
+  }
+
+  /** True if this walk has met member `m`. */
+  met(m: number): boolean {
+    return this.#seen[m] === this.#generation;
+  }
 }
