@@ -215,9 +215,11 @@ export function isVectorClock(v: unknown): v is VectorClock {
  * Entries without a time (written before pruning was turned on) count as oldest.
  *
  * This is Dynamo's truncation, and its cost is real: a clock that forgot an entry no longer
- * shows that it descends from the write that entry counted, so that write looks concurrent
- * (a false conflict: a sibling that should have gone) or, the other way round, a truly
- * concurrent sibling looks older than a pruned clock and is dropped (a lost update).
+ * shows that it descends from the write that entry counted, so that write looks concurrent (a
+ * false conflict: a sibling that should have gone). Dynamo's truncation can also drop a truly
+ * concurrent sibling that now looks older (a lost update); keeping the writer's own entry means
+ * a pruned clock can only look older than a write whose context covered that entry, one whose
+ * writer had read this write or a successor.
  */
 export function pruneClock(clock: VectorClock, self: NodeId, now: number, options: Required<VectorClockPruning>): VectorClock {
   if (clock.length <= options.maxEntries) return clock;
