@@ -1,9 +1,11 @@
 /**
- * Simulator speed: wall-clock time of a simulated 5-node cluster (N=3, R=2, W=2) running a
- * 10,000-operation YCSB-A workload (50% reads, 50% read-modify-write updates; an update is a
- * get plus a put, so 15,000 client requests), on this machine.
+ * Simulator speed: simulated client operations per second of wall time, for clusters of 5, 64
+ * and 512 nodes (N=3 R=2 W=2, the in-process transport on virtual time), each running a
+ * YCSB-A workload (50% reads, 50% read-modify-write updates; an update is a get plus a put).
+ * The cluster is built before the clock starts; the figure covers the load phase, the
+ * workload, the final reads and the convergence check.
  *
- *   npm run bench              # or: npx tsx bench/sim.ts [--runs 3] [--json]
+ *   npm run bench -- sim [--runs 3] [--nodes 5,64,512] [--json]
  *   deno run -A bench/sim.ts
  *
  * Prints figures; never passes or fails on time.
@@ -12,11 +14,13 @@ import process from "node:process";
 import { builtinPlugins } from "../plugins/index.ts";
 import { runScenario } from "../sim/run.ts";
 import { parseScenario } from "../sim/scenario.ts";
+import { type Measurement, Progress, benchOptions, figure, measure, runtimeName } from "./harness.ts";
 
 const args = process.argv.slice(2);
-const json = args.includes("--json");
-const runsIndex = args.indexOf("--runs");
-const runs = runsIndex >= 0 ? Number(args[runsIndex + 1]) : 3;
+const options = benchOptions(args, { runs: 3, warmup: 0 });
+const nodesAt = args.indexOf("--nodes");
+const sizes = nodesAt >= 0 ? args[nodesAt + 1]!.split(",").map(Number) : [5, 64, 512];
+if (sizes.some((n) => !Number.isInteger(n) || n < 3)) throw new Error(`--nodes takes sizes of at least 3, e.g. 5,64,512`);
 
 const scenario = parseScenario({
   name: "bench-ycsb-a",
@@ -33,39 +37,36 @@ const scenario = parseScenario({
   quiesceMs: 1000,
 });
 
-const config = {
-  name: "bench",
-  nodes: 5,
-  replication: { n: 3, r: 2, w: 2 },
-  transport: { name: "in-process", options: { latency: { kind: "normal", mean: 5, stddev: 2 } } },
-};
-
-const results = [];
-for (let i = 0; i < runs; i++) {
-  const started = performance.now();
-  const { report } = await runScenario(config, scenario, i + 1, { registry: builtinPlugins });
-  const wallMs = performance.now() - started;
-  results.push({
-    seed: i + 1,
-    wallMs: Math.round(wallMs),
-    operations: report.availability.attempted,
-    events: report.events,
-    virtualMs: report.virtualMs,
-    messages: report.network.messages,
-    opsPerWallSecond: Math.round((report.availability.attempted / wallMs) * 1000),
-    eventsPerWallSecond: Math.round((report.events / wallMs) * 1000),
-  });
+const progress = new Progress(sizes.length * options.runs);
+const results: (Measurement & { nodes: number; events: number; requests: number })[] = [];
+for (const nodes of sizes) {
+  const config = {
+    name: `bench-${nodes}`,
+    nodes,
+    replication: { n: 3, r: 2, w: 2 },
+    transport: { name: "in-process", options: { latency: { kind: "normal", mean: 5, stddev: 2 } } },
+  };
+  let seed = 0;
+  let events = 0;
+  let requests = 0;
+  const m = await measure(`${nodes} nodes`, "simulated requests per wall second", options, async () => {
+    const started = performance.now();
+    const { report } = await runScenario(config, scenario, ++seed, { registry: builtinPlugins });
+    const wallMs = performance.now() - started;
+    events = report.events;
+    requests = report.availability.attempted;
+    return (report.availability.attempted / wallMs) * 1000;
+  }, progress);
+  results.push({ ...m, nodes, events, requests });
 }
+progress.end();
 
-const runtime = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined" ? "deno" : `node ${process.version}`;
-if (json) {
-  console.log(JSON.stringify({ benchmark: "sim", runtime, scenario: scenario.name, results }, null, 2));
+if (options.json) {
+  console.log(JSON.stringify({ benchmark: "sim", runtime: runtimeName(), scenario: scenario.name, results }, null, 2));
 } else {
-  console.log(`simulated 5-node cluster, 10,000 YCSB-A operations (incl. 1,000-record load and final reads), ${runtime}`);
-  for (const r of results) {
-    console.log(
-      `seed ${r.seed}: ${(r.wallMs / 1000).toFixed(2)} s wall for ${(r.virtualMs / 1000).toFixed(1)} s virtual; ` +
-        `${r.operations} client requests (${r.opsPerWallSecond}/s), ${r.events} events (${r.eventsPerWallSecond}/s), ${r.messages} messages`,
-    );
-  }
+  console.log(`simulator speed, 10,000 YCSB-A operations (15,000 requests with the updates' reads), median of ${options.runs} runs, ${runtimeName()}`);
+  console.log("");
+  console.log("| cluster | simulated requests per wall second | spread | events per run |");
+  console.log("| --- | --- | --- | --- |");
+  for (const r of results) console.log(`| ${r.nodes} nodes | ${figure(r.median)} | ${(r.spread * 100).toFixed(0)}% | ${figure(r.events)} |`);
 }

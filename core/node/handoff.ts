@@ -119,14 +119,17 @@ export class Handoff {
   async #sweepRanges(): Promise<number> {
     const { id, store, partitioner, sync, detector } = this.#d;
     this.stats.sweeps++;
-    const foreign: TokenRange[] = [];
-    for (const range of partitioner.ranges(this.#d.n())) {
-      if (range.replicas.includes(id)) continue;
-      for await (const _ of store.entries(range)) {
-        foreign.push(range);
-        break;
-      }
+    const n = this.#d.n();
+    // First the records this node holds but does not replicate, one pass over its own index
+    // (a node holds far fewer records than the ring has ranges: 512 nodes of 128 vnodes make
+    // 65,536 ranges). Only if there are some, the ranges they fall in.
+    const tokens: number[] = [];
+    for await (const entry of store.entries({ start: 0, end: 0 })) {
+      if (!partitioner.preferenceList(entry.key, n).includes(id)) tokens.push(entry.token);
     }
+    if (tokens.length === 0) return 0;
+    const ranges = partitioner.ranges(n);
+    const foreign = [...new Set(tokens.map((t) => rangeHolding(ranges, t)))].filter((r) => !r.replicas.includes(id));
     if (foreign.length === 0) return 0;
 
     // One push per replica over every foreign range it replicates.
@@ -161,4 +164,17 @@ export class Handoff {
     }
     return remaining;
   }
+}
+
+/** The range of `ranges` (sorted by `end`, covering the ring) that holds `token`. */
+function rangeHolding(ranges: readonly TokenRange[], token: number): TokenRange {
+  let lo = 0;
+  let hi = ranges.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ranges[mid]!.end < token) lo = mid + 1;
+    else hi = mid;
+  }
+  // Past the last end, the token wraps into the first range.
+  return ranges[lo === ranges.length ? 0 : lo]!;
 }
