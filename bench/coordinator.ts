@@ -99,22 +99,20 @@ const shareOfMap = {
   get: median("1 node, N=1: get") / median("bare Map: get"),
 };
 
+const markdown = [
+  `coordinator overhead, ${OPS.toLocaleString("en-US")} operations per run, median of ${options.runs} runs, ${runtimeName()}`,
+  "",
+  "| what | median | spread |",
+  "| --- | --- | --- |",
+  ...results.map((r) => `| ${r.name} | ${figure(r.median)} ${r.unit} | ${(r.spread * 100).toFixed(0)}% |`),
+  "",
+  `1-node store against a bare Map: puts ${(shareOfMap.put * 100).toFixed(1)}%, gets ${(shareOfMap.get * 100).toFixed(1)}% of the Map's rate`,
+  ...(profile
+    ? ["", "CPU profile of 1-node puts and gets, self time by file:", "", "| file | share |", "| --- | --- |", ...profile.map((p) => `| ${p.file} | ${(p.share * 100).toFixed(1)}% |`)]
+    : []),
+].join("\n");
 if (options.json) {
-  console.log(JSON.stringify({ benchmark: "coordinator", runtime: runtimeName(), operations: OPS, results, shareOfMap, profile }, null, 2));
+  console.log(JSON.stringify({ benchmark: "coordinator", runtime: runtimeName(), operations: OPS, results, shareOfMap, profile, markdown }, null, 2));
 } else {
-  console.log(`coordinator overhead, ${OPS.toLocaleString("en-US")} operations per run, median of ${options.runs} runs, ${runtimeName()}`);
-  console.log("");
-  console.log("| what | median | spread |");
-  console.log("| --- | --- | --- |");
-  for (const r of results) console.log(`| ${r.name} | ${figure(r.median)} ${r.unit} | ${(r.spread * 100).toFixed(0)}% |`);
-  console.log("");
-  console.log(`1-node store against a bare Map: puts ${(shareOfMap.put * 100).toFixed(1)}%, gets ${(shareOfMap.get * 100).toFixed(1)}% of the Map's rate`);
-  if (profile) {
-    console.log("");
-    console.log("CPU profile of 1-node puts and gets, self time by file:");
-    console.log("");
-    console.log("| file | share |");
-    console.log("| --- | --- |");
-    for (const p of profile) console.log(`| ${p.file} | ${(p.share * 100).toFixed(1)}% |`);
-  }
+  console.log(markdown);
 }

@@ -61,12 +61,12 @@ for (const nodes of sizes) {
 }
 progress.end();
 
-if (options.json) {
-  console.log(JSON.stringify({ benchmark: "sim", runtime: runtimeName(), scenario: scenario.name, results }, null, 2));
-} else {
-  console.log(`simulator speed, 10,000 YCSB-A operations (15,000 requests with the updates' reads), median of ${options.runs} runs, ${runtimeName()}`);
-  console.log("");
-  console.log("| cluster | simulated requests per wall second | spread | events per run |");
-  console.log("| --- | --- | --- | --- |");
-  for (const r of results) console.log(`| ${r.nodes} nodes | ${figure(r.median)} | ${(r.spread * 100).toFixed(0)}% | ${figure(r.events)} |`);
-}
+const markdown = [
+  `simulator speed, 10,000 YCSB-A operations (15,000 requests with the updates' reads), median of ${options.runs} runs, ${runtimeName()}`,
+  "",
+  "| cluster | simulated requests per wall second | spread | events per run |",
+  "| --- | --- | --- | --- |",
+  ...results.map((r) => `| ${r.nodes} nodes | ${figure(r.median)} | ${(r.spread * 100).toFixed(0)}% | ${figure(r.events)} |`),
+].join("\n");
+if (options.json) console.log(JSON.stringify({ benchmark: "sim", runtime: runtimeName(), scenario: scenario.name, results, markdown }, null, 2));
+else console.log(markdown);

@@ -13,7 +13,14 @@ let scratch = new Uint8Array(256);
 function utf8Into(text: string): number {
   // UTF-8 needs at most 3 bytes per UTF-16 code unit.
   if (text.length * 3 > scratch.length) scratch = new Uint8Array(Math.max(text.length * 3, scratch.length * 2));
-  return encoder.encodeInto(text, scratch).written;
+  // ASCII, the common case for keys, is its own UTF-8: copy it without calling the encoder
+  // (a lookup's largest cost for short keys); anything else goes through encodeInto.
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return encoder.encodeInto(text, scratch).written;
+    scratch[i] = c;
+  }
+  return text.length;
 }
 
 /**
