@@ -131,7 +131,14 @@ export function rangeMoves(before: readonly TokenRange[], after: readonly TokenR
 
 /** Replicas of the range holding `token` in a layout sorted by `end` (binary search). */
 function replicasAt(layout: readonly TokenRange[], token: number): readonly NodeId[] {
-  if (layout.length === 0) return [];
+  return layout.length === 0 ? [] : rangeHolding(layout, token).replicas;
+}
+
+/**
+ * The range holding `token` in `layout` (non-empty, sorted by `end`, covering the ring, as
+ * {@link Partitioner.ranges} returns), by binary search.
+ */
+export function rangeHolding(layout: readonly TokenRange[], token: number): TokenRange {
   let lo = 0;
   let hi = layout.length;
   while (lo < hi) {
@@ -140,5 +147,5 @@ function replicasAt(layout: readonly TokenRange[], token: number): readonly Node
     else hi = mid;
   }
   // Past the last end, the token wraps into the first range.
-  return layout[lo === layout.length ? 0 : lo]!.replicas;
+  return layout[lo === layout.length ? 0 : lo]!;
 }

@@ -7,7 +7,7 @@
 import { RingforgeError } from "../errors.ts";
 import { type FailureDetector, believedDown } from "../interfaces/failure-detector.ts";
 import type { Logger } from "../interfaces/logger.ts";
-import type { Partitioner, TokenRange } from "../interfaces/partitioner.ts";
+import { type Partitioner, type TokenRange, rangeHolding } from "../interfaces/partitioner.ts";
 import type { NodeId } from "../model/sibling.ts";
 import type { RangeSync } from "./range-sync.ts";
 import type { RecordStore, TokenInterval } from "./record-store.ts";
@@ -164,17 +164,4 @@ export class Handoff {
     }
     return remaining;
   }
-}
-
-/** The range of `ranges` (sorted by `end`, covering the ring) that holds `token`. */
-function rangeHolding(ranges: readonly TokenRange[], token: number): TokenRange {
-  let lo = 0;
-  let hi = ranges.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (ranges[mid]!.end < token) lo = mid + 1;
-    else hi = mid;
-  }
-  // Past the last end, the token wraps into the first range.
-  return ranges[lo === ranges.length ? 0 : lo]!;
 }
