@@ -186,6 +186,13 @@ export class Cluster {
  * child container; by default they share a virtual runtime seeded from `config.seed`.
  *
  * @throws {InvalidConfigError} or {@link UnknownPluginError} for a bad config
+  *
+  * @example
+  * ```ts
+  * const cluster = await createCluster({ nodes: 5, resolver: "dotted-version-vector" }, { registry: builtinPlugins });
+  * await cluster.node("n1").put("k", encodeText("v"));
+  * await cluster.stop();
+  * ```
  */
 export async function createCluster(config: unknown, options: ClusterOptions): Promise<Cluster> {
   const store = resolveStoreConfig(config, options.registry);

@@ -62,6 +62,13 @@ export interface BuiltNode {
  * logger, then every plugin's service, then the node itself. Returns the node (not started)
  * and its container. `member` describes a node that is not among the configured members (one
  * that will join).
+  *
+  * @example
+  * ```ts
+  * const root = createRootContainer(store, virtualRuntime(1));
+  * const node = buildNode(root, store, "n1");
+  * await node.start();
+  * ```
  */
 export function buildNode(root: DependencyContainer, store: ResolvedStore, id: NodeId, member?: MemberInfo): BuiltNode {
   const runtime = root.resolve<Runtime>(RUNTIME);

@@ -20,17 +20,39 @@ export function encodeText(text: string): Uint8Array {
   return encoder.encode(text);
 }
 
-/** The string a UTF-8 value holds. Throws a TypeError if the bytes are not valid UTF-8. */
+/**
+ * The string a UTF-8 value holds. Throws a TypeError if the bytes are not valid UTF-8.
+ *
+ * @example
+ * ```ts
+ * decodeText(encodeText("héllo")); // "héllo"
+ * ```
+ */
 export function decodeText(bytes: Uint8Array): string {
   return decoder.decode(bytes);
 }
 
-/** JSON-serialised UTF-8 bytes of a value. */
+/**
+ * JSON-serialised UTF-8 bytes of a value.
+ *
+ * @example
+ * ```ts
+ * await node.put("cfg", encodeJson({ retries: 3 }));
+ * ```
+ */
 export function encodeJson(value: unknown): Uint8Array {
   return encoder.encode(JSON.stringify(value));
 }
 
-/** Parses a value written by {@link encodeJson}. */
+/**
+ * Parses a value written by {@link encodeJson}.
+ *
+ * @example
+ * ```ts
+ * const { values } = await node.get("cfg");
+ * const cfg = decodeJson<{ retries: number }>(values[0]!);
+ * ```
+ */
 export function decodeJson<T = unknown>(bytes: Uint8Array): T {
   return JSON.parse(decoder.decode(bytes)) as T;
 }

@@ -39,7 +39,14 @@ export const CLOCK: unique symbol = Symbol.for("ringforge.Clock");
 /** Injection token for the node's {@link Scheduler}. */
 export const SCHEDULER: unique symbol = Symbol.for("ringforge.Scheduler");
 
-/** Resolves after `ms` milliseconds of scheduler time. */
+/**
+ * Resolves after `ms` milliseconds of scheduler time.
+ *
+ * @example
+ * ```ts
+ * await sleep(cluster.runtime.scheduler, 1_000); // one virtual second
+ * ```
+ */
 export function sleep(scheduler: Scheduler, ms: number): Promise<void> {
   return new Promise((resolve) => scheduler.schedule(ms, resolve));
 }
@@ -47,6 +54,12 @@ export function sleep(scheduler: Scheduler, ms: number): Promise<void> {
 /**
  * Runs `callback` every `periodMs` until the returned timer is cancelled. The next run is
  * scheduled after the callback returns, so a slow callback never overlaps itself.
+  *
+  * @example
+  * ```ts
+  * const timer = every(scheduler, 1_000, () => console.log("tick"));
+  * timer.cancel();
+  * ```
  */
 export function every(scheduler: Scheduler, periodMs: number, callback: () => void): Timer {
   let current: Timer | undefined;

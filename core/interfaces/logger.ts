@@ -35,7 +35,15 @@ export type LogLevel = "debug" | "info" | "warn" | "error";
 
 const LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
 
-/** A logger that writes one line per event to the console (stderr for warn and error). */
+/**
+ * A logger that writes one line per event to the console (stderr for warn and error).
+ *
+ * @example
+ * ```ts
+ * const logger = consoleLogger("n1", "info");
+ * logger.info("started", { port: 7001 });
+ * ```
+ */
 export function consoleLogger(prefix: string, level: LogLevel = "info"): Logger {
   const min = LEVELS.indexOf(level);
   const line = (lvl: LogLevel, message: string, fields?: LogFields) => {

@@ -109,6 +109,13 @@ export interface RangeMove {
  * Which token ranges change replicas between two layouts (from {@link Partitioner.ranges} before
  * and after a membership change). Works for any partitioner: both layouts are cut at every
  * boundary of either, and each piece compares its replica sets.
+  *
+  * @example
+  * ```ts
+  * const before = ring.ranges(3);
+  * ring.setMembers([...ring.members, { id: "n6" }]);
+  * for (const move of rangeMoves(before, ring.ranges(3))) console.log(move.gained, move.lost);
+  * ```
  */
 export function rangeMoves(before: readonly TokenRange[], after: readonly TokenRange[]): RangeMove[] {
   const bounds = [...new Set([...before.map((r) => r.end), ...after.map((r) => r.end)])].sort((a, b) => a - b);

@@ -57,6 +57,11 @@ export interface MerkleAntiEntropyDeps {
  * every range both replicate: equal ranges cost one hash each, differing ranges are walked
  * down to the keys that differ, and only those records move. Each side ends with the merge,
  * so no version is lost. One exchange at a time per node, at most `maxKeysPerExchange` keys.
+  *
+  * @example
+  * ```ts
+  * const cluster = await createCluster({ nodes: 5, antiEntropy: { name: "merkle", options: { intervalMs: 10_000 } } });
+  * ```
  */
 export class MerkleAntiEntropy implements AntiEntropy {
   readonly name = "merkle";

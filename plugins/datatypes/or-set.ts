@@ -93,7 +93,14 @@ export function orSetFromPlain(data: unknown, where: string): OrSet {
   return { clock, entries: sortedEntries(entries) };
 }
 
-/** The members, sorted. */
+/**
+ * The members, sorted.
+ *
+ * @example
+ * ```ts
+ * orSetMembers(await sets.read("tags")); // ["admin", ...]
+ * ```
+ */
 export function orSetMembers(state: OrSet): string[] {
   return [...state.entries.keys()];
 }
@@ -101,6 +108,12 @@ export function orSetMembers(state: OrSet): string[] {
 /**
  * Prepares an add of `member` by `actor`: one new dot, fixed from the first read, so a retry
  * re-adds the same dot.
+  *
+  * @example
+  * ```ts
+  * const sets = new CrdtStore(node, orSetType, { actor: "web-1" });
+  * await sets.update("tags", (first) => prepareAdd(first, "web-1", "admin"));
+  * ```
  */
 export function prepareAdd(first: OrSet, actor: string, member: string): PreparedUpdate<OrSet> {
   const dot: Dot = [actor, seen(first.clock, actor) + 1];
@@ -111,7 +124,14 @@ export function prepareAdd(first: OrSet, actor: string, member: string): Prepare
   };
 }
 
-/** Prepares a remove of `member`: the dots of it the state holds are dropped (observed-remove). */
+/**
+ * Prepares a remove of `member`: the dots of it the state holds are dropped (observed-remove).
+ *
+ * @example
+ * ```ts
+ * await sets.update("tags", () => prepareRemove("admin"));
+ * ```
+ */
 export function prepareRemove(member: string): PreparedUpdate<OrSet> {
   return (s) => {
     if (!s.entries.has(member)) return s;

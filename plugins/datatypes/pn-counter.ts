@@ -36,7 +36,14 @@ export function pnCounterFromPlain(data: unknown, where: string): PnCounter {
   return { p: gCounterFromPlain(data[0], where), n: gCounterFromPlain(data[1], where) };
 }
 
-/** The counter's value. */
+/**
+ * The counter's value.
+ *
+ * @example
+ * ```ts
+ * pnCounterValue(await counters.read("likes")); // 5
+ * ```
+ */
 export function pnCounterValue(state: PnCounter): number {
   return gCounterValue(state.p) - gCounterValue(state.n);
 }
@@ -57,6 +64,12 @@ export function pnCounterTotals(state: PnCounter, actor: string): ActorTotals {
 /**
  * Prepares adding `by` to `actor`'s increments (`"up"`) or decrements (`"down"`): the new total
  * is fixed from the first read, so applying it again counts it once.
+  *
+  * @example
+  * ```ts
+  * const counters = new CrdtStore(node, pnCounterType, { actor: "web-1" });
+  * await counters.update("likes", (first) => prepareChange(first, "web-1", "up", 5));
+  * ```
  */
 export function prepareChange(first: PnCounter, actor: string, half: "up" | "down", by: number): PreparedUpdate<PnCounter> {
   const target = pnCounterTotals(first, actor)[half] + by;

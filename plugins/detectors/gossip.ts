@@ -112,6 +112,12 @@ const GOSSIP_DIGEST = "gossip.digest";
  *
  * Members come from the configured nodes (the seeds) and from any digest naming a node this one
  * has not heard of (a join).
+  *
+  * @example
+  * ```ts
+  * const cluster = await store().nodes(8).use(gossip({ intervalMs: 1000, failAfterMs: 10_000 })).cluster();
+  * cluster.node("n1").services.detector.isAlive("n5"); // true
+  * ```
  */
 export class GossipDetector implements FailureDetector {
   readonly #self: NodeId;

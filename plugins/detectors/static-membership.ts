@@ -22,6 +22,11 @@ import { NODE_SETTINGS, type NodeSettings } from "../../core/node/settings.ts";
  * A {@link FailureDetector} that reports the configured members as up, forever. Requests to a
  * crashed node then fail by timeout instead of being routed around it: use a real detector
  * (gossip, phi-accrual, SWIM) where nodes fail.
+  *
+  * @example
+  * ```ts
+  * const cluster = await createCluster({ nodes: 3, detector: "static" }); // members always up
+  * ```
  */
 export class StaticMembership implements FailureDetector {
   readonly #members: readonly MemberState[];

@@ -87,6 +87,11 @@ const HINT_WRITE = "hint.write";
  * delivered in throttled batches once the owner is up again.
  *
  * Reads use the same first N healthy nodes, so a read during the outage sees hinted writes.
+  *
+  * @example
+  * ```ts
+  * const cluster = await store().nodes(5).use(sloppyQuorum({ maxHints: 10_000 })).cluster();
+  * ```
  */
 export class SloppyQuorumReplicator extends QuorumReplicator {
   override readonly name = "sloppy-quorum";

@@ -137,6 +137,12 @@ export interface TcpDeps {
  * (checked from the length prefix before buffering), requests pending per connection (a
  * sender gets {@link OverloadedError}; a receiver stops reading the socket, so TCP flow control
  * pushes back on the sender), and bytes queued for a slow peer.
+  *
+  * @example
+  * ```ts
+  * // In a store config for node processes (see docs/processes.md):
+  * const config = { transport: { name: "tcp", options: { listen: "0.0.0.0:7001", seeds: ["10.0.0.2:7001"] } } };
+  * ```
  */
 export class TcpTransport implements Transport {
   /** Counters since start. */
