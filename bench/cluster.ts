@@ -7,7 +7,7 @@
  *
  *   npm run bench -- cluster [--records 10000] [--warmup 5] [--duration 20] [--concurrency 32]
  *                            [--value-bytes 100] [--sync always|interval|never] [--profile]
- *                            [--keep-profiles DIR] [--json]
+ *                            [--keep-profiles DIR] [--runs N] [--json]
  *
  * The nodes run the `ringforge cluster` default build (vector clocks, consistent hashing,
  * sloppy quorum, SWIM, LSM engine, Merkle anti-entropy), with the LSM commit log synced as
@@ -15,11 +15,15 @@
  * context of the load process's last read or write of the key, as a Riak client does, so
  * concurrent updates to a hot key leave siblings that the next update resolves.
  *
+ * `--runs N` (the shared harness's option, default 1) runs the load process N times against the
+ * same cluster and reports the run with the median rate, and the spread of the rates.
+ *
  * Node only (processes are started through tsx). Prints figures; never passes or fails on speed.
  *
  * @module
  */
 import { type CpuProfile, type ProfileShares, profileShares, topFunctions } from "./profile.ts";
+import { benchOptions, summarize } from "./harness.ts";
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -197,15 +201,25 @@ async function runParent(): Promise<void> {
       const value = option(name);
       return value === undefined ? [] : [name, value];
     });
-    const load = spawn(process.execPath, ["--import", "tsx", HERE, "--load", "--urls", clients.map((c) => `http://${c}`).join(","), ...passThrough], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    let out = "";
-    load.stdout!.on("data", (d) => (out += d));
-    const code = await new Promise<number | null>((resolve) => load.once("exit", resolve));
-    if (code !== 0) throw new Error(`the load process failed (exit ${code})\n${log}`);
-    const result = JSON.parse(out.trim().split("\n").pop()!) as LoadResult;
+    // `--runs N` (the shared harness's option) runs the load process N times against the same
+    // cluster; the figures are the run with the median rate, and the rates' spread.
+    // (This bench's own `--warmup` is seconds of load before measuring, not warm-up runs.)
+    const { runs } = benchOptions(args.filter((a, i) => a !== "--warmup" && args[i - 1] !== "--warmup"), { runs: 1, warmup: 0 });
+    const loads: LoadResult[] = [];
+    for (let run = 1; run <= runs; run++) {
+      if (!json && runs > 1) process.stderr.write(`load run ${run} of ${runs}...\n`);
+      const load = spawn(process.execPath, ["--import", "tsx", HERE, "--load", "--urls", clients.map((c) => `http://${c}`).join(","), ...passThrough], {
+        cwd: ROOT,
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      let out = "";
+      load.stdout!.on("data", (d) => (out += d));
+      const code = await new Promise<number | null>((resolve) => load.once("exit", resolve));
+      if (code !== 0) throw new Error(`the load process failed (exit ${code})\n${log}`);
+      loads.push(JSON.parse(out.trim().split("\n").pop()!) as LoadResult);
+    }
+    const rate = summarize("YCSB-A", "ops/s", loads.map((l) => l.opsPerSecond));
+    const result = [...loads].sort((a, b) => a.opsPerSecond - b.opsPerSecond)[Math.floor((loads.length - 1) / 2)]!;
 
     for (const child of children) child.kill("SIGTERM");
     await Promise.all(children.map((c) => new Promise((resolve) => (c.exitCode !== null ? resolve(null) : c.once("exit", resolve)))));
@@ -219,7 +233,16 @@ async function runParent(): Promise<void> {
         top ??= topFunctions(parsed, 15);
       }
     }
-    const report = { benchmark: "cluster", workload: "YCSB-A", nodes: 3, replication: store.replication, sync, ...result, ...(shares ? { profile: shares, topFunctionsN1: top } : {}) };
+    const report = {
+      benchmark: "cluster",
+      workload: "YCSB-A",
+      nodes: 3,
+      replication: store.replication,
+      sync,
+      ...result,
+      runs: { count: runs, opsPerSecond: rate.values, medianOpsPerSecond: rate.median, spread: rate.spread },
+      ...(shares ? { profile: shares, topFunctionsN1: top } : {}),
+    };
     if (json) {
       process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       return;
@@ -227,7 +250,9 @@ async function runParent(): Promise<void> {
     const l = result.latencyMs;
     process.stdout.write(
       `YCSB-A (50% read, 50% update, zipfian) against 3 node processes, N=3 R=2 W=2, LSM sync ${sync}\n` +
-        `${result.opsPerSecond} ops/s over ${result.seconds} s (${result.ops} ops, ${result.errors} errors)\n\n` +
+        `${result.opsPerSecond} ops/s over ${result.seconds} s (${result.ops} ops, ${result.errors} errors)` +
+        (runs > 1 ? `; the median of ${runs} runs, whose rates spread ${(rate.spread * 100).toFixed(0)}%` : "") +
+        `\n\n` +
         `| operation | count | p50 ms | p99 ms | p999 ms |\n| --- | --- | --- | --- | --- |\n` +
         (["read", "update", "all"] as const).map((op) => `| ${op} | ${l[op].count} | ${l[op].p50} | ${l[op].p99} | ${l[op].p999} |\n`).join(""),
     );

@@ -4,7 +4,8 @@
  * 1,000,000 keys by default — in ops/s, with each engine's peak RSS while loading.
  *
  *   npm run bench -- engines [--keys 1000000] [--reads 50000] [--awaited-writes 100000]
- *                            [--engines memory,lsm,level,lsm-never] [--max-heap MiB] [--no-settle] [--json]
+ *                            [--engines memory,lsm,level,lsm-never] [--max-heap MiB] [--no-settle]
+ *                            [--runs N] [--json]
  *
  * Workloads, in order, per engine:
  * - fillseq / fillrandom, each into a fresh database, as `batch` calls of 1,000 puts (every
@@ -22,8 +23,10 @@
  * Each engine runs in its own child process (this file with `--engine NAME --child`) so its
  * RSS is its own and one engine's garbage never slows the next; the parent runs them one after
  * another (never two at once on a 2-core machine) and collects their JSON. Each child warms up
- * on a scratch database first and works in its own temp directory, deleted afterwards. Node
- * only (children are spawned through tsx). Prints figures; never passes or fails on speed.
+ * on a scratch database first and works in its own temp directory, deleted afterwards. With
+ * `--runs N` (the shared harness's option; default 1, each run is minutes of disk I/O) every
+ * engine runs N times and each figure is the median, with its spread. Node only (children are
+ * spawned through tsx). Prints figures; never passes or fails on speed.
  *
  * @module
  */
@@ -36,6 +39,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import type { BatchOperation, StorageEngine } from "../core/interfaces/storage-engine.ts";
 import { SeededRandom } from "../core/runtime/seeded-random.ts";
+import { benchOptions, summarize } from "./harness.ts";
 
 const KEY_BYTES = 16;
 const VALUE_BYTES = 100;
@@ -70,7 +74,7 @@ const keys = count("--keys", 1_000_000);
 // these counts the default run (1M keys, three engines) stays under 3 minutes on 2 cores.
 const reads = count("--reads", 50_000);
 const awaitedWrites = Math.min(keys, count("--awaited-writes", 100_000));
-const json = args.includes("--json");
+const { json, runs } = benchOptions(args, { runs: 1, warmup: 0 });
 // With --max-heap MiB each child runs with V8's old space capped (and 2 MiB semi-spaces), which
 // shows how much of the RSS is the engine and how much V8's headroom for garbage.
 const maxHeap = option("--max-heap") === undefined ? undefined : count("--max-heap", 0);
@@ -494,7 +498,10 @@ function table(results: Record<string, EngineResult>): string {
   const head = ["workload", "ops", ...names.map((n) => `${ENGINES[n]!.label} ops/s`), ...(ratio ? ["lsm ÷ level"] : [])];
   const rows = WORKLOADS.map((w) => {
     const ops = results[names[0]!]!.workloads[w]!.ops;
-    const cells = names.map((n) => int(results[n]!.workloads[w]!.opsPerSecond));
+    const cells = names.map((n) => {
+      const spread = (results[n] as { spread?: Record<string, number> }).spread?.[w];
+      return int(results[n]!.workloads[w]!.opsPerSecond) + (runs > 1 && spread !== undefined ? ` (±${((spread * 100) / 2).toFixed(0)}%)` : "");
+    });
     const extra = ratio
       ? [`${(results.lsm!.workloads[w]!.opsPerSecond / results.level!.workloads[w]!.opsPerSecond).toFixed(2)}x`]
       : [];
@@ -521,23 +528,52 @@ function memoryTable(results: Record<string, EngineResult>): string {
   return lines.join("\n");
 }
 
+/**
+ * One result per engine from several runs (`--runs`): each workload's rate is the median of the
+ * runs (its spread kept beside it), memory the largest seen, the rest from the first run.
+ */
+function combine(runsOf: readonly EngineResult[]): EngineResult & { readonly spread: Record<string, number> } {
+  const first = runsOf[0]!;
+  const workloads: Record<string, Measurement> = {};
+  const spread: Record<string, number> = {};
+  for (const w of Object.keys(first.workloads)) {
+    const s = summarize(w, "ops/s", runsOf.map((r) => r.workloads[w]!.opsPerSecond));
+    workloads[w] = { ...first.workloads[w]!, opsPerSecond: s.median };
+    spread[w] = s.spread;
+  }
+  return {
+    ...first,
+    workloads,
+    spread,
+    peakLoadRss: Math.max(...runsOf.map((r) => r.peakLoadRss)),
+    peakRss: Math.max(...runsOf.map((r) => r.peakRss)),
+  };
+}
+
 async function runParent(): Promise<void> {
   const started = performance.now();
   const tty = process.stderr.isTTY && !json;
-  const results: Record<string, EngineResult> = {};
+  const results: Record<string, EngineResult & { readonly spread: Record<string, number> }> = {};
   for (const name of engineNames) {
-    const root = await mkdtemp(join(tmpdir(), `ringforge-bench-${name}-`));
     const engineStarted = performance.now();
-    try {
-      results[name] = await runInChild(name, root, (p) => {
-        if (!tty) return;
-        const percent = p.total > 0 ? Math.floor((p.done / p.total) * 100) : 0;
-        process.stderr.write(`\r\x1b[K${ENGINES[name]!.label}: ${p.workload} ${percent}%`);
-      });
-    } finally {
-      if (tty) process.stderr.write("\r\x1b[K");
-      await rm(root, { recursive: true, force: true });
+    const runsOf: EngineResult[] = [];
+    for (let run = 1; run <= runs; run++) {
+      const root = await mkdtemp(join(tmpdir(), `ringforge-bench-${name}-`));
+      try {
+        runsOf.push(
+          await runInChild(name, root, (p) => {
+            if (!tty) return;
+            const percent = p.total > 0 ? Math.floor((p.done / p.total) * 100) : 0;
+            const of = runs > 1 ? ` (run ${run} of ${runs})` : "";
+            process.stderr.write(`\r\x1b[K${ENGINES[name]!.label}${of}: ${p.workload} ${percent}%`);
+          }),
+        );
+      } finally {
+        if (tty) process.stderr.write("\r\x1b[K");
+        await rm(root, { recursive: true, force: true });
+      }
     }
+    results[name] = combine(runsOf);
     if (!json) {
       console.error(`${ENGINES[name]!.label}: done in ${((performance.now() - engineStarted) / 1000).toFixed(1)} s`);
     }
@@ -554,6 +590,7 @@ async function runParent(): Promise<void> {
     batchSize: BATCH_SIZE,
     reads,
     awaitedWrites,
+    runs,
     wallMs,
     engines: Object.fromEntries(engineNames.map((n) => [n, { config: ENGINES[n]!.config, ...results[n] }])),
   };

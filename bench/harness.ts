@@ -79,10 +79,16 @@ export async function measure(
     values.push(await run());
     progress?.step(`${name}: run ${i + 1} of ${options.runs}`);
   }
+  return summarize(name, unit, values);
+}
+
+/** The median and spread of values measured elsewhere (runs of a child process, say). */
+export function summarize(name: string, unit: string, values: readonly number[]): Measurement {
+  if (values.length === 0) throw new Error(`no runs of ${name} to summarize`);
   const sorted = [...values].sort((a, b) => a - b);
   const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
   const spread = median === 0 ? 0 : (sorted[sorted.length - 1]! - sorted[0]!) / median;
-  return { name, unit, values, median, spread };
+  return { name, unit, values: [...values], median, spread };
 }
 
 /** Operations per second of `count` calls of `op`, timed by the host's clock. */
