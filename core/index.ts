@@ -57,6 +57,7 @@ export * from "./client/store-client.ts";
 export * from "./client/crdt-store.ts";
 
 export * from "./node/settings.ts";
+export * from "./node/consistency.ts";
 export * from "./node/keyed-mutex.ts";
 export * from "./node/message-router.ts";
 export * from "./node/ringforge-node.ts";

@@ -11,12 +11,11 @@ import { encodeRecord } from "../core/codec/record-codec.ts";
 import type { AntiEntropyStats } from "../core/interfaces/anti-entropy.ts";
 import type { HandoffStats } from "../core/node/handoff.ts";
 import type { HintStats } from "../plugins/replicators/sloppy-quorum.ts";
-import { bytesEqual, decodeText, encodeText } from "../core/codec/bytes.ts";
+import { bytesEqual } from "../core/codec/bytes.ts";
 import { InvalidConfigError, NotRunningError, RetriesExhaustedError, RingforgeError } from "../core/errors.ts";
-import { type KeyValueStore, StoreClient, type ValueCodec } from "../core/client/store-client.ts";
+import { type KeyValueStore, StoreClient } from "../core/client/store-client.ts";
 import { Counters } from "../plugins/datatypes/pn-counter.ts";
-import { Sets, orSetMembers, orSetType } from "../plugins/datatypes/or-set.ts";
-import { pnCounterType } from "../plugins/datatypes/pn-counter.ts";
+import { Sets } from "../plugins/datatypes/or-set.ts";
 import { Session } from "../core/client/session.ts";
 import { sleep } from "../core/interfaces/clock.ts";
 import type { Random } from "../core/interfaces/random.ts";
@@ -47,6 +46,7 @@ import { History, type OperationKind } from "./history.ts";
 import { ScrambledZipfian } from "./zipfian.ts";
 import { type FaultEvent, parseFaults } from "./nemesis.ts";
 import type { CrdtWorkload, MsRange, Scenario, SetWorkload, YcsbWorkload } from "./scenario.ts";
+import { crdtReadIds, obsoleteSiblings, parseSetValues, setCodec, unionOfSets, ycsbId, ycsbKey, ycsbValue } from "./workload-values.ts";
 
 /** Whether every replica of every key holds the same record after healing and quiescence. */
 export interface Convergence {
@@ -747,70 +747,4 @@ function codeOf(error: unknown): string {
 /** Splits `total` into `parts` near-equal whole shares. */
 function split(total: number, parts: number): number[] {
   return Array.from({ length: parts }, (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0));
-}
-
-function ycsbKey(index: number): string {
-  return `user${index}`;
-}
-
-/** A value whose first bytes name the write (`id|`), padded to `size`. */
-function ycsbValue(id: string, size: number): Uint8Array {
-  const head = encodeText(`${id}|`);
-  const out = new Uint8Array(Math.max(size, head.length));
-  out.set(head);
-  out.fill(0x2e, head.length); // '.'
-  return out;
-}
-
-function ycsbId(value: Uint8Array): string {
-  const text = decodeText(value.subarray(0, Math.min(value.length, 64)));
-  const bar = text.indexOf("|");
-  return bar < 0 ? text : text.slice(0, bar);
-}
-
-/** What a final read of the CRDT workload's key holds: actors' totals, or members. */
-function crdtReadIds(w: CrdtWorkload, values: readonly Uint8Array[]): string[] {
-  if (w.datatype === "counter") {
-    const state = values.map((v) => pnCounterType.decode(v)).reduce((a, b) => pnCounterType.join(a, b), pnCounterType.empty());
-    const actors = new Set([...state.p.keys(), ...state.n.keys()]);
-    return [...actors].sort().map((a) => `${a}=${state.p.get(a) ?? 0}/${state.n.get(a) ?? 0}`);
-  }
-  const state = values.map((v) => orSetType.decode(v)).reduce((a, b) => orSetType.join(a, b), orSetType.empty());
-  return orSetMembers(state);
-}
-
-/** One sibling of the set workload's key: the elements, and the element whose add wrote it. */
-interface SetValue {
-  readonly by: string;
-  readonly elements: readonly string[];
-}
-
-/** The set as stored: sorted elements, plus the element whose add wrote this sibling. */
-function setCodec(by: string): ValueCodec<SetValue> {
-  return {
-    encode: (v) => encodeText(JSON.stringify({ by, e: [...new Set(v.elements)].sort() })),
-    decode: (b) => {
-      const { by, e } = JSON.parse(decodeText(b)) as { by: string; e: string[] };
-      return { by, elements: e };
-    },
-  };
-}
-
-/** How this workload merges siblings: the union of their elements. */
-function unionOfSets(siblings: readonly SetValue[]): SetValue {
-  return { by: "", elements: [...new Set(siblings.flatMap((s) => s.elements))].sort() };
-}
-
-/** The set's elements across siblings: the union. */
-function parseSetValues(values: readonly Uint8Array[]): string[] {
-  return unionOfSets(values.map((v) => setCodec("").decode(v))).elements as string[];
-}
-
-/**
- * Siblings of a read that another sibling descends from: sibling B holds the element whose
- * add wrote sibling A, so B's writer had read A (elements are unique), and A should be gone.
- */
-function obsoleteSiblings(siblings: readonly SetValue[]): number {
-  if (siblings.length < 2) return 0;
-  return siblings.filter((a) => siblings.some((b) => b !== a && b.by !== a.by && b.elements.includes(a.by))).length;
 }

@@ -49,7 +49,7 @@ import {
   parseCoordinateRequest,
 } from "./protocol.ts";
 import type { Consistency, NodeSettings } from "./settings.ts";
-import type { AckGroup } from "../interfaces/replicator.ts";
+import { type QuorumPlan, quorumPlan } from "./consistency.ts";
 
 /** Options of a read. */
 export interface GetOptions {
@@ -512,7 +512,7 @@ export class RingforgeNode implements ReplicaClient {
       this.#checkSiblings(key, next.length);
       return next;
     });
-    await this.#s.replicator.write({ key, siblings, targets, storedOn: this.id, w: plan.count, timeoutMs, operation: op, ...plan.groups });
+    await this.#s.replicator.write({ key, siblings, targets, storedOn: this.id, w: plan.count, timeoutMs, operation: op, ...(plan.groups ? { groups: plan.groups } : {}) });
     const written = resolver.context(siblings);
     const wrapped = wrapContext(resolver, written);
     if (options.session) this.#remember(options.session, key, written, wrapped);
@@ -522,38 +522,14 @@ export class RingforgeNode implements ReplicaClient {
   async #coordinateRead(key: string, r: number, timeoutMs: number, consistency?: Consistency): Promise<SiblingSet> {
     const targets = this.#s.replicator.targets(key, this.#s.settings.replication.n);
     const plan = this.#plan(targets, r, consistency);
-    const outcome = await this.#s.replicator.read({ key, targets, r: plan.count, timeoutMs, ...plan.groups });
+    const outcome = await this.#s.replicator.read({ key, targets, r: plan.count, timeoutMs, ...(plan.groups ? { groups: plan.groups } : {}) });
     return outcome.siblings;
   }
 
-  /**
-   * How many answers a request needs, and from where: `count` as given, or one quorum group per
-   * datacenter (`each-quorum`) or for this node's datacenter only (`local-quorum`).
-   *
-   * @throws {InvalidRequestError} for a datacenter consistency this node or key cannot meet
-   *   (no datacenter label, or no replica of the key in it)
-   */
-  #plan(targets: readonly NodeId[], count: number, requested?: Consistency): { count: number; groups: { groups?: AckGroup[] } } {
-    const consistency = requested ?? this.#s.settings.replication.consistency ?? "count";
-    if (consistency === "count") return { count, groups: {} };
-    const dcOf = new Map(this.#s.partitioner.members.map((m) => [m.id, m.datacenter ?? ""]));
-    const byDc = new Map<string, NodeId[]>();
-    for (const t of targets) {
-      const dc = dcOf.get(t) ?? "";
-      byDc.set(dc, [...(byDc.get(dc) ?? []), t]);
-    }
-    const quorum = (name: string, nodes: NodeId[]): AckGroup => ({ name, nodes, required: Math.floor(nodes.length / 2) + 1 });
-    let groups: AckGroup[];
-    if (consistency === "local-quorum") {
-      const local = this.#s.settings.member.datacenter;
-      if (local === undefined) throw new InvalidRequestError(`local-quorum needs node ${this.id} to have a datacenter`);
-      const nodes = byDc.get(local);
-      if (!nodes) throw new InvalidRequestError(`local-quorum: no replica of the key is in datacenter ${local}`, { datacenter: local });
-      groups = [quorum(local, nodes)];
-    } else {
-      groups = [...byDc].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([dc, nodes]) => quorum(dc, nodes));
-    }
-    return { count: groups.reduce((sum, g) => sum + g.required, 0), groups: { groups } };
+  /** The request's quorum plan (see {@link quorumPlan}), with the store's default consistency. */
+  #plan(targets: readonly NodeId[], count: number, requested?: Consistency): QuorumPlan {
+    const { settings, partitioner } = this.#s;
+    return quorumPlan(requested ?? settings.replication.consistency ?? "count", targets, partitioner.members, settings.member, count);
   }
 
   /**
@@ -565,8 +541,8 @@ export class RingforgeNode implements ReplicaClient {
     // Live replicas first, and among them those of this node's datacenter: a local-quorum
     // write is then coordinated where its quorum is.
     const dc = this.#s.settings.member.datacenter;
-    const dcOf = new Map(this.#s.partitioner.members.map((m) => [m.id, m.datacenter]));
-    const rank = (t: NodeId) => (this.#s.detector.isAlive(t) ? 0 : 2) + (dc !== undefined && dcOf.get(t) === dc ? 0 : 1);
+    const local = dc === undefined ? undefined : new Set(this.#s.partitioner.members.filter((m) => m.datacenter === dc).map((m) => m.id));
+    const rank = (t: NodeId) => (this.#s.detector.isAlive(t) ? 0 : 2) + (local === undefined || local.has(t) ? 0 : 1);
     const ordered = [...targets].sort((a, b) => rank(a) - rank(b));
     if (ordered.length === 0) throw new InvalidRequestError("the cluster has no members to coordinate the request");
     let refused: RingforgeError | undefined;

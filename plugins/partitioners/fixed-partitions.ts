@@ -78,6 +78,8 @@ export class FixedPartitionRing implements Partitioner {
   #placement: ReplicaPlacement = new ReplicaPlacement([]);
   /** Scratch marks of walks, by member index. */
   #marks: WalkMarks = new WalkMarks(0);
+  /** murmur3 of each member id, by member index. */
+  #hashes: readonly number[] = [];
 
   /**
    * @param options ring options; validated like config data
@@ -105,9 +107,10 @@ export class FixedPartitionRing implements Partitioner {
     const n = index.ids.length;
     const owners = layout === undefined ? new Uint32Array(q) : ownersFromLayout(layout, q, index);
     const owned = new Uint32Array(n);
+    const hashes = index.ids.map((id) => murmur3(id));
     if (n > 0) {
       if (layout === undefined) {
-        claim(q, index.ids.map((id) => murmur3(id)), capacities(q, index.weights), owners);
+        claim(q, hashes, capacities(q, index.weights), owners);
         const table = Array.from(owners);
         rebalance(table, index);
         owners.set(table);
@@ -120,6 +123,7 @@ export class FixedPartitionRing implements Partitioner {
     this.#owned = owned;
     this.#placement = new ReplicaPlacement(index.byIndex, this.options.topology);
     this.#marks = new WalkMarks(n);
+    this.#hashes = hashes;
   }
 
   /**
@@ -230,7 +234,7 @@ export class FixedPartitionRing implements Partitioner {
     if (out.length < length) {
       const rest: number[] = [];
       for (let m = 0; m < n; m++) if (!marks.met(m)) rest.push(m);
-      const hashes = this.#index.ids.map((id) => murmur3(id));
+      const hashes = this.#hashes;
       rest.sort((a, b) => mix32(hashes[b]!, partition) - mix32(hashes[a]!, partition) || a - b);
       for (const m of rest) {
         if (out.length === length) break;
