@@ -19,9 +19,12 @@ export type RingforgeErrorCode =
   | "RINGFORGE_TIMEOUT"
   | "RINGFORGE_UNREACHABLE"
   | "RINGFORGE_NOT_RUNNING"
+  | "RINGFORGE_ADDRESS_IN_USE"
   | "RINGFORGE_ENGINE_NOT_OPEN"
   | "RINGFORGE_CORRUPT_DATA"
+  | "RINGFORGE_DIRECTORY_LOCKED"
   | "RINGFORGE_SIBLING_LIMIT"
+  | "RINGFORGE_RECORD_TOO_LARGE"
   | "RINGFORGE_INVALID_MESSAGE"
   | "RINGFORGE_MEMBERSHIP_CONFLICT"
   | "RINGFORGE_OVERLOADED"
@@ -58,7 +61,7 @@ export class RingforgeError extends Error {
 }
 
 /** Why a key was rejected. */
-export type InvalidKeyReason = "not-a-string" | "empty" | "too-large" | "malformed-utf16";
+export type InvalidKeyReason = "not-a-string" | "empty" | "too-large" | "malformed-utf16" | "malformed-percent-encoding";
 
 /** A key is not a non-empty, well-formed string within the configured byte limit. */
 export class InvalidKeyError extends RingforgeError {
@@ -84,6 +87,9 @@ function invalidKeyMessage(reason: InvalidKeyReason, bytes?: number, limit?: num
       return `key is ${bytes} bytes in UTF-8, over the limit of ${limit}`;
     case "malformed-utf16":
       return "key contains a lone surrogate and cannot be encoded as UTF-8";
+    case "malformed-percent-encoding":
+      // Taken literally, "%FF" and "%25FF" would name one key: refuse rather than guess.
+      return "key in the URL is not valid percent-encoded UTF-8 (encode it with encodeURIComponent)";
   }
 }
 
@@ -243,8 +249,9 @@ export class UnreachableNodeError extends RingforgeError {
   /** The node that could not be reached. */
   readonly node: string;
 
-  constructor(node: string, reason: string) {
-    super("RINGFORGE_UNREACHABLE", `node ${node} is unreachable: ${reason}`, { node, reason });
+  /** @param details further facts for subclasses (the URL tried, the system error code) */
+  constructor(node: string, reason: string, details: Record<string, unknown> = {}) {
+    super("RINGFORGE_UNREACHABLE", `node ${node} is unreachable: ${reason}`, { ...details, node, reason });
     this.node = node;
   }
 }
@@ -253,6 +260,25 @@ export class UnreachableNodeError extends RingforgeError {
 export class NotRunningError extends RingforgeError {
   constructor(what: string) {
     super("RINGFORGE_NOT_RUNNING", `${what} is not running`, { what });
+  }
+}
+
+/**
+ * A listener could not bind its address because another process holds it (EADDRINUSE): a
+ * start-up failure, reported as one line naming the port and the setting that chooses it.
+ */
+export class AddressInUseError extends RingforgeError {
+  /**
+   * @param listener which listener failed (`"client"`, `"peer"`)
+   * @param address the `host:port` it tried
+   * @param setting how to choose another (a config field or a flag)
+   */
+  constructor(listener: string, address: string, setting: string) {
+    super(
+      "RINGFORGE_ADDRESS_IN_USE",
+      `the ${listener} port ${address} is already in use (another node running?): stop it or choose another with ${setting}`,
+      { listener, address, setting },
+    );
   }
 }
 
@@ -271,6 +297,38 @@ export class CorruptDataError extends RingforgeError {
   constructor(location: string, reason: string) {
     super("RINGFORGE_CORRUPT_DATA", `corrupt data at ${location}: ${reason}`, { location, reason });
     this.location = location;
+  }
+}
+
+/**
+ * A storage engine's data directory is held by another engine (another process, another host,
+ * or another engine of this process), so `open()` was refused before touching any file: two
+ * writers of one directory lose acknowledged writes. A start-up failure, reported as one line
+ * naming the directory and its holder.
+ */
+export class DirectoryLockedError extends RingforgeError {
+  /** The directory the engine was given. */
+  readonly directory: string;
+  /** The holder's process id, if the lock names it (LevelDB's does not). */
+  readonly pid: number | undefined;
+  /** The holder's host name, if the lock names it. */
+  readonly host: string | undefined;
+
+  /**
+   * @param hint what frees the directory, ending the message (e.g. which LOCK file may be
+   *   removed once its holder is gone)
+   */
+  constructor(directory: string, pid: number | undefined, host: string | undefined, hint: string) {
+    super(
+      "RINGFORGE_DIRECTORY_LOCKED",
+      pid === undefined
+        ? `data directory ${directory} is in use by another process (${hint})`
+        : `data directory ${directory} is in use by process ${pid} on host ${host ?? "unknown"} (${hint})`,
+      { directory, ...(pid === undefined ? {} : { pid }), ...(host === undefined ? {} : { host }), hint },
+    );
+    this.directory = directory;
+    this.pid = pid;
+    this.host = host;
   }
 }
 
@@ -295,6 +353,35 @@ export class SiblingLimitError extends RingforgeError {
     this.key = key;
     this.siblings = siblings;
     this.limit = limit;
+  }
+}
+
+/**
+ * A change would leave a stored record (every sibling's value and version, plus the key) larger
+ * than the store allows (`limits.maxRecordBytes`). Nothing was stored. As with
+ * {@link SiblingLimitError}: resolve the siblings by reading and writing back with the context,
+ * or store smaller values.
+ */
+export class RecordTooLargeError extends RingforgeError {
+  /** The key written. */
+  readonly key: string;
+  /** Bytes the record would have had. */
+  readonly bytes: number;
+  /** The configured maximum, bytes. */
+  readonly limit: number;
+  /** Siblings the record would have had. */
+  readonly siblings: number;
+
+  constructor(key: string, bytes: number, limit: number, siblings: number) {
+    super(
+      "RINGFORGE_RECORD_TOO_LARGE",
+      `key "${key}" would have a record of ${bytes} bytes (${siblings} siblings), over the limit of ${limit}`,
+      { key, bytes, limit, siblings },
+    );
+    this.key = key;
+    this.bytes = bytes;
+    this.limit = limit;
+    this.siblings = siblings;
   }
 }
 
@@ -439,8 +526,12 @@ export function errorFromWire(wire: WireError, from: string): RingforgeError {
       return new UnreachableNodeError(str("node"), str("reason"));
     case "RINGFORGE_SIBLING_LIMIT":
       return new SiblingLimitError(str("key"), num("siblings"), num("limit"));
+    case "RINGFORGE_RECORD_TOO_LARGE":
+      return new RecordTooLargeError(str("key"), num("bytes"), num("limit"), num("siblings"));
     case "RINGFORGE_CORRUPT_DATA":
       return new CorruptDataError(str("location"), str("reason"));
+    case "RINGFORGE_DIRECTORY_LOCKED":
+      return new DirectoryLockedError(str("directory"), typeof d.pid === "number" ? d.pid : undefined, typeof d.host === "string" ? d.host : undefined, str("hint"));
     case "RINGFORGE_INVALID_CONTEXT":
       return new InvalidContextError(str("reason") || wire.message);
     case "RINGFORGE_INVALID_REQUEST":
@@ -451,6 +542,8 @@ export function errorFromWire(wire: WireError, from: string): RingforgeError {
       return new UnknownPluginError(str("family"), str("name"), Array.isArray(d.available) ? (d.available as string[]) : []);
     case "RINGFORGE_NOT_RUNNING":
       return new NotRunningError(str("what") || `a component of ${from}`);
+    case "RINGFORGE_ADDRESS_IN_USE":
+      return new AddressInUseError(str("listener"), str("address"), str("setting"));
     case "RINGFORGE_ENGINE_NOT_OPEN":
       return new EngineNotOpenError(str("engine") || `of ${from}`);
     case "RINGFORGE_INVALID_MESSAGE":
@@ -487,9 +580,12 @@ const KNOWN_CODES = new Set<RingforgeErrorCode>([
   "RINGFORGE_TIMEOUT",
   "RINGFORGE_UNREACHABLE",
   "RINGFORGE_NOT_RUNNING",
+  "RINGFORGE_ADDRESS_IN_USE",
   "RINGFORGE_ENGINE_NOT_OPEN",
   "RINGFORGE_CORRUPT_DATA",
+  "RINGFORGE_DIRECTORY_LOCKED",
   "RINGFORGE_SIBLING_LIMIT",
+  "RINGFORGE_RECORD_TOO_LARGE",
   "RINGFORGE_INVALID_MESSAGE",
   "RINGFORGE_MEMBERSHIP_CONFLICT",
   "RINGFORGE_OVERLOADED",
