@@ -1,16 +1,21 @@
 /**
  * Runs the StorageEngine conformance suite against the level engine over classic-level
  * (LevelDB) in a temporary directory — built by its plugin the way a node builds it, and over a
- * database given in code — plus level-specific tests. classic-level is an optional dependency:
- * without it (or where its native addon cannot load) these tests are skipped, saying why.
+ * database given in code — plus level-specific tests, among them the directory lock (in this
+ * process and against a holder in another, test/support/level-holder.ts). classic-level is an
+ * optional dependency: without it (or where its native addon cannot load) these tests are
+ * skipped, saying why.
  */
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
 import { globalContainer as container } from "../core/build/di.ts";
 import { afterAll, afterEach, beforeAll, describe, it } from "@std/testing/bdd";
-import { assertEquals, assertInstanceOf, assertRejects, assertThrows } from "@std/assert";
-import { RingforgeError } from "../core/errors.ts";
+import { assert, assertEquals, assertInstanceOf, assertRejects, assertThrows } from "@std/assert";
+import { DirectoryLockedError, RingforgeError } from "../core/errors.ts";
 import { STORAGE_ENGINE } from "../core/interfaces/storage-engine.ts";
 import type { StorageEngine } from "../core/interfaces/storage-engine.ts";
 import { NODE_SETTINGS, nodeSettings } from "../core/node/settings.ts";
@@ -32,6 +37,41 @@ function ClassicLevel(): typeof import("classic-level").ClassicLevel {
 }
 
 const bytes = (...values: number[]): Uint8Array => Uint8Array.from(values);
+
+const repository = fileURLToPath(new URL("..", import.meta.url));
+const holderScript = fileURLToPath(new URL("./support/level-holder.ts", import.meta.url));
+const underDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
+
+/**
+ * Runs test/support/level-holder.ts on `location` under this runtime; resolves with its first
+ * line (`holding <pid>` or `refused <code>`) and a function that kills it with SIGKILL.
+ */
+function startHolder(location: string): Promise<{ line: string; kill(): Promise<void> }> {
+  const args = underDeno ? ["run", "-A", holderScript, location] : ["--import", "tsx", holderScript, location];
+  const child = spawn(process.execPath, args, { cwd: repository, stdio: ["ignore", "pipe", "pipe"] });
+  const exited = new Promise<void>((resolve) => child.on("close", () => resolve()));
+  const kill = async () => {
+    child.kill("SIGKILL");
+    await exited;
+  };
+  let out = "";
+  let err = "";
+  return new Promise((resolve, reject) => {
+    const watchdog = setTimeout(() => void kill().then(() => reject(new Error(`the holder said nothing: ${err}`))), 20_000);
+    child.stderr!.setEncoding("utf8");
+    child.stderr!.on("data", (chunk: string) => (err += chunk));
+    child.stdout!.setEncoding("utf8");
+    child.stdout!.on("data", (chunk: string) => {
+      out += chunk;
+      const newline = out.indexOf("\n");
+      if (newline < 0) return;
+      clearTimeout(watchdog);
+      resolve({ line: out.slice(0, newline), kill });
+    });
+    child.on("error", reject);
+    void exited.then(() => reject(new Error(`the holder exited without a word: ${err}`)));
+  });
+}
 
 describeLevel(title, () => {
   let directory = "";
@@ -107,7 +147,50 @@ describeLevel(title, () => {
       assertEquals(await other.get(bytes(1)), undefined);
       // A second engine over the same node's database cannot open while the first holds it.
       const twin = nodeEngine("a1");
-      await assertRejects(() => twin.open());
+      const error = await assertRejects(() => twin.open(), DirectoryLockedError);
+      assertEquals([error.code, error.directory, error.pid, error.host], ["RINGFORGE_DIRECTORY_LOCKED", join(directory, "a1"), process.pid, hostname()]);
+      assertEquals(error.message.includes("\n"), false);
+    });
+
+    it("a second engine of this process is refused before LevelDB sees the directory, so other processes stay locked out", async () => {
+      const location = join(directory, "in-process");
+      const first = new LevelEngine({ location });
+      engines.push(first);
+      await first.open();
+      await assertRejects(() => new LevelEngine({ location }).open(), DirectoryLockedError);
+      // Had LevelDB itself refused the twin, closing its LOCK file would have dropped this
+      // process's lock on it (POSIX locks belong to the process), letting another process in.
+      const other = await startHolder(location);
+      try {
+        assertEquals(other.line, "refused RINGFORGE_DIRECTORY_LOCKED");
+      } finally {
+        await other.kill();
+      }
+      await first.put(bytes(1), bytes(1));
+      assertEquals(await first.get(bytes(1)), bytes(1));
+    });
+
+    it("a database another process holds is refused with a one-line DirectoryLockedError, and opens once it is gone", async () => {
+      const location = join(directory, "held-elsewhere");
+      const holder = await startHolder(location);
+      let killed = false;
+      try {
+        assertEquals(holder.line.split(" ")[0], "holding");
+        const engine = new LevelEngine({ location });
+        const error = await assertRejects(() => engine.open(), DirectoryLockedError);
+        assertEquals([error.code, error.directory, error.pid], ["RINGFORGE_DIRECTORY_LOCKED", location, undefined]);
+        assertEquals(error.message.includes("\n"), false);
+        assert(error.message.startsWith(`data directory ${location} is in use by another process`), error.message);
+        await holder.kill();
+        killed = true;
+        // The refusal kept nothing: LevelDB's lock went with its holder, and the same engine opens.
+        engines.push(engine);
+        await engine.open();
+        await engine.put(bytes(2), bytes(2));
+        assertEquals(await engine.get(bytes(2)), bytes(2));
+      } finally {
+        if (!killed) await holder.kill();
+      }
     });
 
     it("get and scan return plain Uint8Arrays, not Buffers", async () => {

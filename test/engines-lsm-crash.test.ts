@@ -6,6 +6,9 @@
  *   number of acknowledged writes; the directory must then open, keep every acknowledged write
  *   (a key may show a later, unacknowledged write, never an older one), apply batches whole,
  *   and hold nothing no operation wrote;
+ * - a writer child that holds the directory (open, not closing) makes an open here fail with a
+ *   DirectoryLockedError naming its pid; once it is killed, the open takes the stale lock over
+ *   and finds every write the child acknowledged;
  * - a flipped byte in the commit log loses that record and everything after it, nothing before;
  * - a flipped byte in a table's index or Bloom block makes open fail with a CorruptDataError
  *   naming the file; one in a data block fails the reads that need it, never returning wrong data.
@@ -18,12 +21,13 @@ import { afterAll, describe, it } from "@std/testing/bdd";
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { spawn } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { readFile, stat, writeFile } from "node:fs/promises";
+import { readFile, readdir, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { CorruptDataError } from "../core/errors.ts";
+import { CorruptDataError, DirectoryLockedError } from "../core/errors.ts";
+import { silentLogger } from "../core/interfaces/logger.ts";
 import { compareBytes } from "../core/codec/bytes.ts";
 import { type LogOperation, encodeRecord } from "../plugins/engines/lsm/commit-log.ts";
 import { LsmEngine, type LsmEngineOptions } from "../plugins/engines/lsm/lsm-engine.ts";
@@ -138,6 +142,63 @@ function runWriter(directory: string, seed: number, killAfter: number): Promise<
     child.on("close", (code, signal) => {
       clearTimeout(watchdog);
       resolve({ acked, issued, flushes, compactions, signal, code, stderr });
+    });
+  });
+}
+
+/** A writer child holding its directory open after its first `hold` operations. */
+interface Holder {
+  /** Its pid, as it printed it. */
+  readonly pid: number;
+  /** Operations it acknowledged; highest one it started. */
+  readonly acked: ReadonlySet<number>;
+  readonly issued: number;
+  /** Kills it with SIGKILL and resolves once it has exited. */
+  kill(): Promise<string | null>;
+}
+
+/** Starts the writer on `directory` in HOLD mode; resolves once it prints `holding`. */
+function startHolder(directory: string, seed: number, hold: number): Promise<Holder> {
+  const args = underDeno
+    ? ["run", "-A", writerScript, directory, String(seed), String(hold)]
+    : ["--import", "tsx", writerScript, directory, String(seed), String(hold)];
+  const child = spawn(process.execPath, args, { cwd: repository, stdio: ["ignore", "pipe", "pipe"] });
+  const acked = new Set<number>();
+  let issued = -1;
+  let pending = "";
+  let stderr = "";
+  const exited = new Promise<string | null>((resolve) => child.on("close", (_code, signal) => resolve(signal)));
+  const kill = async () => {
+    child.kill("SIGKILL");
+    return await exited;
+  };
+  return new Promise((resolve, reject) => {
+    // A holder that never gets to `holding` is broken: end it rather than wait for the test timeout.
+    const watchdog = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`the holder never held the directory: ${stderr}`));
+    }, 20_000);
+    child.stdout!.setEncoding("utf8");
+    child.stdout!.on("data", (chunk: string) => {
+      pending += chunk;
+      let newline: number;
+      while ((newline = pending.indexOf("\n")) >= 0) {
+        const [word, n] = pending.slice(0, newline).split(" ");
+        pending = pending.slice(newline + 1);
+        if (word === "issue") issued = Math.max(issued, Number(n));
+        else if (word === "ack") acked.add(Number(n));
+        else if (word === "holding") {
+          clearTimeout(watchdog);
+          resolve({ pid: Number(n), acked, issued, kill });
+        }
+      }
+    });
+    child.stderr!.setEncoding("utf8");
+    child.stderr!.on("data", (chunk: string) => (stderr += chunk));
+    child.on("error", reject);
+    void exited.then(() => {
+      clearTimeout(watchdog);
+      reject(new Error(`the holder exited before holding the directory: ${stderr}`));
     });
   });
 }
@@ -268,6 +329,66 @@ describe("lsm engine: SIGKILL of a writer with sync \"always\"", () => {
     }
   });
 });
+
+describe("lsm engine: a directory held by another process", () => {
+  it("is refused naming the holder's pid, and taken over with every acknowledged write once the holder is killed", async () => {
+    const directory = freshDirectory();
+    const seed = 7;
+    const holder = await startHolder(directory, seed, 400);
+    let killed = false;
+    try {
+      assertEquals(holder.acked.size, 400, "the holder acknowledged every operation before holding");
+      const before = await snapshot(directory);
+
+      const refused = await assertRejects(() => new LsmEngine(crashOptions(directory, seed)).open(), DirectoryLockedError);
+      assertEquals(refused.code, "RINGFORGE_DIRECTORY_LOCKED");
+      assertEquals(refused.pid, holder.pid);
+      assertEquals(refused.directory, directory);
+      assert(!refused.message.includes("\n"), `one line: ${refused.message}`);
+      assert(refused.message.includes(`process ${holder.pid}`) && refused.message.includes(directory), refused.message);
+      assertEquals(await snapshot(directory), before, "the refused open changed the directory");
+
+      assertEquals(await holder.kill(), "SIGKILL");
+      killed = true;
+      const infos: { message: string; fields?: Record<string, unknown> }[] = [];
+      const logger = { ...silentLogger, info: (message: string, fields?: Record<string, unknown>) => void infos.push({ message, fields }) };
+      const engine = new LsmEngine(crashOptions(directory, seed), undefined, logger);
+      await engine.open();
+      try {
+        const takeovers = infos.filter((i) => i.message.includes("stale lock"));
+        assertEquals(takeovers.length, 1, JSON.stringify(infos));
+        assertEquals(takeovers[0]!.fields?.pid, holder.pid);
+        await checkRecovered(engine, crashOperations(seed).slice(0, holder.issued + 1), holder.acked, "after the holder was killed");
+        // Every operation was acknowledged, so the store is exactly the sequence applied in order.
+        const model = new Map<string, string>();
+        for (const op of crashOperations(seed, 400)) {
+          for (const w of op.writes) {
+            if (w.value === null) model.delete(w.key);
+            else model.set(w.key, w.value);
+          }
+        }
+        assertEquals(new Map(await scanAll(engine)), model);
+      } finally {
+        await engine.close();
+      }
+    } finally {
+      if (!killed) await holder.kill();
+    }
+  });
+});
+
+/** Every file of a directory with its bytes (to show an operation changed nothing). */
+async function snapshot(directory: string): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  for (const name of (await readdir(directory)).sort()) files.set(name, hexOf(new Uint8Array(await readFile(join(directory, name)))));
+  return files;
+}
+
+function hexOf(bytes: Uint8Array): string {
+  let out = "";
+  for (const b of bytes) out += b.toString(16).padStart(2, "0");
+  return out;
+}
 
 // ---- bit flips in the commit log ---------------------------------------------------------
 

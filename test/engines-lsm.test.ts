@@ -1,16 +1,21 @@
 /**
  * The LSM engine: the StorageEngine conformance suite (for both compaction strategies), a
  * fast-check comparison with a Map model across flushes, compactions and reopens, recovery
- * from a torn log tail, and corrupt table bytes.
+ * from a torn log tail (and its warning), corrupt table bytes, and the directory lock within
+ * one process (test/engines-lsm-crash.test.ts has the one between processes).
  */
 import { afterAll, describe, it } from "@std/testing/bdd";
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import fc from "fast-check";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { appendFile, readFile, readdir, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { appendFile, mkdir, readFile, readdir, stat, symlink, writeFile } from "node:fs/promises";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
-import { CorruptDataError } from "../core/errors.ts";
+import process from "node:process";
+import { CorruptDataError, DirectoryLockedError, EngineNotOpenError } from "../core/errors.ts";
+import { LOGGER, type LogFields, type Logger, silentLogger } from "../core/interfaces/logger.ts";
+import { encodeRecord } from "../plugins/engines/lsm/commit-log.ts";
 import type { StorageEngine } from "../core/interfaces/storage-engine.ts";
 import { LsmEngine, type LsmEngineOptions, lsmEnginePlugin } from "../plugins/engines/lsm/index.ts";
 import { crc32c } from "../plugins/engines/lsm/crc32c.ts";
@@ -49,6 +54,7 @@ const nodeOf = new WeakMap<StorageEngine, string>();
 function nodeEngine(id = `n${++nodes}`): StorageEngine {
   const child = globalContainer.createChildContainer();
   child.register(NODE_SETTINGS, { useValue: nodeSettings(id) });
+  child.register(LOGGER, { useValue: silentLogger });
   lsmEnginePlugin.register(child, lsmEnginePlugin.parseOptions({ directory: pluginDirectory }));
   const e = child.resolve<StorageEngine>(STORAGE_ENGINE);
   nodeOf.set(e, id);
@@ -80,6 +86,13 @@ for (const [name, options] of [
 }
 
 const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+
+/** A logger that keeps every line, to assert what an engine reported. */
+function recordingLogger(): { logger: Logger; lines: { level: string; message: string; fields?: LogFields }[] } {
+  const lines: { level: string; message: string; fields?: LogFields }[] = [];
+  const at = (level: string) => (message: string, fields?: LogFields) => void lines.push({ level, message, ...(fields && { fields }) });
+  return { logger: { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") }, lines };
+}
 
 describe("lsm engine", () => {
   it("the plugin keeps each node's files under its own directory and needs a directory", async () => {
@@ -160,25 +173,51 @@ describe("lsm engine", () => {
     await e.close();
   });
 
-  it("recovers everything before a torn log tail, and reports the cut", async () => {
+  it("recovers everything before a torn log tail, reports the cut, and warns once naming the log, offset and bytes dropped", async () => {
     const directory = freshDirectory();
     const e = new LsmEngine({ directory, sync: "always" });
     await e.open();
     for (let i = 0; i < 10; i++) await e.put(new Uint8Array([i]), new Uint8Array([i, i]));
-    // A crash mid-append: simulate by not closing (no fsync-on-close needed under "always") and
-    // tearing the log's last record.
+    // A crash mid-append: the engine stops where it is (every write is in the log under
+    // "always"), then the log's last record is torn.
+    await e.crash();
     const log = (await readdir(directory)).find((f) => f.endsWith(".log"))!;
     const bytes = await readFile(join(directory, log));
+    const last = encodeRecord([{ key: new Uint8Array([9]), value: new Uint8Array([9, 9]) }]).length;
     await writeFile(join(directory, log), bytes.subarray(0, bytes.length - 3));
     await appendFile(join(directory, log), new Uint8Array([1, 2]));
-    const reopened = new LsmEngine({ directory, sync: "always" });
+    const { logger, lines } = recordingLogger();
+    const reopened = new LsmEngine({ directory, sync: "always" }, undefined, logger);
     await reopened.open();
-    assertEquals(reopened.stats.recoveredWrites, 9);
-    assert(reopened.stats.lostLogBytes > 0);
-    for (let i = 0; i < 9; i++) assertEquals([...(await reopened.get(new Uint8Array([i])))!], [i, i]);
-    assertEquals(await reopened.get(new Uint8Array([9])), undefined);
-    await reopened.close();
-    await e.close().catch(() => {});
+    try {
+      assertEquals(reopened.stats.recoveredWrites, 9);
+      assertEquals(reopened.stats.lostLogBytes, last - 1);
+      for (let i = 0; i < 9; i++) assertEquals([...(await reopened.get(new Uint8Array([i])))!], [i, i]);
+      assertEquals(await reopened.get(new Uint8Array([9])), undefined);
+      const warnings = lines.filter((l) => l.level === "warn");
+      assertEquals(warnings.length, 1, JSON.stringify(lines));
+      assertEquals(warnings[0]!.fields, { file: join(directory, log), offset: bytes.length - last, droppedBytes: last - 1 });
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it("recovery of an intact log warns nothing", async () => {
+    const directory = freshDirectory();
+    const e = new LsmEngine({ directory, sync: "always" });
+    await e.open();
+    for (let i = 0; i < 10; i++) await e.put(new Uint8Array([i]), new Uint8Array([i, i]));
+    await e.crash();
+    const { logger, lines } = recordingLogger();
+    const reopened = new LsmEngine({ directory, sync: "always" }, undefined, logger);
+    await reopened.open();
+    try {
+      assertEquals(reopened.stats.recoveredWrites, 10);
+      assertEquals(reopened.stats.lostLogBytes, 0);
+      assertEquals(lines.filter((l) => l.level === "warn"), []);
+    } finally {
+      await reopened.close();
+    }
   });
 
   it("a flipped bit in a table block is a CorruptDataError naming the file and offset, never wrong data", async () => {
@@ -225,5 +264,184 @@ describe("lsm engine", () => {
     bytes[size - 5]! ^= 0xff;
     await writeFile(path, bytes);
     await assertRejects(() => new LsmEngine({ ...SMALL, directory }).open(), CorruptDataError);
+    // The failed open let go of the directory: the next one fails on the data again, not the lock.
+    assert(!(await readdir(directory)).includes("LOCK"), "a failed open left its LOCK behind");
+    await assertRejects(() => new LsmEngine({ ...SMALL, directory }).open(), CorruptDataError);
+  });
+});
+
+// ---- one owner per directory -------------------------------------------------------------
+
+/** Every file of a directory with its bytes (to show an operation changed nothing). */
+async function snapshot(directory: string): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  for (const name of (await readdir(directory)).sort()) files.set(name, hex(new Uint8Array(await readFile(join(directory, name)))));
+  return files;
+}
+
+/** The pid of a process of this host that has exited. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ["--version"], { stdio: "ignore" });
+  await new Promise((resolve) => child.on("exit", resolve));
+  return child.pid!;
+}
+
+/** What the LOCK file of `directory` says, or undefined if there is none. */
+async function lockOf(directory: string): Promise<{ pid: number; host: string; started: string } | undefined> {
+  const names = await readdir(directory);
+  return names.includes("LOCK") ? JSON.parse(await readFile(join(directory, "LOCK"), "utf8")) : undefined;
+}
+
+const key = (n: number) => new TextEncoder().encode(`key${n}`);
+const text = (value: Uint8Array | undefined) => (value === undefined ? undefined : new TextDecoder().decode(value));
+
+describe("lsm engine: one owner per data directory", () => {
+  it("holds a LOCK naming this process from open to close", async () => {
+    const directory = freshDirectory();
+    const e = new LsmEngine({ directory });
+    await e.open();
+    const lock = await lockOf(directory);
+    assertEquals([lock?.pid, lock?.host], [process.pid, hostname()]);
+    assert(!Number.isNaN(Date.parse(lock!.started)), `start time ${lock!.started}`);
+    await e.close();
+    assertEquals(await lockOf(directory), undefined);
+  });
+
+  it("a second engine of this process is refused, changes nothing, and the first one's writes survive", async () => {
+    const directory = freshDirectory();
+    const first = new LsmEngine({ directory, sync: "always" });
+    await first.open();
+    try {
+      await first.put(key(1), key(1));
+      const before = await snapshot(directory);
+      const error = await assertRejects(() => new LsmEngine({ directory, sync: "always" }).open(), DirectoryLockedError);
+      assertEquals([error.code, error.directory, error.pid, error.host], ["RINGFORGE_DIRECTORY_LOCKED", directory, process.pid, hostname()]);
+      assert(!error.message.includes("\n") && error.message.startsWith(`data directory ${directory} is in use by process ${process.pid} on host ${hostname()}`), error.message);
+      assertEquals(await snapshot(directory), before, "the refused open changed the directory");
+      // The holder goes on, and what it acknowledges after the refusal is still there at the next open.
+      await first.put(key(2), key(2));
+      assertEquals(text(await first.get(key(1))), "key1");
+    } finally {
+      await first.close();
+    }
+    const reopened = new LsmEngine({ directory });
+    await reopened.open();
+    try {
+      assertEquals([text(await reopened.get(key(1))), text(await reopened.get(key(2)))], ["key1", "key2"]);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it("two engines opening one directory at once: exactly one gets it; a symlink to it is the same directory", async () => {
+    const directory = freshDirectory();
+    const a = new LsmEngine({ directory });
+    const b = new LsmEngine({ directory });
+    const outcomes = await Promise.allSettled([a.open(), b.open()]);
+    try {
+      assertEquals(outcomes.map((o) => o.status).sort(), ["fulfilled", "rejected"]);
+      const refused = outcomes.find((o) => o.status === "rejected") as PromiseRejectedResult;
+      assert(refused.reason instanceof DirectoryLockedError, String(refused.reason));
+      const link = `${directory}-link`;
+      await symlink(directory, link);
+      await assertRejects(() => new LsmEngine({ directory: link }).open(), DirectoryLockedError);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("a LOCK naming a live process of this host, or any process of another host, refuses the open and changes nothing", async () => {
+    for (const [pid, host] of [[process.ppid, hostname()], [process.pid, "elsewhere.example"]] as const) {
+      const directory = freshDirectory();
+      await mkdir(directory, { recursive: true });
+      const lockPath = join(directory, "LOCK");
+      await writeFile(lockPath, JSON.stringify({ pid, host, started: "2020-01-01T00:00:00.000Z" }));
+      const before = await snapshot(directory);
+      const error = await assertRejects(() => new LsmEngine({ directory }).open(), DirectoryLockedError);
+      assertEquals([error.pid, error.host], [pid, host]);
+      assertEquals(
+        error.message,
+        `data directory ${directory} is in use by process ${pid} on host ${host} (remove ${lockPath} only if that process is gone)`,
+      );
+      assertEquals(await snapshot(directory), before, `the refused open changed the directory (holder ${pid} on ${host})`);
+    }
+  });
+
+  it("a LOCK that names no holder refuses the open", async () => {
+    const directory = freshDirectory();
+    await mkdir(directory, { recursive: true });
+    await writeFile(join(directory, "LOCK"), "");
+    const error = await assertRejects(() => new LsmEngine({ directory }).open(), DirectoryLockedError);
+    assertEquals(error.pid, undefined);
+    assert(!error.message.includes("\n") && error.message.includes(join(directory, "LOCK")), error.message);
+  });
+
+  it("a LOCK naming a dead process of this host is taken over, saying so once", async () => {
+    const directory = freshDirectory();
+    const writer = new LsmEngine({ directory, sync: "always" });
+    await writer.open();
+    await writer.put(key(1), key(1));
+    await writer.crash();
+    const pid = await deadPid();
+    await writeFile(join(directory, "LOCK"), JSON.stringify({ pid, host: hostname(), started: "2020-01-01T00:00:00.000Z" }));
+    const { logger, lines } = recordingLogger();
+    const e = new LsmEngine({ directory }, undefined, logger);
+    await e.open();
+    try {
+      const infos = lines.filter((l) => l.level === "info");
+      assertEquals(infos.length, 1, JSON.stringify(lines));
+      assertEquals([infos[0]!.fields?.directory, infos[0]!.fields?.pid, infos[0]!.fields?.host], [directory, pid, hostname()]);
+      assertEquals((await lockOf(directory))?.pid, process.pid);
+      assertEquals(text(await e.get(key(1))), "key1");
+    } finally {
+      await e.close();
+    }
+  });
+
+  it("a LOCK left by an engine of this process that was never closed is taken over once that engine is dropped", async () => {
+    const directory = freshDirectory();
+    const first = new LsmEngine({ directory, sync: "always" });
+    await first.open();
+    await first.put(key(1), key(1));
+    await assertRejects(() => new LsmEngine({ directory }).open(), DirectoryLockedError);
+    // Dropped without close(), as a crash leaves it: the LOCK names this process still.
+    await first.crash();
+    assertEquals((await lockOf(directory))?.pid, process.pid);
+    const { logger, lines } = recordingLogger();
+    const second = new LsmEngine({ directory, sync: "always" }, undefined, logger);
+    await second.open();
+    try {
+      const infos = lines.filter((l) => l.level === "info");
+      assertEquals(infos.length, 1, JSON.stringify(lines));
+      assertEquals(infos[0]!.fields?.pid, process.pid);
+      assertEquals(text(await second.get(key(1))), "key1");
+      // The dropped engine is dead for good: its calls are refused and its close lets nothing go.
+      await assertRejects(() => first.put(key(2), key(2)), EngineNotOpenError);
+      await first.close();
+      assertEquals((await lockOf(directory))?.pid, process.pid);
+      await assertRejects(() => new LsmEngine({ directory }).open(), DirectoryLockedError);
+      await second.put(key(3), key(3));
+    } finally {
+      await second.close();
+    }
+    assertEquals(await lockOf(directory), undefined);
+  });
+
+  it("crash() loses what was not handed to the OS yet, and nothing acknowledged under sync \"always\"", async () => {
+    const directory = freshDirectory();
+    const e = new LsmEngine({ directory, sync: "interval", syncIntervalMs: 60_000 });
+    await e.open();
+    await e.put(key(1), key(1));
+    await e.put(key(2), key(2)); // queued behind the first write, which is in flight
+    await e.crash();
+    const reopened = new LsmEngine({ directory });
+    await reopened.open();
+    try {
+      // The first write was in flight to the OS when the engine crashed; the second was queued.
+      assertEquals([text(await reopened.get(key(1))), text(await reopened.get(key(2)))], ["key1", undefined]);
+    } finally {
+      await reopened.close();
+    }
   });
 });

@@ -5,12 +5,13 @@
  *
  * @module
  */
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { instanceCachingFactory } from "../../core/build/di.ts";
 import { choose, definePlugin } from "../../core/build/plugin.ts";
 import type { Plugin, PluginChoice } from "../../core/build/plugin.ts";
-import { EngineNotOpenError, InvalidConfigError } from "../../core/errors.ts";
+import { DirectoryLockedError, EngineNotOpenError, InvalidConfigError } from "../../core/errors.ts";
 import { STORAGE_ENGINE } from "../../core/interfaces/storage-engine.ts";
 import type {
   BatchOperation,
@@ -21,6 +22,7 @@ import type {
 import type { NodeId } from "../../core/model/sibling.ts";
 import { NODE_SETTINGS, type NodeSettings } from "../../core/node/settings.ts";
 import { checkBatch, checkBytes, checkScanOptions } from "./validate.ts";
+import { type DirectoryLock, heldInThisProcess, lockDirectory } from "./directory-lock.ts";
 
 /** Per-call encodings: bytes in, bytes out, whatever the database's defaults are. */
 export interface LevelEncodings {
@@ -113,6 +115,12 @@ function plain(bytes: Uint8Array): Uint8Array {
     : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/** The directory of a database given in code, if it says (classic-level's `location`). */
+function locationOf(db: LevelDatabase | undefined): string | undefined {
+  const location = (db as { location?: unknown } | undefined)?.location;
+  return typeof location === "string" ? location : undefined;
+}
+
 /** Loads classic-level on first use only, so nothing else pays for the native addon. */
 async function openClassicLevel(location: string): Promise<LevelDatabase> {
   let classicLevel: typeof import("classic-level");
@@ -129,6 +137,25 @@ async function openClassicLevel(location: string): Promise<LevelDatabase> {
     ]);
   }
   return new classicLevel.ClassicLevel<Uint8Array, Uint8Array>(location, ENCODINGS);
+}
+
+/**
+ * `error` as a {@link DirectoryLockedError} if it is LevelDB refusing a `LOCK` another holder has
+ * (classic-level: `LEVEL_LOCKED`, as the cause of `LEVEL_DATABASE_NOT_OPEN`; older versions only
+ * say "IO error: lock ..."); otherwise `undefined`.
+ */
+function lockedError(error: unknown, location: string | undefined): DirectoryLockedError | undefined {
+  if (location === undefined) return undefined;
+  const chain: { code?: unknown; message?: unknown }[] = [];
+  for (let e = error as { code?: unknown; message?: unknown; cause?: unknown } | null | undefined; e && chain.length < 4; e = e.cause as typeof e) {
+    chain.push(e);
+  }
+  const locked = chain.find((e) => e.code === "LEVEL_LOCKED" || (typeof e.message === "string" && /IO error: lock\b/.test(e.message)));
+  if (!locked) return undefined;
+  // LevelDB's own in-process check (a database given in code over a directory already open here).
+  if (typeof locked.message === "string" && locked.message.includes("already held by process")) return heldInThisProcess(location);
+  // LevelDB's LOCK names nobody; its POSIX lock goes away with the process that holds it.
+  return new DirectoryLockedError(location, undefined, undefined, "LevelDB's LOCK in it is held; it is released when that process exits");
 }
 
 /**
@@ -162,6 +189,7 @@ export class LevelEngine implements StorageEngine {
   readonly #copies: boolean;
   #db: LevelDatabase | undefined;
   #open = false;
+  #claim: DirectoryLock | undefined;
   // open() and close() run one at a time, so concurrent calls see each other's outcome.
   #lifecycle: Promise<void> = Promise.resolve();
 
@@ -184,12 +212,31 @@ export class LevelEngine implements StorageEngine {
     }
   }
 
-  /** Opens (or creates) the database; idempotent. LevelDB recovers from its log after a crash. */
+  /**
+   * Opens (or creates) the database; idempotent. LevelDB recovers from its log after a crash.
+   * @throws {DirectoryLockedError} if another engine, here or in another process, has the
+   *   database open (LevelDB's `LOCK`)
+   */
   open(): Promise<void> {
     return this.#serially(async () => {
       if (this.#open) return;
-      const db = (this.#db ??= await openClassicLevel(this.#location!));
-      await db.open();
+      let claim: DirectoryLock | undefined;
+      if (this.#location !== undefined) {
+        await mkdir(this.#location, { recursive: true });
+        // Refused here before LevelDB sees the directory: LevelDB's second open in one process
+        // fails only after opening its LOCK file again, and closing that file drops the whole
+        // process's POSIX lock on it (fcntl locks belong to the process), letting another
+        // process open the database beside the first engine. No second LOCK file is needed.
+        claim = await lockDirectory(this.#location, { lockFile: false });
+      }
+      try {
+        const db = (this.#db ??= await openClassicLevel(this.#location!));
+        await db.open();
+      } catch (error) {
+        await claim?.release();
+        throw lockedError(error, this.#location ?? locationOf(this.#db)) ?? error;
+      }
+      this.#claim = claim;
       this.#open = true;
     });
   }
@@ -204,7 +251,13 @@ export class LevelEngine implements StorageEngine {
       if (!this.#open) return;
       // Closed at once for callers; the database finishes pending operations and iterators.
       this.#open = false;
-      await this.#db!.close();
+      try {
+        await this.#db!.close();
+      } finally {
+        const claim = this.#claim;
+        this.#claim = undefined;
+        await claim?.release();
+      }
     });
   }
 

@@ -2,8 +2,8 @@
  * The writer of the LSM crash test (test/engines-lsm-crash.test.ts), run as a child process
  * so the test can kill it with SIGKILL at any point:
  *
- *     node --import tsx test/support/lsm-crash-writer.ts DIR SEED
- *     deno run -A test/support/lsm-crash-writer.ts DIR SEED
+ *     node --import tsx test/support/lsm-crash-writer.ts DIR SEED [HOLD]
+ *     deno run -A test/support/lsm-crash-writer.ts DIR SEED [HOLD]
  *
  * It opens an {@link LsmEngine} in DIR with `sync: "always"` and sizes small enough that
  * flushes and compactions run all the time, then runs the operations of
@@ -11,6 +11,10 @@
  * group). On stdout it prints `issue <n>` just before it starts operation `n` and
  * `ack <n> <flushes> <compactions>` once the operation has resolved. It exits after the last
  * operation (printing `done`), which a test run never waits for.
+ *
+ * With HOLD, it runs only the first HOLD operations, waits for them and for the flushes and
+ * compactions they started, prints `holding <pid>` and keeps the engine open (and its directory locked) until killed:
+ * the multi-process test of the directory lock.
  *
  * The module also exports the operation sequence and the engine options, so the test checks
  * the recovered store against exactly what the writer did.
@@ -106,10 +110,10 @@ export function crashOperations(seed: number, count = CRASH_OPERATIONS): CrashOp
 
 const encoder = new TextEncoder();
 
-async function run(directory: string, seed: number): Promise<void> {
+async function run(directory: string, seed: number, hold?: number): Promise<void> {
   const engine = new LsmEngine(crashOptions(directory, seed));
   await engine.open();
-  const ops = crashOperations(seed);
+  const ops = crashOperations(seed, hold);
   const busyKeys = new Set<string>();
   const inFlight = new Set<Promise<void>>();
   for (const op of ops) {
@@ -126,6 +130,14 @@ async function run(directory: string, seed: number): Promise<void> {
     inFlight.add(started);
   }
   await Promise.all(inFlight);
+  if (hold !== undefined) {
+    // No flush or compaction left to run: the directory stays as it is while held.
+    await engine.settle();
+    process.stdout.write(`holding ${process.pid}\n`);
+    // Open until killed: a timer keeps the process alive.
+    setInterval(() => {}, 60_000);
+    return;
+  }
   await engine.close();
   process.stdout.write("done\n");
 }
@@ -151,12 +163,12 @@ function apply(engine: LsmEngine, op: CrashOperation): Promise<void> {
 
 // Run only as a script, not when the test imports the sequence from here.
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const [directory, seed] = process.argv.slice(2);
-  if (directory === undefined || seed === undefined || !Number.isInteger(Number(seed))) {
-    process.stderr.write("usage: lsm-crash-writer.ts DIR SEED\n");
+  const [directory, seed, hold] = process.argv.slice(2);
+  if (directory === undefined || seed === undefined || !Number.isInteger(Number(seed)) || (hold !== undefined && !Number.isInteger(Number(hold)))) {
+    process.stderr.write("usage: lsm-crash-writer.ts DIR SEED [HOLD]\n");
     process.exit(2);
   }
-  run(directory, Number(seed)).catch(fail);
+  run(directory, Number(seed), hold === undefined ? undefined : Number(hold)).catch(fail);
 }
 
 /** A seeded generator of numbers in [0, 1) (the project's xoshiro128**), the same on every runtime. */

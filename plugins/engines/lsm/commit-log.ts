@@ -73,6 +73,8 @@ export interface LogReplay {
   readonly records: LogOperation[][];
   /** Bytes after the last good record (a torn or corrupt tail), 0 if the log was whole. */
   readonly lostBytes: number;
+  /** Where the replay stopped: the offset just past the last good record (the size if whole). */
+  readonly end: number;
 }
 
 /**
@@ -93,7 +95,7 @@ export async function readLog(path: string): Promise<LogReplay> {
     records.push(ops);
     at = end;
   }
-  return { records, lostBytes: bytes.length - at };
+  return { records, lostBytes: bytes.length - at, end: at };
 }
 
 function decodePayload(bytes: Uint8Array, view: DataView, start: number, end: number): LogOperation[] | undefined {
@@ -124,6 +126,7 @@ export class LogWriter {
   #flushing: Promise<void> | undefined;
   #timer: Timer | undefined;
   #error: unknown;
+  #closed = false;
   /** Bytes appended so far. */
   size = 0;
 
@@ -171,14 +174,33 @@ export class LogWriter {
     await this.#file.sync();
   }
 
-  /** Writes and fsyncs everything queued, then closes the file. */
+  /** Writes and fsyncs everything queued, then closes the file. A no-op once closed or abandoned. */
   async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
     this.#timer?.cancel();
     try {
       await this.sync();
     } finally {
       await this.#file.close();
     }
+  }
+
+  /**
+   * Closes the file as a killed process would: records not yet handed to the OS are dropped
+   * (their `append` rejects with `reason`), nothing is fsynced. A write already in flight
+   * completes first, as the OS would finish it. For crash tests.
+   */
+  async abandon(reason: unknown): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#timer?.cancel();
+    this.#error ??= reason;
+    for (const w of this.#waiters.splice(0)) w.reject(reason);
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    while (this.#flushing) await this.#flushing;
+    await this.#file.close();
   }
 
   /** Starts a write of the queue unless one is in flight (it restarts itself when done). */

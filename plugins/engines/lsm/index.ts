@@ -8,7 +8,9 @@ import { join } from "node:path";
 import { z } from "zod";
 import { instanceCachingFactory } from "../../../core/build/di.ts";
 import { type Plugin, type PluginChoice, choose, definePlugin } from "../../../core/build/plugin.ts";
+import { LOGGER, type Logger } from "../../../core/interfaces/logger.ts";
 import { STORAGE_ENGINE } from "../../../core/interfaces/storage-engine.ts";
+import { systemScheduler } from "../../../core/runtime/system-runtime.ts";
 import { NODE_SETTINGS, type NodeSettings } from "../../../core/node/settings.ts";
 import { DEFAULT_LSM_OPTIONS, LsmEngine, type LsmEngineOptions } from "./lsm-engine.ts";
 
@@ -54,7 +56,7 @@ export const lsmEnginePlugin: Plugin<LsmPluginOptions> = definePlugin({
         // Not the node's scheduler: the log's fsync period is wall-clock time even in a
         // simulation (the disk is real; a virtual clock racing ahead while it works would fsync
         // thousands of times a second), which is the engine's default.
-        return new LsmEngine({ ...options, directory: join(options.directory, id) });
+        return new LsmEngine({ ...options, directory: join(options.directory, id) }, systemScheduler, c.resolve<Logger>(LOGGER));
       }),
     });
   },
