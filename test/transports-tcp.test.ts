@@ -3,13 +3,13 @@
  * only a network transport has — seeds and address discovery, reconnecting after a peer
  * restarts, the cluster secret, TLS, limits, and garbage on the peer port.
  */
-import { connect } from "node:net";
+import { connect, createServer } from "node:net";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, it } from "@std/testing/bdd";
-import { assert, assertEquals, assertGreater, assertInstanceOf, assertRejects, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertGreater, assertInstanceOf, assertRejects, assertStringIncludes, assertThrows } from "@std/assert";
 import fc from "fast-check";
 import { ConnectionLostError, InvalidConfigError, InvalidMessageError, OverloadedError, UnreachableNodeError } from "../core/errors.ts";
 import type { Message } from "../core/interfaces/transport.ts";
@@ -79,6 +79,35 @@ function rawConnection(address: string, chunks: Uint8Array[], ms = 500): Promise
   });
 }
 
+/** A raw connection held open: `greeted` resolves once the node has sent it anything (its challenge). */
+function heldConnection(address: string, ms: number): { greeted: Promise<void>; outcome: Promise<{ closedByPeer: boolean; received: number }> } {
+  const { host, port } = parseAddress(address)!;
+  const socket = connect({ host, port });
+  let received = 0;
+  let timedOut = false;
+  socket.on("error", () => {});
+  const greeted = new Promise<void>((resolve) => socket.once("data", () => resolve()));
+  socket.on("data", (d) => (received += d.length));
+  const timer = setTimeout(() => {
+    timedOut = true;
+    socket.destroy();
+  }, ms);
+  const outcome = new Promise<{ closedByPeer: boolean; received: number }>((resolve) =>
+    socket.on("close", () => {
+      clearTimeout(timer);
+      resolve({ closedByPeer: !timedOut, received });
+    }),
+  );
+  return { greeted, outcome };
+}
+
+/** A length prefix announcing `bytes`, then `sent` bytes of its body. */
+function announce(bytes: number, sent: number): Uint8Array {
+  const out = new Uint8Array(4 + sent).fill(0x41);
+  new DataView(out.buffer).setUint32(0, bytes);
+  return out;
+}
+
 describe("tcp transport", () => {
   afterEach(async () => {
     for (const t of started.splice(0)) await t.stop();
@@ -128,6 +157,83 @@ describe("tcp transport", () => {
       }
     }
     assertEquals(reply?.type, "echo");
+  });
+
+  describe("a peer that restarts and connects clears the dial back-off", () => {
+    // A back-off far longer than every timeout below (its first wait is at least minMs / 2):
+    // whatever these tests wait for would not happen before it expired without the reset.
+    const backoff = { minMs: 10_000, maxMs: 30_000 };
+
+    it("its link is used at once, and if that link drops the next request dials it at once", async () => {
+      const b = await startNode("b", { backoff });
+      const port = parseAddress(b.address)!.port;
+      const heard: Message[] = [];
+      const a = tcpTransport("a", { listen: "127.0.0.1:0", backoff, peers: { b: b.address } });
+      await a.start((message) => {
+        heard.push(message);
+        return echo(message);
+      });
+      started.push(a);
+      assertEquals((await a.request("b", { type: "before" }, { timeoutMs: 2000 })).type, "echo");
+
+      await b.transport.stop();
+      await until(() => !a.connectedPeers().includes("b"), "A to see the connection close");
+      // The first request dials and is refused; the next is refused by the back-off.
+      await assertRejects(() => a.request("b", { type: "while-down" }, { timeoutMs: 1000 }), UnreachableNodeError);
+      const waiting = await assertRejects(() => a.request("b", { type: "while-down" }, { timeoutMs: 1000 }), UnreachableNodeError);
+      assertStringIncludes(waiting.message, "next attempt in");
+
+      const restart = async () => {
+        const node = tcpTransport("b", { listen: `127.0.0.1:${port}`, backoff, peers: { a: a.address! } });
+        await node.start(echo);
+        started.push(node);
+        return node;
+      };
+      const again = await restart();
+      again.send("a", { type: "back" });
+      await until(() => heard.some((m) => m.type === "back"), "the restarted peer's message");
+      assertEquals(await a.request("b", { type: "after" }, { timeoutMs: 2000 }), { type: "echo", body: { type: "after" } });
+
+      // B's own link goes away (another restart, this time silent): A must dial, and its
+      // back-off from the first outage must not stand in the way.
+      await again.stop();
+      await until(() => !a.connectedPeers().includes("b"), "A to see the connection close");
+      await restart();
+      assertEquals(await a.request("b", { type: "dialled" }, { timeoutMs: 2000 }), { type: "echo", body: { type: "dialled" } });
+    });
+
+    it("requests waiting for a dial that hangs take the link the peer opens meanwhile", async () => {
+      // B's old address accepts connections and says nothing: A's dial waits for a challenge.
+      const silent = createServer(() => {});
+      await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+      const port = (silent.address() as { port: number }).port;
+      try {
+        const a = await startNode("a", { backoff, connectTimeoutMs: 20_000, peers: { b: `127.0.0.1:${port}` } });
+        const pending = a.transport.request("b", { type: "waiting" }, { timeoutMs: 5000 });
+        const b = await startNode("b", { backoff, peers: { a: a.address } });
+        b.transport.send("a", { type: "back" });
+        assertEquals(await pending, { type: "echo", body: { type: "waiting" } });
+        assertEquals(a.transport.addressBook().get("b"), b.address, "the address it announced replaces the old one");
+      } finally {
+        // A's connection keeps the server open until A stops.
+        for (const t of started.splice(0)) await t.stop();
+        await new Promise<void>((resolve) => silent.close(() => resolve()));
+      }
+    });
+
+    it("a seed waiting out its back-off is dialled at once when it connects, for its address book", async () => {
+      const port = await freePort(); // the seed is not up yet
+      const seed = `127.0.0.1:${port}`;
+      const logger = recordingLogger();
+      const notes: string[] = [];
+      const a = await startNode("a", { backoff, seeds: [seed] }, { ...logger, info: (message) => void notes.push(message) });
+      await until(() => notes.includes("seed not reachable yet"), "the first attempt to fail");
+      const c = await startNode("c");
+      const b = await startNode("b", { backoff, listen: seed, peers: { a: a.address, c: c.address } });
+      b.transport.send("a", { type: "back" });
+      // Only b's welcome tells a where c is.
+      await until(() => a.transport.addressBook().get("c") === c.address, "a to learn c from the seed's address book");
+    });
   });
 
   it("a request in flight when the connection drops rejects with ConnectionLostError", async () => {
@@ -237,6 +343,53 @@ describe("tcp transport", () => {
       assertEquals((await n2.transport.request("n1", { type: "small" }, { timeoutMs: 2000 })).type, "echo", "n1 still serves others");
     });
 
+    it("before authentication, a frame header over maxHandshakeFrameBytes closes the connection at once", async () => {
+      const node = await startNode("n1", { secret: "0123456789abcdef", handshakeTimeoutMs: 20_000 });
+      // A body the node would have to buffer: 1 MiB announced, 64 KiB of it sent.
+      const outcome = await rawConnection(node.address, [announce(1024 * 1024, 64 * 1024)], 10_000);
+      assert(outcome.closedByPeer, "closed by the node, long before the handshake timeout");
+      assert(
+        node.logger.warnings.some((w) => String(w.fields?.reason).includes("exceeds the limit of 4096")),
+        JSON.stringify(node.logger.warnings),
+      );
+      // Just over a configured limit: refused the same way; a hello fits under the smallest one.
+      const strict = await startNode("n2", { secret: "0123456789abcdef", maxHandshakeFrameBytes: 1024, handshakeTimeoutMs: 20_000 });
+      assert((await rawConnection(strict.address, [announce(1025, 0)], 10_000)).closedByPeer);
+      const peer = await startNode("n3", { secret: "0123456789abcdef", seeds: [strict.address] });
+      assertEquals((await peer.transport.request("n2", { type: "ok?" }, { timeoutMs: 2000 })).type, "echo");
+      assertEquals((await strict.transport.request("n3", { type: "ok?" }, { timeoutMs: 2000 })).type, "echo");
+      for (const bad of [{ maxHandshakeFrameBytes: 512 }, { maxHandshakeFrameBytes: 2 * 1024 * 1024 }, { maxUnauthenticatedConnections: 0 }]) {
+        assertThrows(() => tcpPlugin.parseOptions(bad), InvalidConfigError, undefined, JSON.stringify(bad));
+      }
+    });
+
+    it("connections beyond maxUnauthenticatedConnections are closed on arrival, counted, logged once; authenticated peers keep working", async () => {
+      const secret = "0123456789abcdef";
+      const node = await startNode("n1", { secret, maxUnauthenticatedConnections: 4, handshakeTimeoutMs: 1000 });
+      const peer = await startNode("n2", { secret, seeds: [node.address] });
+      await until(() => node.transport.connectedPeers().includes("n2"), "an authenticated peer");
+
+      // Four connections that never authenticate take every slot (each got its challenge).
+      const held = Array.from({ length: 4 }, () => heldConnection(node.address, 10_000));
+      await Promise.all(held.map((h) => h.greeted));
+      const beyond = await Promise.all(Array.from({ length: 6 }, () => rawConnection(node.address, [], 10_000)));
+      for (const outcome of beyond) assertEquals(outcome, { closedByPeer: true, received: 0 }, "closed before any challenge");
+      const stats = (node.transport as unknown as { stats: { turnedAway: number } }).stats;
+      assertEquals(stats.turnedAway, 6);
+      const reports = node.logger.warnings.filter((w) => w.message.includes("turned away"));
+      assertEquals(reports.length, 1, "one log line, however many are turned away");
+
+      // Meanwhile the authenticated peer is served, both ways.
+      assertEquals((await peer.transport.request("n1", { type: "during" }, { timeoutMs: 2000 })).type, "echo");
+      assertEquals((await node.transport.request("n2", { type: "during" }, { timeoutMs: 2000 })).type, "echo");
+
+      // The handshake timeout closes the silent ones, freeing their slots for a new peer.
+      for (const h of held) assert((await h.outcome).closedByPeer, "closed by the handshake timeout");
+      assert(node.logger.warnings.some((w) => w.message === "peer connection closed: no handshake"));
+      const late = await startNode("n3", { secret, seeds: [node.address] });
+      assertEquals((await late.transport.request("n1", { type: "after" }, { timeoutMs: 2000 })).type, "echo");
+    });
+
     it("refuses requests beyond maxPendingRequests per connection with OverloadedError", async () => {
       const n1 = tcpTransport("n1", { listen: "127.0.0.1:0" });
       await n1.start(() => new Promise<never>(() => {}));
@@ -274,6 +427,10 @@ describe("tcp transport", () => {
       // Plain TCP against the TLS port is refused at the TLS layer.
       const plain = await startNode("n3", { secret, peers: { n1: n1.address } });
       await assertRejects(() => plain.transport.request("n1", { type: "x" }, { timeoutMs: 1000 }));
+      // A connection that never starts TLS is closed by the handshake timeout.
+      const strict = await startNode("n5", { tls, secret, handshakeTimeoutMs: 300 });
+      assert((await rawConnection(strict.address, [], 10_000)).closedByPeer, "closed by the node");
+      assert(strict.logger.warnings.some((w) => w.message === "peer connection refused: TLS handshake failed"));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

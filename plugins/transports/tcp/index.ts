@@ -29,6 +29,11 @@ const optionsSchema: z.ZodType<TcpOptions, unknown> = z
     secret: z.string().min(16, "a cluster secret must have at least 16 characters").optional(),
     tls: z.object({ cert: z.string().min(1), key: z.string().min(1), ca: z.string().min(1).optional() }).strict().optional(),
     maxFrameBytes: positive.max(1024 * 1024 * 1024).default(64 * 1024 * 1024),
+    maxHandshakeFrameBytes: positive
+      .min(1024, "maxHandshakeFrameBytes must leave room for a hello (up to 1 KiB)")
+      .max(1024 * 1024)
+      .default(4 * 1024),
+    maxUnauthenticatedConnections: positive.max(10_000).default(64),
     maxPendingRequests: positive.default(1024),
     maxBufferedBytes: positive.default(32 * 1024 * 1024),
     connectTimeoutMs: positive.default(3000),

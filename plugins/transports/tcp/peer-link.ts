@@ -47,6 +47,8 @@ export class PeerLink {
   #paused = false;
   #corked = false;
   #closed = false;
+  /** Set by {@link end}: what the peer sends after that is not read. */
+  #ending = false;
   readonly #decoder: FrameDecoder;
 
   constructor(
@@ -125,9 +127,13 @@ export class PeerLink {
     }
   }
 
-  /** Ends the connection after flushing what was written. */
+  /**
+   * Ends the connection after flushing what was written. Nothing more is read from it: a peer
+   * refused during the handshake cannot have each further frame refused (and logged) again.
+   */
   end(): void {
     this.open = false;
+    this.#ending = true;
     this.socket.end();
   }
 
@@ -138,7 +144,7 @@ export class PeerLink {
   }
 
   #data(chunk: Uint8Array): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#ending) return;
     let bodies: Uint8Array[];
     try {
       bodies = this.#decoder.push(chunk);
@@ -155,7 +161,7 @@ export class PeerLink {
         return;
       }
       this.events.frame(this, frame);
-      if (this.#closed || this.socket.destroyed) return;
+      if (this.#closed || this.#ending || this.socket.destroyed) return;
     }
   }
 

@@ -27,6 +27,7 @@ import type { NodeId } from "../../../core/model/sibling.ts";
 import { formatAddress, parseAddress } from "./address.ts";
 import { type Frame, HEADER_BYTES, encodeFrame } from "./frames.ts";
 import { PROTOCOL_VERSION, nonce, proof, proofMatches } from "./handshake.ts";
+import { HandshakeAdmission } from "./handshake-admission.ts";
 import { PeerLink } from "./peer-link.ts";
 
 /** TLS for peer connections: PEM files. */
@@ -65,13 +66,31 @@ export interface TcpOptions {
   readonly tls?: TcpTlsOptions;
   /** Largest frame accepted or sent, bytes. Default 64 MiB. */
   readonly maxFrameBytes: number;
+  /**
+   * Largest frame accepted on a connection before it has authenticated, bytes, 1 KiB to 1 MiB.
+   * The hello a dialling peer sends is under 1 KiB; a longer length prefix closes the
+   * connection at once, before any of the body is buffered, so an unauthenticated client
+   * cannot make the node hold more than this per connection. (A dialling node accepts up to
+   * 1 MiB for the accepting side's `welcome`, which carries its address book.) Default 4096.
+   */
+  readonly maxHandshakeFrameBytes: number;
+  /**
+   * Inbound connections that may be in the handshake (not yet authenticated) at once. A
+   * connection beyond it is closed on arrival, counted in {@link TcpStats.turnedAway}, and
+   * logged at most once per 10 s. Authenticated peers do not count, and keep working while the
+   * limit is reached. Default 64.
+   */
+  readonly maxUnauthenticatedConnections: number;
   /** Requests in flight per connection, each way. Default 1024. */
   readonly maxPendingRequests: number;
   /** Bytes queued for one peer before new requests are refused. Default 32 MiB. */
   readonly maxBufferedBytes: number;
   /** Time limit of a connection attempt, ms. Default 3000. */
   readonly connectTimeoutMs: number;
-  /** Time an accepted connection has to complete the handshake, ms. Default 5000. */
+  /**
+   * Time an accepted connection has to complete the handshake (with TLS, the TLS handshake
+   * and then this one, each), ms; then it is closed. Default 5000.
+   */
   readonly handshakeTimeoutMs: number;
   /** Wait after a failed connection attempt before the next. */
   readonly backoff: TcpBackoff;
@@ -101,16 +120,35 @@ export interface TcpStats {
   rejected: number;
   /** One-way messages dropped: no connection, or the peer's queue full. */
   dropped: number;
+  /**
+   * Inbound connections closed on arrival because `maxUnauthenticatedConnections` were already
+   * in the handshake (not counted in `accepted`).
+   */
+  turnedAway: number;
 }
 
-/** Largest handshake frame: ids, addresses and nonces are small; an address book is not. */
-const HANDSHAKE_FRAME_BYTES = 1024 * 1024;
+/**
+ * Largest `welcome` a dialling node accepts: it carries the accepting node's address book,
+ * which grows with the cluster. Only the dialling side sees it, on connections to addresses it
+ * chose; every other frame before authentication is held to `maxHandshakeFrameBytes`.
+ */
+const WELCOME_FRAME_BYTES = 1024 * 1024;
 
 /** What a failed dial leaves behind: when to try again. */
 interface Backoff {
   failures: number;
   nextAt: number;
   reason: string;
+}
+
+/**
+ * A dial to a node in progress: the requests waiting for a link to it share `link`, which
+ * settles with the dial's outcome, or earlier with a link the node opened to this one.
+ */
+interface Dialling {
+  readonly link: Promise<PeerLink>;
+  /** Settles `link` with a link the peer opened meanwhile (no-op once settled). */
+  readonly adopt: (link: PeerLink) => void;
 }
 
 /** Services the transport runs on. */
@@ -134,9 +172,13 @@ export interface TcpDeps {
  * handshake of ./handshake.ts; addresses spread through it, so seeds suffice to find everyone.
  *
  * Limits, each refusing cleanly with a typed error or a logged close, never a crash: frame size
- * (checked from the length prefix before buffering), requests pending per connection (a
- * sender gets {@link OverloadedError}; a receiver stops reading the socket, so TCP flow control
- * pushes back on the sender), and bytes queued for a slow peer.
+ * (checked from the length prefix before buffering; a few KiB until the peer has
+ * authenticated), connections in the handshake at once and the time each may take, requests
+ * pending per connection (a sender gets {@link OverloadedError}; a receiver stops reading the
+ * socket, so TCP flow control pushes back on the sender), and bytes queued for a slow peer.
+ *
+ * A peer that restarts and connects is used at once: its authentication clears this node's
+ * back-off towards it (see `#reachedBy`).
   *
   * @example
   * ```ts
@@ -146,7 +188,7 @@ export interface TcpDeps {
  */
 export class TcpTransport implements Transport {
   /** Counters since start. */
-  readonly stats: TcpStats = { framesOut: 0, framesIn: 0, bytesOut: 0, accepted: 0, dialled: 0, rejected: 0, dropped: 0 };
+  readonly stats: TcpStats = { framesOut: 0, framesIn: 0, bytesOut: 0, accepted: 0, dialled: 0, rejected: 0, dropped: 0, turnedAway: 0 };
   readonly self: NodeId;
   readonly #o: TcpOptions;
   readonly #d: TcpDeps;
@@ -159,7 +201,7 @@ export class TcpTransport implements Transport {
   readonly #links = new Map<NodeId, PeerLink>();
   /** Every socket this transport holds, open or handshaking, to destroy them on stop. */
   readonly #all = new Set<PeerLink>();
-  readonly #dialling = new Map<NodeId, Promise<PeerLink>>();
+  readonly #dialling = new Map<NodeId, Dialling>();
   readonly #backoff = new Map<NodeId, Backoff>();
   readonly #lookups = new Map<number, { resolve: (address: string | null) => void }>();
   #nextLookup = 1;
@@ -167,6 +209,9 @@ export class TcpTransport implements Transport {
   #nextRequest = 1;
   /** Seed connections being attempted: a lookup of an unknown node waits for them first. */
   readonly #seedDials = new Set<Promise<unknown>>();
+  /** Seed address -> the timer of its next attempt, while it waits out its back-off. */
+  readonly #seedRetries = new Map<string, Timer>();
+  readonly #admission: HandshakeAdmission;
   readonly #timers = new Set<Timer>();
   #tls: { cert: Buffer; key: Buffer; ca?: Buffer } | undefined;
 
@@ -175,6 +220,10 @@ export class TcpTransport implements Transport {
     this.#o = options;
     this.#d = deps;
     for (const [id, address] of Object.entries(options.peers)) if (id !== deps.self) this.#book.set(id, address);
+    this.#admission = new HandshakeAdmission(options.maxUnauthenticatedConnections, {
+      logger: deps.logger,
+      schedule: (ms, callback) => this.#schedule(ms, callback),
+    });
   }
 
   /** The address peers reach this node at (known once started). */
@@ -209,11 +258,14 @@ export class TcpTransport implements Transport {
       ? // No client certificates: the dialling side checks the server's certificate against the
         // CA, and the cluster secret authenticates both sides (Deno's node:tls cannot yet
         // request client certificates, and the secret makes them redundant).
-        createTlsServer({ cert: this.#tls.cert, key: this.#tls.key }, onSocket)
+        createTlsServer({ cert: this.#tls.cert, key: this.#tls.key, handshakeTimeout: o.handshakeTimeoutMs }, onSocket)
       : createNetServer(onSocket);
     server.on("tlsClientError", (error: Error, socket: Socket) => {
       this.stats.rejected++;
       this.#d.logger.warn("peer connection refused: TLS handshake failed", { remote: remoteOf(socket), error: error.message });
+      // Neither runtime closes the socket itself once a listener is attached (a handshake that
+      // timed out would stay open for good).
+      socket.destroy();
     });
     server.maxConnections = 10_000;
     await new Promise<void>((resolve, reject) => {
@@ -247,6 +299,7 @@ export class TcpTransport implements Transport {
     this.#all.clear();
     this.#links.clear();
     this.#seedDials.clear();
+    this.#seedRetries.clear();
     for (const lookup of this.#lookups.values()) lookup.resolve(null);
     this.#lookups.clear();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -334,10 +387,19 @@ export class TcpTransport implements Transport {
     const existing = this.#links.get(to);
     if (existing?.open) return Promise.resolve(existing);
     const inProgress = this.#dialling.get(to);
-    if (inProgress) return inProgress;
-    const attempt = this.#dialNode(to).finally(() => this.#dialling.delete(to));
-    this.#dialling.set(to, attempt);
-    return attempt;
+    if (inProgress) return inProgress.link;
+    let adopt!: (link: PeerLink) => void;
+    const link = new Promise<PeerLink>((resolve, reject) => {
+      adopt = resolve;
+      this.#dialNode(to).then(resolve, reject);
+    });
+    const dialling: Dialling = { link, adopt };
+    this.#dialling.set(to, dialling);
+    const done = () => {
+      if (this.#dialling.get(to) === dialling) this.#dialling.delete(to);
+    };
+    link.then(done, done);
+    return link;
   }
 
   async #dialNode(to: NodeId): Promise<PeerLink> {
@@ -356,9 +418,12 @@ export class TcpTransport implements Transport {
       return link;
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      const failures = (backoff?.failures ?? 0) + 1;
-      const wait = Math.min(this.#o.backoff.maxMs, this.#o.backoff.minMs * 2 ** (failures - 1));
-      this.#backoff.set(to, { failures, nextAt: this.#d.clock.now() + wait * (0.5 + this.#d.random.next() / 2), reason });
+      // If the node connected to this one while the dial failed, it is up: no back-off.
+      if (!this.#links.get(to)?.open) {
+        const failures = (this.#backoff.get(to)?.failures ?? 0) + 1;
+        const wait = Math.min(this.#o.backoff.maxMs, this.#o.backoff.minMs * 2 ** (failures - 1));
+        this.#backoff.set(to, { failures, nextAt: this.#d.clock.now() + wait * (0.5 + this.#d.random.next() / 2), reason });
+      }
       if (error instanceof RingforgeError) throw error;
       throw new UnreachableNodeError(to, reason);
     }
@@ -378,7 +443,11 @@ export class TcpTransport implements Transport {
           this.#d.logger.info("seed not reachable yet", { seed: address, error: error instanceof Error ? error.message : String(error) });
         }
         const wait = Math.min(this.#o.backoff.maxMs, this.#o.backoff.minMs * 2 ** failures);
-        this.#schedule(wait * (0.5 + this.#d.random.next() / 2), () => this.#dialSeed(address, failures + 1));
+        const retry = this.#schedule(wait * (0.5 + this.#d.random.next() / 2), () => {
+          this.#seedRetries.delete(address);
+          this.#dialSeed(address, failures + 1);
+        });
+        this.#seedRetries.set(address, retry);
       },
     );
   }
@@ -418,7 +487,7 @@ export class TcpTransport implements Transport {
       );
       socket.once("error", (error) => finish(new UnreachableNodeError(expected ?? address, error.message)));
       const myNonce = nonce();
-      const link = new PeerLink(socket, address, HANDSHAKE_FRAME_BYTES, this.#o.maxPendingRequests, {
+      const link = new PeerLink(socket, address, this.#o.maxHandshakeFrameBytes, this.#o.maxPendingRequests, {
         frame: (l, frame) => {
           if (l.open) return this.#onFrame(l, frame);
           if (frame.k === "challenge") {
@@ -436,6 +505,7 @@ export class TcpTransport implements Transport {
               nonce: myNonce,
               proof: proof(this.#o.secret, "client", frame.nonce, myNonce, this.self, frame.id),
             });
+            l.maxFrameBytes = WELCOME_FRAME_BYTES;
             return;
           }
           if (frame.k === "welcome" && l.peer !== undefined) {
@@ -473,15 +543,22 @@ export class TcpTransport implements Transport {
 
   /** The accepting side of the handshake. */
   #accept(socket: Socket): void {
+    socket.on("error", () => {});
     if (!this.#handler) {
       socket.destroy();
       return;
     }
-    this.stats.accepted++;
-    socket.on("error", () => {});
-    const myNonce = nonce();
     const remote = remoteOf(socket);
-    const link = new PeerLink(socket, remote, HANDSHAKE_FRAME_BYTES, this.#o.maxPendingRequests, {
+    // Held until the peer authenticates or the connection closes, whichever comes first.
+    const release = this.#admission.admit(remote);
+    if (!release) {
+      this.stats.turnedAway++;
+      socket.destroy();
+      return;
+    }
+    this.stats.accepted++;
+    const myNonce = nonce();
+    const link = new PeerLink(socket, remote, this.#o.maxHandshakeFrameBytes, this.#o.maxPendingRequests, {
       frame: (l, frame) => {
         if (l.open) return this.#onFrame(l, frame);
         if (frame.k !== "hello") {
@@ -509,12 +586,17 @@ export class TcpTransport implements Transport {
           book: [...this.#book].filter(([id]) => id !== frame.id),
         });
         this.#opened(l);
+        release();
+        this.#reachedBy(frame.id, l, frame.address);
       },
       violation: (l, reason) => {
         this.stats.rejected++;
         this.#d.logger.warn("peer connection closed: protocol violation", { remote: l.remote, peer: l.peer, reason });
       },
-      closed: (l) => this.#closed(l),
+      closed: (l) => {
+        release();
+        this.#closed(l);
+      },
     });
     this.#all.add(link);
     link.write({ k: "challenge", v: PROTOCOL_VERSION, id: this.self, nonce: myNonce });
@@ -537,6 +619,23 @@ export class TcpTransport implements Transport {
     // A peer that never reads would keep the socket half-open; do not wait for it.
     this.#schedule(1000, () => link.destroy());
     return new UnreachableNodeError(link.peer ?? link.remote, `handshake failed: ${reason}`);
+  }
+
+  /**
+   * `peer` authenticated on a connection it opened to this node, so it is up, whatever this
+   * node's own dials to it met (it may have just restarted). Its dial back-off is forgotten, so
+   * if this link drops the next dial goes at once; requests waiting for a dial to it take this
+   * link; and a seed at its address waiting out its back-off is dialled now, as its welcome
+   * brings the address book.
+   */
+  #reachedBy(peer: NodeId, link: PeerLink, address: string | null): void {
+    this.#backoff.delete(peer);
+    this.#dialling.get(peer)?.adopt(link);
+    const retry = address === null ? undefined : this.#seedRetries.get(address);
+    if (address === null || retry === undefined) return;
+    this.#seedRetries.delete(address);
+    this.#cancel(retry);
+    this.#dialSeed(address, 0);
   }
 
   #opened(link: PeerLink): void {
