@@ -93,6 +93,36 @@ export function siblings(history: History): SiblingSummary {
   return { reads, max, mean: reads ? round(total / reads) : 0, conflicted, obsolete };
 }
 
+/** What replicas stored over a run, set against the store's record bounds. */
+export interface StoredRecords {
+  /** The most siblings any record held when a replica stored it (never above `maxSiblings`). */
+  readonly mostSiblings: number;
+  /** The largest record any replica stored, bytes (never above `maxRecordBytes`). */
+  readonly largestBytes: number;
+  /** Record changes replicas refused because they would have passed a bound. */
+  readonly refused: number;
+}
+
+/**
+ * What replicas stored, from their record stores' counters (`RecordStoreStats`, one per node
+ * instance of the run). Unlike {@link siblings}, which counts what reads returned (a
+ * coordinator's merge of several replies may hold more than any replica stores), this is what
+ * the bounds apply to.
+ */
+export function storedRecords(
+  stores: Iterable<{ readonly mostSiblings: number; readonly largestRecord: number; readonly refused: number }>,
+): StoredRecords {
+  let mostSiblings = 0;
+  let largestBytes = 0;
+  let refused = 0;
+  for (const s of stores) {
+    mostSiblings = Math.max(mostSiblings, s.mostSiblings);
+    largestBytes = Math.max(largestBytes, s.largestRecord);
+    refused += s.refused;
+  }
+  return { mostSiblings, largestBytes, refused };
+}
+
 /** The set workload's verdict. */
 export interface LostWrites {
   /** Adds the store acknowledged. */

@@ -146,6 +146,13 @@ export function comparisonRows(comparison: Comparison): ComparisonRow[] {
       }
     }
     cells["max siblings"] = String(Math.max(...runs.map((r) => r.siblings.max)));
+    // Shown only when replicas refused a record change for the bounds (a read's merge may
+    // hold more siblings than any replica stores: that is "max siblings" above).
+    const refusedStores = sum(runs.map((r) => r.repair?.stored.refused ?? 0));
+    if (refusedStores > 0) {
+      cells["most siblings stored"] = String(Math.max(...runs.map((r) => r.repair?.stored.mostSiblings ?? 0)));
+      cells["record changes refused"] = String(refusedStores);
+    }
     if (runs.some((r) => r.lostWrites)) cells["obsolete siblings read"] = String(sum(runs.map((r) => r.siblings.obsolete)));
     const largest = runs.map((r) => r.repair?.largestRecordBytes ?? 0);
     if (Math.max(...largest) > 0) cells["largest record KiB"] = (Math.max(...largest) / 1024).toFixed(1);

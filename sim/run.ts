@@ -41,6 +41,8 @@ import {
   type SessionViolations,
   crdtUpdates,
   type CrdtUpdates,
+  storedRecords,
+  type StoredRecords,
 } from "./checkers.ts";
 import { History, type OperationKind } from "./history.ts";
 import { ScrambledZipfian } from "./zipfian.ts";
@@ -86,6 +88,8 @@ export interface RepairReport {
   readonly dataBytes: number;
   /** The largest record any node wrote during the run, bytes (siblings and versions included). */
   readonly largestRecordBytes: number;
+  /** What replicas stored against the record bounds: most siblings, largest record, refusals. */
+  readonly stored: StoredRecords;
 }
 
 /** When a run hit the store's sibling limit. */
@@ -313,7 +317,7 @@ class Simulation {
       tombstonesReaped += node.tombstones.stats.reaped;
     }
     const dataBytes = Math.max(0, ...this.cluster.nodes.map((n) => n.services.store.stats.bytes));
-    const largestRecordBytes = Math.max(0, ...this.#instances.map((n) => n.services.store.stats.largestRecord));
+    const stored = storedRecords(this.#instances.map((n) => n.services.store.stats));
     return {
       antiEntropy,
       streamed: this.#streamed,
@@ -321,7 +325,8 @@ class Simulation {
       handoff,
       tombstonesReaped,
       dataBytes,
-      largestRecordBytes,
+      largestRecordBytes: stored.largestBytes,
+      stored,
       ...(hints ? { hints } : {}),
     };
   }

@@ -142,6 +142,9 @@ const storeSchema = z
         maxValueBytes: count.max(64 * 1024 * 1024).optional(),
         warnSiblings: count.optional(),
         maxSiblings: count.optional(),
+        // The token index keeps a record's size in 32 bits; beyond 1 GiB a record is not data.
+        maxRecordBytes: count.max(1024 * 1024 * 1024).optional(),
+        maxTimeoutMs: count.max(2 ** 31 - 1).optional(),
       })
       .strict()
       .optional(),
@@ -203,6 +206,15 @@ export function resolveStoreConfig(config: unknown, registry: PluginRegistry): R
   const limits: Limits = { ...DEFAULT_LIMITS, ...raw.limits };
   if (limits.warnSiblings > limits.maxSiblings) {
     problems.push({ path: "limits.warnSiblings", message: "must not exceed limits.maxSiblings" });
+  }
+  if (limits.maxRecordBytes <= limits.maxValueBytes + limits.maxKeyBytes) {
+    problems.push({
+      path: "limits.maxRecordBytes",
+      message: `must exceed limits.maxValueBytes + limits.maxKeyBytes (${limits.maxValueBytes + limits.maxKeyBytes}), or a largest value could not be stored`,
+    });
+  }
+  if (raw.requestTimeoutMs !== undefined && raw.requestTimeoutMs > limits.maxTimeoutMs) {
+    problems.push({ path: "requestTimeoutMs", message: `must not exceed limits.maxTimeoutMs (${limits.maxTimeoutMs})` });
   }
   if (problems.length) throw new InvalidConfigError(problems);
 

@@ -103,7 +103,9 @@ export function buildNode(root: DependencyContainer, store: ResolvedStore, id: N
   c.register(RECORD_STORE, {
     useFactory: instanceCachingFactory((k) => {
       const partitioner = k.resolve<Partitioner>(PARTITIONER);
-      return new RecordStore(k.resolve<StorageEngine>(STORAGE_ENGINE), (key) => partitioner.token(key), k.resolve<Clock>(CLOCK));
+      return new RecordStore(k.resolve<StorageEngine>(STORAGE_ENGINE), (key) => partitioner.token(key), k.resolve<Clock>(CLOCK), {
+        limits: settings.limits,
+      });
     }),
   });
   c.register(RANGE_SYNC, {

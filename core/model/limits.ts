@@ -1,10 +1,10 @@
 /**
- * Size limits and validation of keys and values at the store's boundary: bad input gets a
- * typed error before anything changes.
+ * Size limits: validation of keys and values at the store's boundary (bad input gets a typed
+ * error before anything changes), and the bounds every stored record keeps.
  *
  * @module
  */
-import { InvalidKeyError, InvalidValueError } from "../errors.ts";
+import { InvalidKeyError, InvalidValueError, RecordTooLargeError, SiblingLimitError } from "../errors.ts";
 
 /** Limits a store enforces on every request. */
 export interface Limits {
@@ -14,8 +14,27 @@ export interface Limits {
   readonly maxValueBytes: number;
   /** Sibling count at which a write logs a warning (Riak warns at 25). Default 25. */
   readonly warnSiblings: number;
-  /** Sibling count a write may not exceed: {@link SiblingLimitError} (Riak refuses at 100). Default 100. */
+  /**
+   * Most siblings a stored record may hold (Riak refuses at 100). Default 100. Every replica
+   * enforces it on every path that stores a record (see {@link checkRecordBounds}); a client
+   * write past it fails with {@link SiblingLimitError}.
+   */
   readonly maxSiblings: number;
+  /**
+   * Largest stored record: its encoding (every sibling's value and version) plus its key,
+   * bytes. Default 1 MiB (1048576): room for `maxSiblings` values of the default
+   * `maxValueBytes` (100 x 10 KiB) with their versions, so at the defaults the sibling limit
+   * usually binds first, and this one when values are large. Enforced like
+   * `maxSiblings`; a client write past it fails with {@link RecordTooLargeError}. It must
+   * exceed `maxValueBytes + maxKeyBytes`, with room for versions, or a largest value could
+   * not be stored at all.
+   */
+  readonly maxRecordBytes: number;
+  /**
+   * Longest time limit a request may ask for (`timeoutMs`, `?timeout=`), ms. Default 60,000;
+   * at most 2^31-1, the longest a host timer can wait (a longer one fires at once).
+   */
+  readonly maxTimeoutMs: number;
 }
 
 /** The default {@link Limits}. */
@@ -24,6 +43,8 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   maxValueBytes: 10 * 1024,
   warnSiblings: 25,
   maxSiblings: 100,
+  maxRecordBytes: 1024 * 1024,
+  maxTimeoutMs: 60_000,
 });
 
 /** Number of bytes `text` takes in UTF-8 (without encoding it). Assumes well-formed UTF-16. */
@@ -78,4 +99,56 @@ export function validateValue(
   if (value.byteLength > limits.maxValueBytes) {
     throw new InvalidValueError("too-large", value.byteLength, limits.maxValueBytes);
   }
+}
+
+/** The size of a record, stored or about to be: what {@link checkRecordBounds} compares. */
+export interface RecordSize {
+  /** Siblings (tombstones included). */
+  readonly siblings: number;
+  /** Its encoding plus its key, bytes. */
+  readonly bytes: number;
+}
+
+/**
+ * Checks a change of the record of `key` from `current` to `next` against the record bounds,
+ * before anything is stored. Every replica runs it on every path that stores a record (a
+ * coordinator's write, a replica's merge, read repair, hint delivery, anti-entropy, handoff,
+ * join streaming), so no record grows past the bounds anywhere.
+ *
+ * A record already over a bound (stored under larger limits) may still change as long as the
+ * change does not grow it in the measure it is over: a write that resolves some of its siblings
+ * is how it gets back under, and refusing that would leave it stuck. Removals (`next` empty)
+ * are always allowed.
+ *
+ * @throws {SiblingLimitError} if `next` has more than `maxSiblings` siblings, and more than `current`
+ * @throws {RecordTooLargeError} if `next` is over `maxRecordBytes`, and larger than `current`
+ *
+ * @example
+ * ```ts
+ * checkRecordBounds("cart", { siblings: 3, bytes: 400 }, { siblings: 4, bytes: 520 }); // fine
+ * checkRecordBounds("cart", { siblings: 100, bytes: 9_000 }, { siblings: 101, bytes: 9_090 }); // SiblingLimitError
+ * ```
+ */
+export function checkRecordBounds(
+  key: string,
+  current: RecordSize,
+  next: RecordSize,
+  limits: Pick<Limits, "maxSiblings" | "maxRecordBytes"> = DEFAULT_LIMITS,
+): void {
+  if (next.siblings === 0) return;
+  if (next.siblings > limits.maxSiblings && next.siblings > current.siblings) {
+    throw new SiblingLimitError(key, next.siblings, limits.maxSiblings);
+  }
+  if (next.bytes > limits.maxRecordBytes && next.bytes > current.bytes) {
+    throw new RecordTooLargeError(key, next.bytes, limits.maxRecordBytes, next.siblings);
+  }
+}
+
+/**
+ * True for the errors of {@link checkRecordBounds}: a replica refused a record change that
+ * would pass a bound. Retrying the same change is pointless (it is refused again until a client
+ * resolves the siblings), so replicators and background repair skip it rather than retry it.
+ */
+export function isRecordBoundError(error: unknown): error is SiblingLimitError | RecordTooLargeError {
+  return error instanceof SiblingLimitError || error instanceof RecordTooLargeError;
 }

@@ -55,7 +55,8 @@ export interface HandoffDeps {
  * a join the new owner streamed the range already and receives only the writes since), and
  * drops a record only once **every** replica holds it or a newer version, and only if it has
  * not changed since (a write that raced the sweep stays for the next one). Nothing is dropped
- * while a replica is unreachable.
+ * while a replica is unreachable, nor a record a replica refused because the merge would pass
+ * the record bounds.
  */
 export class Handoff {
   readonly #d: HandoffDeps;
@@ -147,6 +148,11 @@ export class Handoff {
         const result = await sync.run(replica, intervals, { mode: "push", timeoutMs: this.#d.timeoutMs });
         this.stats.pushed += result.pushed;
         this.stats.bytes += result.bytes;
+        if (result.refused > 0) {
+          // Those records stay here (unsettled) until a client resolves their siblings and the
+          // merge fits; the sync's stats count them.
+          this.#d.logger.warn("handoff: replica refused records for the record bounds", { replica, refused: result.refused });
+        }
         if (result.complete) settledBy.set(replica, result.settled);
       } catch (error) {
         if (!(error instanceof RingforgeError)) throw error;

@@ -12,7 +12,7 @@ import type { Message, Transport } from "../interfaces/transport.ts";
 import { rangeContains } from "../interfaces/partitioner.ts";
 import { type NodeId, type SiblingSet, sameSiblings } from "../model/sibling.ts";
 import type { Limits } from "../model/limits.ts";
-import { validateKey } from "../model/limits.ts";
+import { isRecordBoundError, validateKey } from "../model/limits.ts";
 import type { MessageRouter } from "./message-router.ts";
 import type { RecordStore, TokenInterval } from "./record-store.ts";
 
@@ -22,7 +22,10 @@ export const SYNC_HASHES = "sync.hashes";
 export const SYNC_KEYS = "sync.keys";
 /** Records of keys. Reply: `{ records: [key, rows][] }`. */
 export const SYNC_FETCH = "sync.fetch";
-/** Merge these records. Reply: `{ merged: number }`. */
+/**
+ * Merge these records. Reply: `{ merged: number, refused?: string[] }`, `refused` naming the
+ * keys whose merge would pass the record bounds (nothing was stored for them); absent if none.
+ */
 export const SYNC_MERGE = "sync.merge";
 
 const TOKENS = 2 ** 32;
@@ -60,8 +63,14 @@ export interface SyncResult {
   readonly differing: number;
   /** Records taken from the peer that changed this node's record. */
   readonly pulled: number;
-  /** Records sent to the peer. */
+  /** Records sent to the peer and merged there. */
   readonly pushed: number;
+  /**
+   * Keys skipped because the merge of the two records would pass the record bounds
+   * (`maxSiblings`, `maxRecordBytes`) on this node or the peer: nothing was stored for them,
+   * and they stay as they are (unsettled) until a client resolves their siblings.
+   */
+  readonly refused: number;
   /**
    * Keys whose local record (at the given hash) the peer now holds or supersedes: handoff may
    * drop these if they are still at that hash.
@@ -83,11 +92,13 @@ export interface SyncStats {
   pulled: number;
   /** Records pushed to peers. */
   pushed: number;
+  /** Keys skipped because a merge would pass the record bounds (see {@link SyncResult.refused}). */
+  refused: number;
 }
 
 /** An empty {@link SyncStats}. */
 export function emptySyncStats(): SyncStats {
-  return { runs: 0, bytes: 0, differing: 0, pulled: 0, pushed: 0 };
+  return { runs: 0, bytes: 0, differing: 0, pulled: 0, pushed: 0, refused: 0 };
 }
 
 /** What a {@link RangeSync} needs from its node. */
@@ -112,6 +123,10 @@ export interface RangeSyncDeps {
  * hash of each interval, keep those that differ, cut each into 16, and repeat until an
  * interval spans at most 16 leaf buckets; then compare key lists and move only the records
  * that differ. Two replicas that agree cost one request with one hash per interval.
+ *
+ * A key whose merge would pass the record bounds, on either side, is skipped and counted
+ * ({@link SyncResult.refused}); the rest of the range carries on. Retrying it cannot succeed
+ * until a client resolves its siblings, so it is neither an error nor settled.
  */
 export class RangeSync {
   readonly #d: RangeSyncDeps;
@@ -130,7 +145,16 @@ export class RangeSync {
   async run(peer: NodeId, intervals: readonly TokenInterval[], options: SyncOptions): Promise<SyncResult> {
     const { store } = this.#d;
     const leafSpan = store.bucketWidth * 16;
-    const result = { requests: 0, bytes: 0, differing: 0, pulled: 0, pushed: 0, settled: new Map<string, number>(), complete: true };
+    const result = {
+      requests: 0,
+      bytes: 0,
+      differing: 0,
+      pulled: 0,
+      pushed: 0,
+      refused: 0,
+      settled: new Map<string, number>(),
+      complete: true,
+    };
     const request = async (message: Message): Promise<Message> => {
       result.requests++;
       result.bytes += encode(message).length;
@@ -203,6 +227,7 @@ export class RangeSync {
     s.differing += result.differing;
     s.pulled += result.pulled;
     s.pushed += result.pushed;
+    s.refused += result.refused;
     return result;
   }
 
@@ -230,7 +255,7 @@ export class RangeSync {
     remote: ReadonlyMap<string, number>,
     mode: SyncMode,
     request: (message: Message) => Promise<Message>,
-    result: { pulled: number; pushed: number; settled: Map<string, number> },
+    result: { pulled: number; pushed: number; refused: number; settled: Map<string, number> },
   ): Promise<void> {
     const { store, resolver } = this.#d;
     const toPush: [string, SiblingSet][] = [];
@@ -243,12 +268,20 @@ export class RangeSync {
       for (const [key, theirs] of records) {
         if (!asked.delete(key)) throw new InvalidMessageError(`sync.fetch reply from ${peer}: "${key}" was not asked for`);
         let changed = false;
-        const stored = await store.update(key, (mine) => {
-          const merged = resolver.merge(mine, theirs);
-          if (sameSiblings(merged, mine)) return undefined;
-          changed = true;
-          return merged;
-        });
+        let stored: SiblingSet;
+        try {
+          stored = await store.update(key, (mine) => {
+            const merged = resolver.merge(mine, theirs);
+            if (sameSiblings(merged, mine)) return undefined;
+            changed = true;
+            return merged;
+          });
+        } catch (error) {
+          if (!isRecordBoundError(error)) throw error;
+          // The peer would refuse the same merge: nothing to push either.
+          result.refused++;
+          continue;
+        }
         if (changed) result.pulled++;
         if (mode === "both" && !sameSiblings(stored, theirs)) toPush.push([key, stored]);
       }
@@ -266,8 +299,12 @@ export class RangeSync {
     }
     for (let at = 0; at < toPush.length; at += MAX_BATCH) {
       const batch = toPush.slice(at, at + MAX_BATCH);
-      await request({ type: SYNC_MERGE, records: batch.map(([k, s]) => [k, siblingsToWire(s)]) });
-      result.pushed += batch.length;
+      const reply = await request({ type: SYNC_MERGE, records: batch.map(([k, s]) => [k, siblingsToWire(s)]) });
+      const refused = refusedKeys(reply.refused, batch, peer);
+      // The peer does not hold what it refused: handoff must keep those records.
+      for (const key of refused) result.settled.delete(key);
+      result.refused += refused.length;
+      result.pushed += batch.length - refused.length;
     }
   }
 
@@ -310,13 +347,20 @@ export class RangeSync {
       }
       case SYNC_MERGE: {
         const records = parseRecords(message.records, "sync.merge", this.#d.limits);
+        const refused: string[] = [];
         for (const [key, theirs] of records) {
-          await store.update(key, (mine) => {
-            const merged = this.#d.resolver.merge(mine, theirs);
-            return sameSiblings(merged, mine) ? undefined : merged;
-          });
+          try {
+            await store.update(key, (mine) => {
+              const merged = this.#d.resolver.merge(mine, theirs);
+              return sameSiblings(merged, mine) ? undefined : merged;
+            });
+          } catch (error) {
+            // One record over the bounds must not fail the rest of the batch.
+            if (!isRecordBoundError(error)) throw error;
+            refused.push(key);
+          }
         }
-        return { type: "sync.merge.reply", merged: records.length };
+        return { type: "sync.merge.reply", merged: records.length - refused.length, ...(refused.length ? { refused } : {}) };
       }
       default:
         throw new InvalidMessageError(`unknown sync message "${message.type}"`);
@@ -373,6 +417,16 @@ function numbers(data: unknown, count: number, what: string): number[] {
     throw new InvalidMessageError(`${what}: expected ${count} hashes`);
   }
   return data as number[];
+}
+
+/** The keys of `batch` a `sync.merge` reply says the peer refused (none from a peer that does not say). */
+function refusedKeys(data: unknown, batch: readonly (readonly [string, SiblingSet])[], peer: NodeId): string[] {
+  if (data === undefined) return [];
+  const sent = new Set(batch.map(([k]) => k));
+  if (!Array.isArray(data) || !data.every((k) => typeof k === "string" && sent.has(k))) {
+    throw new InvalidMessageError(`sync.merge reply from ${peer}: refused must list keys that were sent`);
+  }
+  return [...new Set(data as string[])];
 }
 
 function parseRecords(data: unknown, where: string, limits: Limits): [string, SiblingSet][] {

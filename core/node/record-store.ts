@@ -9,6 +9,7 @@ import { CorruptDataError } from "../errors.ts";
 import { murmur3 } from "../hash/murmur3.ts";
 import type { Clock } from "../interfaces/clock.ts";
 import type { BatchOperation, StorageEngine } from "../interfaces/storage-engine.ts";
+import { DEFAULT_LIMITS, type Limits, checkRecordBounds } from "../model/limits.ts";
 import type { Sibling, SiblingSet } from "../model/sibling.ts";
 import { KeyedMutex } from "./keyed-mutex.ts";
 
@@ -69,6 +70,13 @@ export interface RecordStoreStats {
    * high-water mark that shows sibling growth and version size (Riak's object size stats).
    */
   largestRecord: number;
+  /** The most siblings a record this instance has written held: a high-water mark. */
+  mostSiblings: number;
+  /**
+   * Changes refused because the record would have passed a bound (`maxSiblings`,
+   * `maxRecordBytes`): nothing was stored for them.
+   */
+  refused: number;
 }
 
 /** Options of the {@link RecordStore}. */
@@ -78,6 +86,11 @@ export interface RecordStoreOptions {
    * 256 KiB per node). More buckets mean fewer keys to list when two replicas differ.
    */
   readonly bucketBits?: number;
+  /**
+   * The bounds every stored record keeps (see {@link checkRecordBounds}). Default
+   * {@link DEFAULT_LIMITS}'s.
+   */
+  readonly limits?: Pick<Limits, "maxSiblings" | "maxRecordBytes">;
 }
 
 /**
@@ -98,6 +111,13 @@ export interface RecordStoreOptions {
  *
  * Every change goes through {@link update} under a per-key lock, so the read-modify-write of a
  * coordinator's stamp and of a replica's merge never interleave for one key.
+ *
+ * Being the one way a record is stored, it is also where the record bounds hold: a change that
+ * would leave a record with more than `maxSiblings` siblings or over `maxRecordBytes` throws
+ * (`SiblingLimitError`, `RecordTooLargeError`) and stores nothing, whichever path it came by:
+ * a coordinator's write, a replica's merge, read repair, hint delivery, anti-entropy, handoff
+ * or join streaming. Removals are always allowed, and a record already over a bound may change
+ * as long as it does not grow in that measure (see {@link checkRecordBounds}).
  */
 export class RecordStore {
   readonly #engine: StorageEngine;
@@ -109,13 +129,15 @@ export class RecordStore {
   /** Fenwick tree of XORs over the leaf buckets, 1-based. */
   #tree: Int32Array;
   readonly #listeners: ((key: string) => void)[] = [];
+  readonly #limits: Pick<Limits, "maxSiblings" | "maxRecordBytes">;
   /** Sizes of what is stored. */
-  readonly stats: RecordStoreStats = { keys: 0, bytes: 0, largestRecord: 0 };
+  readonly stats: RecordStoreStats = { keys: 0, bytes: 0, largestRecord: 0, mostSiblings: 0, refused: 0 };
 
   /**
    * @param engine the node's engine (opened by the caller before {@link open})
    * @param tokenOf the partitioner's token function
    * @param clock the node's clock (tombstone ages)
+   * @param options hash tree size and record bounds
    */
   constructor(engine: StorageEngine, tokenOf: (key: string) => number, clock: Clock, options: RecordStoreOptions = {}) {
     const bits = options.bucketBits ?? 16;
@@ -123,6 +145,7 @@ export class RecordStore {
     this.#engine = engine;
     this.#tokenOf = tokenOf;
     this.#clock = clock;
+    this.#limits = options.limits ?? DEFAULT_LIMITS;
     this.#shift = 32 - bits;
     this.#buckets = 2 ** bits;
     this.#tree = new Int32Array(this.#buckets + 1);
@@ -174,13 +197,16 @@ export class RecordStore {
    * Read-modify-write of one record under its key's lock: `change` gets the current siblings
    * and returns the new ones, or `undefined` to leave the record as it is. An empty result
    * removes the record. Returns what is stored afterwards.
+   *
+   * @throws {SiblingLimitError} or {RecordTooLargeError} if the new record would pass a
+   *   bound (see {@link checkRecordBounds}); nothing is stored then
    */
   async update(key: string, change: (current: Sibling[]) => SiblingSet | undefined): Promise<SiblingSet> {
     return this.#locks.run(key, async () => {
       const current = await this.get(key);
       const next = change(current);
       if (next === undefined) return current;
-      await this.#write(key, next);
+      await this.#write(key, next, current.length);
       return next;
     });
   }
@@ -194,7 +220,7 @@ export class RecordStore {
     return this.#locks.run(key, async () => {
       const entry = await this.entry(key);
       if (entry === undefined || entry.hash !== hash) return false;
-      await this.#write(key, []);
+      await this.#write(key, [], 0);
       return true;
     });
   }
@@ -236,7 +262,8 @@ export class RecordStore {
 
   // ---- internals ------------------------------------------------------------------------
 
-  async #write(key: string, siblings: SiblingSet): Promise<void> {
+  /** Stores `siblings` as the record of `key`, which holds `currentSiblings` now. */
+  async #write(key: string, siblings: SiblingSet, currentSiblings: number): Promise<void> {
     const token = this.#tokenOf(key);
     const iKey = indexKey(token, key);
     const oldRaw = await this.#engine.get(iKey);
@@ -247,12 +274,19 @@ export class RecordStore {
       ops.push({ type: "delete", key: recordKey(key) }, { type: "delete", key: iKey });
     } else {
       const encoded = encodeRecord(siblings);
+      const bytes = encoded.length + iKey.length - 5;
+      try {
+        checkRecordBounds(key, { siblings: currentSiblings, bytes: old?.bytes ?? 0 }, { siblings: siblings.length, bytes }, this.#limits);
+      } catch (error) {
+        this.stats.refused++;
+        throw error;
+      }
       const tombstones = siblings.every((s) => s.value === null);
       next = {
         key,
         token,
         hash: RecordStore.hashOf(key, encoded),
-        bytes: encoded.length + iKey.length - 5,
+        bytes,
         // The grace period runs from the latest change: a newer delete (or a merge that adds a
         // tombstone) starts it again, so it is never measured from an older delete.
         tombstoneSince: tombstones ? Math.max(0, this.#clock.now()) : undefined,
@@ -270,6 +304,7 @@ export class RecordStore {
     this.stats.keys += (next ? 1 : 0) - (old ? 1 : 0);
     this.stats.bytes += (next?.bytes ?? 0) - (old?.bytes ?? 0);
     if (next && next.bytes > this.stats.largestRecord) this.stats.largestRecord = next.bytes;
+    if (siblings.length > this.stats.mostSiblings) this.stats.mostSiblings = siblings.length;
     if (next) for (const listener of this.#listeners) listener(key);
   }
 

@@ -9,6 +9,7 @@ import { z } from "zod";
 import { QuorumNotReachedError, RemoteError, RingforgeError, TimeoutError } from "../../core/errors.ts";
 import { type Plugin, type PluginChoice, choose, definePlugin } from "../../core/build/plugin.ts";
 import { sameSiblings } from "../../core/model/sibling.ts";
+import { isRecordBoundError } from "../../core/model/limits.ts";
 import { CONFLICT_RESOLVER, type ConflictResolver } from "../../core/interfaces/conflict-resolver.ts";
 import { LOGGER, type Logger } from "../../core/interfaces/logger.ts";
 import { PARTITIONER, type Partitioner } from "../../core/interfaces/partitioner.ts";
@@ -52,7 +53,11 @@ export interface WriteRoute {
 export interface QuorumStats {
   /** Replica writes sent by read repair. */
   readRepairs: number;
-  /** Read-repair writes that failed. */
+  /**
+   * Read-repair writes that failed, including those a replica refused because the merged
+   * record would pass its bounds (`maxSiblings`, `maxRecordBytes`): the read never fails for
+   * them, and the record stays as it was until a client resolves its siblings.
+   */
   readRepairFailures: number;
 }
 
@@ -135,8 +140,10 @@ export class QuorumReplicator implements Replicator {
             pending--;
             groups.failed(member);
             failures.push(asRingforgeError(error, node));
-            const spare = spares.shift();
-            // The write meant for an owner (or held for one) goes to the next spare, if any.
+            // The write meant for an owner (or held for one) goes to the next spare, if any;
+            // not one a replica refused for the record bounds: the owner would refuse the
+            // spare's hint again at every delivery.
+            const spare = isRecordBoundError(error) ? undefined : spares.shift();
             if (spare !== undefined) send(spare, owner ?? node);
             check();
           },
@@ -241,7 +248,10 @@ export class QuorumReplicator implements Replicator {
       this.stats.readRepairs++;
       this.client.write(node, key, merged, timeoutMs).catch((error: unknown) => {
         this.stats.readRepairFailures++;
-        this.logger.debug("read repair failed", { key, node, error: String(error) });
+        // A refusal for the bounds is worth an operator's attention (a key whose siblings
+        // nobody resolves); a replica that is down or slow is not.
+        if (isRecordBoundError(error)) this.logger.warn("read repair refused", { key, node, error: error.message });
+        else this.logger.debug("read repair failed", { key, node, error: String(error) });
       });
     }
   }

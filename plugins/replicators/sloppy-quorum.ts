@@ -24,6 +24,7 @@ import {
 import { STORAGE_ENGINE, type StorageEngine } from "../../core/interfaces/storage-engine.ts";
 import { type Message, TRANSPORT, type Transport } from "../../core/interfaces/transport.ts";
 import type { NodeId, SiblingSet } from "../../core/model/sibling.ts";
+import { isRecordBoundError } from "../../core/model/limits.ts";
 import { parseSiblings, siblingsToWire } from "../../core/codec/record-codec.ts";
 import { MESSAGE_ROUTER, type MessageRouter } from "../../core/node/message-router.ts";
 import { NODE_SETTINGS, type NodeSettings } from "../../core/node/settings.ts";
@@ -47,7 +48,12 @@ export interface HintStats {
   stored: number;
   /** Hints handed off to their owner. */
   delivered: number;
-  /** Hints dropped: over `maxHints` or older than `maxHintAgeMs`. */
+  /**
+   * Hints dropped: over `maxHints`, older than `maxHintAgeMs`, or refused by their owner
+   * because the merged record would pass its bounds (`maxSiblings`, `maxRecordBytes`; it would
+   * be refused at every delivery). What a dropped hint carried is left to anti-entropy and to
+   * the client that resolves the key's siblings.
+   */
   dropped: number;
   /** Writes this node coordinated that went to a fallback with a hint. */
   hintedWrites: number;
@@ -190,7 +196,11 @@ export class SloppyQuorumReplicator extends QuorumReplicator {
     return { type: "hint.ack" };
   }
 
-  /** Keeps the write (readable here) and, capacity allowing, a hint to hand it off. */
+  /**
+   * Keeps the write (readable here) and, capacity allowing, a hint to hand it off. A write this
+   * node refuses for the record bounds keeps no hint either: the error goes back to the
+   * coordinator.
+   */
   async #storeHinted(owner: NodeId, key: string, siblings: SiblingSet): Promise<void> {
     await this.client.write(this.self, key, siblings, 0);
     const hint = hintKey(owner, key);
@@ -239,7 +249,14 @@ export class SloppyQuorumReplicator extends QuorumReplicator {
           // the same key. Copies on nodes that do not own a range are left to range handoff.
         } catch (error) {
           if (!(error instanceof RingforgeError)) throw error;
-          this.logger.debug("hint delivery failed", { owner, key, error: error.message });
+          if (isRecordBoundError(error)) {
+            // The owner's record merged with this one would pass the bounds: it will be refused
+            // at every delivery, so keeping the hint only costs a message per round.
+            await this.engine.delete(hint);
+            this.#pending--;
+            this.hints.dropped++;
+            this.logger.warn("hint dropped: the owner refused it for the record bounds", { owner, key, error: error.message });
+          } else this.logger.debug("hint delivery failed", { owner, key, error: error.message });
         }
       }
     } catch (error) {

@@ -1,0 +1,103 @@
+/**
+ * Watches what replicas store, from outside the node: an engine plugin that replaces `memory`
+ * in a registry and looks at every record the engines write. The lab's bound checks use it, so
+ * they do not take the record store's word for the bound it enforces.
+ */
+import type { Plugin } from "../../core/build/plugin.ts";
+import { decodeRecord, keyOfRecordKey } from "../../core/codec/record-codec.ts";
+import { instanceCachingFactory } from "../../core/build/di.ts";
+import {
+  type BatchOperation,
+  type EngineCapabilities,
+  STORAGE_ENGINE,
+  type ScanOptions,
+  type StorageEngine,
+} from "../../core/interfaces/storage-engine.ts";
+import type { RecordStore } from "../../core/node/record-store.ts";
+import { RECORD_STORE } from "../../core/node/tokens.ts";
+import { type MemoryEngineOptions, memoryEnginePlugin } from "../../plugins/engines/memory.ts";
+
+/** The largest records any engine was given, over every node of every run using the watch. */
+export interface RecordWatch {
+  /** The record store of every node instance whose engine was opened (for their counters). */
+  readonly stores: RecordStore[];
+  /** Record writes seen. */
+  writes: number;
+  /** Most siblings in one record written. */
+  mostSiblings: number;
+  /** Largest record written: its encoding plus its key, bytes (as `RecordStoreStats` counts). */
+  largestBytes: number;
+}
+
+/**
+ * A `memory` engine plugin (same name and options, so configs need no change) that records
+ * into `watch` every record written through `put` or `batch`.
+ */
+export function watchedMemoryEngine(watch: RecordWatch): Plugin<MemoryEngineOptions> {
+  const seen = (key: Uint8Array, value: Uint8Array) => {
+    const user = keyOfRecordKey(key);
+    if (user === undefined) return;
+    watch.writes++;
+    watch.mostSiblings = Math.max(watch.mostSiblings, decodeRecord(value, "watched record").length);
+    watch.largestBytes = Math.max(watch.largestBytes, value.length + key.length - 1);
+  };
+  return {
+    family: "engine",
+    name: memoryEnginePlugin.name,
+    description: memoryEnginePlugin.description,
+    parseOptions: (raw) => memoryEnginePlugin.parseOptions(raw),
+    registerShared: (root, options) => memoryEnginePlugin.registerShared?.(root, options),
+    register(container, options) {
+      // The memory engine lives in a child container (it sees the node's settings through it);
+      // the node gets a wrapper that looks at every write on its way in.
+      const inner = container.createChildContainer();
+      memoryEnginePlugin.register(inner, options);
+      container.register(STORAGE_ENGINE, {
+        useFactory: instanceCachingFactory(
+          // The node's record store exists once its engine opens (the node starts).
+          () => new WatchedEngine(inner.resolve<StorageEngine>(STORAGE_ENGINE), seen, () => watch.stores.push(container.resolve(RECORD_STORE))),
+        ),
+      });
+    },
+  };
+}
+
+class WatchedEngine implements StorageEngine {
+  constructor(
+    readonly inner: StorageEngine,
+    readonly seen: (key: Uint8Array, value: Uint8Array) => void,
+    readonly opened: () => void,
+  ) {}
+  get capabilities(): EngineCapabilities {
+    return this.inner.capabilities;
+  }
+  async open(): Promise<void> {
+    await this.inner.open();
+    this.opened();
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+  get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.inner.get(key);
+  }
+  put(key: Uint8Array, value: Uint8Array): Promise<void> {
+    this.seen(key, value);
+    return this.inner.put(key, value);
+  }
+  delete(key: Uint8Array): Promise<void> {
+    return this.inner.delete(key);
+  }
+  batch(operations: readonly BatchOperation[]): Promise<void> {
+    for (const op of operations) if (op.type === "put") this.seen(op.key, op.value);
+    return this.inner.batch(operations);
+  }
+  scan(options?: ScanOptions): AsyncIterable<readonly [key: Uint8Array, value: Uint8Array]> {
+    return this.inner.scan(options);
+  }
+}
+
+/** A fresh, empty {@link RecordWatch}. */
+export function recordWatch(): RecordWatch {
+  return { stores: [], writes: 0, mostSiblings: 0, largestBytes: 0 };
+}
