@@ -18,6 +18,13 @@ export interface WriteStamp<C = unknown> {
   readonly node: NodeId;
   /** The coordinator's clock reading, in ms. */
   readonly timestamp: number;
+  /**
+   * True for the ids of the cluster's members (the coordinator's ring view). A context is
+   * untrusted input: a resolver whose versions name nodes keeps a context's entry for another
+   * node only if the key's stored versions already name it, so a forged context cannot grow
+   * versions without bound. Absent (a resolver used on its own), every id is a member.
+   */
+  readonly isMember?: (node: NodeId) => boolean;
 }
 
 /**

@@ -22,8 +22,14 @@ export function wrapContext(resolver: ConflictResolver, data: unknown): CausalCo
   return toBase64Url(encode([resolver.name, data])) as CausalContext;
 }
 
-/** Largest context token accepted (a context carries one entry per actor; this is generous). */
-export const MAX_CONTEXT_LENGTH = 64 * 1024;
+/**
+ * Largest context token, in characters: the most a write accepts and the most a write may
+ * produce (a write whose new context would be longer is refused), so every context a read
+ * returns can be sent back. 8 KiB fits an HTTP header everywhere: Node's server and fetch
+ * refuse header blocks over 16 KiB. A version-vector context holds one entry per node that
+ * coordinated writes of the key, about 10 bytes each with short node ids.
+ */
+export const MAX_CONTEXT_LENGTH = 8 * 1024;
 
 /**
  * Unwraps and validates a token from a client.

@@ -16,6 +16,7 @@ import {
 } from "../../core/interfaces/conflict-resolver.ts";
 import type { NodeId, Sibling, SiblingSet } from "../../core/model/sibling.ts";
 import { canonicalSiblings } from "./sibling-order.ts";
+import { admitContext } from "./context-guard.ts";
 import { type VectorClock, clockEntry, clockLeq, clockSortOrder, isVectorClock, mergeClocks, setClockEntry } from "./vector-clock.ts";
 
 /**
@@ -66,7 +67,7 @@ export class DottedVersionVectorResolver implements ConflictResolver<DottedVersi
   readonly keepsConcurrentWrites = true;
 
   write(local: SiblingSet<DottedVersion>, stamp: WriteStamp<VectorClock>): Sibling<DottedVersion>[] {
-    const context = stamp.context ?? [];
+    const context = stamp.context === undefined ? [] : admitContext(stamp.context, this.context(local), stamp.isMember);
     // The new dot's counter is above every counter this coordinator issued for the key: each
     // of its dots is in its local record, or in the past of a sibling that superseded it.
     let counter = clockEntry(context, stamp.node);

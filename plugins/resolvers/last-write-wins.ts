@@ -53,9 +53,19 @@ export class LastWriteWins implements ConflictResolver<LwwVersion, LwwContext> {
   readonly keepsConcurrentWrites = false;
 
   write(local: SiblingSet<LwwVersion>, stamp: WriteStamp<LwwContext>): Sibling<LwwVersion>[] {
-    let timestamp = Math.floor(stamp.timestamp);
-    if (stamp.context) timestamp = Math.max(timestamp, stamp.context[0] + 1);
-    for (const s of local) timestamp = Math.max(timestamp, s.version[0] + 1);
+    const now = Math.floor(stamp.timestamp);
+    let stored = -Infinity;
+    for (const s of local) stored = Math.max(stored, s.version[0]);
+    let timestamp = Math.max(now, stored + 1);
+    if (stamp.context) {
+      const read = stamp.context[0];
+      // A context is untrusted: one from far in the future (a forged 2^53, say) would pin the
+      // key's timestamp where later writes can no longer pass it. Stored versions are trusted.
+      if (read > stored && read > now + MAX_FUTURE_MS) {
+        throw new InvalidContextError(`timestamp ${read} is more than ${MAX_FUTURE_MS} ms ahead of this node's clock`);
+      }
+      timestamp = Math.max(timestamp, read + 1);
+    }
     return [{ value: stamp.value, version: [timestamp, stamp.node] }];
   }
 
@@ -99,10 +109,15 @@ function beats(a: Sibling<LwwVersion>, b: Sibling<LwwVersion>): boolean {
 }
 
 function isLwwVersion(v: unknown): v is LwwVersion {
-  return (
-    Array.isArray(v) && v.length === 2 && typeof v[0] === "number" && Number.isFinite(v[0]) && typeof v[1] === "string"
-  );
+  // Timestamps are whole milliseconds (stamps are floored), so a safe integer: past 2^53, +1 no longer advances.
+  return Array.isArray(v) && v.length === 2 && Number.isSafeInteger(v[0]) && typeof v[1] === "string";
 }
+
+/**
+ * How far ahead of the coordinator's clock a context's timestamp may be, unless the key's
+ * stored version already holds it: one day, far beyond any clock skew a cluster should run with.
+ */
+const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
 
 /** Options of {@link LastWriteWins} (none yet). */
 export type LastWriteWinsOptions = Record<string, never>;

@@ -16,6 +16,7 @@ import {
 } from "../../core/interfaces/conflict-resolver.ts";
 import type { NodeId, Sibling, SiblingSet } from "../../core/model/sibling.ts";
 import { canonicalSiblings } from "./sibling-order.ts";
+import { admitContext } from "./context-guard.ts";
 
 /**
  * A vector clock: `[node, counter]` entries sorted by node id, counters >= 1. With pruning on,
@@ -150,7 +151,7 @@ export class VectorClockResolver implements ConflictResolver<VectorClock, Vector
   }
 
   write(local: SiblingSet<VectorClock>, stamp: WriteStamp<VectorClock>): Sibling<VectorClock>[] {
-    const context = stamp.context ?? [];
+    const context = stamp.context === undefined ? [] : admitContext(stamp.context, this.context(local), stamp.isMember);
     const uncovered = local.filter((s) => !clockLeq(s.version, context));
     // The new counter is above every counter this coordinator ever issued for the key (they are
     // all in its local record), so no two writes share a clock.
