@@ -28,6 +28,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ResolvedStore } from "../core/build/config.ts";
 import {
+  InvalidKeyError,
   InvalidRequestError,
   InvalidValueError,
   OverloadedError,
@@ -39,6 +40,7 @@ import type { CausalContext } from "../core/model/causal-context.ts";
 import type { RingforgeNode } from "../core/node/ringforge-node.ts";
 import { type ApiOperation, NodeMetrics } from "./metrics.ts";
 import { nodeStatus } from "./node-status.ts";
+import type { NodeProcessConfig } from "./node-process.ts";
 
 /** The request and response header carrying the causal context. */
 export const CONTEXT_HEADER = "X-Ringforge-Context";
@@ -59,6 +61,8 @@ export interface HttpApiOptions {
   readonly store?: ResolvedStore;
   /** Called by `POST /admin/leave` once the node has handed off its data and stopped. */
   readonly onLeft?: () => void;
+  /** This process's run id, reported in `GET /status` (see {@link NodeProcessConfig.runId}). */
+  readonly runId?: string;
 }
 
 /** The HTTP status of an error a request ended with. */
@@ -74,6 +78,7 @@ export function statusOf(error: RingforgeError): ContentfulStatusCode {
     case "RINGFORGE_UNAUTHORIZED":
       return 401;
     case "RINGFORGE_SIBLING_LIMIT":
+    case "RINGFORGE_RECORD_TOO_LARGE": // the client resolves siblings first, as for the sibling limit
     case "RINGFORGE_MEMBERSHIP_CONFLICT":
       return 409;
     case "RINGFORGE_QUORUM_NOT_REACHED":
@@ -171,7 +176,10 @@ export function createHttpApi(node: RingforgeNode, options: HttpApiOptions): Hon
     }
   };
 
-  const keyOf = (c: Context): string => c.req.param("key") ?? "";
+  // An empty key gets the same typed 400 as any other bad key, not "no route".
+  for (const path of ["/kv", "/kv/"]) {
+    app.on(["GET", "PUT", "DELETE"], path, (c) => fail(c, new InvalidKeyError("empty")));
+  }
 
   app.get("/kv/:key{.+}", (c) =>
     operation(c, "get", async () => {
@@ -212,7 +220,7 @@ export function createHttpApi(node: RingforgeNode, options: HttpApiOptions): Hon
     }),
   );
 
-  app.get("/status", async (c) => c.json(await nodeStatus(node, options.store)));
+  app.get("/status", async (c) => c.json(await nodeStatus(node, options.store, options.runId)));
 
   app.get("/metrics", async (c) => c.text(await metrics.text(), 200, { "Content-Type": metrics.contentType }));
 
@@ -229,7 +237,7 @@ export function createHttpApi(node: RingforgeNode, options: HttpApiOptions): Hon
   });
 
   app.get("/admin/local/:key{.+}", async (c) => {
-    const siblings = await node.localRecord(keyOf(c));
+    const siblings = await node.localRecord(keyOf(c, "/admin/local/"));
     return c.json({
       node: node.id,
       siblings: siblings.map((s) => (s.value === null ? { tombstone: true } : { value: Buffer.from(s.value).toString("base64") })),
@@ -237,6 +245,24 @@ export function createHttpApi(node: RingforgeNode, options: HttpApiOptions): Hon
   });
 
   return app;
+}
+
+/**
+ * The key of a `/kv/...` (or other `prefix`) URL, percent-decoded strictly from the raw URL.
+ * Hono's own parameter decoding keeps a malformed escape (`%FF`, `%C0%AF`, a lone `%`) as
+ * literal text, so two URLs would name one key; here it is a typed 400 instead.
+ */
+function keyOf(c: Context, prefix = "/kv/"): string {
+  const url = c.req.url;
+  const start = url.indexOf(prefix, url.indexOf("//") + 2) + prefix.length;
+  const query = url.indexOf("?", start);
+  const raw = query === -1 ? url.slice(start) : url.slice(start, query);
+  if (!raw.includes("%")) return raw;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new InvalidKeyError("malformed-percent-encoding");
+  }
 }
 
 function intParam(c: Context, name: string): number | undefined {

@@ -13,12 +13,12 @@ import { type PluginRef, type ResolvedStore, type StoreConfig, resolveStoreConfi
 import { buildNode, createRootContainer } from "../core/build/node-build.ts";
 import { parseWith } from "../core/build/plugin.ts";
 import type { PluginRegistry } from "../core/build/registry.ts";
-import { InvalidConfigError } from "../core/errors.ts";
+import { AddressInUseError, InvalidConfigError, NotRunningError } from "../core/errors.ts";
 import { type LogLevel, type Logger, consoleLogger } from "../core/interfaces/logger.ts";
 import type { RingforgeNode } from "../core/node/ringforge-node.ts";
 import { systemRuntime } from "../core/runtime/runtime.ts";
 import { parseAddress } from "../plugins/transports/tcp/address.ts";
-import { createHttpApi } from "./http-api.ts";
+import { createHttpApi, errorBody } from "./http-api.ts";
 import { NodeMetrics } from "./metrics.ts";
 
 /** PEM files for a TLS listener. */
@@ -69,6 +69,14 @@ export interface NodeProcessConfig {
     readonly tls?: TlsFiles;
     /** Client requests in progress at once before 503. Default 4096. */
     readonly maxInflight?: number;
+    /** Open client connections at most; more are refused at accept. Default 1024. */
+    readonly maxConnections?: number;
+    /** Time a client has to send a request's headers, ms. Default 10,000. */
+    readonly headersTimeoutMs?: number;
+    /** Time a client has to send a whole request (headers and body), ms. Default 30,000. */
+    readonly receiveTimeoutMs?: number;
+    /** An idle keep-alive connection is closed after this long, ms. Default 5,000. */
+    readonly keepAliveTimeoutMs?: number;
   };
   /** Peer addresses to contact at start (the other nodes, or a few of them). */
   readonly seeds: readonly string[];
@@ -84,9 +92,17 @@ export interface NodeProcessConfig {
    * `dataDir`), detector `swim`, anti-entropy `merkle`; the transport is always `tcp`.
    */
   readonly store: StoreConfig;
+  /**
+   * An id for this run, reported as `runId` in `GET /status`: `ringforge cluster` gives each
+   * run a fresh one, so its readiness check counts only its own nodes, never another
+   * cluster's processes already listening on the same ports.
+   */
+  readonly runId?: string;
 }
 
 const address = z.string().refine((a) => parseAddress(a) !== undefined, "must be host:port (e.g. 127.0.0.1:7001)");
+// Node's timers take at most 2^31-1 ms; beyond that they fire at once.
+const timeoutMs = z.number().int().positive().max(2 ** 31 - 1);
 const tlsFiles = z.object({ cert: z.string().min(1), key: z.string().min(1), ca: z.string().min(1).optional() }).strict();
 
 const configSchema: z.ZodType<NodeProcessConfig, unknown> = z
@@ -99,6 +115,10 @@ const configSchema: z.ZodType<NodeProcessConfig, unknown> = z
         token: z.string().min(8, "a bearer token must have at least 8 characters").optional(),
         tls: tlsFiles.omit({ ca: true }).optional(),
         maxInflight: z.number().int().positive().optional(),
+        maxConnections: z.number().int().positive().optional(),
+        headersTimeoutMs: timeoutMs.optional(),
+        receiveTimeoutMs: timeoutMs.optional(),
+        keepAliveTimeoutMs: timeoutMs.optional(),
       })
       .strict(),
     seeds: z.array(address).default([]),
@@ -106,6 +126,7 @@ const configSchema: z.ZodType<NodeProcessConfig, unknown> = z
     dataDir: z.string().min(1).default("data"),
     logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
     store: z.record(z.string(), z.unknown()).default({}),
+    runId: z.string().min(1).max(128).optional(),
   })
   .strict() as unknown as z.ZodType<NodeProcessConfig, unknown>;
 
@@ -193,17 +214,6 @@ export async function startNodeProcess(config: NodeProcessConfig, options: Start
   const root = createRootContainer(store, runtime);
   const member = store.members.find((m) => m.id === config.id);
   const { node } = buildNode(root, store, config.id, member ?? { id: config.id });
-  await node.start();
-  if (!member) {
-    logger.info("not a configured member: joining the ring", { node: config.id });
-    try {
-      const joined = await node.join();
-      logger.info("joined", { streamedKeys: joined.streamed, bytes: joined.bytes, epoch: joined.view.epoch });
-    } catch (error) {
-      await node.stop();
-      throw error;
-    }
-  }
 
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
@@ -215,45 +225,122 @@ export async function startNodeProcess(config: NodeProcessConfig, options: Start
     store,
     ...(config.client.token ? { token: config.client.token } : {}),
     ...(config.client.maxInflight ? { maxInflight: config.client.maxInflight } : {}),
+    ...(config.runId ? { runId: config.runId } : {}),
     onLeft: () => void stop(),
   });
-  const listen = parseAddress(config.client.listen)!;
-  const tls = config.client.tls
-    ? { key: await readFile(config.client.tls.key), cert: await readFile(config.client.tls.cert) }
-    : undefined;
-  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve(
-      {
-        fetch: app.fetch,
-        port: listen.port,
-        hostname: listen.host,
-        ...(tls ? { createServer: createHttpsServer, serverOptions: tls } : {}),
-      },
-      () => resolve(s),
-    );
-    s.once("error", reject);
-  }).catch(async (error: unknown) => {
-    await node.stop();
+  // Both ports are bound before the engine opens (the client port here, the peer port first
+  // thing in node.start()), so a second process on the same ports fails before it touches the
+  // data directory. Until the node runs, every request gets 503 "starting".
+  let serving = false;
+  const starting = () => Response.json(errorBody(new NotRunningError(`node ${config.id} (starting)`)), { status: 503 });
+  const server = await listenClient(config, logger, (request) => (serving ? app.fetch(request) : starting()));
+  const url = server.url;
+  const closeServer = async () => {
+    const closed = new Promise<void>((resolve) => server.http.close(() => resolve()));
+    server.http.closeIdleConnections?.();
+    server.http.closeAllConnections?.();
+    await closed;
+  };
+  try {
+    await node.start().catch((error: unknown) => {
+      throw addressInUse(error, "peer", config.peer.listen, "--peer (peer.listen in a node config)") ?? error;
+    });
+    if (!member) {
+      logger.info("not a configured member: joining the ring", { node: config.id });
+      try {
+        const joined = await node.join();
+        logger.info("joined", { streamedKeys: joined.streamed, bytes: joined.bytes, epoch: joined.view.epoch });
+      } catch (error) {
+        await node.stop();
+        throw error;
+      }
+    }
+  } catch (error) {
+    await closeServer();
     throw error;
-  });
-  server.on("error", (error) => logger.error("client server error", { error: String(error) }));
-  const bound = server.address() as AddressInfo;
-  const url = `${tls ? "https" : "http"}://${listen.host.includes(":") ? `[${listen.host}]` : listen.host}:${bound.port}`;
+  }
+  serving = true;
   const transport = node.services.transport as { address?: string };
   logger.info("node ready", { node: node.id, peer: transport.address, client: url });
 
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       logger.info("shutting down", { node: node.id });
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+      const closed = new Promise<void>((resolve) => server.http.close(() => resolve()));
+      server.http.closeIdleConnections?.();
       await node.stop();
       // Connections still open after the node stopped are idle keep-alives or stuck clients.
-      (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+      server.http.closeAllConnections?.();
       await closed;
       logger.info("stopped", { node: node.id });
       resolveStopped();
     })());
 
   return { node, store, peerAddress: transport.address ?? config.peer.listen, url, stop, stopped };
+}
+
+/** The parts of Node's HTTP server the process uses. */
+interface ClientServer {
+  readonly http: HttpServerSettings;
+  readonly url: string;
+}
+
+/**
+ * Binds the client port and serves `fetch` on it, with the connection limits and timeouts of
+ * the config (Node's defaults allow 300 s per request and any number of connections).
+ */
+async function listenClient(
+  config: NodeProcessConfig,
+  logger: Logger,
+  fetch: (request: Request) => Response | Promise<Response>,
+): Promise<ClientServer> {
+  const listen = parseAddress(config.client.listen)!;
+  const tls = config.client.tls
+    ? { key: await readFile(config.client.tls.key), cert: await readFile(config.client.tls.cert) }
+    : undefined;
+  const c = config.client;
+  const headersTimeout = c.headersTimeoutMs ?? 10_000;
+  const limits = {
+    headersTimeout,
+    requestTimeout: Math.max(headersTimeout, c.receiveTimeoutMs ?? 30_000),
+    keepAliveTimeout: c.keepAliveTimeoutMs ?? 5_000,
+    // Node checks the two timeouts above only this often (30 s by default), so a slow client
+    // would hold its connection that much longer.
+    connectionsCheckingInterval: Math.min(1000, headersTimeout),
+  };
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const s = serve(
+      {
+        fetch,
+        port: listen.port,
+        hostname: listen.host,
+        serverOptions: { ...limits, ...tls },
+        ...(tls ? { createServer: createHttpsServer } : {}),
+      },
+      () => resolve(s),
+    );
+    s.once("error", reject);
+  }).catch((error: unknown) => {
+    throw addressInUse(error, "client", config.client.listen, "--client (client.listen in a node config)") ?? error;
+  });
+  const http = server as unknown as HttpServerSettings;
+  http.maxConnections = c.maxConnections ?? 1024;
+  server.on("error", (error) => logger.error("client server error", { error: String(error) }));
+  const bound = server.address() as AddressInfo;
+  const host = listen.host.includes(":") ? `[${listen.host}]` : listen.host;
+  return { http, url: `${tls ? "https" : "http"}://${host}:${bound.port}` };
+}
+
+/** The parts of node:http's Server (and node:https's) this process uses. */
+interface HttpServerSettings {
+  maxConnections: number;
+  close(callback: () => void): void;
+  closeIdleConnections?(): void;
+  closeAllConnections?(): void;
+}
+
+/** `error` as an {@link AddressInUseError} if it is EADDRINUSE, else undefined. */
+function addressInUse(error: unknown, listener: string, address: string, setting: string): AddressInUseError | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "EADDRINUSE" ? new AddressInUseError(listener, address, setting) : undefined;
 }

@@ -50,6 +50,8 @@ export interface HintsStatus {
 export interface NodeStatus {
   /** This node's id. */
   readonly node: NodeId;
+  /** The process's run id, if it was started with one (`ringforge cluster` gives each run its own). */
+  readonly runId?: string;
   /** Whether it takes requests. */
   readonly running: boolean;
   /** Replication factors. */
@@ -95,7 +97,7 @@ interface AddressSource {
 }
 
 /** Reads a node's status; `store` (the resolved config it was built from) names its plugins. */
-export async function nodeStatus(node: RingforgeNode, store?: ResolvedStore): Promise<NodeStatus> {
+export async function nodeStatus(node: RingforgeNode, store?: ResolvedStore, runId?: string): Promise<NodeStatus> {
   const s = node.services;
   const view = node.ring.view;
   const ringIds = new Set(view.members.map((m) => m.id));
@@ -125,6 +127,7 @@ export async function nodeStatus(node: RingforgeNode, store?: ResolvedStore): Pr
     : { partitioner: s.partitioner.name, replicator: s.replicator.name, resolver: s.resolver.name };
   return {
     node: node.id,
+    ...(runId === undefined ? {} : { runId }),
     running: node.running,
     replication: s.settings.replication,
     plugins,

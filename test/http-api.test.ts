@@ -99,6 +99,45 @@ describe("HTTP API", () => {
     await cluster.stop();
   });
 
+  it("a malformed percent-encoding or an empty key is a typed 400, never a literal key", async () => {
+    const { cluster, app } = await setup();
+    for (const raw of ["%FF", "%C0%AF", "%ED%A0%80", "%", "%ZZ", "a%2", "ok%FFok"]) {
+      for (const method of ["GET", "PUT", "DELETE"]) {
+        const response = await app.request(`/kv/${raw}`, { method, ...(method === "PUT" ? { body: "v" } : {}) });
+        assertEquals(response.status, 400, `${method} /kv/${raw}`);
+        const error = await errorOf(response);
+        assertEquals([error.code, error.details.reason], ["RINGFORGE_INVALID_KEY", "malformed-percent-encoding"], `${method} /kv/${raw}`);
+      }
+      assertEquals((await app.request(`/kv/${encodeURIComponent(raw)}`)).status, 404, "the literal text is a key of its own, never written");
+    }
+    for (const path of ["/kv/", "/kv"]) {
+      for (const method of ["GET", "PUT", "DELETE"]) {
+        const response = await app.request(path, { method, ...(method === "PUT" ? { body: "v" } : {}) });
+        assertEquals(response.status, 400, `${method} ${path}`);
+        const error = await errorOf(response);
+        assertEquals([error.code, error.details.reason], ["RINGFORGE_INVALID_KEY", "empty"]);
+      }
+    }
+    // Well-formed escapes still decode: "é" and "%" itself.
+    assertEquals((await app.request("/kv/caf%C3%A9%25", { method: "PUT", body: "x" })).status, 204);
+    assertEquals(await (await app.request(`/kv/${encodeURIComponent("café%")}`)).text(), "x");
+    await cluster.stop();
+  });
+
+  it("a DELETE without a context deletes what a read returns (as Riak does): the value is gone", async () => {
+    const { cluster, app, client } = await setup();
+    assertEquals((await app.request("/kv/blind", { method: "PUT", body: "v1" })).status, 204);
+    assertEquals((await app.request("/kv/blind", { method: "DELETE" })).status, 204);
+    assertEquals((await app.request("/kv/blind")).status, 404);
+    // Two siblings, both deleted by one blind delete.
+    await app.request("/kv/two", { method: "PUT", body: "a" });
+    await app.request("/kv/two", { method: "PUT", body: "b" });
+    assertEquals((await app.request("/kv/two")).status, 300);
+    await client.delete("two");
+    assertEquals((await client.get("two")).values, []);
+    await cluster.stop();
+  });
+
   it("503 with the replica counts when a quorum cannot be reached", async () => {
     const { cluster, app } = await setup();
     await cluster.crash("n2");

@@ -4,6 +4,7 @@
  * @module
  */
 import {
+  InvalidContextError,
   InvalidRequestError,
   NotRunningError,
   RingforgeError,
@@ -26,7 +27,7 @@ import type { Random } from "../interfaces/random.ts";
 import type { ReplicaClient, Replicator } from "../interfaces/replicator.ts";
 import type { StorageEngine } from "../interfaces/storage-engine.ts";
 import type { Message, Transport } from "../interfaces/transport.ts";
-import { type CausalContext, unwrapContext, wrapContext } from "../model/causal-context.ts";
+import { type CausalContext, MAX_CONTEXT_LENGTH, unwrapContext, wrapContext } from "../model/causal-context.ts";
 import { validateKey, validateValue } from "../model/limits.ts";
 import { type NodeId, type Sibling, type SiblingSet, liveValues, sameSiblings } from "../model/sibling.ts";
 import { Handoff } from "./handoff.ts";
@@ -165,6 +166,14 @@ export class RingforgeNode implements ReplicaClient {
   readonly id: NodeId;
   readonly #s: NodeServices;
   #state: "new" | "running" | "stopping" | "stopped" = "new";
+  /** The ids of the ring's members, cached per membership (the partitioner's array changes on every change). */
+  #memberIds: { readonly of: readonly MemberInfo[]; readonly ids: ReadonlySet<NodeId> } | undefined;
+  /** Whether `node` is a member of the ring view: what a resolver admits from a client's context. */
+  readonly #isMember = (node: NodeId): boolean => {
+    const members = this.#s.partitioner.members;
+    if (this.#memberIds?.of !== members) this.#memberIds = { of: members, ids: new Set(members.map((m) => m.id)) };
+    return this.#memberIds.ids.has(node);
+  };
   /** Set once this node has left the ring view: replica writes are refused from then on. */
   #refuseWrites = false;
   /** Client operations this node is coordinating now (a graceful stop waits for them). */
@@ -248,11 +257,21 @@ export class RingforgeNode implements ReplicaClient {
     if (this.#state === "running") return;
     if (this.#state === "stopped") throw new NotRunningError(`node ${this.id} (stopped nodes cannot restart; build a new one)`);
     const { engine, transport, detector, store, settings, scheduler } = this.#s;
-    await engine.open();
-    await this.#checkResolverMeta();
-    await store.open();
-    await this.ring.load();
+    // The peer port is bound before the engine opens, so a second process started on the same
+    // ports fails there, before it touches the data directory. Until the node runs, every
+    // message is answered with NotRunningError.
     await transport.start((message, from) => this.#handle(message, from));
+    try {
+      await engine.open();
+      await this.#checkResolverMeta();
+      await store.open();
+      await this.ring.load();
+    } catch (error) {
+      // Release what was taken (the port, the engine's directory lock) for whoever retries.
+      await transport.stop();
+      await engine.close();
+      throw error;
+    }
     await detector.start();
     await this.#s.replicator.start?.();
     await this.#s.antiEntropy.start();
@@ -448,10 +467,27 @@ export class RingforgeNode implements ReplicaClient {
     return this.#counted(() => this.#write("put", key, value, options));
   }
 
-  /** Deletes a key by writing a tombstone; takes the same options and errors as {@link put}. */
+  /**
+   * Deletes a key by writing a tombstone; takes the same options and errors as {@link put}.
+   *
+   * Without a `context`, the delete first reads the key (at R, or the requested consistency)
+   * and deletes what that read returned, as Riak does: a blind tombstone would be concurrent
+   * with the stored value, which would then stay as a sibling. A value written after that
+   * read, or held only by replicas the read did not reach, survives; pass the context of your
+   * own read to say exactly what you delete.
+   */
   async delete(key: string, options: PutOptions = {}): Promise<PutResult> {
     this.#assertRunning();
-    return this.#counted(() => this.#write("delete", key, null, options));
+    validateKey(key, this.#s.settings.limits);
+    return this.#counted(async () => {
+      let context = options.context;
+      if (context === undefined) {
+        const consistency = options.consistency === undefined ? {} : { consistency: options.consistency };
+        const session = options.session === undefined ? {} : { session: options.session };
+        context = (await this.get(key, { timeoutMs: this.#timeout(options.timeoutMs), ...consistency, ...session })).context;
+      }
+      return this.#write("delete", key, null, { ...options, context });
+    });
   }
 
   async #counted<T>(operation: () => Promise<T>): Promise<T> {
@@ -507,14 +543,22 @@ export class RingforgeNode implements ReplicaClient {
       if (options.session) this.#remember(options.session, key, unwrapContext(resolver, wrapped), wrapped);
       return { context: wrapped };
     }
+    let written: unknown;
+    let wrapped!: CausalContext;
     const siblings = await this.#s.store.update(key, (local) => {
-      const next = resolver.write(local, { value, context, node: this.id, timestamp: this.#s.clock.now() });
+      const stamp = { value, context, node: this.id, timestamp: this.#s.clock.now(), isMember: this.#isMember };
+      const next = resolver.write(local, stamp);
       this.#checkSiblings(key, next.length);
+      written = resolver.context(next);
+      wrapped = wrapContext(resolver, written);
+      // Every context a read returns must be accepted back: refuse, before storing, a write
+      // that would make the key's context longer than a write may carry.
+      if (wrapped.length > MAX_CONTEXT_LENGTH) {
+        throw new InvalidContextError(`this write would make the key's context ${wrapped.length} characters long, over the limit of ${MAX_CONTEXT_LENGTH}`);
+      }
       return next;
     });
     await this.#s.replicator.write({ key, siblings, targets, storedOn: this.id, w: plan.count, timeoutMs, operation: op, ...(plan.groups ? { groups: plan.groups } : {}) });
-    const written = resolver.context(siblings);
-    const wrapped = wrapContext(resolver, written);
     if (options.session) this.#remember(options.session, key, written, wrapped);
     return { context: wrapped };
   }
@@ -611,7 +655,12 @@ export class RingforgeNode implements ReplicaClient {
     return this.#s.store.get(key);
   }
 
-  /** Merges incoming siblings into the local record; stores only if something changed. */
+  /**
+   * Merges incoming siblings into the local record; stores only if something changed. A merge
+   * that would pass the record bounds is refused by the store (`SiblingLimitError`,
+   * `RecordTooLargeError`) and stores nothing: the error goes back to the coordinator, whose
+   * replicator counts it as a failed acknowledgement.
+   */
   async #mergeLocal(key: string, incoming: SiblingSet): Promise<void> {
     await this.#s.store.update(key, (local) => {
       const merged = this.#s.resolver.merge(local, incoming);
@@ -636,9 +685,13 @@ export class RingforgeNode implements ReplicaClient {
 
   // ---- checks ---------------------------------------------------------------------------
 
+  /**
+   * Warns when a write leaves many siblings (Riak warns at 25). The hard limit is not checked
+   * here: the record store refuses any change past `maxSiblings` or `maxRecordBytes`, on this
+   * path as on every replica's, with the same {@link SiblingLimitError} for the client.
+   */
   #checkSiblings(key: string, count: number): void {
-    const { warnSiblings, maxSiblings } = this.#s.settings.limits;
-    if (count > maxSiblings) throw new SiblingLimitError(key, count, maxSiblings);
+    const { warnSiblings } = this.#s.settings.limits;
     if (count > warnSiblings) this.#s.logger.warn("many siblings", { key, siblings: count, warnAt: warnSiblings });
   }
 
@@ -653,8 +706,9 @@ export class RingforgeNode implements ReplicaClient {
 
   #timeout(requested: number | undefined): number {
     const value = requested ?? this.#s.settings.requestTimeoutMs;
-    if (!(typeof value === "number" && value > 0 && Number.isFinite(value))) {
-      throw new InvalidRequestError(`timeoutMs must be a positive number of milliseconds, got ${value}`);
+    const max = this.#s.settings.limits.maxTimeoutMs;
+    if (!(typeof value === "number" && value > 0 && value <= max)) {
+      throw new InvalidRequestError(`timeoutMs must be a positive number of milliseconds up to ${max}, got ${value}`, { timeoutMs: value, max });
     }
     return value;
   }
