@@ -1,46 +1,32 @@
 /**
  * The process commands of the CLI: `start` (one node), `cluster` (a local cluster of node
- * processes), and the client commands `get`, `put`, `delete`, `status`, `leave`.
+ * processes, cli/local-cluster.ts), and the client commands `get`, `put`, `delete`, `status`,
+ * `leave`.
  *
  * @module
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import path from "node:path";
+import { readFile } from "node:fs/promises";
 import process from "node:process";
 import type { Command } from "commander";
-import type { StoreConfig } from "../core/build/config.ts";
 import type { PluginRegistry } from "../core/build/registry.ts";
-import { InvalidConfigError, RingforgeError } from "../core/errors.ts";
+import { InvalidConfigError, InvalidRequestError } from "../core/errors.ts";
 import { encodeText } from "../core/codec/bytes.ts";
 import type { CausalContext } from "../core/model/causal-context.ts";
 import { RingforgeClient } from "../client/ringforge-client.ts";
 import { parseNodeProcessConfig, startNodeProcess } from "../server/node-process.ts";
+import { integerFlag, listFlag, portFlag, positiveIntFlag, urlFlag } from "./flag-parsers.ts";
+import { runLocalCluster } from "./local-cluster.ts";
 import { readJson } from "./read-json.ts";
+import { fromRenamedFlag, renamedFlag } from "./renamed-flag.ts";
 import { onShutdownSignal } from "./shutdown-signals.ts";
 import type { NodeStatus } from "../server/node-status.ts";
+
+export { defaultClusterStore } from "./local-cluster.ts";
 
 /** Where a command writes (see cli/program.ts). */
 interface Io {
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
-}
-
-function list(value: string, previous: string[] = []): string[] {
-  return [...previous, ...value.split(",").map((s) => s.trim()).filter(Boolean)];
-}
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidConfigError([{ path: "", message: `expected a port number, got "${value}"` }]);
-  return n;
-}
-
-function count(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidConfigError([{ path: "", message: `expected 1..64, got "${value}"` }]);
-  return n;
 }
 
 interface StartFlags {
@@ -51,6 +37,8 @@ interface StartFlags {
   client?: string;
   seeds?: string[];
   data?: string;
+  members?: string[];
+  /** The old name of `members` (deprecated). */
   nodes?: string[];
   secretFile?: string;
   tokenFile?: string;
@@ -74,7 +62,7 @@ async function startConfig(flags: StartFlags): Promise<ReturnType<typeof parseNo
   const token = flags.tokenFile ? (await readFile(flags.tokenFile, "utf8")).trim() : (process.env.RINGFORGE_TOKEN ?? client.token);
   if (token !== undefined) client.token = token;
   const store = { ...(file.store as object) } as Record<string, unknown>;
-  if (flags.nodes?.length) store.nodes = flags.nodes;
+  if (flags.members?.length) store.nodes = flags.members;
   return parseNodeProcessConfig({
     ...file,
     ...(flags.id ? { id: flags.id } : {}),
@@ -88,23 +76,6 @@ async function startConfig(flags: StartFlags): Promise<ReturnType<typeof parseNo
   });
 }
 
-/** The store a local cluster runs when no `--store` is given. */
-export function defaultClusterStore(nodes: number): StoreConfig {
-  const n = Math.min(3, nodes);
-  const quorum = Math.floor(n / 2) + 1;
-  return {
-    name: "local",
-    nodes: Array.from({ length: nodes }, (_, i) => `n${i + 1}`),
-    replication: { n, r: quorum, w: quorum },
-    partitioner: "consistent-hash",
-    resolver: "vector-clock",
-    replicator: "sloppy-quorum",
-    detector: "swim",
-    engine: { name: "lsm", options: { sync: "always" } },
-    antiEntropy: "merkle",
-  };
-}
-
 /** Registers `start`, `cluster`, `get`, `put`, `delete`, `status` and `leave` on `program`. */
 export function registerNodeCommands(program: Command, io: Io, registry: PluginRegistry): void {
   program
@@ -115,14 +86,16 @@ export function registerNodeCommands(program: Command, io: Io, registry: PluginR
     .option("--peer <host:port>", "listen address for peers")
     .option("--advertise <host:port>", "address peers dial, if not the listen address")
     .option("--client <host:port>", "listen address of the HTTP API")
-    .option("--seeds <list>", "peer addresses to contact, comma-separated (repeatable)", list)
-    .option("--nodes <list>", "the store's member ids, comma-separated", list)
+    .option("--seeds <list>", "peer addresses to contact, comma-separated (repeatable)", listFlag)
+    .option("--members <ids>", "the store's member ids, comma-separated (store.nodes)", listFlag)
+    .addOption(renamedFlag("--nodes <ids>", listFlag))
     .option("--data <dir>", "data directory (default data)")
     .option("--secret-file <file>", "file holding the cluster secret (or set RINGFORGE_SECRET)")
     .option("--token-file <file>", "file holding the client bearer token (or set RINGFORGE_TOKEN)")
     .option("--log-level <level>", "debug, info, warn or error")
     .action(async (flags: StartFlags) => {
-      const config = await startConfig(flags);
+      const members = fromRenamedFlag(io.err, { old: "--nodes", current: "--members" }, { old: flags.nodes, current: flags.members });
+      const config = await startConfig({ ...flags, ...(members ? { members } : {}) });
       const running = await startNodeProcess(config, { registry });
       const stop = () => void running.stop();
       const unlisten = onShutdownSignal(stop);
@@ -136,15 +109,15 @@ export function registerNodeCommands(program: Command, io: Io, registry: PluginR
   program
     .command("cluster")
     .description("run a local cluster of node processes on loopback; Ctrl-C stops them all")
-    .option("--nodes <count>", "number of nodes", count, 3)
+    .option("--nodes <count>", "number of nodes (1-64)", integerFlag("--nodes", 1, 64, "an integer from 1 to 64"), 3)
     .option("--dir <dir>", "data directory (each node uses <dir>/<id>)", "data")
-    .option("--peer-base <port>", "peer ports are base+1, base+2, ...", port, 7000)
-    .option("--client-base <port>", "client ports are base+1, base+2, ...", port, 8000)
+    .option("--peer-base <port>", "peer ports are base+1, base+2, ...", portFlag("--peer-base"), 7000)
+    .option("--client-base <port>", "client ports are base+1, base+2, ...", portFlag("--client-base"), 8000)
     .option("--host <host>", "address to listen on", "127.0.0.1")
     .option("--store <file>", "store config JSON (default: vector clocks, consistent hashing, sloppy quorum, SWIM, LSM)")
     .option("--log-level <level>", "node log level", "warn")
     .action(async (flags: { nodes: number; dir: string; peerBase: number; clientBase: number; host: string; store?: string; logLevel: string }) => {
-      await runLocalCluster(flags, io);
+      await runLocalCluster(flags, io, registry);
     });
 
   const clientOf = (options: { url: string; tokenFile?: string }) =>
@@ -155,9 +128,9 @@ export function registerNodeCommands(program: Command, io: Io, registry: PluginR
     .command("get")
     .description("read a key; prints the value, or each sibling, and the context")
     .argument("<key>")
-    .option("--url <url>", "a node's client URL", url)
+    .option("--url <url>", "a node's client URL", urlFlag, url)
     .option("--token-file <file>", "bearer token file (or set RINGFORGE_TOKEN)")
-    .option("--r <count>", "replies to wait for", count)
+    .option("--r <count>", "replies to wait for", positiveIntFlag("--r"))
     .action(async (key: string, options: { url: string; tokenFile?: string; r?: number }) => {
       const client = await clientOf(options);
       const result = await client.get(key, options.r ? { r: options.r } : {});
@@ -172,10 +145,10 @@ export function registerNodeCommands(program: Command, io: Io, registry: PluginR
     .description("write a value (pass the context of your read with --context)")
     .argument("<key>")
     .argument("<value>")
-    .option("--url <url>", "a node's client URL", url)
+    .option("--url <url>", "a node's client URL", urlFlag, url)
     .option("--token-file <file>", "bearer token file (or set RINGFORGE_TOKEN)")
     .option("--context <context>", "the context printed by get")
-    .option("--w <count>", "acknowledgements to wait for", count)
+    .option("--w <count>", "acknowledgements to wait for", positiveIntFlag("--w"))
     .action(async (key: string, value: string, options: WriteFlags) => {
       const result = await (await clientOf(options)).put(key, encodeText(value), writeOptions(options));
       io.out(`ok\ncontext: ${result.context}\n`);
@@ -185,10 +158,10 @@ export function registerNodeCommands(program: Command, io: Io, registry: PluginR
     .command("delete")
     .description("delete a key (pass the context of your read with --context)")
     .argument("<key>")
-    .option("--url <url>", "a node's client URL", url)
+    .option("--url <url>", "a node's client URL", urlFlag, url)
     .option("--token-file <file>", "bearer token file (or set RINGFORGE_TOKEN)")
     .option("--context <context>", "the context printed by get")
-    .option("--w <count>", "acknowledgements to wait for", count)
+    .option("--w <count>", "acknowledgements to wait for", positiveIntFlag("--w"))
     .action(async (key: string, options: WriteFlags) => {
       const result = await (await clientOf(options)).delete(key, writeOptions(options));
       io.out(`deleted\ncontext: ${result.context}\n`);
@@ -197,7 +170,7 @@ export function registerNodeCommands(program: Command, io: Io, registry: PluginR
   program
     .command("status")
     .description("a node's view of the cluster: members, liveness, ring ownership, hints")
-    .option("--url <url>", "a node's client URL", url)
+    .option("--url <url>", "a node's client URL", urlFlag, url)
     .option("--token-file <file>", "bearer token file (or set RINGFORGE_TOKEN)")
     .option("--json", "print the status document as JSON")
     .action(async (options: { url: string; tokenFile?: string; json?: boolean }) => {
@@ -208,11 +181,20 @@ export function registerNodeCommands(program: Command, io: Io, registry: PluginR
   program
     .command("leave")
     .description("decommission a node: it hands its data to the others and stops")
-    .option("--url <url>", "the leaving node's client URL", url)
+    .argument("<node-id>", "the id of the node to decommission (checked against the node at --url)")
+    .option("--url <url>", "that node's client URL", urlFlag, url)
     .option("--token-file <file>", "bearer token file (or set RINGFORGE_TOKEN)")
-    .action(async (options: { url: string; tokenFile?: string }) => {
+    .action(async (nodeId: string, options: { url: string; tokenFile?: string }) => {
       const client = await clientOf(options);
+      // Decommissioning cannot be undone: ask which node answers before telling it to leave.
       const status = await client.status();
+      if (status.node !== nodeId) {
+        throw new InvalidRequestError(`the node at ${client.url} is ${status.node}, not ${nodeId}: pass --url with ${nodeId}'s client URL`, {
+          url: client.url,
+          expected: nodeId,
+          actual: status.node,
+        });
+      }
       await client.leave();
       io.out(`node ${status.node} is leaving: it hands off its data, then stops\n`);
     });
@@ -269,127 +251,3 @@ export function formatStatus(status: NodeStatus): string {
     "(* = the node answering)\n"
   );
 }
-
-/**
- * Starts `nodes` node processes on loopback, waits until every one answers, prints how to
- * reach them, and stops them all on Ctrl-C (SIGINT) or SIGTERM.
- */
-async function runLocalCluster(
-  flags: { nodes: number; dir: string; peerBase: number; clientBase: number; host: string; store?: string; logLevel: string },
-  io: Io,
-): Promise<void> {
-  const store = (flags.store ? await readJson(flags.store, "store config") : defaultClusterStore(flags.nodes)) as StoreConfig;
-  const ids = Array.from({ length: flags.nodes }, (_, i) => `n${i + 1}`);
-  const peers = ids.map((_, i) => `${flags.host}:${flags.peerBase + i + 1}`);
-  const clients = ids.map((_, i) => `${flags.host}:${flags.clientBase + i + 1}`);
-  const configDir = path.join(flags.dir, "cluster");
-  await mkdir(configDir, { recursive: true });
-  // A fresh secret per run keeps other local processes out; it is never written to disk.
-  const secret = process.env.RINGFORGE_SECRET ?? randomBytes(24).toString("base64url");
-  const script = process.argv[1];
-  if (!script) throw new RingforgeError("RINGFORGE_INVALID_REQUEST", "cannot tell which script to start the nodes with");
-  const isDeno = "Deno" in globalThis;
-  const children: ChildProcess[] = [];
-  const exited: Promise<void>[] = [];
-  let shuttingDown = false;
-
-  for (const [i, id] of ids.entries()) {
-    const file = path.join(configDir, `${id}.json`);
-    const config = {
-      id,
-      peer: { listen: peers[i] },
-      client: { listen: clients[i] },
-      seeds: peers.filter((_, j) => j !== i),
-      dataDir: flags.dir,
-      logLevel: flags.logLevel,
-      store: { ...store, nodes: store.nodes ?? ids },
-    };
-    await writeFile(file, `${JSON.stringify(config, null, 2)}\n`);
-    const args = isDeno ? ["run", "-A", script, "start", "--config", file] : [...process.execArgv, script, "start", "--config", file];
-    const child = spawn(process.execPath, args, {
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
-      env: { ...process.env, RINGFORGE_SECRET: secret },
-    });
-    children.push(child);
-    exited.push(
-      new Promise((resolve) =>
-        child.once("exit", (code, signal) => {
-          if (!shuttingDown) io.err(`ringforge: node ${id} exited (${signal ?? `code ${code}`})\n`);
-          resolve();
-        }),
-      ),
-    );
-  }
-
-  const stopAll = async (): Promise<void> => {
-    if (shuttingDown) return;
-    shuttingDown = true;
-    io.err("\nstopping the cluster...\n");
-    for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
-    const deadline = setTimeout(() => {
-      for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    }, 15_000);
-    await Promise.all(exited);
-    clearTimeout(deadline);
-  };
-  const unlisten = onShutdownSignal(() => void stopAll());
-
-  // Ready when every node answers; give up if any exits first (or on Ctrl-C meanwhile).
-  let anyExited = false;
-  for (const done of exited) void done.then(() => (anyExited = true));
-  const ready = await waitReady(
-    clients.map((c) => `http://${c}`),
-    60_000,
-    () => anyExited || shuttingDown,
-  ).catch(async (error: unknown) => {
-    await stopAll();
-    throw error;
-  });
-  if (!ready) {
-    await stopAll();
-    unlisten();
-    if (anyExited && !shuttingDown) {
-      throw new RingforgeError("RINGFORGE_NOT_RUNNING", "a node exited before the cluster was ready (see its log above)");
-    }
-    return;
-  }
-  const first = `http://${clients[0]}`;
-  const last = `http://${clients[clients.length - 1]}`;
-  io.out(
-    `ringforge: ${ids.length} nodes running (data in ${flags.dir}/)\n` +
-      ids.map((id, i) => `  ${id}  client http://${clients[i]}  peer ${peers[i]}\n`).join("") +
-      `\nTry:\n` +
-      `  curl -X PUT --data hello ${first}/kv/greeting\n` +
-      `  curl ${last}/kv/greeting\n` +
-      `  curl ${first}/status\n` +
-      `  curl ${first}/metrics\n` +
-      `\nCtrl-C stops every node.\n`,
-  );
-  await Promise.all(exited);
-  unlisten();
-  if (!shuttingDown) throw new RingforgeError("RINGFORGE_NOT_RUNNING", "every node exited");
-}
-
-/**
- * Polls each URL's /status until all answer (true), or `cancelled()` becomes true (false);
- * fails after `ms`.
- */
-async function waitReady(urls: readonly string[], ms: number, cancelled: () => boolean): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  for (const url of urls) {
-    for (;;) {
-      if (cancelled()) return false;
-      try {
-        const response = await fetch(`${url}/status`, { signal: AbortSignal.timeout(1000) });
-        await response.body?.cancel();
-        if (response.ok) break;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) throw new RingforgeError("RINGFORGE_TIMEOUT", `node at ${url} not ready after ${ms} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-  return true;
-}
-

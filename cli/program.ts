@@ -4,13 +4,14 @@
  * - `ringforge plugins`: the bundled plugins by family, with what each trades.
  * - `ringforge config FILE`: validates a store config (JSON) and prints it resolved, every
  *   default and plugin option filled in, or every problem with its path.
- * - `ringforge compare SCENARIO --config A --config B [--seeds K] [--json]`: the compare lab.
+ * - `ringforge compare SCENARIO --config A --config B [--seed-count K] [--json]`: the compare lab.
  *
  * - `ringforge start`, `cluster`, `get`, `put`, `delete`, `status`, `leave`: node processes and
  *   their client (cli/node-commands.ts).
  *
- * The executable
- * is cli/main.ts; this module is the program as a library, for tests and embedding.
+ * A failure prints one line (cli/error-report.ts) and a non-zero exit code; `--verbose` adds the
+ * stack trace. The executable is cli/main.ts; this module is the program as a library, for tests
+ * and embedding.
  *
  * @module
  */
@@ -19,14 +20,16 @@ import { Command, CommanderError } from "commander";
 import { resolveStoreConfig, storeToConfig } from "../core/build/config.ts";
 import type { PluginRegistry } from "../core/build/registry.ts";
 import { PLUGIN_FAMILIES } from "../core/build/plugin.ts";
-import { InvalidConfigError, RingforgeError } from "../core/errors.ts";
 import type { StoreConfig } from "../core/build/config.ts";
 import { type LabConfig, compare, formatComparison } from "../sim/lab.ts";
 import { parseScenario } from "../sim/scenario.ts";
 import { basename } from "node:path";
 import { builtinPlugins } from "../plugins/index.ts";
+import { reportError } from "./error-report.ts";
+import { InvalidFlagError, positiveIntFlag, repeatedFlag } from "./flag-parsers.ts";
 import { registerNodeCommands } from "./node-commands.ts";
 import { readJson } from "./read-json.ts";
+import { fromRenamedFlag, renamedFlag } from "./renamed-flag.ts";
 
 /** Where a command writes: standard output and standard error, replaceable in tests. */
 export interface CliIo {
@@ -47,17 +50,14 @@ const processIo: CliIo = {
   progress: process.stderr.isTTY ? (line) => process.stderr.write(`\r\x1b[2K${line}`) : undefined,
 };
 
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new InvalidConfigError([{ path: "", message: `expected a positive integer, got "${value}"` }]);
-  }
-  return n;
+/** Flags of `compare`. */
+interface CompareFlags {
+  config: string[];
+  seedCount?: number;
+  /** The old name of `seedCount` (deprecated). */
+  seeds?: number;
+  firstSeed: number;
+  json?: boolean;
 }
 
 /**
@@ -76,8 +76,11 @@ export async function runCli(
   const program = new Command("ringforge")
     .description("Compose Dynamo-style key-value stores from pluggable strategies.")
     .version("0.1.0")
+    .option("--verbose", "on failure, print the stack trace after the one-line message")
     .exitOverride()
-    .configureOutput({ writeOut: io.out, writeErr: io.err });
+    .showHelpAfterError("(add --help for usage)")
+    // Commander's own usage errors ("error: unknown option ...") in the same one-line form as ours.
+    .configureOutput({ writeOut: io.out, writeErr: io.err, outputError: (text, write) => write(`ringforge: ${text.replace(/^error: /, "")}`) });
 
   program
     .command("plugins")
@@ -115,11 +118,21 @@ export async function runCli(
     .command("compare")
     .description("run one scenario against several store configs on the same seeds; print one table")
     .argument("<scenario>", "path to a scenario JSON file (examples/scenarios/)")
-    .requiredOption("-c, --config <file>", "a store config JSON file (repeat for each config)", collect, [])
-    .option("-s, --seeds <count>", "number of seeds to run each config with", positiveInt, 1)
-    .option("--first-seed <seed>", "the first seed (seeds are consecutive)", positiveInt, 1)
+    .option("-c, --config <file>", "a store config JSON file (repeat for each config; at least one)", repeatedFlag, [])
+    .option("-s, --seed-count <count>", "number of seeds to run each config with (default 1)", positiveIntFlag("--seed-count"))
+    .addOption(renamedFlag("--seeds <count>", positiveIntFlag("--seeds")))
+    .option("--first-seed <seed>", "the first seed (seeds are consecutive)", positiveIntFlag("--first-seed"), 1)
     .option("--json", "print every checker's figures per config and seed as JSON")
-    .action(async (scenarioFile: string, options: { config: string[]; seeds: number; firstSeed: number; json?: boolean }) => {
+    .action(async (scenarioFile: string, options: CompareFlags) => {
+      const seedCount =
+        fromRenamedFlag(io.err, { old: "--seeds", current: "--seed-count" }, { old: options.seeds, current: options.seedCount }) ?? 1;
+      if (options.config.length === 0) {
+        throw new InvalidFlagError(
+          "--config",
+          "",
+          "compare needs a store config to run the scenario against: pass --config FILE (once per config, e.g. --config examples/configs/vector-clock.json)",
+        );
+      }
       const scenario = parseScenario(await readJson(scenarioFile, "scenario"));
       const configs: LabConfig[] = [];
       for (const file of options.config) {
@@ -129,7 +142,7 @@ export async function runCli(
         const name = typeof config?.name === "string" && config.name ? config.name : basename(file).replace(/\.json$/, "");
         configs.push({ name, config });
       }
-      const seeds = Array.from({ length: options.seeds }, (_, i) => options.firstSeed + i);
+      const seeds = Array.from({ length: seedCount }, (_, i) => options.firstSeed + i);
       const progress = options.json ? undefined : io.progress;
       let lastShown = -1;
       const comparison = await compare(scenario, configs, {
@@ -154,16 +167,12 @@ export async function runCli(
     await program.parseAsync([...argv], { from: "user" });
     return 0;
   } catch (error) {
+    // Commander has printed its own usage error (unknown option, missing argument) already.
     if (error instanceof CommanderError) return error.exitCode;
-    if (error instanceof RingforgeError) {
-      io.err(`ringforge: ${error.message} [${error.code}]\n`);
-      return 2;
-    }
-    if (error instanceof Error && "code" in error && error.code === "ENOENT") {
-      io.err(`ringforge: ${error.message}\n`);
-      return 2;
-    }
-    throw error;
+    // Read from argv too: the failure may come before commander has parsed the options.
+    const verbose = program.opts<{ verbose?: boolean }>().verbose === true || argv.includes("--verbose");
+    const report = reportError(error, verbose);
+    io.err(report.text);
+    return report.exitCode;
   }
 }
-

@@ -5,3 +5,4 @@
  * @module
  */
 export * from "./ringforge-client.ts";
+export * from "./fetch-failure.ts";

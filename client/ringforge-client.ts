@@ -4,9 +4,10 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { RingforgeError, errorFromWire } from "../core/errors.ts";
+import { InvalidConfigError, RingforgeError, errorFromWire } from "../core/errors.ts";
 import type { CausalContext } from "../core/model/causal-context.ts";
 import type { NodeStatus } from "../server/node-status.ts";
+import { UnreachableUrlError, classifyFetchFailure } from "./fetch-failure.ts";
 
 /** The header carrying the causal context (see the server's API). */
 const CONTEXT_HEADER = "X-Ringforge-Context";
@@ -58,8 +59,15 @@ export class RingforgeClient {
   readonly #fetch: typeof fetch;
   readonly #headers: Record<string, string>;
 
-  /** @param url the node's client URL, e.g. `http://127.0.0.1:8001` */
+  /**
+   * @param url the node's client URL, e.g. `http://127.0.0.1:8001`
+   * @throws {InvalidConfigError} when `url` is not an `http://` or `https://` URL
+   */
   constructor(url: string, options: ClientOptions = {}) {
+    // Checked here: without a scheme, fetch would fail on every request with a parser error.
+    if (!/^https?:\/\//i.test(url) || !URL.canParse(url)) {
+      throw new InvalidConfigError([{ path: "url", message: `must start with http:// or https:// (got "${url}")` }]);
+    }
     this.#base = url.replace(/\/+$/, "");
     this.#fetch = options.fetch ?? fetch;
     this.#headers = options.token ? { Authorization: `Bearer ${options.token}` } : {};
@@ -73,7 +81,8 @@ export class RingforgeClient {
   /**
    * Reads a key (R replicas, or `r`).
    *
-   * @throws {RingforgeError} with the node's code (`RINGFORGE_QUORUM_NOT_REACHED`, ...)
+   * @throws {RingforgeError} with the node's code (`RINGFORGE_QUORUM_NOT_REACHED`, ...), or
+   *   {@link UnreachableUrlError} when no HTTP answer came back (every method)
    */
   async get(key: string, options: { r?: number; timeoutMs?: number } = {}): Promise<ClientGetResult> {
     const response = await this.#request("GET", this.#kv(key, { r: options.r, timeout: options.timeoutMs }));
@@ -140,13 +149,24 @@ export class RingforgeClient {
     return `/kv/${encodeURIComponent(key)}${params.length ? `?${params.join("&")}` : ""}`;
   }
 
+  /**
+   * Sends one request; a failure to get any HTTP answer becomes an {@link UnreachableUrlError}
+   * saying why, and an error answer becomes the node's typed error.
+   */
   async #request(method: string, path: string, body?: Uint8Array, headers: Record<string, string> = {}): Promise<Response> {
-    const response = await this.#fetch(`${this.#base}${path}`, {
-      method,
-      headers: { ...this.#headers, ...headers, ...(body ? { "Content-Type": "application/octet-stream" } : {}) },
-      // A Uint8Array is a valid body everywhere; Deno's types want one over a plain ArrayBuffer.
-      ...(body ? { body: body as Uint8Array<ArrayBuffer> } : {}),
-    });
+    let response: Response;
+    try {
+      response = await this.#fetch(`${this.#base}${path}`, {
+        method,
+        headers: { ...this.#headers, ...headers, ...(body ? { "Content-Type": "application/octet-stream" } : {}) },
+        // A Uint8Array is a valid body everywhere; Deno's types want one over a plain ArrayBuffer.
+        ...(body ? { body: body as Uint8Array<ArrayBuffer> } : {}),
+      });
+    } catch (error) {
+      if (error instanceof RingforgeError) throw error;
+      const { failure, errno } = classifyFetchFailure(error);
+      throw new UnreachableUrlError(this.#base, failure, errno, error);
+    }
     if (response.ok || response.status === 300 || (response.status === 404 && path.startsWith("/kv/"))) {
       if (response.status !== 404) return response;
       // A 404 from /kv is "no value" only when it carries a context (a route miss has none).
