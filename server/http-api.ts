@@ -226,6 +226,8 @@ export function createHttpApi(node: RingforgeNode, options: HttpApiOptions): Hon
 
   app.post("/admin/leave", (c) => {
     if (!node.running) return fail(c, new InvalidRequestError(`node ${node.id} is not running`));
+    // Refuse now what the leave would refuse later, rather than answer 202 and fail in the log.
+    node.assertCanLeave();
     node.leave().then(
       () => {
         logger.info("left the cluster", { node: node.id });

@@ -138,6 +138,16 @@ describe("HTTP API", () => {
     await cluster.stop();
   });
 
+  it("POST /admin/leave that would leave fewer than N members is refused at once, not in the log", async () => {
+    const { cluster, app } = await setup();
+    const response = await app.request("/admin/leave", { method: "POST" });
+    assertEquals(response.status, 400);
+    const error = await errorOf(response);
+    assertEquals([error.code, error.details.members, error.details.n], ["RINGFORGE_INVALID_REQUEST", 2, 3]);
+    assert(cluster.node("n1").running, "the node keeps running");
+    await cluster.stop();
+  });
+
   it("503 with the replica counts when a quorum cannot be reached", async () => {
     const { cluster, app } = await setup();
     await cluster.crash("n2");

@@ -238,7 +238,7 @@ describe("the compare lab", () => {
       );
       assertEquals(json.seeds, [1]);
       out = "";
-      assertEquals(await runCli([...args, "--seeds", "2"], io), 0);
+      assertEquals(await runCli([...args, "--seed-count", "2"], io), 0);
       assert(out.includes("seeds with loss"), out);
       out = "";
       assertEquals(await runCli(["compare", join(dir, "s.json"), "--config", join(dir, "missing.json")], io), 2);

@@ -116,7 +116,7 @@ export class MembershipChange {
    *   running and keeps its data)
    */
   async leave(options: LeaveOptions = {}): Promise<void> {
-        const { settings, scheduler, clock } = this.#d;
+    const { settings, scheduler, clock } = this.#d;
     const { n } = settings.replication;
     const timeoutMs = options.timeoutMs ?? 600_000;
     const deadline = clock.now() + timeoutMs;
@@ -128,9 +128,7 @@ export class MembershipChange {
         // Not yet out (or a concurrent change put this node back): make the change.
         this.#d.refuseWrites(false);
         const current = this.#d.ring.view;
-        if (current.members.length - 1 < n) {
-          throw new InvalidRequestError(`cannot leave: the ring would have ${current.members.length - 1} member(s), fewer than N (${n})`);
-        }
+        this.assertCanLeave();
         await this.#publish(this.#nextView(current, current.members.filter((m) => m.id !== this.#d.id)));
         await this.#pullView(current.members.map((m) => m.id).filter((id) => id !== this.#d.id), false);
         continue;
@@ -145,6 +143,18 @@ export class MembershipChange {
       }
       await sleep(scheduler, Math.min(settings.handoff.intervalMs, 1000));
     }
+  }
+
+  /**
+   * Checks, on this node's ring view, that it may leave: the ring must keep at least N members.
+   *
+   * @throws {InvalidRequestError} if it would have fewer
+   */
+  assertCanLeave(): void {
+    const { n } = this.#d.settings.replication;
+    const members = this.#d.ring.view.members;
+    const after = members.filter((m) => m.id !== this.#d.id).length;
+    if (after < n) throw new InvalidRequestError(`cannot leave: the ring would have ${after} member(s), fewer than N (${n})`, { members: after, n });
   }
 
   /** Adopts and broadcasts a view this node made. */

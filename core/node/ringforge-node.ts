@@ -352,8 +352,20 @@ export class RingforgeNode implements ReplicaClient {
    */
   async leave(options: LeaveOptions = {}): Promise<void> {
     this.#assertRunning();
+    this.#membership.assertCanLeave();
     await this.#membership.leave(options);
     await this.stop();
+  }
+
+  /**
+   * Checks what {@link leave} checks first, without leaving: the node runs, and the ring would
+   * keep at least N members. An API that starts a leave in the background answers with this.
+   *
+   * @throws {NotRunningError} or {@link InvalidRequestError}
+   */
+  assertCanLeave(): void {
+    this.#assertRunning();
+    this.#membership.assertCanLeave();
   }
 
   async #runHandoff(): Promise<void> {
