@@ -40,7 +40,6 @@ import type { CausalContext } from "../core/model/causal-context.ts";
 import type { RingforgeNode } from "../core/node/ringforge-node.ts";
 import { type ApiOperation, NodeMetrics } from "./metrics.ts";
 import { nodeStatus } from "./node-status.ts";
-import type { NodeProcessConfig } from "./node-process.ts";
 
 /** The request and response header carrying the causal context. */
 export const CONTEXT_HEADER = "X-Ringforge-Context";
@@ -61,7 +60,7 @@ export interface HttpApiOptions {
   readonly store?: ResolvedStore;
   /** Called by `POST /admin/leave` once the node has handed off its data and stopped. */
   readonly onLeft?: () => void;
-  /** This process's run id, reported in `GET /status` (see {@link NodeProcessConfig.runId}). */
+  /** This process's run id, reported in `GET /status` (a node process's `runId`). */
   readonly runId?: string;
 }
 

@@ -26,7 +26,9 @@
  */
 import { InvalidContextError } from "../../core/errors.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
-import type { ClockEntry, VectorClock } from "./vector-clock.ts";
+
+/** A clock entry as this guard reads it: node, counter, and whatever else a resolver keeps. */
+type Entry = readonly [node: NodeId, counter: number, ...rest: unknown[]];
 
 /**
  * Largest counter a client context may bring that the key's stored versions do not already
@@ -41,8 +43,12 @@ export const COUNTER_CEILING = 2 ** 48;
  *
  * @throws {InvalidContextError} for a counter over {@link COUNTER_CEILING} that `known` does not hold
  */
-export function admitContext(context: VectorClock, known: VectorClock, isMember: ((node: NodeId) => boolean) | undefined): VectorClock {
-  let kept: ClockEntry[] | undefined;
+export function admitContext<E extends Entry>(
+  context: readonly E[],
+  known: readonly Entry[],
+  isMember: ((node: NodeId) => boolean) | undefined,
+): readonly E[] {
+  let kept: E[] | undefined;
   let j = 0;
   for (let i = 0; i < context.length; i++) {
     const entry = context[i]!;
