@@ -123,7 +123,8 @@ const ENGINES: Record<string, EngineSpec> = {
     cacheBytes: 8 * MIB,
     async create(directory) {
       const { LsmEngine } = await import("../plugins/engines/lsm/index.ts");
-      return new LsmEngine({ directory, sync: "never" });
+      const { systemScheduler } = await import("../core/runtime/system-runtime.ts");
+      return new LsmEngine({ directory, sync: "never" }, systemScheduler);
     },
   },
   level: {

@@ -36,10 +36,16 @@ export * from "./interfaces/conflict-resolver.ts";
 export * from "./interfaces/replicator.ts";
 export * from "./interfaces/anti-entropy.ts";
 export * from "./interfaces/data-type.ts";
+export * from "./interfaces/records.ts";
+export * from "./interfaces/message-router.ts";
+export * from "./interfaces/simulated-network.ts";
+export * from "./interfaces/token.ts";
 
 export * from "./model/sibling.ts";
 export * from "./model/limits.ts";
 export * from "./model/causal-context.ts";
+export * from "./model/keyspace.ts";
+export * from "./model/latency.ts";
 
 export * from "./codec/bytes.ts";
 export { encode as encodeMessagePack, decode as decodeMessagePack } from "./codec/msgpack.ts";
@@ -56,10 +62,12 @@ export * from "./client/session.ts";
 export * from "./client/store-client.ts";
 export * from "./client/crdt-store.ts";
 
-export * from "./node/settings.ts";
+export * from "./model/settings.ts";
 export * from "./node/consistency.ts";
 export * from "./node/keyed-mutex.ts";
 export * from "./node/message-router.ts";
+export * from "./node/replicas.ts";
+export * from "./node/lifecycle.ts";
 export * from "./node/ringforge-node.ts";
 export * from "./node/record-store.ts";
 export * from "./node/range-sync.ts";
@@ -67,7 +75,6 @@ export * from "./node/ring-membership.ts";
 export * from "./node/handoff.ts";
 export * from "./node/membership-change.ts";
 export * from "./node/tombstone-gc.ts";
-export * from "./node/tokens.ts";
 export * as protocol from "./node/protocol.ts";
 
 export * from "./build/plugin.ts";
@@ -77,3 +84,4 @@ export * from "./build/tokens.ts";
 export * from "./build/node-build.ts";
 export * from "./build/cluster.ts";
 export * from "./build/store-builder.ts";
+export * from "./build/standalone-context.ts";

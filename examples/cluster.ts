@@ -18,24 +18,29 @@ import { fileURLToPath } from "node:url";
 import { decodeText, encodeText } from "../index.ts";
 import { RingforgeClient } from "../client/index.ts";
 
-/** A base port whose next three ports are free (the cluster listens on base+1..base+3). */
-async function freeBase(): Promise<number> {
+/**
+ * A base port whose next three ports are free (the cluster listens on base+1..base+3), above
+ * `after`; below the range the OS hands out for ephemeral ports (32768 and up on Linux), so
+ * other programs' outgoing connections do not take them meanwhile.
+ */
+async function freeBase(after = 0): Promise<number> {
   const free = (port: number) =>
     new Promise<boolean>((resolve) => {
       const server = createServer();
       server.once("error", () => resolve(false));
       server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
     });
-  for (let base = 20_000 + (process.pid % 200) * 100; ; base += 10) {
+  for (let base = Math.max(after + 10, 10_000 + (process.pid % 200) * 100); ; base += 10) {
     if ((await free(base + 1)) && (await free(base + 2)) && (await free(base + 3))) return base;
   }
 }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dir = mkdtempSync(join(tmpdir(), "ringforge-cluster-"));
-const [peerBase, clientBase] = [await freeBase(), await freeBase()];
+const peerBase = await freeBase();
+const clientBase = await freeBase(peerBase);
 const cli = join(root, "cli", "main.ts");
-const flags = ["cluster", "--nodes", "3", "--dir", dir, "--peer-base", String(peerBase + 50), "--client-base", String(clientBase)];
+const flags = ["cluster", "--nodes", "3", "--dir", dir, "--peer-base", String(peerBase), "--client-base", String(clientBase)];
 const args = "Deno" in globalThis ? ["run", "-A", cli, ...flags] : ["--import", "tsx", cli, ...flags];
 const cluster = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
 const exited = new Promise<void>((resolve) => cluster.on("close", () => resolve()));

@@ -9,11 +9,12 @@
  *   npx tsx examples/crdts.ts
  *   npx deno run -A examples/crdts.ts
  */
-import { Counters, IN_PROCESS_NETWORK, type InProcessNetwork, Sets, createCluster, sleep } from "../index.ts";
+import { Counters, Sets, createCluster, sleep } from "../index.ts";
+import { simulatedNetwork } from "../sim/index.ts";
 
 for (const resolver of ["vector-clock", "last-write-wins"]) {
   await using cluster = await createCluster({ nodes: 5, resolver, requestTimeoutMs: 200, seed: 8 });
-  const network = cluster.container.resolve<InProcessNetwork>(IN_PROCESS_NETWORK);
+  const network = simulatedNetwork(cluster);
   let acknowledged = 0;
   const added: string[] = [];
   const client = async (c: number) => {

@@ -12,11 +12,12 @@
  *   npx tsx examples/detectors.ts
  *   npx deno run -A examples/detectors.ts
  */
-import { IN_PROCESS_NETWORK, type InProcessNetwork, createCluster, sleep } from "../index.ts";
+import { createCluster, sleep } from "../index.ts";
+import { simulatedNetwork } from "../sim/index.ts";
 
 for (const detector of ["gossip", "phi-accrual", "swim"]) {
   await using cluster = await createCluster({ nodes: 12, detector, seed: 4 });
-  const network = cluster.container.resolve<InProcessNetwork>(IN_PROCESS_NETWORK);
+  const network = simulatedNetwork(cluster);
   const scheduler = cluster.runtime.scheduler;
   // Let the detectors settle, then count a quiet minute's messages.
   await sleep(scheduler, 10_000);

@@ -15,14 +15,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { LsmEngine, decodeText, encodeText } from "../index.ts";
+import { LsmEngine, decodeText, encodeText, systemScheduler } from "../index.ts";
 
 const options = { sync: "always" as const, memtableBytes: 64 * 1024 };
 const key = (i: number) => encodeText(`key-${String(i).padStart(6, "0")}`);
 
 if (process.argv[2] === "--writer") {
   // The child: write until killed, printing each acknowledged index.
-  const engine = new LsmEngine({ directory: process.argv[3]!, ...options });
+  const engine = new LsmEngine({ directory: process.argv[3]!, ...options }, systemScheduler);
   await engine.open();
   for (let i = 0; ; i++) {
     await engine.put(key(i), encodeText(`value ${i} `.repeat(10)));
@@ -52,7 +52,7 @@ try {
   console.log(`writer killed with SIGKILL after ${acknowledged + 1 >= 3000 ? "3000 or more" : acknowledged + 1} acknowledged puts`);
   console.log(`on disk: ${readdirSync(dir).filter((f) => f.endsWith(".sst")).length > 0 ? "SSTables and a commit log" : "a commit log only"}`);
 
-  const engine = new LsmEngine({ directory: dir, ...options });
+  const engine = new LsmEngine({ directory: dir, ...options }, systemScheduler);
   await engine.open();
   let missing = 0;
   for (let i = 0; i <= acknowledged; i++) {

@@ -7,7 +7,7 @@
 import type { ResolvedStore } from "../core/build/config.ts";
 import { PLUGIN_FAMILIES } from "../core/build/plugin.ts";
 import type { NodeId } from "../core/model/sibling.ts";
-import type { ReplicationSettings } from "../core/node/settings.ts";
+import type { ReplicationSettings } from "../core/model/settings.ts";
 import type { RingforgeNode } from "../core/node/ringforge-node.ts";
 
 /** One member as the node sees it. */

@@ -25,3 +25,4 @@ export * from "./history.ts";
 export * from "./checkers.ts";
 export * from "./run.ts";
 export * from "./lab.ts";
+export * from "./network.ts";

@@ -13,7 +13,7 @@ import { z } from "zod";
 import { InvalidConfigError } from "../core/errors.ts";
 import { parseWith } from "../core/build/plugin.ts";
 import type { NodeId } from "../core/model/sibling.ts";
-import { type LatencyDistribution, latencySchema } from "../plugins/transports/in-process.ts";
+import { type LatencyDistribution, latencySchema } from "../core/model/latency.ts";
 
 /** One fault, applied at virtual time `at` (ms from the start of the run). */
 export type FaultEvent =

@@ -10,7 +10,7 @@ import type { PluginRegistry } from "../core/build/registry.ts";
 import { encodeRecord } from "../core/codec/record-codec.ts";
 import type { AntiEntropyStats } from "../core/interfaces/anti-entropy.ts";
 import type { HandoffStats } from "../core/node/handoff.ts";
-import type { HintStats } from "../plugins/replicators/sloppy-quorum.ts";
+import type { HintStats } from "../core/interfaces/replicator.ts";
 import { bytesEqual } from "../core/codec/bytes.ts";
 import { InvalidConfigError, NotRunningError, RetriesExhaustedError, RingforgeError } from "../core/errors.ts";
 import { type KeyValueStore, StoreClient } from "../core/client/store-client.ts";
@@ -22,7 +22,8 @@ import type { Random } from "../core/interfaces/random.ts";
 import type { CausalContext } from "../core/model/causal-context.ts";
 import type { RingforgeNode } from "../core/node/ringforge-node.ts";
 import { type VirtualRuntime, virtualRuntime } from "../core/runtime/runtime.ts";
-import { IN_PROCESS_NETWORK, type InProcessNetwork, type NetworkStats } from "../plugins/transports/in-process.ts";
+import type { NetworkStats, SimulatedNetwork } from "../core/interfaces/simulated-network.ts";
+import { simulatedNetwork } from "./network.ts";
 import {
   type Availability,
   type Detection,
@@ -186,13 +187,7 @@ export async function runScenario(
   const runtime = virtualRuntime(seed);
   const cluster = await createCluster({ ...config, seed }, { registry: options.registry, runtime });
   try {
-    if (cluster.store.plugins.transport.plugin.name !== "in-process") {
-      throw new RingforgeError(
-        "RINGFORGE_INVALID_CONFIG",
-        `the simulator injects faults into the in-process network; config "${cluster.store.name}" uses transport "${cluster.store.plugins.transport.plugin.name}"`,
-      );
-    }
-    const sim = new Simulation(cluster, runtime, scenario, options);
+    const sim = new Simulation(cluster, simulatedNetwork(cluster), runtime, scenario, options);
     return await sim.run();
   } finally {
     await cluster.stop();
@@ -202,7 +197,7 @@ export async function runScenario(
 /** One run in progress. */
 class Simulation {
   readonly history = new History();
-  readonly #network: InProcessNetwork;
+  readonly #network: SimulatedNetwork;
   readonly #random: Random;
   readonly #touched = new Set<string>();
   readonly #faults: FaultEvent[];
@@ -219,11 +214,12 @@ class Simulation {
 
   constructor(
     readonly cluster: Cluster,
+    network: SimulatedNetwork,
     readonly runtime: VirtualRuntime,
     readonly scenario: Scenario,
     readonly options: RunOptions,
   ) {
-    this.#network = cluster.container.resolve<InProcessNetwork>(IN_PROCESS_NETWORK);
+    this.#network = network;
     this.#random = runtime.random.fork("workload");
     const datacenters = new Map<string, string>();
     for (const node of cluster.nodes) {
@@ -306,7 +302,7 @@ class Simulation {
     let tombstonesReaped = 0;
     let hints: HintStats | undefined;
     for (const node of this.#instances) {
-      const h = (node.services.replicator as { hints?: HintStats }).hints;
+      const h = node.services.replicator.hints;
       if (h) {
         hints ??= { stored: 0, delivered: 0, dropped: 0, hintedWrites: 0 };
         for (const k of Object.keys(hints) as (keyof HintStats)[]) hints[k] += h[k];

@@ -2,6 +2,7 @@
  * Anti-entropy, join and leave with handoff, and tombstone GC, on in-process clusters on
  * virtual time.
  */
+import { simulatedNetwork } from "../sim/network.ts";
 import { describe, it } from "@std/testing/bdd";
 import { assert, assertEquals } from "@std/assert";
 import fc from "fast-check";
@@ -19,9 +20,8 @@ import {
   murmur3,
   sleep,
 } from "../index.ts";
-import { IN_PROCESS_NETWORK, type InProcessNetwork } from "../plugins/index.ts";
 
-const network = (cluster: Cluster) => cluster.container.resolve<InProcessNetwork>(IN_PROCESS_NETWORK);
+const network = (cluster: Cluster) => simulatedNetwork(cluster);
 const text = (values: Uint8Array[]) => values.map(decodeText).sort();
 
 /** Writes `count` keys through the cluster, `parallel` at a time; values padded to `bytes`. */

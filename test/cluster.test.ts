@@ -1,6 +1,7 @@
 /**
  * The request paths end to end, on in-process clusters on virtual time.
  */
+import { simulatedNetwork } from "../sim/network.ts";
 import { describe, it } from "@std/testing/bdd";
 import { assert, assertEquals, assertInstanceOf, assertRejects, assertThrows } from "@std/assert";
 import fc from "fast-check";
@@ -27,8 +28,6 @@ import {
   unwrapContext,
 } from "../index.ts";
 import {
-  IN_PROCESS_NETWORK,
-  type InProcessNetwork,
   builtinPlugins,
   consistentHash,
   lastWriteWins,
@@ -37,7 +36,7 @@ import {
 } from "../plugins/index.ts";
 
 const text = (values: Uint8Array[]) => values.map(decodeText).sort();
-const network = (cluster: Cluster) => cluster.container.resolve<InProcessNetwork>(IN_PROCESS_NETWORK);
+const network = (cluster: Cluster) => simulatedNetwork(cluster);
 
 describe("vector clocks: the chapter's story", () => {
   it("D1, D2 through Sx; D3 through Sy and D4 through Sz concurrently; D5 through Sx reconciles", async () => {

@@ -2,10 +2,11 @@
  * Datacenters: replicas placed per datacenter, local-quorum and each-quorum requests, and the
  * simulator cutting a whole datacenter off.
  */
+import { simulatedNetwork } from "../sim/network.ts";
 import { describe, it } from "@std/testing/bdd";
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { InvalidRequestError, RingforgeError, type StoreConfig, createCluster, decodeText, encodeText, sleep } from "../index.ts";
-import { IN_PROCESS_NETWORK, type InProcessNetwork, builtinPlugins } from "../plugins/index.ts";
+import { builtinPlugins } from "../plugins/index.ts";
 import { parseFaults, parseScenario, runScenario } from "../sim/index.ts";
 
 const dcNodes = [
@@ -24,7 +25,7 @@ const twoDatacenters: StoreConfig = {
 describe("per-datacenter consistency", () => {
   it("with dc2 cut off, local-quorum writes in dc1 succeed, each-quorum ones fail naming dc2, and dc2 catches up after the heal", async () => {
     await using cluster = await createCluster(twoDatacenters);
-    const network = cluster.container.resolve<InProcessNetwork>(IN_PROCESS_NETWORK);
+    const network = simulatedNetwork(cluster);
     network.partition([["a1", "a2", "a3"], ["b1", "b2", "b3"]]);
     const a1 = cluster.node("a1");
     for (let i = 0; i < 20; i++) await a1.put(`k${i}`, encodeText(`v${i}`), { consistency: "local-quorum" });

@@ -1,23 +1,18 @@
 /**
- * Runs the FailureDetector conformance suite for every bundled detector plugin, built the way a
- * node builds it (the plugin registers into the node's tsyringe child container, next to
- * NODE_SETTINGS and MEMBERS), plus static-membership specifics.
+ * Runs the FailureDetector conformance suite for every bundled detector plugin (each created by
+ * its plugin from a plugin context, or inside a whole simulated cluster for those that talk to
+ * peers), plus static-membership specifics.
  */
-import { type DependencyContainer, globalContainer as container } from "../core/build/di.ts";
+import { standaloneContext } from "../core/build/standalone-context.ts";
+import { virtualRuntime } from "../core/runtime/runtime.ts";
 import { describe, it } from "@std/testing/bdd";
 import { assert, assertEquals, assertInstanceOf, assertThrows } from "@std/assert";
 import type { Plugin } from "../core/build/plugin.ts";
-import { MEMBERS } from "../core/build/tokens.ts";
 import { InvalidConfigError } from "../core/errors.ts";
-import { CLOCK, SCHEDULER } from "../core/interfaces/clock.ts";
-import { FAILURE_DETECTOR, type FailureDetector } from "../core/interfaces/failure-detector.ts";
-import { LOGGER, silentLogger } from "../core/interfaces/logger.ts";
+import type { FailureDetector } from "../core/interfaces/failure-detector.ts";
 import type { MemberInfo } from "../core/interfaces/partitioner.ts";
-import { RANDOM } from "../core/interfaces/random.ts";
 import type { NodeId } from "../core/model/sibling.ts";
-import { NODE_SETTINGS, type NodeSettings, nodeSettings } from "../core/node/settings.ts";
-import { SeededRandom } from "../core/runtime/seeded-random.ts";
-import { VirtualScheduler } from "../core/runtime/virtual-scheduler.ts";
+import type { VirtualScheduler } from "../core/runtime/virtual-scheduler.ts";
 import {
   detectorPlugins,
   StaticMembership,
@@ -27,23 +22,15 @@ import {
 import { failureDetectorSuite } from "./conformance/failure-detector.ts";
 import { createCluster } from "../index.ts";
 
-/** A node's child container as the node build makes it, with the detector plugin registered. */
+/** A detector as its plugin creates it for node `self`, on a scheduler driven by hand. */
 // deno-lint-ignore no-explicit-any
-function nodeContainer(plugin: Plugin<any>, self: NodeId, members: readonly MemberInfo[]): {
-  container: DependencyContainer;
+function createDetector(plugin: Plugin<any, "detector", any>, self: NodeId, members: readonly MemberInfo[]): {
+  detector: FailureDetector;
   scheduler: VirtualScheduler;
 } {
-  const scheduler = new VirtualScheduler();
-  const c = container.createChildContainer();
-  const settings: NodeSettings = nodeSettings(self);
-  c.register(NODE_SETTINGS, { useValue: settings });
-  c.register(MEMBERS, { useValue: members });
-  c.register(SCHEDULER, { useValue: scheduler });
-  c.register(CLOCK, { useValue: scheduler });
-  c.register(RANDOM, { useValue: new SeededRandom(7).fork(`node:${self}`) });
-  c.register(LOGGER, { useValue: silentLogger });
-  plugin.register(c, plugin.parseOptions(undefined));
-  return { container: c, scheduler };
+  const runtime = virtualRuntime(7);
+  const detector = plugin.create(standaloneContext({ id: self, members, runtime }), plugin.parseOptions(undefined));
+  return { detector, scheduler: runtime.scheduler };
 }
 
 /** Detectors that talk to peers run inside a whole simulated cluster of the given members. */
@@ -66,8 +53,8 @@ for (const plugin of detectorPlugins) {
           };
         }
       : (self, members) => {
-          const { container: c } = nodeContainer(plugin, self, members);
-          return { detector: c.resolve<FailureDetector>(FAILURE_DETECTOR), dispose: () => c.dispose() };
+          const { detector } = createDetector(plugin, self, members);
+          return { detector, dispose: () => detector.stop() };
         },
     settleMs: 10_000,
   });
@@ -77,14 +64,12 @@ describe("static membership", () => {
   const members: readonly MemberInfo[] = [{ id: "a", zone: "z1" }, { id: "b", weight: 2 }, { id: "c" }];
 
   function build(self: NodeId, configured: readonly MemberInfo[] = members) {
-    const { container: c, scheduler } = nodeContainer(staticMembershipPlugin, self, configured);
-    return { detector: c.resolve<FailureDetector>(FAILURE_DETECTOR), scheduler, container: c };
+    return createDetector(staticMembershipPlugin, self, configured);
   }
 
-  it("is what the plugin registers, one instance per container", () => {
-    const { detector, container: c } = build("a");
+  it("is what the plugin creates, one instance per node", () => {
+    const { detector } = build("a");
     assertInstanceOf(detector, StaticMembership);
-    assertEquals(c.resolve(FAILURE_DETECTOR), detector);
     assert(build("a").detector !== detector);
   });
 

@@ -142,6 +142,8 @@ interface Running {
   output(): string;
   /** Standard output alone. */
   stdout(): string;
+  /** Standard error alone. */
+  stderr(): string;
   readonly exited: Promise<number | string>;
 }
 
@@ -151,14 +153,18 @@ function startCommand(command: string, cwd: string, env: Record<string, string>)
   const child = spawn("sh", ["-c", command], { cwd, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   let stdout = "";
+  let stderr = "";
   const keep = (text: string, chunk: Buffer) => (text + chunk.toString()).slice(-200_000);
   child.stdout!.on("data", (chunk: Buffer) => {
     output = keep(output, chunk);
     stdout = keep(stdout, chunk);
   });
-  child.stderr!.on("data", (chunk: Buffer) => (output = keep(output, chunk)));
+  child.stderr!.on("data", (chunk: Buffer) => {
+    output = keep(output, chunk);
+    stderr = keep(stderr, chunk);
+  });
   const exited = new Promise<number | string>((resolve) => child.once("exit", (code, signal) => resolve(signal ?? code ?? -1)));
-  return { command, child, output: () => output, stdout: () => stdout, exited };
+  return { command, child, output: () => output, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
 /** Whether any process of the group led by `pid` is alive. */
@@ -264,7 +270,7 @@ async function runBounded(command: string, cwd: string, env: Record<string, stri
   await waitUntil(budget, () => exited !== undefined);
   const finished = exited !== undefined;
   if (!finished) {
-    assertEquals(run.output().trim(), "", `\`${command}\` wrote to standard error before its first results:\n${tail(run.output())}`);
+    assertEquals(run.stderr().trim(), "", `\`${command}\` wrote to standard error:\n${tail(run.output())}`);
     signalGroup(run.child.pid!, "SIGINT");
     if (!(await waitUntil(STOP_MS, () => exited !== undefined))) signalGroup(run.child.pid!, "SIGKILL");
     await run.exited;

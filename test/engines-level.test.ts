@@ -6,19 +6,17 @@
  * optional dependency: without it (or where its native addon cannot load) these tests are
  * skipped, saying why.
  */
+import { standaloneContext } from "../core/build/standalone-context.ts";
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { globalContainer as container } from "../core/build/di.ts";
 import { afterAll, afterEach, beforeAll, describe, it } from "@std/testing/bdd";
 import { assert, assertEquals, assertInstanceOf, assertRejects, assertThrows } from "@std/assert";
 import { DirectoryLockedError, RingforgeError } from "../core/errors.ts";
-import { STORAGE_ENGINE } from "../core/interfaces/storage-engine.ts";
 import type { StorageEngine } from "../core/interfaces/storage-engine.ts";
-import { NODE_SETTINGS, nodeSettings } from "../core/node/settings.ts";
 import { LevelEngine, levelEngine, levelEnginePlugin } from "../plugins/engines/level.ts";
 import type { LevelDatabase, LevelEngineOptions } from "../plugins/engines/level.ts";
 import { storageEngineSuite } from "./conformance/storage-engine.ts";
@@ -93,10 +91,7 @@ describeLevel(title, () => {
 
   /** The engine the plugin registers for node `id`: a restarted node with the same id reopens it. */
   function nodeEngine(id = `n${++nodes}`, options: LevelEngineOptions = { directory }): StorageEngine {
-    const child = container.createChildContainer();
-    child.register(NODE_SETTINGS, { useValue: nodeSettings(id) });
-    levelEnginePlugin.register(child, levelEnginePlugin.parseOptions(options));
-    const engine = child.resolve<StorageEngine>(STORAGE_ENGINE);
+    const engine = levelEnginePlugin.create(standaloneContext({ id }), levelEnginePlugin.parseOptions(options));
     nodeOf.set(engine, id);
     return engine;
   }
@@ -132,13 +127,9 @@ describeLevel(title, () => {
       for (const engine of engines.splice(0)) await engine.close();
     });
 
-    it("the plugin registers one engine per container, each node in its own database", async () => {
-      const child = container.createChildContainer();
-      child.register(NODE_SETTINGS, { useValue: nodeSettings("a1") });
-      levelEnginePlugin.register(child, levelEnginePlugin.parseOptions({ directory }));
-      const engine = child.resolve<StorageEngine>(STORAGE_ENGINE);
+    it("the plugin creates one engine per node, each node in its own database", async () => {
+      const engine = nodeEngine("a1");
       assertInstanceOf(engine, LevelEngine);
-      assertEquals(child.resolve<StorageEngine>(STORAGE_ENGINE), engine);
       const other = nodeEngine("a2");
       engines.push(engine, other);
       await engine.open();

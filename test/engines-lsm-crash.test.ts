@@ -17,6 +17,7 @@
  * Deno run spawns the writer with `deno run`, the Node run with `node --import tsx` (not the `tsx`
  * binary, which runs the script in a grandchild that a SIGKILL of its parent would leave running).
  */
+import { systemScheduler } from "../core/runtime/system-runtime.ts";
 import { afterAll, describe, it } from "@std/testing/bdd";
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { spawn } from "node:child_process";
@@ -284,7 +285,7 @@ describe("lsm engine: SIGKILL of a writer with sync \"always\"", () => {
 
       const ops = crashOperations(seed).slice(0, run.issued + 1);
       const options = crashOptions(directory, seed);
-      const engine = new LsmEngine(options);
+      const engine = new LsmEngine(options, systemScheduler);
       await engine.open(); // (a): nothing on disk is corrupt
       let state: Map<string, string>;
       try {
@@ -294,7 +295,7 @@ describe("lsm engine: SIGKILL of a writer with sync \"always\"", () => {
       }
 
       // Recovery is written out: a second open replays nothing and sees the same store.
-      const again = new LsmEngine(options);
+      const again = new LsmEngine(options, systemScheduler);
       await again.open();
       try {
         assertEquals(again.stats.recoveredWrites, 0, `${label}: writes replayed twice`);
@@ -316,11 +317,11 @@ describe("lsm engine: SIGKILL of a writer with sync \"always\"", () => {
     await writeManifest(directory, { nextFile: 2, log: 1, levels: [[]] });
     await writeFile(join(directory, "000001.log"), encodeRecord([{ key: bytes("a"), value: bytes("1") }]));
     await writeFile(join(directory, "000002.log"), encodeRecord([{ key: bytes("b"), value: bytes("2") }]));
-    const engine = new LsmEngine({ directory, sync: "always" });
+    const engine = new LsmEngine({ directory, sync: "always" }, systemScheduler);
     await engine.open();
     await engine.put(bytes("c"), bytes("3")); // acknowledged under sync "always"
     await engine.close();
-    const reopened = new LsmEngine({ directory, sync: "always" });
+    const reopened = new LsmEngine({ directory, sync: "always" }, systemScheduler);
     await reopened.open();
     try {
       assertEquals([text(await reopened.get(bytes("a"))), text(await reopened.get(bytes("b"))), text(await reopened.get(bytes("c")))], ["1", "2", "3"]);
@@ -340,7 +341,7 @@ describe("lsm engine: a directory held by another process", () => {
       assertEquals(holder.acked.size, 400, "the holder acknowledged every operation before holding");
       const before = await snapshot(directory);
 
-      const refused = await assertRejects(() => new LsmEngine(crashOptions(directory, seed)).open(), DirectoryLockedError);
+      const refused = await assertRejects(() => new LsmEngine(crashOptions(directory, seed), systemScheduler).open(), DirectoryLockedError);
       assertEquals(refused.code, "RINGFORGE_DIRECTORY_LOCKED");
       assertEquals(refused.pid, holder.pid);
       assertEquals(refused.directory, directory);
@@ -352,7 +353,7 @@ describe("lsm engine: a directory held by another process", () => {
       killed = true;
       const infos: { message: string; fields?: Record<string, unknown> }[] = [];
       const logger = { ...silentLogger, info: (message: string, fields?: Record<string, unknown>) => void infos.push({ message, fields }) };
-      const engine = new LsmEngine(crashOptions(directory, seed), undefined, logger);
+      const engine = new LsmEngine(crashOptions(directory, seed), systemScheduler, logger);
       await engine.open();
       try {
         const takeovers = infos.filter((i) => i.message.includes("stale lock"));
@@ -420,7 +421,7 @@ describe("lsm engine: a flipped byte in the commit log", () => {
     // Written by the engine (sync "always": each write is in the log when it resolves), copied
     // aside before close, so the copy is what a crash leaves: everything in the log, no table.
     const directory = freshDirectory();
-    const engine = new LsmEngine({ directory, sync: "always" });
+    const engine = new LsmEngine({ directory, sync: "always" }, systemScheduler);
     await engine.open();
     for (const record of records) {
       if (record.length > 1) await engine.batch(record.map((op) => (op.value === null ? { type: "delete", key: op.key } : { type: "put", key: op.key, value: op.value })));
@@ -450,7 +451,7 @@ describe("lsm engine: a flipped byte in the commit log", () => {
       const copy = `${crashed}-${where.replace(" ", "-")}`;
       copyDirectory(crashed, copy);
       await flipByte(join(copy, logs[0]!), at);
-      const reopened = new LsmEngine({ directory: copy, sync: "always" });
+      const reopened = new LsmEngine({ directory: copy, sync: "always" }, systemScheduler);
       await reopened.open();
       try {
         assertEquals(reopened.stats.recoveredWrites, corrupt, `flip in the ${where}`);
@@ -481,7 +482,7 @@ describe("lsm engine: a flipped byte in the commit log", () => {
     await writeFile(join(directory, "000002.log"), concat(newer));
     const corrupt = 11;
     await flipByte(join(directory, "000001.log"), concat(older.slice(0, corrupt)).length + 10);
-    const engine = new LsmEngine({ directory, sync: "always" });
+    const engine = new LsmEngine({ directory, sync: "always" }, systemScheduler);
     await engine.open();
     try {
       assert(engine.stats.lostLogBytes > 0);
@@ -516,7 +517,7 @@ const SMALL: Partial<LsmEngineOptions> = {
 /** A closed store whose data is all in tables, the model of it, and its largest table. */
 async function tables(): Promise<{ directory: string; model: Map<string, string>; table: string; index: [number, number]; bloom: [number, number] }> {
   const directory = freshDirectory();
-  const engine = new LsmEngine({ ...SMALL, directory });
+  const engine = new LsmEngine({ ...SMALL, directory }, systemScheduler);
   await engine.open();
   const model = new Map<string, string>();
   for (let i = 0; i < 400; i++) {
@@ -547,7 +548,7 @@ async function neverWrongData(directory: string, model: ReadonlyMap<string, stri
     assert(error.location.includes(table), `the error names ${error.location}, not ${table}`);
     errors.push(error);
   };
-  const engine = new LsmEngine({ ...SMALL, directory });
+  const engine = new LsmEngine({ ...SMALL, directory }, systemScheduler);
   await engine.open();
   try {
     for (const [key, value] of model) {
@@ -583,7 +584,7 @@ describe("lsm engine: a flipped byte in a table", () => {
         const copy = `${built.directory}-${block}-${at}`;
         copyDirectory(built.directory, copy);
         await flipByte(join(copy, built.table), at);
-        const error = await assertRejects(() => new LsmEngine({ ...SMALL, directory: copy }).open(), CorruptDataError);
+        const error = await assertRejects(() => new LsmEngine({ ...SMALL, directory: copy }, systemScheduler).open(), CorruptDataError);
         assert(error.location.includes(built.table), `flip at ${at}: the error names ${error.location}`);
       }
     });

@@ -4,6 +4,8 @@
  * from a torn log tail (and its warning), corrupt table bytes, and the directory lock within
  * one process (test/engines-lsm-crash.test.ts has the one between processes).
  */
+import { standaloneContext } from "../core/build/standalone-context.ts";
+import { systemScheduler } from "../core/runtime/system-runtime.ts";
 import { afterAll, describe, it } from "@std/testing/bdd";
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import fc from "fast-check";
@@ -14,15 +16,12 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { CorruptDataError, DirectoryLockedError, EngineNotOpenError } from "../core/errors.ts";
-import { LOGGER, type LogFields, type Logger, silentLogger } from "../core/interfaces/logger.ts";
+import type { LogFields, Logger } from "../core/interfaces/logger.ts";
 import { encodeRecord } from "../plugins/engines/lsm/commit-log.ts";
 import type { StorageEngine } from "../core/interfaces/storage-engine.ts";
 import { LsmEngine, type LsmEngineOptions, lsmEnginePlugin } from "../plugins/engines/lsm/index.ts";
 import { crc32c } from "../plugins/engines/lsm/crc32c.ts";
 import { storageEngineSuite } from "./conformance/storage-engine.ts";
-import { globalContainer } from "../core/build/di.ts";
-import { STORAGE_ENGINE } from "../core/interfaces/storage-engine.ts";
-import { NODE_SETTINGS, nodeSettings } from "../core/node/settings.ts";
 
 const root = mkdtempSync(join(tmpdir(), "ringforge-lsm-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -41,7 +40,7 @@ const SMALL: Partial<LsmEngineOptions> = {
 
 const directoryOf = new WeakMap<StorageEngine, { directory: string; options: Partial<LsmEngineOptions> }>();
 function engine(options: Partial<LsmEngineOptions>, directory = freshDirectory()): LsmEngine {
-  const e = new LsmEngine({ ...options, directory });
+  const e = new LsmEngine({ ...options, directory }, systemScheduler);
   directoryOf.set(e, { directory, options });
   return e;
 }
@@ -52,11 +51,7 @@ const pluginDirectory = freshDirectory();
 let nodes = 0;
 const nodeOf = new WeakMap<StorageEngine, string>();
 function nodeEngine(id = `n${++nodes}`): StorageEngine {
-  const child = globalContainer.createChildContainer();
-  child.register(NODE_SETTINGS, { useValue: nodeSettings(id) });
-  child.register(LOGGER, { useValue: silentLogger });
-  lsmEnginePlugin.register(child, lsmEnginePlugin.parseOptions({ directory: pluginDirectory }));
-  const e = child.resolve<StorageEngine>(STORAGE_ENGINE);
+  const e = lsmEnginePlugin.create(standaloneContext({ id }), lsmEnginePlugin.parseOptions({ directory: pluginDirectory }));
   nodeOf.set(e, id);
   return e;
 }
@@ -124,7 +119,7 @@ describe("lsm engine", () => {
       await fc.assert(
         fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 400 }), async (ops) => {
           const directory = freshDirectory();
-          let e = new LsmEngine({ ...SMALL, compaction, directory });
+          let e = new LsmEngine({ ...SMALL, compaction, directory }, systemScheduler);
           await e.open();
           const model = new Map<string, string>();
           const keyOf = (k: number) => new TextEncoder().encode(`key${String(k).padStart(4, "0")}`);
@@ -140,7 +135,7 @@ describe("lsm engine", () => {
                 model.delete(hex(keyOf(o.key)));
               } else {
                 await e.close();
-                e = new LsmEngine({ ...SMALL, compaction, directory });
+                e = new LsmEngine({ ...SMALL, compaction, directory }, systemScheduler);
                 await e.open();
               }
             }
@@ -175,7 +170,7 @@ describe("lsm engine", () => {
 
   it("recovers everything before a torn log tail, reports the cut, and warns once naming the log, offset and bytes dropped", async () => {
     const directory = freshDirectory();
-    const e = new LsmEngine({ directory, sync: "always" });
+    const e = new LsmEngine({ directory, sync: "always" }, systemScheduler);
     await e.open();
     for (let i = 0; i < 10; i++) await e.put(new Uint8Array([i]), new Uint8Array([i, i]));
     // A crash mid-append: the engine stops where it is (every write is in the log under
@@ -187,7 +182,7 @@ describe("lsm engine", () => {
     await writeFile(join(directory, log), bytes.subarray(0, bytes.length - 3));
     await appendFile(join(directory, log), new Uint8Array([1, 2]));
     const { logger, lines } = recordingLogger();
-    const reopened = new LsmEngine({ directory, sync: "always" }, undefined, logger);
+    const reopened = new LsmEngine({ directory, sync: "always" }, systemScheduler, logger);
     await reopened.open();
     try {
       assertEquals(reopened.stats.recoveredWrites, 9);
@@ -204,12 +199,12 @@ describe("lsm engine", () => {
 
   it("recovery of an intact log warns nothing", async () => {
     const directory = freshDirectory();
-    const e = new LsmEngine({ directory, sync: "always" });
+    const e = new LsmEngine({ directory, sync: "always" }, systemScheduler);
     await e.open();
     for (let i = 0; i < 10; i++) await e.put(new Uint8Array([i]), new Uint8Array([i, i]));
     await e.crash();
     const { logger, lines } = recordingLogger();
-    const reopened = new LsmEngine({ directory, sync: "always" }, undefined, logger);
+    const reopened = new LsmEngine({ directory, sync: "always" }, systemScheduler, logger);
     await reopened.open();
     try {
       assertEquals(reopened.stats.recoveredWrites, 10);
@@ -222,7 +217,7 @@ describe("lsm engine", () => {
 
   it("a flipped bit in a table block is a CorruptDataError naming the file and offset, never wrong data", async () => {
     const directory = freshDirectory();
-    const e = new LsmEngine({ ...SMALL, directory, blockCacheBytes: 0 });
+    const e = new LsmEngine({ ...SMALL, directory, blockCacheBytes: 0 }, systemScheduler);
     await e.open();
     for (let i = 0; i < 300; i++) await e.put(new TextEncoder().encode(`k${String(i).padStart(3, "0")}`), new Uint8Array(30).fill(7));
     await e.settle();
@@ -233,7 +228,7 @@ describe("lsm engine", () => {
     const bytes = new Uint8Array(await readFile(path));
     bytes[10]! ^= 0x40; // inside the first data block
     await writeFile(path, bytes);
-    const reopened = new LsmEngine({ ...SMALL, directory, blockCacheBytes: 0 });
+    const reopened = new LsmEngine({ ...SMALL, directory, blockCacheBytes: 0 }, systemScheduler);
     await reopened.open();
     let failed: CorruptDataError | undefined;
     for (let i = 0; i < 300; i++) {
@@ -252,7 +247,7 @@ describe("lsm engine", () => {
 
   it("a corrupt table footer makes open fail with a CorruptDataError", async () => {
     const directory = freshDirectory();
-    const e = new LsmEngine({ ...SMALL, directory });
+    const e = new LsmEngine({ ...SMALL, directory }, systemScheduler);
     await e.open();
     for (let i = 0; i < 200; i++) await e.put(new TextEncoder().encode(`k${i}`), new Uint8Array(40));
     await e.settle();
@@ -263,10 +258,10 @@ describe("lsm engine", () => {
     const bytes = new Uint8Array(await readFile(path));
     bytes[size - 5]! ^= 0xff;
     await writeFile(path, bytes);
-    await assertRejects(() => new LsmEngine({ ...SMALL, directory }).open(), CorruptDataError);
+    await assertRejects(() => new LsmEngine({ ...SMALL, directory }, systemScheduler).open(), CorruptDataError);
     // The failed open let go of the directory: the next one fails on the data again, not the lock.
     assert(!(await readdir(directory)).includes("LOCK"), "a failed open left its LOCK behind");
-    await assertRejects(() => new LsmEngine({ ...SMALL, directory }).open(), CorruptDataError);
+    await assertRejects(() => new LsmEngine({ ...SMALL, directory }, systemScheduler).open(), CorruptDataError);
   });
 });
 
@@ -298,7 +293,7 @@ const text = (value: Uint8Array | undefined) => (value === undefined ? undefined
 describe("lsm engine: one owner per data directory", () => {
   it("holds a LOCK naming this process from open to close", async () => {
     const directory = freshDirectory();
-    const e = new LsmEngine({ directory });
+    const e = new LsmEngine({ directory }, systemScheduler);
     await e.open();
     const lock = await lockOf(directory);
     assertEquals([lock?.pid, lock?.host], [process.pid, hostname()]);
@@ -309,12 +304,12 @@ describe("lsm engine: one owner per data directory", () => {
 
   it("a second engine of this process is refused, changes nothing, and the first one's writes survive", async () => {
     const directory = freshDirectory();
-    const first = new LsmEngine({ directory, sync: "always" });
+    const first = new LsmEngine({ directory, sync: "always" }, systemScheduler);
     await first.open();
     try {
       await first.put(key(1), key(1));
       const before = await snapshot(directory);
-      const error = await assertRejects(() => new LsmEngine({ directory, sync: "always" }).open(), DirectoryLockedError);
+      const error = await assertRejects(() => new LsmEngine({ directory, sync: "always" }, systemScheduler).open(), DirectoryLockedError);
       assertEquals([error.code, error.directory, error.pid, error.host], ["RINGFORGE_DIRECTORY_LOCKED", directory, process.pid, hostname()]);
       assert(!error.message.includes("\n") && error.message.startsWith(`data directory ${directory} is in use by process ${process.pid} on host ${hostname()}`), error.message);
       assertEquals(await snapshot(directory), before, "the refused open changed the directory");
@@ -324,7 +319,7 @@ describe("lsm engine: one owner per data directory", () => {
     } finally {
       await first.close();
     }
-    const reopened = new LsmEngine({ directory });
+    const reopened = new LsmEngine({ directory }, systemScheduler);
     await reopened.open();
     try {
       assertEquals([text(await reopened.get(key(1))), text(await reopened.get(key(2)))], ["key1", "key2"]);
@@ -335,8 +330,8 @@ describe("lsm engine: one owner per data directory", () => {
 
   it("two engines opening one directory at once: exactly one gets it; a symlink to it is the same directory", async () => {
     const directory = freshDirectory();
-    const a = new LsmEngine({ directory });
-    const b = new LsmEngine({ directory });
+    const a = new LsmEngine({ directory }, systemScheduler);
+    const b = new LsmEngine({ directory }, systemScheduler);
     const outcomes = await Promise.allSettled([a.open(), b.open()]);
     try {
       assertEquals(outcomes.map((o) => o.status).sort(), ["fulfilled", "rejected"]);
@@ -344,7 +339,7 @@ describe("lsm engine: one owner per data directory", () => {
       assert(refused.reason instanceof DirectoryLockedError, String(refused.reason));
       const link = `${directory}-link`;
       await symlink(directory, link);
-      await assertRejects(() => new LsmEngine({ directory: link }).open(), DirectoryLockedError);
+      await assertRejects(() => new LsmEngine({ directory: link }, systemScheduler).open(), DirectoryLockedError);
     } finally {
       await a.close();
       await b.close();
@@ -358,7 +353,7 @@ describe("lsm engine: one owner per data directory", () => {
       const lockPath = join(directory, "LOCK");
       await writeFile(lockPath, JSON.stringify({ pid, host, started: "2020-01-01T00:00:00.000Z" }));
       const before = await snapshot(directory);
-      const error = await assertRejects(() => new LsmEngine({ directory }).open(), DirectoryLockedError);
+      const error = await assertRejects(() => new LsmEngine({ directory }, systemScheduler).open(), DirectoryLockedError);
       assertEquals([error.pid, error.host], [pid, host]);
       assertEquals(
         error.message,
@@ -372,21 +367,21 @@ describe("lsm engine: one owner per data directory", () => {
     const directory = freshDirectory();
     await mkdir(directory, { recursive: true });
     await writeFile(join(directory, "LOCK"), "");
-    const error = await assertRejects(() => new LsmEngine({ directory }).open(), DirectoryLockedError);
+    const error = await assertRejects(() => new LsmEngine({ directory }, systemScheduler).open(), DirectoryLockedError);
     assertEquals(error.pid, undefined);
     assert(!error.message.includes("\n") && error.message.includes(join(directory, "LOCK")), error.message);
   });
 
   it("a LOCK naming a dead process of this host is taken over, saying so once", async () => {
     const directory = freshDirectory();
-    const writer = new LsmEngine({ directory, sync: "always" });
+    const writer = new LsmEngine({ directory, sync: "always" }, systemScheduler);
     await writer.open();
     await writer.put(key(1), key(1));
     await writer.crash();
     const pid = await deadPid();
     await writeFile(join(directory, "LOCK"), JSON.stringify({ pid, host: hostname(), started: "2020-01-01T00:00:00.000Z" }));
     const { logger, lines } = recordingLogger();
-    const e = new LsmEngine({ directory }, undefined, logger);
+    const e = new LsmEngine({ directory }, systemScheduler, logger);
     await e.open();
     try {
       const infos = lines.filter((l) => l.level === "info");
@@ -401,15 +396,15 @@ describe("lsm engine: one owner per data directory", () => {
 
   it("a LOCK left by an engine of this process that was never closed is taken over once that engine is dropped", async () => {
     const directory = freshDirectory();
-    const first = new LsmEngine({ directory, sync: "always" });
+    const first = new LsmEngine({ directory, sync: "always" }, systemScheduler);
     await first.open();
     await first.put(key(1), key(1));
-    await assertRejects(() => new LsmEngine({ directory }).open(), DirectoryLockedError);
+    await assertRejects(() => new LsmEngine({ directory }, systemScheduler).open(), DirectoryLockedError);
     // Dropped without close(), as a crash leaves it: the LOCK names this process still.
     await first.crash();
     assertEquals((await lockOf(directory))?.pid, process.pid);
     const { logger, lines } = recordingLogger();
-    const second = new LsmEngine({ directory, sync: "always" }, undefined, logger);
+    const second = new LsmEngine({ directory, sync: "always" }, systemScheduler, logger);
     await second.open();
     try {
       const infos = lines.filter((l) => l.level === "info");
@@ -420,7 +415,7 @@ describe("lsm engine: one owner per data directory", () => {
       await assertRejects(() => first.put(key(2), key(2)), EngineNotOpenError);
       await first.close();
       assertEquals((await lockOf(directory))?.pid, process.pid);
-      await assertRejects(() => new LsmEngine({ directory }).open(), DirectoryLockedError);
+      await assertRejects(() => new LsmEngine({ directory }, systemScheduler).open(), DirectoryLockedError);
       await second.put(key(3), key(3));
     } finally {
       await second.close();
@@ -430,12 +425,12 @@ describe("lsm engine: one owner per data directory", () => {
 
   it("crash() loses what was not handed to the OS yet, and nothing acknowledged under sync \"always\"", async () => {
     const directory = freshDirectory();
-    const e = new LsmEngine({ directory, sync: "interval", syncIntervalMs: 60_000 });
+    const e = new LsmEngine({ directory, sync: "interval", syncIntervalMs: 60_000 }, systemScheduler);
     await e.open();
     await e.put(key(1), key(1));
     await e.put(key(2), key(2)); // queued behind the first write, which is in flight
     await e.crash();
-    const reopened = new LsmEngine({ directory });
+    const reopened = new LsmEngine({ directory }, systemScheduler);
     await reopened.open();
     try {
       // The first write was in flight to the OS when the engine crashed; the second was queued.

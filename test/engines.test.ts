@@ -1,30 +1,26 @@
 /**
- * Runs the StorageEngine conformance suite for every bundled engine plugin, built the way a
- * node builds it (the plugin registers into a tsyringe child container), plus memory-engine
- * specifics.
+ * Runs the StorageEngine conformance suite for every bundled engine plugin that needs no
+ * directory, each created by its plugin from a plugin context as a node creates it, plus
+ * memory-engine specifics.
  */
-import { globalContainer as container } from "../core/build/di.ts";
+import { standaloneContext } from "../core/build/standalone-context.ts";
 import { afterEach, describe, it } from "@std/testing/bdd";
 import { assertEquals, assertInstanceOf, assertThrows } from "@std/assert";
 import type { Plugin } from "../core/build/plugin.ts";
 import { RingforgeError } from "../core/errors.ts";
-import { STORAGE_ENGINE } from "../core/interfaces/storage-engine.ts";
 import type { StorageEngine } from "../core/interfaces/storage-engine.ts";
 import { enginePlugins, MemoryEngine, MemoryVolume, memoryEngine, memoryEnginePlugin } from "../plugins/engines/index.ts";
 import { storageEngineSuite } from "./conformance/storage-engine.ts";
 
 // deno-lint-ignore no-explicit-any
-function createEngine(plugin: Plugin<any>): StorageEngine {
-  const child = container.createChildContainer();
-  plugin.register(child, plugin.parseOptions(undefined));
-  return child.resolve<StorageEngine>(STORAGE_ENGINE);
+function createEngine(plugin: Plugin<any, "engine", any>): StorageEngine {
+  const options = plugin.parseOptions(undefined);
+  return plugin.create(standaloneContext({ shared: plugin.createShared?.({} as never, options) }), options);
 }
 
 // Engines on disk need a directory and run the suite through their plugin in their own files
 // (test/engines-lsm.test.ts, test/engines-level.test.ts), with temporary directories.
-const ON_DISK = new Set(["lsm", "level"]);
-
-for (const plugin of enginePlugins.filter((p) => !ON_DISK.has(p.name))) {
+for (const plugin of enginePlugins.filter((p) => !p.capabilities.durable)) {
   storageEngineSuite({
     name: plugin.name,
     create: () => createEngine(plugin),
@@ -54,12 +50,9 @@ describe("memory engine", () => {
     for (const engine of engines.splice(0)) await engine.close();
   });
 
-  it("is what the plugin registers, one instance per container", () => {
-    const child = container.createChildContainer();
-    memoryEnginePlugin.register(child, memoryEnginePlugin.parseOptions(undefined));
-    const engine = child.resolve<StorageEngine>(STORAGE_ENGINE);
+  it("is what the plugin creates, a new instance each time", () => {
+    const engine = createEngine(memoryEnginePlugin);
     assertInstanceOf(engine, MemoryEngine);
-    assertEquals(child.resolve<StorageEngine>(STORAGE_ENGINE), engine);
     assertEquals(createEngine(memoryEnginePlugin) === engine, false);
   });
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { globalContainer as container } from "../core/build/di.ts";
+import { standaloneContext } from "../core/build/standalone-context.ts";
 import { describe, it } from "@std/testing/bdd";
 import {
   assert,
@@ -18,8 +18,8 @@ import {
 } from "@std/assert";
 import { InvalidConfigError, InvalidRequestError } from "../core/errors.ts";
 import { murmur3 } from "../core/hash/murmur3.ts";
-import { PARTITIONER, rangeMoves } from "../core/interfaces/partitioner.ts";
-import type { MemberInfo, Partitioner } from "../core/interfaces/partitioner.ts";
+import { rangeMoves } from "../core/interfaces/partitioner.ts";
+import type { MemberInfo } from "../core/interfaces/partitioner.ts";
 import {
   ConsistentHashRing,
   FixedPartitionRing,
@@ -30,19 +30,15 @@ import {
 import { partitionerSuite } from "./conformance/partitioner.ts";
 
 for (const plugin of partitionerPlugins) {
-  // As a node build does it: the plugin registers into the node's child container.
-  const build = (options: unknown) => {
-    const c = container.createChildContainer();
-    plugin.register(c, plugin.parseOptions(options));
-    return c.resolve<Partitioner>(PARTITIONER);
-  };
+  // As a node build does it: the plugin creates the node's partitioner from a plugin context.
+  const build = (options: unknown) => plugin.create(standaloneContext(), plugin.parseOptions(options));
   partitionerSuite({
     name: plugin.name,
     create: () => build(undefined),
     createWithTopology: (topology) => build({ topology }),
-    // The fixed-partition ring's claim is a function of the members alone: a join can also
-    // move partitions between old members (bounded by the movement test instead).
-    supports: { minimalMovement: plugin.name !== "fixed-partitions" },
+    // What the plugin declares (the fixed-partition ring's claim can move partitions between
+    // old members on a join, bounded by the movement test instead).
+    supports: { minimalMovement: plugin.capabilities.minimalMovement ?? false },
   });
 }
 
@@ -256,14 +252,10 @@ describe("ConsistentHashRing", () => {
       invalidConfig(() => consistentHash({ vnodes: 0 }));
     });
 
-    it("registers one ring per node container", () => {
-      const node1 = container.createChildContainer();
-      const node2 = container.createChildContainer();
-      consistentHashPlugin.register(node1, { vnodes: 16 });
-      consistentHashPlugin.register(node2, { vnodes: 16 });
-      const p1 = node1.resolve<Partitioner>(PARTITIONER);
-      assertStrictEquals(node1.resolve<Partitioner>(PARTITIONER), p1);
-      assert(node2.resolve<Partitioner>(PARTITIONER) !== p1, "nodes share a ring");
+    it("creates one ring per node", () => {
+      const p1 = consistentHashPlugin.create(standaloneContext({ id: "n1" }), { vnodes: 16 });
+      const p2 = consistentHashPlugin.create(standaloneContext({ id: "n2" }), { vnodes: 16 });
+      assert(p2 !== p1, "nodes share a ring");
       assertInstanceOf(p1, ConsistentHashRing);
       assertEquals(p1.name, "consistent-hash");
       assertEquals(p1.options, { vnodes: 16 });

@@ -5,6 +5,7 @@
  * read repair, hint delivery and range sync skip what is refused; and in the lab, twelve
  * read-modify-write clients on one key never make any replica store more than the limit.
  */
+import { simulatedNetwork } from "../sim/network.ts";
 import { describe, it } from "@std/testing/bdd";
 import { assert, assertEquals, assertInstanceOf, assertRejects, assertThrows } from "@std/assert";
 import { readFileSync } from "node:fs";
@@ -32,8 +33,6 @@ import {
   sleep,
 } from "../index.ts";
 import {
-  IN_PROCESS_NETWORK,
-  type InProcessNetwork,
   type QuorumReplicator,
   type SloppyQuorumReplicator,
   builtinPlugins,
@@ -43,7 +42,7 @@ import { statusOf } from "../server/http-api.ts";
 import { recordWatch, watchedMemoryEngine } from "./support/record-watch.ts";
 
 const text = (values: Uint8Array[]) => values.map(decodeText).sort();
-const network = (cluster: Cluster) => cluster.container.resolve<InProcessNetwork>(IN_PROCESS_NETWORK);
+const network = (cluster: Cluster) => simulatedNetwork(cluster);
 
 /** Siblings the store does not interpret: distinct values under plain counters. */
 const plain = (...values: string[]): SiblingSet => values.map((v, i) => ({ value: encodeText(v), version: i + 1 }));
@@ -159,7 +158,7 @@ describe("record bounds: every replica, every path", () => {
     const [n1, n2] = [cluster.node("n1"), cluster.node("n2")];
     const [a, b, c] = antichain(["n2", "n3"], ["a", "b", "c"]);
     await seed(n2, "k", [...a!, ...b!]);
-    const error = await assertRejects(() => n1.write("n2", "k", c!, 200), SiblingLimitError);
+    const error = await assertRejects(() => n1.services.replicas.write("n2", "k", c!, 200), SiblingLimitError);
     assertEquals([error.siblings, error.limit], [3, 2]);
     assertEquals(text((await n2.localRecord("k")).map((s) => s.value!)), ["a", "b"]);
     assertEquals(n2.services.store.stats.refused, 1);

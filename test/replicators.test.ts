@@ -1,14 +1,13 @@
 /**
- * Runs the Replicator conformance suite for every bundled replicator plugin, built the way a
- * node builds it (the plugin registers into the node's tsyringe child container), plus
+ * Runs the Replicator conformance suite for every bundled replicator plugin, created the way a
+ * node creates it (from a plugin context), with what each plugin declares it promises, plus
  * quorum-specific tests.
  */
-import { globalContainer as container } from "../core/build/di.ts";
 import { afterEach, describe, it } from "@std/testing/bdd";
 import { assert, assertEquals, assertInstanceOf, assertThrows } from "@std/assert";
 import type { Plugin } from "../core/build/plugin.ts";
 import { InvalidConfigError } from "../core/errors.ts";
-import { REPLICATOR, type Replicator } from "../core/interfaces/replicator.ts";
+import type { Replicator } from "../core/interfaces/replicator.ts";
 import type { SiblingSet } from "../core/model/sibling.ts";
 import { QuorumReplicator, quorum, quorumPlugin, replicatorPlugins } from "../plugins/replicators/index.ts";
 import {
@@ -21,29 +20,20 @@ import {
   unreachable,
 } from "./conformance/replicator.ts";
 
-/**
- * What each bundled plugin claims with its default options. A new replicator plugin must add
- * itself here: the suite cannot guess which targets or repairs it promises.
- */
-const CLAIMS: Readonly<Record<string, ReplicatorCapabilities>> = {
-  quorum: { preferenceListTargets: true, readRepair: true },
-  "sloppy-quorum": { preferenceListTargets: true, readRepair: true, fallsBackOnFailure: true },
-};
-
 // deno-lint-ignore no-explicit-any
-function creator(plugin: Plugin<any>, rawOptions?: unknown): (deps: ReplicatorDeps) => Replicator {
-  return ({ container: c }) => {
-    plugin.register(c, plugin.parseOptions(rawOptions));
-    return c.resolve<Replicator>(REPLICATOR);
-  };
+function creator(plugin: Plugin<any, "replicator", any>, rawOptions?: unknown): (deps: ReplicatorDeps) => Replicator {
+  return ({ context }) => plugin.create(context, plugin.parseOptions(rawOptions));
+}
+
+/** What a plugin declares it promises, with its default options. */
+// deno-lint-ignore no-explicit-any
+function claims(plugin: Plugin<any, "replicator", any>): ReplicatorCapabilities {
+  const c = plugin.capabilities;
+  return { preferenceListTargets: c.preferenceListTargets ?? false, readRepair: c.readRepair ?? false, fallsBackOnFailure: c.fallsBackOnFailure ?? false };
 }
 
 for (const plugin of replicatorPlugins) {
-  const supports = CLAIMS[plugin.name];
-  if (supports === undefined) {
-    throw new Error(`replicator plugin "${plugin.name}" declares no claims in test/replicators.test.ts`);
-  }
-  replicatorSuite({ name: plugin.name, create: creator(plugin), supports });
+  replicatorSuite({ name: plugin.name, create: creator(plugin), supports: claims(plugin) });
 }
 
 replicatorSuite({
@@ -76,9 +66,8 @@ describe("quorum replicator", () => {
 
   const value = (s: string): SiblingSet => [{ value: new TextEncoder().encode(s), version: [["n1", 1]] }];
 
-  it("is what the plugin registers, one instance per container", async () => {
+  it("is what the plugin creates", async () => {
     const h = await setup();
-    assertEquals(h.container.resolve(REPLICATOR), h.replicator);
     assertEquals(h.replicator.name, "quorum");
   });
 
@@ -138,10 +127,9 @@ describe("quorum replicator", () => {
     });
   });
 
-  it("is built per container: two nodes share no replicator", async () => {
+  it("is created per node: two nodes share no replicator", async () => {
     const a = await setup();
     const b = await setup();
     assert(a.replicator !== b.replicator);
-    assert(!container.isRegistered(REPLICATOR), "the global container is never written to");
   });
 });

@@ -1,7 +1,7 @@
 import { describe, it } from "@std/testing/bdd";
 import { assertEquals } from "@std/assert";
-import { globalContainer as container } from "../core/build/di.ts";
-import { CONFLICT_RESOLVER, type ConflictResolver } from "../core/interfaces/conflict-resolver.ts";
+import { standaloneContext } from "../core/build/standalone-context.ts";
+import type { ConflictResolver } from "../core/interfaces/conflict-resolver.ts";
 import { resolverPlugins } from "../plugins/resolvers/index.ts";
 import { VectorClockResolver, compareClocks, formatClock, mergeClocks } from "../plugins/resolvers/vector-clock.ts";
 import { DottedVersionVectorResolver } from "../plugins/resolvers/dotted-version-vector.ts";
@@ -11,11 +11,7 @@ import { conflictResolverSuite } from "./conformance/conflict-resolver.ts";
 for (const plugin of resolverPlugins) {
   conflictResolverSuite({
     name: plugin.name,
-    create: () => {
-      const c = container.createChildContainer();
-      plugin.register(c, plugin.parseOptions(undefined));
-      return c.resolve<ConflictResolver>(CONFLICT_RESOLVER);
-    },
+    create: () => plugin.create(standaloneContext(), plugin.parseOptions(undefined)),
   });
 }
 

@@ -1,6 +1,7 @@
 /**
  * The simulator: fault schedules, checkers, determinism across runs and runtimes, the lab.
  */
+import { simulatedNetwork } from "../sim/network.ts";
 import { describe, it } from "@std/testing/bdd";
 import { assert, assertEquals, assertNotEquals, assertRejects, assertThrows } from "@std/assert";
 import { execFileSync } from "node:child_process";
@@ -9,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { InvalidConfigError, createCluster, decodeText, encodeText, sleep } from "../index.ts";
-import { IN_PROCESS_NETWORK, type InProcessNetwork, builtinPlugins } from "../plugins/index.ts";
+import { builtinPlugins } from "../plugins/index.ts";
 import {
   History,
   compare,
@@ -72,7 +73,7 @@ describe("fault schedules", () => {
 describe("the simulated network's faults", () => {
   it("partitions, asymmetric blocks, heal, loss and duplication", async () => {
     await using cluster = await createCluster({ nodes: 3, replication: { n: 3, r: 1, w: 3 }, requestTimeoutMs: 100 });
-    const network = cluster.container.resolve<InProcessNetwork>(IN_PROCESS_NETWORK);
+    const network = simulatedNetwork(cluster);
     network.partition([["n1"], ["n2", "n3"]]);
     assert(!network.canReach("n1", "n2") && !network.canReach("n3", "n1") && network.canReach("n2", "n3"));
     await assertRejects(() => cluster.node("n2").put("k", encodeText("v")));

@@ -2,6 +2,7 @@
  * StoreClient (codecs, merges, read-modify-write with retries) and sessions (read-your-writes,
  * monotonic reads) against in-process clusters on virtual time.
  */
+import { simulatedNetwork } from "../sim/network.ts";
 import { describe, it } from "@std/testing/bdd";
 import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import {
@@ -23,7 +24,7 @@ import {
   sleep,
   textCodec,
 } from "../index.ts";
-import { IN_PROCESS_NETWORK, type InProcessNetwork, builtinPlugins } from "../plugins/index.ts";
+import { builtinPlugins } from "../plugins/index.ts";
 import { History, type OperationRecord, parseScenario, runScenario, sessionViolations } from "../sim/index.ts";
 
 const union = (sets: readonly string[][]) => [...new Set(sets.flat())].sort();
@@ -95,7 +96,7 @@ describe("sessions", () => {
 
   it("read-your-writes: a read that would miss the session's write asks every replica", async () => {
     await using cluster = await createCluster(weak);
-    const network = cluster.container.resolve<InProcessNetwork>(IN_PROCESS_NETWORK);
+    const network = simulatedNetwork(cluster);
     const key = "profile";
     const [first, , third] = cluster.nodes[0]!.services.partitioner.preferenceList(key, 3);
     const coordinator = cluster.node(first!);
@@ -116,7 +117,7 @@ describe("sessions", () => {
 
   it("fails with StaleReadError rather than answer with the past, and the session stays as it was", async () => {
     await using cluster = await createCluster(weak);
-    const network = cluster.container.resolve<InProcessNetwork>(IN_PROCESS_NETWORK);
+    const network = simulatedNetwork(cluster);
     const key = "profile";
     const [first, second, third] = cluster.nodes[0]!.services.partitioner.preferenceList(key, 3);
     await cluster.node(first!).put(key, encodeText("old"), { w: 3 });
@@ -135,7 +136,7 @@ describe("sessions", () => {
 
   it("monotonic reads: after seeing a value, the session never reads an older one", async () => {
     await using cluster = await createCluster(weak);
-    const network = cluster.container.resolve<InProcessNetwork>(IN_PROCESS_NETWORK);
+    const network = simulatedNetwork(cluster);
     const key = "feed";
     const [first, , third] = cluster.nodes[0]!.services.partitioner.preferenceList(key, 3);
     await cluster.node(first!).put(key, encodeText("v1"), { w: 3 });

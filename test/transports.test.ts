@@ -1,25 +1,18 @@
 /**
- * Runs the Transport conformance suite for every bundled transport plugin, built the way a node
- * build wires it (shared services on a root container, the transport in each node's child
- * container), on a virtual runtime driven by hand; plus in-process specifics: latency bounds,
+ * Runs the Transport conformance suite for every bundled transport plugin that runs on virtual
+ * time, each transport created by its plugin from a plugin context (what it shares made once,
+ * as a cluster does), on a virtual runtime driven by hand; plus in-process specifics: latency bounds,
  * traffic counters and seeded determinism.
  */
-import { globalContainer as container } from "../core/build/di.ts";
-import type { DependencyContainer } from "../core/build/di.ts";
+import { standaloneContext } from "../core/build/standalone-context.ts";
 import { describe, it } from "@std/testing/bdd";
 import { assert, assertEquals, assertGreater, assertInstanceOf, assertNotEquals, assertThrows } from "@std/assert";
 import type { Plugin } from "../core/build/plugin.ts";
-import { RUNTIME } from "../core/build/tokens.ts";
 import { InvalidConfigError } from "../core/errors.ts";
-import { CLOCK, SCHEDULER } from "../core/interfaces/clock.ts";
-import { LOGGER } from "../core/interfaces/logger.ts";
-import { RANDOM } from "../core/interfaces/random.ts";
-import { type Message, TRANSPORT, type Transport } from "../core/interfaces/transport.ts";
+import type { Message, Transport } from "../core/interfaces/transport.ts";
 import type { NodeId } from "../core/model/sibling.ts";
-import { NODE_SETTINGS, type NodeSettings, nodeSettings } from "../core/node/settings.ts";
 import { type VirtualRuntime, virtualRuntime } from "../core/runtime/runtime.ts";
 import {
-  IN_PROCESS_NETWORK,
   InProcessNetwork,
   InProcessTransport,
   inProcess,
@@ -28,40 +21,32 @@ import {
 } from "../plugins/transports/index.ts";
 import { type TransportPair, transportSuite } from "./conformance/transport.ts";
 
-/** Nodes built from one plugin on one virtual runtime, as core/build/node-build.ts wires them. */
+/** Nodes whose transports one plugin creates on one virtual runtime, as the node build does. */
 interface Built {
   readonly runtime: VirtualRuntime;
-  readonly root: DependencyContainer;
-  /** Builds node `id` in its own child container and returns its transport. */
-  node(id: NodeId): { transport: Transport; container: DependencyContainer };
+  /** What the plugin shares across the nodes (its `createShared`). */
+  readonly shared: unknown;
+  /** Creates node `id`'s transport. */
+  node(id: NodeId): { transport: Transport };
 }
 
 // deno-lint-ignore no-explicit-any
-function build(plugin: Plugin<any>, rawOptions?: unknown, seed = 1): Built {
+function build(plugin: Plugin<any, "transport", any>, rawOptions?: unknown, seed = 1): Built {
   const runtime = virtualRuntime(seed);
-  const root = container.createChildContainer();
-  root.register(RUNTIME, { useValue: runtime });
-  root.register(SCHEDULER, { useValue: runtime.scheduler });
   const options = plugin.parseOptions(rawOptions);
-  plugin.registerShared?.(root, options);
+  const shared = plugin.createShared?.({ scheduler: runtime.scheduler, random: runtime.random, members: [] }, options);
   return {
     runtime,
-    root,
+    shared,
     node(id) {
-      const child = root.createChildContainer();
-      const settings: NodeSettings = nodeSettings(id, { replication: { n: 1, r: 1, w: 1 } });
-      child.register(NODE_SETTINGS, { useValue: settings });
-      child.register(CLOCK, { useValue: runtime.clockFor(id) });
-      child.register(RANDOM, { useValue: runtime.random.fork(`node:${id}`) });
-      child.register(LOGGER, { useValue: runtime.loggerFor(id) });
-      plugin.register(child, options);
-      return { transport: child.resolve<Transport>(TRANSPORT), container: child };
+      const context = standaloneContext({ id, runtime, shared, settings: { replication: { n: 1, r: 1, w: 1 } } });
+      return { transport: plugin.create(context, options) };
     },
   };
 }
 
 // deno-lint-ignore no-explicit-any
-function createPair(plugin: Plugin<any>, rawOptions?: unknown, seed = 1): TransportPair & Built {
+function createPair(plugin: Plugin<any, "transport", any>, rawOptions?: unknown, seed = 1): TransportPair & Built {
   const built = build(plugin, rawOptions, seed);
   const a = built.node("node-a").transport;
   const b = built.node("node-b").transport;
@@ -81,7 +66,7 @@ function createPair(plugin: Plugin<any>, rawOptions?: unknown, seed = 1): Transp
 
 // Transports on virtual time run the suite here; the TCP transport needs real sockets and real
 // time, and runs it in test/transports-tcp.test.ts.
-for (const plugin of transportPlugins.filter((p) => p.name !== "tcp")) {
+for (const plugin of transportPlugins.filter((p) => !p.capabilities.realTimeOnly)) {
   transportSuite({ name: plugin.name, createPair: () => createPair(plugin) });
 }
 
@@ -89,20 +74,19 @@ for (const plugin of transportPlugins.filter((p) => p.name !== "tcp")) {
 type Delivery = readonly [to: NodeId, from: NodeId, type: string, time: number];
 
 describe("in-process transport", () => {
-  it("is what the plugin registers: one network per root, one endpoint per node", () => {
+  it("is what the plugin creates: one network per cluster, one endpoint per node", () => {
     const built = build(inProcessPlugin);
     const n1 = built.node("n1");
     const n2 = built.node("n2");
     assertInstanceOf(n1.transport, InProcessTransport);
     assertEquals(n1.transport.self, "n1");
     assertEquals(n2.transport.self, "n2");
-    assertEquals(n1.container.resolve<Transport>(TRANSPORT), n1.transport);
-    const network = built.root.resolve<InProcessNetwork>(IN_PROCESS_NETWORK);
+    const network = built.shared as InProcessNetwork;
     assertInstanceOf(network, InProcessNetwork);
-    assertEquals(n2.container.resolve<InProcessNetwork>(IN_PROCESS_NETWORK), network);
     assertEquals(network.endpoint("n1"), n1.transport);
+    assertEquals(network.endpoint("n2"), n2.transport);
     assertEquals(network.scheduler, built.runtime.scheduler);
-    assert(build(inProcessPlugin).root.resolve(IN_PROCESS_NETWORK) !== network, "roots share nothing");
+    assert(build(inProcessPlugin).shared !== network, "clusters share nothing");
   });
 
   it("rejects invalid options with RINGFORGE_INVALID_CONFIG: min > max, negative, infinite, unknown", () => {
@@ -165,7 +149,7 @@ describe("in-process transport", () => {
 
   it("counts messages (requests, replies, one-way), encoded bytes, and drops", async () => {
     const pair = createPair(inProcessPlugin);
-    const network = pair.root.resolve<InProcessNetwork>(IN_PROCESS_NETWORK);
+    const network = pair.shared as InProcessNetwork;
     const scheduler = pair.runtime.scheduler;
     await pair.a.start(() => {});
     await pair.b.start(() => ({ type: "ok" }));

@@ -14,6 +14,9 @@ import { VirtualScheduler } from "../runtime/virtual-scheduler.ts";
 import { type ResolvedStore, resolveStoreConfig } from "./config.ts";
 import { buildNode, createRootContainer } from "./node-build.ts";
 import type { PluginRegistry } from "./registry.ts";
+import type { PluginFamily } from "./plugin.ts";
+import { sharedToken } from "./tokens.ts";
+import { get } from "./di.ts";
 
 /** What {@link Cluster.join} returns: what the join streamed, and the new node. */
 export interface JoinedNode extends JoinResult {
@@ -90,6 +93,15 @@ export class Cluster {
     const entry = this.#nodes.get(id);
     if (!entry) throw new RangeError(`no node "${id}" in this cluster (nodes: ${this.ids.join(", ")})`);
     return entry.node;
+  }
+
+  /**
+   * What the plugin of `family` shares across this cluster's nodes (its `createShared`): the
+   * simulated network of the in-process transport, for one. `undefined` if it shares nothing.
+   */
+  shared(family: PluginFamily): unknown {
+    const token = sharedToken(family);
+    return this.container.isRegistered(token, true) ? get(this.container, token) : undefined;
   }
 
   /** The container of node `id`, to resolve its services by token. */

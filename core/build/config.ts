@@ -7,8 +7,8 @@ import { z } from "zod";
 import { InvalidConfigError } from "../errors.ts";
 import type { MemberInfo } from "../interfaces/partitioner.ts";
 import { DEFAULT_LIMITS, type Limits } from "../model/limits.ts";
-import type { HandoffSettings, ReplicationSettings } from "../node/settings.ts";
-import { DEFAULT_TOMBSTONES, type TombstoneSettings } from "../node/tombstone-gc.ts";
+import type { HandoffSettings, ReplicationSettings } from "../model/settings.ts";
+import { DEFAULT_TOMBSTONES, type TombstoneSettings } from "../model/settings.ts";
 import { PLUGIN_FAMILIES, type PluginChoice, type PluginFamily, parseWith } from "./plugin.ts";
 import type { PluginRegistry } from "./registry.ts";
 

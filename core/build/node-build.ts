@@ -1,50 +1,80 @@
 /**
- * The node build: wires a resolved store into one tsyringe child container per node.
+ * The node build: wires a resolved store into one tsyringe child container per node. Every
+ * service of a node is made here, in one place: the plugins' services from their typed
+ * {@link PluginContext}, and core's own parts (records, range sync, replicas, ring membership,
+ * handoff, joins and leaves, tombstone GC) around them.
  *
  * @module
  */
-import { type DependencyContainer, globalContainer, instanceCachingFactory } from "./di.ts";
+import { type DependencyContainer, get, globalContainer, provide, provideValue } from "./di.ts";
+import { ANTI_ENTROPY } from "../interfaces/anti-entropy.ts";
 import { CLOCK, SCHEDULER } from "../interfaces/clock.ts";
 import { CONFLICT_RESOLVER } from "../interfaces/conflict-resolver.ts";
 import { FAILURE_DETECTOR } from "../interfaces/failure-detector.ts";
 import { LOGGER } from "../interfaces/logger.ts";
 import { PARTITIONER } from "../interfaces/partitioner.ts";
+import type { MemberInfo } from "../interfaces/partitioner.ts";
 import { RANDOM } from "../interfaces/random.ts";
-import { REPLICATOR, REPLICA_CLIENT, type ReplicaClient } from "../interfaces/replicator.ts";
+import { REPLICATOR } from "../interfaces/replicator.ts";
 import { STORAGE_ENGINE } from "../interfaces/storage-engine.ts";
+import type { Token } from "../interfaces/token.ts";
 import { TRANSPORT } from "../interfaces/transport.ts";
+import { keyspace } from "../model/keyspace.ts";
+import type { NodeSettings } from "../model/settings.ts";
 import type { NodeId } from "../model/sibling.ts";
-import { RingforgeNode } from "../node/ringforge-node.ts";
-import { ANTI_ENTROPY } from "../interfaces/anti-entropy.ts";
-import { RANGE_SYNC, RECORD_STORE } from "../node/tokens.ts";
-import { RangeSync } from "../node/range-sync.ts";
+import { Handoff } from "../node/handoff.ts";
+import { NodeLifecycle } from "../node/lifecycle.ts";
+import { MembershipChange } from "../node/membership-change.ts";
+import { MessageTable } from "../node/message-router.ts";
+import { HashTreeSync } from "../node/range-sync.ts";
 import { RecordStore } from "../node/record-store.ts";
-import type { Clock } from "../interfaces/clock.ts";
-import type { ConflictResolver } from "../interfaces/conflict-resolver.ts";
-import type { MemberInfo, Partitioner } from "../interfaces/partitioner.ts";
-import type { StorageEngine } from "../interfaces/storage-engine.ts";
-import type { Transport } from "../interfaces/transport.ts";
-import { MESSAGE_ROUTER, MessageRouter } from "../node/message-router.ts";
-import { NODE_SETTINGS, type NodeSettings } from "../node/settings.ts";
+import { Replicas } from "../node/replicas.ts";
+import { RingMembership } from "../node/ring-membership.ts";
+import { RingforgeNode } from "../node/ringforge-node.ts";
+import { TombstoneGc } from "../node/tombstone-gc.ts";
 import type { Runtime } from "../runtime/runtime.ts";
+import { systemClock, systemScheduler } from "../runtime/system-runtime.ts";
 import type { ResolvedStore } from "./config.ts";
-import { PLUGIN_FAMILIES } from "./plugin.ts";
-import { MEMBERS, NODE, RUNTIME } from "./tokens.ts";
+import { type FamilyServices, PLUGIN_FAMILIES, type PluginContext, type PluginFamily, type SharedContext } from "./plugin.ts";
+import {
+  MEMBERS,
+  MESSAGE_TABLE,
+  NODE,
+  NODE_SETTINGS,
+  RANGE_SYNC,
+  RECORD_STORE,
+  REPLICAS,
+  RUNTIME,
+  sharedToken,
+} from "./tokens.ts";
+
+/** The token each family's service is registered under. */
+const FAMILY_TOKENS: { readonly [F in PluginFamily]: Token<FamilyServices[F]> } = {
+  engine: STORAGE_ENGINE,
+  transport: TRANSPORT,
+  detector: FAILURE_DETECTOR,
+  partitioner: PARTITIONER,
+  resolver: CONFLICT_RESOLVER,
+  replicator: REPLICATOR,
+  antiEntropy: ANTI_ENTROPY,
+};
 
 /**
  * Creates the root container of a set of nodes sharing one runtime (one process, or one
- * simulation): registers the runtime and the store's members, and lets every plugin register
- * its shared services. The root is a child of tsyringe's global container, which is never
- * written to, so independent clusters in one process share nothing.
+ * simulation): registers the runtime and the store's members, and what each plugin shares
+ * across nodes (made when first used). The root is a child of tsyringe's global container,
+ * which is never written to, so independent clusters in one process share nothing.
  */
 export function createRootContainer(store: ResolvedStore, runtime: Runtime): DependencyContainer {
   const root = globalContainer.createChildContainer();
-  root.register(RUNTIME, { useValue: runtime });
-  root.register(SCHEDULER, { useValue: runtime.scheduler });
-  root.register(MEMBERS, { useValue: store.members });
+  provideValue(root, RUNTIME, runtime);
+  provideValue(root, SCHEDULER, runtime.scheduler);
+  provideValue(root, MEMBERS, store.members);
+  const shared: SharedContext = { scheduler: runtime.scheduler, random: runtime.random, members: store.members };
   for (const family of PLUGIN_FAMILIES) {
     const { plugin, options } = store.plugins[family];
-    plugin.registerShared?.(root, options);
+    const createShared = plugin.createShared;
+    if (createShared) provide(root, sharedToken(family), () => createShared.call(plugin, shared, options));
   }
   return root;
 }
@@ -59,19 +89,19 @@ export interface BuiltNode {
 
 /**
  * Builds node `id` in its own child container of `root`: node settings, clock, randomness and
- * logger, then every plugin's service, then the node itself. Returns the node (not started)
- * and its container. `member` describes a node that is not among the configured members (one
- * that will join).
-  *
-  * @example
-  * ```ts
-  * const root = createRootContainer(store, virtualRuntime(1));
-  * const node = buildNode(root, store, "n1");
-  * await node.start();
-  * ```
+ * logger, then every plugin's service (each from its {@link PluginContext}), core's parts, and
+ * the node itself. Returns the node (not started) and its container. `member` describes a node
+ * that is not among the configured members (one that will join).
+ *
+ * @example
+ * ```ts
+ * const root = createRootContainer(store, virtualRuntime(1));
+ * const { node } = buildNode(root, store, "n1");
+ * await node.start();
+ * ```
  */
 export function buildNode(root: DependencyContainer, store: ResolvedStore, id: NodeId, member?: MemberInfo): BuiltNode {
-  const runtime = root.resolve<Runtime>(RUNTIME);
+  const runtime = get(root, RUNTIME);
   const c = root.createChildContainer();
   const settings: NodeSettings = {
     id,
@@ -82,67 +112,157 @@ export function buildNode(root: DependencyContainer, store: ResolvedStore, id: N
     tombstones: store.tombstones,
     handoff: store.handoff,
   };
-  c.register(NODE_SETTINGS, { useValue: settings });
-  c.register(CLOCK, { useValue: runtime.clockFor(id) });
-  c.register(RANDOM, { useValue: runtime.random.fork(`node:${id}`) });
-  c.register(LOGGER, { useValue: runtime.loggerFor(id) });
-  c.register(MESSAGE_ROUTER, { useValue: new MessageRouter() });
+  const clock = runtime.clockFor(id);
+  const random = runtime.random.fork(`node:${id}`);
+  const logger = runtime.loggerFor(id);
+  const router = new MessageTable();
+  provideValue(c, NODE_SETTINGS, settings);
+  provideValue(c, CLOCK, clock);
+  provideValue(c, RANDOM, random);
+  provideValue(c, LOGGER, logger);
+  provideValue(c, MESSAGE_TABLE, router);
+
+  const realTime = { clock: systemClock, scheduler: systemScheduler };
+  const base = { settings, members: store.members, clock, scheduler: runtime.scheduler, random, logger, realTime, router };
   for (const family of PLUGIN_FAMILIES) {
     const { plugin, options } = store.plugins[family];
-    plugin.register(c, options);
+    const context = pluginContext(c, base, family);
+    provide(c, FAMILY_TOKENS[family], () => plugin.create(context, options));
   }
-  // The replicator reaches replicas through the node, and the node needs the replicator:
-  // the client resolves the node when first called, which breaks the cycle.
-  let self: RingforgeNode | undefined;
-  const nodeOf = () => (self ??= c.resolve<RingforgeNode>(NODE));
-  const replicaClient: ReplicaClient = {
-    write: (node, key, siblings, timeoutMs) => nodeOf().write(node, key, siblings, timeoutMs),
-    read: (node, key, timeoutMs) => nodeOf().read(node, key, timeoutMs),
+  provide(c, RECORD_STORE, (k) => {
+    const partitioner = get(k, PARTITIONER);
+    return new RecordStore(get(k, STORAGE_ENGINE), (key) => partitioner.token(key), clock, { limits: settings.limits });
+  });
+  provide(c, RANGE_SYNC, (k) =>
+    new HashTreeSync({
+      id,
+      store: get(k, RECORD_STORE),
+      transport: get(k, TRANSPORT),
+      resolver: get(k, CONFLICT_RESOLVER),
+      router,
+      limits: settings.limits,
+    }));
+  provide(c, REPLICAS, (k) =>
+    new Replicas({ id, store: get(k, RECORD_STORE), resolver: get(k, CONFLICT_RESOLVER), transport: get(k, TRANSPORT) }));
+
+  // The order of resolution is the order services are made (and register their routes): the
+  // strategies first, then core's parts that use them.
+  const engine = get(c, STORAGE_ENGINE);
+  const transport = get(c, TRANSPORT);
+  const partitioner = get(c, PARTITIONER);
+  const detector = get(c, FAILURE_DETECTOR);
+  const resolver = get(c, CONFLICT_RESOLVER);
+  const replicator = get(c, REPLICATOR);
+  const store_ = get(c, RECORD_STORE);
+  const sync = get(c, RANGE_SYNC);
+  const antiEntropy = get(c, ANTI_ENTROPY);
+  const replicas = get(c, REPLICAS);
+  const n = () => settings.replication.n;
+  const timeoutMs = settings.requestTimeoutMs;
+  const lifecycle = new NodeLifecycle();
+  const ring = new RingMembership({
+    id,
+    meta: keyspace(engine, "meta"),
+    partitioner,
+    transport,
+    random: random.fork("ring"),
+    logger,
+    configured: store.members,
+  });
+  const handoff = new Handoff({ id, store: store_, sync, partitioner, detector, n, logger, timeoutMs });
+  const services = {
+    settings,
+    clock,
+    scheduler: runtime.scheduler,
+    random,
+    logger,
+    members: store.members,
+    engine,
+    transport,
+    partitioner,
+    detector,
+    resolver,
+    replicator,
+    antiEntropy,
+    store: store_,
+    sync,
+    replicas,
+    router,
+    ring,
+    handoff,
+    lifecycle,
   };
-  c.register(REPLICA_CLIENT, { useValue: replicaClient });
-  c.register(RECORD_STORE, {
-    useFactory: instanceCachingFactory((k) => {
-      const partitioner = k.resolve<Partitioner>(PARTITIONER);
-      return new RecordStore(k.resolve<StorageEngine>(STORAGE_ENGINE), (key) => partitioner.token(key), k.resolve<Clock>(CLOCK), {
-        limits: settings.limits,
-      });
-    }),
+  const membership = new MembershipChange({
+    ...services,
+    running: () => lifecycle.running,
+    refuseWrites: (on) => {
+      lifecycle.refuseWrites = on;
+    },
   });
-  c.register(RANGE_SYNC, {
-    useFactory: instanceCachingFactory(
-      (k) =>
-        new RangeSync({
-          id,
-          store: k.resolve(RECORD_STORE),
-          transport: k.resolve<Transport>(TRANSPORT),
-          resolver: k.resolve<ConflictResolver>(CONFLICT_RESOLVER),
-          router: k.resolve(MESSAGE_ROUTER),
-          limits: settings.limits,
-        }),
-    ),
+  const tombstones = new TombstoneGc({
+    id,
+    store: store_,
+    clock,
+    partitioner,
+    n,
+    transport,
+    router,
+    limits: settings.limits,
+    logger,
+    settings: settings.tombstones,
+    timeoutMs,
   });
-  c.register(NODE, {
-    useFactory: instanceCachingFactory(
-      (k) =>
-        new RingforgeNode({
-          settings: k.resolve(NODE_SETTINGS),
-          clock: k.resolve(CLOCK),
-          logger: k.resolve(LOGGER),
-          engine: k.resolve(STORAGE_ENGINE),
-          transport: k.resolve(TRANSPORT),
-          partitioner: k.resolve(PARTITIONER),
-          detector: k.resolve(FAILURE_DETECTOR),
-          resolver: k.resolve(CONFLICT_RESOLVER),
-          replicator: k.resolve(REPLICATOR),
-          router: k.resolve(MESSAGE_ROUTER),
-          scheduler: k.resolve(SCHEDULER),
-          random: k.resolve(RANDOM),
-          members: store.members,
-          store: k.resolve(RECORD_STORE),
-          sync: k.resolve(RANGE_SYNC),
-          antiEntropy: k.resolve(ANTI_ENTROPY),
-        }),
-    ),
-  });
-  return { node: c.resolve<RingforgeNode>(NODE), container: c };
+  const node = new RingforgeNode({ ...services, membership, tombstones });
+  provideValue(c, NODE, node);
+  return { node, container: c };
+}
+
+/** What every plugin of a node gets alike. */
+interface ContextBase {
+  readonly settings: NodeSettings;
+  readonly members: readonly MemberInfo[];
+  readonly clock: PluginContext["clock"];
+  readonly scheduler: PluginContext["scheduler"];
+  readonly random: PluginContext["random"];
+  readonly logger: PluginContext["logger"];
+  readonly realTime: PluginContext["realTime"];
+  readonly router: PluginContext["router"];
+}
+
+/**
+ * The context the plugin of `family` gets on the node of container `c`: the node's other
+ * services are resolved from the container when the plugin first asks for them.
+ */
+function pluginContext(c: DependencyContainer, base: ContextBase, family: PluginFamily): PluginContext {
+  return {
+    ...base,
+    keyspace: (name) => keyspace(get(c, STORAGE_ENGINE), name),
+    get shared() {
+      return c.isRegistered(sharedToken(family), true) ? get(c, sharedToken(family)) : undefined;
+    },
+    get engine() {
+      return get(c, STORAGE_ENGINE);
+    },
+    get transport() {
+      return get(c, TRANSPORT);
+    },
+    get partitioner() {
+      return get(c, PARTITIONER);
+    },
+    get detector() {
+      return get(c, FAILURE_DETECTOR);
+    },
+    get resolver() {
+      return get(c, CONFLICT_RESOLVER);
+    },
+    get replicas() {
+      return get(c, REPLICAS);
+    },
+    get records() {
+      return get(c, RECORD_STORE);
+    },
+    get sync() {
+      return get(c, RANGE_SYNC);
+    },
+  };
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Limits } from "../model/limits.ts";
-import type { ReplicationSettings } from "../node/settings.ts";
+import type { ReplicationSettings } from "../model/settings.ts";
 import { type Cluster, type ClusterOptions, createCluster } from "./cluster.ts";
 import type { MemberConfig, PluginRef, StoreConfig } from "./config.ts";
 import type { PluginChoice } from "./plugin.ts";

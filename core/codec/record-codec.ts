@@ -6,12 +6,11 @@
 import { CorruptDataError } from "../errors.ts";
 import type { Sibling, SiblingSet } from "../model/sibling.ts";
 import { decode, encode } from "./msgpack.ts";
+import { RECORD_PREFIX } from "../model/keyspace.ts";
 
 /** Record format version, first element of every encoded record. */
 const FORMAT = 1;
 
-/** Engine key prefix of user records; other prefixes are reserved for hints, metadata... */
-export const RECORD_PREFIX = 0x01;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });

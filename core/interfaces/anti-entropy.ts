@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { type Token, token } from "./token.ts";
 
 /** What a node's anti-entropy did so far. */
 export interface AntiEntropyStats {
@@ -20,9 +21,10 @@ export interface AntiEntropyStats {
 
 /**
  * Background repair between the replicas of each key range (Dynamo §4.7): converges keys that
- * are never read, which read repair cannot reach. Implementations schedule exchanges; the
- * comparison itself (hash trees over token ranges, only differing keys moved) is core's
- * {@link RangeSync}.
+ * are never read, which read repair cannot reach. A strategy gets the node's records as a
+ * `RecordView` and core's hash-tree range comparison as a `RangeSync` in its plugin context
+ * (see core/interfaces/records.ts): it may schedule that comparison (the `merkle` plugin does),
+ * or compare the records its own way over messages of its own.
  *
  * Contract: `start` and `stop` are idempotent; exchanges run only between them; an exchange
  * never loses a version (records are merged by the conflict resolver, never overwritten).
@@ -39,4 +41,4 @@ export interface AntiEntropy {
 }
 
 /** Injection token for the node's {@link AntiEntropy}. */
-export const ANTI_ENTROPY: unique symbol = Symbol.for("ringforge.AntiEntropy");
+export const ANTI_ENTROPY: Token<AntiEntropy> = token<AntiEntropy>("AntiEntropy");

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { type Token, token } from "./token.ts";
 
 /**
  * The current time in milliseconds. On the system runtime it is wall-clock time; on the
@@ -35,9 +36,9 @@ export interface Scheduler {
 }
 
 /** Injection token for the node's {@link Clock}. */
-export const CLOCK: unique symbol = Symbol.for("ringforge.Clock");
+export const CLOCK: Token<Clock> = token<Clock>("Clock");
 /** Injection token for the node's {@link Scheduler}. */
-export const SCHEDULER: unique symbol = Symbol.for("ringforge.Scheduler");
+export const SCHEDULER: Token<Scheduler> = token<Scheduler>("Scheduler");
 
 /**
  * Resolves after `ms` milliseconds of scheduler time.

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { type Token, token } from "./token.ts";
 import type { NodeId, Sibling, SiblingSet } from "../model/sibling.ts";
 
 /** How two versions relate causally. */
@@ -76,4 +77,4 @@ export interface ConflictResolver<V = unknown, C = unknown> {
 }
 
 /** Injection token for the node's {@link ConflictResolver}. */
-export const CONFLICT_RESOLVER: unique symbol = Symbol.for("ringforge.ConflictResolver");
+export const CONFLICT_RESOLVER: Token<ConflictResolver> = token<ConflictResolver>("ConflictResolver");

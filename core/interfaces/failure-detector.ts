@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { type Token, token } from "./token.ts";
 import type { MemberInfo } from "./partitioner.ts";
 import type { NodeId } from "../model/sibling.ts";
 
@@ -45,7 +46,7 @@ export interface FailureDetector {
 }
 
 /** Injection token for the node's {@link FailureDetector}. */
-export const FAILURE_DETECTOR: unique symbol = Symbol.for("ringforge.FailureDetector");
+export const FAILURE_DETECTOR: Token<FailureDetector> = token<FailureDetector>("FailureDetector");
 
 /**
  * True if `detector` knows `node` and believes it is not up. A node the detector has not heard

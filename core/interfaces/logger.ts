@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { type Token, token } from "./token.ts";
 
 /** Structured fields attached to a log line. */
 export type LogFields = Readonly<Record<string, unknown>>;
@@ -20,7 +21,7 @@ export interface Logger {
 }
 
 /** Injection token for the node's {@link Logger}. */
-export const LOGGER: unique symbol = Symbol.for("ringforge.Logger");
+export const LOGGER: Token<Logger> = token<Logger>("Logger");
 
 /** A logger that discards everything (the default in simulations and tests). */
 export const silentLogger: Logger = {

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { type Token, token } from "./token.ts";
 import type { NodeId } from "../model/sibling.ts";
 import type { InvalidConfigError } from "../errors.ts";
 
@@ -84,7 +85,7 @@ export interface Partitioner {
 }
 
 /** Injection token for the node's {@link Partitioner}. */
-export const PARTITIONER: unique symbol = Symbol.for("ringforge.Partitioner");
+export const PARTITIONER: Token<Partitioner> = token<Partitioner>("Partitioner");
 
 /** True if `token` lies in `range` (`(start, end]`, wrapping). */
 export function rangeContains(range: Pick<TokenRange, "start" | "end">, token: number): boolean {

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { type Token, token } from "./token.ts";
 
 /**
  * A source of pseudo-random numbers. Implementations are deterministic for a given seed;
@@ -19,4 +20,4 @@ export interface Random {
 }
 
 /** Injection token for the node's {@link Random}. */
-export const RANDOM: unique symbol = Symbol.for("ringforge.Random");
+export const RANDOM: Token<Random> = token<Random>("Random");

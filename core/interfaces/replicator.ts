@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { type Token, token } from "./token.ts";
 import type { NodeId, SiblingSet } from "../model/sibling.ts";
 
 /**
@@ -17,7 +18,7 @@ export interface ReplicaClient {
 }
 
 /** Injection token for the {@link ReplicaClient} core provides to replicators. */
-export const REPLICA_CLIENT: unique symbol = Symbol.for("ringforge.ReplicaClient");
+export const REPLICA_CLIENT: Token<ReplicaClient> = token<ReplicaClient>("ReplicaClient");
 
 /**
  * A quorum within a subset of the targets (per-datacenter consistency): the request also waits
@@ -80,6 +81,23 @@ export interface ReadOutcome {
   readonly replied: number;
 }
 
+/** Hint counters of a replicator that keeps hints (sloppy quorum), for the lab and metrics. */
+export interface HintStats {
+  /** Hints stored on this node. */
+  stored: number;
+  /** Hints handed off to their owner. */
+  delivered: number;
+  /**
+   * Hints dropped: over the replicator's bound, too old, or refused by their owner because the
+   * merged record would pass its bounds (`maxSiblings`, `maxRecordBytes`; it would be refused
+   * at every delivery). What a dropped hint carried is left to anti-entropy and to the client
+   * that resolves the key's siblings.
+   */
+  dropped: number;
+  /** Writes this node coordinated that went to a fallback with a hint. */
+  hintedWrites: number;
+}
+
 /**
  * Fans a request out to a key's replicas and waits for enough of them (Dynamo §4.5).
  *
@@ -105,7 +123,11 @@ export interface Replicator {
   start?(): Promise<void>;
   /** Stops background work; called when the node stops or crashes. */
   stop?(): Promise<void>;
+  /** Hint counters, for a replicator that keeps hints for replicas that were down. */
+  readonly hints?: HintStats;
+  /** Hints waiting on this node for their owner, for a replicator that keeps hints. */
+  readonly pendingHints?: number;
 }
 
 /** Injection token for the node's {@link Replicator}. */
-export const REPLICATOR: unique symbol = Symbol.for("ringforge.Replicator");
+export const REPLICATOR: Token<Replicator> = token<Replicator>("Replicator");

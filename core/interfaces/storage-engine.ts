@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { type Token, token } from "./token.ts";
 
 /** Store `value` under `key` (in a batch). */
 export interface PutOperation {
@@ -78,4 +79,4 @@ export interface StorageEngine {
 }
 
 /** Injection token for the node's {@link StorageEngine}. */
-export const STORAGE_ENGINE: unique symbol = Symbol.for("ringforge.StorageEngine");
+export const STORAGE_ENGINE: Token<StorageEngine> = token<StorageEngine>("StorageEngine");

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { type Token, token } from "./token.ts";
 import type { NodeId } from "../model/sibling.ts";
 
 /**
@@ -54,4 +55,4 @@ export interface Transport {
 }
 
 /** Injection token for the node's {@link Transport}. */
-export const TRANSPORT: unique symbol = Symbol.for("ringforge.Transport");
+export const TRANSPORT: Token<Transport> = token<Transport>("Transport");

@@ -8,7 +8,7 @@ import { InvalidRequestError } from "../errors.ts";
 import type { MemberInfo } from "../interfaces/partitioner.ts";
 import type { AckGroup } from "../interfaces/replicator.ts";
 import type { NodeId } from "../model/sibling.ts";
-import type { Consistency } from "./settings.ts";
+import type { Consistency } from "../model/settings.ts";
 
 /** What a request waits for: `count` answers in all, and each group's quorum if any. */
 export interface QuorumPlan {

@@ -7,10 +7,11 @@
 import { RingforgeError } from "../errors.ts";
 import { type FailureDetector, believedDown } from "../interfaces/failure-detector.ts";
 import type { Logger } from "../interfaces/logger.ts";
-import { type Partitioner, type TokenRange, rangeHolding } from "../interfaces/partitioner.ts";
+import { type Partitioner, rangeHolding } from "../interfaces/partitioner.ts";
 import type { NodeId } from "../model/sibling.ts";
-import type { RangeSync } from "./range-sync.ts";
-import type { RecordStore, TokenInterval } from "./record-store.ts";
+import type { RangeSync } from "../interfaces/records.ts";
+import type { RecordStore } from "./record-store.ts";
+import type { TokenInterval } from "../interfaces/records.ts";
 
 /** What handoff did so far. */
 export interface HandoffStats {

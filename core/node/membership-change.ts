@@ -10,10 +10,10 @@ import { type FailureDetector, believedDown } from "../interfaces/failure-detect
 import { type MemberInfo, type Partitioner, rangeContains, rangeMoves } from "../interfaces/partitioner.ts";
 import type { NodeId } from "../model/sibling.ts";
 import type { Handoff } from "./handoff.ts";
-import type { RangeSync } from "./range-sync.ts";
-import type { TokenInterval } from "./record-store.ts";
+import type { RangeSync } from "../interfaces/records.ts";
+import type { TokenInterval } from "../interfaces/records.ts";
 import type { RingMembership, RingView } from "./ring-membership.ts";
-import type { NodeSettings } from "./settings.ts";
+import type { NodeSettings } from "../model/settings.ts";
 
 /** Tries a join or leave makes before giving up on concurrent membership changes. */
 const MEMBERSHIP_ATTEMPTS = 5;
@@ -117,7 +117,6 @@ export class MembershipChange {
    */
   async leave(options: LeaveOptions = {}): Promise<void> {
     const { settings, scheduler, clock } = this.#d;
-    const { n } = settings.replication;
     const timeoutMs = options.timeoutMs ?? 600_000;
     const deadline = clock.now() + timeoutMs;
     const isMember = () => this.#d.ring.view.members.some((m) => m.id === this.#d.id);

@@ -5,6 +5,7 @@
  * @module
  */
 import { InvalidMessageError } from "../errors.ts";
+import type { MessageRouter } from "../interfaces/message-router.ts";
 import type { Message, MessageHandler } from "../interfaces/transport.ts";
 import type { NodeId } from "../model/sibling.ts";
 
@@ -17,7 +18,7 @@ import type { NodeId } from "../model/sibling.ts";
  * router.on("gossip.", (message, from) => detector.receive(message, from));
  * ```
  */
-export class MessageRouter {
+export class MessageTable implements MessageRouter {
   readonly #routes = new Map<string, MessageHandler>();
 
   /**
@@ -47,5 +48,4 @@ export class MessageRouter {
   }
 }
 
-/** Injection token of the node's {@link MessageRouter}. */
-export const MESSAGE_ROUTER: unique symbol = Symbol.for("ringforge.MessageRouter");
+

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Consistency } from "./settings.ts";
+import type { Consistency } from "../model/settings.ts";
 import { InvalidMessageError } from "../errors.ts";
 import type { Message } from "../interfaces/transport.ts";
 

@@ -13,8 +13,9 @@ import { rangeContains } from "../interfaces/partitioner.ts";
 import { type NodeId, type SiblingSet, sameSiblings } from "../model/sibling.ts";
 import type { Limits } from "../model/limits.ts";
 import { isRecordBoundError, validateKey } from "../model/limits.ts";
-import type { MessageRouter } from "./message-router.ts";
-import type { RecordStore, TokenInterval } from "./record-store.ts";
+import type { MessageRouter } from "../interfaces/message-router.ts";
+import type { RecordStore } from "./record-store.ts";
+import type { RangeSync, SyncMode, SyncOptions, SyncResult, TokenInterval } from "../interfaces/records.ts";
 
 /** Hashes of intervals. Reply: `{ hashes: number[] }`. */
 export const SYNC_HASHES = "sync.hashes";
@@ -35,50 +36,6 @@ const MAX_INTERVALS = 8192;
 const MAX_BATCH = 256;
 /** A key-list reply stops adding intervals once it holds this many keys. */
 const MAX_KEYS_REPLY = 4096;
-
-/** Which way records flow in a {@link RangeSync.run}. */
-export type SyncMode = "both" | "pull" | "push";
-
-/** Options of one sync. */
-export interface SyncOptions {
-  /**
-   * `both`: each side ends with the merge of the two (anti-entropy); `pull`: only this node
-   * takes the peer's records (a joining node streaming); `push`: only the peer takes this
-   * node's records (handoff before dropping them).
-   */
-  readonly mode: SyncMode;
-  /** Stop after repairing this many keys (the rest is left for the next run). Default no limit. */
-  readonly maxKeys?: number;
-  /** Time limit of each request, ms. */
-  readonly timeoutMs: number;
-}
-
-/** What one sync did. */
-export interface SyncResult {
-  /** Requests sent. */
-  readonly requests: number;
-  /** Bytes of requests sent and replies received. */
-  readonly bytes: number;
-  /** Keys found different. */
-  readonly differing: number;
-  /** Records taken from the peer that changed this node's record. */
-  readonly pulled: number;
-  /** Records sent to the peer and merged there. */
-  readonly pushed: number;
-  /**
-   * Keys skipped because the merge of the two records would pass the record bounds
-   * (`maxSiblings`, `maxRecordBytes`) on this node or the peer: nothing was stored for them,
-   * and they stay as they are (unsettled) until a client resolves their siblings.
-   */
-  readonly refused: number;
-  /**
-   * Keys whose local record (at the given hash) the peer now holds or supersedes: handoff may
-   * drop these if they are still at that hash.
-   */
-  readonly settled: ReadonlyMap<string, number>;
-  /** False when `maxKeys` cut the run short. */
-  readonly complete: boolean;
-}
 
 /** Running totals of one node's syncs, for the lab and metrics. */
 export interface SyncStats {
@@ -101,7 +58,7 @@ export function emptySyncStats(): SyncStats {
   return { runs: 0, bytes: 0, differing: 0, pulled: 0, pushed: 0, refused: 0 };
 }
 
-/** What a {@link RangeSync} needs from its node. */
+/** What a {@link HashTreeSync} needs from its node. */
 export interface RangeSyncDeps {
   /** This node. */
   readonly id: NodeId;
@@ -128,7 +85,7 @@ export interface RangeSyncDeps {
  * ({@link SyncResult.refused}); the rest of the range carries on. Retrying it cannot succeed
  * until a client resolves its siblings, so it is neither an error nor settled.
  */
-export class RangeSync {
+export class HashTreeSync implements RangeSync {
   readonly #d: RangeSyncDeps;
   /** Totals over every sync this node started. */
   readonly stats: SyncStats = emptySyncStats();

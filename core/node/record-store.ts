@@ -11,45 +11,19 @@ import type { Clock } from "../interfaces/clock.ts";
 import type { BatchOperation, StorageEngine } from "../interfaces/storage-engine.ts";
 import { DEFAULT_LIMITS, type Limits, checkRecordBounds } from "../model/limits.ts";
 import type { Sibling, SiblingSet } from "../model/sibling.ts";
+import type { IndexEntry, RecordView, TokenInterval } from "../interfaces/records.ts";
+import { TOKEN_INDEX_PREFIX, TOMBSTONE_INDEX_PREFIX } from "../model/keyspace.ts";
 import { KeyedMutex } from "./keyed-mutex.ts";
 
-/** Engine key prefix of the token index: `0x03 token(u32 BE) key` → {@link IndexEntry} fields. */
-const INDEX_PREFIX = 0x03;
-/** Engine key prefix of the tombstone index: `0x04 since(f64 BE) key` → empty. */
-const TOMBSTONE_PREFIX = 0x04;
+/** The token index: `0x03 token(u32 BE) key` → {@link IndexEntry} fields (see core/model/keyspace.ts). */
+const INDEX_PREFIX = TOKEN_INDEX_PREFIX;
+/** The tombstone index: `0x04 since(f64 BE) key` → empty. */
+const TOMBSTONE_PREFIX = TOMBSTONE_INDEX_PREFIX;
 const TOKENS = 2 ** 32;
 const INDEX_VALUE_BYTES = 17;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
-
-/** What the index holds for one stored record. */
-export interface IndexEntry {
-  /** The user key. */
-  readonly key: string;
-  /** The key's token (partitioner position). */
-  readonly token: number;
-  /** Hash of the key and its encoded record; never 0 (0 is "no record" in the tree). */
-  readonly hash: number;
-  /** Size of the encoded record plus the key, bytes. */
-  readonly bytes: number;
-  /**
-   * When this node first stored the record as tombstones only (its clock, ms), or `undefined`
-   * if the record has a live value.
-   */
-  readonly tombstoneSince: number | undefined;
-}
-
-/**
- * An interval of the token space, `(start, end]` as in {@link TokenRange} (wrapping when
- * `end <= start`; `start === end` is the whole ring).
- */
-export interface TokenInterval {
-  /** Exclusive start token. */
-  readonly start: number;
-  /** Inclusive end token. */
-  readonly end: number;
-}
 
 /** A tombstone-only record in the tombstone index: when it became so, and its key. */
 export interface TombstoneCursor {
@@ -119,7 +93,7 @@ export interface RecordStoreOptions {
  * or join streaming. Removals are always allowed, and a record already over a bound may change
  * as long as it does not grow in that measure (see {@link checkRecordBounds}).
  */
-export class RecordStore {
+export class RecordStore implements RecordView {
   readonly #engine: StorageEngine;
   readonly #tokenOf: (key: string) => number;
   readonly #clock: Clock;

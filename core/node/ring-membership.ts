@@ -9,7 +9,7 @@ import { murmur3 } from "../hash/murmur3.ts";
 import type { Logger } from "../interfaces/logger.ts";
 import type { MemberInfo, Partitioner } from "../interfaces/partitioner.ts";
 import type { Random } from "../interfaces/random.ts";
-import type { StorageEngine } from "../interfaces/storage-engine.ts";
+import type { Keyspace } from "../model/keyspace.ts";
 import type { Message, Transport } from "../interfaces/transport.ts";
 import type { NodeId } from "../model/sibling.ts";
 
@@ -20,8 +20,8 @@ export const RING_SET = "ring.set";
 /** A node's ring. */
 export const RING_VIEW = "ring.view";
 
-/** Engine key (metadata prefix 0x00) of the persisted ring. */
-const RING_META_KEY = new Uint8Array([0x00, ...new TextEncoder().encode("meta/ring")]);
+/** Key of the persisted ring in the node's `meta` keyspace. */
+const RING_META_KEY = new TextEncoder().encode("meta/ring");
 
 /**
  * The owners of the ring at one version. Every membership change makes a new view with a higher
@@ -54,8 +54,8 @@ function viewDigest(view: RingView): number {
 export interface RingMembershipDeps {
   /** This node. */
   readonly id: NodeId;
-  /** The node's engine (the ring is persisted so a restart keeps it). */
-  readonly engine: StorageEngine;
+  /** The node's `meta` keyspace (the ring is persisted so a restart keeps it). */
+  readonly meta: Keyspace;
   /** The partitioner, whose members this class sets. */
   readonly partitioner: Partitioner;
   /** Messages to peers. */
@@ -66,8 +66,6 @@ export interface RingMembershipDeps {
   readonly logger: Logger;
   /** The configured members: the ring before any change. */
   readonly configured: readonly MemberInfo[];
-  /** Called after a new view took effect in the partitioner. */
-  readonly onChange: (before: RingView, after: RingView) => void;
 }
 
 /**
@@ -82,10 +80,16 @@ export class RingMembership {
   #view: RingView;
   /** Adoptions run one at a time, so a slower older view can never replace a newer one. */
   #adopting: Promise<unknown> = Promise.resolve();
+  readonly #listeners: ((before: RingView, after: RingView) => void)[] = [];
 
   constructor(deps: RingMembershipDeps) {
     this.#d = deps;
     this.#view = { epoch: 0, members: deps.configured };
+  }
+
+  /** Calls `listener` after each new view took effect in the partitioner. */
+  onChange(listener: (before: RingView, after: RingView) => void): void {
+    this.#listeners.push(listener);
   }
 
   /** The current view. */
@@ -95,7 +99,7 @@ export class RingMembership {
 
   /** Loads the persisted view (or the configured members) into the partitioner. */
   async load(): Promise<void> {
-    const stored = await this.#d.engine.get(RING_META_KEY);
+    const stored = await this.#d.meta.get(RING_META_KEY);
     if (stored !== undefined) this.#view = parseView(decode(stored, "persisted ring"));
     this.#d.partitioner.setMembers(this.#view.members, this.#view.layout);
   }
@@ -114,14 +118,14 @@ export class RingMembership {
     // refuses changes nothing.
     this.#d.partitioner.setMembers(view.members, view.layout);
     try {
-      await this.#d.engine.put(RING_META_KEY, encode(viewToWire(view)));
+      await this.#d.meta.put(RING_META_KEY, encode(viewToWire(view)));
     } catch (error) {
       this.#d.partitioner.setMembers(before.members, before.layout);
       throw error;
     }
     this.#view = view;
     this.#d.logger.info("ring changed", { epoch: view.epoch, members: view.members.map((m) => m.id).join(",") });
-    this.#d.onChange(before, view);
+    for (const listener of this.#listeners) listener(before, view);
     return true;
   }
 

@@ -13,7 +13,7 @@ import {
   UnreachableNodeError,
 } from "../errors.ts";
 import type { Session } from "../client/session.ts";
-import type { MembershipConflictError, TimeoutError } from "../errors.ts";
+import type { TimeoutError } from "../errors.ts";
 import { parseSiblings, siblingsToWire } from "../codec/record-codec.ts";
 import { bytesEqual } from "../codec/bytes.ts";
 import { encode } from "../codec/msgpack.ts";
@@ -24,19 +24,23 @@ import type { FailureDetector } from "../interfaces/failure-detector.ts";
 import type { Logger } from "../interfaces/logger.ts";
 import type { MemberInfo, Partitioner } from "../interfaces/partitioner.ts";
 import type { Random } from "../interfaces/random.ts";
-import type { ReplicaClient, Replicator } from "../interfaces/replicator.ts";
+import type { Replicator } from "../interfaces/replicator.ts";
 import type { StorageEngine } from "../interfaces/storage-engine.ts";
 import type { Message, Transport } from "../interfaces/transport.ts";
 import { type CausalContext, MAX_CONTEXT_LENGTH, unwrapContext, wrapContext } from "../model/causal-context.ts";
 import { validateKey, validateValue } from "../model/limits.ts";
-import { type NodeId, type Sibling, type SiblingSet, liveValues, sameSiblings } from "../model/sibling.ts";
-import { Handoff } from "./handoff.ts";
-import type { MessageRouter } from "./message-router.ts";
-import { type RangeSync, SYNC_MERGE } from "./range-sync.ts";
+import { type NodeId, type Sibling, type SiblingSet, liveValues } from "../model/sibling.ts";
+import type { Handoff } from "./handoff.ts";
+import type { MessageTable } from "./message-router.ts";
+import { SYNC_MERGE } from "./range-sync.ts";
 import type { RecordStore } from "./record-store.ts";
-import { RING_GET, RING_SET, RingMembership } from "./ring-membership.ts";
-import { type JoinResult, type LeaveOptions, MembershipChange } from "./membership-change.ts";
-import { TombstoneGc } from "./tombstone-gc.ts";
+import { RING_GET, RING_SET, type RingMembership } from "./ring-membership.ts";
+import type { JoinResult, LeaveOptions, MembershipChange } from "./membership-change.ts";
+import type { TombstoneGc } from "./tombstone-gc.ts";
+import type { NodeLifecycle } from "./lifecycle.ts";
+import type { Replicas } from "./replicas.ts";
+import type { HashTreeSync } from "./range-sync.ts";
+import { keyspace } from "../model/keyspace.ts";
 import {
   type CoordinateRequest,
   KV_ACK,
@@ -49,7 +53,7 @@ import {
   isString,
   parseCoordinateRequest,
 } from "./protocol.ts";
-import type { Consistency, NodeSettings } from "./settings.ts";
+import type { Consistency, NodeSettings } from "../model/settings.ts";
 import { type QuorumPlan, quorumPlan } from "./consistency.ts";
 
 /** Options of a read. */
@@ -105,7 +109,7 @@ export interface PutResult {
   readonly context: CausalContext;
 }
 
-/** The services a node is built from, as resolved from its container. */
+/** The services a node is built from: every one is made by the node build, in one place. */
 export interface NodeServices {
   /** Identity, replication factors, limits. */
   readonly settings: NodeSettings;
@@ -120,7 +124,7 @@ export interface NodeServices {
   /** Local records with their token index and hash tree. */
   readonly store: RecordStore;
   /** Hash-tree comparison with a peer (anti-entropy, join, handoff). */
-  readonly sync: RangeSync;
+  readonly sync: HashTreeSync;
   /** Background repair. */
   readonly antiEntropy: AntiEntropy;
   /** The node's logger. */
@@ -137,12 +141,24 @@ export interface NodeServices {
   readonly resolver: ConflictResolver;
   /** Fan-out to replicas. */
   readonly replicator: Replicator;
+  /** How the coordinator and the replicator reach replicas. */
+  readonly replicas: Replicas;
   /** Where messages of other protocols (gossip, SWIM...) go. */
-  readonly router: MessageRouter;
+  readonly router: MessageTable;
+  /** Ring membership: who owns ranges (changed by join and leave only). */
+  readonly ring: RingMembership;
+  /** Hands off records outside this node's ranges. */
+  readonly handoff: Handoff;
+  /** Joins and leaves. */
+  readonly membership: MembershipChange;
+  /** Removes tombstones every replica holds, after their grace. */
+  readonly tombstones: TombstoneGc;
+  /** The node's lifecycle state, shared with the parts above. */
+  readonly lifecycle: NodeLifecycle;
 }
 
-/** Engine key (prefix 0x00, metadata) recording which resolver wrote the engine's versions. */
-const RESOLVER_META_KEY = new Uint8Array([0x00, ...new TextEncoder().encode("meta/resolver")]);
+/** Key in the `meta` keyspace recording which resolver wrote the engine's versions. */
+const RESOLVER_META_KEY = new TextEncoder().encode("meta/resolver");
 
 /**
  * One node of a store. Any node can take any request: a read is coordinated where it arrives;
@@ -161,11 +177,12 @@ const RESOLVER_META_KEY = new Uint8Array([0x00, ...new TextEncoder().encode("met
  * await node.put("k", encodeText("v2"), { context });
  * ```
  */
-export class RingforgeNode implements ReplicaClient {
+export class RingforgeNode {
   /** This node's id. */
   readonly id: NodeId;
   readonly #s: NodeServices;
-  #state: "new" | "running" | "stopping" | "stopped" = "new";
+  /** The node's state, shared with the parts that act for it (see {@link NodeLifecycle}). */
+  readonly #life: NodeLifecycle;
   /** The ids of the ring's members, cached per membership (the partitioner's array changes on every change). */
   #memberIds: { readonly of: readonly MemberInfo[]; readonly ids: ReadonlySet<NodeId> } | undefined;
   /** Whether `node` is a member of the ring view: what a resolver admits from a client's context. */
@@ -174,8 +191,6 @@ export class RingforgeNode implements ReplicaClient {
     if (this.#memberIds?.of !== members) this.#memberIds = { of: members, ids: new Set(members.map((m) => m.id)) };
     return this.#memberIds.ids.has(node);
   };
-  /** Set once this node has left the ring view: replica writes are refused from then on. */
-  #refuseWrites = false;
   /** Client operations this node is coordinating now (a graceful stop waits for them). */
   #inflight = 0;
   readonly #timers: Timer[] = [];
@@ -187,59 +202,20 @@ export class RingforgeNode implements ReplicaClient {
   readonly tombstones: TombstoneGc;
   readonly #membership: MembershipChange;
 
-  /** @internal built by the node build; takes its services from the container. */
+  /** @internal built by the node build (see `buildNode`), which makes every service it uses. */
   constructor(services: NodeServices) {
     this.#s = services;
     this.id = services.settings.id;
-    const s = services;
-    const n = () => s.settings.replication.n;
-    const timeoutMs = s.settings.requestTimeoutMs;
-    this.ring = new RingMembership({
-      id: this.id,
-      engine: s.engine,
-      partitioner: s.partitioner,
-      transport: s.transport,
-      random: s.random.fork("ring"),
-      logger: s.logger,
-      configured: s.members,
-      onChange: () => {
-        this.handoff.ringChanged();
-        void this.#runHandoff();
-      },
+    this.#life = services.lifecycle;
+    this.ring = services.ring;
+    this.handoff = services.handoff;
+    this.tombstones = services.tombstones;
+    this.#membership = services.membership;
+    this.ring.onChange(() => {
+      this.handoff.ringChanged();
+      void this.#runHandoff();
     });
-    this.handoff = new Handoff({
-      id: this.id,
-      store: s.store,
-      sync: s.sync,
-      partitioner: s.partitioner,
-      detector: s.detector,
-      n,
-      logger: s.logger,
-      timeoutMs,
-    });
-    s.store.onStored((key) => this.handoff.noteStored(key));
-    this.#membership = new MembershipChange({
-      ...s,
-      ring: this.ring,
-      handoff: this.handoff,
-      running: () => this.#state === "running",
-      refuseWrites: (on) => {
-        this.#refuseWrites = on;
-      },
-    });
-    this.tombstones = new TombstoneGc({
-      id: this.id,
-      store: s.store,
-      clock: s.clock,
-      partitioner: s.partitioner,
-      n,
-      transport: s.transport,
-      router: s.router,
-      limits: s.settings.limits,
-      logger: s.logger,
-      settings: s.settings.tombstones,
-      timeoutMs,
-    });
+    services.store.onStored((key) => this.handoff.noteStored(key));
   }
 
   /** The strategies and runtime this node was built from (for inspection and the lab). */
@@ -249,13 +225,13 @@ export class RingforgeNode implements ReplicaClient {
 
   /** True between `start()` and `stop()`. */
   get running(): boolean {
-    return this.#state === "running";
+    return this.#life.state === "running";
   }
 
   /** Opens the engine, starts the transport and membership. Idempotent. */
   async start(): Promise<void> {
-    if (this.#state === "running") return;
-    if (this.#state === "stopped") throw new NotRunningError(`node ${this.id} (stopped nodes cannot restart; build a new one)`);
+    if (this.#life.state === "running") return;
+    if (this.#life.state === "stopped") throw new NotRunningError(`node ${this.id} (stopped nodes cannot restart; build a new one)`);
     const { engine, transport, detector, store, settings, scheduler } = this.#s;
     // The peer port is bound before the engine opens, so a second process started on the same
     // ports fails there, before it touches the data directory. Until the node runs, every
@@ -275,7 +251,7 @@ export class RingforgeNode implements ReplicaClient {
     await detector.start();
     await this.#s.replicator.start?.();
     await this.#s.antiEntropy.start();
-    this.#state = "running";
+    this.#life.state = "running";
     this.#timers.push(
       every(scheduler, settings.handoff.intervalMs, () => {
         void this.ring.poll(settings.requestTimeoutMs).then(() => this.#runHandoff());
@@ -291,16 +267,16 @@ export class RingforgeNode implements ReplicaClient {
    * side, then stops membership and transport and closes the engine. Idempotent.
    */
   async stop(): Promise<void> {
-    if (this.#state !== "running") {
-      if (this.#state !== "stopping") this.#state = "stopped";
+    if (this.#life.state !== "running") {
+      if (this.#life.state !== "stopping") this.#life.state = "stopped";
       return;
     }
-    this.#state = "stopping";
+    this.#life.state = "stopping";
     const { scheduler, clock, settings } = this.#s;
     const deadline = clock.now() + 2 * settings.requestTimeoutMs;
     while (this.#inflight > 0 && clock.now() < deadline) await sleep(scheduler, 1);
-    if (this.#state !== "stopping") return; // crashed while draining
-    this.#state = "stopped";
+    if (this.#life.state !== "stopping") return; // crashed while draining
+    this.#life.state = "stopped";
     await this.#halt();
     this.#s.logger.info("node stopped", { id: this.id });
   }
@@ -311,8 +287,8 @@ export class RingforgeNode implements ReplicaClient {
    * durable is lost (all of it for a volatile memory engine). The simulator's crash fault.
    */
   async crash(): Promise<void> {
-    const wasRunning = this.#state === "running" || this.#state === "stopping";
-    this.#state = "stopped";
+    const wasRunning = this.#life.state === "running" || this.#life.state === "stopping";
+    this.#life.state = "stopped";
     if (!wasRunning) return;
     await this.#halt();
     this.#s.logger.info("node crashed", { id: this.id });
@@ -369,7 +345,7 @@ export class RingforgeNode implements ReplicaClient {
   }
 
   async #runHandoff(): Promise<void> {
-    if (this.#state !== "running") return;
+    if (this.#life.state !== "running") return;
     await this.#background("handoff", () => this.handoff.sweep());
   }
 
@@ -378,7 +354,7 @@ export class RingforgeNode implements ReplicaClient {
       await task();
     } catch (error) {
       // A node stopping under a task, or a peer sending garbage: log, the next round retries.
-      if (this.#state === "running") this.#s.logger.warn(`${what} failed`, { error: String(error) });
+      if (this.#life.state === "running") this.#s.logger.warn(`${what} failed`, { error: String(error) });
     }
   }
 
@@ -439,7 +415,7 @@ export class RingforgeNode implements ReplicaClient {
         }
       };
       for (const target of targets) {
-        this.read(target, key, timeoutMs).then(
+        this.#s.replicas.read(target, key, timeoutMs).then(
           (reply) => {
             replied++;
             siblings = resolver.merge(siblings, reply);
@@ -515,25 +491,6 @@ export class RingforgeNode implements ReplicaClient {
   async localRecord(key: string): Promise<SiblingSet> {
     validateKey(key, this.#s.settings.limits);
     return this.#readLocal(key);
-  }
-
-  // ---- ReplicaClient: how a replicator on this node reaches replicas --------------------
-
-  /** @internal */
-  async write(node: NodeId, key: string, siblings: SiblingSet, timeoutMs: number): Promise<void> {
-    if (node === this.id) {
-      await this.#mergeLocal(key, siblings);
-      return;
-    }
-    await this.#s.transport.request(node, { type: KV_WRITE, key, siblings: siblingsToWire(siblings) }, { timeoutMs });
-  }
-
-  /** @internal */
-  async read(node: NodeId, key: string, timeoutMs: number): Promise<SiblingSet> {
-    if (node === this.id) return this.#readLocal(key);
-    const reply = await this.#s.transport.request(node, { type: KV_READ, key }, { timeoutMs });
-    if (reply.type !== KV_RECORD) throw new RingforgeError("RINGFORGE_INVALID_MESSAGE", `expected ${KV_RECORD} from ${node}`);
-    return parseSiblings(reply.siblings, `reply from ${node}`);
   }
 
   // ---- request paths --------------------------------------------------------------------
@@ -622,15 +579,15 @@ export class RingforgeNode implements ReplicaClient {
   // ---- replica side ---------------------------------------------------------------------
 
   async #handle(message: Message, from: NodeId): Promise<Message | void> {
-    if (this.#state !== "running" && this.#state !== "stopping") throw new NotRunningError(`node ${this.id}`);
-    if (this.#refuseWrites && (message.type === KV_WRITE || message.type === SYNC_MERGE)) {
+    if (this.#life.state !== "running" && this.#life.state !== "stopping") throw new NotRunningError(`node ${this.id}`);
+    if (this.#life.refuseWrites && (message.type === KV_WRITE || message.type === SYNC_MERGE)) {
       throw new NotRunningError(`node ${this.id} (it has left the ring and takes no more writes)`);
     }
     switch (message.type) {
       case KV_WRITE: {
         const key = field(message, "key", isString, "a string");
         validateKey(key, this.#s.settings.limits);
-        await this.#mergeLocal(key, parseSiblings(message.siblings, `${KV_WRITE} from ${from}`));
+        await this.#s.replicas.mergeLocal(key, parseSiblings(message.siblings, `${KV_WRITE} from ${from}`));
         return { type: KV_ACK };
       }
       case KV_READ: {
@@ -667,25 +624,13 @@ export class RingforgeNode implements ReplicaClient {
     return this.#s.store.get(key);
   }
 
-  /**
-   * Merges incoming siblings into the local record; stores only if something changed. A merge
-   * that would pass the record bounds is refused by the store (`SiblingLimitError`,
-   * `RecordTooLargeError`) and stores nothing: the error goes back to the coordinator, whose
-   * replicator counts it as a failed acknowledgement.
-   */
-  async #mergeLocal(key: string, incoming: SiblingSet): Promise<void> {
-    await this.#s.store.update(key, (local) => {
-      const merged = this.#s.resolver.merge(local, incoming);
-      return sameSiblings(merged, local) ? undefined : merged;
-    });
-  }
-
   async #checkResolverMeta(): Promise<void> {
     const { engine, resolver } = this.#s;
-    const stored = await engine.get(RESOLVER_META_KEY);
+    const meta = keyspace(engine, "meta");
+    const stored = await meta.get(RESOLVER_META_KEY);
     const mine = encode(resolver.name);
     if (stored === undefined) {
-      await engine.put(RESOLVER_META_KEY, mine);
+      await meta.put(RESOLVER_META_KEY, mine);
     } else if (!bytesEqual(stored, mine)) {
       throw new RingforgeError(
         "RINGFORGE_INVALID_CONFIG",
@@ -726,6 +671,6 @@ export class RingforgeNode implements ReplicaClient {
   }
 
   #assertRunning(): void {
-    if (this.#state !== "running") throw new NotRunningError(`node ${this.id}`);
+    if (this.#life.state !== "running") throw new NotRunningError(`node ${this.id}`);
   }
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { TombstoneSettings } from "../model/settings.ts";
 import { InvalidMessageError, RingforgeError } from "../errors.ts";
 import type { Clock } from "../interfaces/clock.ts";
 import type { Logger } from "../interfaces/logger.ts";
@@ -12,7 +13,7 @@ import type { Message, Transport } from "../interfaces/transport.ts";
 import type { Limits } from "../model/limits.ts";
 import { validateKey } from "../model/limits.ts";
 import type { NodeId } from "../model/sibling.ts";
-import type { MessageRouter } from "./message-router.ts";
+import type { MessageRouter } from "../interfaces/message-router.ts";
 import type { RecordStore, TombstoneCursor } from "./record-store.ts";
 
 /** Which of these keys do you hold, at which hash? Reply: `{ hashes: number[] }` (0: none). */
@@ -23,30 +24,6 @@ export const GC_REAP = "gc.reap";
 /** Most keys in one request. */
 const MAX_KEYS = 512;
 
-/** Tombstone GC settings (store config `tombstones`). */
-export interface TombstoneSettings {
-  /**
-   * A tombstone is kept at least this long after a replica stored it, ms. It must exceed the
-   * longest time a stale copy can stay away and come back: a hint's maximum age, a partition
-   * you expect to heal. Default 86,400,000 (one day, above sloppy quorum's default 3 h hint
-   * age); Cassandra's gc_grace is ten days.
-   */
-  readonly graceMs: number;
-  /** How often a node looks for tombstones past their grace, ms. Default 10,000. */
-  readonly intervalMs: number;
-  /** Most tombstones examined per round. Default 500. */
-  readonly batch: number;
-  /**
-   * `"all-replicas"` (default): remove a tombstone only once every replica holds it.
-   * `"grace-only"`: remove it after the grace period whatever the other replicas hold, as
-   * Cassandra does with gc_grace_seconds; a replica that missed the delete for longer than the
-   * grace period brings the value back. Offered so the lab can show that cost.
-   */
-  readonly mode: "all-replicas" | "grace-only";
-}
-
-/** Defaults of {@link TombstoneSettings}. */
-export const DEFAULT_TOMBSTONES: TombstoneSettings = { graceMs: 86_400_000, intervalMs: 10_000, batch: 500, mode: "all-replicas" };
 
 /** What tombstone GC did so far. */
 export interface TombstoneStats {

@@ -12,4 +12,4 @@ export * from "./merkle.ts";
 export * from "./none.ts";
 
 /** Every bundled anti-entropy plugin. */
-export const antiEntropyPlugins: readonly Plugin<any>[] = [noAntiEntropyPlugin, merkleAntiEntropyPlugin];
+export const antiEntropyPlugins: readonly Plugin<any, "antiEntropy", any>[] = [noAntiEntropyPlugin, merkleAntiEntropyPlugin];

@@ -3,21 +3,18 @@
  *
  * @module
  */
-import { instanceCachingFactory } from "../../core/build/di.ts";
 import { z } from "zod";
 import { type Plugin, type PluginChoice, choose, definePlugin } from "../../core/build/plugin.ts";
 import { RingforgeError } from "../../core/errors.ts";
-import { ANTI_ENTROPY, type AntiEntropy, type AntiEntropyStats } from "../../core/interfaces/anti-entropy.ts";
-import { SCHEDULER, type Scheduler, type Timer, every } from "../../core/interfaces/clock.ts";
-import { FAILURE_DETECTOR, type FailureDetector, believedDown } from "../../core/interfaces/failure-detector.ts";
-import { LOGGER, type Logger } from "../../core/interfaces/logger.ts";
-import { PARTITIONER, type Partitioner } from "../../core/interfaces/partitioner.ts";
-import { RANDOM, type Random } from "../../core/interfaces/random.ts";
+import { type AntiEntropy, type AntiEntropyStats } from "../../core/interfaces/anti-entropy.ts";
+import { type Scheduler, type Timer, every } from "../../core/interfaces/clock.ts";
+import { type FailureDetector, believedDown } from "../../core/interfaces/failure-detector.ts";
+import { type Logger } from "../../core/interfaces/logger.ts";
+import { type Partitioner } from "../../core/interfaces/partitioner.ts";
+import { type Random } from "../../core/interfaces/random.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
-import type { RangeSync } from "../../core/node/range-sync.ts";
-import type { TokenInterval } from "../../core/node/record-store.ts";
-import { NODE_SETTINGS, type NodeSettings } from "../../core/node/settings.ts";
-import { RANGE_SYNC } from "../../core/node/tokens.ts";
+import type { RangeSync, TokenInterval } from "../../core/interfaces/records.ts";
+import { type NodeSettings } from "../../core/model/settings.ts";
 
 /** Options of Merkle anti-entropy. */
 export interface MerkleAntiEntropyOptions {
@@ -154,30 +151,25 @@ const optionsSchema: z.ZodType<MerkleAntiEntropyOptions, unknown> = z
   .strict();
 
 /** The "merkle" anti-entropy plugin. */
-export const merkleAntiEntropyPlugin: Plugin<MerkleAntiEntropyOptions> = definePlugin({
+export const merkleAntiEntropyPlugin: Plugin<MerkleAntiEntropyOptions, "antiEntropy", undefined> = definePlugin({
   family: "antiEntropy",
   name: "merkle",
   description: "Periodic hash-tree exchanges between replicas; only differing keys move, rate-limited.",
+  capabilities: { repairs: true },
   options: optionsSchema,
-  register(container, options) {
-    container.register(ANTI_ENTROPY, {
-      useFactory: instanceCachingFactory(
-        (c) =>
-          new MerkleAntiEntropy(
-            {
-              settings: c.resolve<NodeSettings>(NODE_SETTINGS),
-              sync: c.resolve<RangeSync>(RANGE_SYNC),
-              partitioner: c.resolve<Partitioner>(PARTITIONER),
-              detector: c.resolve<FailureDetector>(FAILURE_DETECTOR),
-              scheduler: c.resolve<Scheduler>(SCHEDULER),
-              random: c.resolve<Random>(RANDOM).fork("anti-entropy"),
-              logger: c.resolve<Logger>(LOGGER),
-            },
-            options,
-          ),
-      ),
-    });
-  },
+  create: (context, options) =>
+    new MerkleAntiEntropy(
+      {
+        settings: context.settings,
+        sync: context.sync,
+        partitioner: context.partitioner,
+        detector: context.detector,
+        scheduler: context.scheduler,
+        random: context.random.fork("anti-entropy"),
+        logger: context.logger,
+      },
+      options,
+    ),
 });
 
 /**

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { type Plugin, type PluginChoice, choose, definePlugin } from "../../core/build/plugin.ts";
-import { ANTI_ENTROPY, type AntiEntropy, type AntiEntropyStats } from "../../core/interfaces/anti-entropy.ts";
+import { type AntiEntropy, type AntiEntropyStats } from "../../core/interfaces/anti-entropy.ts";
 
 /**
  * An {@link AntiEntropy} that does nothing: keys that are never read stay divergent after a
@@ -27,14 +27,13 @@ export class NoAntiEntropy implements AntiEntropy {
 export type NoAntiEntropyOptions = Record<string, never>;
 
 /** The "none" anti-entropy plugin. */
-export const noAntiEntropyPlugin: Plugin<NoAntiEntropyOptions> = definePlugin({
+export const noAntiEntropyPlugin: Plugin<NoAntiEntropyOptions, "antiEntropy", undefined> = definePlugin({
   family: "antiEntropy",
   name: "none",
   description: "No background repair: replicas converge only by read repair and hints.",
   options: z.object({}).strict() as z.ZodType<NoAntiEntropyOptions, unknown>,
-  register(container) {
-    container.register(ANTI_ENTROPY, { useValue: new NoAntiEntropy() });
-  },
+  capabilities: { repairs: false },
+  create: () => new NoAntiEntropy(),
 });
 
 /**

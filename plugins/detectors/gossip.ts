@@ -4,18 +4,11 @@
  *
  * @module
  */
-import { instanceCachingFactory } from "../../core/build/di.ts";
 import { z } from "zod";
 import { type Plugin, type PluginChoice, choose, definePlugin } from "../../core/build/plugin.ts";
 import { InvalidMessageError } from "../../core/errors.ts";
 import { type Clock, type Scheduler, type Timer, every } from "../../core/interfaces/clock.ts";
-import {
-  FAILURE_DETECTOR,
-  type FailureDetector,
-  type MemberState,
-  type MemberStatus,
-  type MembershipEvent,
-} from "../../core/interfaces/failure-detector.ts";
+import { type FailureDetector, type MemberState, type MemberStatus, type MembershipEvent } from "../../core/interfaces/failure-detector.ts";
 import type { Logger } from "../../core/interfaces/logger.ts";
 import type { MemberInfo } from "../../core/interfaces/partitioner.ts";
 import type { Random } from "../../core/interfaces/random.ts";
@@ -27,7 +20,7 @@ import {
   isPlacement,
   memberFrom,
   placementOf,
-  resolvePeerDetectorDeps,
+  peerDetectorDeps,
   sampleDistinct,
 } from "./member-wire.ts";
 import { PhiAccrual } from "./phi-accrual.ts";
@@ -133,7 +126,7 @@ export class GossipDetector implements FailureDetector {
   readonly #logger: Logger;
 
   /**
-   * @param deps this node, the seeds and the runtime (see {@link resolvePeerDetectorDeps})
+   * @param deps this node, the seeds and the runtime (see {@link peerDetectorDeps})
    * @param options how heartbeats are gossiped
    * @param judge when a silent member is down
    */
@@ -323,36 +316,23 @@ const phiOptions: z.ZodType<PhiAccrualOptions, unknown> = z
   })
   .strict();
 
-function registerGossip(
-  container: import("../../core/build/di.ts").DependencyContainer,
-  options: GossipDissemination,
-  judge: Judge,
-) {
-  container.register(FAILURE_DETECTOR, {
-    useFactory: instanceCachingFactory((c) => new GossipDetector(resolvePeerDetectorDeps(c, "gossip"), options, judge)),
-  });
-}
-
 /** The gossip plugin: heartbeat gossip, down after a fixed silence (the textbook design). */
-export const gossipPlugin: Plugin<GossipOptions> = definePlugin({
+export const gossipPlugin: Plugin<GossipOptions, "detector", undefined> = definePlugin({
   family: "detector",
   name: "gossip",
   description: "Heartbeat-counter gossip; a member silent for failAfterMs is down. Simple; the timeout trades detection time for false positives.",
   options: gossipOptions,
-  register(container, options) {
-    registerGossip(container, options, { kind: "timeout", failAfterMs: options.failAfterMs });
-  },
+  create: (context, options) =>
+    new GossipDetector(peerDetectorDeps(context, "gossip"), options, { kind: "timeout", failAfterMs: options.failAfterMs }),
 });
 
 /** The phi-accrual plugin: heartbeat gossip judged by phi accrual. */
-export const phiAccrualPlugin: Plugin<PhiAccrualOptions> = definePlugin({
+export const phiAccrualPlugin: Plugin<PhiAccrualOptions, "detector", undefined> = definePlugin({
   family: "detector",
   name: "phi-accrual",
   description: "Heartbeat gossip judged by phi accrual: suspicion adapts to observed heartbeat timing (Cassandra's detector).",
   options: phiOptions,
-  register(container, options) {
-    registerGossip(container, options, { kind: "phi", options });
-  },
+  create: (context, options) => new GossipDetector(peerDetectorDeps(context, "gossip"), options, { kind: "phi", options }),
 });
 
 /**

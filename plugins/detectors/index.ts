@@ -16,7 +16,7 @@ export * from "./swim.ts";
 export * from "./member-wire.ts";
 
 /** Every bundled failure detector; the conformance suite runs each. */
-export const detectorPlugins: readonly Plugin<any>[] = [
+export const detectorPlugins: readonly Plugin<any, "detector", any>[] = [
   staticMembershipPlugin,
   gossipPlugin,
   phiAccrualPlugin,

@@ -4,15 +4,13 @@
  *
  * @module
  */
-import type { DependencyContainer } from "../../core/build/di.ts";
-import { MEMBERS } from "../../core/build/tokens.ts";
-import { CLOCK, type Clock, SCHEDULER, type Scheduler } from "../../core/interfaces/clock.ts";
-import { LOGGER, type Logger } from "../../core/interfaces/logger.ts";
+import type { PluginContext } from "../../core/build/plugin.ts";
+import { type Clock, type Scheduler } from "../../core/interfaces/clock.ts";
+import { type Logger } from "../../core/interfaces/logger.ts";
 import type { MemberInfo } from "../../core/interfaces/partitioner.ts";
-import { RANDOM, type Random } from "../../core/interfaces/random.ts";
-import { TRANSPORT, type Transport } from "../../core/interfaces/transport.ts";
-import { MESSAGE_ROUTER, type MessageRouter } from "../../core/node/message-router.ts";
-import { NODE_SETTINGS, type NodeSettings } from "../../core/node/settings.ts";
+import { type Random } from "../../core/interfaces/random.ts";
+import { type Transport } from "../../core/interfaces/transport.ts";
+import type { MessageRouter } from "../../core/interfaces/message-router.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
 
 /** A member's placement as it travels: weight, zone, datacenter (`null` when unset). */
@@ -73,18 +71,17 @@ export interface PeerDetectorDeps {
   readonly logger: Logger;
 }
 
-/** Resolves {@link PeerDetectorDeps} from a node's container; `label` forks the randomness. */
-export function resolvePeerDetectorDeps(c: DependencyContainer, label: string): PeerDetectorDeps {
-  const id = c.resolve<NodeSettings>(NODE_SETTINGS).id;
-  const seeds = c.resolve<readonly MemberInfo[]>(MEMBERS);
+/** {@link PeerDetectorDeps} from a plugin context; `label` forks the randomness. */
+export function peerDetectorDeps(context: PluginContext, label: string): PeerDetectorDeps {
+  const { settings, members: seeds } = context;
   return {
-    self: seeds.find((m) => m.id === id) ?? { id },
+    self: seeds.find((m) => m.id === settings.id) ?? { id: settings.id },
     seeds,
-    clock: c.resolve<Clock>(CLOCK),
-    scheduler: c.resolve<Scheduler>(SCHEDULER),
-    random: c.resolve<Random>(RANDOM).fork(label),
-    transport: c.resolve<Transport>(TRANSPORT),
-    router: c.resolve<MessageRouter>(MESSAGE_ROUTER),
-    logger: c.resolve<Logger>(LOGGER),
+    clock: context.clock,
+    scheduler: context.scheduler,
+    random: context.random.fork(label),
+    transport: context.transport,
+    router: context.router,
+    logger: context.logger,
   };
 }

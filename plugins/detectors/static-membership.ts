@@ -4,19 +4,11 @@
  *
  * @module
  */
-import { instanceCachingFactory } from "../../core/build/di.ts";
 import { z } from "zod";
 import { type Plugin, type PluginChoice, choose, definePlugin } from "../../core/build/plugin.ts";
-import { MEMBERS } from "../../core/build/tokens.ts";
-import {
-  FAILURE_DETECTOR,
-  type FailureDetector,
-  type MemberState,
-  type MembershipEvent,
-} from "../../core/interfaces/failure-detector.ts";
+import { type FailureDetector, type MemberState, type MembershipEvent } from "../../core/interfaces/failure-detector.ts";
 import type { MemberInfo } from "../../core/interfaces/partitioner.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
-import { NODE_SETTINGS, type NodeSettings } from "../../core/node/settings.ts";
 
 /**
  * A {@link FailureDetector} that reports the configured members as up, forever. Requests to a
@@ -62,18 +54,12 @@ export class StaticMembership implements FailureDetector {
 export type StaticMembershipOptions = Record<string, never>;
 
 /** The static membership plugin. */
-export const staticMembershipPlugin: Plugin<StaticMembershipOptions> = definePlugin({
+export const staticMembershipPlugin: Plugin<StaticMembershipOptions, "detector", undefined> = definePlugin({
   family: "detector",
   name: "static",
   description: "The configured members, always up; detects nothing (tests, fixed clusters).",
   options: z.object({}).strict() as z.ZodType<StaticMembershipOptions, unknown>,
-  register(container) {
-    container.register(FAILURE_DETECTOR, {
-      useFactory: instanceCachingFactory(
-        (c) => new StaticMembership(c.resolve<NodeSettings>(NODE_SETTINGS).id, c.resolve<MemberInfo[]>(MEMBERS)),
-      ),
-    });
-  },
+  create: ({ settings, members }) => new StaticMembership(settings.id, members),
 });
 
 /**

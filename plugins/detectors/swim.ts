@@ -5,18 +5,11 @@
  *
  * @module
  */
-import { instanceCachingFactory } from "../../core/build/di.ts";
 import { z } from "zod";
 import { type Plugin, type PluginChoice, choose, definePlugin } from "../../core/build/plugin.ts";
 import { InvalidMessageError, RingforgeError } from "../../core/errors.ts";
 import { type Clock, type Scheduler, type Timer, every } from "../../core/interfaces/clock.ts";
-import {
-  FAILURE_DETECTOR,
-  type FailureDetector,
-  type MemberState,
-  type MemberStatus,
-  type MembershipEvent,
-} from "../../core/interfaces/failure-detector.ts";
+import { type FailureDetector, type MemberState, type MemberStatus, type MembershipEvent } from "../../core/interfaces/failure-detector.ts";
 import type { Logger } from "../../core/interfaces/logger.ts";
 import type { MemberInfo } from "../../core/interfaces/partitioner.ts";
 import type { Random } from "../../core/interfaces/random.ts";
@@ -28,7 +21,7 @@ import {
   isPlacement,
   memberFrom,
   placementOf,
-  resolvePeerDetectorDeps,
+  peerDetectorDeps,
   sampleDistinct,
 } from "./member-wire.ts";
 
@@ -110,7 +103,7 @@ export class SwimDetector implements FailureDetector {
   readonly #logger: Logger;
 
   /**
-   * @param deps this node, the seeds and the runtime (see {@link resolvePeerDetectorDeps})
+   * @param deps this node, the seeds and the runtime (see {@link peerDetectorDeps})
    * @param options the protocol's knobs
    */
   constructor(
@@ -407,16 +400,12 @@ const optionsSchema: z.ZodType<SwimOptions, unknown> = z
   .refine((o) => o.pingTimeoutMs < o.periodMs, { message: "pingTimeoutMs must be shorter than periodMs", path: ["pingTimeoutMs"] });
 
 /** The SWIM plugin. */
-export const swimPlugin: Plugin<SwimOptions> = definePlugin({
+export const swimPlugin: Plugin<SwimOptions, "detector", undefined> = definePlugin({
   family: "detector",
   name: "swim",
   description: "SWIM: random probes with indirect ping-req, suspicion refuted by incarnation, updates piggy-backed; constant load per node.",
   options: optionsSchema,
-  register(container, options) {
-    container.register(FAILURE_DETECTOR, {
-      useFactory: instanceCachingFactory((c) => new SwimDetector(resolvePeerDetectorDeps(c, "swim"), options)),
-    });
-  },
+  create: (context, options) => new SwimDetector(peerDetectorDeps(context, "swim"), options),
 });
 
 /**

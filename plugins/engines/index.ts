@@ -19,4 +19,4 @@ export { type DirectoryLock, type DirectoryLockOptions, lockDirectory } from "./
 
 /** Every bundled engine plugin. */
 // deno-lint-ignore no-explicit-any -- engines have different option types
-export const enginePlugins: readonly Plugin<any>[] = [memoryEnginePlugin, lsmEnginePlugin, levelEnginePlugin];
+export const enginePlugins: readonly Plugin<any, "engine", any>[] = [memoryEnginePlugin, lsmEnginePlugin, levelEnginePlugin];

@@ -8,11 +8,9 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { instanceCachingFactory } from "../../core/build/di.ts";
 import { choose, definePlugin } from "../../core/build/plugin.ts";
 import type { Plugin, PluginChoice } from "../../core/build/plugin.ts";
 import { DirectoryLockedError, EngineNotOpenError, InvalidConfigError } from "../../core/errors.ts";
-import { STORAGE_ENGINE } from "../../core/interfaces/storage-engine.ts";
 import type {
   BatchOperation,
   EngineCapabilities,
@@ -20,7 +18,6 @@ import type {
   StorageEngine,
 } from "../../core/interfaces/storage-engine.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
-import { NODE_SETTINGS, type NodeSettings } from "../../core/node/settings.ts";
 import { checkBatch, checkBytes, checkScanOptions } from "./validate.ts";
 import { type DirectoryLock, heldInThisProcess, lockDirectory } from "./directory-lock.ts";
 
@@ -395,20 +392,14 @@ function nodeLocation(directory: string, id: NodeId): string {
  * classic-level at `join(options.directory, nodeId)`. classic-level is an optional dependency,
  * loaded when a node's engine first opens.
  */
-export const levelEnginePlugin: Plugin<LevelEngineOptions> = definePlugin({
+export const levelEnginePlugin: Plugin<LevelEngineOptions, "engine", undefined> = definePlugin({
   family: "engine",
   name: "level",
   description:
     "LevelDB through classic-level (optional dependency): persistent, one database per node under options.directory.",
+  capabilities: { durable: true, realTimeOnly: true },
   options: levelEngineOptions,
-  register(container, options) {
-    container.register(STORAGE_ENGINE, {
-      useFactory: instanceCachingFactory((c) => {
-        const id = c.resolve<NodeSettings>(NODE_SETTINGS).id;
-        return new LevelEngine({ location: nodeLocation(options.directory, id) });
-      }),
-    });
-  },
+  create: ({ settings }, options) => new LevelEngine({ location: nodeLocation(options.directory, settings.id) }),
 });
 
 /**

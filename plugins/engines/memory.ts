@@ -6,15 +6,12 @@
 // The engine's methods are async without awaiting anything so that bad input and use before
 // open() surface as rejections, as the StorageEngine contract promises, never as sync throws.
 // deno-lint-ignore-file require-await
-import { instanceCachingFactory } from "../../core/build/di.ts";
 import { z } from "zod";
 import { choose, definePlugin } from "../../core/build/plugin.ts";
 import { binaryString, lowerBound } from "./binary-keys.ts";
 import type { Plugin, PluginChoice } from "../../core/build/plugin.ts";
 import { EngineNotOpenError } from "../../core/errors.ts";
-import { STORAGE_ENGINE } from "../../core/interfaces/storage-engine.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
-import { NODE_SETTINGS, type NodeSettings } from "../../core/node/settings.ts";
 import type {
   BatchOperation,
   EngineCapabilities,
@@ -216,33 +213,20 @@ export class MemoryEngine implements StorageEngine {
 }
 
 /**
- * Injection token of the node volumes of durable memory engines (`Map<NodeId, MemoryVolume>`),
- * registered on the root container so they outlive any one node.
+ * The `memory` engine plugin: a {@link MemoryEngine} per node. With `durable: true` the
+ * volumes are shared by the cluster (`createShared`), so they outlive any one node instance.
  */
-export const MEMORY_VOLUMES: unique symbol = Symbol.for("ringforge.MemoryVolumes");
-
-/**
- * The `memory` engine plugin: registers one {@link MemoryEngine} per node container.
- */
-export const memoryEnginePlugin: Plugin<MemoryEngineOptions> = definePlugin({
+export const memoryEnginePlugin: Plugin<MemoryEngineOptions, "engine", Map<NodeId, MemoryVolume>> = definePlugin({
   family: "engine",
   name: "memory",
   description: "In-memory ordered map: fastest; data survives a node restart only with durable: true (a simulated disk).",
   options: memoryEngineOptions,
-  registerShared(root, options) {
-    if (options.durable) root.register(MEMORY_VOLUMES, { useValue: new Map<NodeId, MemoryVolume>() });
-  },
-  register(container, options) {
-    container.register(STORAGE_ENGINE, {
-      useFactory: instanceCachingFactory((c) => {
-        if (!options.durable) return new MemoryEngine();
-        const volumes = c.resolve<Map<NodeId, MemoryVolume>>(MEMORY_VOLUMES);
-        const id = c.resolve<NodeSettings>(NODE_SETTINGS).id;
-        let volume = volumes.get(id);
-        if (!volume) volumes.set(id, (volume = new MemoryVolume()));
-        return new MemoryEngine(volume);
-      }),
-    });
+  createShared: () => new Map<NodeId, MemoryVolume>(),
+  create({ settings, shared: volumes }, options) {
+    if (!options.durable) return new MemoryEngine();
+    let volume = volumes.get(settings.id);
+    if (!volume) volumes.set(settings.id, (volume = new MemoryVolume()));
+    return new MemoryEngine(volume);
   },
 });
 

@@ -16,14 +16,11 @@
  *
  * @module
  */
-import { instanceCachingFactory } from "../../core/build/di.ts";
 import { z } from "zod";
 import { definePlugin, choose, parseWith } from "../../core/build/plugin.ts";
 import type { Plugin, PluginChoice } from "../../core/build/plugin.ts";
 import { InvalidRequestError } from "../../core/errors.ts";
-import type { InvalidConfigError } from "../../core/errors.ts";
 import { murmur3 } from "../../core/hash/murmur3.ts";
-import { PARTITIONER } from "../../core/interfaces/partitioner.ts";
 import type { MemberInfo, Partitioner, TokenRange } from "../../core/interfaces/partitioner.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
 import { ReplicaPlacement, type TopologyOptions, topologyOptions } from "./placement.ts";
@@ -318,18 +315,16 @@ function buildRing(ids: readonly NodeId[], vnodeCounts: Uint32Array, total: numb
 }
 
 /**
- * The `consistent-hash` partitioner plugin: registers a {@link ConsistentHashRing} (one per
- * node container) under {@link PARTITIONER}.
+ * The `consistent-hash` partitioner plugin: a {@link ConsistentHashRing} per node.
  */
-export const consistentHashPlugin: Plugin<ConsistentHashOptions> = definePlugin({
+export const consistentHashPlugin: Plugin<ConsistentHashOptions, "partitioner", undefined> = definePlugin({
   family: "partitioner",
   name: "consistent-hash",
   description:
     "Dynamo ring: weighted virtual nodes at hashed tokens; balance improves with vnodes, a join moves ~1/N of keys from every peer.",
+  capabilities: { minimalMovement: true },
   options: consistentHashOptions,
-  register(container, options) {
-    container.register(PARTITIONER, { useFactory: instanceCachingFactory(() => new ConsistentHashRing(options)) });
-  },
+  create: (_context, options) => new ConsistentHashRing(options),
 });
 
 /**

@@ -4,12 +4,11 @@
  *
  * @module
  */
-import { instanceCachingFactory } from "../../core/build/di.ts";
 import { z } from "zod";
 import { type Plugin, type PluginChoice, choose, definePlugin, parseWith } from "../../core/build/plugin.ts";
 import { InvalidConfigError, InvalidRequestError } from "../../core/errors.ts";
 import { murmur3 } from "../../core/hash/murmur3.ts";
-import { type MemberInfo, PARTITIONER, type Partitioner, type TokenRange } from "../../core/interfaces/partitioner.ts";
+import { type MemberInfo, type Partitioner, type TokenRange } from "../../core/interfaces/partitioner.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
 import { type IndexedMembers, WalkMarks, indexMembers, mix32 } from "./members.ts";
 import { ReplicaPlacement, type TopologyOptions, topologyOptions } from "./placement.ts";
@@ -380,15 +379,16 @@ function claim(q: number, memberHashes: readonly number[], caps: Uint32Array, ow
 }
 
 /** The fixed-partition ring plugin. */
-export const fixedPartitionsPlugin: Plugin<FixedPartitionOptions> = definePlugin({
+export const fixedPartitionsPlugin: Plugin<FixedPartitionOptions, "partitioner", undefined> = definePlugin({
   family: "partitioner",
   name: "fixed-partitions",
   description:
     "Q equal partitions (Dynamo strategy 3, Riak's ring) claimed in proportion to node weights; small ownership table, balance within one partition.",
+  // Its claim may move partitions between old members on a join (bounded instead by the
+  // movement test), so it does not promise minimal movement.
+  capabilities: { minimalMovement: false },
   options: fixedPartitionOptions,
-  register(container, options) {
-    container.register(PARTITIONER, { useFactory: instanceCachingFactory(() => new FixedPartitionRing(options)) });
-  },
+  create: (_context, options) => new FixedPartitionRing(options),
 });
 
 /**

@@ -22,4 +22,4 @@ export * from "./placement.ts";
 
 /** Every bundled partitioner plugin (each runs the partitioner conformance suite). */
 // deno-lint-ignore no-explicit-any
-export const partitionerPlugins: readonly Plugin<any>[] = [consistentHashPlugin, fixedPartitionsPlugin, rendezvousPlugin];
+export const partitionerPlugins: readonly Plugin<any, "partitioner", any>[] = [consistentHashPlugin, fixedPartitionsPlugin, rendezvousPlugin];

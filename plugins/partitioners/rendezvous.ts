@@ -5,13 +5,11 @@
  *
  * @module
  */
-import { instanceCachingFactory } from "../../core/build/di.ts";
 import { z } from "zod";
 import { type Plugin, type PluginChoice, choose, definePlugin, parseWith } from "../../core/build/plugin.ts";
 import { InvalidRequestError } from "../../core/errors.ts";
-import type { InvalidConfigError } from "../../core/errors.ts";
 import { murmur3 } from "../../core/hash/murmur3.ts";
-import { type MemberInfo, PARTITIONER, type Partitioner, type TokenRange } from "../../core/interfaces/partitioner.ts";
+import { type MemberInfo, type Partitioner, type TokenRange } from "../../core/interfaces/partitioner.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
 import { type IndexedMembers, indexMembers, mix32 } from "./members.ts";
 import { ReplicaPlacement, type TopologyOptions, topologyOptions } from "./placement.ts";
@@ -174,14 +172,13 @@ export class RendezvousPartitioner implements Partitioner {
 }
 
 /** The rendezvous partitioner plugin. */
-export const rendezvousPlugin: Plugin<RendezvousOptions> = definePlugin({
+export const rendezvousPlugin: Plugin<RendezvousOptions, "partitioner", undefined> = definePlugin({
   family: "partitioner",
   name: "rendezvous",
   description: "Weighted highest-random-weight hashing per segment: no ring metadata, exactly minimal movement, O(n) lookups.",
+  capabilities: { minimalMovement: true },
   options: rendezvousOptions,
-  register(container, options) {
-    container.register(PARTITIONER, { useFactory: instanceCachingFactory(() => new RendezvousPartitioner(options)) });
-  },
+  create: (_context, options) => new RendezvousPartitioner(options),
 });
 
 /**

@@ -12,4 +12,4 @@ export * from "./quorum.ts";
 export * from "./sloppy-quorum.ts";
 
 /** Every bundled replicator; the conformance suite runs each. */
-export const replicatorPlugins: readonly Plugin<any>[] = [quorumPlugin, sloppyQuorumPlugin];
+export const replicatorPlugins: readonly Plugin<any, "replicator", any>[] = [quorumPlugin, sloppyQuorumPlugin];

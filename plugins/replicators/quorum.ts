@@ -4,25 +4,15 @@
  *
  * @module
  */
-import { instanceCachingFactory } from "../../core/build/di.ts";
 import { z } from "zod";
 import { QuorumNotReachedError, RemoteError, RingforgeError, TimeoutError } from "../../core/errors.ts";
 import { type Plugin, type PluginChoice, choose, definePlugin } from "../../core/build/plugin.ts";
 import { sameSiblings } from "../../core/model/sibling.ts";
 import { isRecordBoundError } from "../../core/model/limits.ts";
-import { CONFLICT_RESOLVER, type ConflictResolver } from "../../core/interfaces/conflict-resolver.ts";
-import { LOGGER, type Logger } from "../../core/interfaces/logger.ts";
-import { PARTITIONER, type Partitioner } from "../../core/interfaces/partitioner.ts";
-import {
-  REPLICATOR,
-  REPLICA_CLIENT,
-  type ReadOutcome,
-  type ReplicaClient,
-  type ReplicatedRead,
-  type ReplicatedWrite,
-  type Replicator,
-  type WriteOutcome,
-} from "../../core/interfaces/replicator.ts";
+import { type ConflictResolver } from "../../core/interfaces/conflict-resolver.ts";
+import { type Logger } from "../../core/interfaces/logger.ts";
+import { type Partitioner } from "../../core/interfaces/partitioner.ts";
+import { type ReadOutcome, type ReplicaClient, type ReplicatedRead, type ReplicatedWrite, type Replicator, type WriteOutcome } from "../../core/interfaces/replicator.ts";
 import type { NodeId, SiblingSet } from "../../core/model/sibling.ts";
 import type { AckGroup } from "../../core/interfaces/replicator.ts";
 
@@ -61,6 +51,18 @@ export interface QuorumStats {
   readRepairFailures: number;
 }
 
+/** What a {@link QuorumReplicator} uses of its node. */
+export interface QuorumDeps {
+  /** Key placement: targets are its preference list. */
+  readonly partitioner: Partitioner;
+  /** How replicas are reached. */
+  readonly replicas: ReplicaClient;
+  /** Merges replies (reads, read repair). */
+  readonly resolver: ConflictResolver;
+  /** Where refused repairs are reported. */
+  readonly logger: Logger;
+}
+
 /**
  * The strict quorum replicator: a key's replicas are the first N nodes of its preference list,
  * whether they are up or not. A request succeeds once R (reads) or W (writes) of them answer;
@@ -78,13 +80,25 @@ export class QuorumReplicator implements Replicator {
   /** Counters since the node started. */
   readonly stats: QuorumStats = { readRepairs: 0, readRepairFailures: 0 };
 
+  protected readonly partitioner: Partitioner;
+  protected readonly client: ReplicaClient;
+  protected readonly resolver: ConflictResolver;
+  protected readonly logger: Logger;
+
+  /**
+   * @param options read repair
+   * @param deps the node's partitioner, how it reaches replicas, its resolver and log (a plugin
+   *   context has them all)
+   */
   constructor(
     protected readonly options: QuorumOptions,
-    protected readonly partitioner: Partitioner,
-    protected readonly client: ReplicaClient,
-    protected readonly resolver: ConflictResolver,
-    protected readonly logger: Logger,
-  ) {}
+    deps: QuorumDeps,
+  ) {
+    this.partitioner = deps.partitioner;
+    this.client = deps.replicas;
+    this.resolver = deps.resolver;
+    this.logger = deps.logger;
+  }
 
   targets(key: string, n: number): NodeId[] {
     return this.partitioner.preferenceList(key, n);
@@ -323,25 +337,13 @@ class GroupTally {
 }
 
 /** The strict quorum replicator plugin. */
-export const quorumPlugin: Plugin<QuorumOptions> = definePlugin({
+export const quorumPlugin: Plugin<QuorumOptions, "replicator", undefined> = definePlugin({
   family: "replicator",
   name: "quorum",
   description: "Strict quorum over the first N nodes of the preference list, with read repair; fails rather than write elsewhere.",
+  capabilities: { preferenceListTargets: true, readRepair: true },
   options: optionsSchema,
-  register(container, options) {
-    container.register(REPLICATOR, {
-      useFactory: instanceCachingFactory(
-        (c) =>
-          new QuorumReplicator(
-            options,
-            c.resolve(PARTITIONER),
-            c.resolve(REPLICA_CLIENT),
-            c.resolve(CONFLICT_RESOLVER),
-            c.resolve(LOGGER),
-          ),
-      ),
-    });
-  },
+  create: (context, options) => new QuorumReplicator(options, context),
 });
 
 /**

@@ -5,30 +5,22 @@
  *
  * @module
  */
-import { instanceCachingFactory } from "../../core/build/di.ts";
 import { z } from "zod";
 import { type Plugin, type PluginChoice, choose, definePlugin } from "../../core/build/plugin.ts";
 import { decode, encode } from "../../core/codec/msgpack.ts";
 import { InvalidMessageError, RingforgeError } from "../../core/errors.ts";
-import { CLOCK, type Clock, SCHEDULER, type Scheduler, type Timer, every } from "../../core/interfaces/clock.ts";
-import { CONFLICT_RESOLVER, type ConflictResolver } from "../../core/interfaces/conflict-resolver.ts";
-import { FAILURE_DETECTOR, type FailureDetector } from "../../core/interfaces/failure-detector.ts";
-import { LOGGER, type Logger } from "../../core/interfaces/logger.ts";
-import { PARTITIONER, type Partitioner } from "../../core/interfaces/partitioner.ts";
-import {
-  REPLICATOR,
-  REPLICA_CLIENT,
-  type ReplicaClient,
-  type ReplicatedWrite,
-} from "../../core/interfaces/replicator.ts";
-import { STORAGE_ENGINE, type StorageEngine } from "../../core/interfaces/storage-engine.ts";
-import { type Message, TRANSPORT, type Transport } from "../../core/interfaces/transport.ts";
+import { type Clock, type Scheduler, type Timer, every } from "../../core/interfaces/clock.ts";
+import { type FailureDetector } from "../../core/interfaces/failure-detector.ts";
+import { type HintStats, type ReplicatedWrite } from "../../core/interfaces/replicator.ts";
+import { type Message, type Transport } from "../../core/interfaces/transport.ts";
 import type { NodeId, SiblingSet } from "../../core/model/sibling.ts";
 import { isRecordBoundError } from "../../core/model/limits.ts";
 import { parseSiblings, siblingsToWire } from "../../core/codec/record-codec.ts";
-import { MESSAGE_ROUTER, type MessageRouter } from "../../core/node/message-router.ts";
-import { NODE_SETTINGS, type NodeSettings } from "../../core/node/settings.ts";
-import { type QuorumOptions, QuorumReplicator, type WriteRoute } from "./quorum.ts";
+import { type NodeSettings } from "../../core/model/settings.ts";
+export type { HintStats } from "../../core/interfaces/replicator.ts";
+import { type QuorumDeps, type QuorumOptions, QuorumReplicator, type WriteRoute } from "./quorum.ts";
+import type { Keyspace } from "../../core/model/keyspace.ts";
+import type { MessageRouter } from "../../core/interfaces/message-router.ts";
 
 /** Options of the {@link SloppyQuorumReplicator}. */
 export interface SloppyQuorumOptions extends QuorumOptions {
@@ -40,46 +32,49 @@ export interface SloppyQuorumOptions extends QuorumOptions {
   readonly deliveryIntervalMs: number;
   /** Most hints delivered per interval, so a returning node is not flooded. Default 100. */
   readonly deliveryBatch: number;
+  /** Time limit of one hint's delivery to its owner, ms. Default 5000. */
+  readonly deliveryTimeoutMs: number;
 }
 
-/** Hint counters, for tests, the lab and metrics. */
-export interface HintStats {
-  /** Hints stored on this node. */
-  stored: number;
-  /** Hints handed off to their owner. */
-  delivered: number;
-  /**
-   * Hints dropped: over `maxHints`, older than `maxHintAgeMs`, or refused by their owner
-   * because the merged record would pass its bounds (`maxSiblings`, `maxRecordBytes`; it would
-   * be refused at every delivery). What a dropped hint carried is left to anti-entropy and to
-   * the client that resolves the key's siblings.
-   */
-  dropped: number;
-  /** Writes this node coordinated that went to a fallback with a hint. */
-  hintedWrites: number;
+/** What a {@link SloppyQuorumReplicator} uses of its node (a plugin context has it all). */
+export interface SloppyQuorumDeps extends QuorumDeps {
+  /** This node's id and N. */
+  readonly settings: NodeSettings;
+  /** Who is up: targets are the first N healthy nodes. */
+  readonly detector: FailureDetector;
+  /** The node's keyspaces; hints live in `hints`. */
+  keyspace(name: string): Keyspace;
+  /** Sends hinted writes to fallbacks. */
+  readonly transport: Transport;
+  /** Hint ages. */
+  readonly clock: Clock;
+  /** Delivery rounds. */
+  readonly scheduler: Scheduler;
+  /** Serves `hint.` messages. */
+  readonly router: MessageRouter;
 }
 
-/** Engine key prefix of hints (0x01 holds records, 0x00 metadata). */
-const HINT_PREFIX = 0x02;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
-/** `0x02 owner 0x00 key`: hints sort by owner, so delivery to one owner is one scan. */
+/**
+ * `owner 0x00 key` in the node's `hints` keyspace (`0x02` on disk): hints sort by owner, so
+ * delivery to one owner is one scan.
+ */
 function hintKey(owner: NodeId, key: string): Uint8Array {
   const o = encoder.encode(owner);
   const k = encoder.encode(key);
-  const out = new Uint8Array(2 + o.length + k.length);
-  out[0] = HINT_PREFIX;
-  out.set(o, 1);
-  out[1 + o.length] = 0;
-  out.set(k, 2 + o.length);
+  const out = new Uint8Array(1 + o.length + k.length);
+  out.set(o, 0);
+  out[o.length] = 0;
+  out.set(k, 1 + o.length);
   return out;
 }
 
 function parseHintKey(bytes: Uint8Array): { owner: NodeId; key: string } | undefined {
-  const zero = bytes.indexOf(0, 1);
-  if (bytes[0] !== HINT_PREFIX || zero < 0) return undefined;
-  return { owner: decoder.decode(bytes.subarray(1, zero)), key: decoder.decode(bytes.subarray(zero + 1)) };
+  const zero = bytes.indexOf(0);
+  if (zero < 1) return undefined;
+  return { owner: decoder.decode(bytes.subarray(0, zero)), key: decoder.decode(bytes.subarray(zero + 1)) };
 }
 
 const HINT_WRITE = "hint.write";
@@ -108,28 +103,38 @@ export class SloppyQuorumReplicator extends QuorumReplicator {
   /** Hints in the engine now (counted at start, kept up to date), the bound `maxHints` applies to. */
   #pending = 0;
 
+  readonly #self: NodeId;
+  readonly #n: number;
+  readonly #detector: FailureDetector;
+  /** The node's `hints` keyspace: `owner 0x00 key` → when the hint was stored. */
+  readonly #hints: Keyspace;
+  readonly #transport: Transport;
+  readonly #clock: Clock;
+  readonly #scheduler: Scheduler;
+
+  /**
+   * @param sloppy hint bounds and delivery pace
+   * @param deps the node: what a strict quorum uses, and its settings, detector, hints
+   *   keyspace, transport, time and message routing (a plugin context has them all)
+   */
   constructor(
     protected readonly sloppy: SloppyQuorumOptions,
-    partitioner: Partitioner,
-    client: ReplicaClient,
-    resolver: ConflictResolver,
-    logger: Logger,
-    private readonly self: NodeId,
-    private readonly n: number,
-    private readonly detector: FailureDetector,
-    private readonly engine: StorageEngine,
-    private readonly transport: Transport,
-    private readonly clock: Clock,
-    private readonly scheduler: Scheduler,
-    router: MessageRouter,
+    deps: SloppyQuorumDeps,
   ) {
-    super(sloppy, partitioner, client, resolver, logger);
-    router.on("hint.", (message, from) => this.#receive(message, from));
+    super(sloppy, deps);
+    this.#self = deps.settings.id;
+    this.#n = deps.settings.replication.n;
+    this.#detector = deps.detector;
+    this.#hints = deps.keyspace("hints");
+    this.#transport = deps.transport;
+    this.#clock = deps.clock;
+    this.#scheduler = deps.scheduler;
+    deps.router.on("hint.", (message, from) => this.#receive(message, from));
   }
 
   override targets(key: string, n: number): NodeId[] {
     const walk = this.partitioner.preferenceList(key, this.partitioner.members.length);
-    const healthy = walk.filter((id) => this.detector.isAlive(id));
+    const healthy = walk.filter((id) => this.#detector.isAlive(id));
     // With fewer than N healthy nodes, fill with the first unhealthy owners: their writes fail
     // and fall back to hints, which is the best that can be done.
     return healthy.length >= n ? healthy.slice(0, n) : [...healthy, ...walk.filter((id) => !healthy.includes(id))].slice(0, n);
@@ -143,9 +148,9 @@ export class SloppyQuorumReplicator extends QuorumReplicator {
   /** Counts the hints a previous run left, then starts hint delivery rounds. */
   async start(): Promise<void> {
     let pending = 0;
-    for await (const _ of this.engine.scan({ gte: Uint8Array.of(HINT_PREFIX), lt: Uint8Array.of(HINT_PREFIX + 1) })) pending++;
+    for await (const _ of this.#hints.scan()) pending++;
     this.#pending = pending;
-    this.#timer = every(this.scheduler, this.sloppy.deliveryIntervalMs, () => void this.#deliver());
+    this.#timer = every(this.#scheduler, this.sloppy.deliveryIntervalMs, () => void this.#deliver());
   }
 
   /** Stops hint delivery (hints stay in the engine for the next start). */
@@ -162,11 +167,11 @@ export class SloppyQuorumReplicator extends QuorumReplicator {
   protected override route(request: ReplicatedWrite): WriteRoute {
     const { key, targets } = request;
     const walk = this.partitioner.preferenceList(key, this.partitioner.members.length);
-    const owners = walk.slice(0, this.n);
+    const owners = walk.slice(0, this.#n);
     const missing = owners.filter((id) => !targets.includes(id));
     const standIns = new Map<NodeId, NodeId>();
     for (const t of targets) if (!owners.includes(t) && missing.length) standIns.set(t, missing.shift()!);
-    const spares = walk.filter((id) => !targets.includes(id) && this.detector.isAlive(id));
+    const spares = walk.filter((id) => !targets.includes(id) && this.#detector.isAlive(id));
     return { standIns, spares };
   }
 
@@ -181,11 +186,11 @@ export class SloppyQuorumReplicator extends QuorumReplicator {
     timeoutMs: number,
   ): Promise<void> {
     this.hints.hintedWrites++;
-    if (fallback === this.self) {
+    if (fallback === this.#self) {
       await this.#storeHinted(owner, key, siblings);
       return;
     }
-    await this.transport.request(fallback, { type: HINT_WRITE, owner, key, siblings: siblingsToWire(siblings) }, { timeoutMs });
+    await this.#transport.request(fallback, { type: HINT_WRITE, owner, key, siblings: siblingsToWire(siblings) }, { timeoutMs });
   }
 
   async #receive(message: Message, from: NodeId): Promise<Message> {
@@ -202,16 +207,16 @@ export class SloppyQuorumReplicator extends QuorumReplicator {
    * coordinator.
    */
   async #storeHinted(owner: NodeId, key: string, siblings: SiblingSet): Promise<void> {
-    await this.client.write(this.self, key, siblings, 0);
+    await this.client.write(this.#self, key, siblings, 0);
     const hint = hintKey(owner, key);
     // A newer write for the same owner and key refreshes its hint; only a new hint counts.
-    const fresh = (await this.engine.get(hint)) === undefined;
+    const fresh = (await this.#hints.get(hint)) === undefined;
     if (fresh && this.#pending >= this.sloppy.maxHints) {
       this.hints.dropped++;
       this.logger.warn("hint dropped: too many hints", { owner, key, maxHints: this.sloppy.maxHints });
       return;
     }
-    await this.engine.put(hint, encode([this.clock.now()]));
+    await this.#hints.put(hint, encode([this.#clock.now()]));
     if (fresh) this.#pending++;
     this.hints.stored++;
   }
@@ -222,27 +227,27 @@ export class SloppyQuorumReplicator extends QuorumReplicator {
     this.#delivering = true;
     try {
       let budget = this.sloppy.deliveryBatch;
-      const now = this.clock.now();
+      const now = this.#clock.now();
       const due: { hint: Uint8Array; owner: NodeId; key: string }[] = [];
-      for await (const [hint, meta] of this.engine.scan({ gte: Uint8Array.of(HINT_PREFIX), lt: Uint8Array.of(HINT_PREFIX + 1) })) {
+      for await (const [hint, meta] of this.#hints.scan()) {
         const parsed = parseHintKey(hint);
         if (!parsed) continue;
         const created = (decode(meta, "hint") as [number])[0];
         if (now - created > this.sloppy.maxHintAgeMs) {
-          await this.engine.delete(hint);
+          await this.#hints.delete(hint);
           this.#pending--;
           this.hints.dropped++;
           continue;
         }
-        if (!this.detector.isAlive(parsed.owner)) continue;
+        if (!this.#detector.isAlive(parsed.owner)) continue;
         due.push({ hint: new Uint8Array(hint), ...parsed });
         if (--budget <= 0) break;
       }
       for (const { hint, owner, key } of due) {
         try {
-          const siblings = await this.client.read(this.self, key, 0);
-          await this.client.write(owner, key, siblings, 5000);
-          await this.engine.delete(hint);
+          const siblings = await this.client.read(this.#self, key, 0);
+          await this.client.write(owner, key, siblings, this.sloppy.deliveryTimeoutMs);
+          await this.#hints.delete(hint);
           this.#pending--;
           this.hints.delivered++;
           // The stand-in keeps its copy: dropping it here could race a newer hinted write to
@@ -252,7 +257,7 @@ export class SloppyQuorumReplicator extends QuorumReplicator {
           if (isRecordBoundError(error)) {
             // The owner's record merged with this one would pass the bounds: it will be refused
             // at every delivery, so keeping the hint only costs a message per round.
-            await this.engine.delete(hint);
+            await this.#hints.delete(hint);
             this.#pending--;
             this.hints.dropped++;
             this.logger.warn("hint dropped: the owner refused it for the record bounds", { owner, key, error: error.message });
@@ -274,37 +279,18 @@ const optionsSchema: z.ZodType<SloppyQuorumOptions, unknown> = z
     maxHintAgeMs: z.number().positive().finite().default(3 * 60 * 60 * 1000),
     deliveryIntervalMs: z.number().positive().finite().default(1000),
     deliveryBatch: z.number().int().positive().default(100),
+    deliveryTimeoutMs: z.number().positive().finite().default(5000),
   })
   .strict();
 
 /** The sloppy quorum plugin. */
-export const sloppyQuorumPlugin: Plugin<SloppyQuorumOptions> = definePlugin({
+export const sloppyQuorumPlugin: Plugin<SloppyQuorumOptions, "replicator", undefined> = definePlugin({
   family: "replicator",
   name: "sloppy-quorum",
   description: "First N healthy nodes; writes for a down owner go to the next node with a hint, handed off on return. Available over consistent.",
+  capabilities: { preferenceListTargets: true, readRepair: true, fallsBackOnFailure: true },
   options: optionsSchema,
-  register(container, options) {
-    container.register(REPLICATOR, {
-      useFactory: instanceCachingFactory((c) => {
-        const settings = c.resolve<NodeSettings>(NODE_SETTINGS);
-        return new SloppyQuorumReplicator(
-          options,
-          c.resolve(PARTITIONER),
-          c.resolve(REPLICA_CLIENT),
-          c.resolve(CONFLICT_RESOLVER),
-          c.resolve(LOGGER),
-          settings.id,
-          settings.replication.n,
-          c.resolve(FAILURE_DETECTOR),
-          c.resolve(STORAGE_ENGINE),
-          c.resolve(TRANSPORT),
-          c.resolve(CLOCK),
-          c.resolve(SCHEDULER),
-          c.resolve(MESSAGE_ROUTER),
-        );
-      }),
-    });
-  },
+  create: (context, options) => new SloppyQuorumReplicator(options, context),
 });
 
 /**

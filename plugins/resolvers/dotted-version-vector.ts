@@ -4,16 +4,10 @@
  *
  * @module
  */
-import { instanceCachingFactory } from "../../core/build/di.ts";
 import { z } from "zod";
 import { InvalidContextError } from "../../core/errors.ts";
 import { type Plugin, type PluginChoice, choose, definePlugin } from "../../core/build/plugin.ts";
-import {
-  CONFLICT_RESOLVER,
-  type ConflictResolver,
-  type Ordering,
-  type WriteStamp,
-} from "../../core/interfaces/conflict-resolver.ts";
+import { type ConflictResolver, type Ordering, type WriteStamp } from "../../core/interfaces/conflict-resolver.ts";
 import type { NodeId, Sibling, SiblingSet } from "../../core/model/sibling.ts";
 import { canonicalSiblings } from "./sibling-order.ts";
 import { admitContext } from "./context-guard.ts";
@@ -120,15 +114,13 @@ export class DottedVersionVectorResolver implements ConflictResolver<DottedVersi
 export type DottedVersionVectorOptions = Record<string, never>;
 
 /** The dotted-version-vector plugin. */
-export const dottedVersionVectorPlugin: Plugin<DottedVersionVectorOptions> = definePlugin({
+export const dottedVersionVectorPlugin: Plugin<DottedVersionVectorOptions, "resolver", undefined> = definePlugin({
   family: "resolver",
   name: "dotted-version-vector",
   description:
     "Siblings kept per write event (dot) with their causal past; bounded by truly concurrent writes, not by interleavings.",
   options: z.object({}).strict() as z.ZodType<DottedVersionVectorOptions, unknown>,
-  register(container) {
-    container.register(CONFLICT_RESOLVER, { useFactory: instanceCachingFactory(() => new DottedVersionVectorResolver()) });
-  },
+  create: () => new DottedVersionVectorResolver(),
 });
 
 /**

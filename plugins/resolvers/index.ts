@@ -14,4 +14,4 @@ export * from "./last-write-wins.ts";
 export * from "./vector-clock.ts";
 
 /** Every bundled conflict resolver; the conformance suite runs each. */
-export const resolverPlugins: readonly Plugin<any>[] = [lastWriteWinsPlugin, vectorClockPlugin, dottedVersionVectorPlugin];
+export const resolverPlugins: readonly Plugin<any, "resolver", any>[] = [lastWriteWinsPlugin, vectorClockPlugin, dottedVersionVectorPlugin];

@@ -3,16 +3,10 @@
  *
  * @module
  */
-import { instanceCachingFactory } from "../../core/build/di.ts";
 import { z } from "zod";
 import { InvalidContextError } from "../../core/errors.ts";
 import { type Plugin, type PluginChoice, choose, definePlugin } from "../../core/build/plugin.ts";
-import {
-  CONFLICT_RESOLVER,
-  type ConflictResolver,
-  type Ordering,
-  type WriteStamp,
-} from "../../core/interfaces/conflict-resolver.ts";
+import { type ConflictResolver, type Ordering, type WriteStamp } from "../../core/interfaces/conflict-resolver.ts";
 import type { Sibling, SiblingSet } from "../../core/model/sibling.ts";
 import { compareValues } from "./sibling-order.ts";
 
@@ -123,14 +117,12 @@ const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
 export type LastWriteWinsOptions = Record<string, never>;
 
 /** The last-write-wins plugin. */
-export const lastWriteWinsPlugin: Plugin<LastWriteWinsOptions> = definePlugin({
+export const lastWriteWinsPlugin: Plugin<LastWriteWinsOptions, "resolver", undefined> = definePlugin({
   family: "resolver",
   name: "last-write-wins",
   description: "One value per key, highest timestamp wins; concurrent writes are silently dropped.",
   options: z.object({}).strict() as z.ZodType<LastWriteWinsOptions, unknown>,
-  register(container) {
-    container.register(CONFLICT_RESOLVER, { useFactory: instanceCachingFactory(() => new LastWriteWins()) });
-  },
+  create: () => new LastWriteWins(),
 });
 
 /**

@@ -4,16 +4,10 @@
  *
  * @module
  */
-import { instanceCachingFactory } from "../../core/build/di.ts";
 import { z } from "zod";
 import { InvalidContextError } from "../../core/errors.ts";
 import { type Plugin, type PluginChoice, choose, definePlugin } from "../../core/build/plugin.ts";
-import {
-  CONFLICT_RESOLVER,
-  type ConflictResolver,
-  type Ordering,
-  type WriteStamp,
-} from "../../core/interfaces/conflict-resolver.ts";
+import { type ConflictResolver, type Ordering, type WriteStamp } from "../../core/interfaces/conflict-resolver.ts";
 import type { NodeId, Sibling, SiblingSet } from "../../core/model/sibling.ts";
 import { canonicalSiblings } from "./sibling-order.ts";
 import { admitContext } from "./context-guard.ts";
@@ -253,7 +247,7 @@ export interface VectorClockOptions {
 }
 
 /** The vector-clock plugin. */
-export const vectorClockPlugin: Plugin<VectorClockOptions> = definePlugin({
+export const vectorClockPlugin: Plugin<VectorClockOptions, "resolver", undefined> = definePlugin({
   family: "resolver",
   name: "vector-clock",
   description: "Per-coordinator vector clocks; concurrent writes kept as siblings for the reader to merge.",
@@ -265,9 +259,7 @@ export const vectorClockPlugin: Plugin<VectorClockOptions> = definePlugin({
         .optional(),
     })
     .strict() as z.ZodType<VectorClockOptions, unknown>,
-  register(container, options) {
-    container.register(CONFLICT_RESOLVER, { useFactory: instanceCachingFactory(() => new VectorClockResolver(options)) });
-  },
+  create: (_context, options) => new VectorClockResolver(options),
 });
 
 /**

@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { instanceCachingFactory } from "../../core/build/di.ts";
 import { z } from "zod";
 import {
   InvalidMessageError,
@@ -17,72 +16,16 @@ import {
   errorToWire,
 } from "../../core/errors.ts";
 import { type Plugin, type PluginChoice, choose, definePlugin } from "../../core/build/plugin.ts";
-import { RUNTIME } from "../../core/build/tokens.ts";
 import { decode, encode } from "../../core/codec/msgpack.ts";
-import { SCHEDULER, type Scheduler, type Timer } from "../../core/interfaces/clock.ts";
+import { type Scheduler, type Timer } from "../../core/interfaces/clock.ts";
 import type { Random } from "../../core/interfaces/random.ts";
-import {
-  type Message,
-  type MessageHandler,
-  type RequestOptions,
-  TRANSPORT,
-  type Transport,
-} from "../../core/interfaces/transport.ts";
+import { type Message, type MessageHandler, type RequestOptions, type Transport } from "../../core/interfaces/transport.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
-import { NODE_SETTINGS, type NodeSettings } from "../../core/node/settings.ts";
-import type { Runtime } from "../../core/runtime/runtime.ts";
+import { type LatencyDistribution, type LinkBehaviour, latencySchema } from "../../core/model/latency.ts";
+import type { NetworkStats, SimulatedNetwork } from "../../core/interfaces/simulated-network.ts";
 
-/**
- * How long a message takes on a link, in ms. `uniform` and `constant` bound the delay;
- * `normal` (clamped at 0) and `exponential` have tails, so messages overtake each other.
- */
-export type LatencyDistribution = ConstantLatency | UniformLatency | NormalLatency | ExponentialLatency;
-
-/** Every message takes exactly `ms`. */
-export interface ConstantLatency {
-  /** Discriminant. */
-  readonly kind: "constant";
-  /** The delay, ms. */
-  readonly ms: number;
-}
-
-/** Delays uniform in [min, max]. */
-export interface UniformLatency {
-  /** Discriminant. */
-  readonly kind: "uniform";
-  /** Shortest delay, ms. */
-  readonly min: number;
-  /** Longest delay, ms. */
-  readonly max: number;
-}
-
-/** Normally distributed delays, clamped at 0. */
-export interface NormalLatency {
-  /** Discriminant. */
-  readonly kind: "normal";
-  /** Mean delay, ms. */
-  readonly mean: number;
-  /** Standard deviation, ms. */
-  readonly stddev: number;
-}
-
-/** Exponentially distributed delays (a long tail). */
-export interface ExponentialLatency {
-  /** Discriminant. */
-  readonly kind: "exponential";
-  /** Mean delay, ms. */
-  readonly mean: number;
-}
-
-/** How a link treats the messages that cross it. */
-export interface LinkBehaviour {
-  /** One-way delay. */
-  readonly latency: LatencyDistribution;
-  /** Probability that a message is lost (0..1). */
-  readonly loss: number;
-  /** Probability that a message is delivered twice (0..1), each copy with its own delay. */
-  readonly duplicate: number;
-}
+export type { LatencyDistribution, LinkBehaviour } from "../../core/model/latency.ts";
+export type { NetworkStats } from "../../core/interfaces/simulated-network.ts";
 
 /** Options of the in-process network: the behaviour of every link unless overridden. */
 export interface InProcessOptions {
@@ -97,24 +40,7 @@ export interface InProcessOptions {
   readonly duplicate: number;
 }
 
-const ms = z.number().min(0).finite();
 const probability = z.number().min(0).max(1);
-
-/** Validates a latency distribution from config data (`{ min, max }` means uniform). */
-export const latencySchema: z.ZodType<LatencyDistribution, unknown> = z.union([
-  z
-    .object({ min: ms, max: ms })
-    .strict()
-    .refine((l) => l.min <= l.max, "latency.min must not exceed latency.max")
-    .transform((l) => ({ kind: "uniform" as const, min: l.min, max: l.max })),
-  z.object({ kind: z.literal("constant"), ms }).strict(),
-  z
-    .object({ kind: z.literal("uniform"), min: ms, max: ms })
-    .strict()
-    .refine((l) => l.min <= l.max, "latency.min must not exceed latency.max"),
-  z.object({ kind: z.literal("normal"), mean: ms, stddev: ms }).strict(),
-  z.object({ kind: z.literal("exponential"), mean: ms }).strict(),
-]);
 
 const optionsSchema: z.ZodType<InProcessOptions, unknown> = z
   .object({
@@ -123,18 +49,6 @@ const optionsSchema: z.ZodType<InProcessOptions, unknown> = z
     duplicate: probability.default(0),
   })
   .strict();
-
-/** Traffic counters of an {@link InProcessNetwork}. */
-export interface NetworkStats {
-  /** Messages sent (requests, replies and one-way), including copies and later drops. */
-  messages: number;
-  /** Encoded bytes sent. */
-  bytes: number;
-  /** Messages that never arrived: lost, blocked by a partition, or to a stopped node. */
-  dropped: number;
-  /** Extra copies delivered by duplication. */
-  duplicated: number;
-}
 
 /** A frame on the simulated wire. */
 type Frame =
@@ -150,12 +64,12 @@ type Frame =
   *
   * @example
   * ```ts
-  * const network = cluster.container.resolve<InProcessNetwork>(IN_PROCESS_NETWORK);
+  * const network = simulatedNetwork(cluster); // ringforge/sim
   * network.partition([["n1", "n2"], ["n3", "n4", "n5"]]);
   * network.heal();
   * ```
  */
-export class InProcessNetwork {
+export class InProcessNetwork implements SimulatedNetwork {
   /** Traffic so far. */
   readonly stats: NetworkStats = { messages: 0, bytes: 0, dropped: 0, duplicated: 0 };
   readonly #endpoints = new Map<NodeId, InProcessTransport>();
@@ -438,29 +352,16 @@ export class InProcessTransport implements Transport {
   }
 }
 
-/** Injection token of the shared {@link InProcessNetwork} (registered on the root container). */
-export const IN_PROCESS_NETWORK: unique symbol = Symbol.for("ringforge.InProcessNetwork");
-
 /** The in-process transport plugin. */
-export const inProcessPlugin: Plugin<InProcessOptions> = definePlugin({
+export const inProcessPlugin: Plugin<InProcessOptions, "transport", InProcessNetwork> = definePlugin({
   family: "transport",
   name: "in-process",
   description: "Nodes in one process exchange encoded messages with seeded latency; deterministic on virtual time.",
+  // Its shared service is the network the simulator schedules and injects faults into.
+  capabilities: { simulatedNetwork: true },
   options: optionsSchema,
-  registerShared(root, options) {
-    root.register(IN_PROCESS_NETWORK, {
-      useFactory: instanceCachingFactory(
-        (c) => new InProcessNetwork(c.resolve<Scheduler>(SCHEDULER), c.resolve<Runtime>(RUNTIME).random.fork("network"), options),
-      ),
-    });
-  },
-  register(container) {
-    container.register(TRANSPORT, {
-      useFactory: instanceCachingFactory((c) =>
-        c.resolve<InProcessNetwork>(IN_PROCESS_NETWORK).endpoint(c.resolve<NodeSettings>(NODE_SETTINGS).id),
-      ),
-    });
-  },
+  createShared: ({ scheduler, random }, options) => new InProcessNetwork(scheduler, random.fork("network"), options),
+  create: ({ settings, shared: network }) => network.endpoint(settings.id),
 });
 
 /**

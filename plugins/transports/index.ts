@@ -12,4 +12,4 @@ export * from "./in-process.ts";
 export * from "./tcp/index.ts";
 
 /** Every bundled transport. */
-export const transportPlugins: readonly Plugin<any>[] = [inProcessPlugin, tcpPlugin];
+export const transportPlugins: readonly Plugin<any, "transport", any>[] = [inProcessPlugin, tcpPlugin];

@@ -7,6 +7,7 @@
  * antiEntropySuite({ plugin: merkleAntiEntropyPlugin, supports: { repairs: true } });
  * ```
  */
+import { simulatedNetwork } from "../../sim/network.ts";
 import { describe, it } from "@std/testing/bdd";
 import { assert, assertEquals } from "@std/assert";
 import type { Plugin } from "../../core/build/plugin.ts";
@@ -14,7 +15,7 @@ import { type Cluster, createCluster } from "../../core/build/cluster.ts";
 import { encodeRecord } from "../../core/codec/record-codec.ts";
 import { bytesEqual, decodeText, encodeText } from "../../core/codec/bytes.ts";
 import { sleep } from "../../core/interfaces/clock.ts";
-import { IN_PROCESS_NETWORK, type InProcessNetwork, builtinPlugins } from "../../plugins/index.ts";
+import { builtinPlugins } from "../../plugins/index.ts";
 
 /** What a plugin promises. */
 export interface AntiEntropyCapabilities {
@@ -75,7 +76,7 @@ export function antiEntropySuite(o: AntiEntropySuiteOptions): void {
       for (const key of keys) await c.node("n1").put(key, encodeText(`v ${key}`));
       // n3 is cut off while k1 is updated on both sides (concurrent versions that must both
       // survive) and k2 only on the majority side.
-      const net = c.container.resolve<InProcessNetwork>(IN_PROCESS_NETWORK);
+      const net = simulatedNetwork(c);
       net.partition([["n1", "n2"], ["n3"]]);
       const a = await c.node("n1").get("k1");
       await c.node("n1").put("k1", encodeText("A"), { context: a.context });

@@ -1,6 +1,6 @@
 /**
- * The Replicator conformance suite: every replicator plugin runs it. The replicator is built
- * the way a node builds it, in a tsyringe child container holding its dependencies: a real
+ * The Replicator conformance suite: every replicator plugin runs it. The replicator is created
+ * the way a node creates it, from a plugin context holding its dependencies: a real
  * consistent-hash ring over n1..n5, the vector-clock resolver, a silent logger, a virtual
  * scheduler and seeded randomness — and, instead of the network, a {@link FakeReplicaClient}
  * the test scripts per node (answer after a virtual delay, fail with a typed error, time out,
@@ -15,10 +15,7 @@
  * ```ts
  * replicatorSuite({
  *   name: "quorum",
- *   create: ({ container }) => {
- *     quorumPlugin.register(container, quorumPlugin.parseOptions(undefined));
- *     return container.resolve(REPLICATOR);
- *   },
+ *   create: ({ context }) => quorumPlugin.create(context, quorumPlugin.parseOptions(undefined)),
  *   supports: { preferenceListTargets: true, readRepair: true },
  * });
  * ```
@@ -28,8 +25,6 @@
 import { afterEach, describe, it } from "@std/testing/bdd";
 import { assert, assertEquals, assertInstanceOf, equal } from "@std/assert";
 import fc from "fast-check";
-import { type DependencyContainer, globalContainer as container } from "../../core/build/di.ts";
-import { MEMBERS } from "../../core/build/tokens.ts";
 import {
   QuorumNotReachedError,
   RemoteError,
@@ -37,28 +32,23 @@ import {
   TimeoutError,
   UnreachableNodeError,
 } from "../../core/errors.ts";
-import { CLOCK, SCHEDULER } from "../../core/interfaces/clock.ts";
-import { CONFLICT_RESOLVER, type ConflictResolver } from "../../core/interfaces/conflict-resolver.ts";
-import { FAILURE_DETECTOR } from "../../core/interfaces/failure-detector.ts";
-import { LOGGER, silentLogger } from "../../core/interfaces/logger.ts";
-import { type MemberInfo, PARTITIONER } from "../../core/interfaces/partitioner.ts";
-import { RANDOM } from "../../core/interfaces/random.ts";
+import type { ConflictResolver } from "../../core/interfaces/conflict-resolver.ts";
+import { silentLogger } from "../../core/interfaces/logger.ts";
+import type { MemberInfo } from "../../core/interfaces/partitioner.ts";
 import {
-  REPLICA_CLIENT,
   type ReadOutcome,
   type ReplicaClient,
   type Replicator,
   type WriteOutcome,
 } from "../../core/interfaces/replicator.ts";
 import type { NodeId, SiblingSet } from "../../core/model/sibling.ts";
-import { NODE_SETTINGS, type NodeSettings, nodeSettings } from "../../core/node/settings.ts";
-import { SeededRandom } from "../../core/runtime/seeded-random.ts";
 import { VirtualScheduler } from "../../core/runtime/virtual-scheduler.ts";
 import { StaticMembership } from "../../plugins/detectors/static-membership.ts";
 import { MemoryEngine } from "../../plugins/engines/memory.ts";
-import { STORAGE_ENGINE } from "../../core/interfaces/storage-engine.ts";
-import { TRANSPORT } from "../../core/interfaces/transport.ts";
-import { MESSAGE_ROUTER, MessageRouter } from "../../core/node/message-router.ts";
+import type { Transport } from "../../core/interfaces/transport.ts";
+import type { PluginContext } from "../../core/build/plugin.ts";
+import { standaloneContext } from "../../core/build/standalone-context.ts";
+import { virtualRuntime } from "../../core/runtime/runtime.ts";
 import { ConsistentHashRing } from "../../plugins/partitioners/consistent-hash.ts";
 import { VectorClockResolver } from "../../plugins/resolvers/vector-clock.ts";
 
@@ -220,14 +210,15 @@ export const SUITE_MEMBERS: readonly MemberInfo[] = Object.freeze(
 /** Time limit of the suite's requests, in virtual ms. */
 export const REQUEST_TIMEOUT_MS = 1_000;
 
-/** What the suite hands to `create`: a child container with every dependency registered. */
+/** What the suite hands to `create`: a plugin context with every dependency. */
 export interface ReplicatorDeps {
   /**
-   * The node's child container. Registered: PARTITIONER (the ring), REPLICA_CLIENT (the fake),
-   * CONFLICT_RESOLVER, LOGGER (silent), NODE_SETTINGS (id `self`), MEMBERS, SCHEDULER and CLOCK
-   * (the virtual scheduler), RANDOM (seeded) and FAILURE_DETECTOR (static: every member up).
+   * A plugin context for node `self` holding every dependency: the partitioner (the ring), the
+   * replicas (the fake client), the resolver, the detector (static: every member up), an
+   * engine, a transport that reaches no one, the virtual scheduler as clock and timers, seeded
+   * randomness and a silent logger.
    */
-  readonly container: DependencyContainer;
+  readonly context: PluginContext;
   /** The node the replicator runs on: `storedOn` of its writes. */
   readonly self: NodeId;
   /** The ring over {@link SUITE_MEMBERS}. */
@@ -266,7 +257,7 @@ export interface ReplicatorCapabilities {
 export interface ReplicatorSuiteOptions {
   /** Shown in test names. */
   readonly name: string;
-  /** Builds the replicator from the dependencies in `deps.container`; called once per test. */
+  /** Builds the replicator from `deps.context`; called once per test. */
   readonly create: (deps: ReplicatorDeps) => Replicator | Promise<Replicator>;
   /** What the replicator claims. */
   readonly supports: ReplicatorCapabilities;
@@ -277,7 +268,7 @@ export interface ReplicatorHarness extends ReplicatorDeps {
   readonly replicator: Replicator;
   /** Runs virtual time until nothing is pending (bounded, in case of periodic timers). */
   settle(): Promise<void>;
-  /** Disposes of the container. */
+  /** Stops the replicator and closes the engine. */
   dispose(): Promise<void>;
 }
 
@@ -298,34 +289,33 @@ export async function createReplicatorHarness(
   const partitioner = new ConsistentHashRing();
   partitioner.setMembers(SUITE_MEMBERS);
   const client = new FakeReplicaClient(scheduler, resolver);
-  const settings: NodeSettings = nodeSettings(self, { requestTimeoutMs: REQUEST_TIMEOUT_MS });
-  const c = container.createChildContainer();
-  c.register(NODE_SETTINGS, { useValue: settings });
-  c.register(MEMBERS, { useValue: SUITE_MEMBERS });
-  c.register(SCHEDULER, { useValue: scheduler });
-  c.register(CLOCK, { useValue: scheduler });
-  c.register(RANDOM, { useValue: new SeededRandom(seed).fork(`node:${self}`) });
-  c.register(LOGGER, { useValue: silentLogger });
-  c.register(PARTITIONER, { useValue: partitioner });
-  c.register(CONFLICT_RESOLVER, { useValue: resolver });
-  c.register(FAILURE_DETECTOR, { useValue: new StaticMembership(self, SUITE_MEMBERS) });
-  c.register(REPLICA_CLIENT, { useValue: client });
   // What replicators that keep state of their own (hints) need: an engine, the node's message
   // router, and a transport (this one reaches no one: the fake client stands for the replicas).
   const engine = new MemoryEngine();
   void engine.open();
-  c.register(STORAGE_ENGINE, { useValue: engine });
-  c.register(MESSAGE_ROUTER, { useValue: new MessageRouter() });
-  c.register(TRANSPORT, {
-    useValue: {
-      self,
-      start: async () => {},
-      stop: async () => {},
-      send: () => {},
-      request: (to: string) => Promise.reject(new UnreachableNodeError(to, "the suite's transport reaches no one")),
+  const transport: Transport = {
+    self,
+    start: async () => {},
+    stop: async () => {},
+    send: () => {},
+    request: (to: string) => Promise.reject(new UnreachableNodeError(to, "the suite's transport reaches no one")),
+  };
+  const runtime = { ...virtualRuntime(seed), scheduler, clockFor: () => scheduler, loggerFor: () => silentLogger };
+  const context = standaloneContext({
+    id: self,
+    runtime,
+    members: SUITE_MEMBERS,
+    settings: { requestTimeoutMs: REQUEST_TIMEOUT_MS },
+    services: {
+      partitioner,
+      resolver,
+      replicas: client,
+      detector: new StaticMembership(self, SUITE_MEMBERS),
+      engine,
+      transport,
     },
   });
-  const deps: ReplicatorDeps = { container: c, self, partitioner, client, resolver, scheduler };
+  const deps: ReplicatorDeps = { context, self, partitioner, client, resolver, scheduler };
   const replicator = await create(deps);
   return {
     ...deps,
@@ -333,7 +323,10 @@ export async function createReplicatorHarness(
     settle: async () => {
       await scheduler.runUntilIdle(scheduler.now() + SETTLE_HORIZON_MS);
     },
-    dispose: () => c.dispose() as Promise<void>,
+    dispose: async () => {
+      await replicator.stop?.();
+      await engine.close();
+    },
   };
 }
 

@@ -21,6 +21,7 @@
  *
  * @module
  */
+import { systemScheduler } from "../../core/runtime/system-runtime.ts";
 import { resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -111,7 +112,7 @@ export function crashOperations(seed: number, count = CRASH_OPERATIONS): CrashOp
 const encoder = new TextEncoder();
 
 async function run(directory: string, seed: number, hold?: number): Promise<void> {
-  const engine = new LsmEngine(crashOptions(directory, seed));
+  const engine = new LsmEngine(crashOptions(directory, seed), systemScheduler);
   await engine.open();
   const ops = crashOperations(seed, hold);
   const busyKeys = new Set<string>();

@@ -5,17 +5,14 @@
  */
 import type { Plugin } from "../../core/build/plugin.ts";
 import { decodeRecord, keyOfRecordKey } from "../../core/codec/record-codec.ts";
-import { instanceCachingFactory } from "../../core/build/di.ts";
 import {
   type BatchOperation,
   type EngineCapabilities,
-  STORAGE_ENGINE,
   type ScanOptions,
   type StorageEngine,
 } from "../../core/interfaces/storage-engine.ts";
 import type { RecordStore } from "../../core/node/record-store.ts";
-import { RECORD_STORE } from "../../core/node/tokens.ts";
-import { type MemoryEngineOptions, memoryEnginePlugin } from "../../plugins/engines/memory.ts";
+import { type MemoryEngineOptions, type MemoryVolume, memoryEnginePlugin } from "../../plugins/engines/memory.ts";
 
 /** The largest records any engine was given, over every node of every run using the watch. */
 export interface RecordWatch {
@@ -33,7 +30,7 @@ export interface RecordWatch {
  * A `memory` engine plugin (same name and options, so configs need no change) that records
  * into `watch` every record written through `put` or `batch`.
  */
-export function watchedMemoryEngine(watch: RecordWatch): Plugin<MemoryEngineOptions> {
+export function watchedMemoryEngine(watch: RecordWatch): Plugin<MemoryEngineOptions, "engine", Map<string, MemoryVolume>> {
   const seen = (key: Uint8Array, value: Uint8Array) => {
     const user = keyOfRecordKey(key);
     if (user === undefined) return;
@@ -42,23 +39,11 @@ export function watchedMemoryEngine(watch: RecordWatch): Plugin<MemoryEngineOpti
     watch.largestBytes = Math.max(watch.largestBytes, value.length + key.length - 1);
   };
   return {
-    family: "engine",
-    name: memoryEnginePlugin.name,
-    description: memoryEnginePlugin.description,
-    parseOptions: (raw) => memoryEnginePlugin.parseOptions(raw),
-    registerShared: (root, options) => memoryEnginePlugin.registerShared?.(root, options),
-    register(container, options) {
-      // The memory engine lives in a child container (it sees the node's settings through it);
-      // the node gets a wrapper that looks at every write on its way in.
-      const inner = container.createChildContainer();
-      memoryEnginePlugin.register(inner, options);
-      container.register(STORAGE_ENGINE, {
-        useFactory: instanceCachingFactory(
-          // The node's record store exists once its engine opens (the node starts).
-          () => new WatchedEngine(inner.resolve<StorageEngine>(STORAGE_ENGINE), seen, () => watch.stores.push(container.resolve(RECORD_STORE))),
-        ),
-      });
-    },
+    ...memoryEnginePlugin,
+    // The node gets a wrapper that looks at every write on its way in; the node's records
+    // (for their counters) are read from the context once the engine opens (the node starts).
+    create: (context, options) =>
+      new WatchedEngine(memoryEnginePlugin.create(context, options), seen, () => watch.stores.push(context.records as RecordStore)),
   };
 }
 

@@ -6,12 +6,7 @@
  */
 import { join } from "node:path";
 import { z } from "zod";
-import { instanceCachingFactory } from "../../../core/build/di.ts";
 import { type Plugin, type PluginChoice, choose, definePlugin } from "../../../core/build/plugin.ts";
-import { LOGGER, type Logger } from "../../../core/interfaces/logger.ts";
-import { STORAGE_ENGINE } from "../../../core/interfaces/storage-engine.ts";
-import { systemScheduler } from "../../../core/runtime/system-runtime.ts";
-import { NODE_SETTINGS, type NodeSettings } from "../../../core/node/settings.ts";
 import { DEFAULT_LSM_OPTIONS, LsmEngine, type LsmEngineOptions } from "./lsm-engine.ts";
 
 export * from "./lsm-engine.ts";
@@ -44,22 +39,17 @@ const optionsSchema: z.ZodType<LsmPluginOptions, unknown> = z
   .strict();
 
 /** The "lsm" engine plugin. */
-export const lsmEnginePlugin: Plugin<LsmPluginOptions> = definePlugin({
+export const lsmEnginePlugin: Plugin<LsmPluginOptions, "engine", undefined> = definePlugin({
   family: "engine",
   name: "lsm",
   description: "Log-structured merge tree on disk: commit log, memtable, SSTables with Bloom filters, compaction.",
+  capabilities: { durable: true, realTimeOnly: true },
   options: optionsSchema,
-  register(container, options) {
-    container.register(STORAGE_ENGINE, {
-      useFactory: instanceCachingFactory((c) => {
-        const { id } = c.resolve<NodeSettings>(NODE_SETTINGS);
-        // Not the node's scheduler: the log's fsync period is wall-clock time even in a
-        // simulation (the disk is real; a virtual clock racing ahead while it works would fsync
-        // thousands of times a second), which is the engine's default.
-        return new LsmEngine({ ...options, directory: join(options.directory, id) }, systemScheduler, c.resolve<Logger>(LOGGER));
-      }),
-    });
-  },
+  // Not the node's scheduler: the log's fsync period is wall-clock time even next to a
+  // simulation (the disk is real; a virtual clock racing ahead while it works would fsync
+  // thousands of times a second).
+  create: ({ settings, realTime, logger }, options) =>
+    new LsmEngine({ ...options, directory: join(options.directory, settings.id) }, realTime.scheduler, logger),
 });
 
 /**

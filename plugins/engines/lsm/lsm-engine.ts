@@ -11,7 +11,6 @@ import { checkBatch, checkBytes, checkScanOptions } from "../validate.ts";
 import { compareBytes } from "../../../core/codec/bytes.ts";
 import type { Scheduler } from "../../../core/interfaces/clock.ts";
 import { type Logger, silentLogger } from "../../../core/interfaces/logger.ts";
-import { systemScheduler } from "../../../core/runtime/system-runtime.ts";
 import type {
   BatchOperation,
   EngineCapabilities,
@@ -139,7 +138,7 @@ const MAX_FROZEN = 2;
  *
  * @example
  * ```ts
- * const engine = new LsmEngine({ directory: "./data/n1" });
+ * const engine = new LsmEngine({ directory: "./data/n1" }, systemScheduler);
  * await engine.open();
  * await engine.put(new Uint8Array([1]), new Uint8Array([42]));
  * await engine.close();
@@ -177,14 +176,14 @@ export class LsmEngine implements StorageEngine {
 
   /**
    * @param options `directory` and any option to override
-   * @param scheduler timers for `sync: "interval"`; default the host's (the disk is real, so its
-   *   fsync period is wall-clock time)
+   * @param scheduler timers for `sync: "interval"`: the host's (`systemScheduler`; a plugin
+   *   context's `realTime.scheduler`), since the disk is real and its fsync period is wall-clock time
    * @param logger where recovery reports a cut commit log (a warning) and a stale lock taken over
    *   (info); default nowhere
    */
   constructor(
     options: Partial<LsmEngineOptions> & { directory: string },
-    scheduler: Scheduler = systemScheduler,
+    scheduler: Scheduler,
     logger: Logger = silentLogger,
   ) {
     this.options = { ...DEFAULT_LSM_OPTIONS, ...options };
@@ -347,7 +346,7 @@ export class LsmEngine implements StorageEngine {
    * ```ts
    * await engine.put(key, value);
    * await engine.crash();
-   * const recovered = new LsmEngine({ directory }); // replays the commit log
+   * const recovered = new LsmEngine({ directory }, systemScheduler); // replays the commit log
    * await recovered.open();
    * ```
    */

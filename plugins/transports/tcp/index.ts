@@ -4,13 +4,7 @@
  * @module
  */
 import { z } from "zod";
-import { instanceCachingFactory } from "../../../core/build/di.ts";
 import { type Plugin, type PluginChoice, choose, definePlugin } from "../../../core/build/plugin.ts";
-import { CLOCK, type Clock, SCHEDULER, type Scheduler } from "../../../core/interfaces/clock.ts";
-import { LOGGER, type Logger } from "../../../core/interfaces/logger.ts";
-import { RANDOM, type Random } from "../../../core/interfaces/random.ts";
-import { TRANSPORT } from "../../../core/interfaces/transport.ts";
-import { NODE_SETTINGS, type NodeSettings } from "../../../core/node/settings.ts";
 import { parseAddress } from "./address.ts";
 import { type TcpOptions, TcpTransport } from "./tcp-transport.ts";
 
@@ -47,25 +41,14 @@ const optionsSchema: z.ZodType<TcpOptions, unknown> = z
   .strict();
 
 /** The TCP transport plugin. */
-export const tcpPlugin: Plugin<TcpOptions> = definePlugin({
+export const tcpPlugin: Plugin<TcpOptions, "transport", undefined> = definePlugin({
   family: "transport",
   name: "tcp",
   description: "Length-prefixed MessagePack frames over TCP (or TLS), HMAC-authenticated peers, reconnect with back-off.",
+  capabilities: { realTimeOnly: true },
   options: optionsSchema,
-  register(container, options) {
-    container.register(TRANSPORT, {
-      useFactory: instanceCachingFactory(
-        (c) =>
-          new TcpTransport(options, {
-            self: c.resolve<NodeSettings>(NODE_SETTINGS).id,
-            scheduler: c.resolve<Scheduler>(SCHEDULER),
-            clock: c.resolve<Clock>(CLOCK),
-            random: c.resolve<Random>(RANDOM).fork("tcp"),
-            logger: c.resolve<Logger>(LOGGER),
-          }),
-      ),
-    });
-  },
+  create: ({ settings, scheduler, clock, random, logger }, options) =>
+    new TcpTransport(options, { self: settings.id, scheduler, clock, random: random.fork("tcp"), logger }),
 });
 
 /**

@@ -3,10 +3,9 @@
  *
  * @module
  */
-import { DEFAULT_LIMITS, type Limits } from "../model/limits.ts";
-import type { NodeId } from "../model/sibling.ts";
+import { DEFAULT_LIMITS, type Limits } from "./limits.ts";
+import type { NodeId } from "./sibling.ts";
 import type { MemberInfo } from "../interfaces/partitioner.ts";
-import { DEFAULT_TOMBSTONES, type TombstoneSettings } from "./tombstone-gc.ts";
 
 /** Replication factors: N copies; R replies for a read; W acknowledgements for a write. */
 export interface ReplicationSettings {
@@ -41,6 +40,31 @@ export interface HandoffSettings {
   readonly intervalMs: number;
 }
 
+/** Tombstone GC settings (store config `tombstones`). */
+export interface TombstoneSettings {
+  /**
+   * A tombstone is kept at least this long after a replica stored it, ms. It must exceed the
+   * longest time a stale copy can stay away and come back: a hint's maximum age, a partition
+   * you expect to heal. Default 86,400,000 (one day, above sloppy quorum's default 3 h hint
+   * age); Cassandra's gc_grace is ten days.
+   */
+  readonly graceMs: number;
+  /** How often a node looks for tombstones past their grace, ms. Default 10,000. */
+  readonly intervalMs: number;
+  /** Most tombstones examined per round. Default 500. */
+  readonly batch: number;
+  /**
+   * `"all-replicas"` (default): remove a tombstone only once every replica holds it.
+   * `"grace-only"`: remove it after the grace period whatever the other replicas hold, as
+   * Cassandra does with gc_grace_seconds; a replica that missed the delete for longer than the
+   * grace period brings the value back. Offered so the lab can show that cost.
+   */
+  readonly mode: "all-replicas" | "grace-only";
+}
+
+/** Defaults of {@link TombstoneSettings}. */
+export const DEFAULT_TOMBSTONES: TombstoneSettings = { graceMs: 86_400_000, intervalMs: 10_000, batch: 500, mode: "all-replicas" };
+
 /** Everything core needs to run one node. */
 export interface NodeSettings {
   /** This node's id. */
@@ -58,9 +82,6 @@ export interface NodeSettings {
   /** Handoff and ring catch-up. */
   readonly handoff: HandoffSettings;
 }
-
-/** Injection token for the node's {@link NodeSettings}. */
-export const NODE_SETTINGS: unique symbol = Symbol.for("ringforge.NodeSettings");
 
 /**
  * Settings of a node built outside a store config (plugin tests, custom builds): the store
