@@ -61,6 +61,7 @@ export { systemClock, systemScheduler, systemRandom } from "./runtime/system-run
 export * from "./client/session.ts";
 export * from "./client/store-client.ts";
 export * from "./client/crdt-store.ts";
+export * from "./client/datatypes/index.ts";
 
 export * from "./model/settings.ts";
 export * from "./node/consistency.ts";

@@ -5,7 +5,7 @@
  * | family | plugins (default first) |
  * | --- | --- |
  * | partitioner | consistent-hash, fixed-partitions, rendezvous |
- * | replicator | quorum |
+ * | replicator | quorum, sloppy-quorum |
  * | resolver | vector-clock, last-write-wins, dotted-version-vector |
  * | detector | static, gossip, phi-accrual, swim |
  * | engine | memory, lsm, level |
@@ -13,8 +13,8 @@
  * | antiEntropy | none, merkle |
  *
  * Data types (CRDTs: G-Counter, PN-Counter, OR-Set, LWW-Register, MV-Register, maps) are not
- * chosen per store: they are values with their own clients (`Counters`, `Sets`, ...), usable
- * on any store whose resolver keeps concurrent writes.
+ * chosen per store: they are values with their own clients (`Counters`, `Sets`, ...) in
+ * core/client/datatypes, usable on any store whose resolver keeps concurrent writes.
  *
  * @example
  * ```ts
@@ -40,7 +40,6 @@ export * from "./detectors/index.ts";
 export * from "./engines/index.ts";
 export * from "./transports/index.ts";
 export * from "./anti-entropy/index.ts";
-export * from "./datatypes/index.ts";
 
 /** Every bundled plugin, with the default of each family. */
 export const builtinPlugins: PluginRegistry = new PluginRegistry(

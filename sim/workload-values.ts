@@ -7,8 +7,8 @@
  */
 import type { ValueCodec } from "../core/client/store-client.ts";
 import { decodeText, encodeText } from "../core/codec/bytes.ts";
-import { orSetMembers, orSetType } from "../plugins/datatypes/or-set.ts";
-import { pnCounterType } from "../plugins/datatypes/pn-counter.ts";
+import { orSetMembers, orSetType } from "../core/client/datatypes/or-set.ts";
+import { pnCounterType } from "../core/client/datatypes/pn-counter.ts";
 import type { CrdtWorkload } from "./scenario.ts";
 
 /** The key of YCSB record `index`. */

@@ -24,7 +24,7 @@ import {
   prepareWrite,
   raiseTo,
   seen,
-} from "../plugins/datatypes/index.ts";
+} from "../core/client/datatypes/index.ts";
 import { CorruptDataError, CrdtStore, InvalidRequestError, InvalidValueError, createCluster } from "../index.ts";
 import { builtinPlugins } from "../plugins/index.ts";
 import { parseScenario, runScenario } from "../sim/index.ts";

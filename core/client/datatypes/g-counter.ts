@@ -3,8 +3,8 @@
  *
  * @module
  */
-import type { DataType } from "../../core/interfaces/data-type.ts";
-import { InvalidRequestError } from "../../core/errors.ts";
+import type { DataType } from "../../interfaces/data-type.ts";
+import { InvalidRequestError } from "../../errors.ts";
 import { type VersionVector, joinVectors, sameVectors, seen, vectorFromPlain, vectorToPlain } from "./causal.ts";
 import { seal, unseal } from "./envelope.ts";
 

@@ -4,12 +4,12 @@
  *
  * @module
  */
-import type { DataType } from "../../core/interfaces/data-type.ts";
-import { CorruptDataError } from "../../core/errors.ts";
-import { CrdtStore, type CrdtStoreOptions, type PreparedUpdate } from "../../core/client/crdt-store.ts";
-import type { KeyValueStore } from "../../core/client/store-client.ts";
-import { encode } from "../../core/codec/msgpack.ts";
-import { bytesEqual } from "../../core/codec/bytes.ts";
+import type { DataType } from "../../interfaces/data-type.ts";
+import { CorruptDataError } from "../../errors.ts";
+import { CrdtStore, type CrdtStoreOptions, type PreparedUpdate } from "../crdt-store.ts";
+import type { KeyValueStore } from "../store-client.ts";
+import { encode } from "../../codec/msgpack.ts";
+import { bytesEqual } from "../../codec/bytes.ts";
 import { assertPlainData, seal, unseal } from "./envelope.ts";
 
 /**

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { CorruptDataError } from "../../core/errors.ts";
+import { CorruptDataError } from "../../errors.ts";
 
 /** One event: the `counter`-th update by `actor`. */
 export type Dot = readonly [actor: string, counter: number];

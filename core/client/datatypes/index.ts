@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { DataType } from "../../core/interfaces/data-type.ts";
+import type { DataType } from "../../interfaces/data-type.ts";
 import { gCounterType } from "./g-counter.ts";
 import { lwwRegisterType } from "./lww-register.ts";
 import { mvRegisterType } from "./mv-register.ts";

@@ -4,15 +4,15 @@
  *
  * @module
  */
-import type { DataType } from "../../core/interfaces/data-type.ts";
-import { CorruptDataError } from "../../core/errors.ts";
-import { CrdtStore, type CrdtStoreOptions, type PreparedUpdate } from "../../core/client/crdt-store.ts";
-import type { KeyValueStore } from "../../core/client/store-client.ts";
-import { encode } from "../../core/codec/msgpack.ts";
+import type { DataType } from "../../interfaces/data-type.ts";
+import { CorruptDataError } from "../../errors.ts";
+import { CrdtStore, type CrdtStoreOptions, type PreparedUpdate } from "../crdt-store.ts";
+import type { KeyValueStore } from "../store-client.ts";
+import { encode } from "../../codec/msgpack.ts";
 import { type Dot, type VersionVector, covers, dotFromPlain, joinVectors, sameVectors, seen, sortDots, vectorFromPlain, vectorToPlain, withDot } from "./causal.ts";
 import { joinDots } from "./or-set.ts";
 import { assertPlainData, seal, unseal } from "./envelope.ts";
-import { bytesEqual } from "../../core/codec/bytes.ts";
+import { bytesEqual } from "../../codec/bytes.ts";
 
 /** The register: the values of the writes no other write has seen, each with its dot. */
 export interface MvRegister<T = unknown> {

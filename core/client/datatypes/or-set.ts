@@ -4,10 +4,10 @@
  *
  * @module
  */
-import type { DataType } from "../../core/interfaces/data-type.ts";
-import { CorruptDataError, InvalidRequestError } from "../../core/errors.ts";
-import { CrdtStore, type CrdtStoreOptions, type PreparedUpdate } from "../../core/client/crdt-store.ts";
-import type { KeyValueStore } from "../../core/client/store-client.ts";
+import type { DataType } from "../../interfaces/data-type.ts";
+import { CorruptDataError, InvalidRequestError } from "../../errors.ts";
+import { CrdtStore, type CrdtStoreOptions, type PreparedUpdate } from "../crdt-store.ts";
+import type { KeyValueStore } from "../store-client.ts";
 import {
   type Dot,
   type VersionVector,

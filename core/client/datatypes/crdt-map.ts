@@ -4,9 +4,9 @@
  *
  * @module
  */
-import type { DataType } from "../../core/interfaces/data-type.ts";
-import { CorruptDataError } from "../../core/errors.ts";
-import type { PreparedUpdate } from "../../core/client/crdt-store.ts";
+import type { DataType } from "../../interfaces/data-type.ts";
+import { CorruptDataError } from "../../errors.ts";
+import type { PreparedUpdate } from "../crdt-store.ts";
 import { seal, unseal } from "./envelope.ts";
 
 /** The data type of each field. */

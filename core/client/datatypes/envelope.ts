@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { decode, encode } from "../../core/codec/msgpack.ts";
-import { CorruptDataError, InvalidValueError, RingforgeError } from "../../core/errors.ts";
+import { decode, encode } from "../../codec/msgpack.ts";
+import { CorruptDataError, InvalidValueError, RingforgeError } from "../../errors.ts";
 
 /**
  * Checks that a register's value is plain data MessagePack stores and reads back as it was:
