@@ -5,7 +5,8 @@ import { defineConfig } from "tsup";
 export default defineConfig({
   entry: {
     index: "index.ts",
-    "core/index": "core/index.ts",
+    "plugin-kit/index": "plugin-kit/index.ts",
+    "plugin-kit/testing/index": "plugin-kit/testing/index.ts",
     "plugins/index": "plugins/index.ts",
     "sim/index": "sim/index.ts",
     "server/index": "server/index.ts",

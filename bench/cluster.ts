@@ -35,7 +35,7 @@ import type { CausalContext } from "../core/model/causal-context.ts";
 import { SeededRandom } from "../core/runtime/seeded-random.ts";
 import { defaultClusterStore } from "../cli/node-commands.ts";
 import { ScrambledZipfian } from "../sim/zipfian.ts";
-import { freePort } from "../test/support/tcp-pair.ts";
+import { freePort } from "./free-port.ts";
 
 const HERE = fileURLToPath(import.meta.url);
 const ROOT = dirname(dirname(HERE));

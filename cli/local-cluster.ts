@@ -17,7 +17,7 @@ import { InvalidConfigError, RingforgeError } from "../core/errors.ts";
 import { parseNodeProcessConfig, processStore } from "../server/node-process.ts";
 import { InvalidFlagError } from "./flag-parsers.ts";
 import { assertPortsFree } from "./port-check.ts";
-import { lockDirectory } from "../plugins/engines/index.ts";
+import { lockDirectory } from "../core/host/directory-lock.ts";
 import { readJson } from "./read-json.ts";
 import { onShutdownSignal } from "./shutdown-signals.ts";
 

@@ -13,13 +13,13 @@ import { InvalidConfigError, InvalidRequestError } from "../core/errors.ts";
 import { encodeText } from "../core/codec/bytes.ts";
 import type { CausalContext } from "../core/model/causal-context.ts";
 import { RingforgeClient } from "../client/ringforge-client.ts";
+import type { NodeStatus } from "../client/node-status.ts";
 import { parseNodeProcessConfig, startNodeProcess } from "../server/node-process.ts";
 import { integerFlag, listFlag, portFlag, positiveIntFlag, urlFlag } from "./flag-parsers.ts";
 import { runLocalCluster } from "./local-cluster.ts";
 import { readJson } from "./read-json.ts";
 import { fromRenamedFlag, renamedFlag } from "./renamed-flag.ts";
 import { onShutdownSignal } from "./shutdown-signals.ts";
-import type { NodeStatus } from "../server/node-status.ts";
 
 export { defaultClusterStore } from "./local-cluster.ts";
 
@@ -140,28 +140,18 @@ export function registerNodeCommands(program: Command, io: Io, registry: PluginR
       io.out(`context: ${result.context}\n`);
     });
 
-  program
-    .command("put")
+  withWriteFlags(program.command("put"), url)
     .description("write a value (pass the context of your read with --context)")
     .argument("<key>")
     .argument("<value>")
-    .option("--url <url>", "a node's client URL", urlFlag, url)
-    .option("--token-file <file>", "bearer token file (or set RINGFORGE_TOKEN)")
-    .option("--context <context>", "the context printed by get")
-    .option("--w <count>", "acknowledgements to wait for", positiveIntFlag("--w"))
     .action(async (key: string, value: string, options: WriteFlags) => {
       const result = await (await clientOf(options)).put(key, encodeText(value), writeOptions(options));
       io.out(`ok\ncontext: ${result.context}\n`);
     });
 
-  program
-    .command("delete")
+  withWriteFlags(program.command("delete"), url)
     .description("delete a key (pass the context of your read with --context)")
     .argument("<key>")
-    .option("--url <url>", "a node's client URL", urlFlag, url)
-    .option("--token-file <file>", "bearer token file (or set RINGFORGE_TOKEN)")
-    .option("--context <context>", "the context printed by get")
-    .option("--w <count>", "acknowledgements to wait for", positiveIntFlag("--w"))
     .action(async (key: string, options: WriteFlags) => {
       const result = await (await clientOf(options)).delete(key, writeOptions(options));
       io.out(`deleted\ncontext: ${result.context}\n`);
@@ -206,6 +196,15 @@ interface WriteFlags {
   tokenFile?: string;
   context?: string;
   w?: number;
+}
+
+/** Adds the flags of `put` and `delete` ({@link WriteFlags}) to `command`, in help order. */
+function withWriteFlags(command: Command, defaultUrl: string): Command {
+  return command
+    .option("--url <url>", "a node's client URL", urlFlag, defaultUrl)
+    .option("--token-file <file>", "bearer token file (or set RINGFORGE_TOKEN)")
+    .option("--context <context>", "the context printed by get")
+    .option("--w <count>", "acknowledgements to wait for", positiveIntFlag("--w"));
 }
 
 function writeOptions(flags: WriteFlags): { context?: CausalContext; w?: number } {

@@ -9,6 +9,10 @@
  * - `ringforge start`, `cluster`, `get`, `put`, `delete`, `status`, `leave`: node processes and
  *   their client (cli/node-commands.ts).
  *
+ * `plugins`, `config` and `compare` take `--plugin MODULE` (repeatable): the module's exported
+ * plugins join the registry (cli/plugin-modules.ts), so a config can name a strategy written
+ * outside the bundle.
+ *
  * A failure prints one line (cli/error-report.ts) and a non-zero exit code; `--verbose` adds the
  * stack trace. The executable is cli/main.ts; this module is the program as a library, for tests
  * and embedding.
@@ -28,6 +32,7 @@ import { builtinPlugins } from "../plugins/index.ts";
 import { reportError } from "./error-report.ts";
 import { InvalidFlagError, positiveIntFlag, repeatedFlag } from "./flag-parsers.ts";
 import { registerNodeCommands } from "./node-commands.ts";
+import { withPluginModules } from "./plugin-modules.ts";
 import { readJson } from "./read-json.ts";
 import { fromRenamedFlag, renamedFlag } from "./renamed-flag.ts";
 
@@ -50,9 +55,15 @@ const processIo: CliIo = {
   progress: process.stderr.isTTY ? (line) => process.stderr.write(`\r\x1b[2K${line}`) : undefined,
 };
 
+/** Help text of `--plugin`, on every command that takes it. */
+const PLUGIN_FLAG_HELP =
+  "a module (file path or package) whose exported plugins (definePlugin) join the registry; repeat for more. " +
+  "A .ts module needs the CLI run by tsx or Deno: npx tsx cli/main.ts ...";
+
 /** Flags of `compare`. */
 interface CompareFlags {
   config: string[];
+  plugin: string[];
   seedCount?: number;
   /** The old name of `seedCount` (deprecated). */
   seeds?: number;
@@ -84,15 +95,17 @@ export async function runCli(
 
   program
     .command("plugins")
-    .description("list the bundled plugins by family")
+    .description("list the bundled plugins by family (and those --plugin adds)")
     .option("--json", "print JSON")
-    .action((options: { json?: boolean }) => {
+    .option("--plugin <module>", PLUGIN_FLAG_HELP, repeatedFlag, [])
+    .action(async (options: { json?: boolean; plugin: string[] }) => {
+      const plugins = await withPluginModules(registry, options.plugin);
       const rows = PLUGIN_FAMILIES.flatMap((family) =>
-        registry.names(family).map((name) => ({
+        plugins.names(family).map((name) => ({
           family,
           name,
-          default: registry.defaultName(family) === name,
-          description: registry.get(family, name).description,
+          default: plugins.defaultName(family) === name,
+          description: plugins.get(family, name).description,
         })),
       );
       if (options.json) {
@@ -109,9 +122,11 @@ export async function runCli(
     .command("config")
     .description("validate a store config (JSON) and print it with every default filled in")
     .argument("<file>", "path to a JSON store config")
-    .action(async (file: string) => {
+    .option("--plugin <module>", PLUGIN_FLAG_HELP, repeatedFlag, [])
+    .action(async (file: string, options: { plugin: string[] }) => {
+      const plugins = await withPluginModules(registry, options.plugin);
       const data = await readJson(file, "config");
-      io.out(`${JSON.stringify(storeToConfig(resolveStoreConfig(data, registry)), null, 2)}\n`);
+      io.out(`${JSON.stringify(storeToConfig(resolveStoreConfig(data, plugins)), null, 2)}\n`);
     });
 
   program
@@ -123,6 +138,7 @@ export async function runCli(
     .addOption(renamedFlag("--seeds <count>", positiveIntFlag("--seeds")))
     .option("--first-seed <seed>", "the first seed (seeds are consecutive)", positiveIntFlag("--first-seed"), 1)
     .option("--json", "print every checker's figures per config and seed as JSON")
+    .option("--plugin <module>", PLUGIN_FLAG_HELP, repeatedFlag, [])
     .action(async (scenarioFile: string, options: CompareFlags) => {
       const seedCount =
         fromRenamedFlag(io.err, { old: "--seeds", current: "--seed-count" }, { old: options.seeds, current: options.seedCount }) ?? 1;
@@ -133,12 +149,13 @@ export async function runCli(
           "compare needs a store config to run the scenario against: pass --config FILE (once per config, e.g. --config examples/configs/vector-clock.json)",
         );
       }
+      const plugins = await withPluginModules(registry, options.plugin);
       const scenario = parseScenario(await readJson(scenarioFile, "scenario"));
       const configs: LabConfig[] = [];
       for (const file of options.config) {
         const config = (await readJson(file, "config")) as StoreConfig;
         // Validate now, so a bad config fails before any run starts.
-        resolveStoreConfig(config, registry);
+        resolveStoreConfig(config, plugins);
         const name = typeof config?.name === "string" && config.name ? config.name : basename(file).replace(/\.json$/, "");
         configs.push({ name, config });
       }
@@ -146,7 +163,7 @@ export async function runCli(
       const progress = options.json ? undefined : io.progress;
       let lastShown = -1;
       const comparison = await compare(scenario, configs, {
-        registry,
+        registry: plugins,
         seeds,
         onProgress: progress
           ? (p) => {

@@ -6,3 +6,4 @@
  */
 export * from "./ringforge-client.ts";
 export * from "./fetch-failure.ts";
+export * from "./node-status.ts";

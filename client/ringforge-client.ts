@@ -3,11 +3,10 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
 import { InvalidConfigError, RingforgeError, errorFromWire } from "../core/errors.ts";
 import type { CausalContext } from "../core/model/causal-context.ts";
-import type { NodeStatus } from "../server/node-status.ts";
 import { UnreachableUrlError, classifyFetchFailure } from "./fetch-failure.ts";
+import type { NodeStatus } from "./node-status.ts";
 
 /** The header carrying the causal context (see the server's API). */
 const CONTEXT_HEADER = "X-Ringforge-Context";
@@ -93,7 +92,7 @@ export class RingforgeClient {
     }
     if (response.status === 300) {
       const body = (await response.json()) as { siblings: { value: string }[] };
-      return { values: body.siblings.map((s) => new Uint8Array(Buffer.from(s.value, "base64"))), context };
+      return { values: body.siblings.map((s) => fromBase64(s.value)), context };
     }
     return { values: [new Uint8Array(await response.arrayBuffer())], context };
   }
@@ -129,7 +128,7 @@ export class RingforgeClient {
       node: string;
       siblings: ({ value: string } | { tombstone: true })[];
     };
-    return { node: body.node, siblings: body.siblings.map((s) => ("value" in s ? new Uint8Array(Buffer.from(s.value, "base64")) : null)) };
+    return { node: body.node, siblings: body.siblings.map((s) => ("value" in s ? fromBase64(s.value) : null)) };
   }
 
   async #write(
@@ -185,4 +184,16 @@ export class RingforgeClient {
       status: response.status,
     });
   }
+}
+
+/**
+ * Bytes of a standard (padded) base64 string, as the server writes sibling values. `atob`, not
+ * node:buffer, so the client runs in browsers; every byte 0..255 round-trips (`atob` yields one
+ * char per byte, not text).
+ */
+function fromBase64(text: string): Uint8Array {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
 }

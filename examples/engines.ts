@@ -15,7 +15,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { LsmEngine, decodeText, encodeText, systemScheduler } from "../index.ts";
+import { decodeText, encodeText } from "../index.ts";
+import { systemScheduler } from "../plugin-kit/index.ts";
+import { LsmEngine } from "../plugins/index.ts";
 
 const options = { sync: "always" as const, memtableBytes: 64 * 1024 };
 const key = (i: number) => encodeText(`key-${String(i).padStart(6, "0")}`);

@@ -14,7 +14,8 @@
  *   npx tsx examples/partitioners.ts
  *   npx deno run -A examples/partitioners.ts
  */
-import { ConsistentHashRing, FixedPartitionRing, type MemberInfo, type Partitioner, RendezvousPartitioner } from "../index.ts";
+import type { MemberInfo, Partitioner } from "../plugin-kit/index.ts";
+import { ConsistentHashRing, FixedPartitionRing, RendezvousPartitioner } from "../plugins/index.ts";
 
 const keys = Array.from({ length: 100_000 }, (_, i) => `user${i}`);
 const members: MemberInfo[] = Array.from({ length: 10 }, (_, i) => ({ id: `node-${i}`, weight: 1 + (i % 3), zone: `rack-${i % 3}` }));

@@ -1,12 +1,28 @@
 /**
- * Checks two rules of DESIGN.md that the type checker cannot:
+ * Checks the rules of docs/architecture.md that the type checker cannot, with no exception
+ * list: the layering of the code, and determinism.
  *
- * (a) Dependency direction: nothing under core/ imports from plugins/
- *     (`core <- plugins <- (sim, server, cli) <- examples`).
- * (b) Determinism: code under core/, plugins/ and sim/ (the simulator must replay from a seed) never reads the wall clock, the host's
- *     timers or the host's randomness directly — it uses the injected Clock, Scheduler and
- *     Random, so one seed reproduces one simulated history. Only the files in
- *     HOST_ACCESS_ALLOWLIST (the adapters that *implement* those interfaces) may.
+ * Layering (every import between files of the repository; a rule names what a file may import):
+ *
+ * - **The port** (core/interfaces, core/model, core/codec, core/hash, core/host, core/errors.ts,
+ *   and the plugin definition core/build/plugin.ts with the registry core/build/registry.ts)
+ *   imports only the port. So core/interfaces never imports core/node.
+ * - **The rest of core** imports only core.
+ * - **A plugin** (plugins/FAMILY/...) imports only the port and its own family's files: never
+ *   core's internals, never another family. plugins/index.ts, which assembles the registry,
+ *   imports the port and the families' index files.
+ * - **sim, server, cli, client** reach plugins only through the registry and the public entry
+ *   points (index.ts, plugins/index.ts), never a plugin's file; client imports only the port
+ *   and client; sim never imports server, cli or client.
+ * - **The entry points** (index.ts, plugin-kit/) import core and the plugins' index files; the
+ *   kit's testing suites may also use bundled plugins and the simulator.
+ * - **examples** import only the public entry points, as a user would.
+ * - **Nothing outside test/ imports test/.**
+ *
+ * Determinism: code under core/, plugins/ and sim/ (the simulator must replay from a seed)
+ * never reads the wall clock, the host's timers or the host's randomness directly — it uses
+ * the injected Clock, Scheduler and Random, so one seed reproduces one simulated history. Only
+ * the files in HOST_ACCESS_ALLOWLIST (the adapters that *implement* those interfaces) may.
  *
  * Comments and string contents are blanked before matching, so prose that mentions
  * `Date.now()` is not a violation. Method calls on other objects (`scheduler.setTimeout(`)
@@ -246,6 +262,111 @@ function allowlisted(file: string): boolean {
   );
 }
 
+
+// ---- layering ---------------------------------------------------------------------------------
+
+/** Folders whose imports are checked. */
+const LAYERED_DIRS = ["core", "plugins", "plugin-kit", "sim", "server", "cli", "client", "bench", "examples", "scripts"] as const;
+
+/** Files of the public port of core, besides whole folders. */
+const PORT_FILES = new Set(["core/errors.ts", "core/build/plugin.ts", "core/build/registry.ts"]);
+const PORT_DIRS = ["core/interfaces/", "core/model/", "core/codec/", "core/hash/", "core/host/"];
+
+/** The public entry points: what examples (and users) import. */
+const ENTRY_POINTS = new Set([
+  "index.ts",
+  "plugin-kit/index.ts",
+  "plugin-kit/testing/index.ts",
+  "plugins/index.ts",
+  "sim/index.ts",
+  "server/index.ts",
+  "client/index.ts",
+  "cli/program.ts",
+]);
+
+/** Where a repository file sits in the layering. */
+type Area = "port" | "core" | "plugin" | "plugins-index" | "kit" | "main" | "sim" | "server" | "cli" | "client" | "bench" | "examples" | "scripts" | "test" | "other";
+
+function areaOf(file: string): Area {
+  if (PORT_FILES.has(file) || PORT_DIRS.some((d) => file.startsWith(d))) return "port";
+  if (file.startsWith("core/")) return "core";
+  if (file === "plugins/index.ts") return "plugins-index";
+  if (file.startsWith("plugins/")) return "plugin";
+  if (file.startsWith("plugin-kit/")) return "kit";
+  if (file === "index.ts") return "main";
+  const top = file.split("/")[0] as string;
+  return (["sim", "server", "cli", "client", "bench", "examples", "scripts", "test"] as const).find((a) => a === top) ?? "other";
+}
+
+/** A plugin file's family folder (`plugins/resolvers/x.ts` -> `resolvers`). */
+function familyOf(file: string): string {
+  return file.split("/")[1] ?? "";
+}
+
+/** Whether `file` is a plugin family's index (`plugins/FAMILY/index.ts`). */
+function isFamilyIndex(file: string): boolean {
+  return /^plugins\/[^/]+\/index\.ts$/.test(file);
+}
+
+/** Why `from` may not import `to` (both repository files), or undefined if it may. */
+function layeringProblem(from: string, to: string): string | undefined {
+  const src = areaOf(from);
+  const dst = areaOf(to);
+  if (dst === "test" && src !== "test") return "nothing outside test/ imports test/";
+  switch (src) {
+    case "port":
+      return dst === "port" ? undefined : "the port (interfaces, model, codec, hash, host, errors, plugin definition) imports only the port";
+    case "core":
+      return dst === "port" || dst === "core" ? undefined : "core imports only core";
+    case "plugin":
+      if (dst === "port") return undefined;
+      if (dst === "plugin" && familyOf(to) === familyOf(from)) return undefined;
+      return dst === "plugin"
+        ? "a plugin imports only the port and its own family (not another family's files)"
+        : "a plugin imports only core's port (interfaces, model, codec, hash, host, errors, plugin definition), never core's internals";
+    case "plugins-index":
+      return dst === "port" || isFamilyIndex(to) ? undefined : "plugins/index.ts imports the port and the families' index files";
+    case "main":
+    case "kit":
+      // The kit's testing suites also run bundled plugins and simulated clusters beside the one
+      // under test.
+      return dst === "port" || dst === "core" || dst === "kit" || dst === "plugins-index" || dst === "main" || isFamilyIndex(to) ||
+          (src === "kit" && (dst === "plugin" || dst === "sim"))
+        ? undefined
+        : "an entry point imports core and the plugins' entry points";
+    case "client":
+      return dst === "port" || dst === "client" ? undefined : "client imports only core's port and client/ (it runs in browsers too)";
+    case "sim":
+    case "server":
+    case "cli": {
+      if (dst === "plugin") return "reach a plugin through the registry or a public entry point (plugins/index.ts, index.ts), not its file";
+      const allowed: Record<"sim" | "server" | "cli", readonly Area[]> = {
+        sim: ["port", "core", "main", "plugins-index", "sim"],
+        server: ["port", "core", "main", "plugins-index", "server", "client"],
+        cli: ["port", "core", "main", "plugins-index", "kit", "sim", "server", "client", "cli"],
+      };
+      return allowed[src].includes(dst) ? undefined : `${src}/ may not import ${dst === "other" ? to : `${dst}/`}`;
+    }
+    case "examples":
+      return ENTRY_POINTS.has(to) || dst === "examples" ? undefined : "examples import only the public entry points, as a user would";
+    default:
+      return undefined;
+  }
+}
+
+/** Layering violations of `file`, whose blanked code is `code`. */
+function layeringViolations(root: string, file: string, source: string, code: string): Violation[] {
+  const out: Violation[] = [];
+  for (const { specifier, index } of importSpecifiers(code)) {
+    if (!specifier.startsWith(".")) continue;
+    const target = path.relative(root, path.resolve(path.dirname(path.join(root, file)), specifier)).split(path.sep).join("/");
+    if (target.startsWith("..")) continue;
+    const problem = layeringProblem(file, target);
+    if (problem) out.push({ file, line: lineOf(source, index), message: `imports ${target}: ${problem}` });
+  }
+  return out;
+}
+
 function main(): void {
   const root = parseArgs(process.argv.slice(2));
   if (!existsSync(path.join(root, "core"))) {
@@ -253,32 +374,20 @@ function main(): void {
     process.exit(2);
   }
   const violations: Violation[] = [];
-  const pluginsDir = path.join(root, "plugins");
   let checked = 0;
   let skipped = 0;
+
+  const layered = [...LAYERED_DIRS.flatMap((dir) => tsFiles(root, dir)), ...(existsSync(path.join(root, "index.ts")) ? ["index.ts"] : [])];
+  for (const file of layered) {
+    const source = readFileSync(path.join(root, file), "utf8");
+    violations.push(...layeringViolations(root, file, source, blank(source).code));
+  }
 
   for (const dir of DETERMINISTIC_DIRS) {
     for (const file of tsFiles(root, dir)) {
       checked++;
       const source = readFileSync(path.join(root, file), "utf8");
       const { code, bare } = blank(source);
-
-      // (a) core/ never imports plugins/.
-      if (dir === "core") {
-        for (const { specifier, index } of importSpecifiers(code)) {
-          const intoPlugins = specifier.startsWith(".")
-            ? path.resolve(path.dirname(path.join(root, file)), specifier).startsWith(pluginsDir + path.sep) ||
-              path.resolve(path.dirname(path.join(root, file)), specifier) === pluginsDir
-            : /^(?:ringforge|@ringforge\/ringforge)\/plugins(?:\/|$)/.test(specifier);
-          if (intoPlugins) {
-            violations.push({
-              file,
-              line: lineOf(source, index),
-              message: `core imports plugins ("${specifier}"); dependencies point core <- plugins only`,
-            });
-          }
-        }
-      }
 
       // (b) no host time or randomness outside the allowlist.
       if (allowlisted(file)) {
@@ -309,8 +418,8 @@ function main(): void {
     process.exit(1);
   }
   console.log(
-    `architecture ok: ${checked} files in ${DETERMINISTIC_DIRS.join("/, ")}/ — core does not import plugins; ` +
-      `no host clock, timers or randomness outside ${skipped} allowlisted adapter file(s)`,
+    `architecture ok: the imports of ${layered.length} files keep the layering (no exceptions); ${checked} files in ` +
+      `${DETERMINISTIC_DIRS.join("/, ")}/ read no host clock, timers or randomness outside ${skipped} allowlisted adapter file(s)`,
   );
 }
 

@@ -17,7 +17,7 @@ import { AddressInUseError, InvalidConfigError, NotRunningError } from "../core/
 import { type LogLevel, type Logger, consoleLogger } from "../core/interfaces/logger.ts";
 import type { RingforgeNode } from "../core/node/ringforge-node.ts";
 import { systemRuntime } from "../core/runtime/runtime.ts";
-import { parseAddress } from "../plugins/transports/tcp/address.ts";
+import { parseAddress } from "../core/model/address.ts";
 import { createHttpApi, errorBody } from "./http-api.ts";
 import { NodeMetrics } from "./metrics.ts";
 

@@ -291,25 +291,14 @@ export function staleReads(history: History): StaleReads {
     let latest: OperationRecord | undefined;
     for (const w of byKey.get(op.key) ?? []) if (w.end < op.start && (!latest || w.start > latest.start)) latest = w;
     if (!latest) continue;
-    const returned = op.read ?? [];
-    const allOlder = returned.every((id) => {
-      const w = writes.get(id);
-      return w !== undefined && w.ok && w.end < latest.start;
-    });
-    if (latest.kind === "delete") {
-      // Values the delete superseded came back.
-      if (returned.length > 0 && allOlder) {
-        if (final) resurrected++;
-        else stale++;
-      }
-      continue;
-    }
     // Nothing at all is fine only if a delete that did not complete may have been applied.
-    const maybeDeleted = (unsureDeletes.get(op.key) ?? []).some((d) => d.start < op.end && d.start > latest.start);
-    if ((returned.length === 0 && !maybeDeleted) || (returned.length > 0 && allOlder)) {
-      if (final) lost++;
-      else stale++;
-    }
+    const maybeDeleted = () => (unsureDeletes.get(op.key) ?? []).some((d) => d.start < op.end && d.start > latest.start);
+    if (!certainlyMissed(op, latest, writes, maybeDeleted)) continue;
+    // After healing, a missed delete is one undone (values it superseded came back), a missed
+    // write one lost.
+    if (!final) stale++;
+    else if (latest.kind === "delete") resurrected++;
+    else lost++;
   }
   let deletes = 0;
   for (const list of byKey.values()) for (const w of list) if (w.kind === "delete") deletes++;
@@ -350,18 +339,9 @@ export function sessionViolations(history: History): SessionViolations {
       list.push(op);
     }
   }
-  /** True if `read` certainly missed `ref`, a write or delete that finished before it began. */
-  const missed = (read: OperationRecord, ref: OperationRecord): boolean => {
-    const returned = read.read ?? [];
-    const allOlder = returned.every((id) => {
-      const w = writes.get(id);
-      return w !== undefined && w.ok && w.end < ref.start;
-    });
-    if (ref.kind === "delete") return returned.length > 0 && allOlder;
-    if (returned.length > 0) return allOlder;
+  const missed = (read: OperationRecord, ref: OperationRecord): boolean =>
     // Nothing returned: fine if some delete overlapping or after `ref` may have removed it.
-    return !(deletes.get(read.key) ?? []).some((d) => d.end > ref.start && d.start < read.end);
-  };
+    certainlyMissed(read, ref, writes, () => (deletes.get(read.key) ?? []).some((d) => d.end > ref.start && d.start < read.end));
   const sessions = new Map<string, { lastWrite?: OperationRecord; lastRead?: OperationRecord }>();
   let reads = 0;
   let readYourWrites = 0;
@@ -387,6 +367,30 @@ export function sessionViolations(history: History): SessionViolations {
     session.lastRead = op;
   }
   return { reads, readYourWrites, monotonicReads };
+}
+
+/**
+ * True if `read` certainly missed `ref`, a write or delete that finished before it began: it
+ * returned only values whose writes were acknowledged and had finished before `ref` began
+ * (values `ref` superseded in real time), or, when `ref` is a write, nothing at all unless
+ * `mayBeDeleted()` says a delete may explain the empty answer. A value written by an operation
+ * that never completed counts as fresh: it may have been applied at any time. Reading nothing
+ * after a delete is never a miss.
+ *
+ * @param writes every write and delete of the history, by the value it wrote
+ */
+function certainlyMissed(
+  read: OperationRecord,
+  ref: OperationRecord,
+  writes: ReadonlyMap<string, OperationRecord>,
+  mayBeDeleted: () => boolean,
+): boolean {
+  const returned = read.read ?? [];
+  if (returned.length === 0) return ref.kind !== "delete" && !mayBeDeleted();
+  return returned.every((id) => {
+    const w = writes.get(id);
+    return w !== undefined && w.ok && w.end < ref.start;
+  });
 }
 
 function round(x: number): number {

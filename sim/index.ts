@@ -26,3 +26,4 @@ export * from "./checkers.ts";
 export * from "./run.ts";
 export * from "./lab.ts";
 export * from "./network.ts";
+export type { HandoffStats } from "../core/node/handoff.ts";

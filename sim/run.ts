@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { type Cluster, createCluster } from "../core/build/cluster.ts";
-import type { StoreConfig } from "../core/build/config.ts";
+import { type Cluster, startCluster } from "../core/build/cluster.ts";
+import { type PluginRef, type StoreConfig, storeToConfig } from "../core/build/config.ts";
 import type { PluginRegistry } from "../core/build/registry.ts";
 import { encodeRecord } from "../core/codec/record-codec.ts";
 import type { AntiEntropyStats } from "../core/interfaces/anti-entropy.ts";
@@ -185,7 +185,7 @@ export async function runScenario(
   options: RunOptions,
 ): Promise<RunResult> {
   const runtime = virtualRuntime(seed);
-  const cluster = await createCluster({ ...config, seed }, { registry: options.registry, runtime });
+  const cluster = await startCluster({ ...config, seed }, { registry: options.registry, runtime });
   try {
     const sim = new Simulation(cluster, simulatedNetwork(cluster), runtime, scenario, options);
     return await sim.run();
@@ -368,8 +368,8 @@ class Simulation {
       detection: {
         ...verdict,
         detector: detector.plugin.name,
-        knobs: detector.options as Record<string, unknown>,
-        periodMs: protocolPeriod(detector.options),
+        knobs: optionsOf(storeToConfig(this.cluster.store).detector),
+        periodMs: this.cluster.nodes[0]?.services.detector.periodMs,
       },
       convergence: { keys: 0, divergent: 0, examples: [] },
       network: { ...this.#network.stats },
@@ -729,12 +729,9 @@ function siblingLimitReport(history: History, t0: number): { siblingLimit?: Sibl
   return { siblingLimit: { refused: refused.length, firstAtMs: Math.round(Math.min(...refused.map((op) => op.end)) - t0) } };
 }
 
-/** The period of a detector's protocol from its options (gossip round or SWIM period). */
-function protocolPeriod(options: unknown): number | undefined {
-  const o = options as { intervalMs?: unknown; periodMs?: unknown };
-  if (typeof o.intervalMs === "number") return o.intervalMs;
-  if (typeof o.periodMs === "number") return o.periodMs;
-  return undefined;
+/** A plugin's options as data (defaults filled in), from a store's config form. */
+function optionsOf(ref: PluginRef | undefined): Readonly<Record<string, unknown>> {
+  return typeof ref === "object" ? (ref.options ?? {}) : {};
 }
 
 /** Loads in flight at once in the YCSB load phase. */

@@ -6,20 +6,13 @@ import { simulatedNetwork } from "../sim/network.ts";
 import { describe, it } from "@std/testing/bdd";
 import { assert, assertEquals } from "@std/assert";
 import fc from "fast-check";
-import {
-  type Cluster,
-  MemoryEngine,
-  RecordStore,
-  type StoreConfig,
-  VirtualScheduler,
-  bytesEqual,
-  createCluster,
-  decodeText,
-  encodeRecord,
-  encodeText,
-  murmur3,
-  sleep,
-} from "../index.ts";
+import { type Cluster, type StoreConfig, createCluster, decodeText, encodeText, sleep } from "../index.ts";
+import { MemoryEngine } from "../plugins/engines/memory.ts";
+import { RecordStore } from "../core/node/record-store.ts";
+import { VirtualScheduler } from "../core/runtime/virtual-scheduler.ts";
+import { bytesEqual } from "../core/codec/bytes.ts";
+import { encodeRecord } from "../core/codec/record-codec.ts";
+import { murmur3 } from "../core/hash/murmur3.ts";
 
 const network = (cluster: Cluster) => simulatedNetwork(cluster);
 const text = (values: Uint8Array[]) => values.map(decodeText).sort();

@@ -14,7 +14,7 @@ import { assert, assertEquals, assertNotEquals } from "@std/assert";
 import { decodeText, encodeText } from "../core/codec/bytes.ts";
 import { RingforgeError } from "../core/errors.ts";
 import type { RingforgeClient } from "../client/ringforge-client.ts";
-import { parseAddress } from "../plugins/transports/tcp/address.ts";
+import { parseAddress } from "../core/model/address.ts";
 import { type NodeProcessHandle, startProcess, stopProcess, waitReady } from "./support/node-processes.ts";
 import { freePort, hostSleep } from "./support/tcp-pair.ts";
 
@@ -153,11 +153,11 @@ describe("a cluster of node processes", () => {
       }
       assertEquals(missing, 0, `acknowledged keys missing on ${client.url}`);
     }
-    const status = await restarted.client.status();
-    assert(
-      status.antiEntropy.repaired! > 0 || status.hints.delivered > 0 || (await clients[0]!.status()).antiEntropy.repaired! > 0,
-      "repair did the work",
-    );
+    // Hints are delivered by the nodes that held them (n1, n2) and anti-entropy may repair from
+    // either side of an exchange, so the work shows up on any of the three.
+    const finals = await Promise.all(all.map((c) => c.status()));
+    const repairs = finals.reduce((sum, s) => sum + (s.antiEntropy.repaired ?? 0) + s.hints.delivered, 0);
+    assert(repairs > 0, "repair did the work: hints delivered or keys repaired by anti-entropy on some node");
   }, 240_000);
 
   it("a process with the wrong cluster secret cannot join; the cluster logs the refusal and carries on", async () => {

@@ -5,28 +5,10 @@ import { simulatedNetwork } from "../sim/network.ts";
 import { describe, it } from "@std/testing/bdd";
 import { assert, assertEquals, assertInstanceOf, assertRejects, assertThrows } from "@std/assert";
 import fc from "fast-check";
-import {
-  type Cluster,
-  InvalidConfigError,
-  InvalidContextError,
-  InvalidKeyError,
-  InvalidRequestError,
-  InvalidValueError,
-  NotRunningError,
-  QuorumNotReachedError,
-  type RingforgeNode,
-  UnknownPluginError,
-  liveValues,
-  recordKey,
-  resolveStoreConfig,
-  sleep,
-  createCluster,
-  decodeText,
-  encodeRecord,
-  encodeText,
-  store,
-  unwrapContext,
-} from "../index.ts";
+import { type Cluster, InvalidConfigError, InvalidContextError, InvalidKeyError, InvalidRequestError, InvalidValueError, NotRunningError, QuorumNotReachedError, type RingforgeNode, UnknownPluginError, resolveStoreConfig, sleep, createCluster, decodeText, encodeText, store } from "../index.ts";
+import { liveValues } from "../core/model/sibling.ts";
+import { recordKey, encodeRecord } from "../core/codec/record-codec.ts";
+import { unwrapContext } from "../core/model/causal-context.ts";
 import {
   builtinPlugins,
   consistentHash,

@@ -25,10 +25,11 @@ import {
   raiseTo,
   seen,
 } from "../core/client/datatypes/index.ts";
-import { CorruptDataError, CrdtStore, InvalidRequestError, InvalidValueError, createCluster } from "../index.ts";
+import { CorruptDataError, InvalidRequestError, InvalidValueError, createCluster } from "../index.ts";
+import { CrdtStore } from "../core/client/crdt-store.ts";
 import { builtinPlugins } from "../plugins/index.ts";
 import { parseScenario, runScenario } from "../sim/index.ts";
-import { dataTypeSuite } from "./conformance/data-type.ts";
+import { dataTypeSuite } from "../plugin-kit/testing/index.ts";
 
 const member = (n: number) => `m${n % 4}`;
 

@@ -1,7 +1,6 @@
 /**
- * Runs the FailureDetector conformance suite for every bundled detector plugin (each created by
- * its plugin from a plugin context, or inside a whole simulated cluster for those that talk to
- * peers), plus static-membership specifics.
+ * Runs the FailureDetector conformance suite for every bundled detector plugin (each inside a
+ * whole simulated cluster that runs it on every node), plus static-membership specifics.
  */
 import { standaloneContext } from "../core/build/standalone-context.ts";
 import { virtualRuntime } from "../core/runtime/runtime.ts";
@@ -19,8 +18,7 @@ import {
   staticMembership,
   staticMembershipPlugin,
 } from "../plugins/detectors/index.ts";
-import { failureDetectorSuite } from "./conformance/failure-detector.ts";
-import { createCluster } from "../index.ts";
+import { failureDetectorSuite } from "../plugin-kit/testing/index.ts";
 
 /** A detector as its plugin creates it for node `self`, on a scheduler driven by hand. */
 // deno-lint-ignore no-explicit-any
@@ -33,32 +31,14 @@ function createDetector(plugin: Plugin<any, "detector", any>, self: NodeId, memb
   return { detector, scheduler: runtime.scheduler };
 }
 
-/** Detectors that talk to peers run inside a whole simulated cluster of the given members. */
-const NEEDS_PEERS = new Set(["gossip", "phi-accrual", "swim"]);
+for (const plugin of detectorPlugins) failureDetectorSuite({ plugin, settleMs: 10_000 });
 
-for (const plugin of detectorPlugins) {
-  failureDetectorSuite({
-    name: plugin.name,
-    create: NEEDS_PEERS.has(plugin.name)
-      ? async (self, members) => {
-          const cluster = await createCluster(
-            { nodes: members.map((m) => ({ ...m })), replication: { n: 1, r: 1, w: 1 }, detector: plugin.name },
-            { autoAdvance: false },
-          );
-          const scheduler = cluster.scheduler!;
-          return {
-            detector: cluster.node(self).services.detector,
-            advance: (ms: number) => scheduler.runFor(ms),
-            dispose: () => cluster.stop(),
-          };
-        }
-      : (self, members) => {
-          const { detector } = createDetector(plugin, self, members);
-          return { detector, dispose: () => detector.stop() };
-        },
-    settleMs: 10_000,
-  });
-}
+// Static membership on its own too, through the factory form: a detector that does nothing over
+// time needs no cluster and no `advance`.
+failureDetectorSuite({
+  name: "static (on its own)",
+  create: (self, members) => createDetector(staticMembershipPlugin, self, members),
+});
 
 describe("static membership", () => {
   const members: readonly MemberInfo[] = [{ id: "a", zone: "z1" }, { id: "b", weight: 2 }, { id: "c" }];

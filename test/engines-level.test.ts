@@ -13,13 +13,13 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { afterAll, afterEach, beforeAll, describe, it } from "@std/testing/bdd";
+import { afterAll, afterEach, describe, it } from "@std/testing/bdd";
 import { assert, assertEquals, assertInstanceOf, assertRejects, assertThrows } from "@std/assert";
 import { DirectoryLockedError, RingforgeError } from "../core/errors.ts";
 import type { StorageEngine } from "../core/interfaces/storage-engine.ts";
 import { LevelEngine, levelEngine, levelEnginePlugin } from "../plugins/engines/level.ts";
 import type { LevelDatabase, LevelEngineOptions } from "../plugins/engines/level.ts";
-import { storageEngineSuite } from "./conformance/storage-engine.ts";
+import { storageEngineSuite } from "../plugin-kit/testing/index.ts";
 
 const classicLevel: typeof import("classic-level") | string = await import("classic-level").catch(
   (error: unknown) => `classic-level cannot be loaded (${error instanceof Error ? error.message : String(error)})`,
@@ -72,13 +72,10 @@ function startHolder(location: string): Promise<{ line: string; kill(): Promise<
 }
 
 describeLevel(title, () => {
-  let directory = "";
+  // Made when the tests are registered (the plugin's suite takes its options then), only if
+  // they will run.
+  const directory = available ? mkdtempSync(join(tmpdir(), "ringforge-level-")) : "";
   let nodes = 0;
-  const nodeOf = new WeakMap<StorageEngine, string>();
-
-  beforeAll(() => {
-    directory = mkdtempSync(join(tmpdir(), "ringforge-level-"));
-  });
 
   // Databases given in code open themselves when created (abstract-level's deferred open), so
   // the ones an engine never opened, and so never closes, are closed here.
@@ -91,16 +88,14 @@ describeLevel(title, () => {
 
   /** The engine the plugin registers for node `id`: a restarted node with the same id reopens it. */
   function nodeEngine(id = `n${++nodes}`, options: LevelEngineOptions = { directory }): StorageEngine {
-    const engine = levelEnginePlugin.create(standaloneContext({ id }), levelEnginePlugin.parseOptions(options));
-    nodeOf.set(engine, id);
-    return engine;
+    return levelEnginePlugin.create(standaloneContext({ id }), levelEnginePlugin.parseOptions(options));
   }
 
+  // The suite's nodes keep their databases apart from this file's own.
   storageEngineSuite({
+    plugin: levelEnginePlugin,
+    options: { directory: join(directory, "suite") },
     name: "level (plugin, classic-level)",
-    create: () => nodeEngine(),
-    capabilities: { persistent: true },
-    reopen: (closed) => nodeEngine(nodeOf.get(closed)),
   });
 
   // A database given in code, with string default encodings: the engine asks for bytes per call.

@@ -21,7 +21,7 @@ import { encodeRecord } from "../plugins/engines/lsm/commit-log.ts";
 import type { StorageEngine } from "../core/interfaces/storage-engine.ts";
 import { LsmEngine, type LsmEngineOptions, lsmEnginePlugin } from "../plugins/engines/lsm/index.ts";
 import { crc32c } from "../plugins/engines/lsm/crc32c.ts";
-import { storageEngineSuite } from "./conformance/storage-engine.ts";
+import { storageEngineSuite } from "../plugin-kit/testing/index.ts";
 
 const root = mkdtempSync(join(tmpdir(), "ringforge-lsm-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -47,20 +47,12 @@ function engine(options: Partial<LsmEngineOptions>, directory = freshDirectory()
 
 // Through the plugin, the way a node builds its engine: node `id` keeps its files in
 // `<directory>/<id>`, and a restarted node with the same id reopens them.
+storageEngineSuite({ plugin: lsmEnginePlugin, options: { directory: freshDirectory() }, name: "lsm (through its plugin)" });
+
 const pluginDirectory = freshDirectory();
-let nodes = 0;
-const nodeOf = new WeakMap<StorageEngine, string>();
-function nodeEngine(id = `n${++nodes}`): StorageEngine {
-  const e = lsmEnginePlugin.create(standaloneContext({ id }), lsmEnginePlugin.parseOptions({ directory: pluginDirectory }));
-  nodeOf.set(e, id);
-  return e;
+function nodeEngine(id: string): StorageEngine {
+  return lsmEnginePlugin.create(standaloneContext({ id }), lsmEnginePlugin.parseOptions({ directory: pluginDirectory }));
 }
-storageEngineSuite({
-  name: "lsm (through its plugin)",
-  create: () => nodeEngine(),
-  capabilities: { persistent: true },
-  reopen: (closed) => nodeEngine(nodeOf.get(closed)),
-});
 
 for (const [name, options] of [
   ["lsm (small tables, leveled)", SMALL],

@@ -10,7 +10,7 @@ import type { Plugin } from "../core/build/plugin.ts";
 import { RingforgeError } from "../core/errors.ts";
 import type { StorageEngine } from "../core/interfaces/storage-engine.ts";
 import { enginePlugins, MemoryEngine, MemoryVolume, memoryEngine, memoryEnginePlugin } from "../plugins/engines/index.ts";
-import { storageEngineSuite } from "./conformance/storage-engine.ts";
+import { storageEngineSuite } from "../plugin-kit/testing/index.ts";
 
 // deno-lint-ignore no-explicit-any
 function createEngine(plugin: Plugin<any, "engine", any>): StorageEngine {
@@ -20,14 +20,7 @@ function createEngine(plugin: Plugin<any, "engine", any>): StorageEngine {
 
 // Engines on disk need a directory and run the suite through their plugin in their own files
 // (test/engines-lsm.test.ts, test/engines-level.test.ts), with temporary directories.
-for (const plugin of enginePlugins.filter((p) => !p.capabilities.durable)) {
-  storageEngineSuite({
-    name: plugin.name,
-    create: () => createEngine(plugin),
-    // Building an engine has no side effects (open() does), so one can be asked what it claims.
-    capabilities: createEngine(plugin).capabilities,
-  });
-}
+for (const plugin of enginePlugins.filter((p) => !p.capabilities.durable)) storageEngineSuite({ plugin });
 
 // A memory engine over a volume is persistent: a new engine over the same volume (a restarted
 // node) sees everything.

@@ -74,6 +74,18 @@ describe("examples", () => {
     assert(lines[0]!.startsWith("scenario partition-set, 3 seed(s)"));
   }, 120_000);
 
+  it("plugin-kit/jump-hash: a partitioner from outside, registered with builtinPlugins.with; a leave not last moves most keys", () => {
+    const lines = linesOf("examples/plugin-kit/jump-hash/run.ts");
+    assertEquals(lines.length, 3, lines.join("\n"));
+    assert(/^jump-hash on n1, n2, n3, n4, n5: replicas of 'greeting' n\d, n\d, n\d; read through n4: hello$/.test(lines[0]!), lines[0]);
+    // n6 sorts last: about the ideal, nearly all of it to n6.
+    const join = /: (\d+) of 3000 key copies move \(ideal 500, all to n6\), (\d+) of them between nodes that stayed$/.exec(lines[1]!);
+    assert(join && Number(join[1]) < 600 && Number(join[2]) < 0.1 * Number(join[1]), lines[1]);
+    // n2 is not last: more than twice the ideal moves, and every key still reads back.
+    const leave = /: (\d+) of 3000 key copies move \(ideal (\d+), the copies n2 held\), \d+ of them between nodes that stayed; 1000 of 1000 keys read back their last write$/.exec(lines[2]!);
+    assert(leave && Number(leave[1]) > 2 * Number(leave[2]), lines[2]);
+  }, 60_000);
+
   it("cluster: three node processes answer over HTTP and stop on SIGINT", () => {
     const lines = linesOf("examples/cluster.ts");
     assert(lines.includes("put through n1, read through n3: hello"), lines.join("\n"));

@@ -7,7 +7,7 @@
 import { describe, it } from "@std/testing/bdd";
 import { assert, assertEquals } from "@std/assert";
 import fc from "fast-check";
-import { createCluster } from "../core/build/cluster.ts";
+import { createCluster } from "../index.ts";
 import { encodeRecord } from "../core/codec/record-codec.ts";
 import { toBase64Url } from "../core/codec/bytes.ts";
 import { encode } from "../core/codec/msgpack.ts";

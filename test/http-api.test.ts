@@ -5,7 +5,7 @@
  */
 import { describe, it } from "@std/testing/bdd";
 import { assert, assertEquals, assertMatch, assertRejects, assertStringIncludes } from "@std/assert";
-import { createCluster } from "../core/build/cluster.ts";
+import { createCluster } from "../index.ts";
 import { decodeText, encodeText } from "../core/codec/bytes.ts";
 import { InvalidKeyError, InvalidValueError, QuorumNotReachedError, TimeoutError, UnauthorizedError } from "../core/errors.ts";
 import type { CausalContext } from "../core/model/causal-context.ts";

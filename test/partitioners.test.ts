@@ -27,20 +27,12 @@ import {
   consistentHashPlugin,
   partitionerPlugins,
 } from "../plugins/partitioners/index.ts";
-import { partitionerSuite } from "./conformance/partitioner.ts";
+import { partitionerSuite } from "../plugin-kit/testing/index.ts";
 
-for (const plugin of partitionerPlugins) {
-  // As a node build does it: the plugin creates the node's partitioner from a plugin context.
-  const build = (options: unknown) => plugin.create(standaloneContext(), plugin.parseOptions(options));
-  partitionerSuite({
-    name: plugin.name,
-    create: () => build(undefined),
-    createWithTopology: (topology) => build({ topology }),
-    // What the plugin declares (the fixed-partition ring's claim can move partitions between
-    // old members on a join, bounded by the movement test instead).
-    supports: { minimalMovement: plugin.capabilities.minimalMovement ?? false },
-  });
-}
+// Each created by its plugin as a node build does, checked for what the plugin declares (the
+// fixed-partition ring's claim can move partitions between old members on a join, bounded by
+// the movement test instead).
+for (const plugin of partitionerPlugins) partitionerSuite({ plugin });
 
 /** Ten equal members `node-1` .. `node-10`. */
 const tenNodes: MemberInfo[] = Array.from({ length: 10 }, (_, i) => ({ id: `node-${i + 1}` }));

@@ -12,7 +12,7 @@ import path from "node:path";
 import { afterEach, describe, it } from "@std/testing/bdd";
 import { assert, assertEquals } from "@std/assert";
 import { decodeText, encodeText } from "../core/codec/bytes.ts";
-import { parseAddress } from "../plugins/transports/tcp/address.ts";
+import { parseAddress } from "../core/model/address.ts";
 import { type NodeProcessHandle, startProcess, stopProcess, waitReady } from "./support/node-processes.ts";
 import { freePort } from "./support/tcp-pair.ts";
 

@@ -9,29 +9,14 @@ import { simulatedNetwork } from "../sim/network.ts";
 import { describe, it } from "@std/testing/bdd";
 import { assert, assertEquals, assertInstanceOf, assertRejects, assertThrows } from "@std/assert";
 import { readFileSync } from "node:fs";
-import {
-  type Cluster,
-  DEFAULT_LIMITS,
-  InvalidConfigError,
-  MemoryEngine,
-  QuorumNotReachedError,
-  RecordStore,
-  RecordTooLargeError,
-  type RingforgeNode,
-  type SiblingSet,
-  SiblingLimitError,
-  type StoreConfig,
-  VirtualScheduler,
-  checkRecordBounds,
-  createCluster,
-  decodeText,
-  encodeText,
-  errorFromWire,
-  errorToWire,
-  murmur3,
-  resolveStoreConfig,
-  sleep,
-} from "../index.ts";
+import { type Cluster, DEFAULT_LIMITS, InvalidConfigError, QuorumNotReachedError, RecordTooLargeError, type RingforgeNode, SiblingLimitError, type StoreConfig, createCluster, decodeText, encodeText, resolveStoreConfig, sleep } from "../index.ts";
+import { MemoryEngine } from "../plugins/engines/memory.ts";
+import { RecordStore } from "../core/node/record-store.ts";
+import { type SiblingSet } from "../core/model/sibling.ts";
+import { VirtualScheduler } from "../core/runtime/virtual-scheduler.ts";
+import { checkRecordBounds } from "../core/model/limits.ts";
+import { errorFromWire, errorToWire } from "../core/errors.ts";
+import { murmur3 } from "../core/hash/murmur3.ts";
 import {
   type QuorumReplicator,
   type SloppyQuorumReplicator,

@@ -1,19 +1,13 @@
 import { describe, it } from "@std/testing/bdd";
 import { assertEquals } from "@std/assert";
-import { standaloneContext } from "../core/build/standalone-context.ts";
 import type { ConflictResolver } from "../core/interfaces/conflict-resolver.ts";
 import { resolverPlugins } from "../plugins/resolvers/index.ts";
 import { VectorClockResolver, compareClocks, formatClock, mergeClocks } from "../plugins/resolvers/vector-clock.ts";
 import { DottedVersionVectorResolver } from "../plugins/resolvers/dotted-version-vector.ts";
 import { encodeText } from "../core/codec/bytes.ts";
-import { conflictResolverSuite } from "./conformance/conflict-resolver.ts";
+import { conflictResolverSuite } from "../plugin-kit/testing/index.ts";
 
-for (const plugin of resolverPlugins) {
-  conflictResolverSuite({
-    name: plugin.name,
-    create: () => plugin.create(standaloneContext(), plugin.parseOptions(undefined)),
-  });
-}
+for (const plugin of resolverPlugins) conflictResolverSuite({ plugin });
 
 describe("vector clock arithmetic", () => {
   it("compares as the chapter does", () => {

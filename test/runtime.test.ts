@@ -12,8 +12,7 @@ import { virtualRuntime } from "../core/runtime/runtime.ts";
 import { SeededRandom } from "../core/runtime/seeded-random.ts";
 import { systemClock, systemRandom, systemScheduler } from "../core/runtime/system-runtime.ts";
 import { VirtualScheduler } from "../core/runtime/virtual-scheduler.ts";
-import { randomSuite } from "./conformance/random.ts";
-import { type SchedulerFixture, schedulerSuite } from "./conformance/scheduler.ts";
+import { randomSuite, type SchedulerFixture, schedulerSuite } from "../plugin-kit/testing/index.ts";
 
 // ---- Scheduler conformance -------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ import { ConnectionLostError, InvalidConfigError, InvalidMessageError, Overloade
 import type { Message } from "../core/interfaces/transport.ts";
 import { parseAddress, tcpPlugin, type TcpTransport } from "../plugins/transports/tcp/index.ts";
 import { FrameDecoder, FrameTooLargeError, encodeFrame } from "../plugins/transports/tcp/frames.ts";
-import { transportSuite } from "./conformance/transport.ts";
+import { transportSuite } from "../plugin-kit/testing/index.ts";
 import { freePort, hostSleep, recordingLogger, tcpTransport } from "./support/tcp-pair.ts";
 
 transportSuite({

@@ -19,7 +19,7 @@ import {
   inProcessPlugin,
   transportPlugins,
 } from "../plugins/transports/index.ts";
-import { type TransportPair, transportSuite } from "./conformance/transport.ts";
+import { type TransportPair, transportSuite } from "../plugin-kit/testing/index.ts";
 
 /** Nodes whose transports one plugin creates on one virtual runtime, as the node build does. */
 interface Built {
@@ -66,9 +66,7 @@ function createPair(plugin: Plugin<any, "transport", any>, rawOptions?: unknown,
 
 // Transports on virtual time run the suite here; the TCP transport needs real sockets and real
 // time, and runs it in test/transports-tcp.test.ts.
-for (const plugin of transportPlugins.filter((p) => !p.capabilities.realTimeOnly)) {
-  transportSuite({ name: plugin.name, createPair: () => createPair(plugin) });
-}
+for (const plugin of transportPlugins.filter((p) => !p.capabilities.realTimeOnly)) transportSuite({ plugin });
 
 /** A message delivery as observed by a handler: who got what, from whom, when. */
 type Delivery = readonly [to: NodeId, from: NodeId, type: string, time: number];

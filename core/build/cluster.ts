@@ -41,7 +41,7 @@ export interface ClusterOptions {
 }
 
 /**
- * The nodes of one store in one process. Created by {@link createCluster}.
+ * The nodes of one store in one process. Created by `createCluster`.
  *
  * @example
  * ```ts
@@ -63,7 +63,7 @@ export class Cluster {
   #next = 0;
   #stopped = false;
 
-  /** @internal use {@link createCluster} */
+  /** @internal use `createCluster` */
   constructor(
     store: ResolvedStore,
     runtime: Runtime,
@@ -194,19 +194,14 @@ export class Cluster {
 }
 
 /**
- * Builds and starts an in-process cluster from a config (data or JSON). Each node gets its own
- * child container; by default they share a virtual runtime seeded from `config.seed`.
+ * Builds and starts an in-process cluster from a config (data or JSON), its plugin names
+ * resolved in `options.registry`. Each node gets its own child container; by default they share
+ * a virtual runtime seeded from `config.seed`. Users call `createCluster` (the main entry point),
+ * which defaults the registry to the bundled plugins; this is what it runs.
  *
  * @throws {InvalidConfigError} or {@link UnknownPluginError} for a bad config
-  *
-  * @example
-  * ```ts
-  * const cluster = await createCluster({ nodes: 5, resolver: "dotted-version-vector" }, { registry: builtinPlugins });
-  * await cluster.node("n1").put("k", encodeText("v"));
-  * await cluster.stop();
-  * ```
  */
-export async function createCluster(config: unknown, options: ClusterOptions): Promise<Cluster> {
+export async function startCluster(config: unknown, options: ClusterOptions): Promise<Cluster> {
   const store = resolveStoreConfig(config, options.registry);
   const runtime: Runtime = options.runtime ?? virtualRuntime(store.seed);
   const root = createRootContainer(store, runtime);

@@ -176,12 +176,12 @@ const storeSchema = z
  *
  * @throws {InvalidConfigError} listing every problem with its path
  * @throws {UnknownPluginError} for a plugin name the registry does not have
-  *
-  * @example
-  * ```ts
-  * const store = resolveStoreConfig({ nodes: 3, replication: { n: 3, r: 2, w: 2 } }, builtinPlugins);
-  * store.replication.w; // 2
-  * ```
+ *
+ * @example
+ * ```ts
+ * const store = resolveStoreConfig({ nodes: 3, replication: { n: 3, r: 2, w: 2 } }, builtinPlugins);
+ * store.replication.w; // 2
+ * ```
  */
 export function resolveStoreConfig(config: unknown, registry: PluginRegistry): ResolvedStore {
   const raw = parseWith(storeSchema, config ?? {});

@@ -74,6 +74,17 @@ export interface PluginCapabilities {
    */
   readonly minimalMovement?: boolean;
   /**
+   * Partitioner: a join or a leave moves about the ideal share of keys wherever the member's
+   * id sorts (a positional scheme such as jump hash over members in id order does not).
+   */
+  readonly boundedMovement?: boolean;
+  /**
+   * Partitioner: takes the option `topology: { replicasPerDatacenter: { dc1: 3, ... } }` and puts
+   * that many replicas of every key in each listed datacenter, on distinct zones where it can
+   * (Cassandra's NetworkTopologyStrategy).
+   */
+  readonly datacenterReplicas?: boolean;
+  /**
    * Transport: its shared service is a simulated network the simulator schedules and injects
    * faults into (partitions, loss, delay, crashes).
    */

@@ -5,7 +5,7 @@
  */
 import type { Limits } from "../model/limits.ts";
 import type { ReplicationSettings } from "../model/settings.ts";
-import { type Cluster, type ClusterOptions, createCluster } from "./cluster.ts";
+import { type Cluster, type ClusterOptions, startCluster } from "./cluster.ts";
 import type { MemberConfig, PluginRef, StoreConfig } from "./config.ts";
 import type { PluginChoice } from "./plugin.ts";
 import type { PluginRegistry } from "./registry.ts";
@@ -91,6 +91,6 @@ export class StoreBuilder {
 
   /** Builds and starts an in-process cluster of the store. */
   cluster(options: Omit<ClusterOptions, "registry"> = {}): Promise<Cluster> {
-    return createCluster(this.toConfig(), { ...options, registry: this.#registry });
+    return startCluster(this.toConfig(), { ...options, registry: this.#registry });
   }
 }

@@ -74,12 +74,12 @@ export const textCodec: ValueCodec<string> = { encode: encodeText, decode: decod
  * Values as JSON text (the type is the caller's promise; validate after reading if it matters).
  * A value JSON cannot represent (`undefined`, a function, a symbol) is refused with
  * {@link InvalidValueError}.
-  *
-  * @example
-  * ```ts
-  * const profiles = new StoreClient(node, { codec: jsonCodec<{ name: string }>() });
-  * await profiles.put("user:ada", { name: "Ada" });
-  * ```
+ *
+ * @example
+ * ```ts
+ * const profiles = new StoreClient(node, { codec: jsonCodec<{ name: string }>() });
+ * await profiles.put("user:ada", { name: "Ada" });
+ * ```
  */
 export function jsonCodec<T>(): ValueCodec<T> {
   return {

@@ -55,12 +55,12 @@ export function sleep(scheduler: Scheduler, ms: number): Promise<void> {
 /**
  * Runs `callback` every `periodMs` until the returned timer is cancelled. The next run is
  * scheduled after the callback returns, so a slow callback never overlaps itself.
-  *
-  * @example
-  * ```ts
-  * const timer = every(scheduler, 1_000, () => console.log("tick"));
-  * timer.cancel();
-  * ```
+ *
+ * @example
+ * ```ts
+ * const timer = every(scheduler, 1_000, () => console.log("tick"));
+ * timer.cancel();
+ * ```
  */
 export function every(scheduler: Scheduler, periodMs: number, callback: () => void): Timer {
   let current: Timer | undefined;
@@ -78,6 +78,68 @@ export function every(scheduler: Scheduler, periodMs: number, callback: () => vo
     cancel() {
       cancelled = true;
       current?.cancel();
+    },
+  };
+}
+
+/** A repeating task made by {@link periodic}, started and stopped with its owner. */
+export interface PeriodicTask {
+  /** Starts the rounds, the first one period from now. A no-op while started. */
+  start(): void;
+  /** Cancels the rounds to come; a round in progress runs to its end. Idempotent. */
+  stop(): void;
+  /** True from {@link PeriodicTask.start} to {@link PeriodicTask.stop}. */
+  readonly started: boolean;
+}
+
+/**
+ * A background task run every `periodMs` once started, that never overlaps itself: hint
+ * delivery, anti-entropy exchanges, gossip rounds. Rounds are timed as {@link every} times them
+ * (the first one period after `start()`, each next one a period after the previous round's
+ * synchronous part returned); a round due while the promise of the previous one has not
+ * settled is skipped, not queued, so a slow peer costs rounds rather than piling them up.
+ *
+ * A round whose promise rejects is reported to `onError`; without one the rejection is left
+ * unhandled, as `void task()` leaves it. A synchronous throw reaches the scheduler, as from
+ * {@link every}.
+ *
+ * @example
+ * ```ts
+ * const deliveries = periodic(scheduler, 1_000, () => deliverHints(), (error) => logger.warn("delivery failed", { error: String(error) }));
+ * deliveries.start();
+ * // ...
+ * deliveries.stop();
+ * ```
+ */
+export function periodic(
+  scheduler: Scheduler,
+  periodMs: number,
+  task: () => Promise<unknown> | void,
+  onError?: (error: unknown) => void,
+): PeriodicTask {
+  let timer: Timer | undefined;
+  let busy = false;
+  const idle = () => {
+    busy = false;
+  };
+  const tick = () => {
+    if (busy) return;
+    const round = task();
+    if (!round) return;
+    busy = true;
+    const settled = round.finally(idle);
+    if (onError) settled.catch(onError);
+  };
+  return {
+    start() {
+      timer ??= every(scheduler, periodMs, tick);
+    },
+    stop() {
+      timer?.cancel();
+      timer = undefined;
+    },
+    get started() {
+      return timer !== undefined;
     },
   };
 }

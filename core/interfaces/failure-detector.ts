@@ -43,6 +43,12 @@ export interface FailureDetector {
   isAlive(node: NodeId): boolean;
   /** Subscribes to changes; returns the unsubscribe function. */
   onChange(listener: (event: MembershipEvent) => void): () => void;
+  /**
+   * The period of its protocol, ms, for a detector that works in rounds: a gossip round, a
+   * SWIM probe period. Detection times are read against it (the lab reports both); absent for
+   * one without rounds, such as static membership.
+   */
+  readonly periodMs?: number;
 }
 
 /** Injection token for the node's {@link FailureDetector}. */

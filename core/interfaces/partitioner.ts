@@ -5,6 +5,7 @@
  */
 import { type Token, token } from "./token.ts";
 import type { NodeId } from "../model/sibling.ts";
+import { lowerBound } from "../model/sorted.ts";
 import type { InvalidConfigError } from "../errors.ts";
 
 /** What a partitioner knows about a member. */
@@ -110,13 +111,13 @@ export interface RangeMove {
  * Which token ranges change replicas between two layouts (from {@link Partitioner.ranges} before
  * and after a membership change). Works for any partitioner: both layouts are cut at every
  * boundary of either, and each piece compares its replica sets.
-  *
-  * @example
-  * ```ts
-  * const before = ring.ranges(3);
-  * ring.setMembers([...ring.members, { id: "n6" }]);
-  * for (const move of rangeMoves(before, ring.ranges(3))) console.log(move.gained, move.lost);
-  * ```
+ *
+ * @example
+ * ```ts
+ * const before = ring.ranges(3);
+ * ring.setMembers([...ring.members, { id: "n6" }]);
+ * for (const move of rangeMoves(before, ring.ranges(3))) console.log(move.gained, move.lost);
+ * ```
  */
 export function rangeMoves(before: readonly TokenRange[], after: readonly TokenRange[]): RangeMove[] {
   const bounds = [...new Set([...before.map((r) => r.end), ...after.map((r) => r.end)])].sort((a, b) => a - b);
@@ -147,13 +148,11 @@ function replicasAt(layout: readonly TokenRange[], token: number): readonly Node
  * {@link Partitioner.ranges} returns), by binary search.
  */
 export function rangeHolding(layout: readonly TokenRange[], token: number): TokenRange {
-  let lo = 0;
-  let hi = layout.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (layout[mid]!.end < token) lo = mid + 1;
-    else hi = mid;
-  }
+  const at = lowerBound(layout, token, endVersusToken);
   // Past the last end, the token wraps into the first range.
-  return layout[lo === layout.length ? 0 : lo]!;
+  return layout[at === layout.length ? 0 : at]!;
+}
+
+function endVersusToken(range: TokenRange, token: number): number {
+  return range.end - token;
 }

@@ -66,12 +66,12 @@ export function utf8Length(text: string): number {
  * Checks a key: a non-empty, well-formed string of at most `limits.maxKeyBytes` UTF-8 bytes.
  *
  * @throws {InvalidKeyError} naming the reason and, for size, the byte count and limit
-  *
-  * @example
-  * ```ts
-  * validateKey("user:42"); // fine
-  * validateKey(""); // throws InvalidKeyError (reason "empty")
-  * ```
+ *
+ * @example
+ * ```ts
+ * validateKey("user:42"); // fine
+ * validateKey(""); // throws InvalidKeyError (reason "empty")
+ * ```
  */
 export function validateKey(key: unknown, limits: Pick<Limits, "maxKeyBytes"> = DEFAULT_LIMITS): asserts key is string {
   if (typeof key !== "string") throw new InvalidKeyError("not-a-string");
@@ -85,11 +85,11 @@ export function validateKey(key: unknown, limits: Pick<Limits, "maxKeyBytes"> = 
  * Checks a value: a Uint8Array of at most `limits.maxValueBytes` bytes.
  *
  * @throws {InvalidValueError} naming the reason and, for size, the byte count and limit
-  *
-  * @example
-  * ```ts
-  * validateValue(new Uint8Array(20_000)); // throws InvalidValueError: over 10 KiB
-  * ```
+ *
+ * @example
+ * ```ts
+ * validateValue(new Uint8Array(20_000)); // throws InvalidValueError: over 10 KiB
+ * ```
  */
 export function validateValue(
   value: unknown,

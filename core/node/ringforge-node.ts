@@ -165,7 +165,7 @@ const RESOLVER_META_KEY = new TextEncoder().encode("meta/resolver");
  * a write is coordinated by a replica of its key (forwarded there if needed), which stamps the
  * version under a per-key lock, stores it locally, then replicates.
  *
- * Nodes are built by {@link buildNode} or {@link createCluster}; they are not constructed by
+ * Nodes are built by `createCluster` (or the node build, `buildNode`); they are not constructed by
  * hand.
  *
  * @example
@@ -194,11 +194,11 @@ export class RingforgeNode {
   /** Client operations this node is coordinating now (a graceful stop waits for them). */
   #inflight = 0;
   readonly #timers: Timer[] = [];
-  /** Ring membership: who owns ranges (changed by join and leave only). */
+  /** @internal Ring membership: who owns ranges (changed by join and leave only); for the lab, the server and tests. */
   readonly ring: RingMembership;
-  /** Hands off records outside this node's ranges. */
+  /** @internal Hands off records outside this node's ranges; for the lab, the server and tests. */
   readonly handoff: Handoff;
-  /** Removes tombstones every replica holds, after their grace. */
+  /** @internal Removes tombstones every replica holds, after their grace; for the lab, the server and tests. */
   readonly tombstones: TombstoneGc;
   readonly #membership: MembershipChange;
 
@@ -218,7 +218,7 @@ export class RingforgeNode {
     services.store.onStored((key) => this.handoff.noteStored(key));
   }
 
-  /** The strategies and runtime this node was built from (for inspection and the lab). */
+  /** @internal The strategies and runtime this node was built from: for the lab, the server and tests. */
   get services(): NodeServices {
     return this.#s;
   }
@@ -305,7 +305,7 @@ export class RingforgeNode {
 
   /**
    * Joins the ring (Dynamo §4.8.1's explicit join): streams the ranges this node will replicate
-   * from their current holders, then publishes the new ring view (see {@link MembershipChange.join}).
+   * from their current holders, then publishes the new ring view (see `MembershipChange.join`).
    * A no-op if this node already owns ranges.
    *
    * @param seeds members to ask for the ring view; default the configured members
@@ -320,7 +320,7 @@ export class RingforgeNode {
   /**
    * Decommissions this node: leaves the ring view, refuses replica writes from then on, hands
    * off every record to the nodes that replicate it now, and stops once it holds none (see
-   * {@link MembershipChange.leave}).
+   * `MembershipChange.leave`).
    *
    * @throws {InvalidRequestError} if the ring would have fewer members than N
    * @throws {TimeoutError} if the data is not handed off within `timeoutMs` (the node keeps

@@ -43,11 +43,11 @@ export interface VirtualRuntime extends Runtime {
  *
  * @param seed 32-bit seed
  * @param options.logger logger factory per node (default: silent)
-  *
-  * @example
-  * ```ts
-  * const cluster = await createCluster({ nodes: 3 }, { runtime: virtualRuntime(42) });
-  * ```
+ *
+ * @example
+ * ```ts
+ * const cluster = await createCluster({ nodes: 3 }, { runtime: virtualRuntime(42) });
+ * ```
  */
 export function virtualRuntime(seed: number, options: { logger?: (node: NodeId) => Logger } = {}): VirtualRuntime {
   const scheduler = new VirtualScheduler();
@@ -70,11 +70,11 @@ export function virtualRuntime(seed: number, options: { logger?: (node: NodeId) 
 /**
  * The real thing: wall clock, host timers, unpredictable randomness. For nodes running as
  * processes.
-  *
-  * @example
-  * ```ts
-  * const cluster = await createCluster({ nodes: 3 }, { runtime: systemRuntime() }); // real time
-  * ```
+ *
+ * @example
+ * ```ts
+ * const cluster = await createCluster({ nodes: 3 }, { runtime: systemRuntime() }); // real time
+ * ```
  */
 export function systemRuntime(options: { logger?: (node: NodeId) => Logger } = {}): Runtime {
   const logger = options.logger ?? (() => silentLogger);

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { type Plugin, type PluginChoice, choose, definePlugin } from "../../core/build/plugin.ts";
 import { RingforgeError } from "../../core/errors.ts";
 import { type AntiEntropy, type AntiEntropyStats } from "../../core/interfaces/anti-entropy.ts";
-import { type Scheduler, type Timer, every } from "../../core/interfaces/clock.ts";
+import { type PeriodicTask, type Scheduler, periodic } from "../../core/interfaces/clock.ts";
 import { type FailureDetector, believedDown } from "../../core/interfaces/failure-detector.ts";
 import { type Logger } from "../../core/interfaces/logger.ts";
 import { type Partitioner } from "../../core/interfaces/partitioner.ts";
@@ -54,18 +54,19 @@ export interface MerkleAntiEntropyDeps {
  * every range both replicate: equal ranges cost one hash each, differing ranges are walked
  * down to the keys that differ, and only those records move. Each side ends with the merge,
  * so no version is lost. One exchange at a time per node, at most `maxKeysPerExchange` keys.
-  *
-  * @example
-  * ```ts
-  * const cluster = await createCluster({ nodes: 5, antiEntropy: { name: "merkle", options: { intervalMs: 10_000 } } });
-  * ```
+ *
+ * @example
+ * ```ts
+ * const cluster = await createCluster({ nodes: 5, antiEntropy: { name: "merkle", options: { intervalMs: 10_000 } } });
+ * ```
  */
 export class MerkleAntiEntropy implements AntiEntropy {
   readonly name = "merkle";
   readonly stats: AntiEntropyStats = { exchanges: 0, failures: 0, differing: 0, repaired: 0, bytes: 0 };
   readonly #d: MerkleAntiEntropyDeps;
   readonly #options: MerkleAntiEntropyOptions;
-  #timer: Timer | undefined;
+  /** Exchanges on the timer (`exchange()` has its own guard too: anyone may call it). */
+  readonly #rounds: PeriodicTask;
   #busy = false;
   #next: number;
 
@@ -73,16 +74,15 @@ export class MerkleAntiEntropy implements AntiEntropy {
     this.#d = deps;
     this.#options = options;
     this.#next = deps.random.int(1 << 30);
+    this.#rounds = periodic(deps.scheduler, options.intervalMs, () => this.exchange());
   }
 
   async start(): Promise<void> {
-    if (this.#timer) return;
-    this.#timer = every(this.#d.scheduler, this.#options.intervalMs, () => void this.exchange());
+    this.#rounds.start();
   }
 
   async stop(): Promise<void> {
-    this.#timer?.cancel();
-    this.#timer = undefined;
+    this.#rounds.stop();
   }
 
   /**

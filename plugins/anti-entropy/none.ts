@@ -10,11 +10,11 @@ import { type AntiEntropy, type AntiEntropyStats } from "../../core/interfaces/a
 /**
  * An {@link AntiEntropy} that does nothing: keys that are never read stay divergent after a
  * fault. The baseline the lab compares Merkle anti-entropy against.
-  *
-  * @example
-  * ```ts
-  * const cluster = await createCluster({ nodes: 5, antiEntropy: "none" }); // read repair only
-  * ```
+ *
+ * @example
+ * ```ts
+ * const cluster = await createCluster({ nodes: 5, antiEntropy: "none" }); // read repair only
+ * ```
  */
 export class NoAntiEntropy implements AntiEntropy {
   readonly name = "none";

@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { type Plugin, type PluginChoice, choose, definePlugin } from "../../core/build/plugin.ts";
 import { InvalidMessageError } from "../../core/errors.ts";
-import { type Clock, type Scheduler, type Timer, every } from "../../core/interfaces/clock.ts";
+import { type Clock, type PeriodicTask, periodic } from "../../core/interfaces/clock.ts";
 import { type FailureDetector, type MemberState, type MemberStatus, type MembershipEvent } from "../../core/interfaces/failure-detector.ts";
 import type { Logger } from "../../core/interfaces/logger.ts";
 import type { MemberInfo } from "../../core/interfaces/partitioner.ts";
@@ -105,22 +105,21 @@ const GOSSIP_DIGEST = "gossip.digest";
  *
  * Members come from the configured nodes (the seeds) and from any digest naming a node this one
  * has not heard of (a join).
-  *
-  * @example
-  * ```ts
-  * const cluster = await store().nodes(8).use(gossip({ intervalMs: 1000, failAfterMs: 10_000 })).cluster();
-  * cluster.node("n1").services.detector.isAlive("n5"); // true
-  * ```
+ *
+ * @example
+ * ```ts
+ * const cluster = await store().nodes(8).use(gossip({ intervalMs: 1000, failAfterMs: 10_000 })).cluster();
+ * cluster.node("n1").services.detector.isAlive("n5"); // true
+ * ```
  */
 export class GossipDetector implements FailureDetector {
   readonly #self: NodeId;
   readonly #entries = new Map<NodeId, Entry>();
   readonly #listeners = new Set<(event: MembershipEvent) => void>();
-  #timer: Timer | undefined;
-  #running = false;
+  /** Gossip rounds, every `intervalMs` while started. */
+  readonly #rounds: PeriodicTask;
 
   readonly #clock: Clock;
-  readonly #scheduler: Scheduler;
   readonly #random: Random;
   readonly #transport: Transport;
   readonly #logger: Logger;
@@ -137,7 +136,7 @@ export class GossipDetector implements FailureDetector {
   ) {
     const { self, seeds, clock, router } = deps;
     this.#clock = clock;
-    this.#scheduler = deps.scheduler;
+    this.#rounds = periodic(deps.scheduler, options.intervalMs, () => this.#round());
     this.#random = deps.random;
     this.#transport = deps.transport;
     this.#logger = deps.logger;
@@ -153,19 +152,21 @@ export class GossipDetector implements FailureDetector {
     router.on("gossip.", (message, from) => this.#receive(message, from));
   }
 
+  /** The gossip round, `intervalMs`. */
+  get periodMs(): number {
+    return this.options.intervalMs;
+  }
+
   async start(): Promise<void> {
-    if (this.#running) return;
-    this.#running = true;
+    if (this.#rounds.started) return;
     const me = this.#entries.get(this.#self)!;
     me.generation = this.#clock.now() + 1; // > 0, and later for every restart
     me.updatedAt = this.#clock.now();
-    this.#timer = every(this.#scheduler, this.options.intervalMs, () => this.#round());
+    this.#rounds.start();
   }
 
   async stop(): Promise<void> {
-    this.#running = false;
-    this.#timer?.cancel();
-    this.#timer = undefined;
+    this.#rounds.stop();
   }
 
   members(): readonly MemberState[] {

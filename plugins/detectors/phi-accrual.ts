@@ -28,11 +28,11 @@ export interface PhiAccrualEstimatorOptions {
  * the window's mean and standard deviation. Phi 1 means a 10% chance the member is still alive
  * and merely late, phi 8 about one in 10^8. The normal CDF uses the logistic approximation
  * Akka's detector uses, which stays finite far into the tail.
-  *
-  * @example
-  * ```ts
-  * const cluster = await store().nodes(8).use(phiAccrual({ threshold: 8 })).cluster();
-  * ```
+ *
+ * @example
+ * ```ts
+ * const cluster = await store().nodes(8).use(phiAccrual({ threshold: 8 })).cluster();
+ * ```
  */
 export class PhiAccrual {
   readonly #intervals: number[] = [];

@@ -14,11 +14,11 @@ import type { NodeId } from "../../core/model/sibling.ts";
  * A {@link FailureDetector} that reports the configured members as up, forever. Requests to a
  * crashed node then fail by timeout instead of being routed around it: use a real detector
  * (gossip, phi-accrual, SWIM) where nodes fail.
-  *
-  * @example
-  * ```ts
-  * const cluster = await createCluster({ nodes: 3, detector: "static" }); // members always up
-  * ```
+ *
+ * @example
+ * ```ts
+ * const cluster = await createCluster({ nodes: 3, detector: "static" }); // members always up
+ * ```
  */
 export class StaticMembership implements FailureDetector {
   readonly #members: readonly MemberState[];

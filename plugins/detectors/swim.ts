@@ -77,12 +77,12 @@ const STATUS: Record<SwimState, MemberStatus> = { alive: "up", suspect: "suspect
  * incarnation) within the suspicion timeout is declared dead. Every state change spreads by
  * piggy-backing on pings and acks, so dissemination costs no extra messages, and detection time
  * and per-node load do not grow with the cluster (SWIM §3–4).
-  *
-  * @example
-  * ```ts
-  * const cluster = await store().nodes(64).use(swim()).cluster();
-  * cluster.node("n1").services.detector.onChange((e) => console.log(e.member.id, e.member.status));
-  * ```
+ *
+ * @example
+ * ```ts
+ * const cluster = await store().nodes(64).use(swim()).cluster();
+ * cluster.node("n1").services.detector.onChange((e) => console.log(e.member.id, e.member.status));
+ * ```
  */
 export class SwimDetector implements FailureDetector {
   readonly #self: NodeId;
@@ -121,6 +121,11 @@ export class SwimDetector implements FailureDetector {
       this.#members.set(info.id, { info, state: "alive", incarnation: 0 });
     }
     router.on("swim.", (message, from) => this.#receive(message, from));
+  }
+
+  /** The probe period, `periodMs`. */
+  get periodMs(): number {
+    return this.options.periodMs;
   }
 
   async start(): Promise<void> {

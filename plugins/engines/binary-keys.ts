@@ -4,16 +4,9 @@
  * @module
  */
 
-/** First index whose element is >= `target`. */
-export function lowerBound(sorted: readonly string[], target: string): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! < target) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+/** Orders two binary strings (unsigned byte order of the keys they hold), for binary search. */
+export function compareBinary(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 // String.fromCharCode.apply passes every byte as an argument; engines cap argument counts.

@@ -15,7 +15,6 @@ import { memoryEnginePlugin } from "./memory.ts";
 export * from "./memory.ts";
 export * from "./lsm/index.ts";
 export * from "./level.ts";
-export { type DirectoryLock, type DirectoryLockOptions, lockDirectory } from "./directory-lock.ts";
 
 /** Every bundled engine plugin. */
 // deno-lint-ignore no-explicit-any -- engines have different option types

@@ -19,7 +19,7 @@ import type {
 } from "../../core/interfaces/storage-engine.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
 import { checkBatch, checkBytes, checkScanOptions } from "./validate.ts";
-import { type DirectoryLock, heldInThisProcess, lockDirectory } from "./directory-lock.ts";
+import { type DirectoryLock, heldInThisProcess, lockDirectory } from "../../core/host/directory-lock.ts";
 
 /** Per-call encodings: bytes in, bytes out, whatever the database's defaults are. */
 export interface LevelEncodings {

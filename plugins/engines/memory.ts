@@ -8,10 +8,11 @@
 // deno-lint-ignore-file require-await
 import { z } from "zod";
 import { choose, definePlugin } from "../../core/build/plugin.ts";
-import { binaryString, lowerBound } from "./binary-keys.ts";
+import { binaryString, compareBinary } from "./binary-keys.ts";
 import type { Plugin, PluginChoice } from "../../core/build/plugin.ts";
 import { EngineNotOpenError } from "../../core/errors.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
+import { lowerBound } from "../../core/model/sorted.ts";
 import type {
   BatchOperation,
   EngineCapabilities,
@@ -178,8 +179,8 @@ export class MemoryEngine implements StorageEngine {
     const { gte, lt, limit = Infinity, reverse = false } = options ?? {};
     const keys = this.#sortedKeys();
     const entries = this.#entries;
-    const start = gte === undefined ? 0 : lowerBound(keys, binaryString(gte));
-    const end = lt === undefined ? keys.length : lowerBound(keys, binaryString(lt));
+    const start = gte === undefined ? 0 : lowerBound(keys, binaryString(gte), compareBinary);
+    const end = lt === undefined ? keys.length : lowerBound(keys, binaryString(lt), compareBinary);
     let remaining = limit;
     const step = reverse ? -1 : 1;
     for (let i = reverse ? end - 1 : start; remaining > 0 && i >= start && i < end; i += step) {

@@ -23,8 +23,9 @@ import { InvalidRequestError } from "../../core/errors.ts";
 import { murmur3 } from "../../core/hash/murmur3.ts";
 import type { MemberInfo, Partitioner, TokenRange } from "../../core/interfaces/partitioner.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
-import { ReplicaPlacement, type TopologyOptions, topologyOptions } from "./placement.ts";
-import { WalkMarks, indexMembers } from "./members.ts";
+import { lowerBound } from "../../core/model/sorted.ts";
+import { ReplicaPlacement, type TopologyOptions, topologyOptions } from "../../core/model/placement.ts";
+import { WalkMarks, indexMembers } from "../../core/model/members.ts";
 
 /** Size of the token space: tokens are integers in `[0, 2^32)`. */
 const RING_SIZE = 2 ** 32;
@@ -231,15 +232,8 @@ export class ConsistentHashRing implements Partitioner {
 
   /** Index of the first vnode with token >= `token`, wrapping to 0 past the last one. */
   #successor(token: number): number {
-    const tokens = this.#tokens;
-    let lo = 0;
-    let hi = tokens.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (tokens[mid]! < token) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo === tokens.length ? 0 : lo;
+    const at = lowerBound(this.#tokens, token);
+    return at === this.#tokens.length ? 0 : at;
   }
 
   /**
@@ -322,7 +316,7 @@ export const consistentHashPlugin: Plugin<ConsistentHashOptions, "partitioner", 
   name: "consistent-hash",
   description:
     "Dynamo ring: weighted virtual nodes at hashed tokens; balance improves with vnodes, a join moves ~1/N of keys from every peer.",
-  capabilities: { minimalMovement: true },
+  capabilities: { minimalMovement: true, boundedMovement: true, datacenterReplicas: true },
   options: consistentHashOptions,
   create: (_context, options) => new ConsistentHashRing(options),
 });

@@ -10,8 +10,8 @@ import { InvalidConfigError, InvalidRequestError } from "../../core/errors.ts";
 import { murmur3 } from "../../core/hash/murmur3.ts";
 import { type MemberInfo, type Partitioner, type TokenRange } from "../../core/interfaces/partitioner.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
-import { type IndexedMembers, WalkMarks, indexMembers, mix32 } from "./members.ts";
-import { ReplicaPlacement, type TopologyOptions, topologyOptions } from "./placement.ts";
+import { type IndexedMembers, WalkMarks, indexMembers, mix32 } from "../../core/model/members.ts";
+import { ReplicaPlacement, type TopologyOptions, topologyOptions } from "../../core/model/placement.ts";
 
 /** Size of the token space. */
 const RING_SIZE = 2 ** 32;
@@ -386,7 +386,7 @@ export const fixedPartitionsPlugin: Plugin<FixedPartitionOptions, "partitioner",
     "Q equal partitions (Dynamo strategy 3, Riak's ring) claimed in proportion to node weights; small ownership table, balance within one partition.",
   // Its claim may move partitions between old members on a join (bounded instead by the
   // movement test), so it does not promise minimal movement.
-  capabilities: { minimalMovement: false },
+  capabilities: { minimalMovement: false, boundedMovement: true, datacenterReplicas: true },
   options: fixedPartitionOptions,
   create: (_context, options) => new FixedPartitionRing(options),
 });

@@ -18,7 +18,6 @@ export {
 export type { ConsistentHashOptions } from "./consistent-hash.ts";
 export * from "./fixed-partitions.ts";
 export * from "./rendezvous.ts";
-export * from "./placement.ts";
 
 /** Every bundled partitioner plugin (each runs the partitioner conformance suite). */
 // deno-lint-ignore no-explicit-any

@@ -11,8 +11,8 @@ import { InvalidRequestError } from "../../core/errors.ts";
 import { murmur3 } from "../../core/hash/murmur3.ts";
 import { type MemberInfo, type Partitioner, type TokenRange } from "../../core/interfaces/partitioner.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
-import { type IndexedMembers, indexMembers, mix32 } from "./members.ts";
-import { ReplicaPlacement, type TopologyOptions, topologyOptions } from "./placement.ts";
+import { type IndexedMembers, indexMembers, mix32 } from "../../core/model/members.ts";
+import { ReplicaPlacement, type TopologyOptions, topologyOptions } from "../../core/model/placement.ts";
 
 /** Size of the token space. */
 const RING_SIZE = 2 ** 32;
@@ -176,7 +176,7 @@ export const rendezvousPlugin: Plugin<RendezvousOptions, "partitioner", undefine
   family: "partitioner",
   name: "rendezvous",
   description: "Weighted highest-random-weight hashing per segment: no ring metadata, exactly minimal movement, O(n) lookups.",
-  capabilities: { minimalMovement: true },
+  capabilities: { minimalMovement: true, boundedMovement: true, datacenterReplicas: true },
   options: rendezvousOptions,
   create: (_context, options) => new RendezvousPartitioner(options),
 });

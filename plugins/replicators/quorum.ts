@@ -69,11 +69,11 @@ export interface QuorumDeps {
  * with R + W > N every read overlaps every acknowledged write. When too many replicas are down
  * requests fail rather than write elsewhere: consistency over availability. (The sloppy quorum
  * replicator makes the other choice.)
-  *
-  * @example
-  * ```ts
-  * const cluster = await store().replication({ n: 3, r: 2, w: 2 }).use(quorum({ readRepair: true })).cluster();
-  * ```
+ *
+ * @example
+ * ```ts
+ * const cluster = await store().replication({ n: 3, r: 2, w: 2 }).use(quorum({ readRepair: true })).cluster();
+ * ```
  */
 export class QuorumReplicator implements Replicator {
   readonly name: string = "quorum";

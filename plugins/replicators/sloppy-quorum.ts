@@ -9,7 +9,7 @@ import { z } from "zod";
 import { type Plugin, type PluginChoice, choose, definePlugin } from "../../core/build/plugin.ts";
 import { decode, encode } from "../../core/codec/msgpack.ts";
 import { InvalidMessageError, RingforgeError } from "../../core/errors.ts";
-import { type Clock, type Scheduler, type Timer, every } from "../../core/interfaces/clock.ts";
+import { type Clock, type PeriodicTask, type Scheduler, periodic } from "../../core/interfaces/clock.ts";
 import { type FailureDetector } from "../../core/interfaces/failure-detector.ts";
 import { type HintStats, type ReplicatedWrite } from "../../core/interfaces/replicator.ts";
 import { type Message, type Transport } from "../../core/interfaces/transport.ts";
@@ -88,18 +88,16 @@ const HINT_WRITE = "hint.write";
  * delivered in throttled batches once the owner is up again.
  *
  * Reads use the same first N healthy nodes, so a read during the outage sees hinted writes.
-  *
-  * @example
-  * ```ts
-  * const cluster = await store().nodes(5).use(sloppyQuorum({ maxHints: 10_000 })).cluster();
-  * ```
+ *
+ * @example
+ * ```ts
+ * const cluster = await store().nodes(5).use(sloppyQuorum({ maxHints: 10_000 })).cluster();
+ * ```
  */
 export class SloppyQuorumReplicator extends QuorumReplicator {
   override readonly name = "sloppy-quorum";
   /** Hint counters since the node started. */
   readonly hints: HintStats = { stored: 0, delivered: 0, dropped: 0, hintedWrites: 0 };
-  #timer: Timer | undefined;
-  #delivering = false;
   /** Hints in the engine now (counted at start, kept up to date), the bound `maxHints` applies to. */
   #pending = 0;
 
@@ -110,7 +108,8 @@ export class SloppyQuorumReplicator extends QuorumReplicator {
   readonly #hints: Keyspace;
   readonly #transport: Transport;
   readonly #clock: Clock;
-  readonly #scheduler: Scheduler;
+  /** Delivery rounds, one at a time. */
+  readonly #deliveries: PeriodicTask;
 
   /**
    * @param sloppy hint bounds and delivery pace
@@ -128,7 +127,9 @@ export class SloppyQuorumReplicator extends QuorumReplicator {
     this.#hints = deps.keyspace("hints");
     this.#transport = deps.transport;
     this.#clock = deps.clock;
-    this.#scheduler = deps.scheduler;
+    this.#deliveries = periodic(deps.scheduler, sloppy.deliveryIntervalMs, () => this.#deliver(), (error) => {
+      this.logger.warn("hint delivery round failed", { error: String(error) });
+    });
     deps.router.on("hint.", (message, from) => this.#receive(message, from));
   }
 
@@ -150,13 +151,12 @@ export class SloppyQuorumReplicator extends QuorumReplicator {
     let pending = 0;
     for await (const _ of this.#hints.scan()) pending++;
     this.#pending = pending;
-    this.#timer = every(this.#scheduler, this.sloppy.deliveryIntervalMs, () => void this.#deliver());
+    this.#deliveries.start();
   }
 
   /** Stops hint delivery (hints stay in the engine for the next start). */
   async stop(): Promise<void> {
-    this.#timer?.cancel();
-    this.#timer = undefined;
+    this.#deliveries.stop();
   }
 
   /**
@@ -223,51 +223,43 @@ export class SloppyQuorumReplicator extends QuorumReplicator {
 
   /** One delivery round: up to `deliveryBatch` hints whose owner is up. */
   async #deliver(): Promise<void> {
-    if (this.#delivering) return;
-    this.#delivering = true;
-    try {
-      let budget = this.sloppy.deliveryBatch;
-      const now = this.#clock.now();
-      const due: { hint: Uint8Array; owner: NodeId; key: string }[] = [];
-      for await (const [hint, meta] of this.#hints.scan()) {
-        const parsed = parseHintKey(hint);
-        if (!parsed) continue;
-        const created = (decode(meta, "hint") as [number])[0];
-        if (now - created > this.sloppy.maxHintAgeMs) {
+    let budget = this.sloppy.deliveryBatch;
+    const now = this.#clock.now();
+    const due: { hint: Uint8Array; owner: NodeId; key: string }[] = [];
+    for await (const [hint, meta] of this.#hints.scan()) {
+      const parsed = parseHintKey(hint);
+      if (!parsed) continue;
+      const created = (decode(meta, "hint") as [number])[0];
+      if (now - created > this.sloppy.maxHintAgeMs) {
+        await this.#hints.delete(hint);
+        this.#pending--;
+        this.hints.dropped++;
+        continue;
+      }
+      if (!this.#detector.isAlive(parsed.owner)) continue;
+      due.push({ hint: new Uint8Array(hint), ...parsed });
+      if (--budget <= 0) break;
+    }
+    for (const { hint, owner, key } of due) {
+      try {
+        const siblings = await this.client.read(this.#self, key, 0);
+        await this.client.write(owner, key, siblings, this.sloppy.deliveryTimeoutMs);
+        await this.#hints.delete(hint);
+        this.#pending--;
+        this.hints.delivered++;
+        // The stand-in keeps its copy: dropping it here could race a newer hinted write to
+        // the same key. Copies on nodes that do not own a range are left to range handoff.
+      } catch (error) {
+        if (!(error instanceof RingforgeError)) throw error;
+        if (isRecordBoundError(error)) {
+          // The owner's record merged with this one would pass the bounds: it will be refused
+          // at every delivery, so keeping the hint only costs a message per round.
           await this.#hints.delete(hint);
           this.#pending--;
           this.hints.dropped++;
-          continue;
-        }
-        if (!this.#detector.isAlive(parsed.owner)) continue;
-        due.push({ hint: new Uint8Array(hint), ...parsed });
-        if (--budget <= 0) break;
+          this.logger.warn("hint dropped: the owner refused it for the record bounds", { owner, key, error: error.message });
+        } else this.logger.debug("hint delivery failed", { owner, key, error: error.message });
       }
-      for (const { hint, owner, key } of due) {
-        try {
-          const siblings = await this.client.read(this.#self, key, 0);
-          await this.client.write(owner, key, siblings, this.sloppy.deliveryTimeoutMs);
-          await this.#hints.delete(hint);
-          this.#pending--;
-          this.hints.delivered++;
-          // The stand-in keeps its copy: dropping it here could race a newer hinted write to
-          // the same key. Copies on nodes that do not own a range are left to range handoff.
-        } catch (error) {
-          if (!(error instanceof RingforgeError)) throw error;
-          if (isRecordBoundError(error)) {
-            // The owner's record merged with this one would pass the bounds: it will be refused
-            // at every delivery, so keeping the hint only costs a message per round.
-            await this.#hints.delete(hint);
-            this.#pending--;
-            this.hints.dropped++;
-            this.logger.warn("hint dropped: the owner refused it for the record bounds", { owner, key, error: error.message });
-          } else this.logger.debug("hint delivery failed", { owner, key, error: error.message });
-        }
-      }
-    } catch (error) {
-      this.logger.warn("hint delivery round failed", { error: String(error) });
-    } finally {
-      this.#delivering = false;
     }
   }
 }

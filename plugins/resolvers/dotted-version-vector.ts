@@ -47,14 +47,14 @@ function versionOrder(a: DottedVersion, b: DottedVersion): number {
  *
  * The context handed to clients is the vector clock of everything a read saw (dots and pasts),
  * as in the paper's client-side version vectors.
-  *
-  * @example
-  * ```ts
-  * const dvv = new DottedVersionVectorResolver();
-  * const a = dvv.write([], { value: encodeText("a"), context: undefined, node: "n1", timestamp: 0 });
-  * const b = dvv.write(a, { value: encodeText("b"), context: undefined, node: "n1", timestamp: 1 });
-  * b.length; // 2: b did not read a
-  * ```
+ *
+ * @example
+ * ```ts
+ * const dvv = new DottedVersionVectorResolver();
+ * const a = dvv.write([], { value: encodeText("a"), context: undefined, node: "n1", timestamp: 0 });
+ * const b = dvv.write(a, { value: encodeText("b"), context: undefined, node: "n1", timestamp: 1 });
+ * b.length; // 2: b did not read a
+ * ```
  */
 export class DottedVersionVectorResolver implements ConflictResolver<DottedVersion, VectorClock> {
   readonly name = "dotted-version-vector";

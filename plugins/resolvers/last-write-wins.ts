@@ -34,13 +34,13 @@ export function compareLww(a: LwwVersion, b: LwwVersion): number {
  * Better than a bare wall-clock timestamp: a write stamps `max(clock, context + 1, local + 1)`,
  * so a read-modify-write always supersedes what it read and a coordinator's successive writes
  * always increase, even when its clock lags the writer it read from.
-  *
-  * @example
-  * ```ts
-  * const lww = new LastWriteWins();
-  * const x = lww.write([], { value: encodeText("x"), context: undefined, node: "n1", timestamp: 5 });
-  * lww.merge(x, lww.write([], { value: encodeText("y"), context: undefined, node: "n2", timestamp: 5 })).length; // 1
-  * ```
+ *
+ * @example
+ * ```ts
+ * const lww = new LastWriteWins();
+ * const x = lww.write([], { value: encodeText("x"), context: undefined, node: "n1", timestamp: 5 });
+ * lww.merge(x, lww.write([], { value: encodeText("y"), context: undefined, node: "n2", timestamp: 5 })).length; // 1
+ * ```
  */
 export class LastWriteWins implements ConflictResolver<LwwVersion, LwwContext> {
   readonly name = "last-write-wins";

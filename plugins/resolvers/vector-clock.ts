@@ -126,13 +126,13 @@ export function formatClock(clock: VectorClock): string {
  * re-stamped with the new clock next to the new value. Nothing acknowledged is lost, but
  * siblings accumulate under such interleavings (Riak's "sibling explosion"), which the
  * `dotted-version-vector` resolver avoids.
-  *
-  * @example
-  * ```ts
-  * const vc = new VectorClockResolver({ prune: { maxEntries: 10 } });
-  * const siblings = vc.write([], { value: encodeText("v"), context: undefined, node: "n1", timestamp: 0 });
-  * vc.context(siblings); // [["n1", 1, 0]]
-  * ```
+ *
+ * @example
+ * ```ts
+ * const vc = new VectorClockResolver({ prune: { maxEntries: 10 } });
+ * const siblings = vc.write([], { value: encodeText("v"), context: undefined, node: "n1", timestamp: 0 });
+ * vc.context(siblings); // [["n1", 1, 0]]
+ * ```
  */
 export class VectorClockResolver implements ConflictResolver<VectorClock, VectorClock> {
   readonly name = "vector-clock";

@@ -61,13 +61,13 @@ type Frame =
  * The shared medium of in-process transports: routes encoded frames between endpoints after a
  * seeded delay. Every frame is MessagePack-encoded on send and decoded on delivery, so nodes
  * never share objects and byte counts are real.
-  *
-  * @example
-  * ```ts
-  * const network = simulatedNetwork(cluster); // ringforge/sim
-  * network.partition([["n1", "n2"], ["n3", "n4", "n5"]]);
-  * network.heal();
-  * ```
+ *
+ * @example
+ * ```ts
+ * const network = simulatedNetwork(cluster); // ringforge/sim
+ * network.partition([["n1", "n2"], ["n3", "n4", "n5"]]);
+ * network.heal();
+ * ```
  */
 export class InProcessNetwork implements SimulatedNetwork {
   /** Traffic so far. */

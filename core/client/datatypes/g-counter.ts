@@ -36,12 +36,12 @@ export function gCounterValue(state: GCounter): number {
 /**
  * Raises `actor`'s total to at least `total`. An increment by `n` is `raiseTo(state, actor,
  * own + n)` with `own` fixed before the first try: applying it twice counts it once.
-  *
-  * @example
-  * ```ts
-  * const state = raiseTo(gCounterType.empty(), "web-1", 3);
-  * gCounterValue(state); // 3
-  * ```
+ *
+ * @example
+ * ```ts
+ * const state = raiseTo(gCounterType.empty(), "web-1", 3);
+ * gCounterValue(state); // 3
+ * ```
  */
 export function raiseTo(state: GCounter, actor: string, total: number): GCounter {
   if (!Number.isSafeInteger(total) || total < 0) {

@@ -60,12 +60,12 @@ function compareEncoded(a: unknown, b: unknown): number {
  * Prepares a write of `value` by `actor`, stamped once from the first read.
  *
  * @throws {InvalidValueError} if `value` is not plain data (see {@link assertPlainData})
-  *
-  * @example
-  * ```ts
-  * const names = new CrdtStore(node, lwwRegisterType, { actor: "web-1" });
-  * await names.update("user:ada:name", (first) => prepareAssign(first, "web-1", "Ada"));
-  * ```
+ *
+ * @example
+ * ```ts
+ * const names = new CrdtStore(node, lwwRegisterType, { actor: "web-1" });
+ * await names.update("user:ada:name", (first) => prepareAssign(first, "web-1", "Ada"));
+ * ```
  */
 export function prepareAssign<T>(first: LwwRegister, actor: string, value: T): PreparedUpdate<LwwRegister> {
   assertPlainData(value);

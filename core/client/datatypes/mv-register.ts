@@ -76,12 +76,12 @@ export function mvRegisterValues<T>(state: MvRegister<T>): T[] {
 /**
  * Prepares a write of `value` by `actor`: a new dot, fixed from the first read; the write
  * replaces every value the state holds when it is applied.
-  *
-  * @example
-  * ```ts
-  * const titles = new CrdtStore(node, mvRegisterType, { actor: "web-1" });
-  * await titles.update("doc:1:title", (first) => prepareWrite(first, "web-1", "Draft"));
-  * ```
+ *
+ * @example
+ * ```ts
+ * const titles = new CrdtStore(node, mvRegisterType, { actor: "web-1" });
+ * await titles.update("doc:1:title", (first) => prepareWrite(first, "web-1", "Draft"));
+ * ```
  */
 export function prepareWrite<T>(first: MvRegister, actor: string, value: T): PreparedUpdate<MvRegister> {
   assertPlainData(value);

@@ -108,12 +108,12 @@ export function orSetMembers(state: OrSet): string[] {
 /**
  * Prepares an add of `member` by `actor`: one new dot, fixed from the first read, so a retry
  * re-adds the same dot.
-  *
-  * @example
-  * ```ts
-  * const sets = new CrdtStore(node, orSetType, { actor: "web-1" });
-  * await sets.update("tags", (first) => prepareAdd(first, "web-1", "admin"));
-  * ```
+ *
+ * @example
+ * ```ts
+ * const sets = new CrdtStore(node, orSetType, { actor: "web-1" });
+ * await sets.update("tags", (first) => prepareAdd(first, "web-1", "admin"));
+ * ```
  */
 export function prepareAdd(first: OrSet, actor: string, member: string): PreparedUpdate<OrSet> {
   const dot: Dot = [actor, seen(first.clock, actor) + 1];

@@ -64,12 +64,12 @@ export function pnCounterTotals(state: PnCounter, actor: string): ActorTotals {
 /**
  * Prepares adding `by` to `actor`'s increments (`"up"`) or decrements (`"down"`): the new total
  * is fixed from the first read, so applying it again counts it once.
-  *
-  * @example
-  * ```ts
-  * const counters = new CrdtStore(node, pnCounterType, { actor: "web-1" });
-  * await counters.update("likes", (first) => prepareChange(first, "web-1", "up", 5));
-  * ```
+ *
+ * @example
+ * ```ts
+ * const counters = new CrdtStore(node, pnCounterType, { actor: "web-1" });
+ * await counters.update("likes", (first) => prepareChange(first, "web-1", "up", 5));
+ * ```
  */
 export function prepareChange(first: PnCounter, actor: string, half: "up" | "down", by: number): PreparedUpdate<PnCounter> {
   const target = pnCounterTotals(first, actor)[half] + by;

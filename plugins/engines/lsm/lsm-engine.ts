@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { EngineNotOpenError } from "../../../core/errors.ts";
 import { checkBatch, checkBytes, checkScanOptions } from "../validate.ts";
 import { compareBytes } from "../../../core/codec/bytes.ts";
+import { lowerBound } from "../../../core/model/sorted.ts";
 import type { Scheduler } from "../../../core/interfaces/clock.ts";
 import { type Logger, silentLogger } from "../../../core/interfaces/logger.ts";
 import type {
@@ -21,7 +22,7 @@ import { BlockCache } from "./block-cache.ts";
 import { type LogOperation, LogWriter, type SyncPolicy, encodeRecord, readLog } from "./commit-log.ts";
 import { type Manifest, type ManifestTable, readManifest, syncDirectory, writeManifest } from "./manifest.ts";
 import { binaryString } from "../binary-keys.ts";
-import { type DirectoryLock, lockDirectory } from "../directory-lock.ts";
+import { type DirectoryLock, lockDirectory } from "../../../core/host/directory-lock.ts";
 import { Memtable } from "./memtable.ts";
 import { levelRange, merge, toAsync } from "./merge-iterator.ts";
 import { type Block, TableBuilder, type TableEntry, type TableInfo, TableReader } from "./sstable.ts";
@@ -128,8 +129,8 @@ const MAX_FROZEN = 2;
  *   name are leftovers of an interrupted flush or compaction and are deleted at open.
  *
  * Opening takes the directory's exclusive lock first (a `LOCK` file naming this process, see
- * `plugins/engines/directory-lock.ts`), so a second engine, in this process or another, is
- * refused with a {@link DirectoryLockedError} before it reads or writes anything; `close()`
+ * `core/host/directory-lock.ts`), so a second engine, in this process or another, is
+ * refused with a `DirectoryLockedError` before it reads or writes anything; `close()`
  * releases it.
  *
  * Opening replays the logs the manifest names; a torn or corrupt tail stops the replay there
@@ -731,14 +732,9 @@ export class LsmEngine implements StorageEngine {
     const [first, ...deeper] = version.levels;
     for (const t of first!) if (this.#overlaps(t, key, key)) yield t;
     for (const level of deeper) {
-      let lo = 0;
-      let hi = level.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (compareBytes(this.#largest(level[mid]!), key) < 0) lo = mid + 1;
-        else hi = mid;
-      }
-      const t = level[lo];
+      // Deeper levels do not overlap: the one table whose range may hold the key is the first
+      // whose largest key is not before it.
+      const t = level[lowerBound(level, key, this.#largestVersusKey)];
       if (t && compareBytes(this.#smallest(t), key) <= 0) yield t;
     }
   }
@@ -776,6 +772,9 @@ export class LsmEngine implements StorageEngine {
   #largest(t: TableReader): Uint8Array {
     return this.#bounds.get(t.number)!.largest;
   }
+
+  /** Orders a table's largest key against a key (created once: reads allocate no comparator). */
+  readonly #largestVersusKey = (t: TableReader, key: Uint8Array): number => compareBytes(this.#largest(t), key);
 
   #overlaps(t: TableReader, smallest: Uint8Array, largest: Uint8Array): boolean {
     return compareBytes(this.#smallest(t), largest) <= 0 && compareBytes(this.#largest(t), smallest) >= 0;

@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { lowerBound } from "../binary-keys.ts";
+import { lowerBound } from "../../../core/model/sorted.ts";
+import { compareBinary } from "../binary-keys.ts";
 
 /** A memtable entry: the key's bytes and its value, or `null` for a tombstone. */
 export interface MemEntry {
@@ -60,8 +61,8 @@ export class Memtable {
    */
   *range(gte: string | undefined, lt: string | undefined, reverse: boolean): Generator<MemEntry> {
     const sorted = this.#ordered();
-    const start = gte === undefined ? 0 : lowerBound(sorted, gte);
-    const end = lt === undefined ? sorted.length : lowerBound(sorted, lt);
+    const start = gte === undefined ? 0 : lowerBound(sorted, gte, compareBinary);
+    const end = lt === undefined ? sorted.length : lowerBound(sorted, lt, compareBinary);
     if (reverse) for (let i = end - 1; i >= start; i--) yield this.#entries.get(sorted[i]!)!;
     else for (let i = start; i < end; i++) yield this.#entries.get(sorted[i]!)!;
   }

@@ -8,6 +8,7 @@ import { open as openFile, type FileHandle } from "node:fs/promises";
 import { readSync } from "node:fs";
 import { CorruptDataError } from "../../../core/errors.ts";
 import { compareBytes } from "../../../core/codec/bytes.ts";
+import { lowerBound } from "../../../core/model/sorted.ts";
 import type { BlockCache } from "./block-cache.ts";
 import { BloomFilter } from "./bloom.ts";
 import { crc32c } from "./crc32c.ts";
@@ -199,9 +200,7 @@ export class Block {
 
   /** The key of entry `i`. */
   keyAt(i: number): Uint8Array {
-    const o = this.#offsets[i]!;
-    const length = this.#view.getUint32(o);
-    return this.#data.subarray(o + 8, o + 8 + length);
+    return this.#keyAtOffset(this.#offsets[i]!);
   }
 
   /** Entry `i`. */
@@ -216,15 +215,16 @@ export class Block {
 
   /** Index of the first entry whose key is >= `key` (`count` if none). */
   seek(key: Uint8Array): number {
-    let lo = 0;
-    let hi = this.#offsets.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareBytes(this.keyAt(mid), key) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return lowerBound(this.#offsets, key, this.#entryVersusKey);
   }
+
+  #keyAtOffset(o: number): Uint8Array {
+    const length = this.#view.getUint32(o);
+    return this.#data.subarray(o + 8, o + 8 + length);
+  }
+
+  /** Orders the entry at an offset against a key; one per block, so a seek allocates none. */
+  readonly #entryVersusKey = (offset: number, key: Uint8Array): number => compareBytes(this.#keyAtOffset(offset), key);
 }
 
 /** An open table: its index and filter in memory, blocks read on demand through the cache. */
@@ -339,14 +339,7 @@ export class TableReader {
 
   /** Index of the first block whose last key is >= `key`. */
   #blockFor(key: Uint8Array): number {
-    let lo = 0;
-    let hi = this.#lastKeys.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareBytes(this.#lastKeys[mid]!, key) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return lowerBound(this.#lastKeys, key, compareBytes);
   }
 
   async #block(b: number): Promise<Block> {

@@ -5,10 +5,12 @@
  */
 import { z } from "zod";
 import { type Plugin, type PluginChoice, choose, definePlugin } from "../../../core/build/plugin.ts";
-import { parseAddress } from "./address.ts";
-import { type TcpOptions, TcpTransport } from "./tcp-transport.ts";
+import { parseAddress } from "../../../core/model/address.ts";
+import type { TcpOptions } from "./options.ts";
+import { TcpTransport } from "./tcp-transport.ts";
 
-export * from "./address.ts";
+export * from "../../../core/model/address.ts";
+export * from "./options.ts";
 export * from "./tcp-transport.ts";
 
 const address = z.string().refine((a) => parseAddress(a) !== undefined, "must be host:port (e.g. 127.0.0.1:7001, [::1]:7001)");

@@ -4,9 +4,7 @@
  *
  * @module
  */
-import { readFile } from "node:fs/promises";
-import { type Server, type Socket, createServer as createNetServer, connect as netConnect } from "node:net";
-import { connect as tlsConnect, createServer as createTlsServer } from "node:tls";
+import type { Server, Socket } from "node:net";
 import {
   ConnectionLostError,
   InvalidMessageError,
@@ -24,85 +22,14 @@ import type { Logger } from "../../../core/interfaces/logger.ts";
 import type { Random } from "../../../core/interfaces/random.ts";
 import type { Message, MessageHandler, RequestOptions, Transport } from "../../../core/interfaces/transport.ts";
 import type { NodeId } from "../../../core/model/sibling.ts";
-import { formatAddress, parseAddress } from "./address.ts";
+import { formatAddress, parseAddress } from "../../../core/model/address.ts";
+import { AddressLookups } from "./address-lookup.ts";
 import { type Frame, HEADER_BYTES, encodeFrame } from "./frames.ts";
-import { PROTOCOL_VERSION, nonce, proof, proofMatches } from "./handshake.ts";
 import { HandshakeAdmission } from "./handshake-admission.ts";
-import { PeerLink } from "./peer-link.ts";
-
-/** TLS for peer connections: PEM files. */
-export interface TcpTlsOptions {
-  /** This node's certificate chain (PEM file path). */
-  readonly cert: string;
-  /** Its private key (PEM file path). */
-  readonly key: string;
-  /**
-   * The CA that signed the cluster's certificates (PEM file path). With it, a node dialling a
-   * peer checks that the peer's certificate chains to this CA; without it, any certificate is
-   * accepted and TLS only encrypts. Either way the cluster secret authenticates both sides.
-   */
-  readonly ca?: string;
-}
-
-/** Options of the TCP transport. */
-export interface TcpOptions {
-  /** `host:port` to accept peer connections on. Default `127.0.0.1:0` (any free port). */
-  readonly listen: string;
-  /** `host:port` other nodes dial to reach this one. Default: the address actually bound. */
-  readonly advertise?: string;
-  /**
-   * Peer addresses to dial at start (`host:port`, ids not needed): each answers with its id and
-   * the addresses it knows, so a node finds the whole cluster from one seed.
-   */
-  readonly seeds: readonly string[];
-  /** Known peer addresses by node id (static configuration; seeds are usually enough). */
-  readonly peers: Readonly<Record<NodeId, string>>;
-  /**
-   * The cluster secret. Peers prove they hold it (HMAC challenge-response) before anything else
-   * is accepted; without one, the cluster is open to anyone who can reach its peer ports.
-   */
-  readonly secret?: string;
-  /** TLS for peer connections; plain TCP without it. */
-  readonly tls?: TcpTlsOptions;
-  /** Largest frame accepted or sent, bytes. Default 64 MiB. */
-  readonly maxFrameBytes: number;
-  /**
-   * Largest frame accepted on a connection before it has authenticated, bytes, 1 KiB to 1 MiB.
-   * The hello a dialling peer sends is under 1 KiB; a longer length prefix closes the
-   * connection at once, before any of the body is buffered, so an unauthenticated client
-   * cannot make the node hold more than this per connection. (A dialling node accepts up to
-   * 1 MiB for the accepting side's `welcome`, which carries its address book.) Default 4096.
-   */
-  readonly maxHandshakeFrameBytes: number;
-  /**
-   * Inbound connections that may be in the handshake (not yet authenticated) at once. A
-   * connection beyond it is closed on arrival, counted in {@link TcpStats.turnedAway}, and
-   * logged at most once per 10 s. Authenticated peers do not count, and keep working while the
-   * limit is reached. Default 64.
-   */
-  readonly maxUnauthenticatedConnections: number;
-  /** Requests in flight per connection, each way. Default 1024. */
-  readonly maxPendingRequests: number;
-  /** Bytes queued for one peer before new requests are refused. Default 32 MiB. */
-  readonly maxBufferedBytes: number;
-  /** Time limit of a connection attempt, ms. Default 3000. */
-  readonly connectTimeoutMs: number;
-  /**
-   * Time an accepted connection has to complete the handshake (with TLS, the TLS handshake
-   * and then this one, each), ms; then it is closed. Default 5000.
-   */
-  readonly handshakeTimeoutMs: number;
-  /** Wait after a failed connection attempt before the next. */
-  readonly backoff: TcpBackoff;
-}
-
-/** Back-off between connection attempts to a peer that failed: doubles from `minMs` up to `maxMs`, with jitter. */
-export interface TcpBackoff {
-  /** First wait, ms. Default 100. */
-  readonly minMs: number;
-  /** Longest wait, ms. Default 5000. */
-  readonly maxMs: number;
-}
+import { type HandshakeHost, acceptHandshake, dialHandshake } from "./handshake-sides.ts";
+import type { TcpOptions } from "./options.ts";
+import type { PeerLink } from "./peer-link.ts";
+import { type TlsMaterial, connectPeer, peerServer, readTls, remoteOf } from "./sockets.ts";
 
 /** Traffic and rejection counters of a {@link TcpTransport}. */
 export interface TcpStats {
@@ -126,13 +53,6 @@ export interface TcpStats {
    */
   turnedAway: number;
 }
-
-/**
- * Largest `welcome` a dialling node accepts: it carries the accepting node's address book,
- * which grows with the cluster. Only the dialling side sees it, on connections to addresses it
- * chose; every other frame before authentication is held to `maxHandshakeFrameBytes`.
- */
-const WELCOME_FRAME_BYTES = 1024 * 1024;
 
 /** What a failed dial leaves behind: when to try again. */
 interface Backoff {
@@ -169,7 +89,8 @@ export interface TcpDeps {
  * Node-to-node messaging over TCP. One connection per pair of nodes is enough (either side may
  * send requests on it; a second one appears only when both dial at once), opened on first use,
  * re-dialled after a failure with exponential back-off. Every connection starts with the
- * handshake of ./handshake.ts; addresses spread through it, so seeds suffice to find everyone.
+ * handshake of ./handshake.ts (its two sides: ./handshake-sides.ts); addresses spread through
+ * it, so seeds suffice to find everyone. This class manages the connections.
  *
  * Limits, each refusing cleanly with a typed error or a logged close, never a crash: frame size
  * (checked from the length prefix before buffering; a few KiB until the peer has
@@ -179,12 +100,12 @@ export interface TcpDeps {
  *
  * A peer that restarts and connects is used at once: its authentication clears this node's
  * back-off towards it (see `#reachedBy`).
-  *
-  * @example
-  * ```ts
-  * // In a store config for node processes (see docs/processes.md):
-  * const config = { transport: { name: "tcp", options: { listen: "0.0.0.0:7001", seeds: ["10.0.0.2:7001"] } } };
-  * ```
+ *
+ * @example
+ * ```ts
+ * // In a store config for node processes (see docs/processes.md):
+ * const config = { transport: { name: "tcp", options: { listen: "0.0.0.0:7001", seeds: ["10.0.0.2:7001"] } } };
+ * ```
  */
 export class TcpTransport implements Transport {
   /** Counters since start. */
@@ -203,8 +124,7 @@ export class TcpTransport implements Transport {
   readonly #all = new Set<PeerLink>();
   readonly #dialling = new Map<NodeId, Dialling>();
   readonly #backoff = new Map<NodeId, Backoff>();
-  readonly #lookups = new Map<number, { resolve: (address: string | null) => void }>();
-  #nextLookup = 1;
+  readonly #lookups: AddressLookups;
   /** Request ids are unique per transport, so a request is encoded before its link is known. */
   #nextRequest = 1;
   /** Seed connections being attempted: a lookup of an unknown node waits for them first. */
@@ -213,7 +133,9 @@ export class TcpTransport implements Transport {
   readonly #seedRetries = new Map<string, Timer>();
   readonly #admission: HandshakeAdmission;
   readonly #timers = new Set<Timer>();
-  #tls: { cert: Buffer; key: Buffer; ca?: Buffer } | undefined;
+  #tls: TlsMaterial | undefined;
+  /** What the handshake sides (./handshake-sides.ts) reach of this transport. */
+  readonly #host: HandshakeHost;
 
   constructor(options: TcpOptions, deps: TcpDeps) {
     this.self = deps.self;
@@ -224,6 +146,29 @@ export class TcpTransport implements Transport {
       logger: deps.logger,
       schedule: (ms, callback) => this.#schedule(ms, callback),
     });
+    this.#lookups = new AddressLookups({
+      timeoutMs: options.connectTimeoutMs,
+      schedule: (ms, callback) => this.#schedule(ms, callback),
+      cancel: (timer) => this.#cancel(timer),
+      send: (link, frame) => this.#write(link, encodeFrame(frame)),
+      learn: (node, address) => this.#learn(node, address),
+    });
+    this.#host = {
+      self: deps.self,
+      options,
+      stats: this.stats,
+      logger: deps.logger,
+      address: () => this.#address,
+      book: () => this.#book,
+      schedule: (ms, callback) => this.#schedule(ms, callback),
+      cancel: (timer) => this.#cancel(timer),
+      track: (link) => void this.#all.add(link),
+      frame: (link, frame) => this.#onFrame(link, frame),
+      learn: (id, address) => this.#learn(id, address),
+      opened: (link) => this.#opened(link),
+      closed: (link) => this.#closed(link),
+      reachedBy: (peer, link, address) => this.#reachedBy(peer, link, address),
+    };
   }
 
   /** The address peers reach this node at (known once started). */
@@ -245,21 +190,8 @@ export class TcpTransport implements Transport {
     if (this.#handler) return;
     const o = this.#o;
     const listen = parseAddress(o.listen)!;
-    if (o.tls) {
-      const [cert, key, ca] = await Promise.all([
-        readFile(o.tls.cert),
-        readFile(o.tls.key),
-        o.tls.ca ? readFile(o.tls.ca) : Promise.resolve(undefined),
-      ]);
-      this.#tls = { cert, key, ...(ca ? { ca } : {}) };
-    }
-    const onSocket = (socket: Socket) => this.#accept(socket);
-    const server = this.#tls
-      ? // No client certificates: the dialling side checks the server's certificate against the
-        // CA, and the cluster secret authenticates both sides (Deno's node:tls cannot yet
-        // request client certificates, and the secret makes them redundant).
-        createTlsServer({ cert: this.#tls.cert, key: this.#tls.key, handshakeTimeout: o.handshakeTimeoutMs }, onSocket)
-      : createNetServer(onSocket);
+    if (o.tls) this.#tls = await readTls(o.tls);
+    const server = peerServer(this.#tls, o.handshakeTimeoutMs, (socket) => this.#accept(socket));
     server.on("tlsClientError", (error: Error, socket: Socket) => {
       this.stats.rejected++;
       this.#d.logger.warn("peer connection refused: TLS handshake failed", { remote: remoteOf(socket), error: error.message });
@@ -300,8 +232,7 @@ export class TcpTransport implements Transport {
     this.#links.clear();
     this.#seedDials.clear();
     this.#seedRetries.clear();
-    for (const lookup of this.#lookups.values()) lookup.resolve(null);
-    this.#lookups.clear();
+    this.#lookups.endAll();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
@@ -409,7 +340,7 @@ export class TcpTransport implements Transport {
       throw new UnreachableNodeError(to, `${backoff.reason}; next attempt in ${Math.ceil(backoff.nextAt - now)} ms`);
     }
     if (!this.#book.has(to) && this.#seedDials.size > 0) await Promise.allSettled([...this.#seedDials]);
-    const address = this.#book.get(to) ?? (await this.#lookup(to));
+    const address = this.#book.get(to) ?? (await this.#lookups.find(to, [...this.#links.values()].filter((l) => l.open)));
     if (!this.#handler) throw new NotRunningError(`transport of ${this.self}`);
     if (!address) throw new UnreachableNodeError(to, "no known address (not a seed, and no connected peer knows it)");
     try {
@@ -459,89 +390,11 @@ export class TcpTransport implements Transport {
   #dial(address: string, expected: NodeId | undefined): Promise<PeerLink> {
     const target = parseAddress(address);
     if (!target) return Promise.reject(new UnreachableNodeError(expected ?? address, `invalid address "${address}"`));
-    return new Promise<PeerLink>((resolve, reject) => {
-      const tls = this.#tls;
-      const socket: Socket = tls
-        ? tlsConnect({
-            host: target.host,
-            port: target.port,
-            ...(tls.ca ? { ca: tls.ca } : {}),
-            rejectUnauthorized: tls.ca !== undefined,
-            // Peers are named by the cluster secret, not by host name: accept any name the
-            // CA signed.
-            checkServerIdentity: () => undefined,
-          })
-        : netConnect({ host: target.host, port: target.port });
-      let done = false;
-      const finish = (error?: Error, link?: PeerLink) => {
-        if (done) return;
-        done = true;
-        this.#cancel(timer);
-        if (error) {
-          socket.destroy();
-          reject(error);
-        } else resolve(link!);
-      };
-      const timer = this.#schedule(this.#o.connectTimeoutMs, () =>
-        finish(new UnreachableNodeError(expected ?? address, `no connection within ${this.#o.connectTimeoutMs} ms`)),
-      );
-      socket.once("error", (error) => finish(new UnreachableNodeError(expected ?? address, error.message)));
-      const myNonce = nonce();
-      const link = new PeerLink(socket, address, this.#o.maxHandshakeFrameBytes, this.#o.maxPendingRequests, {
-        frame: (l, frame) => {
-          if (l.open) return this.#onFrame(l, frame);
-          if (frame.k === "challenge") {
-            if (frame.v !== PROTOCOL_VERSION) return finish(this.#refuse(l, `protocol version ${frame.v}, expected ${PROTOCOL_VERSION}`));
-            if (frame.id === this.self) return finish(this.#refuse(l, `${address} is this node itself`));
-            if (expected !== undefined && frame.id !== expected) {
-              return finish(this.#refuse(l, `${address} now belongs to node ${frame.id}, not ${expected}`));
-            }
-            l.peer = frame.id;
-            l.challenge = frame.nonce;
-            l.write({
-              k: "hello",
-              id: this.self,
-              address: this.#address ?? null,
-              nonce: myNonce,
-              proof: proof(this.#o.secret, "client", frame.nonce, myNonce, this.self, frame.id),
-            });
-            l.maxFrameBytes = WELCOME_FRAME_BYTES;
-            return;
-          }
-          if (frame.k === "welcome" && l.peer !== undefined) {
-            const challenge = l.challenge!;
-            const expectedProof = proof(this.#o.secret, "server", myNonce, challenge, l.peer, this.self);
-            if (!proofMatches(expectedProof, frame.proof)) {
-              return finish(this.#refuse(l, `node ${l.peer} at ${address} did not prove it holds the cluster secret`));
-            }
-            for (const [id, peerAddress] of frame.book) this.#learn(id, peerAddress);
-            this.#learn(l.peer, address);
-            this.#opened(l);
-            this.stats.dialled++;
-            return finish(undefined, l);
-          }
-          if (frame.k === "refused") {
-            this.stats.rejected++;
-            this.#d.logger.warn("peer refused this node", { peer: l.peer ?? address, reason: frame.reason });
-            return finish(new UnreachableNodeError(l.peer ?? expected ?? address, `refused: ${frame.reason}`));
-          }
-          finish(this.#refuse(l, `unexpected ${frame.k} frame during the handshake`));
-        },
-        violation: (l, reason) => {
-          this.stats.rejected++;
-          this.#d.logger.warn("peer connection closed: protocol violation", { remote: l.remote, peer: l.peer, reason });
-          finish(new UnreachableNodeError(expected ?? address, `protocol violation: ${reason}`));
-        },
-        closed: (l) => {
-          this.#closed(l);
-          finish(new UnreachableNodeError(expected ?? address, "connection closed during the handshake"));
-        },
-      });
-      this.#all.add(link);
-    });
+    const tls = this.#tls;
+    return dialHandshake(this.#host, () => connectPeer(target, tls), address, expected);
   }
 
-  /** The accepting side of the handshake. */
+  /** A connection a peer opened: turned away, or admitted to the handshake. */
   #accept(socket: Socket): void {
     socket.on("error", () => {});
     if (!this.#handler) {
@@ -557,68 +410,7 @@ export class TcpTransport implements Transport {
       return;
     }
     this.stats.accepted++;
-    const myNonce = nonce();
-    const link = new PeerLink(socket, remote, this.#o.maxHandshakeFrameBytes, this.#o.maxPendingRequests, {
-      frame: (l, frame) => {
-        if (l.open) return this.#onFrame(l, frame);
-        if (frame.k !== "hello") {
-          this.#refuse(l, `expected hello, got ${frame.k}`);
-          return;
-        }
-        if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(frame.id)) {
-          this.#refuse(l, "invalid node id");
-          return;
-        }
-        if (frame.id === this.self) {
-          this.#refuse(l, `node id ${frame.id} is this node's own`);
-          return;
-        }
-        const expected = proof(this.#o.secret, "client", myNonce, frame.nonce, frame.id, this.self);
-        if (!proofMatches(expected, frame.proof)) {
-          this.#refuse(l, this.#o.secret === undefined ? "this cluster has no secret; the peer sent a proof" : "wrong cluster secret", frame.id);
-          return;
-        }
-        l.peer = frame.id;
-        if (frame.address && parseAddress(frame.address)) this.#learn(frame.id, frame.address);
-        l.write({
-          k: "welcome",
-          proof: proof(this.#o.secret, "server", frame.nonce, myNonce, this.self, frame.id),
-          book: [...this.#book].filter(([id]) => id !== frame.id),
-        });
-        this.#opened(l);
-        release();
-        this.#reachedBy(frame.id, l, frame.address);
-      },
-      violation: (l, reason) => {
-        this.stats.rejected++;
-        this.#d.logger.warn("peer connection closed: protocol violation", { remote: l.remote, peer: l.peer, reason });
-      },
-      closed: (l) => {
-        release();
-        this.#closed(l);
-      },
-    });
-    this.#all.add(link);
-    link.write({ k: "challenge", v: PROTOCOL_VERSION, id: this.self, nonce: myNonce });
-    const timer = this.#schedule(this.#o.handshakeTimeoutMs, () => {
-      if (!link.open && !link.closed) {
-        this.stats.rejected++;
-        this.#d.logger.warn("peer connection closed: no handshake", { remote, withinMs: this.#o.handshakeTimeoutMs });
-        link.destroy();
-      }
-    });
-    socket.once("close", () => this.#cancel(timer));
-  }
-
-  /** Refuses a peer during the handshake: logs why, tells it, closes. */
-  #refuse(link: PeerLink, reason: string, claimed?: string): Error {
-    this.stats.rejected++;
-    this.#d.logger.warn("peer connection refused", { remote: link.remote, peer: claimed ?? link.peer, reason });
-    link.write({ k: "refused", reason });
-    link.end();
-    // A peer that never reads would keep the socket half-open; do not wait for it.
-    this.#schedule(1000, () => link.destroy());
-    return new UnreachableNodeError(link.peer ?? link.remote, `handshake failed: ${reason}`);
+    acceptHandshake(this.#host, socket, remote, release);
   }
 
   /**
@@ -667,35 +459,6 @@ export class TcpTransport implements Transport {
     if (known !== undefined) this.#d.logger.info("peer address changed", { peer: id, from: known, to: address });
   }
 
-  /** Asks every connected peer where `node` listens; the first address wins. */
-  #lookup(node: NodeId): Promise<string | null> {
-    const links = [...this.#links.values()].filter((l) => l.open);
-    if (links.length === 0) return Promise.resolve(null);
-    return new Promise((resolve) => {
-      let waiting = links.length;
-      const ids: number[] = [];
-      const done = (address: string | null) => {
-        for (const i of ids) this.#lookups.delete(i);
-        this.#cancel(timer);
-        resolve(address);
-      };
-      const timer = this.#schedule(this.#o.connectTimeoutMs, () => done(null));
-      for (const link of links) {
-        const i = this.#nextLookup++;
-        ids.push(i);
-        this.#lookups.set(i, {
-          resolve: (address) => {
-            if (address && parseAddress(address)) {
-              this.#learn(node, address);
-              done(address);
-            } else if (--waiting === 0) done(null);
-          },
-        });
-        this.#write(link, encodeFrame({ k: "where", i, node }));
-      }
-    });
-  }
-
   // ---- frames on an open link -----------------------------------------------------------
 
   #onFrame(link: PeerLink, frame: Frame): void {
@@ -723,7 +486,7 @@ export class TcpTransport implements Transport {
         return;
       }
       case "here":
-        this.#lookups.get(frame.i)?.resolve(frame.address);
+        this.#lookups.answer(frame.i, frame.address);
         return;
       default:
         this.stats.rejected++;
@@ -807,8 +570,4 @@ export class TcpTransport implements Transport {
     timer.cancel();
     this.#timers.delete(timer);
   }
-}
-
-function remoteOf(socket: Socket): string {
-  return socket.remoteAddress ? formatAddress(socket.remoteAddress, socket.remotePort ?? 0) : "unknown";
 }

@@ -1,12 +1,13 @@
 /**
- * Membership validation and indexing shared by the partitioners of this family.
+ * Membership validation and indexing for partitioners: the bundled ones use it, and a
+ * partitioner written against the plugin kit can too.
  *
  * @module
  */
-import { InvalidConfigError } from "../../core/errors.ts";
-import type { MemberInfo } from "../../core/interfaces/partitioner.ts";
-import type { NodeId } from "../../core/model/sibling.ts";
-import { fmix32 } from "../../core/hash/murmur3.ts";
+import { InvalidConfigError } from "../errors.ts";
+import type { MemberInfo } from "../interfaces/partitioner.ts";
+import type { NodeId } from "./sibling.ts";
+import { fmix32 } from "../hash/murmur3.ts";
 
 /** A validated membership, indexed in id order so placement ignores the input order. */
 export interface IndexedMembers {

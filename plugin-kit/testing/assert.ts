@@ -1,11 +1,11 @@
 /**
- * A local stand-in for JSR's `@std/assert`, built on `node:assert/strict` and
- * `node:util`, which both Node and Deno provide.
- *
- * JSR cannot be reached from this machine, so deno.json and vitest.config.ts map
- * the name `@std/assert` to this file. The functions keep the signatures and the
- * failure semantics of `@std/assert` 1.x, so mapping the real package in later is
- * a one-line change in each of those two files and no test changes.
+ * The assertions the conformance suites use: the functions of JSR's `@std/assert` 1.x, with
+ * the same signatures and failure semantics, built on `node:assert/strict` and `node:util`,
+ * which Node and Deno both provide. The suites import them from here rather than from
+ * `@std/assert` so they run in any project, whatever its import map (JSR may be out of reach,
+ * as it is from this repository's machine). This repository's tests import them as
+ * `@std/assert`, which deno.json, vitest.config.ts and tsconfig.json map to this file; mapping
+ * the real package in instead is one line in each, and no test changes.
  *
  * Deep equality is `node:util`'s `isDeepStrictEqual`: prototypes are compared,
  * so a `Buffer` never equals a `Uint8Array` with the same bytes — the data model

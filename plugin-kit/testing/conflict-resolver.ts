@@ -1,18 +1,35 @@
 /**
  * Conformance suite for {@link ConflictResolver}: the merge laws and the write rules, as
  * fast-check properties over histories made by the resolver itself (writes at random replicas
- * with contexts from random reads, and replica-to-replica syncs).
+ * with contexts from random reads, and replica-to-replica syncs). Whether concurrent writes
+ * must both survive or exactly one must is the resolver's own `keepsConcurrentWrites`.
+ *
+ * @example
+ * ```ts
+ * conflictResolverSuite({ plugin: vectorClockPlugin });
+ * conflictResolverSuite({ name: "hybrid clock", create: () => new HybridClockResolver() });
+ * ```
+ *
+ * @module
  */
-import { describe, it } from "@std/testing/bdd";
-import { assert, assertEquals, assertThrows } from "@std/assert";
+import { describe, it } from "./bdd.ts";
+import { assert, assertEquals, assertThrows } from "./assert.ts";
 import fc from "fast-check";
 import { InvalidContextError } from "../../core/errors.ts";
 import { decode, encode } from "../../core/codec/msgpack.ts";
 import { decodeText, encodeText } from "../../core/codec/bytes.ts";
 import type { ConflictResolver } from "../../core/interfaces/conflict-resolver.ts";
 import type { Sibling, SiblingSet } from "../../core/model/sibling.ts";
+import { virtualRuntime } from "../../core/runtime/runtime.ts";
+import { checkPlugin, createShared, createStandalone, type PluginSuiteOptions } from "./plugin-under-test.ts";
 
-/** What the suite needs to test a resolver. */
+/**
+ * The plugin form of {@link conflictResolverSuite}: the suite creates each resolver with
+ * `plugin.create` from a standalone context.
+ */
+export type ConflictResolverPluginSuiteOptions = PluginSuiteOptions<"resolver">;
+
+/** The factory form of {@link conflictResolverSuite}, for a resolver made in code. */
 export interface ConflictResolverSuiteOptions {
   /** Shown in test names. */
   readonly name: string;
@@ -93,15 +110,25 @@ function mergeAll(resolver: ConflictResolver, sets: readonly SiblingSet[]): Sibl
 
 const liveLabels = (set: SiblingSet) => set.filter((s) => s.value !== null).map((s) => decodeText(s.value!));
 
+/** The factory form of a plugin: resolvers its plugin creates. */
+function fromPlugin(given: ConflictResolverPluginSuiteOptions): ConflictResolverSuiteOptions {
+  const checked = checkPlugin("conflictResolverSuite", "resolver", given);
+  const runtime = virtualRuntime(1);
+  const shared = createShared(checked, runtime, [{ id: "n1" }]);
+  return { name: checked.name, create: () => createStandalone(checked, { runtime, shared }) };
+}
+
 /**
- * Registers the conformance tests of a conflict resolver.
+ * Registers the conformance tests of a conflict resolver: a plugin, or a factory.
  *
  * @example
  * ```ts
+ * conflictResolverSuite({ plugin: dottedVersionVectorPlugin });
  * conflictResolverSuite({ name: "vector-clock", create: () => new VectorClockResolver() });
  * ```
  */
-export function conflictResolverSuite({ name, create }: ConflictResolverSuiteOptions): void {
+export function conflictResolverSuite(suite: ConflictResolverPluginSuiteOptions | ConflictResolverSuiteOptions): void {
+  const { name, create } = "plugin" in suite ? fromPlugin(suite) : suite;
   describe(`ConflictResolver conformance: ${name}`, () => {
     const pick = (r: Replay, i: number) => r.seen[i % r.seen.length]!;
 

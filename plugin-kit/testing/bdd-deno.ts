@@ -1,7 +1,9 @@
 /**
- * `@std/testing/bdd` for `deno test`, written over `Deno.test` because JSR (where the
- * real `@std/testing` lives) cannot be reached from this machine. deno.json maps the
- * name `@std/testing/bdd` to this file; vitest maps it to bdd-vitest.ts.
+ * The test runner the suites use under `deno test`: `describe`/`it` and the four hooks over
+ * `Deno.test`, written here because the real `@std/testing/bdd` lives on JSR, which a project
+ * may not reach (this repository cannot). bdd.ts picks it under Deno when no other runner is
+ * given or found; import the functions from bdd.ts, never from here, so that a test file and
+ * the suites it runs register through the same choice.
  *
  * `describe(name, fn)` runs `fn` at once, collecting a stack of names and hooks.
  * `it(name, fn)` registers one flat `Deno.test` named "outer > inner > name" whose body
@@ -17,6 +19,7 @@
  *
  * @module
  */
+import type { DescribeFunction, ItFunction, TestFn } from "./bdd.ts";
 
 // deno.json's lib provides the real `Deno` types; tsc (Node types only) does not, so
 // declare the small part used here. Being module-scoped, this shadows the global type
@@ -30,9 +33,6 @@ declare const Deno: {
     sanitizeResources?: boolean;
   }): void;
 };
-
-/** A hook or test body. */
-export type TestFn = () => void | Promise<void>;
 
 interface Suite {
   readonly name: string;
@@ -157,21 +157,6 @@ function defineTest(name: string, fn: TestFn, skipped: boolean): void {
       throwCollected(errors);
     },
   });
-}
-
-/** A `describe` function: `describe(name, fn)` and `describe.skip(name, fn)`. */
-export interface DescribeFunction {
-  (name: string, fn: () => void): void;
-  skip(name: string, fn: () => void): void;
-}
-
-/**
- * An `it` function: `it(name, fn)` and `it.skip(name, fn)`. A third argument, a time limit in
- * ms, is vitest's; `deno test` has no per-test limit and ignores it.
- */
-export interface ItFunction {
-  (name: string, fn: TestFn, timeoutMs?: number): void;
-  skip(name: string, fn: TestFn, timeoutMs?: number): void;
 }
 
 /** Groups tests under a name; `fn` runs at once and must be synchronous. */

@@ -16,8 +16,8 @@ import { link, readFile, realpath, rename, unlink, writeFile } from "node:fs/pro
 import { hostname } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { DirectoryLockedError } from "../../core/errors.ts";
-import { type Logger, silentLogger } from "../../core/interfaces/logger.ts";
+import { DirectoryLockedError } from "../errors.ts";
+import { type Logger, silentLogger } from "../interfaces/logger.ts";
 
 /** Name of the lock file in a locked directory. */
 export const LOCK_FILE = "LOCK";

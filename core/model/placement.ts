@@ -1,12 +1,12 @@
 /**
- * Topology-aware placement shared by the partitioners of this family: replicas spread over
- * zones (racks), and a fixed number of replicas per datacenter (Cassandra's
- * NetworkTopologyStrategy).
+ * Topology-aware placement for partitioners (the bundled ones, and any written against the
+ * plugin kit): replicas spread over zones (racks), and a fixed number of replicas per
+ * datacenter (Cassandra's NetworkTopologyStrategy).
  *
  * @module
  */
 import { z } from "zod";
-import type { MemberInfo } from "../../core/interfaces/partitioner.ts";
+import type { MemberInfo } from "../interfaces/partitioner.ts";
 
 /** Where replicas go, beyond the partitioner's own order (partitioner option `topology`). */
 export interface TopologyOptions {

@@ -23,8 +23,8 @@
  *
  * @module
  */
-import { afterEach, beforeEach, describe, it } from "@std/testing/bdd";
-import { assert, assertEquals, assertGreaterOrEqual } from "@std/assert";
+import { afterEach, beforeEach, describe, it } from "./bdd.ts";
+import { assert, assertEquals, assertGreaterOrEqual } from "./assert.ts";
 import { type Clock, type Scheduler, every, sleep } from "../../core/interfaces/clock.ts";
 
 /** One scheduler under test, fresh for each test. */

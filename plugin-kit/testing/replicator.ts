@@ -13,17 +13,18 @@
  *
  * @example
  * ```ts
+ * replicatorSuite({ plugin: sloppyQuorumPlugin }); // checks what its capabilities declare
  * replicatorSuite({
- *   name: "quorum",
- *   create: ({ context }) => quorumPlugin.create(context, quorumPlugin.parseOptions(undefined)),
- *   supports: { preferenceListTargets: true, readRepair: true },
+ *   name: "quorum without read repair",
+ *   create: ({ context }) => quorumPlugin.create(context, quorumPlugin.parseOptions({ readRepair: false })),
+ *   supports: { preferenceListTargets: true, readRepair: false },
  * });
  * ```
  *
  * @module
  */
-import { afterEach, describe, it } from "@std/testing/bdd";
-import { assert, assertEquals, assertInstanceOf, equal } from "@std/assert";
+import { afterEach, describe, it } from "./bdd.ts";
+import { assert, assertEquals, assertInstanceOf, equal } from "./assert.ts";
 import fc from "fast-check";
 import {
   QuorumNotReachedError,
@@ -51,14 +52,33 @@ import { standaloneContext } from "../../core/build/standalone-context.ts";
 import { virtualRuntime } from "../../core/runtime/runtime.ts";
 import { ConsistentHashRing } from "../../plugins/partitioners/consistent-hash.ts";
 import { VectorClockResolver } from "../../plugins/resolvers/vector-clock.ts";
+import { checkPlugin, createShared, type PluginSuiteOptions } from "./plugin-under-test.ts";
 
 // ---- the fake replica client ---------------------------------------------------------------
 
-/** How one replica answers a call. Delays are virtual milliseconds. */
+/**
+ * How one replica answers a call (made by {@link ok}, {@link fail}, {@link unreachable},
+ * {@link remoteError}, {@link timeout} and {@link hang}). Delays are virtual milliseconds.
+ */
 export type ReplicaBehaviour =
-  | { readonly kind: "ok"; readonly delayMs: number }
-  | { readonly kind: "fail"; readonly delayMs: number; readonly error: (node: NodeId) => Error }
-  | { readonly kind: "hang" };
+  | {
+    /** Answers: a write is stored, a read returns the replica's record. */
+    readonly kind: "ok";
+    /** When it answers. */
+    readonly delayMs: number;
+  }
+  | {
+    /** Rejects. */
+    readonly kind: "fail";
+    /** When it rejects. */
+    readonly delayMs: number;
+    /** The error it rejects with, for the replica it stands for. */
+    readonly error: (node: NodeId) => Error;
+  }
+  | {
+    /** Never settles. */
+    readonly kind: "hang";
+  };
 
 /**
  * Succeeds after `delayMs`. A delay beyond the call's time limit (e.g. `Infinity`) makes the
@@ -95,11 +115,15 @@ export function hang(): ReplicaBehaviour {
 
 /** One call a replicator made. */
 export interface ReplicaCall {
+  /** Which {@link ReplicaClient} method was called. */
   readonly op: "read" | "write";
+  /** The replica called. */
   readonly node: NodeId;
+  /** The key. */
   readonly key: string;
   /** What a write sent (undefined for reads). */
   readonly siblings: SiblingSet | undefined;
+  /** The call's time limit, in virtual ms. */
   readonly timeoutMs: number;
   /** Virtual time of the call. */
   readonly at: number;
@@ -107,6 +131,7 @@ export interface ReplicaCall {
 
 /** A replica's answer to a call, in the order answers were delivered. */
 export interface ReplicaAnswer {
+  /** The call answered. */
   readonly call: ReplicaCall;
   /** True if the call resolved. */
   readonly ok: boolean;
@@ -216,9 +241,11 @@ export interface ReplicatorDeps {
    * A plugin context for node `self` holding every dependency: the partitioner (the ring), the
    * replicas (the fake client), the resolver, the detector (static: every member up), an
    * engine, a transport that reaches no one, the virtual scheduler as clock and timers, seeded
-   * randomness and a silent logger.
+   * randomness and a silent logger; `shared` is what the plugin's `createShared` made (plugin
+   * form), else `undefined`.
    */
-  readonly context: PluginContext;
+  // deno-lint-ignore no-explicit-any -- whatever the replicator under test shares
+  readonly context: PluginContext<any>;
   /** The node the replicator runs on: `storedOn` of its writes. */
   readonly self: NodeId;
   /** The ring over {@link SUITE_MEMBERS}. */
@@ -253,7 +280,14 @@ export interface ReplicatorCapabilities {
   readonly fallsBackOnFailure?: boolean;
 }
 
-/** Options of {@link replicatorSuite}. */
+/**
+ * The plugin form of {@link replicatorSuite}: the suite creates each replicator with
+ * `plugin.create` from the harness's context (and what `plugin.createShared` makes, once per
+ * test), and reads `capabilities.preferenceListTargets`, `readRepair` and `fallsBackOnFailure`.
+ */
+export type ReplicatorPluginSuiteOptions = PluginSuiteOptions<"replicator">;
+
+/** The factory form of {@link replicatorSuite}, for a replicator made in code. */
 export interface ReplicatorSuiteOptions {
   /** Shown in test names. */
   readonly name: string;
@@ -265,6 +299,7 @@ export interface ReplicatorSuiteOptions {
 
 /** A replicator under test with its dependencies. */
 export interface ReplicatorHarness extends ReplicatorDeps {
+  /** The replicator under test, created from `context`. */
   readonly replicator: Replicator;
   /** Runs virtual time until nothing is pending (bounded, in case of periodic timers). */
   settle(): Promise<void>;
@@ -276,14 +311,27 @@ export interface ReplicatorHarness extends ReplicatorDeps {
 const SETTLE_HORIZON_MS = 120_000;
 
 /**
- * Builds a replicator on node `self` with fresh dependencies (`seed` seeds RANDOM). For
- * plugin-specific tests that want the suite's fake replicas and virtual time.
+ * Builds a replicator on node `self` with fresh dependencies (`seed` seeds RANDOM), from its
+ * plugin (and options) or a factory. For plugin-specific tests that want the suite's fake
+ * replicas and virtual time.
+ *
+ * @example
+ * ```ts
+ * const h = await createReplicatorHarness({ plugin: quorumPlugin, options: { readRepair: false } });
+ * const pending = h.replicator.read({ key: "k", targets: h.replicator.targets("k", 3), r: 2, timeoutMs: 1000 });
+ * await h.settle();
+ * await h.dispose();
+ * ```
  */
 export async function createReplicatorHarness(
-  create: ReplicatorSuiteOptions["create"],
+  subject: ReplicatorPluginSuiteOptions | ReplicatorSuiteOptions["create"],
   self: NodeId = "n1",
   seed = 1,
 ): Promise<ReplicatorHarness> {
+  const checked = typeof subject === "function" ? undefined : checkPlugin("createReplicatorHarness", "replicator", subject, { virtualTime: true });
+  const create: ReplicatorSuiteOptions["create"] = checked
+    ? ({ context }) => checked.plugin.create(context, checked.options)
+    : (subject as ReplicatorSuiteOptions["create"]);
   const scheduler = new VirtualScheduler();
   const resolver: ConflictResolver = new VectorClockResolver();
   const partitioner = new ConsistentHashRing();
@@ -305,6 +353,7 @@ export async function createReplicatorHarness(
     id: self,
     runtime,
     members: SUITE_MEMBERS,
+    shared: checked && createShared(checked, runtime, SUITE_MEMBERS),
     settings: { requestTimeoutMs: REQUEST_TIMEOUT_MS },
     services: {
       partitioner,
@@ -330,17 +379,44 @@ export async function createReplicatorHarness(
   };
 }
 
+/** What {@link track} returns: the request's fate so far. */
+export interface Tracker<T> {
+  /** Where the request stands, updated as it settles. */
+  readonly state: Settlement<T>;
+}
+
 /** A request's fate, observed as it happens. */
 export type Settlement<T> =
-  | { readonly status: "pending" }
-  | { readonly status: "resolved"; readonly value: T; readonly at: number; readonly answersSeen: number }
-  | { readonly status: "rejected"; readonly error: unknown; readonly at: number; readonly answersSeen: number };
+  | {
+    /** Not settled yet. */
+    readonly status: "pending";
+  }
+  | {
+    /** Resolved. */
+    readonly status: "resolved";
+    /** What it resolved with. */
+    readonly value: T;
+    /** Virtual time it resolved at. */
+    readonly at: number;
+    /** How many replica answers had been delivered by then. */
+    readonly answersSeen: number;
+  }
+  | {
+    /** Rejected. */
+    readonly status: "rejected";
+    /** What it rejected with. */
+    readonly error: unknown;
+    /** Virtual time it rejected at. */
+    readonly at: number;
+    /** How many replica answers had been delivered by then. */
+    readonly answersSeen: number;
+  };
 
 /**
  * Watches `promise`: when it settles, notes the virtual time and how many replica answers had
  * been delivered. Call it right after starting the request, before driving time.
  */
-export function track<T>(h: ReplicatorHarness, promise: Promise<T>): { readonly state: Settlement<T> } {
+export function track<T>(h: ReplicatorHarness, promise: Promise<T>): Tracker<T> {
   const tracker: { state: Settlement<T> } = { state: { status: "pending" } };
   promise.then(
     (value) => {
@@ -511,17 +587,48 @@ function checkFailure(
 
 // ---- the suite -----------------------------------------------------------------------------
 
+/** What the suite runs: a name, what the harness builds the replicator from, and the claims. */
+interface Subject {
+  readonly name: string;
+  readonly from: Parameters<typeof createReplicatorHarness>[0];
+  readonly supports: ReplicatorCapabilities;
+}
+
+/** A plugin's claims are what its capabilities declare. */
+function subjectOf(given: ReplicatorPluginSuiteOptions | ReplicatorSuiteOptions): Subject {
+  if (!("plugin" in given)) return { name: given.name, from: given.create, supports: given.supports };
+  const { name, plugin } = checkPlugin("replicatorSuite", "replicator", given, { virtualTime: true });
+  const declared = plugin.capabilities;
+  return {
+    name,
+    from: given,
+    supports: {
+      preferenceListTargets: declared.preferenceListTargets ?? false,
+      readRepair: declared.readRepair ?? false,
+      fallsBackOnFailure: declared.fallsBackOnFailure ?? false,
+    },
+  };
+}
+
 /**
- * Registers the conformance tests for one replicator.
+ * Registers the conformance tests for one replicator: a plugin (what it declares in
+ * `capabilities` decides what is checked), or a factory with what it claims.
+ *
+ * @example
+ * ```ts
+ * replicatorSuite({ plugin: quorumPlugin });
+ * replicatorSuite({ plugin: sloppyQuorumPlugin, options: { maxHints: 100 } });
+ * ```
  */
-export function replicatorSuite(options: ReplicatorSuiteOptions): void {
+export function replicatorSuite(suite: ReplicatorPluginSuiteOptions | ReplicatorSuiteOptions): void {
+  const options = subjectOf(suite);
   const { supports } = options;
 
   describe(`Replicator conformance: ${options.name}`, () => {
     let harnesses: ReplicatorHarness[] = [];
 
     async function setup(self: NodeId = "n1"): Promise<ReplicatorHarness> {
-      const h = await createReplicatorHarness(options.create, self);
+      const h = await createReplicatorHarness(options.from, self);
       harnesses.push(h);
       return h;
     }
@@ -682,7 +789,7 @@ export function replicatorSuite(options: ReplicatorSuiteOptions): void {
       if (!supports.fallsBackOnFailure) it("resolves iff w-1 other targets succeed, at the deciding answer, with consistent numbers (property)", async () => {
         await fc.assert(
           fc.asyncProperty(scenarioArb, async (s) => {
-            const h = await createReplicatorHarness(options.create, s.self);
+            const h = await createReplicatorHarness(options.from, s.self);
             try {
               const key = keyFor(h.replicator, s.self, s.n, s.keyIndex);
               const targets = h.replicator.targets(key, s.n);
@@ -779,7 +886,7 @@ export function replicatorSuite(options: ReplicatorSuiteOptions): void {
       it("resolves iff r replies arrive, with their merge; repairs as claimed (property)", async () => {
         await fc.assert(
           fc.asyncProperty(scenarioArb, async (s) => {
-            const h = await createReplicatorHarness(options.create, s.self);
+            const h = await createReplicatorHarness(options.from, s.self);
             try {
               const key = keyFor(h.replicator, s.self, s.n, s.keyIndex);
               const targets = h.replicator.targets(key, s.n);

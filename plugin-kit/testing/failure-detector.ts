@@ -5,13 +5,15 @@
  * listener's events are visible through `members()` when they arrive, `start`/`stop` are
  * idempotent and a stopped detector keeps its last view.
  *
- * Detectors that work over time (gossip, phi accrual, SWIM) need peers and a clock: their
- * `create` builds the whole healthy cluster (every member running, on a virtual network and
- * virtual time) and returns `advance`, which the suite calls to let rounds happen. Detectors
- * that do nothing over time (static membership) omit it.
+ * Detectors that work over time (gossip, phi accrual, SWIM) need peers and a clock. Given a
+ * plugin, the suite builds a whole healthy in-process cluster for each test (every member
+ * running the plugin, on the simulated network and virtual time) and lets rounds happen by
+ * driving its scheduler. Given a factory, `create` builds that world and returns `advance`;
+ * detectors that do nothing over time (static membership) may omit it.
  *
  * @example
  * ```ts
+ * failureDetectorSuite({ plugin: swimPlugin });
  * failureDetectorSuite({
  *   name: "static",
  *   create: (self, members) => ({ detector: new StaticMembership(self, members) }),
@@ -20,8 +22,8 @@
  *
  * @module
  */
-import { afterEach, describe, it } from "@std/testing/bdd";
-import { assert, assertEquals, assertStrictEquals } from "@std/assert";
+import { afterEach, describe, it } from "./bdd.ts";
+import { assert, assertEquals, assertStrictEquals } from "./assert.ts";
 import type {
   FailureDetector,
   MemberState,
@@ -30,6 +32,9 @@ import type {
 } from "../../core/interfaces/failure-detector.ts";
 import type { MemberInfo } from "../../core/interfaces/partitioner.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
+import { createCluster } from "../../index.ts";
+import { builtinPlugins } from "../../plugins/index.ts";
+import { checkPlugin, type PluginSuiteOptions } from "./plugin-under-test.ts";
 
 /** The detector under test and what drives its world. */
 export interface DetectorUnderTest {
@@ -45,7 +50,17 @@ export interface DetectorUnderTest {
   readonly dispose?: () => void | Promise<void>;
 }
 
-/** Options of {@link failureDetectorSuite}. */
+/**
+ * The plugin form of {@link failureDetectorSuite}: for each test the suite starts an in-process
+ * cluster of the suite's members on virtual time, every node's detector made by the plugin (the
+ * other strategies are the bundled defaults), and checks one node's detector.
+ */
+export interface FailureDetectorPluginSuiteOptions extends PluginSuiteOptions<"detector"> {
+  /** As {@link FailureDetectorSuiteOptions.settleMs}. */
+  readonly settleMs?: number;
+}
+
+/** The factory form of {@link failureDetectorSuite}, for a detector made in code. */
 export interface FailureDetectorSuiteOptions {
   /** Shown in test names. */
   readonly name: string;
@@ -99,10 +114,42 @@ function checkView(detector: FailureDetector, self: NodeId, when: string): void 
   }
 }
 
+/** The factory form of a plugin: its detector on one node of a cluster that runs it everywhere. */
+function fromPlugin(given: FailureDetectorPluginSuiteOptions): FailureDetectorSuiteOptions {
+  const { plugin, name } = checkPlugin("failureDetectorSuite", "detector", given, { virtualTime: true });
+  const registry = builtinPlugins.with(plugin);
+  return {
+    name,
+    settleMs: given.settleMs,
+    async create(self, members) {
+      const cluster = await createCluster(
+        {
+          nodes: members.map((m) => ({ ...m })),
+          replication: { n: 1, r: 1, w: 1 },
+          detector: { name: plugin.name, options: given.options ?? {} },
+        },
+        { registry, autoAdvance: false },
+      );
+      const scheduler = cluster.scheduler!;
+      return {
+        detector: cluster.node(self).services.detector,
+        advance: (ms: number) => scheduler.runFor(ms),
+        dispose: () => cluster.stop(),
+      };
+    },
+  };
+}
+
 /**
- * Registers the conformance tests for one failure detector.
+ * Registers the conformance tests for one failure detector: a plugin, or a factory.
+ *
+ * @example
+ * ```ts
+ * failureDetectorSuite({ plugin: gossipPlugin, options: { intervalMs: 500 } });
+ * ```
  */
-export function failureDetectorSuite(options: FailureDetectorSuiteOptions): void {
+export function failureDetectorSuite(suite: FailureDetectorPluginSuiteOptions | FailureDetectorSuiteOptions): void {
+  const options = "plugin" in suite ? fromPlugin(suite) : suite;
   const settleMs = options.settleMs ?? 10_000;
 
   describe(`FailureDetector conformance: ${options.name}`, () => {

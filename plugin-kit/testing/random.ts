@@ -12,8 +12,8 @@
  *
  * @module
  */
-import { describe, it } from "@std/testing/bdd";
-import { assert, assertEquals, assertLess, assertNotEquals, assertThrows } from "@std/assert";
+import { describe, it } from "./bdd.ts";
+import { assert, assertEquals, assertLess, assertNotEquals, assertThrows } from "./assert.ts";
 import fc from "fast-check";
 import type { Random } from "../../core/interfaces/random.ts";
 

@@ -1,9 +1,18 @@
 /**
  * Conformance suite for {@link DataType}: the join laws and the encoding, as fast-check
  * properties over states made by the type's own operations at three replicas with random syncs.
+ * Data types are values with clients of their own, not plugins: the suite takes the type and a
+ * way to make its operations.
+ *
+ * @example
+ * ```ts
+ * dataTypeSuite({ type: lwwRegisterType, operation: (n, actor) => (first) => prepareAssign(first, actor, `v${n % 5}`) });
+ * ```
+ *
+ * @module
  */
-import { describe, it } from "@std/testing/bdd";
-import { assert, assertEquals, assertThrows } from "@std/assert";
+import { describe, it } from "./bdd.ts";
+import { assert, assertEquals, assertThrows } from "./assert.ts";
 import fc from "fast-check";
 import { CorruptDataError } from "../../core/errors.ts";
 import { encode } from "../../core/codec/msgpack.ts";

@@ -4,10 +4,16 @@
  * fast-check comparison against a Map model, and skips what the engine's capabilities do not
  * claim.
  *
+ * @example
+ * ```ts
+ * storageEngineSuite({ plugin: lsmEnginePlugin, options: { directory: await Deno.makeTempDir() } });
+ * storageEngineSuite({ name: "memory", create: () => new MemoryEngine() });
+ * ```
+ *
  * @module
  */
-import { afterEach, beforeEach, describe, it } from "@std/testing/bdd";
-import { assert, assertEquals, assertRejects } from "@std/assert";
+import { afterEach, beforeEach, describe, it } from "./bdd.ts";
+import { assert, assertEquals, assertRejects } from "./assert.ts";
 import fc from "fast-check";
 import { RingforgeError } from "../../core/errors.ts";
 import type { RingforgeErrorCode } from "../../core/errors.ts";
@@ -17,8 +23,20 @@ import type {
   ScanOptions,
   StorageEngine,
 } from "../../core/interfaces/storage-engine.ts";
+import type { NodeId } from "../../core/model/sibling.ts";
+import { virtualRuntime } from "../../core/runtime/runtime.ts";
+import { checkPlugin, createShared, createStandalone, type PluginSuiteOptions } from "./plugin-under-test.ts";
 
-/** How the suite creates and reopens the engine under test. */
+/**
+ * The plugin form of {@link storageEngineSuite}: each engine is the one `plugin.create` makes
+ * for a new node (`n1`, `n2`, ...; what `plugin.createShared` makes is shared by all of them),
+ * and a reopen creates the engine of the same node again, as a restarted node would. The engine
+ * must be persistent exactly when the plugin declares `capabilities.durable`. An engine on disk
+ * needs its directory in `options`: a fresh temporary one, each node under it.
+ */
+export type StorageEnginePluginSuiteOptions = PluginSuiteOptions<"engine">;
+
+/** The factory form of {@link storageEngineSuite}: how the suite creates and reopens an engine. */
 export interface StorageEngineSuiteOptions {
   /** Shown in test names. */
   readonly name: string;
@@ -207,15 +225,42 @@ function valueFor(key: Uint8Array): Uint8Array {
   return Uint8Array.from([0xaa, ...key].reverse());
 }
 
+/** The factory form of a plugin: each engine is a new node's, and a reopen the same node's again. */
+function fromPlugin(given: StorageEnginePluginSuiteOptions): StorageEngineSuiteOptions {
+  const checked = checkPlugin("storageEngineSuite", "engine", given);
+  const runtime = virtualRuntime(1);
+  const shared = createShared(checked, runtime, []);
+  const nodeOf = new WeakMap<StorageEngine, NodeId>();
+  let nodes = 0;
+  const engineOf = (id: NodeId): StorageEngine => {
+    const engine = createStandalone(checked, { id, runtime, shared });
+    nodeOf.set(engine, id);
+    return engine;
+  };
+  return {
+    name: checked.name,
+    create: () => engineOf(`n${++nodes}`),
+    capabilities: { persistent: checked.plugin.capabilities.durable ?? false },
+    reopen: (closed) => {
+      const id = nodeOf.get(closed);
+      if (id === undefined) throw new Error("storageEngineSuite: reopen of an engine the suite did not create");
+      return engineOf(id);
+    },
+  };
+}
+
 /**
- * Registers the conformance tests for one engine.
+ * Registers the conformance tests for one engine: a plugin (`capabilities.durable` says whether
+ * data must survive a reopen), or a factory with what the engine claims.
  *
  * @example
  * ```ts
+ * storageEngineSuite({ plugin: memoryEnginePlugin });
  * storageEngineSuite({ name: "memory", create: () => new MemoryEngine() });
  * ```
  */
-export function storageEngineSuite(options: StorageEngineSuiteOptions): void {
+export function storageEngineSuite(suite: StorageEnginePluginSuiteOptions | StorageEngineSuiteOptions): void {
+  const options = "plugin" in suite ? fromPlugin(suite) : suite;
   const capabilities: EngineCapabilities = options.capabilities ?? { persistent: false };
   const reopen = options.reopen ?? ((closed: StorageEngine) => closed);
 

@@ -16,23 +16,23 @@
  * - a request to a stopped peer rejects with {@link UnreachableNodeError} or
  *   {@link TimeoutError} — a refused connection and a silent peer are both honest answers.
  *
+ * Given a plugin, the suite builds each pair itself on virtual time: one virtual runtime, what
+ * `plugin.createShared` makes (a simulated network), and the transports of nodes `node-a` and
+ * `node-b` made by `plugin.create`. A plugin that needs real time (`capabilities.realTimeOnly`,
+ * such as a socket transport, whose nodes also need addresses of their own) uses the factory
+ * form, `createPair`.
+ *
  * @example
  * ```ts
- * // Virtual time (see test/transports.test.ts for how the two nodes are built):
- * transportSuite({
- *   name: "in-process",
- *   createPair() {
- *     const { a, b, scheduler } = buildTwoNodes(); // two transports on one VirtualScheduler
- *     return { a, b, advance: (ms) => scheduler.runFor(ms), clock: scheduler, close: () => stopBoth(a, b) };
- *   },
- * });
+ * // Virtual time, from the plugin:
+ * transportSuite({ plugin: inProcessPlugin, options: { latency: { min: 1, max: 5 } } });
  * // Real time: a socket transport on localhost.
  * transportSuite({ name: "tcp", settleMs: 30, createPair: () => tcpPair() }); // advance = host sleep
  * ```
  *
  * @module
  */
-import { afterEach, beforeEach, describe, it } from "@std/testing/bdd";
+import { afterEach, beforeEach, describe, it } from "./bdd.ts";
 import {
   assert,
   assertEquals,
@@ -42,7 +42,7 @@ import {
   assertRejects,
   assertStringIncludes,
   equal,
-} from "@std/assert";
+} from "./assert.ts";
 import fc from "fast-check";
 import {
   InvalidKeyError,
@@ -55,7 +55,10 @@ import {
 } from "../../core/errors.ts";
 import type { Clock } from "../../core/interfaces/clock.ts";
 import type { Message, MessageHandler, Transport } from "../../core/interfaces/transport.ts";
+import type { MemberInfo } from "../../core/interfaces/partitioner.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
+import { virtualRuntime } from "../../core/runtime/runtime.ts";
+import { checkPlugin, createShared, createStandalone, type PluginSuiteOptions } from "./plugin-under-test.ts";
 
 /** Two transports that can reach each other, and control over their time. */
 export interface TransportPair {
@@ -71,7 +74,18 @@ export interface TransportPair {
   close(): Promise<void>;
 }
 
-/** Options of {@link transportSuite}. */
+/**
+ * The plugin form of {@link transportSuite}: pairs made by the plugin on virtual time (see the
+ * module note). `settleMs` and `unknownNode` as in {@link TransportSuiteOptions}.
+ */
+export interface TransportPluginSuiteOptions extends PluginSuiteOptions<"transport"> {
+  /** As {@link TransportSuiteOptions.settleMs} (virtual ms here). Default 50. */
+  readonly settleMs?: number;
+  /** As {@link TransportSuiteOptions.unknownNode}. */
+  readonly unknownNode?: NodeId;
+}
+
+/** The factory form of {@link transportSuite}: how the suite makes a pair and lets time pass. */
 export interface TransportSuiteOptions {
   /** Name shown in the test report. */
   readonly name: string;
@@ -143,8 +157,48 @@ const message: fc.Arbitrary<Message> = fc
   })
   .map(({ type, fields }) => ({ ...fields, type }));
 
-/** Registers the {@link Transport} conformance tests for one implementation. */
-export function transportSuite(options: TransportSuiteOptions): void {
+/** The two nodes of a pair the suite builds from a plugin. */
+const PAIR_MEMBERS: readonly MemberInfo[] = [{ id: "node-a" }, { id: "node-b" }];
+
+/** The factory form of a plugin: two nodes' transports on one virtual runtime. */
+function fromPlugin(given: TransportPluginSuiteOptions): TransportSuiteOptions {
+  const checked = checkPlugin("transportSuite", "transport", given, { virtualTime: true });
+  return {
+    name: checked.name,
+    settleMs: given.settleMs,
+    unknownNode: given.unknownNode,
+    createPair(): TransportPair {
+      const runtime = virtualRuntime(1);
+      const shared = createShared(checked, runtime, PAIR_MEMBERS);
+      const node = (id: NodeId): Transport => createStandalone(checked, { id, runtime, shared, members: PAIR_MEMBERS });
+      const a = node("node-a");
+      const b = node("node-b");
+      const scheduler = runtime.scheduler;
+      return {
+        a,
+        b,
+        advance: (ms) => scheduler.runFor(ms),
+        clock: scheduler,
+        async close() {
+          await a.stop();
+          await b.stop();
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Registers the {@link Transport} conformance tests for one implementation: a plugin that runs
+ * on virtual time, or a factory of pairs.
+ *
+ * @example
+ * ```ts
+ * transportSuite({ plugin: inProcessPlugin });
+ * ```
+ */
+export function transportSuite(suite: TransportPluginSuiteOptions | TransportSuiteOptions): void {
+  const options = "plugin" in suite ? fromPlugin(suite) : suite;
   const settleMs = options.settleMs ?? 50;
   const unknown = options.unknownNode ?? "nobody";
   /** Generous time limit of requests that are expected to succeed. */
