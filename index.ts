@@ -66,8 +66,8 @@ export {
   type PluginRef,
   type PluginSpec,
   type ResolvedStore,
-  type StoreConfig,
   resolveStoreConfig,
+  type StoreConfig,
   storeToConfig,
 } from "./core/build/config.ts";
 export { PluginRegistry } from "./core/build/registry.ts";
@@ -99,27 +99,27 @@ export { decodeJson, decodeText, encodeJson, encodeText } from "./core/codec/byt
 // ---- clients ----------------------------------------------------------------------------------
 
 export {
+  bytesCodec,
   DELETE,
+  jsonCodec,
   type KeyValueStore,
   type Read,
   type ReadOptions,
-  type StoredValues,
   StoreClient,
   type StoreClientOptions,
+  type StoredValues,
+  textCodec,
   type UpdateOptions,
   type UpdateResult,
   type ValueCodec,
   type WriteOptions,
   type WriteResult,
-  bytesCodec,
-  jsonCodec,
-  textCodec,
 } from "./core/client/store-client.ts";
 export { Session, type SessionOptions } from "./core/client/session.ts";
 // Data types (a custom one is a DataType over a CrdtStore: see ringforge/plugin-kit).
 export type { CrdtStoreOptions } from "./core/client/crdt-store.ts";
 export { Counters, type PnCounter, pnCounterValue } from "./core/client/datatypes/pn-counter.ts";
-export { type OrSet, Sets, orSetMembers } from "./core/client/datatypes/or-set.ts";
+export { type OrSet, orSetMembers, Sets } from "./core/client/datatypes/or-set.ts";
 export { Registers } from "./core/client/datatypes/lww-register.ts";
 export { MultiRegisters, type MvRegister, mvRegisterValues } from "./core/client/datatypes/mv-register.ts";
 export { type MapSchema, type MapState, mapType } from "./core/client/datatypes/crdt-map.ts";
@@ -159,6 +159,6 @@ export {
 
 // ---- runtime ----------------------------------------------------------------------------------
 
-export { type Runtime, type VirtualRuntime, systemRuntime, virtualRuntime } from "./core/runtime/runtime.ts";
+export { type Runtime, systemRuntime, type VirtualRuntime, virtualRuntime } from "./core/runtime/runtime.ts";
 export { sleep } from "./core/interfaces/clock.ts";
-export { type LogLevel, type Logger, consoleLogger, silentLogger } from "./core/interfaces/logger.ts";
+export { consoleLogger, type Logger, type LogLevel, silentLogger } from "./core/interfaces/logger.ts";

@@ -208,7 +208,15 @@ async function runParent(): Promise<void> {
     const loads: LoadResult[] = [];
     for (let run = 1; run <= runs; run++) {
       if (!json && runs > 1) process.stderr.write(`load run ${run} of ${runs}...\n`);
-      const load = spawn(process.execPath, ["--import", "tsx", HERE, "--load", "--urls", clients.map((c) => `http://${c}`).join(","), ...passThrough], {
+      const load = spawn(process.execPath, [
+        "--import",
+        "tsx",
+        HERE,
+        "--load",
+        "--urls",
+        clients.map((c) => `http://${c}`).join(","),
+        ...passThrough,
+      ], {
         cwd: ROOT,
         stdio: ["ignore", "pipe", "inherit"],
       });
@@ -254,7 +262,9 @@ async function runParent(): Promise<void> {
         (runs > 1 ? `; the median of ${runs} runs, whose rates spread ${(rate.spread * 100).toFixed(0)}%` : "") +
         `\n\n` +
         `| operation | count | p50 ms | p99 ms | p999 ms |\n| --- | --- | --- | --- | --- |\n` +
-        (["read", "update", "all"] as const).map((op) => `| ${op} | ${l[op].count} | ${l[op].p50} | ${l[op].p99} | ${l[op].p999} |\n`).join(""),
+        (["read", "update", "all"] as const).map((op) => `| ${op} | ${l[op].count} | ${l[op].p50} | ${l[op].p99} | ${l[op].p999} |\n`).join(
+          "",
+        ),
     );
     if (shares) {
       process.stdout.write("\nCPU time of each node process (share of non-idle samples):\n\n");

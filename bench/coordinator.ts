@@ -19,7 +19,7 @@
  */
 import process from "node:process";
 import { createCluster, encodeText } from "../index.ts";
-import { type Measurement, Progress, benchOptions, figure, measure, rate, rateAsync, runtimeName } from "./harness.ts";
+import { benchOptions, figure, measure, type Measurement, Progress, rate, rateAsync, runtimeName } from "./harness.ts";
 import { type CpuProfile, fileShares } from "./profile.ts";
 
 const args = process.argv.slice(2);
@@ -45,15 +45,19 @@ const results: Measurement[] = [];
     }, progress),
   );
   let found = 0;
-  results.push(await measure("bare Map: get", "ops/s", options, () => rate(OPS * passes, (i) => (found += map.get(keys[i % OPS]!)!.length)), progress));
+  results.push(
+    await measure("bare Map: get", "ops/s", options, () => rate(OPS * passes, (i) => (found += map.get(keys[i % OPS]!)!.length)), progress),
+  );
   if (found === 0) throw new Error("the Map lost its values");
 }
 
 // ---- stores ------------------------------------------------------------------------------
-for (const [label, config] of [
-  ["1 node, N=1", { nodes: 1, replication: { n: 1, r: 1, w: 1 } }],
-  ["5 nodes, N=3 R=2 W=2", { nodes: 5, replication: { n: 3, r: 2, w: 2 } }],
-] as const) {
+for (
+  const [label, config] of [
+    ["1 node, N=1", { nodes: 1, replication: { n: 1, r: 1, w: 1 } }],
+    ["5 nodes, N=3 R=2 W=2", { nodes: 5, replication: { n: 3, r: 2, w: 2 } }],
+  ] as const
+) {
   let round = 0;
   results.push(
     await measure(`${label}: put`, "ops/s", options, async () => {
@@ -106,13 +110,24 @@ const markdown = [
   "| --- | --- | --- |",
   ...results.map((r) => `| ${r.name} | ${figure(r.median)} ${r.unit} | ${(r.spread * 100).toFixed(0)}% |`),
   "",
-  `1-node store against a bare Map: puts ${(shareOfMap.put * 100).toFixed(1)}%, gets ${(shareOfMap.get * 100).toFixed(1)}% of the Map's rate`,
+  `1-node store against a bare Map: puts ${(shareOfMap.put * 100).toFixed(1)}%, gets ${
+    (shareOfMap.get * 100).toFixed(1)
+  }% of the Map's rate`,
   ...(profile
-    ? ["", "CPU profile of 1-node puts and gets, self time by file:", "", "| file | share |", "| --- | --- |", ...profile.map((p) => `| ${p.file} | ${(p.share * 100).toFixed(1)}% |`)]
+    ? [
+      "",
+      "CPU profile of 1-node puts and gets, self time by file:",
+      "",
+      "| file | share |",
+      "| --- | --- |",
+      ...profile.map((p) => `| ${p.file} | ${(p.share * 100).toFixed(1)}% |`),
+    ]
     : []),
 ].join("\n");
 if (options.json) {
-  console.log(JSON.stringify({ benchmark: "coordinator", runtime: runtimeName(), operations: OPS, results, shareOfMap, profile, markdown }, null, 2));
+  console.log(
+    JSON.stringify({ benchmark: "coordinator", runtime: runtimeName(), operations: OPS, results, shareOfMap, profile, markdown }, null, 2),
+  );
 } else {
   console.log(markdown);
 }

@@ -165,7 +165,6 @@ function makeKey(i: number, missing = false): Uint8Array {
   return key;
 }
 
-
 function shuffled(n: number, seed: number): Uint32Array {
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
@@ -501,11 +500,10 @@ function table(results: Record<string, EngineResult>): string {
     const ops = results[names[0]!]!.workloads[w]!.ops;
     const cells = names.map((n) => {
       const spread = (results[n] as { spread?: Record<string, number> }).spread?.[w];
-      return int(results[n]!.workloads[w]!.opsPerSecond) + (runs > 1 && spread !== undefined ? ` (±${((spread * 100) / 2).toFixed(0)}%)` : "");
+      return int(results[n]!.workloads[w]!.opsPerSecond) +
+        (runs > 1 && spread !== undefined ? ` (±${((spread * 100) / 2).toFixed(0)}%)` : "");
     });
-    const extra = ratio
-      ? [`${(results.lsm!.workloads[w]!.opsPerSecond / results.level!.workloads[w]!.opsPerSecond).toFixed(2)}x`]
-      : [];
+    const extra = ratio ? [`${(results.lsm!.workloads[w]!.opsPerSecond / results.level!.workloads[w]!.opsPerSecond).toFixed(2)}x`] : [];
     return [w, int(ops), ...cells, ...extra];
   });
   const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
@@ -625,7 +623,9 @@ async function runParent(): Promise<void> {
   for (const n of engineNames) {
     const settled = results[n]?.settleMs;
     if (settled !== undefined) {
-      console.log(`${ENGINES[n]!.label}: finishing the compaction the load left owed took ${(settled / 1000).toFixed(1)} s before the reads`);
+      console.log(
+        `${ENGINES[n]!.label}: finishing the compaction the load left owed took ${(settled / 1000).toFixed(1)} s before the reads`,
+      );
     }
   }
   console.log("");

@@ -25,7 +25,11 @@ export function benchOptions(args: readonly string[] = process.argv.slice(2), de
     if (!Number.isInteger(value) || value < 0) throw new Error(`${flag} takes a non-negative integer, got ${args[at + 1]}`);
     return value;
   };
-  return { json: args.includes("--json"), runs: Math.max(1, number("--runs", defaults.runs ?? 5)), warmup: number("--warmup", defaults.warmup ?? 1) };
+  return {
+    json: args.includes("--json"),
+    runs: Math.max(1, number("--runs", defaults.runs ?? 5)),
+    warmup: number("--warmup", defaults.warmup ?? 1),
+  };
 }
 
 /** One figure measured over several runs. */

@@ -22,7 +22,7 @@
 import process from "node:process";
 import HashRing from "hashring";
 import type { MemberInfo, Partitioner } from "../core/interfaces/partitioner.ts";
-import { Progress, benchOptions, measure, rate, runtimeName } from "./harness.ts";
+import { benchOptions, measure, Progress, rate, runtimeName } from "./harness.ts";
 import { ConsistentHashRing, FixedPartitionRing, RendezvousPartitioner } from "../plugins/partitioners/index.ts";
 
 const args = process.argv.slice(2);
@@ -166,14 +166,17 @@ const markdown = [
   "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ...rows.map(
     (r) =>
-      `| ${r.partitioner} | ${r.nodes} | ${r.maxOverIdeal} | ${r.stddev} | ${r.weightedMaxOverIdeal} | ${r.weightedStddev} | ${r.joinMovedOverIdeal} | ${r.leaveMovedOverIdeal} | ${Number(r.lookupsPerSecond).toLocaleString("en-US")} | ${Number(r.metadataBytes).toLocaleString("en-US")} |`,
+      `| ${r.partitioner} | ${r.nodes} | ${r.maxOverIdeal} | ${r.stddev} | ${r.weightedMaxOverIdeal} | ${r.weightedStddev} | ${r.joinMovedOverIdeal} | ${r.leaveMovedOverIdeal} | ${
+        Number(r.lookupsPerSecond).toLocaleString("en-US")
+      } | ${Number(r.metadataBytes).toLocaleString("en-US")} |`,
   ),
   "",
   `fixed-partitions Q=1024, three nodes of weights 1:2:3: partitions ${JSON.stringify(weights123.partitions)}, ` +
-    `largest keys/ideal ${round(weights123.max)} (within ${((weights123.max - 1) * 100).toFixed(1)}% of the weighted ideal)`,
+  `largest keys/ideal ${round(weights123.max)} (within ${((weights123.max - 1) * 100).toFixed(1)}% of the weighted ideal)`,
 ].join("\n");
-if (json) console.log(JSON.stringify({ benchmark: "partitioners", runtime, keys: keyCount, rows, fixedWeights123: weights123, markdown }, null, 2));
-else console.log(markdown);
+if (json) {
+  console.log(JSON.stringify({ benchmark: "partitioners", runtime, keys: keyCount, rows, fixedWeights123: weights123, markdown }, null, 2));
+} else console.log(markdown);
 
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;

@@ -23,7 +23,9 @@ export function categoryOf(url: string, name: string): string {
   if (/hono|@hono|node:_http|_http_|node:http|undici/.test(url)) return "HTTP (Hono, node:http)";
   if (/engines\//.test(url) || /node:fs|internal\/fs/.test(url)) return "storage engine (LSM, fs)";
   if (/transports\/tcp|node:net|internal\/stream|node:stream|internal\/streams|net\.js|stream_base/.test(url)) return "sockets and streams";
-  if (/core\/node|replicators\/|resolvers\/|core\/model|partitioners\/|server\/|client\//.test(url)) return "request handling (coordinator, replicas, resolver)";
+  if (/core\/node|replicators\/|resolvers\/|core\/model|partitioners\/|server\/|client\//.test(url)) {
+    return "request handling (coordinator, replicas, resolver)";
+  }
   if (/detectors\/|anti-entropy\//.test(url)) return "membership and anti-entropy";
   if (/tsx|esbuild|node:internal\/modules/.test(url)) return "module loading";
   if (url === "") return "runtime (V8 and native, unattributed)";
@@ -81,7 +83,6 @@ export function profileShares(profile: CpuProfile): ProfileShares {
   return Object.fromEntries([...time].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, Number((v / total).toFixed(3))]));
 }
 
-
 /** Self time by source file (paths from the repo root, or the package for node_modules), largest first. */
 export function fileShares(profile: CpuProfile, count: number): { file: string; share: number }[] {
   const byId = categories(profile);
@@ -94,8 +95,8 @@ export function fileShares(profile: CpuProfile, count: number): { file: string; 
     const file = url === ""
       ? "(native, V8, GC)"
       : url.includes("node_modules/")
-        ? url.replace(/^.*node_modules\/((?:@[^/]+\/)?[^/]+).*$/, "$1 (package)")
-        : url.replace(/^file:\/\/.*?\/(?=(core|plugins|sim|server|client|cli|bench)\/)/, "").replace(/^node:/, "node:");
+      ? url.replace(/^.*node_modules\/((?:@[^/]+\/)?[^/]+).*$/, "$1 (package)")
+      : url.replace(/^file:\/\/.*?\/(?=(core|plugins|sim|server|client|cli|bench)\/)/, "").replace(/^node:/, "node:");
     const dt = profile.timeDeltas[i] ?? 0;
     time.set(file, (time.get(file) ?? 0) + dt);
     total += dt;

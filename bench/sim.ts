@@ -14,7 +14,7 @@ import process from "node:process";
 import { builtinPlugins } from "../plugins/index.ts";
 import { runScenario } from "../sim/run.ts";
 import { parseScenario } from "../sim/scenario.ts";
-import { type Measurement, Progress, benchOptions, figure, measure, runtimeName } from "./harness.ts";
+import { benchOptions, figure, measure, type Measurement, Progress, runtimeName } from "./harness.ts";
 
 const args = process.argv.slice(2);
 const options = benchOptions(args, { runs: 3, warmup: 0 });
@@ -68,5 +68,6 @@ const markdown = [
   "| --- | --- | --- | --- |",
   ...results.map((r) => `| ${r.nodes} nodes | ${figure(r.median)} | ${(r.spread * 100).toFixed(0)}% | ${figure(r.events)} |`),
 ].join("\n");
-if (options.json) console.log(JSON.stringify({ benchmark: "sim", runtime: runtimeName(), scenario: scenario.name, results, markdown }, null, 2));
-else console.log(markdown);
+if (options.json) {
+  console.log(JSON.stringify({ benchmark: "sim", runtime: runtimeName(), scenario: scenario.name, results, markdown }, null, 2));
+} else console.log(markdown);

@@ -36,7 +36,9 @@ export function errorLine(error: unknown): string {
         // frame, or hangs up.
         return `${error.url} is not a ringforge client port: ${error.description} (${PORT_HINT})`;
       case "tls":
-        return `cannot reach ${error.url} (${error.description}: ${causeMessage(error.cause)}): check http:// or https:// in --url, and the node's certificate`;
+        return `cannot reach ${error.url} (${error.description}: ${
+          causeMessage(error.cause)
+        }): check http:// or https:// in --url, and the node's certificate`;
       case "network":
         return `cannot reach ${error.url} (${causeMessage(error.cause)})`;
     }

@@ -78,7 +78,11 @@ export async function runLocalCluster(flags: LocalClusterFlags, io: Io, registry
   const ids = Array.from({ length: flags.nodes }, (_, i) => `n${i + 1}`);
   for (const [flag, base] of [["--peer-base", flags.peerBase], ["--client-base", flags.clientBase]] as const) {
     if (base + flags.nodes > 65535) {
-      throw new InvalidFlagError(flag, String(base), `${flag} ${base} leaves no room for ${flags.nodes} ports (the last would be ${base + flags.nodes})`);
+      throw new InvalidFlagError(
+        flag,
+        String(base),
+        `${flag} ${base} leaves no room for ${flags.nodes} ports (the last would be ${base + flags.nodes})`,
+      );
     }
   }
   const peerPorts = ids.map((_, i) => flags.peerBase + i + 1);
@@ -169,7 +173,7 @@ async function launch(configs: readonly { readonly id: string }[], run: Launch):
         child.once("exit", (code, signal) => {
           if (!shuttingDown) io.err(`ringforge: node ${config.id} exited (${signal ?? `code ${code}`})\n`);
           resolve();
-        }),
+        })
       ),
     );
   }

@@ -116,9 +116,13 @@ export function registerNodeCommands(program: Command, io: Io, registry: PluginR
     .option("--host <host>", "address to listen on", "127.0.0.1")
     .option("--store <file>", "store config JSON (default: vector clocks, consistent hashing, sloppy quorum, SWIM, LSM)")
     .option("--log-level <level>", "node log level", "warn")
-    .action(async (flags: { nodes: number; dir: string; peerBase: number; clientBase: number; host: string; store?: string; logLevel: string }) => {
-      await runLocalCluster(flags, io, registry);
-    });
+    .action(
+      async (
+        flags: { nodes: number; dir: string; peerBase: number; clientBase: number; host: string; store?: string; logLevel: string },
+      ) => {
+        await runLocalCluster(flags, io, registry);
+      },
+    );
 
   const clientOf = (options: { url: string; tokenFile?: string }) =>
     readToken(options.tokenFile).then((token) => new RingforgeClient(options.url, token ? { token } : {}));
@@ -179,11 +183,14 @@ export function registerNodeCommands(program: Command, io: Io, registry: PluginR
       // Decommissioning cannot be undone: ask which node answers before telling it to leave.
       const status = await client.status();
       if (status.node !== nodeId) {
-        throw new InvalidRequestError(`the node at ${client.url} is ${status.node}, not ${nodeId}: pass --url with ${nodeId}'s client URL`, {
-          url: client.url,
-          expected: nodeId,
-          actual: status.node,
-        });
+        throw new InvalidRequestError(
+          `the node at ${client.url} is ${status.node}, not ${nodeId}: pass --url with ${nodeId}'s client URL`,
+          {
+            url: client.url,
+            expected: nodeId,
+            actual: status.node,
+          },
+        );
       }
       await client.leave();
       io.out(`node ${status.node} is leaving: it hands off its data, then stops\n`);

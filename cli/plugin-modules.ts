@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { PLUGIN_FAMILIES, type Plugin, type PluginFamily } from "../core/build/plugin.ts";
+import { type Plugin, PLUGIN_FAMILIES, type PluginFamily } from "../core/build/plugin.ts";
 import type { PluginRegistry } from "../core/build/registry.ts";
 import { InvalidFlagError } from "./flag-parsers.ts";
 
@@ -79,7 +79,11 @@ export async function withPluginModules(registry: PluginRegistry, modules: reado
       const key = `${plugin.family} plugin "${plugin.name}"`;
       const earlier = found.get(key);
       if (earlier && earlier.plugin !== plugin) {
-        throw new InvalidFlagError("--plugin", module, `--plugin ${module} exports a ${key}, and so does ${earlier.module}: give one of them`);
+        throw new InvalidFlagError(
+          "--plugin",
+          module,
+          `--plugin ${module} exports a ${key}, and so does ${earlier.module}: give one of them`,
+        );
       }
       found.set(key, { plugin, module });
     }

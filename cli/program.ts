@@ -25,7 +25,7 @@ import { resolveStoreConfig, storeToConfig } from "../core/build/config.ts";
 import type { PluginRegistry } from "../core/build/registry.ts";
 import { PLUGIN_FAMILIES } from "../core/build/plugin.ts";
 import type { StoreConfig } from "../core/build/config.ts";
-import { type LabConfig, compare, formatComparison } from "../sim/lab.ts";
+import { compare, formatComparison, type LabConfig } from "../sim/lab.ts";
 import { parseScenario } from "../sim/scenario.ts";
 import { basename } from "node:path";
 import { builtinPlugins } from "../plugins/index.ts";
@@ -56,8 +56,7 @@ const processIo: CliIo = {
 };
 
 /** Help text of `--plugin`, on every command that takes it. */
-const PLUGIN_FLAG_HELP =
-  "a module (file path or package) whose exported plugins (definePlugin) join the registry; repeat for more. " +
+const PLUGIN_FLAG_HELP = "a module (file path or package) whose exported plugins (definePlugin) join the registry; repeat for more. " +
   "A .ts module needs the CLI run by tsx or Deno: npx tsx cli/main.ts ...";
 
 /** Flags of `compare`. */
@@ -91,7 +90,11 @@ export async function runCli(
     .exitOverride()
     .showHelpAfterError("(add --help for usage)")
     // Commander's own usage errors ("error: unknown option ...") in the same one-line form as ours.
-    .configureOutput({ writeOut: io.out, writeErr: io.err, outputError: (text, write) => write(`ringforge: ${text.replace(/^error: /, "")}`) });
+    .configureOutput({
+      writeOut: io.out,
+      writeErr: io.err,
+      outputError: (text, write) => write(`ringforge: ${text.replace(/^error: /, "")}`),
+    });
 
   program
     .command("plugins")
@@ -106,7 +109,7 @@ export async function runCli(
           name,
           default: plugins.defaultName(family) === name,
           description: plugins.get(family, name).description,
-        })),
+        }))
       );
       if (options.json) {
         io.out(`${JSON.stringify(rows, null, 2)}\n`);
@@ -167,11 +170,11 @@ export async function runCli(
         seeds,
         onProgress: progress
           ? (p) => {
-              const percent = Math.floor((100 * (p.runsDone * p.total + p.done)) / (p.runs * p.total));
-              if (percent === lastShown) return;
-              lastShown = percent;
-              progress(`${percent}%  ${p.config} seed ${p.seed}  (run ${p.runsDone + 1}/${p.runs}, ${p.done}/${p.total} ops)`);
-            }
+            const percent = Math.floor((100 * (p.runsDone * p.total + p.done)) / (p.runs * p.total));
+            if (percent === lastShown) return;
+            lastShown = percent;
+            progress(`${percent}%  ${p.config} seed ${p.seed}  (run ${p.runsDone + 1}/${p.runs}, ${p.done}/${p.total} ops)`);
+          }
           : undefined,
       });
       if (progress) progress("");

@@ -25,7 +25,11 @@ export function fromRenamedFlag<T>(
 ): T | undefined {
   if (values.old === undefined) return values.current;
   if (values.current !== undefined) {
-    throw new InvalidFlagError(names.old, String(values.old), `${names.old} is the old name of ${names.current}: give ${names.current} only`);
+    throw new InvalidFlagError(
+      names.old,
+      String(values.old),
+      `${names.old} is the old name of ${names.current}: give ${names.current} only`,
+    );
   }
   err(`ringforge: ${names.old} is now ${names.current} (the old name will go)\n`);
   return values.old;

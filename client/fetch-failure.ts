@@ -115,7 +115,9 @@ export function classifyFetchFailure(error: unknown): FetchFailureReason {
   else if (has((c) => DNS_CODES.has(c)) || /dns error|failed to lookup|name or service not known|nodename nor servname/i.test(text)) {
     failure = "host-not-found";
   } else if (has((c) => TIMEOUT_CODES.has(c)) || names.includes("TimeoutError") || /timed? ?out/i.test(text)) failure = "timeout";
-  else if (has((c) => c.startsWith("HPE_")) || names.includes("HTTPParserError") || /invalid HTTP|HTTP\/0\.9|does not match the HTTP/i.test(text)) {
+  else if (
+    has((c) => c.startsWith("HPE_")) || names.includes("HTTPParserError") || /invalid HTTP|HTTP\/0\.9|does not match the HTTP/i.test(text)
+  ) {
     failure = "not-http";
   } else if (has((c) => c === "ECONNRESET" || c === "EPIPE") || /connection reset|broken pipe/i.test(text)) failure = "connection-reset";
   else if (
@@ -123,7 +125,8 @@ export function classifyFetchFailure(error: unknown): FetchFailureReason {
     /certificate|\btls\b|\bssl\b/i.test(text)
   ) {
     failure = "tls";
-  } else if (has((c) => c === "UND_ERR_SOCKET") || /other side closed|connection closed|closed before/i.test(text)) failure = "connection-closed";
-  else failure = "network";
+  } else if (has((c) => c === "UND_ERR_SOCKET") || /other side closed|connection closed|closed before/i.test(text)) {
+    failure = "connection-closed";
+  } else failure = "network";
   return { failure, errno };
 }

@@ -3,9 +3,9 @@
  *
  * @module
  */
-import { InvalidConfigError, RingforgeError, errorFromWire } from "../core/errors.ts";
+import { errorFromWire, InvalidConfigError, RingforgeError } from "../core/errors.ts";
 import type { CausalContext } from "../core/model/causal-context.ts";
-import { UnreachableUrlError, classifyFetchFailure } from "./fetch-failure.ts";
+import { classifyFetchFailure, UnreachableUrlError } from "./fetch-failure.ts";
 import type { NodeStatus } from "./node-status.ts";
 
 /** The header carrying the causal context (see the server's API). */
@@ -98,7 +98,11 @@ export class RingforgeClient {
   }
 
   /** Writes a value; pass the `context` of the read it is based on. */
-  async put(key: string, value: Uint8Array, options: { context?: CausalContext; w?: number; timeoutMs?: number } = {}): Promise<ClientPutResult> {
+  async put(
+    key: string,
+    value: Uint8Array,
+    options: { context?: CausalContext; w?: number; timeoutMs?: number } = {},
+  ): Promise<ClientPutResult> {
     return this.#write("PUT", key, value, options);
   }
 
@@ -180,9 +184,13 @@ export class RingforgeClient {
     if (typeof wire.code === "string" && wire.code.startsWith("RINGFORGE_")) {
       throw errorFromWire({ code: wire.code, message: wire.message ?? "", details: wire.details ?? {} }, this.#base);
     }
-    throw new RingforgeError("RINGFORGE_REMOTE_ERROR", `${method} ${path}: HTTP ${response.status} ${wire.message ?? response.statusText}`, {
-      status: response.status,
-    });
+    throw new RingforgeError(
+      "RINGFORGE_REMOTE_ERROR",
+      `${method} ${path}: HTTP ${response.status} ${wire.message ?? response.statusText}`,
+      {
+        status: response.status,
+      },
+    );
   }
 }
 

@@ -114,8 +114,8 @@ export class InvalidValueError extends RingforgeError {
       reason === "not-bytes"
         ? "value must be a Uint8Array (use encodeText / encodeJson for strings and objects)"
         : reason === "not-encodable"
-          ? "value is not plain data the codec can store (undefined, a function, a symbol, a class instance...)"
-          : `value is ${bytes} bytes, over the limit of ${limit}`,
+        ? "value is not plain data the codec can store (undefined, a function, a symbol, a class instance...)"
+        : `value is ${bytes} bytes, over the limit of ${limit}`,
       { reason, bytes, limit },
     );
   }
@@ -146,10 +146,14 @@ export class MembershipConflictError extends RingforgeError {
     /** How many times it tried. */
     readonly attempts: number,
   ) {
-    super("RINGFORGE_MEMBERSHIP_CONFLICT", `membership change of ${node}: concurrent changes won ${attempts} time(s); check the ring and retry`, {
-      node,
-      attempts,
-    });
+    super(
+      "RINGFORGE_MEMBERSHIP_CONFLICT",
+      `membership change of ${node}: concurrent changes won ${attempts} time(s); check the ring and retry`,
+      {
+        node,
+        attempts,
+      },
+    );
   }
 }
 
@@ -531,7 +535,12 @@ export function errorFromWire(wire: WireError, from: string): RingforgeError {
     case "RINGFORGE_CORRUPT_DATA":
       return new CorruptDataError(str("location"), str("reason"));
     case "RINGFORGE_DIRECTORY_LOCKED":
-      return new DirectoryLockedError(str("directory"), typeof d.pid === "number" ? d.pid : undefined, typeof d.host === "string" ? d.host : undefined, str("hint"));
+      return new DirectoryLockedError(
+        str("directory"),
+        typeof d.pid === "number" ? d.pid : undefined,
+        typeof d.host === "string" ? d.host : undefined,
+        str("hint"),
+      );
     case "RINGFORGE_INVALID_CONTEXT":
       return new InvalidContextError(str("reason") || wire.message);
     case "RINGFORGE_INVALID_REQUEST":

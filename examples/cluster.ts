@@ -30,7 +30,7 @@ async function freeBase(after = 0): Promise<number> {
       server.once("error", () => resolve(false));
       server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
     });
-  for (let base = Math.max(after + 10, 10_000 + (process.pid % 200) * 100); ; base += 10) {
+  for (let base = Math.max(after + 10, 10_000 + (process.pid % 200) * 100);; base += 10) {
     if ((await free(base + 1)) && (await free(base + 2)) && (await free(base + 3))) return base;
   }
 }
@@ -62,7 +62,10 @@ try {
 
   // Two clients read the same version, then both write back: siblings.
   const [a, b] = await Promise.all([n1!.get("cart"), n2!.get("cart")]);
-  await Promise.all([n1!.put("cart", encodeText("milk"), { context: a.context }), n2!.put("cart", encodeText("eggs"), { context: b.context })]);
+  await Promise.all([
+    n1!.put("cart", encodeText("milk"), { context: a.context }),
+    n2!.put("cart", encodeText("eggs"), { context: b.context }),
+  ]);
   const both = await n3!.get("cart");
   console.log(`concurrent writes through n1 and n2: ${both.values.length} siblings (${both.values.map(decodeText).sort().join(", ")})`);
   await n3!.put("cart", encodeText("eggs,milk"), { context: both.context });

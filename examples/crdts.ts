@@ -9,7 +9,7 @@
  *   npx tsx examples/crdts.ts
  *   npx deno run -A examples/crdts.ts
  */
-import { Counters, Sets, createCluster, sleep } from "../index.ts";
+import { Counters, createCluster, Sets, sleep } from "../index.ts";
 import { simulatedNetwork } from "../sim/index.ts";
 
 for (const resolver of ["vector-clock", "last-write-wins"]) {

@@ -26,7 +26,7 @@ if (process.argv[2] === "--writer") {
   // The child: write until killed, printing each acknowledged index.
   const engine = new LsmEngine({ directory: process.argv[3]!, ...options }, systemScheduler);
   await engine.open();
-  for (let i = 0; ; i++) {
+  for (let i = 0;; i++) {
     await engine.put(key(i), encodeText(`value ${i} `.repeat(10)));
     process.stdout.write(`${i}\n`);
   }
@@ -52,7 +52,9 @@ try {
     child.on("close", () => resolve());
   });
   console.log(`writer killed with SIGKILL after ${acknowledged + 1 >= 3000 ? "3000 or more" : acknowledged + 1} acknowledged puts`);
-  console.log(`on disk: ${readdirSync(dir).filter((f) => f.endsWith(".sst")).length > 0 ? "SSTables and a commit log" : "a commit log only"}`);
+  console.log(
+    `on disk: ${readdirSync(dir).filter((f) => f.endsWith(".sst")).length > 0 ? "SSTables and a commit log" : "a commit log only"}`,
+  );
 
   const engine = new LsmEngine({ directory: dir, ...options }, systemScheduler);
   await engine.open();

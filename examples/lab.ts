@@ -35,5 +35,6 @@ const comparison = await compare(
   { registry: builtinPlugins, seeds: [1, 2, 3] },
 );
 console.log(formatComparison(comparison));
-const lost = (name: string) => comparison.results.find((r) => r.config === name)!.runs.reduce((sum, r) => sum + (r.lostWrites?.lost ?? 0), 0);
+const lost = (name: string) =>
+  comparison.results.find((r) => r.config === name)!.runs.reduce((sum, r) => sum + (r.lostWrites?.lost ?? 0), 0);
 console.log(`acknowledged adds lost: last-write-wins ${lost("lww")}, vector clocks ${lost("vector-clock")}`);

@@ -22,11 +22,13 @@ const members: MemberInfo[] = Array.from({ length: 10 }, (_, i) => ({ id: `node-
 const totalWeight = members.reduce((sum, m) => sum + m.weight!, 0);
 const grown: MemberInfo[] = [...members, { id: "node-new", weight: 2, zone: "rack-0" }];
 
-for (const [name, make] of [
-  ["consistent-hash", () => new ConsistentHashRing()],
-  ["fixed-partitions", () => new FixedPartitionRing({ partitions: 1024 })],
-  ["rendezvous", () => new RendezvousPartitioner()],
-] as const) {
+for (
+  const [name, make] of [
+    ["consistent-hash", () => new ConsistentHashRing()],
+    ["fixed-partitions", () => new FixedPartitionRing({ partitions: 1024 })],
+    ["rendezvous", () => new RendezvousPartitioner()],
+  ] as const
+) {
   const p: Partitioner = make();
   p.setMembers(members);
   const counts = new Map<string, number>();
@@ -37,7 +39,9 @@ for (const [name, make] of [
   after.setMembers(grown, p.nextLayout?.(grown));
   const moved = keys.filter((k) => p.preferenceList(k, 1)[0] !== after.preferenceList(k, 1)[0]).length;
   const ideal = keys.length * (2 / (totalWeight + 2));
-  const racks = keys.slice(0, 1000).every((k) => new Set(p.preferenceList(k, 3).map((id) => members.find((m) => m.id === id)!.zone)).size === 3);
+  const racks = keys.slice(0, 1000).every((k) =>
+    new Set(p.preferenceList(k, 3).map((id) => members.find((m) => m.id === id)!.zone)).size === 3
+  );
   console.log(
     `${name.padEnd(16)} busiest node ${((worst - 1) * 100).toFixed(1).padStart(4)}% over its weighted share; ` +
       `a join moved ${(moved / ideal).toFixed(2)}x the ideal; 3 replicas on 3 racks: ${racks ? "always" : "not always"}`,

@@ -15,7 +15,7 @@
  * (`npm install` provides both: the `deno` npm package ships the Deno binary, so use
  * `npx deno run -A examples/quickstart.ts` if Deno is not on your PATH.)
  */
-import { type StoreConfig, createCluster, decodeText, encodeText } from "../index.ts";
+import { createCluster, decodeText, encodeText, type StoreConfig } from "../index.ts";
 
 /** Values as text, one after another (plain strings print the same under Node and Deno). */
 const show = (values: Uint8Array[]) => (values.length ? values.map(decodeText).join("  ") : "(none)");

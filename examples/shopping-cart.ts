@@ -17,7 +17,7 @@
  *   npx tsx examples/shopping-cart.ts
  *   npx deno run -A examples/shopping-cart.ts
  */
-import { StoreClient, createCluster, jsonCodec } from "../index.ts";
+import { createCluster, jsonCodec, StoreClient } from "../index.ts";
 
 /** A cart where removing an item is just leaving it out. */
 type PlainCart = string[];
@@ -96,7 +96,11 @@ async function tell<C>(key: string, s: Story<C>): Promise<void> {
   const after = await s.bob.get(key);
   const items = s.items(after.value);
   console.log(`alice removed milk while bob added flour; merged: ${items.join(", ")}`);
-  console.log(items.includes("milk") ? "milk came back: the union cannot tell a removal from an item not yet seen" : "milk stays removed: the marker outlives the merge");
+  console.log(
+    items.includes("milk")
+      ? "milk came back: the union cannot tell a removal from an item not yet seen"
+      : "milk stays removed: the marker outlives the merge",
+  );
 }
 
 await tell("cart-1", plain);

@@ -34,22 +34,22 @@
 // ---- the plugin definition and its context ---------------------------------------------------
 
 export {
+  choose,
+  configError,
+  definePlugin,
   type FamilyServices,
-  PLUGIN_FAMILIES,
+  parseWith,
   type Plugin,
+  PLUGIN_FAMILIES,
   type PluginCapabilities,
   type PluginChoice,
   type PluginContext,
   type PluginFamily,
   type RealTime,
   type SharedContext,
-  choose,
-  configError,
-  definePlugin,
-  parseWith,
 } from "../core/build/plugin.ts";
 export { PluginRegistry } from "../core/build/registry.ts";
-export { type ContextServices, type StandaloneContextOptions, standaloneContext } from "../core/build/standalone-context.ts";
+export { type ContextServices, standaloneContext, type StandaloneContextOptions } from "../core/build/standalone-context.ts";
 
 // ---- the strategy interfaces -------------------------------------------------------------------
 

@@ -254,14 +254,9 @@ function importSpecifiers(code: string): Array<{ specifier: string; index: numbe
 
 function allowlisted(file: string): boolean {
   return HOST_ACCESS_ALLOWLIST.some((entry) =>
-    entry.kind === "file"
-      ? file === entry.path
-      : entry.kind === "prefix"
-      ? file.startsWith(entry.path)
-      : `/${file}`.includes(entry.path)
+    entry.kind === "file" ? file === entry.path : entry.kind === "prefix" ? file.startsWith(entry.path) : `/${file}`.includes(entry.path)
   );
 }
-
 
 // ---- layering ---------------------------------------------------------------------------------
 
@@ -285,7 +280,22 @@ const ENTRY_POINTS = new Set([
 ]);
 
 /** Where a repository file sits in the layering. */
-type Area = "port" | "core" | "plugin" | "plugins-index" | "kit" | "main" | "sim" | "server" | "cli" | "client" | "bench" | "examples" | "scripts" | "test" | "other";
+type Area =
+  | "port"
+  | "core"
+  | "plugin"
+  | "plugins-index"
+  | "kit"
+  | "main"
+  | "sim"
+  | "server"
+  | "cli"
+  | "client"
+  | "bench"
+  | "examples"
+  | "scripts"
+  | "test"
+  | "other";
 
 function areaOf(file: string): Area {
   if (PORT_FILES.has(file) || PORT_DIRS.some((d) => file.startsWith(d))) return "port";
@@ -315,7 +325,9 @@ function layeringProblem(from: string, to: string): string | undefined {
   if (dst === "test" && src !== "test") return "nothing outside test/ imports test/";
   switch (src) {
     case "port":
-      return dst === "port" ? undefined : "the port (interfaces, model, codec, hash, host, errors, plugin definition) imports only the port";
+      return dst === "port"
+        ? undefined
+        : "the port (interfaces, model, codec, hash, host, errors, plugin definition) imports only the port";
     case "core":
       return dst === "port" || dst === "core" ? undefined : "core imports only core";
     case "plugin":

@@ -28,7 +28,7 @@ const UNDOCUMENTED = new Map<string, string>([
   [
     "./cli",
     "the command-line program behind the `ringforge` bin: it documents itself through " +
-      "--help and docs/, not the API reference",
+    "--help and docs/, not the API reference",
   ],
 ]);
 
@@ -382,8 +382,7 @@ async function main(): Promise<void> {
   // package.json bin -> tsup's build of the CLI.
   if (isRecord(pkg)) {
     const bin = pkg["bin"];
-    const binPath =
-      typeof bin === "string" ? bin : isRecord(bin) && typeof bin[BIN_NAME] === "string" ? bin[BIN_NAME] : undefined;
+    const binPath = typeof bin === "string" ? bin : isRecord(bin) && typeof bin[BIN_NAME] === "string" ? bin[BIN_NAME] : undefined;
     const cli = built.get(BIN_SOURCE);
     if (binPath === undefined) {
       problem(`package.json bin: no "${BIN_NAME}" command`);

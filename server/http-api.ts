@@ -23,7 +23,7 @@
  */
 import { Buffer } from "node:buffer";
 import { timingSafeEqual } from "node:crypto";
-import { Hono, type Context } from "hono";
+import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ResolvedStore } from "../core/build/config.ts";
@@ -131,7 +131,9 @@ export function createHttpApi(node: RingforgeNode, options: HttpApiOptions): Hon
 
   const fail = (c: Context, error: RingforgeError) => {
     const status = statusOf(error);
-    if (status === 401 || status === 413) logger.warn("client request refused", { path: c.req.path, code: error.code, reason: error.message });
+    if (status === 401 || status === 413) {
+      logger.warn("client request refused", { path: c.req.path, code: error.code, reason: error.message });
+    }
     return c.json(errorBody(error), status);
   };
 
@@ -140,7 +142,9 @@ export function createHttpApi(node: RingforgeNode, options: HttpApiOptions): Hon
     logger.error("client request failed", { path: c.req.path, error: error instanceof Error ? error.stack : String(error) });
     return c.json({ error: { code: "RINGFORGE_INTERNAL", message: "internal error (logged on the node)", details: {} } }, 500);
   });
-  app.notFound((c) => c.json({ error: { code: "RINGFORGE_NOT_FOUND", message: `no route ${c.req.method} ${c.req.path}`, details: {} } }, 404));
+  app.notFound((c) =>
+    c.json({ error: { code: "RINGFORGE_NOT_FOUND", message: `no route ${c.req.method} ${c.req.path}`, details: {} } }, 404)
+  );
 
   if (options.token !== undefined) {
     const expected = Buffer.from(options.token);
@@ -194,8 +198,7 @@ export function createHttpApi(node: RingforgeNode, options: HttpApiOptions): Hon
         { siblings: result.values.map((v) => ({ value: Buffer.from(v).toString("base64") })), context: result.context },
         300,
       );
-    }),
-  );
+    }));
 
   const bounded = bodyLimit({
     maxSize: maxBody,
@@ -208,16 +211,14 @@ export function createHttpApi(node: RingforgeNode, options: HttpApiOptions): Hon
       const result = await node.put(keyOf(c), value, writeOptions(c));
       c.header(CONTEXT_HEADER, result.context);
       return c.body(null, 204);
-    }),
-  );
+    }));
 
   app.delete("/kv/:key{.+}", (c) =>
     operation(c, "delete", async () => {
       const result = await node.delete(keyOf(c), writeOptions(c));
       c.header(CONTEXT_HEADER, result.context);
       return c.body(null, 204);
-    }),
-  );
+    }));
 
   app.get("/status", async (c) => c.json(await nodeStatus(node, options.store, options.runId)));
 
@@ -271,7 +272,9 @@ function intParam(c: Context, name: string): number | undefined {
   if (raw === undefined) return undefined;
   const value = Number(raw);
   if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value)) {
-    throw new InvalidRequestError(`query parameter ${name} must be a positive integer, got "${raw.slice(0, 40)}"`, { [name]: raw.slice(0, 40) });
+    throw new InvalidRequestError(`query parameter ${name} must be a positive integer, got "${raw.slice(0, 40)}"`, {
+      [name]: raw.slice(0, 40),
+    });
   }
   return value;
 }

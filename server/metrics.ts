@@ -73,7 +73,12 @@ export class NodeMetrics {
       },
     });
     from("ringforge_hints", "Hint counters since start: stored, delivered, dropped.", (s) => ({ ...s.hints }), "counter");
-    from("ringforge_anti_entropy", "Anti-entropy counters since start: exchanges, failures, differing keys, repaired keys, bytes.", (s) => s.antiEntropy, "counter");
+    from(
+      "ringforge_anti_entropy",
+      "Anti-entropy counters since start: exchanges, failures, differing keys, repaired keys, bytes.",
+      (s) => s.antiEntropy,
+      "counter",
+    );
     from("ringforge_handoff", "Range handoff counters since start.", (s) => s.handoff, "counter");
     from("ringforge_tombstones", "Tombstone collection counters since start.", (s) => s.tombstones, "counter");
     from("ringforge_engine", "Storage engine counters (engine-specific).", (s) => s.engine, "counter");

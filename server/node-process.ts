@@ -9,12 +9,12 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { z } from "zod";
-import { type PluginRef, type ResolvedStore, type StoreConfig, resolveStoreConfig } from "../core/build/config.ts";
+import { type PluginRef, type ResolvedStore, resolveStoreConfig, type StoreConfig } from "../core/build/config.ts";
 import { buildNode, createRootContainer } from "../core/build/node-build.ts";
 import { parseWith } from "../core/build/plugin.ts";
 import type { PluginRegistry } from "../core/build/registry.ts";
 import { AddressInUseError, InvalidConfigError, NotRunningError } from "../core/errors.ts";
-import { type LogLevel, type Logger, consoleLogger } from "../core/interfaces/logger.ts";
+import { consoleLogger, type Logger, type LogLevel } from "../core/interfaces/logger.ts";
 import type { RingforgeNode } from "../core/node/ringforge-node.ts";
 import { systemRuntime } from "../core/runtime/runtime.ts";
 import { parseAddress } from "../core/model/address.ts";
@@ -107,7 +107,10 @@ const tlsFiles = z.object({ cert: z.string().min(1), key: z.string().min(1), ca:
 
 const configSchema: z.ZodType<NodeProcessConfig, unknown> = z
   .object({
-    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, "a node id is letters, digits and . _ : - (starting with a letter or digit)"),
+    id: z.string().regex(
+      /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/,
+      "a node id is letters, digits and . _ : - (starting with a letter or digit)",
+    ),
     peer: z.object({ listen: address, advertise: address.optional(), tls: tlsFiles.optional() }).strict(),
     client: z
       .object({
@@ -176,7 +179,10 @@ export function processStore(config: NodeProcessConfig): StoreConfig {
   const transport = store.transport;
   const transportName = transport === undefined ? "tcp" : typeof transport === "string" ? transport : transport.name;
   if (transportName !== "tcp") {
-    throw new InvalidConfigError([{ path: "store.transport", message: `a node process talks to its peers over tcp, not "${transportName}"` }]);
+    throw new InvalidConfigError([{
+      path: "store.transport",
+      message: `a node process talks to its peers over tcp, not "${transportName}"`,
+    }]);
   }
   return {
     ...store,
@@ -263,18 +269,17 @@ export async function startNodeProcess(config: NodeProcessConfig, options: Start
   const transport = node.services.transport as { address?: string };
   logger.info("node ready", { node: node.id, peer: transport.address, client: url });
 
-  const stop = (): Promise<void> =>
-    (stopping ??= (async () => {
-      logger.info("shutting down", { node: node.id });
-      const closed = new Promise<void>((resolve) => server.http.close(() => resolve()));
-      server.http.closeIdleConnections?.();
-      await node.stop();
-      // Connections still open after the node stopped are idle keep-alives or stuck clients.
-      server.http.closeAllConnections?.();
-      await closed;
-      logger.info("stopped", { node: node.id });
-      resolveStopped();
-    })());
+  const stop = (): Promise<void> => (stopping ??= (async () => {
+    logger.info("shutting down", { node: node.id });
+    const closed = new Promise<void>((resolve) => server.http.close(() => resolve()));
+    server.http.closeIdleConnections?.();
+    await node.stop();
+    // Connections still open after the node stopped are idle keep-alives or stuck clients.
+    server.http.closeAllConnections?.();
+    await closed;
+    logger.info("stopped", { node: node.id });
+    resolveStopped();
+  })());
 
   return { node, store, peerAddress: transport.address ?? config.peer.listen, url, stop, stopped };
 }
@@ -295,9 +300,7 @@ async function listenClient(
   fetch: (request: Request) => Response | Promise<Response>,
 ): Promise<ClientServer> {
   const listen = parseAddress(config.client.listen)!;
-  const tls = config.client.tls
-    ? { key: await readFile(config.client.tls.key), cert: await readFile(config.client.tls.cert) }
-    : undefined;
+  const tls = config.client.tls ? { key: await readFile(config.client.tls.key), cert: await readFile(config.client.tls.cert) } : undefined;
   const c = config.client;
   const headersTimeout = c.headersTimeoutMs ?? 10_000;
   const limits = {

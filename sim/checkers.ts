@@ -35,7 +35,7 @@ export function latencies(history: History): Partial<Record<OperationKind, Laten
   for (const op of history.operations) {
     if (!op.ok || op.kind === "final-read") continue;
     let list = byKind.get(op.kind);
-    if (!list) byKind.set(op.kind, (list = []));
+    if (!list) byKind.set(op.kind, list = []);
     list.push(op.end - op.start);
   }
   const out: Partial<Record<OperationKind, LatencySummary>> = {};
@@ -274,7 +274,7 @@ export function staleReads(history: History): StaleReads {
     const into = op.ok ? byKey : op.kind === "delete" ? unsureDeletes : undefined;
     if (!into) continue;
     let list = into.get(op.key);
-    if (!list) into.set(op.key, (list = []));
+    if (!list) into.set(op.key, list = []);
     list.push(op);
   }
   let reads = 0;
@@ -335,7 +335,7 @@ export function sessionViolations(history: History): SessionViolations {
     writes.set(op.value, op);
     if (op.kind === "delete") {
       let list = deletes.get(op.key);
-      if (!list) deletes.set(op.key, (list = []));
+      if (!list) deletes.set(op.key, list = []);
       list.push(op);
     }
   }
@@ -352,7 +352,7 @@ export function sessionViolations(history: History): SessionViolations {
     if (op.client < 0 || !op.ok) continue;
     const id = `${op.client}\u0000${op.key}`;
     let session = sessions.get(id);
-    if (!session) sessions.set(id, (session = {}));
+    if (!session) sessions.set(id, session = {});
     if (op.kind === "write" || op.kind === "delete") session.lastWrite = op;
     if (op.kind !== "read") continue;
     reads++;

@@ -110,11 +110,10 @@ export function comparisonRows(comparison: Comparison): ComparisonRow[] {
     cells["ok / attempted"] = `${ok} / ${attempted}`;
     const failures: Record<string, number> = {};
     for (const r of runs) for (const [code, n] of Object.entries(r.availability.failedBy)) failures[code] = (failures[code] ?? 0) + n;
-    cells["failed by error"] =
-      Object.entries(failures)
-        .sort(([a], [b]) => (a < b ? -1 : 1))
-        .map(([code, n]) => `${code.replace("RINGFORGE_", "").toLowerCase()} ${n}`)
-        .join(", ") || "-";
+    cells["failed by error"] = Object.entries(failures)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([code, n]) => `${code.replace("RINGFORGE_", "").toLowerCase()} ${n}`)
+      .join(", ") || "-";
     if (runs.some((r) => r.lostWrites)) {
       const lost = runs.map((r) => r.lostWrites?.lost ?? 0);
       const acked = runs.map((r) => r.lostWrites?.acknowledged ?? 0);
@@ -159,7 +158,9 @@ export function comparisonRows(comparison: Comparison): ComparisonRow[] {
     const limited = runs.map((r) => r.siblingLimit).filter((l) => l !== undefined);
     if (limited.length > 0) {
       const first = limited.map((l) => l.firstAtMs).sort((a, b) => a - b);
-      cells["sibling limit hit"] = `${limited.length}/${runs.length} seeds, first at ${fmt(first[Math.floor(first.length / 2)]! / 1000)} s (median)`;
+      cells["sibling limit hit"] = `${limited.length}/${runs.length} seeds, first at ${
+        fmt(first[Math.floor(first.length / 2)]! / 1000)
+      } s (median)`;
     }
     cells["divergent keys"] = `${sum(runs.map((r) => r.convergence.divergent))} of ${sum(runs.map((r) => r.convergence.keys))}`;
     const p = (kind: "read" | "write" | "add" | "increment", q: "p50" | "p99") =>
@@ -193,8 +194,9 @@ function repairCells(runs: readonly RunReport[]): Record<string, string> {
   }
   const hints = repairs.map((r) => r.hints).filter((h) => h !== undefined);
   if (hints.length > 0) {
-    cells["hints stored/delivered/dropped"] =
-      `${sum(hints.map((h) => h.stored))}/${sum(hints.map((h) => h.delivered))}/${sum(hints.map((h) => h.dropped))}`;
+    cells["hints stored/delivered/dropped"] = `${sum(hints.map((h) => h.stored))}/${sum(hints.map((h) => h.delivered))}/${
+      sum(hints.map((h) => h.dropped))
+    }`;
   }
   const reaped = sum(repairs.map((r) => r.tombstonesReaped));
   if (reaped > 0) cells["tombstones reaped"] = String(reaped);

@@ -147,7 +147,13 @@ export const faultEventSchema: z.ZodType<FaultEvent, unknown> = z.discriminatedU
   z.object({ at, action: z.literal("skew"), node: nodeId, offsetMs: z.number().finite() }).strict(),
   z.object({ at, action: z.literal("loss"), probability: z.number().min(0).max(1) }).strict(),
   z.object({ at, action: z.literal("duplicate"), probability: z.number().min(0).max(1) }).strict(),
-  z.object({ at, action: z.literal("latency"), from: z.union([nodeId, z.literal("*")]), to: z.union([nodeId, z.literal("*")]), latency: latencySchema }).strict(),
+  z.object({
+    at,
+    action: z.literal("latency"),
+    from: z.union([nodeId, z.literal("*")]),
+    to: z.union([nodeId, z.literal("*")]),
+    latency: latencySchema,
+  }).strict(),
 ]);
 
 /**
@@ -182,7 +188,10 @@ export function parseFaults(
     for (const event of sorted) {
       if (event.action === "join") {
         if (known.has(event.node)) {
-          throw new InvalidConfigError([{ path: "faults", message: `fault at ${event.at} ms joins "${event.node}", which is already a node` }]);
+          throw new InvalidConfigError([{
+            path: "faults",
+            message: `fault at ${event.at} ms joins "${event.node}", which is already a node`,
+          }]);
         }
         known.add(event.node);
       }

@@ -28,7 +28,8 @@ export function simulatedNetwork(cluster: Cluster): SimulatedNetwork {
     throw new InvalidConfigError([
       {
         path: "transport",
-        message: `the simulator injects faults into a simulated network; config "${cluster.store.name}" uses transport "${plugin.name}", which is not one`,
+        message:
+          `the simulator injects faults into a simulated network; config "${cluster.store.name}" uses transport "${plugin.name}", which is not one`,
       },
     ]);
   }

@@ -26,24 +26,24 @@ import type { NetworkStats, SimulatedNetwork } from "../core/interfaces/simulate
 import { simulatedNetwork } from "./network.ts";
 import {
   type Availability,
+  availability,
+  type CrdtUpdates,
+  crdtUpdates,
   type Detection,
-  type LatencySummary,
-  type ViewChange,
   detection,
+  latencies,
+  type LatencySummary,
   type LostWrites,
+  lostWrites,
+  type SessionViolations,
+  sessionViolations,
+  siblings,
   type SiblingSummary,
   type StaleReads,
-  availability,
-  latencies,
-  lostWrites,
-  siblings,
   staleReads,
-  sessionViolations,
-  type SessionViolations,
-  crdtUpdates,
-  type CrdtUpdates,
-  storedRecords,
   type StoredRecords,
+  storedRecords,
+  type ViewChange,
 } from "./checkers.ts";
 import { History, type OperationKind } from "./history.ts";
 import { ScrambledZipfian } from "./zipfian.ts";
@@ -256,8 +256,8 @@ class Simulation {
         workload.type === "set"
           ? this.#setClient(workload, client, ops, deadline)
           : workload.type === "crdt"
-            ? this.#crdtClient(workload, client, ops, deadline)
-            : this.#ycsbClient(workload, client, ops, deadline),
+          ? this.#crdtClient(workload, client, ops, deadline)
+          : this.#ycsbClient(workload, client, ops, deadline)
       ),
     );
     // Let every scheduled fault happen, then undo them all: the final reads judge the store
@@ -287,8 +287,8 @@ class Simulation {
       ...(workload.type === "ycsb"
         ? { staleReads: staleReads(h), sessions: sessionViolations(h) }
         : workload.type === "crdt"
-          ? { crdt: crdtUpdates(h, workload.datatype) }
-          : { lostWrites: lostWrites(h) }),
+        ? { crdt: crdtUpdates(h, workload.datatype) }
+        : { lostWrites: lostWrites(h) }),
       convergence,
       network: { ...this.#network.stats },
       repair: this.#repair(),
@@ -335,7 +335,7 @@ class Simulation {
     const crashes: { node: string; at: number; restartedAt?: number }[] = [];
     const watch = (node: RingforgeNode) =>
       node.services.detector.onChange((e) =>
-        changes.push({ at: this.now, observer: node.id, member: e.member.id, status: e.member.status }),
+        changes.push({ at: this.now, observer: node.id, member: e.member.id, status: e.member.status })
       );
     for (const node of this.cluster.nodes) watch(node);
     this.#onCrash = (id) => crashes.push({ node: id, at: this.now });
@@ -493,7 +493,16 @@ class Simulation {
           w.key,
           (current, read) => {
             const values = read.siblings;
-            this.#recordRead(client, "read", w.key, node.id, start, values.length, [...(current?.elements ?? [])], obsoleteSiblings(values));
+            this.#recordRead(
+              client,
+              "read",
+              w.key,
+              node.id,
+              start,
+              values.length,
+              [...(current?.elements ?? [])],
+              obsoleteSiblings(values),
+            );
             putStart = this.now;
             return { by: element, elements: [...(current?.elements ?? []), element] };
           },
@@ -599,19 +608,15 @@ class Simulation {
     for (let i = 0; i < operations && this.now < deadline; i++) {
       await this.#think(w.thinkMs);
       const roll = this.#random.next() * total;
-      const op =
-        roll < w.mix.read
-          ? "read"
-          : roll < w.mix.read + w.mix.update
-            ? "update"
-            : roll < w.mix.read + w.mix.update + w.mix.insert
-              ? "insert"
-              : "delete";
+      const op = roll < w.mix.read
+        ? "read"
+        : roll < w.mix.read + w.mix.update
+        ? "update"
+        : roll < w.mix.read + w.mix.update + w.mix.insert
+        ? "insert"
+        : "delete";
       const writeKind = op === "delete" ? "delete" : "write";
-      const key =
-        op === "insert"
-          ? `c${client}.i${inserted++}`
-          : ycsbKey(chooser ? chooser.next() : this.#random.int(w.records));
+      const key = op === "insert" ? `c${client}.i${inserted++}` : ycsbKey(chooser ? chooser.next() : this.#random.int(w.records));
       const node = this.#pickNode();
       const start = this.now;
       const id = `c${client}.${i}`;
@@ -658,8 +663,11 @@ class Simulation {
       try {
         // R = N: every replica answers, so read repair reaches every replica.
         const read = await node.get(key, { r: n });
-        const ids =
-          w.type === "set" ? parseSetValues(read.values) : w.type === "crdt" ? crdtReadIds(w, read.values) : read.values.map(ycsbId);
+        const ids = w.type === "set"
+          ? parseSetValues(read.values)
+          : w.type === "crdt"
+          ? crdtReadIds(w, read.values)
+          : read.values.map(ycsbId);
         const obsolete = w.type === "set" ? obsoleteSiblings(read.values.map((v) => setCodec("").decode(v))) : undefined;
         this.#recordRead(-1, "final-read", key, node.id, start, read.values.length, ids, obsolete);
       } catch (error) {

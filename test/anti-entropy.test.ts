@@ -6,7 +6,7 @@ import { simulatedNetwork } from "../sim/network.ts";
 import { describe, it } from "@std/testing/bdd";
 import { assert, assertEquals } from "@std/assert";
 import fc from "fast-check";
-import { type Cluster, type StoreConfig, createCluster, decodeText, encodeText, sleep } from "../index.ts";
+import { type Cluster, createCluster, decodeText, encodeText, sleep, type StoreConfig } from "../index.ts";
 import { MemoryEngine } from "../plugins/engines/memory.ts";
 import { RecordStore } from "../core/node/record-store.ts";
 import { VirtualScheduler } from "../core/runtime/virtual-scheduler.ts";
@@ -267,7 +267,9 @@ describe("bad sync, ring and gc messages", () => {
 
 describe("races the review found", () => {
   it("push mode never settles a record that changed after the tree was read", async () => {
-    await using cluster = await createCluster(merkleStore({ nodes: 2, replication: { n: 2, r: 1, w: 2 }, handoff: { intervalMs: 3_600_000 } }));
+    await using cluster = await createCluster(
+      merkleStore({ nodes: 2, replication: { n: 2, r: 1, w: 2 }, handoff: { intervalMs: 3_600_000 } }),
+    );
     await cluster.node("n1").put("x", encodeText("v1"));
     const n1 = cluster.node("n1").services;
     const original = n1.store.intervalHash.bind(n1.store);
@@ -276,8 +278,9 @@ describe("races the review found", () => {
       const hash = await original(interval);
       if (!slipped) {
         slipped = true; // a write lands on n1 alone right after its tree was read
-        await n1.store.update("x", (mine) =>
-          n1.resolver.write(mine, { value: encodeText("v2"), context: undefined, node: "n1", timestamp: n1.clock.now() }),
+        await n1.store.update(
+          "x",
+          (mine) => n1.resolver.write(mine, { value: encodeText("v2"), context: undefined, node: "n1", timestamp: n1.clock.now() }),
         );
       }
       return hash;

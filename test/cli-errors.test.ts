@@ -113,7 +113,11 @@ describe("client commands: an unreachable or wrong URL", () => {
   });
 
   it("an error the CLI did not expect: its message on one line, and where the stack trace is", async () => {
-    const broken = { names: () => { throw new Error("registry exploded"); } } as unknown as PluginRegistry;
+    const broken = {
+      names: () => {
+        throw new Error("registry exploded");
+      },
+    } as unknown as PluginRegistry;
     const { code, err } = await cli(["plugins"], broken);
     assertNotEquals(code, 0);
     assertEquals(err, "ringforge: registry exploded\n(run with --verbose for the stack trace)\n");
@@ -181,10 +185,22 @@ describe("flags", () => {
     const dir = tempDir();
     writeFileSync(
       path.join(dir, "s.json"),
-      JSON.stringify({ name: "tiny", workload: { type: "set", clients: 2, adds: 4, key: "s", thinkMs: { min: 1, max: 5 } }, quiesceMs: 100 }),
+      JSON.stringify({
+        name: "tiny",
+        workload: { type: "set", clients: 2, adds: 4, key: "s", thinkMs: { min: 1, max: 5 } },
+        quiesceMs: 100,
+      }),
     );
     writeFileSync(path.join(dir, "c.json"), JSON.stringify({ nodes: 3, engine: "memory" }));
-    const { code, out, err } = await cli(["compare", path.join(dir, "s.json"), "--config", path.join(dir, "c.json"), "--seeds", "2", "--json"]);
+    const { code, out, err } = await cli([
+      "compare",
+      path.join(dir, "s.json"),
+      "--config",
+      path.join(dir, "c.json"),
+      "--seeds",
+      "2",
+      "--json",
+    ]);
     assertEquals(code, 0, err);
     assertEquals(err, "ringforge: --seeds is now --seed-count (the old name will go)\n");
     assertEquals(JSON.parse(out).seeds, [1, 2]);
@@ -214,9 +230,33 @@ describe("ringforge cluster checks before it writes or starts anything", () => {
     const dir = tempDir();
     const held = await tcpServer(() => {});
     // One node: its ports are base+1, so base = a free port - 1 puts one on a free port.
-    const peer = oneLine(await cli(["cluster", "--nodes", "1", "--dir", dir, "--peer-base", String(held - 1), "--client-base", String((await freePort()) - 1)]));
+    const peer = oneLine(
+      await cli([
+        "cluster",
+        "--nodes",
+        "1",
+        "--dir",
+        dir,
+        "--peer-base",
+        String(held - 1),
+        "--client-base",
+        String((await freePort()) - 1),
+      ]),
+    );
     assertMatch(peer, new RegExp(`port 127\\.0\\.0\\.1:${held} is already in use .*--peer-base$`));
-    const client = oneLine(await cli(["cluster", "--nodes", "1", "--dir", dir, "--peer-base", String((await freePort()) - 1), "--client-base", String(held - 1)]));
+    const client = oneLine(
+      await cli([
+        "cluster",
+        "--nodes",
+        "1",
+        "--dir",
+        dir,
+        "--peer-base",
+        String((await freePort()) - 1),
+        "--client-base",
+        String(held - 1),
+      ]),
+    );
     assertMatch(client, new RegExp(`port 127\\.0\\.0\\.1:${held} is already in use .*--client-base$`));
     assertEquals(readdirSync(dir), []);
   });

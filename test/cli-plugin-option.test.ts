@@ -60,7 +60,16 @@ describe("ringforge --plugin", () => {
   it("compare: runs a config naming the module's plugin", async () => {
     const scenario = jsonFile("tiny.json", {
       name: "tiny",
-      workload: { type: "ycsb", clients: 2, operations: 40, records: 20, mix: { read: 0.5, update: 0.5, insert: 0 }, distribution: "uniform", valueBytes: 10, thinkMs: { min: 0, max: 5 } },
+      workload: {
+        type: "ycsb",
+        clients: 2,
+        operations: 40,
+        records: 20,
+        mix: { read: 0.5, update: 0.5, insert: 0 },
+        distribution: "uniform",
+        valueBytes: 10,
+        thinkMs: { min: 0, max: 5 },
+      },
       faults: [],
       quiesceMs: 500,
     });
@@ -72,11 +81,21 @@ describe("ringforge --plugin", () => {
 
   it("a module that cannot be loaded, or exports no plugin, is one line naming it", async () => {
     const missing = await cli(["config", CONFIG, "--plugin", "examples/plugin-kit/jump-hash/nope.ts"]);
-    assertEquals([missing.code, missing.err], [2, "ringforge: --plugin examples/plugin-kit/jump-hash/nope.ts could not be loaded: no such file\n"]);
+    assertEquals([missing.code, missing.err], [
+      2,
+      "ringforge: --plugin examples/plugin-kit/jump-hash/nope.ts could not be loaded: no such file\n",
+    ]);
     const none = await cli(["config", CONFIG, "--plugin", "core/errors.ts"]);
     assertEquals(none.code, 2);
     assertMatch(none.err, /^ringforge: --plugin core\/errors\.ts exports no plugin \(an object made by definePlugin[^\n]*\)\n$/);
-    const compare = await cli(["compare", "examples/scenarios/leave.json", "--config", CONFIG, "--plugin", "no-such-package-for-ringforge"]);
+    const compare = await cli([
+      "compare",
+      "examples/scenarios/leave.json",
+      "--config",
+      CONFIG,
+      "--plugin",
+      "no-such-package-for-ringforge",
+    ]);
     assertEquals(compare.code, 2);
     assertMatch(compare.err, /^ringforge: --plugin no-such-package-for-ringforge could not be loaded: [^\n]+\n$/);
   });

@@ -7,7 +7,7 @@
 import { describe, it } from "@std/testing/bdd";
 import { assertEquals, assertInstanceOf, assertRejects, assertThrows } from "@std/assert";
 import { RingforgeClient } from "../client/ringforge-client.ts";
-import { type FetchFailure, UnreachableUrlError, classifyFetchFailure } from "../client/fetch-failure.ts";
+import { classifyFetchFailure, type FetchFailure, UnreachableUrlError } from "../client/fetch-failure.ts";
 import { InvalidConfigError, UnreachableNodeError } from "../core/errors.ts";
 import { freePort } from "./support/tcp-pair.ts";
 
@@ -21,12 +21,26 @@ describe("classifyFetchFailure", () => {
   it("tells the failures apart from Node's codes and from Deno's messages alike", () => {
     const cases: [unknown, FetchFailure, string | undefined][] = [
       [failed(coded("ECONNREFUSED", "connect ECONNREFUSED 127.0.0.1:8009")), "connection-refused", "ECONNREFUSED"],
-      [deno("error sending request for url (http://127.0.0.1:8009/x): client error (Connect): tcp connect error: Connection refused (os error 111)"), "connection-refused", undefined],
+      [
+        deno(
+          "error sending request for url (http://127.0.0.1:8009/x): client error (Connect): tcp connect error: Connection refused (os error 111)",
+        ),
+        "connection-refused",
+        undefined,
+      ],
       [failed(coded("ENOTFOUND", "getaddrinfo ENOTFOUND nowhere.invalid")), "host-not-found", "ENOTFOUND"],
-      [deno("client error (Connect): dns error: failed to lookup address information: Name or service not known"), "host-not-found", undefined],
+      [
+        deno("client error (Connect): dns error: failed to lookup address information: Name or service not known"),
+        "host-not-found",
+        undefined,
+      ],
       [failed(coded("ECONNRESET", "read ECONNRESET")), "connection-reset", "ECONNRESET"],
       [deno("Connection reset by peer (os error 104)"), "connection-reset", undefined],
-      [failed(coded("HPE_INVALID_CONSTANT", "Response does not match the HTTP/1.1 protocol (Expected HTTP/)", "HTTPParserError")), "not-http", undefined],
+      [
+        failed(coded("HPE_INVALID_CONSTANT", "Response does not match the HTTP/1.1 protocol (Expected HTTP/)", "HTTPParserError")),
+        "not-http",
+        undefined,
+      ],
       [deno("client error (SendRequest): invalid HTTP version parsed"), "not-http", undefined],
       [failed(coded("UND_ERR_SOCKET", "other side closed", "SocketError")), "connection-closed", undefined],
       [deno("client error (SendRequest): connection closed before message completed"), "connection-closed", undefined],
@@ -52,7 +66,11 @@ describe("RingforgeClient", () => {
   });
 
   it("a URL without http:// or https:// is refused when the client is made", () => {
-    assertThrows(() => new RingforgeClient("127.0.0.1:8001"), InvalidConfigError, 'must start with http:// or https:// (got "127.0.0.1:8001")');
+    assertThrows(
+      () => new RingforgeClient("127.0.0.1:8001"),
+      InvalidConfigError,
+      'must start with http:// or https:// (got "127.0.0.1:8001")',
+    );
     assertThrows(() => new RingforgeClient("ftp://127.0.0.1:8001"), InvalidConfigError);
   });
 });

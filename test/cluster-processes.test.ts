@@ -164,7 +164,9 @@ describe("a cluster of node processes", () => {
     const l = await layout(4);
     const members = [0, 1, 2].map((i) => {
       const config = l.config(i);
-      return startProcess(path.join(l.dir, "configs"), { ...config, store: { ...(config.store as object), nodes: l.ids.slice(0, 3) } }, { RINGFORGE_SECRET: SECRET });
+      return startProcess(path.join(l.dir, "configs"), { ...config, store: { ...(config.store as object), nodes: l.ids.slice(0, 3) } }, {
+        RINGFORGE_SECRET: SECRET,
+      });
     });
     running.push(...members);
     await Promise.all(members.map((n) => waitReady(n)));
@@ -201,8 +203,7 @@ describe("a cluster of node processes", () => {
             socket.end(i % 3 === 0 ? Uint8Array.of(0x7f, 0xff, 0xff, 0xff, ...junk) : junk);
           });
           setTimeout(() => socket.destroy(), 3000);
-        }),
-      ),
+        })),
     );
     assertEquals((await nodes[0]!.client.get("kept")).values.map(decodeText), ["across restarts"]);
 

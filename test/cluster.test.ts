@@ -5,17 +5,28 @@ import { simulatedNetwork } from "../sim/network.ts";
 import { describe, it } from "@std/testing/bdd";
 import { assert, assertEquals, assertInstanceOf, assertRejects, assertThrows } from "@std/assert";
 import fc from "fast-check";
-import { type Cluster, InvalidConfigError, InvalidContextError, InvalidKeyError, InvalidRequestError, InvalidValueError, NotRunningError, QuorumNotReachedError, type RingforgeNode, UnknownPluginError, resolveStoreConfig, sleep, createCluster, decodeText, encodeText, store } from "../index.ts";
-import { liveValues } from "../core/model/sibling.ts";
-import { recordKey, encodeRecord } from "../core/codec/record-codec.ts";
-import { unwrapContext } from "../core/model/causal-context.ts";
 import {
-  builtinPlugins,
-  consistentHash,
-  lastWriteWins,
-  quorum,
-  vectorClock,
-} from "../plugins/index.ts";
+  type Cluster,
+  createCluster,
+  decodeText,
+  encodeText,
+  InvalidConfigError,
+  InvalidContextError,
+  InvalidKeyError,
+  InvalidRequestError,
+  InvalidValueError,
+  NotRunningError,
+  QuorumNotReachedError,
+  resolveStoreConfig,
+  type RingforgeNode,
+  sleep,
+  store,
+  UnknownPluginError,
+} from "../index.ts";
+import { liveValues } from "../core/model/sibling.ts";
+import { encodeRecord, recordKey } from "../core/codec/record-codec.ts";
+import { unwrapContext } from "../core/model/causal-context.ts";
+import { builtinPlugins, consistentHash, lastWriteWins, quorum, vectorClock } from "../plugins/index.ts";
 
 const text = (values: Uint8Array[]) => values.map(decodeText).sort();
 const network = (cluster: Cluster) => simulatedNetwork(cluster);
@@ -131,11 +142,11 @@ describe("quorum arithmetic", () => {
           c: fc.constant(c),
           r: fc.integer({ min: 1, max: c.n }),
           wOffset: fc.nat(),
-        }),
+        })
       );
     await fc.assert(
       fc.asyncProperty(caseArb, async ({ c, r, wOffset }) => {
-        const w = Math.min(c.n, c.n - r + 1 + (wOffset % (r)));
+        const w = Math.min(c.n, c.n - r + 1 + (wOffset % r));
         assert(r + w > c.n);
         await using cluster = await createCluster({
           nodes: c.n + c.extra,

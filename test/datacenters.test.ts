@@ -5,7 +5,7 @@
 import { simulatedNetwork } from "../sim/network.ts";
 import { describe, it } from "@std/testing/bdd";
 import { assert, assertEquals, assertRejects } from "@std/assert";
-import { InvalidRequestError, RingforgeError, type StoreConfig, createCluster, decodeText, encodeText, sleep } from "../index.ts";
+import { createCluster, decodeText, encodeText, InvalidRequestError, RingforgeError, sleep, type StoreConfig } from "../index.ts";
 import { builtinPlugins } from "../plugins/index.ts";
 import { parseFaults, parseScenario, runScenario } from "../sim/index.ts";
 
@@ -60,20 +60,33 @@ describe("the simulator and datacenters", () => {
     const dcs = new Map(dcNodes.map((n) => [n.id, n.datacenter]));
     const events = parseFaults("isolate dc:dc2 at 1s; latency dc:dc1 -> dc:dc2 40ms at 0ms", ids, dcs);
     assertEquals(events.filter((e) => e.action === "latency").length, 9);
-    assertEquals(events.find((e) => e.action === "partition"), { at: 1000, action: "partition", groups: [["b1", "b2", "b3"], ["a1", "a2", "a3"]] });
+    assertEquals(events.find((e) => e.action === "partition"), {
+      at: 1000,
+      action: "partition",
+      groups: [["b1", "b2", "b3"], ["a1", "a2", "a3"]],
+    });
   });
 
   it("local-quorum stays available and fast through the cut; quorum and each-quorum do not", async () => {
     const scenario = parseScenario({
       name: "dc2-cut-off",
-      workload: { type: "ycsb", clients: 6, operations: 600, records: 50, mix: { read: 0.5, update: 0.5, insert: 0 }, thinkMs: { min: 0, max: 10 } },
+      workload: {
+        type: "ycsb",
+        clients: 6,
+        operations: 600,
+        records: 50,
+        mix: { read: 0.5, update: 0.5, insert: 0 },
+        thinkMs: { min: 0, max: 10 },
+      },
       coordinators: ["a1", "a2", "a3"],
       faults: "latency dc:dc1 -> dc:dc2 40ms at 0ms; latency dc:dc2 -> dc:dc1 40ms at 0ms; isolate dc:dc2 at 300ms, heal at 1s",
       quiesceMs: 3000,
       finalReads: false,
     });
     const run = async (consistency: "count" | "local-quorum" | "each-quorum") =>
-      (await runScenario({ ...twoDatacenters, name: consistency, replication: { n: 6, r: 4, w: 4, consistency } }, scenario, 1, { registry: builtinPlugins })).report;
+      (await runScenario({ ...twoDatacenters, name: consistency, replication: { n: 6, r: 4, w: 4, consistency } }, scenario, 1, {
+        registry: builtinPlugins,
+      })).report;
     const local = await run("local-quorum");
     const each = await run("each-quorum");
     assertEquals(local.availability.attempted, local.availability.ok);

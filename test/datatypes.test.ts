@@ -6,13 +6,11 @@ import { describe, it } from "@std/testing/bdd";
 import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import {
   Counters,
-  MultiRegisters,
-  Registers,
-  Sets,
   gCounterType,
   inField,
   lwwRegisterType,
   mapType,
+  MultiRegisters,
   mvRegisterType,
   orSetType,
   pnCounterType,
@@ -23,9 +21,11 @@ import {
   prepareRemove,
   prepareWrite,
   raiseTo,
+  Registers,
   seen,
+  Sets,
 } from "../core/client/datatypes/index.ts";
-import { CorruptDataError, InvalidRequestError, InvalidValueError, createCluster } from "../index.ts";
+import { CorruptDataError, createCluster, InvalidRequestError, InvalidValueError } from "../index.ts";
 import { CrdtStore } from "../core/client/crdt-store.ts";
 import { builtinPlugins } from "../plugins/index.ts";
 import { parseScenario, runScenario } from "../sim/index.ts";
@@ -48,8 +48,8 @@ dataTypeSuite({
     n % 3 === 0
       ? inField("visits", (first) => prepareChange(first, actor, "up", 1))
       : n % 3 === 1
-        ? inField("tags", (first) => prepareAdd(first, actor, member(n)))
-        : inField("name", (first) => prepareAssign(first, actor, `name${n % 4}`)),
+      ? inField("tags", (first) => prepareAdd(first, actor, member(n)))
+      : inField("name", (first) => prepareAssign(first, actor, `name${n % 4}`)),
 });
 
 describe("what the data types mean", () => {
@@ -89,7 +89,10 @@ describe("data type clients on a cluster", () => {
     const names = new Registers<string>(cluster.node("n2"), { actor: "a" });
     await names.set("name", "Ada");
     assertEquals(await names.get("name"), "Ada");
-    const [t1, t2] = [new MultiRegisters<string>(cluster.node("n1"), { actor: "a" }), new MultiRegisters<string>(cluster.node("n2"), { actor: "b" })];
+    const [t1, t2] = [
+      new MultiRegisters<string>(cluster.node("n1"), { actor: "a" }),
+      new MultiRegisters<string>(cluster.node("n2"), { actor: "b" }),
+    ];
     await Promise.all([t1.set("title", "one"), t2.set("title", "two")]);
     assertEquals((await t1.get("title")).sort(), ["one", "two"]);
     const profiles = new CrdtStore(cluster.node("n3"), profile, { actor: "a" });

@@ -12,12 +12,7 @@ import type { FailureDetector } from "../core/interfaces/failure-detector.ts";
 import type { MemberInfo } from "../core/interfaces/partitioner.ts";
 import type { NodeId } from "../core/model/sibling.ts";
 import type { VirtualScheduler } from "../core/runtime/virtual-scheduler.ts";
-import {
-  detectorPlugins,
-  StaticMembership,
-  staticMembership,
-  staticMembershipPlugin,
-} from "../plugins/detectors/index.ts";
+import { detectorPlugins, StaticMembership, staticMembership, staticMembershipPlugin } from "../plugins/detectors/index.ts";
 import { failureDetectorSuite } from "../plugin-kit/testing/index.ts";
 
 /** A detector as its plugin creates it for node `self`, on a scheduler driven by hand. */

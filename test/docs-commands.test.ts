@@ -207,7 +207,11 @@ async function runToEnd(command: string, cwd: string, env: Record<string, string
   clearTimeout(timer);
   // Nothing a finished command started (or a killed one) outlives its test.
   signalGroup(run.child.pid!, "SIGKILL");
-  assertEquals(code, 0, `\`${command}\` exited with ${code}${code === "SIGKILL" ? ` (killed after ${ms} ms)` : ""}:\n${tail(run.output())}`);
+  assertEquals(
+    code,
+    0,
+    `\`${command}\` exited with ${code}${code === "SIGKILL" ? ` (killed after ${ms} ms)` : ""}:\n${tail(run.output())}`,
+  );
   return run.stdout();
 }
 
@@ -221,7 +225,16 @@ interface Workspace {
 function makeWorkspace(): Workspace {
   const parent = mkdtempSync(path.join(tmpdir(), "ringforge-docs-"));
   const dir = path.join(parent, "ringforge");
-  const generated = new Set(["node_modules", "dist", "data", ".git", "coverage", ".deno", path.join("docs", "api"), path.join("bench", "results")]);
+  const generated = new Set([
+    "node_modules",
+    "dist",
+    "data",
+    ".git",
+    "coverage",
+    ".deno",
+    path.join("docs", "api"),
+    path.join("bench", "results"),
+  ]);
   cpSync(ROOT, dir, {
     recursive: true,
     filter: (source) => {
@@ -323,7 +336,9 @@ async function stop(running: Running): Promise<void> {
     if (workspace) removeWorkspace(workspace);
     const skipped = BLOCKS.filter((b) => b.skip || (b.slow && !runSlow));
     const line = (b: Block) =>
-      `  ${b.file}:${b.line} ${b.commands[0]}${b.commands.length > 1 ? " ..." : ""}\n      ${b.skip ?? `${b.slow} (set RINGFORGE_DOCS_SLOW=1 to run it)`}`;
+      `  ${b.file}:${b.line} ${b.commands[0]}${b.commands.length > 1 ? " ..." : ""}\n      ${
+        b.skip ?? `${b.slow} (set RINGFORGE_DOCS_SLOW=1 to run it)`
+      }`;
     console.log(
       `docs commands run:\n${timings.map((t) => `  ${t}`).join("\n")}\n` +
         (skipped.length ? `docs commands not run:\n${skipped.map(line).join("\n")}\n` : ""),
@@ -363,7 +378,11 @@ async function stop(running: Running): Promise<void> {
                     const finished = await runBounded(command, dir, env, LAB_BUDGET_MS);
                     ran.set(command, `${file}:${block.line}`);
                     if (!finished) {
-                      timings.push(`${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s  ${file}:${block.line} ${command} (running after ${LAB_BUDGET_MS / 1000} s, stopped; RINGFORGE_DOCS_SLOW=1 runs it to the end)`);
+                      timings.push(
+                        `${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s  ${file}:${block.line} ${command} (running after ${
+                          LAB_BUDGET_MS / 1000
+                        } s, stopped; RINGFORGE_DOCS_SLOW=1 runs it to the end)`,
+                      );
                       continue;
                     }
                     break;
@@ -378,10 +397,15 @@ async function stop(running: Running): Promise<void> {
                   cluster = running;
                   let exited: number | string | undefined;
                   void running.exited.then((code) => (exited = code));
-                  const ready = await waitUntil(READY_MS, () => exited !== undefined || running.output().includes("Ctrl-C stops every node"));
+                  const ready = await waitUntil(
+                    READY_MS,
+                    () => exited !== undefined || running.output().includes("Ctrl-C stops every node"),
+                  );
                   assert(
                     ready && exited === undefined,
-                    `\`${command}\` ${exited === undefined ? `did not say it was ready within ${READY_MS} ms` : `exited (${exited})`}:\n${tail(running.output())}`,
+                    `\`${command}\` ${exited === undefined ? `did not say it was ready within ${READY_MS} ms` : `exited (${exited})`}:\n${
+                      tail(running.output())
+                    }`,
                   );
                   break;
                 }

@@ -134,7 +134,12 @@ describeLevel(title, () => {
       // A second engine over the same node's database cannot open while the first holds it.
       const twin = nodeEngine("a1");
       const error = await assertRejects(() => twin.open(), DirectoryLockedError);
-      assertEquals([error.code, error.directory, error.pid, error.host], ["RINGFORGE_DIRECTORY_LOCKED", join(directory, "a1"), process.pid, hostname()]);
+      assertEquals([error.code, error.directory, error.pid, error.host], [
+        "RINGFORGE_DIRECTORY_LOCKED",
+        join(directory, "a1"),
+        process.pid,
+        hostname(),
+      ]);
       assertEquals(error.message.includes("\n"), false);
     });
 

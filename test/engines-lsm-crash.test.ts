@@ -22,7 +22,7 @@ import { afterAll, describe, it } from "@std/testing/bdd";
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { spawn } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { readFile, readdir, stat, writeFile } from "node:fs/promises";
+import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -30,16 +30,10 @@ import { fileURLToPath } from "node:url";
 import { CorruptDataError, DirectoryLockedError } from "../core/errors.ts";
 import { silentLogger } from "../core/interfaces/logger.ts";
 import { compareBytes } from "../core/codec/bytes.ts";
-import { type LogOperation, encodeRecord } from "../plugins/engines/lsm/commit-log.ts";
+import { encodeRecord, type LogOperation } from "../plugins/engines/lsm/commit-log.ts";
 import { LsmEngine, type LsmEngineOptions } from "../plugins/engines/lsm/lsm-engine.ts";
 import { writeManifest } from "../plugins/engines/lsm/manifest.ts";
-import {
-  CRASH_KEYS,
-  type CrashOperation,
-  crashKey,
-  crashOperations,
-  crashOptions,
-} from "./support/lsm-crash-writer.ts";
+import { CRASH_KEYS, crashKey, type CrashOperation, crashOperations, crashOptions } from "./support/lsm-crash-writer.ts";
 import { SeededRandom } from "../core/runtime/seeded-random.ts";
 
 const root = mkdtempSync(join(tmpdir(), "ringforge-lsm-crash-"));
@@ -102,7 +96,9 @@ interface WriterRun {
 /** Runs the writer on `directory` and kills it with SIGKILL once it has acknowledged `killAfter` operations. */
 function runWriter(directory: string, seed: number, killAfter: number): Promise<WriterRun> {
   // Under Deno, process.execPath is the deno binary.
-  const args = underDeno ? ["run", "-A", writerScript, directory, String(seed)] : ["--import", "tsx", writerScript, directory, String(seed)];
+  const args = underDeno
+    ? ["run", "-A", writerScript, directory, String(seed)]
+    : ["--import", "tsx", writerScript, directory, String(seed)];
   const child = spawn(process.execPath, args, { cwd: repository, stdio: ["ignore", "pipe", "pipe"] });
   const acked = new Set<number>();
   let issued = -1;
@@ -210,7 +206,7 @@ function historyByKey(ops: readonly CrashOperation[]): Map<string, { index: numb
   for (const op of ops) {
     for (const w of op.writes) {
       let list = history.get(w.key);
-      if (!list) history.set(w.key, (list = []));
+      if (!list) history.set(w.key, list = []);
       list.push({ index: op.index, value: w.value });
     }
   }
@@ -221,7 +217,12 @@ function historyByKey(ops: readonly CrashOperation[]): Map<string, { index: numb
  * Checks a store recovered after the writer was killed, against the writes it started
  * (`ops`) and those it acknowledged.
  */
-async function checkRecovered(engine: LsmEngine, ops: readonly CrashOperation[], acked: ReadonlySet<number>, label: string): Promise<Map<string, string>> {
+async function checkRecovered(
+  engine: LsmEngine,
+  ops: readonly CrashOperation[],
+  acked: ReadonlySet<number>,
+  label: string,
+): Promise<Map<string, string>> {
   const history = historyByKey(ops);
   const writer = new Map<string, { index: number; key: string }>(); // value -> the write that wrote it
   for (const op of ops) for (const w of op.writes) if (w.value !== null) writer.set(w.value, { index: op.index, key: w.key });
@@ -244,7 +245,10 @@ async function checkRecovered(engine: LsmEngine, ops: readonly CrashOperation[],
     const allowed = writes.filter((w) => w.index >= lastAcked);
     const ok = got === undefined ? lastAcked < 0 || allowed.some((w) => w.value === null) : allowed.some((w) => w.value === got);
     const shown = got === undefined ? "nothing" : `the value of operation ${writer.get(got)!.index}`;
-    assert(ok, `${label}: ${key} shows ${shown}, but operation ${lastAcked} was acknowledged; allowed: ${allowed.map((w) => w.index).join(", ")}`);
+    assert(
+      ok,
+      `${label}: ${key} shows ${shown}, but operation ${lastAcked} was acknowledged; allowed: ${allowed.map((w) => w.index).join(", ")}`,
+    );
   }
 
   // Batches apply whole: a batch visible on one of its keys is visible (or overwritten later) on all.
@@ -260,12 +264,15 @@ async function checkRecovered(engine: LsmEngine, ops: readonly CrashOperation[],
       if (w.value === null) return undefined;
       return history.get(w.key)!.some((h) => h.index > op.index && h.value === null) ? undefined : false;
     });
-    assert(!(applied.includes(true) && applied.includes(false)), `${label}: batch ${op.index} applied to only some of its keys (${op.writes.map((w) => w.key).join(", ")})`);
+    assert(
+      !(applied.includes(true) && applied.includes(false)),
+      `${label}: batch ${op.index} applied to only some of its keys (${op.writes.map((w) => w.key).join(", ")})`,
+    );
   }
   return state;
 }
 
-describe("lsm engine: SIGKILL of a writer with sync \"always\"", () => {
+describe('lsm engine: SIGKILL of a writer with sync "always"', () => {
   // Eight runs, each killed after a random number of acknowledgements from its own stratum, so
   // the kills spread from just after open to well into the compactions.
   const random = seeded(20250511);
@@ -324,7 +331,11 @@ describe("lsm engine: SIGKILL of a writer with sync \"always\"", () => {
     const reopened = new LsmEngine({ directory, sync: "always" }, systemScheduler);
     await reopened.open();
     try {
-      assertEquals([text(await reopened.get(bytes("a"))), text(await reopened.get(bytes("b"))), text(await reopened.get(bytes("c")))], ["1", "2", "3"]);
+      assertEquals([text(await reopened.get(bytes("a"))), text(await reopened.get(bytes("b"))), text(await reopened.get(bytes("c")))], [
+        "1",
+        "2",
+        "3",
+      ]);
     } finally {
       await reopened.close();
     }
@@ -424,8 +435,11 @@ describe("lsm engine: a flipped byte in the commit log", () => {
     const engine = new LsmEngine({ directory, sync: "always" }, systemScheduler);
     await engine.open();
     for (const record of records) {
-      if (record.length > 1) await engine.batch(record.map((op) => (op.value === null ? { type: "delete", key: op.key } : { type: "put", key: op.key, value: op.value })));
-      else if (record[0]!.value === null) await engine.delete(record[0]!.key);
+      if (record.length > 1) {
+        await engine.batch(
+          record.map((op) => (op.value === null ? { type: "delete", key: op.key } : { type: "put", key: op.key, value: op.value })),
+        );
+      } else if (record[0]!.value === null) await engine.delete(record[0]!.key);
       else await engine.put(record[0]!.key, record[0]!.value);
     }
     const crashed = `${directory}-crashed`;
@@ -442,12 +456,14 @@ describe("lsm engine: a flipped byte in the commit log", () => {
     const corrupt = 23;
     const start = offsets[corrupt]!;
     const end = offsets[corrupt + 1]!;
-    for (const [where, at] of [
-      ["length", start + 3],
-      ["checksum", start + 6],
-      ["payload", Math.floor((start + 8 + end) / 2)],
-      ["last byte", end - 1],
-    ] as const) {
+    for (
+      const [where, at] of [
+        ["length", start + 3],
+        ["checksum", start + 6],
+        ["payload", Math.floor((start + 8 + end) / 2)],
+        ["last byte", end - 1],
+      ] as const
+    ) {
       const copy = `${crashed}-${where.replace(" ", "-")}`;
       copyDirectory(crashed, copy);
       await flipByte(join(copy, logs[0]!), at);
@@ -515,7 +531,9 @@ const SMALL: Partial<LsmEngineOptions> = {
 };
 
 /** A closed store whose data is all in tables, the model of it, and its largest table. */
-async function tables(): Promise<{ directory: string; model: Map<string, string>; table: string; index: [number, number]; bloom: [number, number] }> {
+async function tables(): Promise<
+  { directory: string; model: Map<string, string>; table: string; index: [number, number]; bloom: [number, number] }
+> {
   const directory = freshDirectory();
   const engine = new LsmEngine({ ...SMALL, directory }, systemScheduler);
   await engine.open();
@@ -537,7 +555,13 @@ async function tables(): Promise<{ directory: string; model: Map<string, string>
   // Footer (sstable.ts): magic, version, indexOffset, indexLength, bloomOffset, bloomLength, count, crc.
   const file = new Uint8Array(await readFile(join(directory, table)));
   const footer = new DataView(file.buffer, file.byteOffset + file.length - 32, 32);
-  return { directory, model, table, index: [footer.getUint32(8), footer.getUint32(12)], bloom: [footer.getUint32(16), footer.getUint32(20)] };
+  return {
+    directory,
+    model,
+    table,
+    index: [footer.getUint32(8), footer.getUint32(12)],
+    bloom: [footer.getUint32(16), footer.getUint32(20)],
+  };
 }
 
 /** Every read of the store in `directory` returns the model's data or fails with a CorruptDataError naming `table`. */

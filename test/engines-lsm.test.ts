@@ -11,7 +11,7 @@ import { assert, assertEquals, assertRejects } from "@std/assert";
 import fc from "fast-check";
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { appendFile, mkdir, readFile, readdir, stat, symlink, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, readdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -54,13 +54,15 @@ function nodeEngine(id: string): StorageEngine {
   return lsmEnginePlugin.create(standaloneContext({ id }), lsmEnginePlugin.parseOptions({ directory: pluginDirectory }));
 }
 
-for (const [name, options] of [
-  ["lsm (small tables, leveled)", SMALL],
-  ["lsm (small tables, size-tiered)", { ...SMALL, compaction: "size-tiered" as const }],
-  ["lsm (small tables, deflate blocks)", { ...SMALL, compression: "deflate" as const }],
-  ["lsm (small tables, async block reads)", { ...SMALL, blockReads: "async" as const }],
-  ["lsm (sync always)", { sync: "always" as const }],
-] as const) {
+for (
+  const [name, options] of [
+    ["lsm (small tables, leveled)", SMALL],
+    ["lsm (small tables, size-tiered)", { ...SMALL, compaction: "size-tiered" as const }],
+    ["lsm (small tables, deflate blocks)", { ...SMALL, compression: "deflate" as const }],
+    ["lsm (small tables, async block reads)", { ...SMALL, blockReads: "async" as const }],
+    ["lsm (sync always)", { sync: "always" as const }],
+  ] as const
+) {
   storageEngineSuite({
     name,
     create: () => engine(options),
@@ -302,8 +304,17 @@ describe("lsm engine: one owner per data directory", () => {
       await first.put(key(1), key(1));
       const before = await snapshot(directory);
       const error = await assertRejects(() => new LsmEngine({ directory, sync: "always" }, systemScheduler).open(), DirectoryLockedError);
-      assertEquals([error.code, error.directory, error.pid, error.host], ["RINGFORGE_DIRECTORY_LOCKED", directory, process.pid, hostname()]);
-      assert(!error.message.includes("\n") && error.message.startsWith(`data directory ${directory} is in use by process ${process.pid} on host ${hostname()}`), error.message);
+      assertEquals([error.code, error.directory, error.pid, error.host], [
+        "RINGFORGE_DIRECTORY_LOCKED",
+        directory,
+        process.pid,
+        hostname(),
+      ]);
+      assert(
+        !error.message.includes("\n") &&
+          error.message.startsWith(`data directory ${directory} is in use by process ${process.pid} on host ${hostname()}`),
+        error.message,
+      );
       assertEquals(await snapshot(directory), before, "the refused open changed the directory");
       // The holder goes on, and what it acknowledges after the refusal is still there at the next open.
       await first.put(key(2), key(2));
@@ -415,7 +426,7 @@ describe("lsm engine: one owner per data directory", () => {
     assertEquals(await lockOf(directory), undefined);
   });
 
-  it("crash() loses what was not handed to the OS yet, and nothing acknowledged under sync \"always\"", async () => {
+  it('crash() loses what was not handed to the OS yet, and nothing acknowledged under sync "always"', async () => {
     const directory = freshDirectory();
     const e = new LsmEngine({ directory, sync: "interval", syncIntervalMs: 60_000 }, systemScheduler);
     await e.open();

@@ -9,7 +9,7 @@ import { assertEquals, assertInstanceOf, assertThrows } from "@std/assert";
 import type { Plugin } from "../core/build/plugin.ts";
 import { RingforgeError } from "../core/errors.ts";
 import type { StorageEngine } from "../core/interfaces/storage-engine.ts";
-import { enginePlugins, MemoryEngine, MemoryVolume, memoryEngine, memoryEnginePlugin } from "../plugins/engines/index.ts";
+import { enginePlugins, MemoryEngine, memoryEngine, memoryEnginePlugin, MemoryVolume } from "../plugins/engines/index.ts";
 import { storageEngineSuite } from "../plugin-kit/testing/index.ts";
 
 // deno-lint-ignore no-explicit-any

@@ -61,7 +61,9 @@ describe("examples", () => {
 
   it("crdts: with vector clocks every acknowledged increment and add survives the partition", () => {
     const lines = linesOf("examples/crdts.ts");
-    const m = /counter (\d+) for (\d+) acknowledged increments; set holds (\d+) of (\d+)/.exec(lines.find((l) => l.startsWith("vector-clock"))!)!;
+    const m = /counter (\d+) for (\d+) acknowledged increments; set holds (\d+) of (\d+)/.exec(
+      lines.find((l) => l.startsWith("vector-clock"))!,
+    )!;
     assert(Number(m[1]) >= Number(m[2]) && m[3] === m[4], lines.join("\n"));
     const lww = /set holds (\d+) of (\d+)/.exec(lines.find((l) => l.startsWith("last-write-wins"))!)!;
     assert(Number(lww[1]) < Number(lww[2]), lines.join("\n"));
@@ -82,7 +84,9 @@ describe("examples", () => {
     const join = /: (\d+) of 3000 key copies move \(ideal 500, all to n6\), (\d+) of them between nodes that stayed$/.exec(lines[1]!);
     assert(join && Number(join[1]) < 600 && Number(join[2]) < 0.1 * Number(join[1]), lines[1]);
     // n2 is not last: more than twice the ideal moves, and every key still reads back.
-    const leave = /: (\d+) of 3000 key copies move \(ideal (\d+), the copies n2 held\), \d+ of them between nodes that stayed; 1000 of 1000 keys read back their last write$/.exec(lines[2]!);
+    const leave =
+      /: (\d+) of 3000 key copies move \(ideal (\d+), the copies n2 held\), \d+ of them between nodes that stayed; 1000 of 1000 keys read back their last write$/
+        .exec(lines[2]!);
     assert(leave && Number(leave[1]) > 2 * Number(leave[2]), lines[2]);
   }, 60_000);
 

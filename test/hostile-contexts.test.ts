@@ -15,7 +15,7 @@ import { silentLogger } from "../core/interfaces/logger.ts";
 import { MAX_CONTEXT_LENGTH } from "../core/model/causal-context.ts";
 import { builtinPlugins } from "../plugins/index.ts";
 import { COUNTER_CEILING } from "../plugins/resolvers/context-guard.ts";
-import { CONTEXT_HEADER, type ErrorBody, createHttpApi } from "../server/http-api.ts";
+import { CONTEXT_HEADER, createHttpApi, type ErrorBody } from "../server/http-api.ts";
 
 const RESOLVERS = ["vector-clock", "dotted-version-vector", "last-write-wins"] as const;
 type ResolverName = (typeof RESOLVERS)[number];
@@ -69,7 +69,7 @@ const hostileClock: fc.Arbitrary<unknown> = fc.oneof(
     .map(([node, counter]) => [[node, counter]]),
   // Many made-up node ids, each context its own set.
   fc.tuple(fc.integer({ min: 1, max: 600 }), fc.string({ minLength: 1, maxLength: 3 })).map(([count, tag]) =>
-    foreignIds(count, `f${tag}-`).map((id) => [id, 1 + (id.length % 5)]),
+    foreignIds(count, `f${tag}-`).map((id) => [id, 1 + (id.length % 5)])
   ),
   // Members mixed with strangers.
   fc.integer({ min: 1, max: 50 }).map((count) => [...foreignIds(count, "a"), "n1", "n2", "n3"].sort().map((id) => [id, 3])),
@@ -106,7 +106,11 @@ describe("hostile causal contexts", () => {
             await app.request("/kv/k", { method: "PUT", body: "start" });
             for (const [i, op] of ops.entries()) {
               const headers: Record<string, string> = op.context === undefined ? {} : { [CONTEXT_HEADER]: op.context };
-              const response = await app.request("/kv/k", { method: op.method, headers, ...(op.method === "PUT" ? { body: `v${i}` } : {}) });
+              const response = await app.request("/kv/k", {
+                method: op.method,
+                headers,
+                ...(op.method === "PUT" ? { body: `v${i}` } : {}),
+              });
               // Accepted, or refused as bad input: never a server error, never a quorum failure.
               assert([204, 400].includes(response.status), `${op.method} answered ${response.status}`);
               if (response.status === 400) assertEquals(((await response.json()) as ErrorBody).error.code, "RINGFORGE_INVALID_CONTEXT");
@@ -128,12 +132,20 @@ describe("hostile causal contexts", () => {
     const { cluster, app } = await setup("vector-clock");
     await app.request("/kv/k", { method: "PUT", body: "v" });
     for (const node of ["n1", "n2", "n3"]) {
-      const forged = await app.request("/kv/k", { method: "PUT", body: "x", headers: { [CONTEXT_HEADER]: token("vector-clock", [[node, 2 ** 53 - 1]]) } });
+      const forged = await app.request("/kv/k", {
+        method: "PUT",
+        body: "x",
+        headers: { [CONTEXT_HEADER]: token("vector-clock", [[node, 2 ** 53 - 1]]) },
+      });
       assertEquals(forged.status, 400);
       assertEquals(((await forged.json()) as ErrorBody).error.code, "RINGFORGE_INVALID_CONTEXT");
     }
     // At the ceiling it is taken, and the stamps after it are still accepted back.
-    const atCeiling = await app.request("/kv/k", { method: "PUT", body: "c", headers: { [CONTEXT_HEADER]: token("vector-clock", [["n1", COUNTER_CEILING]]) } });
+    const atCeiling = await app.request("/kv/k", {
+      method: "PUT",
+      body: "c",
+      headers: { [CONTEXT_HEADER]: token("vector-clock", [["n1", COUNTER_CEILING]]) },
+    });
     assertEquals(atCeiling.status, 204);
     for (let i = 0; i < 3; i++) await readModifyWrite(app, "k", `after-${i}`);
     await cluster.stop();
@@ -142,7 +154,11 @@ describe("hostile causal contexts", () => {
   it("dotted-version-vector: the same for a counter of 2^53-1", async () => {
     const { cluster, app } = await setup("dotted-version-vector");
     await app.request("/kv/k", { method: "PUT", body: "v" });
-    const forged = await app.request("/kv/k", { method: "PUT", body: "x", headers: { [CONTEXT_HEADER]: token("dotted-version-vector", [["n1", 2 ** 53 - 1]]) } });
+    const forged = await app.request("/kv/k", {
+      method: "PUT",
+      body: "x",
+      headers: { [CONTEXT_HEADER]: token("dotted-version-vector", [["n1", 2 ** 53 - 1]]) },
+    });
     assertEquals(forged.status, 400);
     await readModifyWrite(app, "k", "w");
     await cluster.stop();
@@ -171,7 +187,11 @@ describe("hostile causal contexts", () => {
     const { cluster, app } = await setup("last-write-wins");
     await app.request("/kv/k", { method: "PUT", body: "v" });
     for (const ts of [2 ** 53 - 1, 10 ** 15]) {
-      const forged = await app.request("/kv/k", { method: "PUT", body: "x", headers: { [CONTEXT_HEADER]: token("last-write-wins", [ts, "n1"]) } });
+      const forged = await app.request("/kv/k", {
+        method: "PUT",
+        body: "x",
+        headers: { [CONTEXT_HEADER]: token("last-write-wins", [ts, "n1"]) },
+      });
       assertEquals(forged.status, 400);
     }
     for (let i = 0; i < 3; i++) await readModifyWrite(app, "k", `w${i}`);

@@ -11,7 +11,7 @@ import { InvalidKeyError, InvalidValueError, QuorumNotReachedError, TimeoutError
 import type { CausalContext } from "../core/model/causal-context.ts";
 import { builtinPlugins } from "../plugins/index.ts";
 import { RingforgeClient } from "../client/ringforge-client.ts";
-import { CONTEXT_HEADER, type ErrorBody, createHttpApi, statusOf } from "../server/http-api.ts";
+import { CONTEXT_HEADER, createHttpApi, type ErrorBody, statusOf } from "../server/http-api.ts";
 import { silentLogger } from "../core/interfaces/logger.ts";
 import type { Logger } from "../core/interfaces/logger.ts";
 
@@ -108,7 +108,11 @@ describe("HTTP API", () => {
         const error = await errorOf(response);
         assertEquals([error.code, error.details.reason], ["RINGFORGE_INVALID_KEY", "malformed-percent-encoding"], `${method} /kv/${raw}`);
       }
-      assertEquals((await app.request(`/kv/${encodeURIComponent(raw)}`)).status, 404, "the literal text is a key of its own, never written");
+      assertEquals(
+        (await app.request(`/kv/${encodeURIComponent(raw)}`)).status,
+        404,
+        "the literal text is a key of its own, never written",
+      );
     }
     for (const path of ["/kv/", "/kv"]) {
       for (const method of ["GET", "PUT", "DELETE"]) {

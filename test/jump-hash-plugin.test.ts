@@ -14,7 +14,7 @@ import { assert, assertEquals, assertGreater, assertLess } from "@std/assert";
 import fc from "fast-check";
 import { partitionerSuite } from "ringforge/plugin-kit/testing";
 import type { MemberInfo } from "ringforge/plugin-kit";
-import { JumpHashPartitioner, jumpConsistentHash, jumpHashPlugin } from "../examples/plugin-kit/jump-hash/jump-hash.ts";
+import { jumpConsistentHash, JumpHashPartitioner, jumpHashPlugin } from "../examples/plugin-kit/jump-hash/jump-hash.ts";
 
 partitionerSuite({ plugin: jumpHashPlugin });
 
@@ -105,6 +105,9 @@ describe("jump-hash (examples/plugin-kit/jump-hash)", () => {
     for (const k of keys) counts.set(p.preferenceList(k, 1)[0]!, (counts.get(p.preferenceList(k, 1)[0]!) ?? 0) + 1);
     // 4, 5 and 1 buckets (a tiny weight still owns one): shares 0.4, 0.5, 0.1 of the segments.
     const share = (id: string) => (counts.get(id) ?? 0) / keys.length;
-    assert(Math.abs(share("a") - 0.4) < 0.05 && Math.abs(share("b") - 0.5) < 0.05 && Math.abs(share("c") - 0.1) < 0.05, JSON.stringify([...counts]));
+    assert(
+      Math.abs(share("a") - 0.4) < 0.05 && Math.abs(share("b") - 0.5) < 0.05 && Math.abs(share("c") - 0.1) < 0.05,
+      JSON.stringify([...counts]),
+    );
   });
 });

@@ -5,7 +5,7 @@
  * and leaves the node serving.
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { type Socket, connect } from "node:net";
+import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, it } from "@std/testing/bdd";
@@ -75,7 +75,18 @@ function closedWithin(socket: Socket, ms: number): Promise<boolean> {
 describe("node process: the client port on a bad day", () => {
   it("malformed percent-encodings, an empty key and an unbounded ?timeout= get a typed JSON 400", async () => {
     const { host, port, handle } = await oneNode();
-    for (const target of ["/kv/%FF", "/kv/%C0%AF", "/kv/%ED%A0%80", "/kv/%", "/kv/%ZZ", "/kv/", `/kv/a?timeout=${2 ** 31}`, "/kv/a?timeout=99999999999"]) {
+    for (
+      const target of [
+        "/kv/%FF",
+        "/kv/%C0%AF",
+        "/kv/%ED%A0%80",
+        "/kv/%",
+        "/kv/%ZZ",
+        "/kv/",
+        `/kv/a?timeout=${2 ** 31}`,
+        "/kv/a?timeout=99999999999",
+      ]
+    ) {
       const answer = await raw(host, port, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
       assertMatch(answer, /^HTTP\/1\.1 400 /, `GET ${target}: ${answer.slice(0, 200)}`);
       assertMatch(answer, /"code":"RINGFORGE_INVALID_(KEY|REQUEST)"/, `GET ${target}`);
@@ -112,7 +123,11 @@ describe("node process: the client port on a bad day", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "ringforge-limits-"));
     dirs.push(dir);
     const cases = [
-      { client: first.listen, peer: `127.0.0.1:${await freePort()}`, line: /the client port 127\.0\.0\.1:\d+ is already in use .*--client/ },
+      {
+        client: first.listen,
+        peer: `127.0.0.1:${await freePort()}`,
+        line: /the client port 127\.0\.0\.1:\d+ is already in use .*--client/,
+      },
       { client: `127.0.0.1:${await freePort()}`, peer: first.peer, line: /the peer port 127\.0\.0\.1:\d+ is already in use .*--peer/ },
     ];
     for (const [i, c] of cases.entries()) {

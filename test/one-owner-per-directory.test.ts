@@ -108,8 +108,15 @@ describe("one owner per data directory", () => {
     const [otherPeers, otherClients] = [await base(3), await base(3)];
     const moved = cluster(["--nodes", "3", "--dir", dir, "--peer-base", String(otherPeers), "--client-base", String(otherClients)]);
     assert((await moved.exited) !== 0);
-    assertMatch(moved.output(), new RegExp(`^ringforge: data directory \\S*cluster is in use by process ${first.child.pid} on host .*\\n$`));
-    assertEquals(readFileSync(path.join(dir, "cluster", "n1.json"), "utf8"), configBefore, "the first cluster's node configs are untouched");
+    assertMatch(
+      moved.output(),
+      new RegExp(`^ringforge: data directory \\S*cluster is in use by process ${first.child.pid} on host .*\\n$`),
+    );
+    assertEquals(
+      readFileSync(path.join(dir, "cluster", "n1.json"), "utf8"),
+      configBefore,
+      "the first cluster's node configs are untouched",
+    );
 
     // One node started by hand on n1's data: its engine directory is held by the live n1.
     const node = startProcess(path.join(dir, "by-hand"), {

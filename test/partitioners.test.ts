@@ -21,10 +21,10 @@ import { murmur3 } from "../core/hash/murmur3.ts";
 import { rangeMoves } from "../core/interfaces/partitioner.ts";
 import type { MemberInfo } from "../core/interfaces/partitioner.ts";
 import {
-  ConsistentHashRing,
-  FixedPartitionRing,
   consistentHash,
   consistentHashPlugin,
+  ConsistentHashRing,
+  FixedPartitionRing,
   partitionerPlugins,
 } from "../plugins/partitioners/index.ts";
 import { partitionerSuite } from "../plugin-kit/testing/index.ts";
@@ -201,7 +201,7 @@ describe("ConsistentHashRing", () => {
     it("names every bad member with its path", () => {
       const r = ring([{ id: "a" }]);
       const error = invalidConfig(() =>
-        r.setMembers([{ id: "a", weight: 0 }, { id: "b", weight: -2 }, { id: "c" }, { id: "c" }, { id: "" }]),
+        r.setMembers([{ id: "a", weight: 0 }, { id: "b", weight: -2 }, { id: "c" }, { id: "c" }, { id: "" }])
       );
       assertEquals(
         error.issues.map((i) => i.path),

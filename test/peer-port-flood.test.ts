@@ -73,9 +73,17 @@ describe("the peer port of a node process", () => {
     const nodes = ids.map((id, i) =>
       startProcess(
         path.join(dir, "configs"),
-        { id, peer: { listen: peers[i]! }, client: { listen: clients[i]! }, seeds: peers.filter((_, j) => j !== i), dataDir: path.join(dir, id), logLevel: "error", store },
+        {
+          id,
+          peer: { listen: peers[i]! },
+          client: { listen: clients[i]! },
+          seeds: peers.filter((_, j) => j !== i),
+          dataDir: path.join(dir, id),
+          logLevel: "error",
+          store,
+        },
         { RINGFORGE_SECRET: SECRET },
-      ),
+      )
     );
     running.push(...nodes);
     await Promise.all(nodes.map((n) => waitReady(n)));
@@ -91,7 +99,10 @@ describe("the peer port of a node process", () => {
     const growth = after - before;
 
     assertEquals(closedByNode.filter((closed) => !closed).length, 0, "the node closed every connection itself");
-    assert(growth < 20 * MiB, `RSS grew by ${(growth / MiB).toFixed(1)} MiB (${(before / MiB).toFixed(1)} -> ${(after / MiB).toFixed(1)} MiB)`);
+    assert(
+      growth < 20 * MiB,
+      `RSS grew by ${(growth / MiB).toFixed(1)} MiB (${(before / MiB).toFixed(1)} -> ${(after / MiB).toFixed(1)} MiB)`,
+    );
     const transport = (await n1.client.status()).transport;
     assert((transport.rejected ?? 0) + (transport.turnedAway ?? 0) >= 200, JSON.stringify(transport));
 

@@ -121,7 +121,9 @@ describe("plugin-kit/testing", () => {
     const replicator = recordingRunner();
     const noRepairClaimed = { ...quorumPlugin, capabilities: { ...quorumPlugin.capabilities, readRepair: false } };
     registerWith(replicator.runner, () => replicatorSuite({ plugin: noRepairClaimed }));
-    await assertRejects(() => replicator.run("Replicator conformance: quorum > no read repair > reads write nothing, however stale the replicas"));
+    await assertRejects(() =>
+      replicator.run("Replicator conformance: quorum > no read repair > reads write nothing, however stale the replicas")
+    );
 
     // The same tests pass for the plugins as they are.
     const honest = recordingRunner();

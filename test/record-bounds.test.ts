@@ -9,7 +9,21 @@ import { simulatedNetwork } from "../sim/network.ts";
 import { describe, it } from "@std/testing/bdd";
 import { assert, assertEquals, assertInstanceOf, assertRejects, assertThrows } from "@std/assert";
 import { readFileSync } from "node:fs";
-import { type Cluster, DEFAULT_LIMITS, InvalidConfigError, QuorumNotReachedError, RecordTooLargeError, type RingforgeNode, SiblingLimitError, type StoreConfig, createCluster, decodeText, encodeText, resolveStoreConfig, sleep } from "../index.ts";
+import {
+  type Cluster,
+  createCluster,
+  decodeText,
+  DEFAULT_LIMITS,
+  encodeText,
+  InvalidConfigError,
+  QuorumNotReachedError,
+  RecordTooLargeError,
+  resolveStoreConfig,
+  type RingforgeNode,
+  SiblingLimitError,
+  sleep,
+  type StoreConfig,
+} from "../index.ts";
 import { MemoryEngine } from "../plugins/engines/memory.ts";
 import { RecordStore } from "../core/node/record-store.ts";
 import { type SiblingSet } from "../core/model/sibling.ts";
@@ -17,11 +31,7 @@ import { VirtualScheduler } from "../core/runtime/virtual-scheduler.ts";
 import { checkRecordBounds } from "../core/model/limits.ts";
 import { errorFromWire, errorToWire } from "../core/errors.ts";
 import { murmur3 } from "../core/hash/murmur3.ts";
-import {
-  type QuorumReplicator,
-  type SloppyQuorumReplicator,
-  builtinPlugins,
-} from "../plugins/index.ts";
+import { builtinPlugins, type QuorumReplicator, type SloppyQuorumReplicator } from "../plugins/index.ts";
 import { parseScenario, runScenario, storedRecords } from "../sim/index.ts";
 import { statusOf } from "../server/http-api.ts";
 import { recordWatch, watchedMemoryEngine } from "./support/record-watch.ts";
@@ -270,7 +280,12 @@ describe("record bounds in the lab: one key, twelve read-modify-write writers, v
     };
     const { report } = await runScenario(config, scenario, 1, { registry: builtinPlugins.with(watchedMemoryEngine(watch)) });
     const stored = storedRecords(watch.stores.map((s) => s.stats));
-    const figures = JSON.stringify({ stored, watched: { ...watch, stores: watch.stores.length }, reads: report.siblings, failed: report.availability.failedBy });
+    const figures = JSON.stringify({
+      stored,
+      watched: { ...watch, stores: watch.stores.length },
+      reads: report.siblings,
+      failed: report.availability.failedBy,
+    });
 
     // The bound was reached (replicas refused merges), and held on every record written.
     assert(stored.refused > 0, figures);

@@ -7,12 +7,12 @@ import { afterEach, describe, it } from "@std/testing/bdd";
 import { assert, assertEquals, assertInstanceOf, assertThrows } from "@std/assert";
 import { InvalidConfigError } from "../core/errors.ts";
 import type { SiblingSet } from "../core/model/sibling.ts";
-import { QuorumReplicator, quorum, quorumPlugin, replicatorPlugins } from "../plugins/replicators/index.ts";
+import { quorum, quorumPlugin, QuorumReplicator, replicatorPlugins } from "../plugins/replicators/index.ts";
 import {
   createReplicatorHarness,
-  REQUEST_TIMEOUT_MS,
   type ReplicatorHarness,
   replicatorSuite,
+  REQUEST_TIMEOUT_MS,
   unreachable,
 } from "../plugin-kit/testing/index.ts";
 
@@ -41,7 +41,7 @@ describe("quorum replicator", () => {
 
   /** A key with n1 among its 3 replicas, and the other two. */
   function keyOf(h: ReplicatorHarness): { key: string; others: string[] } {
-    for (let i = 0; ; i++) {
+    for (let i = 0;; i++) {
       const key = `k${i}`;
       const targets = h.replicator.targets(key, 3);
       if (targets.includes("n1")) return { key, others: targets.filter((t) => t !== "n1") };

@@ -6,7 +6,7 @@ import { describe, it } from "@std/testing/bdd";
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { InvalidConfigError, type StoreConfig } from "../index.ts";
 import { builtinPlugins } from "../plugins/index.ts";
-import { type RunReport, parseScenario, runScenario } from "../sim/index.ts";
+import { parseScenario, type RunReport, runScenario } from "../sim/index.ts";
 
 const base: StoreConfig = {
   nodes: 5,
@@ -41,7 +41,12 @@ describe("dotted version vectors against vector clocks, many clients through one
   });
 
   it("the sibling limit refuses writes with a typed error, counted in the report", async () => {
-    const vc = await run({ ...base, name: "vc", resolver: "vector-clock", limits: { maxValueBytes: 65536, maxSiblings: 5, warnSiblings: 3 } });
+    const vc = await run({
+      ...base,
+      name: "vc",
+      resolver: "vector-clock",
+      limits: { maxValueBytes: 65536, maxSiblings: 5, warnSiblings: 3 },
+    });
     assert(vc.siblingLimit !== undefined && vc.siblingLimit.refused > 0);
     assertEquals(vc.availability.failedBy["RINGFORGE_SIBLING_LIMIT"], vc.siblingLimit.refused);
     assertEquals(vc.lostWrites?.lost, 0, "a refused write was never acknowledged");

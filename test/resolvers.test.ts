@@ -2,7 +2,7 @@ import { describe, it } from "@std/testing/bdd";
 import { assertEquals } from "@std/assert";
 import type { ConflictResolver } from "../core/interfaces/conflict-resolver.ts";
 import { resolverPlugins } from "../plugins/resolvers/index.ts";
-import { VectorClockResolver, compareClocks, formatClock, mergeClocks } from "../plugins/resolvers/vector-clock.ts";
+import { compareClocks, formatClock, mergeClocks, VectorClockResolver } from "../plugins/resolvers/vector-clock.ts";
 import { DottedVersionVectorResolver } from "../plugins/resolvers/dotted-version-vector.ts";
 import { encodeText } from "../core/codec/bytes.ts";
 import { conflictResolverSuite } from "../plugin-kit/testing/index.ts";

@@ -314,7 +314,7 @@ describe("golden values", () => {
     assertEquals(new SeededRandom(42).next(), 0xa91e1cac / 2 ** 32);
   });
 
-  it("SeededRandom(42).fork(\"network\") (the in-process network's latencies) draws its recorded values", () => {
+  it('SeededRandom(42).fork("network") (the in-process network\'s latencies) draws its recorded values', () => {
     const fork = new SeededRandom(42).fork("network");
     assertEquals([fork.next(), fork.next(), fork.next()], [0xa8625c3a, 0x83e602ea, 0xf6b22ef2].map((x) => x / 2 ** 32));
   });

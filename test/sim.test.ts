@@ -9,18 +9,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { InvalidConfigError, createCluster, decodeText, encodeText, sleep } from "../index.ts";
+import { createCluster, decodeText, encodeText, InvalidConfigError, sleep } from "../index.ts";
 import { builtinPlugins } from "../plugins/index.ts";
-import {
-  History,
-  compare,
-  formatComparison,
-  lostWrites,
-  parseFaults,
-  parseScenario,
-  runScenario,
-  staleReads,
-} from "../sim/index.ts";
+import { compare, formatComparison, History, lostWrites, parseFaults, parseScenario, runScenario, staleReads } from "../sim/index.ts";
 import { runCli } from "../cli/program.ts";
 import { digestFixture } from "./support/digest-fixture.ts";
 
@@ -217,9 +208,7 @@ describe("the compare lab", () => {
   });
 
   it("refuses a config whose transport cannot take faults", async () => {
-    await assertRejects(() =>
-      runScenario({ nodes: 3, transport: "no-such" }, parseScenario(smallSet), 1, { registry: builtinPlugins }),
-    );
+    await assertRejects(() => runScenario({ nodes: 3, transport: "no-such" }, parseScenario(smallSet), 1, { registry: builtinPlugins }));
   });
 
   it("runs from the command line, as a table or JSON", async () => {
@@ -329,7 +318,9 @@ describe("sloppy quorum and hinted handoff in the lab", () => {
     assert((strict.report.availability.failedBy.RINGFORGE_QUORUM_NOT_REACHED ?? 0) > 0);
     const failure = strict.history.operations.find((op) => op.error === "RINGFORGE_QUORUM_NOT_REACHED");
     assert(failure !== undefined);
-    const sloppy = await runScenario(config("sloppy-quorum"), scenario("crash n3 at 0ms; crash n4 at 0ms"), 1, { registry: builtinPlugins });
+    const sloppy = await runScenario(config("sloppy-quorum"), scenario("crash n3 at 0ms; crash n4 at 0ms"), 1, {
+      registry: builtinPlugins,
+    });
     assertEquals(sloppy.report.availability.ok, sloppy.report.availability.attempted);
     assertEquals(sloppy.report.convergence.divergent, 0);
   });

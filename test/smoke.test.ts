@@ -91,9 +91,13 @@ describe("std-assert shim", () => {
   });
 
   it("assertThrows returns the error and checks its class and message", () => {
-    const error = assertThrows(() => {
-      throw new CodedError("RINGFORGE_X");
-    }, CodedError, "RINGFORGE_X");
+    const error = assertThrows(
+      () => {
+        throw new CodedError("RINGFORGE_X");
+      },
+      CodedError,
+      "RINGFORGE_X",
+    );
     assertEquals(error.code, "RINGFORGE_X");
     assertInstanceOf(assertThrows(() => JSON.parse("{")), SyntaxError);
 
@@ -104,9 +108,13 @@ describe("std-assert shim", () => {
       }, CodedError)
     );
     failureOf(() =>
-      assertThrows(() => {
-        throw new CodedError("A");
-      }, CodedError, "B")
+      assertThrows(
+        () => {
+          throw new CodedError("A");
+        },
+        CodedError,
+        "B",
+      )
     );
     // A thrown non-Error fails a check that names an error class.
     failureOf(() =>

@@ -7,22 +7,22 @@ import { describe, it } from "@std/testing/bdd";
 import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import {
   CorruptDataError,
+  createCluster,
   DELETE,
+  encodeText,
   InvalidContextError,
   InvalidRequestError,
   InvalidValueError,
+  jsonCodec,
   type KeyValueStore,
   RetriesExhaustedError,
   Session,
   SiblingLimitError,
+  sleep,
   StaleReadError,
   StoreClient,
-  TimeoutError,
-  createCluster,
-  encodeText,
-  jsonCodec,
-  sleep,
   textCodec,
+  TimeoutError,
 } from "../index.ts";
 import { builtinPlugins } from "../plugins/index.ts";
 import { History, type OperationRecord, parseScenario, runScenario, sessionViolations } from "../sim/index.ts";
@@ -85,7 +85,10 @@ describe("StoreClient", () => {
     await client.put("k", "a");
     let calls = 0;
     // A blind write next to "a" would leave 2 siblings: refused, not retried.
-    await assertRejects(() => client.update("k", () => (calls++, "b"), { maxTries: 5 }).then(() => client.put("k", "c")), SiblingLimitError);
+    await assertRejects(
+      () => client.update("k", () => (calls++, "b"), { maxTries: 5 }).then(() => client.put("k", "c")),
+      SiblingLimitError,
+    );
     assertEquals(calls, 1);
   });
 });

@@ -14,7 +14,7 @@ import fc from "fast-check";
 import { ConnectionLostError, InvalidConfigError, InvalidMessageError, OverloadedError, UnreachableNodeError } from "../core/errors.ts";
 import type { Message } from "../core/interfaces/transport.ts";
 import { parseAddress, tcpPlugin, type TcpTransport } from "../plugins/transports/tcp/index.ts";
-import { FrameDecoder, FrameTooLargeError, encodeFrame } from "../plugins/transports/tcp/frames.ts";
+import { encodeFrame, FrameDecoder, FrameTooLargeError } from "../plugins/transports/tcp/frames.ts";
 import { transportSuite } from "../plugin-kit/testing/index.ts";
 import { freePort, hostSleep, recordingLogger, tcpTransport } from "./support/tcp-pair.ts";
 
@@ -80,7 +80,10 @@ function rawConnection(address: string, chunks: Uint8Array[], ms = 500): Promise
 }
 
 /** A raw connection held open: `greeted` resolves once the node has sent it anything (its challenge). */
-function heldConnection(address: string, ms: number): { greeted: Promise<void>; outcome: Promise<{ closedByPeer: boolean; received: number }> } {
+function heldConnection(
+  address: string,
+  ms: number,
+): { greeted: Promise<void>; outcome: Promise<{ closedByPeer: boolean; received: number }> } {
   const { host, port } = parseAddress(address)!;
   const socket = connect({ host, port });
   let received = 0;
@@ -96,7 +99,7 @@ function heldConnection(address: string, ms: number): { greeted: Promise<void>; 
     socket.on("close", () => {
       clearTimeout(timer);
       resolve({ closedByPeer: !timedOut, received });
-    }),
+    })
   );
   return { greeted, outcome };
 }
@@ -114,7 +117,9 @@ describe("tcp transport", () => {
   });
 
   it("rejects bad options with RINGFORGE_INVALID_CONFIG", () => {
-    for (const bad of [{ listen: "nohost" }, { seeds: ["1.2.3.4"] }, { secret: "short" }, { backoff: { minMs: 10, maxMs: 1 } }, { port: 1 }]) {
+    for (
+      const bad of [{ listen: "nohost" }, { seeds: ["1.2.3.4"] }, { secret: "short" }, { backoff: { minMs: 10, maxMs: 1 } }, { port: 1 }]
+    ) {
       let error: unknown;
       try {
         tcpPlugin.parseOptions(bad);
@@ -268,7 +273,10 @@ describe("tcp transport", () => {
       const wrong = await startNode("evil", { secret: "not the cluster secret at all", peers: { n3: guarded.address } });
       const none = await startNode("open", { peers: { n3: guarded.address } });
       for (const intruder of [wrong, none]) {
-        const error = await assertRejects(() => intruder.transport.request("n3", { type: "kv.write" }, { timeoutMs: 2000 }), UnreachableNodeError);
+        const error = await assertRejects(
+          () => intruder.transport.request("n3", { type: "kv.write" }, { timeoutMs: 2000 }),
+          UnreachableNodeError,
+        );
         assertStringIncludes(error.message, "n3");
         intruder.transport.send("n3", { type: "gossip.digest" });
       }
@@ -337,7 +345,9 @@ describe("tcp transport", () => {
       assertStringIncludes(error.message, "maxFrameBytes");
       // The receiver's check: a peer configured with a larger limit sends it anyway.
       const loud = await startNode("n3", { seeds: [n1.address], maxFrameBytes: 1024 * 1024 });
-      const lost = await assertRejects(() => loud.transport.request("n1", { type: "big", payload: new Uint8Array(4096) }, { timeoutMs: 2000 }));
+      const lost = await assertRejects(() =>
+        loud.transport.request("n1", { type: "big", payload: new Uint8Array(4096) }, { timeoutMs: 2000 })
+      );
       assert(lost instanceof ConnectionLostError || lost instanceof UnreachableNodeError, String(lost));
       assert(n1.logger.warnings.some((w) => String(w.fields?.reason).includes("exceeds the limit")), JSON.stringify(n1.logger.warnings));
       assertEquals((await n2.transport.request("n1", { type: "small" }, { timeoutMs: 2000 })).type, "echo", "n1 still serves others");
@@ -358,7 +368,9 @@ describe("tcp transport", () => {
       const peer = await startNode("n3", { secret: "0123456789abcdef", seeds: [strict.address] });
       assertEquals((await peer.transport.request("n2", { type: "ok?" }, { timeoutMs: 2000 })).type, "echo");
       assertEquals((await strict.transport.request("n3", { type: "ok?" }, { timeoutMs: 2000 })).type, "echo");
-      for (const bad of [{ maxHandshakeFrameBytes: 512 }, { maxHandshakeFrameBytes: 2 * 1024 * 1024 }, { maxUnauthenticatedConnections: 0 }]) {
+      for (
+        const bad of [{ maxHandshakeFrameBytes: 512 }, { maxHandshakeFrameBytes: 2 * 1024 * 1024 }, { maxUnauthenticatedConnections: 0 }]
+      ) {
         assertThrows(() => tcpPlugin.parseOptions(bad), InvalidConfigError, undefined, JSON.stringify(bad));
       }
     });
@@ -408,9 +420,37 @@ describe("tcp transport", () => {
     try {
       const file = (name: string) => path.join(dir, name);
       const ssl = (...args: string[]) => execFileSync("openssl", args, { stdio: "ignore" });
-      ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=ringforge-test-ca", "-keyout", file("ca.key"), "-out", file("ca.pem"));
+      ssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=ringforge-test-ca",
+        "-keyout",
+        file("ca.key"),
+        "-out",
+        file("ca.pem"),
+      );
       ssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=node", "-keyout", file("node.key"), "-out", file("node.csr"));
-      ssl("x509", "-req", "-in", file("node.csr"), "-CA", file("ca.pem"), "-CAkey", file("ca.key"), "-CAcreateserial", "-days", "2", "-out", file("node.pem"));
+      ssl(
+        "x509",
+        "-req",
+        "-in",
+        file("node.csr"),
+        "-CA",
+        file("ca.pem"),
+        "-CAkey",
+        file("ca.key"),
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-out",
+        file("node.pem"),
+      );
       const tls = { cert: file("node.pem"), key: file("node.key"), ca: file("ca.pem") };
       const secret = "0123456789abcdef";
       const n1 = await startNode("n1", { tls, secret });
@@ -420,9 +460,26 @@ describe("tcp transport", () => {
         body: { type: "over-tls", b: Uint8Array.of(1, 2) },
       });
       // A node trusting another CA refuses n1's certificate.
-      ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=other-ca", "-keyout", file("other.key"), "-out", file("other.pem"));
+      ssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=other-ca",
+        "-keyout",
+        file("other.key"),
+        "-out",
+        file("other.pem"),
+      );
       const distrustful = await startNode("n4", { tls: { ...tls, ca: file("other.pem") }, secret, peers: { n1: n1.address } });
-      const refused = await assertRejects(() => distrustful.transport.request("n1", { type: "x" }, { timeoutMs: 2000 }), UnreachableNodeError);
+      const refused = await assertRejects(
+        () => distrustful.transport.request("n1", { type: "x" }, { timeoutMs: 2000 }),
+        UnreachableNodeError,
+      );
       assertStringIncludes(refused.message, "certificate");
       // Plain TCP against the TLS port is refused at the TLS layer.
       const plain = await startNode("n3", { secret, peers: { n1: n1.address } });

@@ -12,13 +12,7 @@ import { InvalidConfigError } from "../core/errors.ts";
 import type { Message, Transport } from "../core/interfaces/transport.ts";
 import type { NodeId } from "../core/model/sibling.ts";
 import { type VirtualRuntime, virtualRuntime } from "../core/runtime/runtime.ts";
-import {
-  InProcessNetwork,
-  InProcessTransport,
-  inProcess,
-  inProcessPlugin,
-  transportPlugins,
-} from "../plugins/transports/index.ts";
+import { inProcess, InProcessNetwork, inProcessPlugin, InProcessTransport, transportPlugins } from "../plugins/transports/index.ts";
 import { type TransportPair, transportSuite } from "../plugin-kit/testing/index.ts";
 
 /** Nodes whose transports one plugin creates on one virtual runtime, as the node build does. */
@@ -89,13 +83,15 @@ describe("in-process transport", () => {
 
   it("rejects invalid options with RINGFORGE_INVALID_CONFIG: min > max, negative, infinite, unknown", () => {
     assertEquals(inProcess().plugin, inProcessPlugin);
-    for (const bad of [
-      { latency: { min: 5, max: 1 } },
-      { latency: { min: -1, max: 1 } },
-      { latency: { min: 1, max: Number.POSITIVE_INFINITY } },
-      { latency: { min: 1 } },
-      { jitter: 3 },
-    ]) {
+    for (
+      const bad of [
+        { latency: { min: 5, max: 1 } },
+        { latency: { min: -1, max: 1 } },
+        { latency: { min: 1, max: Number.POSITIVE_INFINITY } },
+        { latency: { min: 1 } },
+        { jitter: 3 },
+      ]
+    ) {
       const error = assertThrows(() => inProcessPlugin.parseOptions(bad), InvalidConfigError, undefined, JSON.stringify(bad));
       assertEquals(error.code, "RINGFORGE_INVALID_CONFIG");
       assert(error.issues.every((i) => i.path.startsWith("transport.options")), JSON.stringify(error.issues));
@@ -115,8 +111,9 @@ describe("in-process transport", () => {
     const sentAt = scheduler.now();
     for (let i = 0; i < 100; i++) pair.a.send(pair.b.self, { type: "ping", i });
     const replyAt: number[] = [];
-    const requests = Array.from({ length: 20 }, () =>
-      pair.a.request(pair.b.self, { type: "ping" }, { timeoutMs: 1000 }).then(() => replyAt.push(scheduler.now())),
+    const requests = Array.from(
+      { length: 20 },
+      () => pair.a.request(pair.b.self, { type: "ping" }, { timeoutMs: 1000 }).then(() => replyAt.push(scheduler.now())),
     );
     await scheduler.runFor(100);
     await Promise.all(requests);

@@ -9,7 +9,7 @@ import type { MemberInfo } from "../interfaces/partitioner.ts";
 import { DEFAULT_LIMITS, type Limits } from "../model/limits.ts";
 import type { HandoffSettings, ReplicationSettings } from "../model/settings.ts";
 import { DEFAULT_TOMBSTONES, type TombstoneSettings } from "../model/settings.ts";
-import { PLUGIN_FAMILIES, type PluginChoice, type PluginFamily, parseWith } from "./plugin.ts";
+import { parseWith, PLUGIN_FAMILIES, type PluginChoice, type PluginFamily } from "./plugin.ts";
 import type { PluginRegistry } from "./registry.ts";
 
 /** A plugin named with options in a config. */
@@ -210,7 +210,9 @@ export function resolveStoreConfig(config: unknown, registry: PluginRegistry): R
   if (limits.maxRecordBytes <= limits.maxValueBytes + limits.maxKeyBytes) {
     problems.push({
       path: "limits.maxRecordBytes",
-      message: `must exceed limits.maxValueBytes + limits.maxKeyBytes (${limits.maxValueBytes + limits.maxKeyBytes}), or a largest value could not be stored`,
+      message: `must exceed limits.maxValueBytes + limits.maxKeyBytes (${
+        limits.maxValueBytes + limits.maxKeyBytes
+      }), or a largest value could not be stored`,
     });
   }
   if (raw.requestTimeoutMs !== undefined && raw.requestTimeoutMs > limits.maxTimeoutMs) {

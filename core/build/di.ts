@@ -14,8 +14,8 @@ import { instanceCachingFactory } from "tsyringe";
 import type { Token } from "../interfaces/token.ts";
 
 export {
-  type DependencyContainer,
   container as globalContainer,
+  type DependencyContainer,
   instanceCachingFactory,
   instancePerContainerCachingFactory,
 } from "tsyringe";

@@ -36,17 +36,7 @@ import type { Runtime } from "../runtime/runtime.ts";
 import { systemClock, systemScheduler } from "../runtime/system-runtime.ts";
 import type { ResolvedStore } from "./config.ts";
 import { type FamilyServices, PLUGIN_FAMILIES, type PluginContext, type PluginFamily, type SharedContext } from "./plugin.ts";
-import {
-  MEMBERS,
-  MESSAGE_TABLE,
-  NODE,
-  NODE_SETTINGS,
-  RANGE_SYNC,
-  RECORD_STORE,
-  REPLICAS,
-  RUNTIME,
-  sharedToken,
-} from "./tokens.ts";
+import { MEMBERS, MESSAGE_TABLE, NODE, NODE_SETTINGS, RANGE_SYNC, RECORD_STORE, REPLICAS, RUNTIME, sharedToken } from "./tokens.ts";
 
 /** The token each family's service is registered under. */
 const FAMILY_TOKENS: { readonly [F in PluginFamily]: Token<FamilyServices[F]> } = {
@@ -142,8 +132,11 @@ export function buildNode(root: DependencyContainer, store: ResolvedStore, id: N
       router,
       limits: settings.limits,
     }));
-  provide(c, REPLICAS, (k) =>
-    new Replicas({ id, store: get(k, RECORD_STORE), resolver: get(k, CONFLICT_RESOLVER), transport: get(k, TRANSPORT) }));
+  provide(
+    c,
+    REPLICAS,
+    (k) => new Replicas({ id, store: get(k, RECORD_STORE), resolver: get(k, CONFLICT_RESOLVER), transport: get(k, TRANSPORT) }),
+  );
 
   // The order of resolution is the order services are made (and register their routes): the
   // strategies first, then core's parts that use them.

@@ -29,7 +29,7 @@ export class PluginRegistry {
     const map = new Map<PluginFamily, Map<string, Plugin<any>>>();
     for (const plugin of plugins) {
       let family = map.get(plugin.family);
-      if (!family) map.set(plugin.family, (family = new Map()));
+      if (!family) map.set(plugin.family, family = new Map());
       if (family.has(plugin.name)) throw new Error(`duplicate ${plugin.family} plugin "${plugin.name}"`);
       family.set(plugin.name, plugin);
     }

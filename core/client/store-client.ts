@@ -228,7 +228,7 @@ export class StoreClient<T = Uint8Array> {
   ): Promise<UpdateResult<T>> {
     const maxTries = checkTries(options.maxTries ?? this.#maxTries);
     const timeout = options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };
-    for (let tries = 1; ; tries++) {
+    for (let tries = 1;; tries++) {
       try {
         const read = await this.get(key, timeout);
         if (read.siblings.length > 1 && !this.#merge) {
@@ -258,7 +258,10 @@ export class StoreClient<T = Uint8Array> {
     try {
       return this.#codec.decode(bytes);
     } catch (error) {
-      throw new CorruptDataError(`value of key "${key}"`, `the client's codec cannot decode it: ${error instanceof Error ? error.message : String(error)}`);
+      throw new CorruptDataError(
+        `value of key "${key}"`,
+        `the client's codec cannot decode it: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   }
 }

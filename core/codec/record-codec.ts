@@ -11,7 +11,6 @@ import { RECORD_PREFIX } from "../model/keyspace.ts";
 /** Record format version, first element of every encoded record. */
 const FORMAT = 1;
 
-
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 

@@ -59,8 +59,9 @@ export interface DirectoryLock {
 // Real paths of the directories engines of this process hold. Keyed on globalThis, not module
 // scope, so two copies of this module in one process (a bundle and the sources) share it: else
 // each would take the other's LOCK, which names this very pid, for a stale one.
-const HELD: Set<string> = ((globalThis as Record<symbol, unknown>)[Symbol.for("ringforge.heldDirectories")] ??=
-  new Set<string>()) as Set<string>;
+const HELD: Set<string> = ((globalThis as Record<symbol, unknown>)[Symbol.for("ringforge.heldDirectories")] ??= new Set<string>()) as Set<
+  string
+>;
 
 /** Tries to create the `LOCK` before giving up on openers that keep racing this one. */
 const ATTEMPTS = 3;
@@ -97,7 +98,9 @@ export async function lockDirectory(directory: string, options: DirectoryLockOpt
   HELD.add(real);
   if (options.lockFile === false) return new HeldDirectory(directory, real, undefined);
   const path = join(directory, LOCK_FILE);
-  const mine = `${JSON.stringify({ pid: process.pid, host: thisHost(), started: new Date(performance.timeOrigin).toISOString() } satisfies LockHolder)}\n`;
+  const mine = `${
+    JSON.stringify({ pid: process.pid, host: thisHost(), started: new Date(performance.timeOrigin).toISOString() } satisfies LockHolder)
+  }\n`;
   try {
     let last: LockHolder | undefined;
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
@@ -112,7 +115,12 @@ export async function lockDirectory(directory: string, options: DirectoryLockOpt
       const holder = (last = parseHolder(found));
       if (holder === undefined) {
         // A holder between creating the file and writing it, or one that crashed right there.
-        throw new DirectoryLockedError(directory, undefined, undefined, `its ${path} names no holder; remove it only if no process uses the directory`);
+        throw new DirectoryLockedError(
+          directory,
+          undefined,
+          undefined,
+          `its ${path} names no holder; remove it only if no process uses the directory`,
+        );
       }
       if (holder.host !== thisHost() || (holder.pid !== process.pid && isAlive(holder.pid))) {
         throw new DirectoryLockedError(directory, holder.pid, holder.host, removeHint(path));

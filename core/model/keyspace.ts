@@ -103,7 +103,11 @@ export function keyspace(engine: StorageEngine, name: string): Keyspace {
     put: (key, value) => engine.put(full(key), value),
     delete: (key) => engine.delete(full(key)),
     batch: (operations) =>
-      engine.batch(operations.map((op) => (op.type === "put" ? { type: "put", key: full(op.key), value: op.value } : { type: "delete", key: full(op.key) }))),
+      engine.batch(
+        operations.map((
+          op,
+        ) => (op.type === "put" ? { type: "put", key: full(op.key), value: op.value } : { type: "delete", key: full(op.key) })),
+      ),
     async *scan(options: ScanOptions = {}) {
       const inner: ScanOptions = {
         ...options,

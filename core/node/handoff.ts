@@ -5,7 +5,7 @@
  * @module
  */
 import { RingforgeError } from "../errors.ts";
-import { type FailureDetector, believedDown } from "../interfaces/failure-detector.ts";
+import { believedDown, type FailureDetector } from "../interfaces/failure-detector.ts";
 import type { Logger } from "../interfaces/logger.ts";
 import { type Partitioner, rangeHolding } from "../interfaces/partitioner.ts";
 import type { NodeId } from "../model/sibling.ts";

@@ -6,7 +6,7 @@
  */
 import { InvalidRequestError, MembershipConflictError, NotRunningError, RingforgeError, TimeoutError } from "../errors.ts";
 import { type Clock, type Scheduler, sleep } from "../interfaces/clock.ts";
-import { type FailureDetector, believedDown } from "../interfaces/failure-detector.ts";
+import { believedDown, type FailureDetector } from "../interfaces/failure-detector.ts";
 import { type MemberInfo, type Partitioner, rangeContains, rangeMoves } from "../interfaces/partitioner.ts";
 import type { NodeId } from "../model/sibling.ts";
 import type { Handoff } from "./handoff.ts";
@@ -85,7 +85,7 @@ export class MembershipChange {
    * @throws {MembershipConflictError} if concurrent membership changes kept winning
    */
   async join(seeds?: readonly NodeId[]): Promise<JoinResult> {
-        const peers = (seeds ?? this.#d.members.map((m) => m.id)).filter((id) => id !== this.#d.id);
+    const peers = (seeds ?? this.#d.members.map((m) => m.id)).filter((id) => id !== this.#d.id);
     let streamed = 0;
     let bytes = 0;
     for (let attempt = 0; attempt < MEMBERSHIP_ATTEMPTS; attempt++) {
@@ -153,7 +153,9 @@ export class MembershipChange {
     const { n } = this.#d.settings.replication;
     const members = this.#d.ring.view.members;
     const after = members.filter((m) => m.id !== this.#d.id).length;
-    if (after < n) throw new InvalidRequestError(`cannot leave: the ring would have ${after} member(s), fewer than N (${n})`, { members: after, n });
+    if (after < n) {
+      throw new InvalidRequestError(`cannot leave: the ring would have ${after} member(s), fewer than N (${n})`, { members: after, n });
+    }
   }
 
   /** Adopts and broadcasts a view this node made. */

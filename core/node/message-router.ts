@@ -47,5 +47,3 @@ export class MessageTable implements MessageRouter {
     return handler(message, from);
   }
 }
-
-

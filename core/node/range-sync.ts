@@ -10,7 +10,7 @@ import { encode } from "../codec/msgpack.ts";
 import type { ConflictResolver } from "../interfaces/conflict-resolver.ts";
 import type { Message, Transport } from "../interfaces/transport.ts";
 import { rangeContains } from "../interfaces/partitioner.ts";
-import { type NodeId, type SiblingSet, sameSiblings } from "../model/sibling.ts";
+import { type NodeId, sameSiblings, type SiblingSet } from "../model/sibling.ts";
 import type { Limits } from "../model/limits.ts";
 import { isRecordBoundError, validateKey } from "../model/limits.ts";
 import type { MessageRouter } from "../interfaces/message-router.ts";
@@ -387,11 +387,12 @@ function refusedKeys(data: unknown, batch: readonly (readonly [string, SiblingSe
 }
 
 function parseRecords(data: unknown, where: string, limits: Limits): [string, SiblingSet][] {
-  if (!Array.isArray(data) || data.length > MAX_BATCH) throw new InvalidMessageError(`${where}: records must be a list of at most ${MAX_BATCH}`);
+  if (!Array.isArray(data) || data.length > MAX_BATCH) {
+    throw new InvalidMessageError(`${where}: records must be a list of at most ${MAX_BATCH}`);
+  }
   return data.map((row) => {
     if (!Array.isArray(row) || row.length !== 2 || typeof row[0] !== "string") throw new InvalidMessageError(`${where}: malformed record`);
     validateKey(row[0], limits);
     return [row[0], parseSiblings(row[1], `${where} "${row[0]}"`)];
   });
 }
-

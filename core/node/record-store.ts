@@ -9,7 +9,7 @@ import { CorruptDataError } from "../errors.ts";
 import { murmur3 } from "../hash/murmur3.ts";
 import type { Clock } from "../interfaces/clock.ts";
 import type { BatchOperation, StorageEngine } from "../interfaces/storage-engine.ts";
-import { DEFAULT_LIMITS, type Limits, checkRecordBounds } from "../model/limits.ts";
+import { checkRecordBounds, DEFAULT_LIMITS, type Limits } from "../model/limits.ts";
 import type { Sibling, SiblingSet } from "../model/sibling.ts";
 import type { IndexEntry, RecordView, TokenInterval } from "../interfaces/records.ts";
 import { TOKEN_INDEX_PREFIX, TOMBSTONE_INDEX_PREFIX } from "../model/keyspace.ts";
@@ -279,7 +279,7 @@ export class RecordStore implements RecordView {
     this.stats.bytes += (next?.bytes ?? 0) - (old?.bytes ?? 0);
     if (next && next.bytes > this.stats.largestRecord) this.stats.largestRecord = next.bytes;
     if (siblings.length > this.stats.mostSiblings) this.stats.mostSiblings = siblings.length;
-    if (next) for (const listener of this.#listeners) listener(key);
+    if (next) { for (const listener of this.#listeners) listener(key); }
   }
 
   #xor(token: number, delta: number): void {

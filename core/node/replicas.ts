@@ -10,7 +10,7 @@ import { RingforgeError } from "../errors.ts";
 import type { ConflictResolver } from "../interfaces/conflict-resolver.ts";
 import type { ReplicaClient } from "../interfaces/replicator.ts";
 import type { Transport } from "../interfaces/transport.ts";
-import { type NodeId, type Sibling, type SiblingSet, sameSiblings } from "../model/sibling.ts";
+import { type NodeId, sameSiblings, type Sibling, type SiblingSet } from "../model/sibling.ts";
 import { KV_READ, KV_RECORD, KV_WRITE } from "./protocol.ts";
 import type { RecordStore } from "./record-store.ts";
 

@@ -196,7 +196,9 @@ function parseView(data: unknown): RingView {
     }
     const out: { id: string; weight?: number; zone?: string; datacenter?: string } = { id: info.id };
     if (info.weight !== undefined) {
-      if (typeof info.weight !== "number" || !(info.weight > 0) || !Number.isFinite(info.weight)) throw new InvalidMessageError("ring view: bad weight");
+      if (typeof info.weight !== "number" || !(info.weight > 0) || !Number.isFinite(info.weight)) {
+        throw new InvalidMessageError("ring view: bad weight");
+      }
       out.weight = info.weight;
     }
     if (typeof info.zone === "string") out.zone = info.zone;

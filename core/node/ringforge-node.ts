@@ -18,7 +18,7 @@ import { parseSiblings, siblingsToWire } from "../codec/record-codec.ts";
 import { bytesEqual } from "../codec/bytes.ts";
 import { encode } from "../codec/msgpack.ts";
 import type { AntiEntropy } from "../interfaces/anti-entropy.ts";
-import { type Clock, type Scheduler, type Timer, every, sleep } from "../interfaces/clock.ts";
+import { type Clock, every, type Scheduler, sleep, type Timer } from "../interfaces/clock.ts";
 import type { ConflictResolver } from "../interfaces/conflict-resolver.ts";
 import type { FailureDetector } from "../interfaces/failure-detector.ts";
 import type { Logger } from "../interfaces/logger.ts";
@@ -29,7 +29,7 @@ import type { StorageEngine } from "../interfaces/storage-engine.ts";
 import type { Message, Transport } from "../interfaces/transport.ts";
 import { type CausalContext, MAX_CONTEXT_LENGTH, unwrapContext, wrapContext } from "../model/causal-context.ts";
 import { validateKey, validateValue } from "../model/limits.ts";
-import { type NodeId, type Sibling, type SiblingSet, liveValues } from "../model/sibling.ts";
+import { liveValues, type NodeId, type Sibling, type SiblingSet } from "../model/sibling.ts";
 import type { Handoff } from "./handoff.ts";
 import type { MessageTable } from "./message-router.ts";
 import { SYNC_MERGE } from "./range-sync.ts";
@@ -43,14 +43,14 @@ import type { HashTreeSync } from "./range-sync.ts";
 import { keyspace } from "../model/keyspace.ts";
 import {
   type CoordinateRequest,
+  field,
+  isString,
   KV_ACK,
   KV_COORDINATE,
   KV_READ,
   KV_RECORD,
   KV_RESULT,
   KV_WRITE,
-  field,
-  isString,
   parseCoordinateRequest,
 } from "./protocol.ts";
 import type { Consistency, NodeSettings } from "../model/settings.ts";
@@ -500,7 +500,7 @@ export class RingforgeNode {
     validateKey(key, settings.limits);
     const context = options.context === undefined ? undefined : unwrapContext(resolver, options.context);
     // A session from another store must fail here, before anything is written.
-    if (options.session) for (const seen of options.session.contexts(key)) unwrapContext(resolver, seen);
+    if (options.session) { for (const seen of options.session.contexts(key)) unwrapContext(resolver, seen); }
     const w = this.#count("w", options.w);
     const timeoutMs = this.#timeout(options.timeoutMs);
     const targets = this.#s.replicator.targets(key, settings.replication.n);
@@ -523,11 +523,22 @@ export class RingforgeNode {
       // Every context a read returns must be accepted back: refuse, before storing, a write
       // that would make the key's context longer than a write may carry.
       if (wrapped.length > MAX_CONTEXT_LENGTH) {
-        throw new InvalidContextError(`this write would make the key's context ${wrapped.length} characters long, over the limit of ${MAX_CONTEXT_LENGTH}`);
+        throw new InvalidContextError(
+          `this write would make the key's context ${wrapped.length} characters long, over the limit of ${MAX_CONTEXT_LENGTH}`,
+        );
       }
       return next;
     });
-    await this.#s.replicator.write({ key, siblings, targets, storedOn: this.id, w: plan.count, timeoutMs, operation: op, ...(plan.groups ? { groups: plan.groups } : {}) });
+    await this.#s.replicator.write({
+      key,
+      siblings,
+      targets,
+      storedOn: this.id,
+      w: plan.count,
+      timeoutMs,
+      operation: op,
+      ...(plan.groups ? { groups: plan.groups } : {}),
+    });
     if (options.session) this.#remember(options.session, key, written, wrapped);
     return { context: wrapped };
   }
@@ -535,7 +546,13 @@ export class RingforgeNode {
   async #coordinateRead(key: string, r: number, timeoutMs: number, consistency?: Consistency): Promise<SiblingSet> {
     const targets = this.#s.replicator.targets(key, this.#s.settings.replication.n);
     const plan = this.#plan(targets, r, consistency);
-    const outcome = await this.#s.replicator.read({ key, targets, r: plan.count, timeoutMs, ...(plan.groups ? { groups: plan.groups } : {}) });
+    const outcome = await this.#s.replicator.read({
+      key,
+      targets,
+      r: plan.count,
+      timeoutMs,
+      ...(plan.groups ? { groups: plan.groups } : {}),
+    });
     return outcome.siblings;
   }
 
@@ -609,12 +626,11 @@ export class RingforgeNode {
     const context = request.context as CausalContext | undefined;
     const consistency = request.consistency === undefined ? {} : { consistency: request.consistency };
     const options = { context, w: request.w, timeoutMs: request.timeoutMs, ...consistency };
-    const result =
-      request.op === "put"
-        ? await this.put(request.key, request.value as Uint8Array, options)
-        : request.op === "delete"
-          ? await this.delete(request.key, options)
-          : await this.get(request.key, { r: request.r, timeoutMs: request.timeoutMs, ...consistency });
+    const result = request.op === "put"
+      ? await this.put(request.key, request.value as Uint8Array, options)
+      : request.op === "delete"
+      ? await this.delete(request.key, options)
+      : await this.get(request.key, { r: request.r, timeoutMs: request.timeoutMs, ...consistency });
     return { type: KV_RESULT, context: result.context };
   }
 
@@ -665,7 +681,10 @@ export class RingforgeNode {
     const value = requested ?? this.#s.settings.requestTimeoutMs;
     const max = this.#s.settings.limits.maxTimeoutMs;
     if (!(typeof value === "number" && value > 0 && value <= max)) {
-      throw new InvalidRequestError(`timeoutMs must be a positive number of milliseconds up to ${max}, got ${value}`, { timeoutMs: value, max });
+      throw new InvalidRequestError(`timeoutMs must be a positive number of milliseconds up to ${max}, got ${value}`, {
+        timeoutMs: value,
+        max,
+      });
     }
     return value;
   }

@@ -24,7 +24,6 @@ export const GC_REAP = "gc.reap";
 /** Most keys in one request. */
 const MAX_KEYS = 512;
 
-
 /** What tombstone GC did so far. */
 export interface TombstoneStats {
   /** Tombstones removed from this node. */

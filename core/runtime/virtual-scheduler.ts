@@ -46,8 +46,7 @@ export class VirtualScheduler implements Scheduler, Clock {
    */
   constructor(options: { start?: number; onError?: (error: unknown) => void } = {}) {
     this.#now = options.start ?? 0;
-    this.#onError =
-      options.onError ??
+    this.#onError = options.onError ??
       ((error) => {
         queueMicrotask(() => {
           throw error;

@@ -79,9 +79,7 @@ export function assertNotEquals<T>(actual: T, expected: T, msg?: string): void {
 /** Asserts that `actual` and `expected` are the same value (`Object.is`). */
 export function assertStrictEquals<T>(actual: unknown, expected: T, msg?: string): asserts actual is T {
   if (Object.is(actual, expected)) return;
-  const hint = equal(actual, expected)
-    ? "Values have the same structure but are not reference-equal"
-    : "Values are not strictly equal";
+  const hint = equal(actual, expected) ? "Values have the same structure but are not reference-equal" : "Values are not strictly equal";
   throw new AssertionError(`${hint}${suffix(msg)}\n    actual: ${show(actual)}\n  expected: ${show(expected)}`);
 }
 

@@ -32,7 +32,11 @@ export interface DataTypeSuiteOptions<S> {
 
 const ACTORS = ["a", "b", "c"] as const;
 
-type Step = { readonly kind: "op"; readonly at: number; readonly draw: number } | { readonly kind: "sync"; readonly from: number; readonly to: number };
+type Step = { readonly kind: "op"; readonly at: number; readonly draw: number } | {
+  readonly kind: "sync";
+  readonly from: number;
+  readonly to: number;
+};
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ kind: fc.constant("op" as const), at: fc.integer({ min: 0, max: 2 }), draw: fc.nat(1000) }),
@@ -110,7 +114,15 @@ export function dataTypeSuite<S>(options: DataTypeSuiteOptions<S>): void {
           assertEquals(type.encode(back), type.encode(x));
         }),
       );
-      for (const junk of [new Uint8Array([0xc1]), encode(42), encode(["another-type", []]), encode([type.name, "nonsense"]), encode([type.name, [[1, 2]]])]) {
+      for (
+        const junk of [
+          new Uint8Array([0xc1]),
+          encode(42),
+          encode(["another-type", []]),
+          encode([type.name, "nonsense"]),
+          encode([type.name, [[1, 2]]]),
+        ]
+      ) {
         assertThrows(() => type.decode(junk), CorruptDataError);
       }
     });

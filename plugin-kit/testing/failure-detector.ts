@@ -24,12 +24,7 @@
  */
 import { afterEach, describe, it } from "./bdd.ts";
 import { assert, assertEquals, assertStrictEquals } from "./assert.ts";
-import type {
-  FailureDetector,
-  MemberState,
-  MemberStatus,
-  MembershipEvent,
-} from "../../core/interfaces/failure-detector.ts";
+import type { FailureDetector, MembershipEvent, MemberState, MemberStatus } from "../../core/interfaces/failure-detector.ts";
 import type { MemberInfo } from "../../core/interfaces/partitioner.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
 import { createCluster } from "../../index.ts";
@@ -180,7 +175,7 @@ export function failureDetectorSuite(suite: FailureDetectorPluginSuiteOptions | 
       checkView(detector, SELF, "before start");
     });
 
-    it("once started, keeps this node up and isAlive equal to status === \"up\" throughout", async () => {
+    it('once started, keeps this node up and isAlive equal to status === "up" throughout', async () => {
       const subject = await create();
       await subject.detector.start();
       checkView(subject.detector, SELF, "after start");

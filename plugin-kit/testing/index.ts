@@ -40,15 +40,16 @@
 export {
   type PartitionerCapabilities,
   type PartitionerPluginSuiteOptions,
-  type PartitionerSuiteOptions,
   partitionerSuite,
+  type PartitionerSuiteOptions,
 } from "./partitioner.ts";
 export {
   createReplicatorHarness,
-  FakeReplicaClient,
   fail,
+  FakeReplicaClient,
   hang,
   ok,
+  remoteError,
   type ReplicaAnswer,
   type ReplicaBehaviour,
   type ReplicaCall,
@@ -56,48 +57,29 @@ export {
   type ReplicatorDeps,
   type ReplicatorHarness,
   type ReplicatorPluginSuiteOptions,
-  type ReplicatorSuiteOptions,
-  remoteError,
   replicatorSuite,
+  type ReplicatorSuiteOptions,
   REQUEST_TIMEOUT_MS,
   type Settlement,
   SUITE_MEMBERS,
   timeout,
-  type Tracker,
   track,
+  type Tracker,
   unreachable,
 } from "./replicator.ts";
-export {
-  type ConflictResolverPluginSuiteOptions,
-  type ConflictResolverSuiteOptions,
-  conflictResolverSuite,
-} from "./conflict-resolver.ts";
+export { type ConflictResolverPluginSuiteOptions, conflictResolverSuite, type ConflictResolverSuiteOptions } from "./conflict-resolver.ts";
 export {
   type DetectorUnderTest,
   type FailureDetectorPluginSuiteOptions,
-  type FailureDetectorSuiteOptions,
   failureDetectorSuite,
+  type FailureDetectorSuiteOptions,
 } from "./failure-detector.ts";
-export {
-  type StorageEnginePluginSuiteOptions,
-  type StorageEngineSuiteOptions,
-  storageEngineSuite,
-} from "./storage-engine.ts";
-export {
-  type TransportPair,
-  type TransportPluginSuiteOptions,
-  type TransportSuiteOptions,
-  transportSuite,
-} from "./transport.ts";
-export { type AntiEntropySuiteOptions, antiEntropySuite } from "./anti-entropy.ts";
-export { type DataTypeSuiteOptions, dataTypeSuite, type OperationFactory } from "./data-type.ts";
-export {
-  type SchedulerCapabilities,
-  type SchedulerFixture,
-  type SchedulerSuiteOptions,
-  schedulerSuite,
-} from "./scheduler.ts";
-export { type RandomSuiteOptions, randomSuite } from "./random.ts";
+export { type StorageEnginePluginSuiteOptions, storageEngineSuite, type StorageEngineSuiteOptions } from "./storage-engine.ts";
+export { type TransportPair, type TransportPluginSuiteOptions, transportSuite, type TransportSuiteOptions } from "./transport.ts";
+export { antiEntropySuite, type AntiEntropySuiteOptions } from "./anti-entropy.ts";
+export { dataTypeSuite, type DataTypeSuiteOptions, type OperationFactory } from "./data-type.ts";
+export { type SchedulerCapabilities, type SchedulerFixture, schedulerSuite, type SchedulerSuiteOptions } from "./scheduler.ts";
+export { randomSuite, type RandomSuiteOptions } from "./random.ts";
 export type { FamilyPlugin, PluginSuiteOptions } from "./plugin-under-test.ts";
 
 // ---- the test runner ------------------------------------------------------------------------

@@ -85,14 +85,14 @@ const key = fc.string({ minLength: 1, maxLength: 16, unit: "grapheme" });
 const keys = fc.array(key, { minLength: 1, maxLength: 30 });
 /** Members plus the same members in another order. */
 const membersTwice = members.chain((ms) =>
-  fc.tuple(fc.constant(ms), fc.shuffledSubarray(ms, { minLength: ms.length, maxLength: ms.length })),
+  fc.tuple(fc.constant(ms), fc.shuffledSubarray(ms, { minLength: ms.length, maxLength: ms.length }))
 );
 /** Members plus one more member whose id is not among them. */
 const membersAndNewcomer = members.chain((ms) =>
   fc.tuple(
     fc.constant(ms),
     fc.record({ id: nodeId.filter((id) => !ms.some((m) => m.id === id)), weight }, { requiredKeys: ["id"] }),
-  ),
+  )
 );
 
 // ---- helpers -----------------------------------------------------------------------------
@@ -287,9 +287,7 @@ export function partitionerSuite(suite: PartitionerPluginSuiteOptions | Partitio
         fc.property(members, bad, keys, fc.boolean(), (ms, w, ks, duplicate) => {
           const p = withMembers(create, ms);
           const before = ks.map((k) => p.preferenceList(k, 3));
-          const invalid: MemberInfo[] = duplicate
-            ? [...ms, { id: ms[0]!.id }]
-            : [...ms.slice(1), { id: ms[0]!.id, weight: w }];
+          const invalid: MemberInfo[] = duplicate ? [...ms, { id: ms[0]!.id }] : [...ms.slice(1), { id: ms[0]!.id, weight: w }];
           const error = assertThrows(() => p.setMembers(invalid));
           assertInstanceOf(error, InvalidConfigError);
           assertEquals(error.code, "RINGFORGE_INVALID_CONFIG");
@@ -362,11 +360,14 @@ export function partitionerSuite(suite: PartitionerPluginSuiteOptions | Partitio
     }
 
     it("spreads a key's replicas over as many zones as there are", () => {
-      const zoned = fc.uniqueArray(fc.record({ id: nodeId, weight, zone: fc.constantFrom("r1", "r2", "r3") }, { requiredKeys: ["id", "zone"] }), {
-        selector: (m) => m.id,
-        minLength: 3,
-        maxLength: 9,
-      });
+      const zoned = fc.uniqueArray(
+        fc.record({ id: nodeId, weight, zone: fc.constantFrom("r1", "r2", "r3") }, { requiredKeys: ["id", "zone"] }),
+        {
+          selector: (m) => m.id,
+          minLength: 3,
+          maxLength: 9,
+        },
+      );
       fc.assert(
         fc.property(zoned, keys, fc.integer({ min: 1, max: 4 }), (ms, ks, n) => {
           const p = withMembers(create, ms);
@@ -374,7 +375,11 @@ export function partitionerSuite(suite: PartitionerPluginSuiteOptions | Partitio
           const zoneOf = new Map(ms.map((m) => [m.id, m.zone]));
           for (const k of ks) {
             const list = p.preferenceList(k, n);
-            assertEquals(new Set(list.map((id) => zoneOf.get(id))).size, Math.min(n, zones), `${JSON.stringify(list)} for ${JSON.stringify(k)}`);
+            assertEquals(
+              new Set(list.map((id) => zoneOf.get(id))).size,
+              Math.min(n, zones),
+              `${JSON.stringify(list)} for ${JSON.stringify(k)}`,
+            );
           }
           for (const r of p.ranges(n)) assertEquals(new Set(r.replicas.map((id) => zoneOf.get(id))).size, Math.min(n, zones));
         }),

@@ -6,7 +6,7 @@
  * @module
  */
 import type { FamilyServices, Plugin, PluginFamily, SharedContext } from "../../core/build/plugin.ts";
-import { type StandaloneContextOptions, standaloneContext } from "../../core/build/standalone-context.ts";
+import { standaloneContext, type StandaloneContextOptions } from "../../core/build/standalone-context.ts";
 import { InvalidConfigError } from "../../core/errors.ts";
 import type { MemberInfo } from "../../core/interfaces/partitioner.ts";
 import type { Runtime } from "../../core/runtime/runtime.ts";

@@ -26,22 +26,11 @@
 import { afterEach, describe, it } from "./bdd.ts";
 import { assert, assertEquals, assertInstanceOf, equal } from "./assert.ts";
 import fc from "fast-check";
-import {
-  QuorumNotReachedError,
-  RemoteError,
-  RingforgeError,
-  TimeoutError,
-  UnreachableNodeError,
-} from "../../core/errors.ts";
+import { QuorumNotReachedError, RemoteError, RingforgeError, TimeoutError, UnreachableNodeError } from "../../core/errors.ts";
 import type { ConflictResolver } from "../../core/interfaces/conflict-resolver.ts";
 import { silentLogger } from "../../core/interfaces/logger.ts";
 import type { MemberInfo } from "../../core/interfaces/partitioner.ts";
-import {
-  type ReadOutcome,
-  type ReplicaClient,
-  type Replicator,
-  type WriteOutcome,
-} from "../../core/interfaces/replicator.ts";
+import { type ReadOutcome, type ReplicaClient, type Replicator, type WriteOutcome } from "../../core/interfaces/replicator.ts";
 import type { NodeId, SiblingSet } from "../../core/model/sibling.ts";
 import { VirtualScheduler } from "../../core/runtime/virtual-scheduler.ts";
 import { StaticMembership } from "../../plugins/detectors/static-membership.ts";
@@ -328,7 +317,9 @@ export async function createReplicatorHarness(
   self: NodeId = "n1",
   seed = 1,
 ): Promise<ReplicatorHarness> {
-  const checked = typeof subject === "function" ? undefined : checkPlugin("createReplicatorHarness", "replicator", subject, { virtualTime: true });
+  const checked = typeof subject === "function"
+    ? undefined
+    : checkPlugin("createReplicatorHarness", "replicator", subject, { virtualTime: true });
   const create: ReplicatorSuiteOptions["create"] = checked
     ? ({ context }) => checked.plugin.create(context, checked.options)
     : (subject as ReplicatorSuiteOptions["create"]);
@@ -512,7 +503,7 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc.integer({ min: 3, max: 5 }).chain
     quorum: fc.integer({ min: 1, max: n }),
     outcomes: fc.array(outcomeArb, { minLength: n, maxLength: n }),
     records: fc.array(fc.nat(POOL.length - 1), { minLength: n, maxLength: n }),
-  }),
+  })
 );
 
 const CANDIDATE_KEYS = Array.from({ length: 64 }, (_, i) => `key-${i}`);
@@ -723,108 +714,118 @@ export function replicatorSuite(suite: ReplicatorPluginSuiteOptions | Replicator
         }
       });
 
-      if (!supports.fallsBackOnFailure) it("rejects with QuorumNotReachedError once too many targets failed", async () => {
-        const h = await setup("n1");
-        const key = keyFor(h.replicator, "n1", 3, 3);
-        const [x, y] = h.replicator.targets(key, 3).filter((t) => t !== "n1");
-        h.client.behave(x!, unreachable(5)).behave(y!, ok(40));
-        const { tracker } = write(h, key, 3, 3);
-        await h.settle();
-        assertEquals(tracker.state.status, "rejected");
-        if (tracker.state.status !== "rejected") return;
-        assertEquals(tracker.state.at, 5, "rejects as soon as the quorum is out of reach");
-        const error = tracker.state.error;
-        assertInstanceOf(error, QuorumNotReachedError);
-        assertEquals([error.required, error.acknowledged, error.targets], [3, 1, 3]);
-        assertEquals(error.operation, "put");
-        assert(error.failures.some((f) => f.includes(x!)), error.message);
-      });
+      if (!supports.fallsBackOnFailure) {
+        it("rejects with QuorumNotReachedError once too many targets failed", async () => {
+          const h = await setup("n1");
+          const key = keyFor(h.replicator, "n1", 3, 3);
+          const [x, y] = h.replicator.targets(key, 3).filter((t) => t !== "n1");
+          h.client.behave(x!, unreachable(5)).behave(y!, ok(40));
+          const { tracker } = write(h, key, 3, 3);
+          await h.settle();
+          assertEquals(tracker.state.status, "rejected");
+          if (tracker.state.status !== "rejected") return;
+          assertEquals(tracker.state.at, 5, "rejects as soon as the quorum is out of reach");
+          const error = tracker.state.error;
+          assertInstanceOf(error, QuorumNotReachedError);
+          assertEquals([error.required, error.acknowledged, error.targets], [3, 1, 3]);
+          assertEquals(error.operation, "put");
+          assert(error.failures.some((f) => f.includes(x!)), error.message);
+        });
+      }
 
-      if (!supports.fallsBackOnFailure) it("rejects with TimeoutError when only timeouts stood in the way", async () => {
-        const h = await setup("n1");
-        const key = keyFor(h.replicator, "n1", 3, 4);
-        const [x, y] = h.replicator.targets(key, 3).filter((t) => t !== "n1");
-        h.client.behave(x!, timeout()).behave(y!, ok(10));
-        const { tracker } = write(h, key, 3, 3);
-        await h.settle();
-        assertEquals(tracker.state.status, "rejected");
-        if (tracker.state.status !== "rejected") return;
-        assertEquals(tracker.state.at, REQUEST_TIMEOUT_MS);
-        const error = tracker.state.error;
-        assertInstanceOf(error, TimeoutError);
-        assertEquals(error.details.required, 3);
-        assertEquals(error.details.acknowledged, 2);
-        assertEquals(error.details.targets, 3);
-      });
+      if (!supports.fallsBackOnFailure) {
+        it("rejects with TimeoutError when only timeouts stood in the way", async () => {
+          const h = await setup("n1");
+          const key = keyFor(h.replicator, "n1", 3, 4);
+          const [x, y] = h.replicator.targets(key, 3).filter((t) => t !== "n1");
+          h.client.behave(x!, timeout()).behave(y!, ok(10));
+          const { tracker } = write(h, key, 3, 3);
+          await h.settle();
+          assertEquals(tracker.state.status, "rejected");
+          if (tracker.state.status !== "rejected") return;
+          assertEquals(tracker.state.at, REQUEST_TIMEOUT_MS);
+          const error = tracker.state.error;
+          assertInstanceOf(error, TimeoutError);
+          assertEquals(error.details.required, 3);
+          assertEquals(error.details.acknowledged, 2);
+          assertEquals(error.details.targets, 3);
+        });
+      }
 
-      if (!supports.fallsBackOnFailure) it("rejects with QuorumNotReachedError when a failure and a timeout together stood in the way", async () => {
-        const h = await setup("n1");
-        const key = keyFor(h.replicator, "n1", 3, 13);
-        const [x, y] = h.replicator.targets(key, 3).filter((t) => t !== "n1");
-        h.client.behave(x!, unreachable(10)).behave(y!, timeout());
-        const { tracker } = write(h, key, 3, 2);
-        await h.settle();
-        assertEquals(tracker.state.status, "rejected");
-        if (tracker.state.status !== "rejected") return;
-        assertEquals(tracker.state.at, REQUEST_TIMEOUT_MS);
-        const error = tracker.state.error;
-        assertInstanceOf(error, QuorumNotReachedError);
-        assertEquals([error.required, error.acknowledged, error.targets], [2, 1, 3]);
-        assert(error.failures.some((f) => f.includes(x!)) && error.failures.some((f) => f.includes(y!)), error.message);
-      });
+      if (!supports.fallsBackOnFailure) {
+        it("rejects with QuorumNotReachedError when a failure and a timeout together stood in the way", async () => {
+          const h = await setup("n1");
+          const key = keyFor(h.replicator, "n1", 3, 13);
+          const [x, y] = h.replicator.targets(key, 3).filter((t) => t !== "n1");
+          h.client.behave(x!, unreachable(10)).behave(y!, timeout());
+          const { tracker } = write(h, key, 3, 2);
+          await h.settle();
+          assertEquals(tracker.state.status, "rejected");
+          if (tracker.state.status !== "rejected") return;
+          assertEquals(tracker.state.at, REQUEST_TIMEOUT_MS);
+          const error = tracker.state.error;
+          assertInstanceOf(error, QuorumNotReachedError);
+          assertEquals([error.required, error.acknowledged, error.targets], [2, 1, 3]);
+          assert(error.failures.some((f) => f.includes(x!)) && error.failures.some((f) => f.includes(y!)), error.message);
+        });
+      }
 
-      if (!supports.fallsBackOnFailure) it("reports a replica's untyped failure as a typed error", async () => {
-        const h = await setup("n1");
-        const key = keyFor(h.replicator, "n1", 3, 5);
-        const [x, y] = h.replicator.targets(key, 3).filter((t) => t !== "n1");
-        h.client.behave(x!, fail(() => new Error("boom"))).behave(y!, fail(() => new TypeError("bad")));
-        const { tracker } = write(h, key, 3, 2);
-        await h.settle();
-        assertEquals(tracker.state.status, "rejected");
-        if (tracker.state.status !== "rejected") return;
-        assertInstanceOf(tracker.state.error, QuorumNotReachedError);
-        assertEquals(tracker.state.error.acknowledged, 1);
-      });
+      if (!supports.fallsBackOnFailure) {
+        it("reports a replica's untyped failure as a typed error", async () => {
+          const h = await setup("n1");
+          const key = keyFor(h.replicator, "n1", 3, 5);
+          const [x, y] = h.replicator.targets(key, 3).filter((t) => t !== "n1");
+          h.client.behave(x!, fail(() => new Error("boom"))).behave(y!, fail(() => new TypeError("bad")));
+          const { tracker } = write(h, key, 3, 2);
+          await h.settle();
+          assertEquals(tracker.state.status, "rejected");
+          if (tracker.state.status !== "rejected") return;
+          assertInstanceOf(tracker.state.error, QuorumNotReachedError);
+          assertEquals(tracker.state.error.acknowledged, 1);
+        });
+      }
 
-      if (!supports.fallsBackOnFailure) it("resolves iff w-1 other targets succeed, at the deciding answer, with consistent numbers (property)", async () => {
-        await fc.assert(
-          fc.asyncProperty(scenarioArb, async (s) => {
-            const h = await createReplicatorHarness(options.from, s.self);
-            try {
-              const key = keyFor(h.replicator, s.self, s.n, s.keyIndex);
-              const targets = h.replicator.targets(key, s.n);
-              targets.forEach((t, i) => h.client.behave(t, behaviourOf(s.outcomes[i]!)));
-              const w = s.quorum;
-              const { tracker } = write(h, key, s.n, w);
-              await h.settle();
+      if (!supports.fallsBackOnFailure) {
+        it("resolves iff w-1 other targets succeed, at the deciding answer, with consistent numbers (property)", async () => {
+          await fc.assert(
+            fc.asyncProperty(scenarioArb, async (s) => {
+              const h = await createReplicatorHarness(options.from, s.self);
+              try {
+                const key = keyFor(h.replicator, s.self, s.n, s.keyIndex);
+                const targets = h.replicator.targets(key, s.n);
+                targets.forEach((t, i) => h.client.behave(t, behaviourOf(s.outcomes[i]!)));
+                const w = s.quorum;
+                const { tracker } = write(h, key, s.n, w);
+                await h.settle();
 
-              const others = targets.filter((t) => t !== s.self);
-              const writes = h.client.writes();
-              assertEquals(writes.map((c) => c.node).sort(), [...others].sort(), "one write to each other target");
-              const successes = h.client.answers.filter((a) => a.ok).length;
-              const state = tracker.state;
-              assert(state.status !== "pending", "a write with every replica answered must settle");
-              const seen = h.client.answers.slice(0, state.answersSeen);
-              const acked = 1 + seen.filter((a) => a.ok).length;
-              const decider = decidingAnswer(h.client.answers, w - 1, others.length - (w - 1) + 1);
-              assertEquals(state.answersSeen, decider + 1, "settles at the answer that decides it");
-              if (successes >= w - 1) {
-                assertEquals(state.status, "resolved", `${successes + 1} acks for w=${w}`);
-                if (state.status !== "resolved") return;
-                assertEquals(state.value.acknowledged, acked);
-                assert(state.value.acknowledged >= w, `acknowledged ${state.value.acknowledged} < w ${w}`);
-              } else {
-                assertEquals(state.status, "rejected", `${successes + 1} acks for w=${w}`);
-                if (state.status !== "rejected") return;
-                checkFailure(state.error, "put", w, acked, s.n, seen);
+                const others = targets.filter((t) => t !== s.self);
+                const writes = h.client.writes();
+                assertEquals(writes.map((c) => c.node).sort(), [...others].sort(), "one write to each other target");
+                const successes = h.client.answers.filter((a) => a.ok).length;
+                const state = tracker.state;
+                assert(state.status !== "pending", "a write with every replica answered must settle");
+                const seen = h.client.answers.slice(0, state.answersSeen);
+                const acked = 1 + seen.filter((a) => a.ok).length;
+                const decider = decidingAnswer(h.client.answers, w - 1, others.length - (w - 1) + 1);
+                assertEquals(state.answersSeen, decider + 1, "settles at the answer that decides it");
+                if (successes >= w - 1) {
+                  assertEquals(state.status, "resolved", `${successes + 1} acks for w=${w}`);
+                  if (state.status !== "resolved") return;
+                  assertEquals(state.value.acknowledged, acked);
+                  assert(state.value.acknowledged >= w, `acknowledged ${state.value.acknowledged} < w ${w}`);
+                } else {
+                  assertEquals(state.status, "rejected", `${successes + 1} acks for w=${w}`);
+                  if (state.status !== "rejected") return;
+                  checkFailure(state.error, "put", w, acked, s.n, seen);
+                }
+              } finally {
+                await h.dispose();
               }
-            } finally {
-              await h.dispose();
-            }
-          }),
-          { numRuns: 150 },
-        );
-      });
+            }),
+            { numRuns: 150 },
+          );
+        });
+      }
     });
 
     describe("read", () => {

@@ -25,7 +25,7 @@
  */
 import { afterEach, beforeEach, describe, it } from "./bdd.ts";
 import { assert, assertEquals, assertGreaterOrEqual } from "./assert.ts";
-import { type Clock, type Scheduler, every, sleep } from "../../core/interfaces/clock.ts";
+import { type Clock, every, type Scheduler, sleep } from "../../core/interfaces/clock.ts";
 
 /** One scheduler under test, fresh for each test. */
 export interface SchedulerFixture {

@@ -17,12 +17,7 @@ import { assert, assertEquals, assertRejects } from "./assert.ts";
 import fc from "fast-check";
 import { RingforgeError } from "../../core/errors.ts";
 import type { RingforgeErrorCode } from "../../core/errors.ts";
-import type {
-  BatchOperation,
-  EngineCapabilities,
-  ScanOptions,
-  StorageEngine,
-} from "../../core/interfaces/storage-engine.ts";
+import type { BatchOperation, EngineCapabilities, ScanOptions, StorageEngine } from "../../core/interfaces/storage-engine.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
 import { virtualRuntime } from "../../core/runtime/runtime.ts";
 import { checkPlugin, createShared, createStandalone, type PluginSuiteOptions } from "./plugin-under-test.ts";
@@ -154,9 +149,7 @@ const modelStep: fc.Arbitrary<ModelStep> = fc.oneof(
 );
 
 function copyOperation(op: BatchOperation): BatchOperation {
-  return op.type === "put"
-    ? { type: "put", key: op.key.slice(), value: op.value.slice() }
-    : { type: "delete", key: op.key.slice() };
+  return op.type === "put" ? { type: "put", key: op.key.slice(), value: op.value.slice() } : { type: "delete", key: op.key.slice() };
 }
 
 /**

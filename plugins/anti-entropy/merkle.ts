@@ -4,11 +4,11 @@
  * @module
  */
 import { z } from "zod";
-import { type Plugin, type PluginChoice, choose, definePlugin } from "../../core/build/plugin.ts";
+import { choose, definePlugin, type Plugin, type PluginChoice } from "../../core/build/plugin.ts";
 import { RingforgeError } from "../../core/errors.ts";
 import { type AntiEntropy, type AntiEntropyStats } from "../../core/interfaces/anti-entropy.ts";
-import { type PeriodicTask, type Scheduler, periodic } from "../../core/interfaces/clock.ts";
-import { type FailureDetector, believedDown } from "../../core/interfaces/failure-detector.ts";
+import { periodic, type PeriodicTask, type Scheduler } from "../../core/interfaces/clock.ts";
+import { believedDown, type FailureDetector } from "../../core/interfaces/failure-detector.ts";
 import { type Logger } from "../../core/interfaces/logger.ts";
 import { type Partitioner } from "../../core/interfaces/partitioner.ts";
 import { type Random } from "../../core/interfaces/random.ts";

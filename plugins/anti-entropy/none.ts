@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from "zod";
-import { type Plugin, type PluginChoice, choose, definePlugin } from "../../core/build/plugin.ts";
+import { choose, definePlugin, type Plugin, type PluginChoice } from "../../core/build/plugin.ts";
 import { type AntiEntropy, type AntiEntropyStats } from "../../core/interfaces/anti-entropy.ts";
 
 /**

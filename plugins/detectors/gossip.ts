@@ -5,22 +5,22 @@
  * @module
  */
 import { z } from "zod";
-import { type Plugin, type PluginChoice, choose, definePlugin } from "../../core/build/plugin.ts";
+import { choose, definePlugin, type Plugin, type PluginChoice } from "../../core/build/plugin.ts";
 import { InvalidMessageError } from "../../core/errors.ts";
-import { type Clock, type PeriodicTask, periodic } from "../../core/interfaces/clock.ts";
-import { type FailureDetector, type MemberState, type MemberStatus, type MembershipEvent } from "../../core/interfaces/failure-detector.ts";
+import { type Clock, periodic, type PeriodicTask } from "../../core/interfaces/clock.ts";
+import { type FailureDetector, type MembershipEvent, type MemberState, type MemberStatus } from "../../core/interfaces/failure-detector.ts";
 import type { Logger } from "../../core/interfaces/logger.ts";
 import type { MemberInfo } from "../../core/interfaces/partitioner.ts";
 import type { Random } from "../../core/interfaces/random.ts";
 import type { Message, Transport } from "../../core/interfaces/transport.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
 import {
-  type PeerDetectorDeps,
-  type Placement,
   isPlacement,
   memberFrom,
-  placementOf,
+  type PeerDetectorDeps,
   peerDetectorDeps,
+  type Placement,
+  placementOf,
   sampleDistinct,
 } from "./member-wire.ts";
 import { PhiAccrual } from "./phi-accrual.ts";
@@ -245,10 +245,9 @@ export class GossipDetector implements FailureDetector {
     const now = this.#clock.now();
     for (const [id, e] of this.#entries) {
       if (id === this.#self || e.status !== "up") continue;
-      const failed =
-        this.judge.kind === "timeout"
-          ? now - e.updatedAt > this.judge.failAfterMs
-          : (e.phi?.phi(now) ?? 0) > this.judge.options.threshold;
+      const failed = this.judge.kind === "timeout"
+        ? now - e.updatedAt > this.judge.failAfterMs
+        : (e.phi?.phi(now) ?? 0) > this.judge.options.threshold;
       if (failed) this.#set(e, "down");
     }
   }
@@ -274,8 +273,6 @@ export class GossipDetector implements FailureDetector {
     }
     return rows;
   }
-
-
 
   #newPhi(): PhiAccrual | undefined {
     if (this.judge.kind !== "phi") return undefined;
@@ -321,7 +318,8 @@ const phiOptions: z.ZodType<PhiAccrualOptions, unknown> = z
 export const gossipPlugin: Plugin<GossipOptions, "detector", undefined> = definePlugin({
   family: "detector",
   name: "gossip",
-  description: "Heartbeat-counter gossip; a member silent for failAfterMs is down. Simple; the timeout trades detection time for false positives.",
+  description:
+    "Heartbeat-counter gossip; a member silent for failAfterMs is down. Simple; the timeout trades detection time for false positives.",
   options: gossipOptions,
   create: (context, options) =>
     new GossipDetector(peerDetectorDeps(context, "gossip"), options, { kind: "timeout", failAfterMs: options.failAfterMs }),

@@ -5,8 +5,8 @@
  * @module
  */
 import { z } from "zod";
-import { type Plugin, type PluginChoice, choose, definePlugin } from "../../core/build/plugin.ts";
-import { type FailureDetector, type MemberState, type MembershipEvent } from "../../core/interfaces/failure-detector.ts";
+import { choose, definePlugin, type Plugin, type PluginChoice } from "../../core/build/plugin.ts";
+import { type FailureDetector, type MembershipEvent, type MemberState } from "../../core/interfaces/failure-detector.ts";
 import type { MemberInfo } from "../../core/interfaces/partitioner.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
 

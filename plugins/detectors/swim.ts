@@ -6,22 +6,22 @@
  * @module
  */
 import { z } from "zod";
-import { type Plugin, type PluginChoice, choose, definePlugin } from "../../core/build/plugin.ts";
+import { choose, definePlugin, type Plugin, type PluginChoice } from "../../core/build/plugin.ts";
 import { InvalidMessageError, RingforgeError } from "../../core/errors.ts";
-import { type Clock, type Scheduler, type Timer, every } from "../../core/interfaces/clock.ts";
-import { type FailureDetector, type MemberState, type MemberStatus, type MembershipEvent } from "../../core/interfaces/failure-detector.ts";
+import { type Clock, every, type Scheduler, type Timer } from "../../core/interfaces/clock.ts";
+import { type FailureDetector, type MembershipEvent, type MemberState, type MemberStatus } from "../../core/interfaces/failure-detector.ts";
 import type { Logger } from "../../core/interfaces/logger.ts";
 import type { MemberInfo } from "../../core/interfaces/partitioner.ts";
 import type { Random } from "../../core/interfaces/random.ts";
 import type { Message, Transport } from "../../core/interfaces/transport.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
 import {
-  type PeerDetectorDeps,
-  type Placement,
   isPlacement,
   memberFrom,
-  placementOf,
+  type PeerDetectorDeps,
   peerDetectorDeps,
+  type Placement,
+  placementOf,
   sampleDistinct,
 } from "./member-wire.ts";
 
@@ -176,8 +176,11 @@ export class SwimDetector implements FailureDetector {
     const period = this.options.periodMs;
     if (await this.#ping(target, this.options.pingTimeoutMs)) return;
     // No direct ack: ask k others to probe it, and wait until the end of the period.
-    const helpers = sampleDistinct(this.#random, 
-      [...this.#members.values()].filter((m) => m.state === "alive" && m.info.id !== this.#self && m.info.id !== target).map((m) => m.info.id),
+    const helpers = sampleDistinct(
+      this.#random,
+      [...this.#members.values()].filter((m) => m.state === "alive" && m.info.id !== this.#self && m.info.id !== target).map((m) =>
+        m.info.id
+      ),
       this.options.indirectProbes,
     );
     const remaining = Math.max(1, period - this.options.pingTimeoutMs);
@@ -191,7 +194,7 @@ export class SwimDetector implements FailureDetector {
               return reply.type === "swim.ack";
             },
             () => false,
-          ),
+          )
       ),
     );
     if (!this.#running || acks.some(Boolean)) return;
@@ -215,10 +218,7 @@ export class SwimDetector implements FailureDetector {
     if (this.#next >= this.#order.length) {
       // A new random permutation each pass: every member is probed once per pass, so a failure
       // is detected within a bounded number of periods (SWIM §4.3).
-      this.#order = sampleDistinct(this.#random, 
-        [...this.#members.keys()].filter((id) => id !== this.#self),
-        Infinity,
-      );
+      this.#order = sampleDistinct(this.#random, [...this.#members.keys()].filter((id) => id !== this.#self), Infinity);
       this.#next = 0;
     }
     while (this.#next < this.#order.length) {
@@ -235,7 +235,9 @@ export class SwimDetector implements FailureDetector {
     if (peers.length === 0) return;
     const peer = peers[this.#random.int(peers.length)]!;
     try {
-      const reply = await this.#transport.request(peer, { type: "swim.sync", updates: this.#table() }, { timeoutMs: this.options.periodMs });
+      const reply = await this.#transport.request(peer, { type: "swim.sync", updates: this.#table() }, {
+        timeoutMs: this.options.periodMs,
+      });
       this.#absorb(reply.updates);
     } catch (error) {
       if (!(error instanceof RingforgeError)) throw error;
@@ -365,8 +367,6 @@ export class SwimDetector implements FailureDetector {
     const event: MembershipEvent = { member: { ...member.info, status: STATUS[member.state] }, previous };
     for (const listener of this.#listeners) listener(event);
   }
-
-
 }
 
 /** SWIM §4.2: which update wins over what a member knows. */
@@ -408,7 +408,8 @@ const optionsSchema: z.ZodType<SwimOptions, unknown> = z
 export const swimPlugin: Plugin<SwimOptions, "detector", undefined> = definePlugin({
   family: "detector",
   name: "swim",
-  description: "SWIM: random probes with indirect ping-req, suspicion refuted by incarnation, updates piggy-backed; constant load per node.",
+  description:
+    "SWIM: random probes with indirect ping-req, suspicion refuted by incarnation, updates piggy-backed; constant load per node.",
   options: optionsSchema,
   create: (context, options) => new SwimDetector(peerDetectorDeps(context, "swim"), options),
 });

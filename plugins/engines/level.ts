@@ -11,12 +11,7 @@ import { z } from "zod";
 import { choose, definePlugin } from "../../core/build/plugin.ts";
 import type { Plugin, PluginChoice } from "../../core/build/plugin.ts";
 import { DirectoryLockedError, EngineNotOpenError, InvalidConfigError } from "../../core/errors.ts";
-import type {
-  BatchOperation,
-  EngineCapabilities,
-  ScanOptions,
-  StorageEngine,
-} from "../../core/interfaces/storage-engine.ts";
+import type { BatchOperation, EngineCapabilities, ScanOptions, StorageEngine } from "../../core/interfaces/storage-engine.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
 import { checkBatch, checkBytes, checkScanOptions } from "./validate.ts";
 import { type DirectoryLock, heldInThisProcess, lockDirectory } from "../../core/host/directory-lock.ts";
@@ -107,9 +102,7 @@ const CAPABILITIES: EngineCapabilities = Object.freeze({ persistent: true });
  * prototype makes deep equality with a Uint8Array fail. A view costs no copy.
  */
 function plain(bytes: Uint8Array): Uint8Array {
-  return Object.getPrototypeOf(bytes) === Uint8Array.prototype
-    ? bytes
-    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return Object.getPrototypeOf(bytes) === Uint8Array.prototype ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** The directory of a database given in code, if it says (classic-level's `location`). */
@@ -144,7 +137,11 @@ async function openClassicLevel(location: string): Promise<LevelDatabase> {
 function lockedError(error: unknown, location: string | undefined): DirectoryLockedError | undefined {
   if (location === undefined) return undefined;
   const chain: { code?: unknown; message?: unknown }[] = [];
-  for (let e = error as { code?: unknown; message?: unknown; cause?: unknown } | null | undefined; e && chain.length < 4; e = e.cause as typeof e) {
+  for (
+    let e = error as { code?: unknown; message?: unknown; cause?: unknown } | null | undefined;
+    e && chain.length < 4;
+    e = e.cause as typeof e
+  ) {
     chain.push(e);
   }
   const locked = chain.find((e) => e.code === "LEVEL_LOCKED" || (typeof e.message === "string" && /IO error: lock\b/.test(e.message)));
@@ -302,9 +299,7 @@ export class LevelEngine implements StorageEngine {
     checkBatch(operations);
     if (operations.length === 0) return;
     const ops = operations.map((op): LevelBatchOperation =>
-      op.type === "put"
-        ? { type: "put", key: this.#copy(op.key), value: this.#copy(op.value) }
-        : { type: "del", key: op.key }
+      op.type === "put" ? { type: "put", key: this.#copy(op.key), value: this.#copy(op.value) } : { type: "del", key: op.key }
     );
     await db.batch(ops, ENCODINGS);
   }
@@ -395,8 +390,7 @@ function nodeLocation(directory: string, id: NodeId): string {
 export const levelEnginePlugin: Plugin<LevelEngineOptions, "engine", undefined> = definePlugin({
   family: "engine",
   name: "level",
-  description:
-    "LevelDB through classic-level (optional dependency): persistent, one database per node under options.directory.",
+  description: "LevelDB through classic-level (optional dependency): persistent, one database per node under options.directory.",
   capabilities: { durable: true, realTimeOnly: true },
   options: levelEngineOptions,
   create: ({ settings }, options) => new LevelEngine({ location: nodeLocation(options.directory, settings.id) }),

@@ -13,12 +13,7 @@ import type { Plugin, PluginChoice } from "../../core/build/plugin.ts";
 import { EngineNotOpenError } from "../../core/errors.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
 import { lowerBound } from "../../core/model/sorted.ts";
-import type {
-  BatchOperation,
-  EngineCapabilities,
-  ScanOptions,
-  StorageEngine,
-} from "../../core/interfaces/storage-engine.ts";
+import type { BatchOperation, EngineCapabilities, ScanOptions, StorageEngine } from "../../core/interfaces/storage-engine.ts";
 import { checkBatch, checkBytes, checkScanOptions } from "./validate.ts";
 
 const memoryEngineOptions: z.ZodType<MemoryEngineOptions, unknown> = z
@@ -226,7 +221,7 @@ export const memoryEnginePlugin: Plugin<MemoryEngineOptions, "engine", Map<NodeI
   create({ settings, shared: volumes }, options) {
     if (!options.durable) return new MemoryEngine();
     let volume = volumes.get(settings.id);
-    if (!volume) volumes.set(settings.id, (volume = new MemoryVolume()));
+    if (!volume) volumes.set(settings.id, volume = new MemoryVolume());
     return new MemoryEngine(volume);
   },
 });

@@ -17,7 +17,7 @@
  * @module
  */
 import { z } from "zod";
-import { definePlugin, choose, parseWith } from "../../core/build/plugin.ts";
+import { choose, definePlugin, parseWith } from "../../core/build/plugin.ts";
 import type { Plugin, PluginChoice } from "../../core/build/plugin.ts";
 import { InvalidRequestError } from "../../core/errors.ts";
 import { murmur3 } from "../../core/hash/murmur3.ts";
@@ -25,7 +25,7 @@ import type { MemberInfo, Partitioner, TokenRange } from "../../core/interfaces/
 import type { NodeId } from "../../core/model/sibling.ts";
 import { lowerBound } from "../../core/model/sorted.ts";
 import { ReplicaPlacement, type TopologyOptions, topologyOptions } from "../../core/model/placement.ts";
-import { WalkMarks, indexMembers } from "../../core/model/members.ts";
+import { indexMembers, WalkMarks } from "../../core/model/members.ts";
 
 /** Size of the token space: tokens are integers in `[0, 2^32)`. */
 const RING_SIZE = 2 ** 32;

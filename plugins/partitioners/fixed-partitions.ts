@@ -5,12 +5,12 @@
  * @module
  */
 import { z } from "zod";
-import { type Plugin, type PluginChoice, choose, definePlugin, parseWith } from "../../core/build/plugin.ts";
+import { choose, definePlugin, parseWith, type Plugin, type PluginChoice } from "../../core/build/plugin.ts";
 import { InvalidConfigError, InvalidRequestError } from "../../core/errors.ts";
 import { murmur3 } from "../../core/hash/murmur3.ts";
 import { type MemberInfo, type Partitioner, type TokenRange } from "../../core/interfaces/partitioner.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
-import { type IndexedMembers, WalkMarks, indexMembers, mix32 } from "../../core/model/members.ts";
+import { type IndexedMembers, indexMembers, mix32, WalkMarks } from "../../core/model/members.ts";
 import { ReplicaPlacement, type TopologyOptions, topologyOptions } from "../../core/model/placement.ts";
 
 /** Size of the token space. */
@@ -263,7 +263,9 @@ function ownersFromLayout(layout: unknown, q: number, index: IndexedMembers): Ui
   const l = layout as Partial<FixedPartitionLayout>;
   if (typeof l !== "object" || l === null || l.partitions !== q) throw refuse(`expected a table of ${q} partitions`);
   if (!Array.isArray(l.ids) || !Array.isArray(l.owners) || l.owners.length !== q) throw refuse("expected ids and one owner per partition");
-  if (l.ids.length !== index.ids.length || l.ids.some((id, i) => id !== index.ids[i])) throw refuse("the table was claimed for other members");
+  if (l.ids.length !== index.ids.length || l.ids.some((id, i) => id !== index.ids[i])) {
+    throw refuse("the table was claimed for other members");
+  }
   const owners = new Uint32Array(q);
   for (let p = 0; p < q; p++) {
     const m = l.owners[p];

@@ -6,7 +6,7 @@
  * @module
  */
 import { z } from "zod";
-import { type Plugin, type PluginChoice, choose, definePlugin, parseWith } from "../../core/build/plugin.ts";
+import { choose, definePlugin, parseWith, type Plugin, type PluginChoice } from "../../core/build/plugin.ts";
 import { InvalidRequestError } from "../../core/errors.ts";
 import { murmur3 } from "../../core/hash/murmur3.ts";
 import { type MemberInfo, type Partitioner, type TokenRange } from "../../core/interfaces/partitioner.ts";

@@ -6,13 +6,20 @@
  */
 import { z } from "zod";
 import { QuorumNotReachedError, RemoteError, RingforgeError, TimeoutError } from "../../core/errors.ts";
-import { type Plugin, type PluginChoice, choose, definePlugin } from "../../core/build/plugin.ts";
+import { choose, definePlugin, type Plugin, type PluginChoice } from "../../core/build/plugin.ts";
 import { sameSiblings } from "../../core/model/sibling.ts";
 import { isRecordBoundError } from "../../core/model/limits.ts";
 import { type ConflictResolver } from "../../core/interfaces/conflict-resolver.ts";
 import { type Logger } from "../../core/interfaces/logger.ts";
 import { type Partitioner } from "../../core/interfaces/partitioner.ts";
-import { type ReadOutcome, type ReplicaClient, type ReplicatedRead, type ReplicatedWrite, type Replicator, type WriteOutcome } from "../../core/interfaces/replicator.ts";
+import {
+  type ReadOutcome,
+  type ReplicaClient,
+  type ReplicatedRead,
+  type ReplicatedWrite,
+  type Replicator,
+  type WriteOutcome,
+} from "../../core/interfaces/replicator.ts";
 import type { NodeId, SiblingSet } from "../../core/model/sibling.ts";
 import type { AckGroup } from "../../core/interfaces/replicator.ts";
 
@@ -139,10 +146,9 @@ export class QuorumReplicator implements Replicator {
         // A stand-in's answer counts for the group of the node it stands in for.
         const member = owner ?? node;
         groups.sent(member);
-        const sent =
-          owner === undefined
-            ? this.client.write(node, key, siblings, timeoutMs)
-            : this.sendHinted(node, owner, key, siblings, timeoutMs);
+        const sent = owner === undefined
+          ? this.client.write(node, key, siblings, timeoutMs)
+          : this.sendHinted(node, owner, key, siblings, timeoutMs);
         sent.then(
           () => {
             acks++;
@@ -300,7 +306,13 @@ function quorumFailure(
 
 /** Answers per group of targets (per-datacenter quorums): met, or no longer reachable. */
 class GroupTally {
-  readonly #groups: { readonly name: string; readonly nodes: readonly NodeId[]; readonly required: number; acks: number; pending: number }[];
+  readonly #groups: {
+    readonly name: string;
+    readonly nodes: readonly NodeId[];
+    readonly required: number;
+    acks: number;
+    pending: number;
+  }[];
   readonly #of = new Map<NodeId, number[]>();
 
   constructor(groups: readonly AckGroup[] = []) {

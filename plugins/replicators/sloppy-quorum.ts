@@ -6,10 +6,10 @@
  * @module
  */
 import { z } from "zod";
-import { type Plugin, type PluginChoice, choose, definePlugin } from "../../core/build/plugin.ts";
+import { choose, definePlugin, type Plugin, type PluginChoice } from "../../core/build/plugin.ts";
 import { decode, encode } from "../../core/codec/msgpack.ts";
 import { InvalidMessageError, RingforgeError } from "../../core/errors.ts";
-import { type Clock, type PeriodicTask, type Scheduler, periodic } from "../../core/interfaces/clock.ts";
+import { type Clock, periodic, type PeriodicTask, type Scheduler } from "../../core/interfaces/clock.ts";
 import { type FailureDetector } from "../../core/interfaces/failure-detector.ts";
 import { type HintStats, type ReplicatedWrite } from "../../core/interfaces/replicator.ts";
 import { type Message, type Transport } from "../../core/interfaces/transport.ts";
@@ -279,7 +279,8 @@ const optionsSchema: z.ZodType<SloppyQuorumOptions, unknown> = z
 export const sloppyQuorumPlugin: Plugin<SloppyQuorumOptions, "replicator", undefined> = definePlugin({
   family: "replicator",
   name: "sloppy-quorum",
-  description: "First N healthy nodes; writes for a down owner go to the next node with a hint, handed off on return. Available over consistent.",
+  description:
+    "First N healthy nodes; writes for a down owner go to the next node with a hint, handed off on return. Available over consistent.",
   capabilities: { preferenceListTargets: true, readRepair: true, fallsBackOnFailure: true },
   options: optionsSchema,
   create: (context, options) => new SloppyQuorumReplicator(options, context),

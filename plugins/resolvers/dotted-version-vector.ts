@@ -6,12 +6,12 @@
  */
 import { z } from "zod";
 import { InvalidContextError } from "../../core/errors.ts";
-import { type Plugin, type PluginChoice, choose, definePlugin } from "../../core/build/plugin.ts";
+import { choose, definePlugin, type Plugin, type PluginChoice } from "../../core/build/plugin.ts";
 import { type ConflictResolver, type Ordering, type WriteStamp } from "../../core/interfaces/conflict-resolver.ts";
 import type { NodeId, Sibling, SiblingSet } from "../../core/model/sibling.ts";
 import { canonicalSiblings } from "./sibling-order.ts";
 import { admitContext } from "./context-guard.ts";
-import { type VectorClock, clockEntry, clockLeq, clockSortOrder, isVectorClock, mergeClocks, setClockEntry } from "./vector-clock.ts";
+import { clockEntry, clockLeq, clockSortOrder, isVectorClock, mergeClocks, setClockEntry, type VectorClock } from "./vector-clock.ts";
 
 /**
  * The version of one sibling: its dot — the single event that wrote it, `counter` at `node` —
@@ -117,8 +117,7 @@ export type DottedVersionVectorOptions = Record<string, never>;
 export const dottedVersionVectorPlugin: Plugin<DottedVersionVectorOptions, "resolver", undefined> = definePlugin({
   family: "resolver",
   name: "dotted-version-vector",
-  description:
-    "Siblings kept per write event (dot) with their causal past; bounded by truly concurrent writes, not by interleavings.",
+  description: "Siblings kept per write event (dot) with their causal past; bounded by truly concurrent writes, not by interleavings.",
   options: z.object({}).strict() as z.ZodType<DottedVersionVectorOptions, unknown>,
   create: () => new DottedVersionVectorResolver(),
 });

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { InvalidContextError } from "../../core/errors.ts";
-import { type Plugin, type PluginChoice, choose, definePlugin } from "../../core/build/plugin.ts";
+import { choose, definePlugin, type Plugin, type PluginChoice } from "../../core/build/plugin.ts";
 import { type ConflictResolver, type Ordering, type WriteStamp } from "../../core/interfaces/conflict-resolver.ts";
 import type { Sibling, SiblingSet } from "../../core/model/sibling.ts";
 import { compareValues } from "./sibling-order.ts";

@@ -7,21 +7,21 @@
  */
 import { z } from "zod";
 import {
+  errorFromWire,
+  errorToWire,
   InvalidMessageError,
   NotRunningError,
   TimeoutError,
   UnreachableNodeError,
   type WireError,
-  errorFromWire,
-  errorToWire,
 } from "../../core/errors.ts";
-import { type Plugin, type PluginChoice, choose, definePlugin } from "../../core/build/plugin.ts";
+import { choose, definePlugin, type Plugin, type PluginChoice } from "../../core/build/plugin.ts";
 import { decode, encode } from "../../core/codec/msgpack.ts";
 import { type Scheduler, type Timer } from "../../core/interfaces/clock.ts";
 import type { Random } from "../../core/interfaces/random.ts";
 import { type Message, type MessageHandler, type RequestOptions, type Transport } from "../../core/interfaces/transport.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
-import { type LatencyDistribution, type LinkBehaviour, latencySchema } from "../../core/model/latency.ts";
+import { type LatencyDistribution, latencySchema, type LinkBehaviour } from "../../core/model/latency.ts";
 import type { NetworkStats, SimulatedNetwork } from "../../core/interfaces/simulated-network.ts";
 
 export type { LatencyDistribution, LinkBehaviour } from "../../core/model/latency.ts";
@@ -94,7 +94,7 @@ export class InProcessNetwork implements SimulatedNetwork {
   /** The endpoint of `id` (created on first use). */
   endpoint(id: NodeId): InProcessTransport {
     let endpoint = this.#endpoints.get(id);
-    if (!endpoint) this.#endpoints.set(id, (endpoint = new InProcessTransport(id, this)));
+    if (!endpoint) this.#endpoints.set(id, endpoint = new InProcessTransport(id, this));
     return endpoint;
   }
 

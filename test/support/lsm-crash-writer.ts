@@ -108,7 +108,6 @@ export function crashOperations(seed: number, count = CRASH_OPERATIONS): CrashOp
   return ops;
 }
 
-
 const encoder = new TextEncoder();
 
 async function run(directory: string, seed: number, hold?: number): Promise<void> {
@@ -157,7 +156,7 @@ function apply(engine: LsmEngine, op: CrashOperation): Promise<void> {
     op.writes.map((w) =>
       w.value === null
         ? { type: "delete" as const, key: encoder.encode(w.key) }
-        : { type: "put" as const, key: encoder.encode(w.key), value: encoder.encode(w.value) },
+        : { type: "put" as const, key: encoder.encode(w.key), value: encoder.encode(w.value) }
     ),
   );
 }
@@ -165,7 +164,10 @@ function apply(engine: LsmEngine, op: CrashOperation): Promise<void> {
 // Run only as a script, not when the test imports the sequence from here.
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const [directory, seed, hold] = process.argv.slice(2);
-  if (directory === undefined || seed === undefined || !Number.isInteger(Number(seed)) || (hold !== undefined && !Number.isInteger(Number(hold)))) {
+  if (
+    directory === undefined || seed === undefined || !Number.isInteger(Number(seed)) ||
+    (hold !== undefined && !Number.isInteger(Number(hold)))
+  ) {
     process.stderr.write("usage: lsm-crash-writer.ts DIR SEED [HOLD]\n");
     process.exit(2);
   }

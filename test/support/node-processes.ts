@@ -29,7 +29,11 @@ export interface NodeProcessHandle {
 }
 
 /** Writes `config` to `<dir>/<id>.json` and starts `ringforge start` on it. */
-export function startProcess(dir: string, config: { id: string; client: { listen: string } } & Record<string, unknown>, env: Record<string, string> = {}): NodeProcessHandle {
+export function startProcess(
+  dir: string,
+  config: { id: string; client: { listen: string } } & Record<string, unknown>,
+  env: Record<string, string> = {},
+): NodeProcessHandle {
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${config.id}.json`);
   writeFileSync(file, JSON.stringify(config, null, 2));

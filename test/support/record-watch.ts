@@ -12,7 +12,7 @@ import {
   type StorageEngine,
 } from "../../core/interfaces/storage-engine.ts";
 import type { RecordStore } from "../../core/node/record-store.ts";
-import { type MemoryEngineOptions, type MemoryVolume, memoryEnginePlugin } from "../../plugins/engines/memory.ts";
+import { type MemoryEngineOptions, memoryEnginePlugin, type MemoryVolume } from "../../plugins/engines/memory.ts";
 
 /** The largest records any engine was given, over every node of every run using the watch. */
 export interface RecordWatch {

@@ -8,7 +8,7 @@ import type { Logger } from "../../core/interfaces/logger.ts";
 import { silentLogger } from "../../core/interfaces/logger.ts";
 import { systemClock, systemScheduler } from "../../core/runtime/system-runtime.ts";
 import { SeededRandom } from "../../core/runtime/seeded-random.ts";
-import { tcpPlugin, TcpTransport, type TcpOptions } from "../../plugins/transports/tcp/index.ts";
+import { type TcpOptions, tcpPlugin, TcpTransport } from "../../plugins/transports/tcp/index.ts";
 
 /** A free TCP port on loopback (bound and released; fine for tests on one machine). */
 export function freePort(): Promise<number> {
@@ -31,7 +31,11 @@ export function hostSleep(ms: number): Promise<void> {
 /** A logger that keeps warnings (to check rejections are logged with a reason). */
 export function recordingLogger(): Logger & { readonly warnings: { message: string; fields?: Record<string, unknown> }[] } {
   const warnings: { message: string; fields?: Record<string, unknown> }[] = [];
-  return { ...silentLogger, warn: (message, fields) => void warnings.push({ message, ...(fields ? { fields: { ...fields } } : {}) }), warnings };
+  return {
+    ...silentLogger,
+    warn: (message, fields) => void warnings.push({ message, ...(fields ? { fields: { ...fields } } : {}) }),
+    warnings,
+  };
 }
 
 /** A TCP transport for node `id` with options given as config data (defaults applied). */

@@ -70,6 +70,8 @@ export function dotFromPlain(data: unknown, where: string): Dot {
   if (!Array.isArray(data) || data.length !== 2) throw new CorruptDataError(where, "expected an [actor, count] pair");
   const [actor, n] = data as unknown[];
   if (typeof actor !== "string" || actor.length === 0) throw new CorruptDataError(where, "an actor must be a non-empty string");
-  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) throw new CorruptDataError(where, "a count must be a non-negative integer");
+  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) {
+    throw new CorruptDataError(where, "a count must be a non-negative integer");
+  }
   return [actor, n];
 }

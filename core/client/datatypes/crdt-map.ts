@@ -40,7 +40,8 @@ export function mapType<Schema extends MapSchema>(schema: Schema): DataType<MapS
     name,
     empty: () => each((_, t) => t.empty()),
     join: (a, b) => each((field, t) => t.join((a as Record<string, unknown>)[field], (b as Record<string, unknown>)[field])),
-    equals: (a, b) => fields.every((field) => schema[field]!.equals((a as Record<string, unknown>)[field], (b as Record<string, unknown>)[field])),
+    equals: (a, b) =>
+      fields.every((field) => schema[field]!.equals((a as Record<string, unknown>)[field], (b as Record<string, unknown>)[field])),
     encode: (state) => seal(name, fields.map((field) => [field, schema[field]!.encode((state as Record<string, unknown>)[field])])),
     decode(bytes) {
       const plain = unseal(name, bytes);

@@ -5,7 +5,7 @@
  */
 import type { DataType } from "../../interfaces/data-type.ts";
 import { InvalidRequestError } from "../../errors.ts";
-import { type VersionVector, joinVectors, sameVectors, seen, vectorFromPlain, vectorToPlain } from "./causal.ts";
+import { joinVectors, sameVectors, seen, vectorFromPlain, vectorToPlain, type VersionVector } from "./causal.ts";
 import { seal, unseal } from "./envelope.ts";
 
 /** Per actor, the total of its increments. The counter's value is the sum. */

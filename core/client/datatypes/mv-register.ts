@@ -9,7 +9,19 @@ import { CorruptDataError } from "../../errors.ts";
 import { CrdtStore, type CrdtStoreOptions, type PreparedUpdate } from "../crdt-store.ts";
 import type { KeyValueStore } from "../store-client.ts";
 import { encode } from "../../codec/msgpack.ts";
-import { type Dot, type VersionVector, covers, dotFromPlain, joinVectors, sameVectors, seen, sortDots, vectorFromPlain, vectorToPlain, withDot } from "./causal.ts";
+import {
+  covers,
+  type Dot,
+  dotFromPlain,
+  joinVectors,
+  sameVectors,
+  seen,
+  sortDots,
+  vectorFromPlain,
+  vectorToPlain,
+  type VersionVector,
+  withDot,
+} from "./causal.ts";
 import { joinDots } from "./or-set.ts";
 import { assertPlainData, seal, unseal } from "./envelope.ts";
 import { bytesEqual } from "../../codec/bytes.ts";
@@ -47,7 +59,9 @@ export const mvRegisterType: DataType<MvRegister> = {
   decode(bytes) {
     const plain = unseal("mv-register", bytes);
     const where = "mv-register state";
-    if (!Array.isArray(plain) || plain.length !== 2 || !Array.isArray(plain[1])) throw new CorruptDataError(where, "expected [clock, entries]");
+    if (!Array.isArray(plain) || plain.length !== 2 || !Array.isArray(plain[1])) {
+      throw new CorruptDataError(where, "expected [clock, entries]");
+    }
     const clock = vectorFromPlain(plain[0], where);
     const entries = (plain[1] as unknown[]).map((e) => {
       if (!Array.isArray(e) || e.length !== 2) throw new CorruptDataError(where, "an entry must be [dot, value]");

@@ -9,9 +9,8 @@ import { CorruptDataError, InvalidRequestError } from "../../errors.ts";
 import { CrdtStore, type CrdtStoreOptions, type PreparedUpdate } from "../crdt-store.ts";
 import type { KeyValueStore } from "../store-client.ts";
 import {
-  type Dot,
-  type VersionVector,
   covers,
+  type Dot,
   dotFromPlain,
   joinVectors,
   sameVectors,
@@ -19,6 +18,7 @@ import {
   sortDots,
   vectorFromPlain,
   vectorToPlain,
+  type VersionVector,
   withDot,
 } from "./causal.ts";
 import { seal, unseal } from "./envelope.ts";

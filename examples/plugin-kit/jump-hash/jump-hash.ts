@@ -42,19 +42,19 @@
  */
 import { z } from "zod";
 import {
+  choose,
+  definePlugin,
+  fmix32,
+  InvalidConfigError,
+  InvalidRequestError,
   type MemberInfo,
+  murmur3,
   type NodeId,
+  parseWith,
   type Partitioner,
   type Plugin,
   type PluginChoice,
   type TokenRange,
-  InvalidConfigError,
-  InvalidRequestError,
-  choose,
-  definePlugin,
-  fmix32,
-  murmur3,
-  parseWith,
 } from "ringforge/plugin-kit";
 
 /** Size of the 32-bit token space. */
@@ -234,7 +234,8 @@ export class JumpHashPartitioner implements Partitioner {
     for (let m = 0; m < ids.length; m++) {
       buckets += Math.max(1, Math.round((byId.get(ids[m]!)!.weight ?? 1) * this.options.bucketsPerWeight));
       if (buckets > MAX_BUCKETS) {
-        const message = `weights add up to more than ${MAX_BUCKETS} jump-hash buckets (${this.options.bucketsPerWeight} per unit of weight)`;
+        const message =
+          `weights add up to more than ${MAX_BUCKETS} jump-hash buckets (${this.options.bucketsPerWeight} per unit of weight)`;
         throw new InvalidConfigError([{ path: `nodes.${ids[m]}.weight`, message }]);
       }
       ends[m] = buckets;
@@ -380,7 +381,8 @@ export class JumpHashPartitioner implements Partitioner {
 export const jumpHashPlugin: Plugin<JumpHashOptions, "partitioner", undefined> = definePlugin({
   family: "partitioner",
   name: "jump-hash",
-  description: "Google's jump consistent hash over members in id order: no ring, O(ln n) lookups; a join or leave not last in id order moves most keys.",
+  description:
+    "Google's jump consistent hash over members in id order: no ring, O(ln n) lookups; a join or leave not last in id order moves most keys.",
   capabilities: { minimalMovement: false },
   options: jumpHashOptions,
   create: (_context, options) => new JumpHashPartitioner(options),

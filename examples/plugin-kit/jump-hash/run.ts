@@ -60,7 +60,10 @@ await cluster.leave("n2");
 const afterLeave = replicas(partitioner);
 const n2Held = [...afterJoin.values()].filter((list) => list.includes("n2")).length;
 // Copies that the nodes which stayed lose: with minimal movement, none (only n2's move).
-const betweenStayers = keys.reduce((sum, k) => sum + afterJoin.get(k)!.filter((id) => id !== "n2" && !afterLeave.get(k)!.includes(id)).length, 0);
+const betweenStayers = keys.reduce(
+  (sum, k) => sum + afterJoin.get(k)!.filter((id) => id !== "n2" && !afterLeave.get(k)!.includes(id)).length,
+  0,
+);
 // A node's handoff sweep runs every 5 virtual seconds: give every node one.
 await sleep(cluster.runtime.scheduler, 6_000);
 let latest = 0;

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { open as openFile, readFile, type FileHandle } from "node:fs/promises";
+import { type FileHandle, open as openFile, readFile } from "node:fs/promises";
 import type { Scheduler, Timer } from "../../../core/interfaces/clock.ts";
 import { every } from "../../../core/interfaces/clock.ts";
 import { crc32c } from "./crc32c.ts";

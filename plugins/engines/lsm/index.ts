@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { z } from "zod";
-import { type Plugin, type PluginChoice, choose, definePlugin } from "../../../core/build/plugin.ts";
+import { choose, definePlugin, type Plugin, type PluginChoice } from "../../../core/build/plugin.ts";
 import { DEFAULT_LSM_OPTIONS, LsmEngine, type LsmEngineOptions } from "./lsm-engine.ts";
 
 export * from "./lsm-engine.ts";

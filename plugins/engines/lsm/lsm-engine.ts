@@ -4,7 +4,7 @@
  * @module
  */
 // deno-lint-ignore-file require-await
-import { mkdir, readdir, stat, unlink, open as openFile } from "node:fs/promises";
+import { mkdir, open as openFile, readdir, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { EngineNotOpenError } from "../../../core/errors.ts";
 import { checkBatch, checkBytes, checkScanOptions } from "../validate.ts";
@@ -12,14 +12,9 @@ import { compareBytes } from "../../../core/codec/bytes.ts";
 import { lowerBound } from "../../../core/model/sorted.ts";
 import type { Scheduler } from "../../../core/interfaces/clock.ts";
 import { type Logger, silentLogger } from "../../../core/interfaces/logger.ts";
-import type {
-  BatchOperation,
-  EngineCapabilities,
-  ScanOptions,
-  StorageEngine,
-} from "../../../core/interfaces/storage-engine.ts";
+import type { BatchOperation, EngineCapabilities, ScanOptions, StorageEngine } from "../../../core/interfaces/storage-engine.ts";
 import { BlockCache } from "./block-cache.ts";
-import { type LogOperation, LogWriter, type SyncPolicy, encodeRecord, readLog } from "./commit-log.ts";
+import { encodeRecord, type LogOperation, LogWriter, readLog, type SyncPolicy } from "./commit-log.ts";
 import { type Manifest, type ManifestTable, readManifest, syncDirectory, writeManifest } from "./manifest.ts";
 import { binaryString } from "../binary-keys.ts";
 import { type DirectoryLock, lockDirectory } from "../../../core/host/directory-lock.ts";
@@ -717,11 +712,14 @@ export class LsmEngine implements StorageEngine {
   /** Writes the manifest of the state at its turn; writes are serialised, so the last one wins. */
   async #saveManifest(): Promise<void> {
     const write = this.#manifestWrites.then(() =>
-      writeManifest(this.options.directory, {
-        nextFile: this.#nextFile,
-        log: this.#frozen.length > 0 ? this.#frozen[this.#frozen.length - 1]!.log : this.#logNumber,
-        levels: this.#version.levels.map((level) => level.map((t) => this.#meta.get(t.number)!)),
-      } satisfies Manifest),
+      writeManifest(
+        this.options.directory,
+        {
+          nextFile: this.#nextFile,
+          log: this.#frozen.length > 0 ? this.#frozen[this.#frozen.length - 1]!.log : this.#logNumber,
+          levels: this.#version.levels.map((level) => level.map((t) => this.#meta.get(t.number)!)),
+        } satisfies Manifest,
+      )
     );
     this.#manifestWrites = write.catch(() => {});
     await write;
@@ -836,4 +834,3 @@ function fromHex(text: string): Uint8Array {
   for (let i = 0; i < out.length; i++) out[i] = parseInt(text.slice(i * 2, i * 2 + 2), 16);
   return out;
 }
-

@@ -63,7 +63,7 @@ export class Memtable {
     const sorted = this.#ordered();
     const start = gte === undefined ? 0 : lowerBound(sorted, gte, compareBinary);
     const end = lt === undefined ? sorted.length : lowerBound(sorted, lt, compareBinary);
-    if (reverse) for (let i = end - 1; i >= start; i--) yield this.#entries.get(sorted[i]!)!;
+    if (reverse) { for (let i = end - 1; i >= start; i--) yield this.#entries.get(sorted[i]!)!; }
     else for (let i = start; i < end; i++) yield this.#entries.get(sorted[i]!)!;
   }
 

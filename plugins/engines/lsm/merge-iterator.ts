@@ -8,7 +8,12 @@ import { compareBytes } from "../../../core/codec/bytes.ts";
 import type { TableEntry, TableReader } from "./sstable.ts";
 
 /** The tables of one sorted, non-overlapping level as one ordered iterator. */
-export async function* levelRange(level: readonly TableReader[], gte: Uint8Array | undefined, lt: Uint8Array | undefined, reverse: boolean): AsyncGenerator<TableEntry> {
+export async function* levelRange(
+  level: readonly TableReader[],
+  gte: Uint8Array | undefined,
+  lt: Uint8Array | undefined,
+  reverse: boolean,
+): AsyncGenerator<TableEntry> {
   const ordered = reverse ? [...level].reverse() : level;
   for (const t of ordered) yield* t.range(gte, lt, reverse);
 }

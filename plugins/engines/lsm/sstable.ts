@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { open as openFile, type FileHandle } from "node:fs/promises";
+import { type FileHandle, open as openFile } from "node:fs/promises";
 import { readSync } from "node:fs";
 import { CorruptDataError } from "../../../core/errors.ts";
 import { compareBytes } from "../../../core/codec/bytes.ts";
@@ -279,13 +279,28 @@ export class TableReader {
       if (view.getUint32(0) !== MAGIC || crc32c(footer, 0, 28) !== view.getUint32(28)) {
         throw new CorruptDataError(`${path} at offset ${size - FOOTER_BYTES}`, "bad table footer");
       }
-      const [indexOffset, indexLength, bloomOffset, bloomLength, count] = [2, 3, 4, 5, 6].map((i) => view.getUint32(i * 4)) as [number, number, number, number, number];
+      const [indexOffset, indexLength, bloomOffset, bloomLength, count] = [2, 3, 4, 5, 6].map((i) => view.getUint32(i * 4)) as [
+        number,
+        number,
+        number,
+        number,
+        number,
+      ];
       if (indexOffset + indexLength > size || bloomOffset + bloomLength > size) {
         throw new CorruptDataError(`${path} at offset ${size - FOOTER_BYTES}`, "footer points outside the file");
       }
       const index = checked(await readAt(file, indexOffset, indexLength), `${path} at offset ${indexOffset}`);
       const bloom = checked(await readAt(file, bloomOffset, bloomLength), `${path} at offset ${bloomOffset}`);
-      return new TableReader(number, path, file, cache, BloomFilter.decode(bloom), parseIndex(index, `${path} at offset ${indexOffset}`), count, syncReads);
+      return new TableReader(
+        number,
+        path,
+        file,
+        cache,
+        BloomFilter.decode(bloom),
+        parseIndex(index, `${path} at offset ${indexOffset}`),
+        count,
+        syncReads,
+      );
     } catch (error) {
       await file.close();
       throw error;
@@ -314,7 +329,8 @@ export class TableReader {
 
   /** Entries with `gte <= key < lt`, ascending or descending. */
   async *range(gte: Uint8Array | undefined, lt: Uint8Array | undefined, reverse: boolean): AsyncGenerator<TableEntry> {
-    const inRange = (key: Uint8Array) => (gte === undefined || compareBytes(key, gte) >= 0) && (lt === undefined || compareBytes(key, lt) < 0);
+    const inRange = (key: Uint8Array) =>
+      (gte === undefined || compareBytes(key, gte) >= 0) && (lt === undefined || compareBytes(key, lt) < 0);
     if (!reverse) {
       for (let b = gte === undefined ? 0 : this.#blockFor(gte); b < this.#lastKeys.length; b++) {
         const block = await this.#block(b);

@@ -20,12 +20,12 @@ export const HEADER_BYTES = 4;
 export type Frame =
   | { readonly k: "challenge"; readonly v: number; readonly id: string; readonly nonce: Uint8Array }
   | {
-      readonly k: "hello";
-      readonly id: string;
-      readonly address: string | null;
-      readonly nonce: Uint8Array;
-      readonly proof: Uint8Array;
-    }
+    readonly k: "hello";
+    readonly id: string;
+    readonly address: string | null;
+    readonly nonce: Uint8Array;
+    readonly proof: Uint8Array;
+  }
   | { readonly k: "welcome"; readonly proof: Uint8Array; readonly book: readonly (readonly [string, string])[] }
   | { readonly k: "refused"; readonly reason: string }
   | { readonly k: "req"; readonly i: number; readonly b: Message }

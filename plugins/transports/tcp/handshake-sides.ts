@@ -14,7 +14,7 @@ import type { Logger } from "../../../core/interfaces/logger.ts";
 import type { NodeId } from "../../../core/model/sibling.ts";
 import { parseAddress } from "../../../core/model/address.ts";
 import type { Frame } from "./frames.ts";
-import { PROTOCOL_VERSION, nonce, proof, proofMatches } from "./handshake.ts";
+import { nonce, proof, proofMatches, PROTOCOL_VERSION } from "./handshake.ts";
 import type { TcpOptions } from "./options.ts";
 import { PeerLink } from "./peer-link.ts";
 
@@ -63,7 +63,12 @@ export interface HandshakeHost {
  * the protocol, closes, or does not finish within `connectTimeoutMs`. `expected` is the id the
  * address should belong to (undefined for a seed).
  */
-export function dialHandshake(host: HandshakeHost, connect: () => Socket, address: string, expected: NodeId | undefined): Promise<PeerLink> {
+export function dialHandshake(
+  host: HandshakeHost,
+  connect: () => Socket,
+  address: string,
+  expected: NodeId | undefined,
+): Promise<PeerLink> {
   const { options, stats, logger } = host;
   return new Promise<PeerLink>((resolve, reject) => {
     const socket = connect();
@@ -77,8 +82,9 @@ export function dialHandshake(host: HandshakeHost, connect: () => Socket, addres
         reject(error);
       } else resolve(link!);
     };
-    const timer = host.schedule(options.connectTimeoutMs, () =>
-      finish(new UnreachableNodeError(expected ?? address, `no connection within ${options.connectTimeoutMs} ms`)),
+    const timer = host.schedule(
+      options.connectTimeoutMs,
+      () => finish(new UnreachableNodeError(expected ?? address, `no connection within ${options.connectTimeoutMs} ms`)),
     );
     socket.once("error", (error) => finish(new UnreachableNodeError(expected ?? address, error.message)));
     const myNonce = nonce();
@@ -162,7 +168,12 @@ export function acceptHandshake(host: HandshakeHost, socket: Socket, remote: str
       }
       const expected = proof(options.secret, "client", myNonce, frame.nonce, frame.id, host.self);
       if (!proofMatches(expected, frame.proof)) {
-        refuse(host, l, options.secret === undefined ? "this cluster has no secret; the peer sent a proof" : "wrong cluster secret", frame.id);
+        refuse(
+          host,
+          l,
+          options.secret === undefined ? "this cluster has no secret; the peer sent a proof" : "wrong cluster secret",
+          frame.id,
+        );
         return;
       }
       l.peer = frame.id;

@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from "zod";
-import { type Plugin, type PluginChoice, choose, definePlugin } from "../../../core/build/plugin.ts";
+import { choose, definePlugin, type Plugin, type PluginChoice } from "../../../core/build/plugin.ts";
 import { parseAddress } from "../../../core/model/address.ts";
 import type { TcpOptions } from "./options.ts";
 import { TcpTransport } from "./tcp-transport.ts";

@@ -7,7 +7,7 @@
 import type { Socket } from "node:net";
 import type { Timer } from "../../../core/interfaces/clock.ts";
 import type { Message } from "../../../core/interfaces/transport.ts";
-import { type Frame, FrameDecoder, decodeFrame, encodeFrame } from "./frames.ts";
+import { decodeFrame, encodeFrame, type Frame, FrameDecoder } from "./frames.ts";
 
 /** A request sent on a link, waiting for its reply. */
 export interface PendingRequest {

@@ -5,9 +5,9 @@
  * @module
  */
 import { readFile } from "node:fs/promises";
-import { type Server, type Socket, createServer as createNetServer, connect as netConnect } from "node:net";
+import { connect as netConnect, createServer as createNetServer, type Server, type Socket } from "node:net";
 import { connect as tlsConnect, createServer as createTlsServer } from "node:tls";
-import { type HostPort, formatAddress } from "../../../core/model/address.ts";
+import { formatAddress, type HostPort } from "../../../core/model/address.ts";
 import type { TcpTlsOptions } from "./options.ts";
 
 /** The contents of a transport's TLS files. */
@@ -22,7 +22,11 @@ export interface TlsMaterial {
 
 /** Reads the PEM files `tls` names. */
 export async function readTls(tls: TcpTlsOptions): Promise<TlsMaterial> {
-  const [cert, key, ca] = await Promise.all([readFile(tls.cert), readFile(tls.key), tls.ca ? readFile(tls.ca) : Promise.resolve(undefined)]);
+  const [cert, key, ca] = await Promise.all([
+    readFile(tls.cert),
+    readFile(tls.key),
+    tls.ca ? readFile(tls.ca) : Promise.resolve(undefined),
+  ]);
   return { cert, key, ...(ca ? { ca } : {}) };
 }
 
@@ -32,10 +36,10 @@ export async function readTls(tls: TcpTlsOptions): Promise<TlsMaterial> {
  */
 export function peerServer(tls: TlsMaterial | undefined, handshakeTimeoutMs: number, onSocket: (socket: Socket) => void): Server {
   return tls
-    ? // No client certificates: the dialling side checks the server's certificate against the
-      // CA, and the cluster secret authenticates both sides (Deno's node:tls cannot yet
-      // request client certificates, and the secret makes them redundant).
-      createTlsServer({ cert: tls.cert, key: tls.key, handshakeTimeout: handshakeTimeoutMs }, onSocket)
+    // No client certificates: the dialling side checks the server's certificate against the
+    // CA, and the cluster secret authenticates both sides (Deno's node:tls cannot yet
+    // request client certificates, and the secret makes them redundant).
+    ? createTlsServer({ cert: tls.cert, key: tls.key, handshakeTimeout: handshakeTimeoutMs }, onSocket)
     : createNetServer(onSocket);
 }
 
@@ -43,13 +47,13 @@ export function peerServer(tls: TlsMaterial | undefined, handshakeTimeoutMs: num
 export function connectPeer(target: HostPort, tls: TlsMaterial | undefined): Socket {
   return tls
     ? tlsConnect({
-        host: target.host,
-        port: target.port,
-        ...(tls.ca ? { ca: tls.ca } : {}),
-        rejectUnauthorized: tls.ca !== undefined,
-        // Peers are named by the cluster secret, not by host name: accept any name the CA signed.
-        checkServerIdentity: () => undefined,
-      })
+      host: target.host,
+      port: target.port,
+      ...(tls.ca ? { ca: tls.ca } : {}),
+      rejectUnauthorized: tls.ca !== undefined,
+      // Peers are named by the cluster secret, not by host name: accept any name the CA signed.
+      checkServerIdentity: () => undefined,
+    })
     : netConnect({ host: target.host, port: target.port });
 }
 

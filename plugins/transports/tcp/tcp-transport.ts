@@ -7,14 +7,14 @@
 import type { Server, Socket } from "node:net";
 import {
   ConnectionLostError,
+  errorFromWire,
+  errorToWire,
   InvalidMessageError,
   NotRunningError,
   OverloadedError,
   RingforgeError,
   TimeoutError,
   UnreachableNodeError,
-  errorFromWire,
-  errorToWire,
 } from "../../../core/errors.ts";
 import { decode, encode } from "../../../core/codec/msgpack.ts";
 import type { Clock, Scheduler, Timer } from "../../../core/interfaces/clock.ts";
@@ -24,12 +24,12 @@ import type { Message, MessageHandler, RequestOptions, Transport } from "../../.
 import type { NodeId } from "../../../core/model/sibling.ts";
 import { formatAddress, parseAddress } from "../../../core/model/address.ts";
 import { AddressLookups } from "./address-lookup.ts";
-import { type Frame, HEADER_BYTES, encodeFrame } from "./frames.ts";
+import { encodeFrame, type Frame, HEADER_BYTES } from "./frames.ts";
 import { HandshakeAdmission } from "./handshake-admission.ts";
-import { type HandshakeHost, acceptHandshake, dialHandshake } from "./handshake-sides.ts";
+import { acceptHandshake, dialHandshake, type HandshakeHost } from "./handshake-sides.ts";
 import type { TcpOptions } from "./options.ts";
 import type { PeerLink } from "./peer-link.ts";
-import { type TlsMaterial, connectPeer, peerServer, readTls, remoteOf } from "./sockets.ts";
+import { connectPeer, peerServer, readTls, remoteOf, type TlsMaterial } from "./sockets.ts";
 
 /** Traffic and rejection counters of a {@link TcpTransport}. */
 export interface TcpStats {
@@ -305,10 +305,11 @@ export class TcpTransport implements Transport {
       this.#write(link, bytes);
     };
     if (existing?.open) deliver(existing);
-    else
+    else {
       this.#linkTo(to).then(deliver, () => {
         this.stats.dropped++;
       });
+    }
   }
 
   // ---- connections --------------------------------------------------------------------
