@@ -20,6 +20,15 @@
  *   only Bloom filters (or block reads) rule them out; all awaited one at a time;
  * - scan: one full ordered scan, entries/s.
  *
+ * Memory, besides peak RSS: what the loaded dataset holds. Before the last fill (fillrandom,
+ * batched), right after it, and after the scan, the child runs a full garbage collection
+ * (`--expose-gc`) and reads `process.memoryUsage()`. The growth of `heapUsed + external` (V8's
+ * heap plus the ArrayBuffers and other memory V8 knows is held outside it) is what the engine
+ * holds for the dataset, printed per raw key+value byte (16 + 100 bytes a key). That is the
+ * whole story for the memory engine. classic-level's memtable and cache live in LevelDB's own
+ * allocations, which only RSS shows, so RSS after the load over RSS before the first fill is
+ * printed beside it (an upper bound: V8 keeps some pages of the earlier fills).
+ *
  * Each engine runs in its own child process (this file with `--engine NAME --child`) so its
  * RSS is its own and one engine's garbage never slows the next; the parent runs them one after
  * another (never two at once on a 2-core machine) and collects their JSON. Each child warms up
@@ -208,6 +217,15 @@ interface EngineResult {
   readonly peakLoadRss: number;
   /** RSS after the warm-up, before the first fill, bytes. */
   readonly baselineRss: number;
+  /** Growth, after a full GC, of what the process holds over the last fill (the dataset). */
+  readonly held: {
+    /** `heapUsed + external` growth right after the fill, bytes. */
+    readonly afterLoad: number;
+    /** The same after the reads and the full scan (which builds the memory engine's key order). */
+    readonly afterScan: number;
+    /** RSS right after the fill over RSS before the first fill (pages freed since may still count), bytes. */
+    readonly rssAfterLoad: number;
+  };
   /** Peak RSS over the whole child, bytes. */
   readonly peakRss: number;
   /** Time to close each filled database (flushing what the engine still buffers), ms. */
@@ -244,6 +262,14 @@ function checkpoint(workload: string, done: number, total: number): void {
 }
 
 const collectGarbage = (globalThis as { gc?: () => void }).gc ?? (() => {});
+
+/** What the process holds after a full garbage collection (two: finalizers may free more). */
+function heldNow(): { held: number; rss: number } {
+  collectGarbage();
+  collectGarbage();
+  const usage = process.memoryUsage();
+  return { held: usage.heapUsed + usage.external, rss: usage.rss };
+}
 
 function measure(ops: number, started: number): Measurement {
   const ms = performance.now() - started;
@@ -334,12 +360,16 @@ async function runChild(name: string, root: string): Promise<EngineResult> {
     ];
     let engine: StorageEngine | undefined;
     let dataset = "";
+    let before = { held: 0, rss: 0 };
+    let afterLoad = { held: 0, rss: 0 };
     for (const [index, f] of fills.entries()) {
+      const last = index === fills.length - 1;
+      if (last) before = heldNow();
       const directory = join(root, `db${index}`);
       engine = await spec.create(directory);
       await engine.open();
       workloads[f.workload] = await fill(engine, f.workload, f.order, f.batched, f.batched ? keys : awaitedWrites);
-      const last = index === fills.length - 1;
+      if (last) afterLoad = heldNow();
       // The memory engine releases its data on close: keep the last one open for the reads.
       if (last && !engine.capabilities.persistent) break;
       const started = performance.now();
@@ -403,6 +433,7 @@ async function runChild(name: string, root: string): Promise<EngineResult> {
     workloads["scan"] = measure(scanned, started);
     checks.push(["scan", scanned, keys]);
 
+    const afterScan = heldNow();
     const stats = (db as { stats?: unknown }).stats;
     await db.close();
     for (const [workload, got, expected] of checks) {
@@ -413,6 +444,7 @@ async function runChild(name: string, root: string): Promise<EngineResult> {
       workloads,
       peakLoadRss,
       baselineRss,
+      held: { afterLoad: afterLoad.held - before.held, afterScan: afterScan.held - before.held, rssAfterLoad: afterLoad.rss - baselineRss },
       peakRss: peak,
       closeMs,
       ...(settleMs !== undefined && { settleMs }),
@@ -511,10 +543,14 @@ function table(results: Record<string, EngineResult>): string {
   return [line(head), rule, ...rows.map(line)].join("\n");
 }
 
+/** Raw bytes of the dataset: every key and value. */
+const rawBytes = keys * (KEY_BYTES + VALUE_BYTES);
+const perRawByte = (bytes: number) => (bytes / rawBytes).toFixed(2);
+
 function memoryTable(results: Record<string, EngineResult>): string {
   const lines = [
-    "| engine | peak RSS while loading | RSS before loading | configured memtable + block cache |",
-    "| --- | ---: | ---: | ---: |",
+    "| engine | peak RSS while loading | RSS before loading | configured memtable + block cache | held after load (heap + external) | per raw byte | after scan, per raw byte | RSS after load over before, per raw byte |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
   for (const n of engineNames.filter((name) => results[name])) {
     const spec = ENGINES[n]!;
@@ -522,7 +558,10 @@ function memoryTable(results: Record<string, EngineResult>): string {
     const configured = spec.memtableBytes === undefined
       ? "n/a (all data in heap)"
       : `${mib(spec.memtableBytes)} + ${mib(spec.cacheBytes ?? 0)}`;
-    lines.push(`| ${spec.label} | ${mib(r.peakLoadRss)} | ${mib(r.baselineRss)} | ${configured} |`);
+    lines.push(
+      `| ${spec.label} | ${mib(r.peakLoadRss)} | ${mib(r.baselineRss)} | ${configured} | ${mib(r.held.afterLoad)} | ` +
+        `${perRawByte(r.held.afterLoad)} | ${perRawByte(r.held.afterScan)} | ${perRawByte(r.held.rssAfterLoad)} |`,
+    );
   }
   return lines.join("\n");
 }
@@ -545,6 +584,11 @@ function combine(runsOf: readonly EngineResult[]): EngineResult & { readonly spr
     workloads,
     spread,
     peakLoadRss: Math.max(...runsOf.map((r) => r.peakLoadRss)),
+    held: {
+      afterLoad: Math.max(...runsOf.map((r) => r.held.afterLoad)),
+      afterScan: Math.max(...runsOf.map((r) => r.held.afterScan)),
+      rssAfterLoad: Math.max(...runsOf.map((r) => r.held.rssAfterLoad)),
+    },
     peakRss: Math.max(...runsOf.map((r) => r.peakRss)),
   };
 }
@@ -591,6 +635,7 @@ async function runParent(): Promise<void> {
     awaitedWrites,
     runs,
     wallMs,
+    rawBytes,
     engines: Object.fromEntries(engineNames.map((n) => [n, { config: ENGINES[n]!.config, ...results[n] }])),
   };
   const folder = join(ROOT, "bench", "results");
@@ -620,6 +665,17 @@ async function runParent(): Promise<void> {
   console.log(table(results));
   console.log("");
   console.log(memoryTable(results));
+  if (results.memory) {
+    const held = results.memory.held;
+    const figures = [
+      `${perRawByte(held.afterScan)} once a scan has built its key order`,
+      `RSS after the load over RSS before the first fill: ${perRawByte(held.rssAfterLoad)}`,
+    ];
+    console.log(
+      `memory engine: holds ${perRawByte(held.afterLoad)} bytes per raw key+value byte at ${int(keys)} keys ` +
+        `(${figures.join("; ")}): growth of heapUsed + external over the last fill, each after a full GC`,
+    );
+  }
   for (const n of engineNames) {
     const settled = results[n]?.settleMs;
     if (settled !== undefined) {

@@ -14,6 +14,7 @@ import { EngineNotOpenError } from "../../core/errors.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
 import { lowerBound } from "../../core/model/sorted.ts";
 import type { BatchOperation, EngineCapabilities, ScanOptions, StorageEngine } from "../../core/interfaces/storage-engine.ts";
+import { SegmentLog } from "./segment-log.ts";
 import { checkBatch, checkBytes, checkScanOptions } from "./validate.ts";
 
 const memoryEngineOptions: z.ZodType<MemoryEngineOptions, unknown> = z
@@ -36,23 +37,106 @@ export interface MemoryEngineOptions {
  * written through earlier engines over it.
  */
 export class MemoryVolume {
-  /** @internal entries under their binary-string key */
-  entries = new Map<string, Entry>();
-  /** @internal sorted keys, or undefined when stale; replaced, never mutated */
-  sorted: string[] | undefined = [];
+  /** @internal each key's record in {@link log}, under the key's binary string */
+  readonly index = new Map<string, number>();
+  /** @internal the keys' and values' bytes */
+  readonly log: SegmentLog = new SegmentLog((key, at) => this.index.set(binaryString(key), at));
+  /**
+   * @internal keys in order as of the last scan, or undefined when they must be sorted again;
+   * replaced, never mutated, so a running scan keeps its snapshot. It may still hold keys
+   * deleted since (scans skip them), never the same key twice.
+   */
+  sorted: string[] | undefined;
+  /** @internal keys added since {@link sorted} was made, unordered (only while it is defined) */
+  added: string[] = [];
+  /** @internal keys deleted since {@link sorted} was made */
+  deleted = 0;
 
   /** Number of keys stored. */
   get size(): number {
-    return this.entries.size;
+    return this.index.size;
+  }
+
+  /**
+   * Bytes of key and value storage held: each key's and value's bytes with an 8-byte header,
+   * plus records overwritten or deleted but not yet compacted away and the unfilled rest of
+   * the current segment (in all, at most about 2.3 times the live bytes plus 32 KiB). The
+   * index comes on top: a string of each key's bytes and a `Map` entry, about 70 bytes for a
+   * 16-byte key.
+   */
+  get bytes(): number {
+    return this.log.bytes;
+  }
+
+  /** @internal stores copies of `key` and `value` under `id`, the key's binary string */
+  put(id: string, key: Uint8Array, value: Uint8Array): void {
+    this.set(id, this.log.append(key, value));
+  }
+
+  /** @internal points `id` at the record at `at`, which the caller appended to the log */
+  set(id: string, at: number): void {
+    const index = this.index;
+    const old = index.get(id);
+    index.set(id, at);
+    if (old !== undefined) this.log.free(old);
+    else if (this.sorted !== undefined) {
+      // A key added and deleted over and over between scans would grow the list without bound.
+      if (this.added.push(id) > 2 * index.size + 1024) this.#forgetOrder();
+    }
+  }
+
+  /** @internal removes `id` if present */
+  delete(id: string): void {
+    const old = this.index.get(id);
+    if (old === undefined) return;
+    this.index.delete(id);
+    this.log.free(old);
+    if (this.sorted !== undefined && ++this.deleted > (this.sorted.length >> 1) + 1024) this.#forgetOrder();
+  }
+
+  /**
+   * @internal keys in order, possibly with some deleted since: the last order merged with the
+   * keys added since, or every key sorted if the order was forgotten. A merge costs one
+   * comparison per key, where sorting again costs about log2(n).
+   */
+  sortedKeys(): readonly string[] {
+    const index = this.index;
+    let sorted = this.sorted;
+    // Default sort compares UTF-16 code units, which for binary strings is unsigned byte order.
+    if (sorted === undefined) sorted = Array.from(index.keys()).sort();
+    else if (this.added.length > 0) sorted = merge(sorted, this.added.sort(), this.deleted > 0 ? index : undefined);
+    else return sorted;
+    this.sorted = sorted;
+    this.added = [];
+    this.deleted = 0;
+    return sorted;
+  }
+
+  #forgetOrder(): void {
+    this.sorted = undefined;
+    this.added = [];
+    this.deleted = 0;
   }
 }
 
-/** A stored pair, kept together so a scan yields the key bytes without decoding them again. */
-export interface Entry {
-  /** The key's bytes. */
-  readonly key: Uint8Array;
-  /** The value's bytes. */
-  readonly value: Uint8Array;
+/**
+ * Merges two ascending key lists into a new one, once each; with `live`, keeps only keys it
+ * has. `added` may repeat a key (added, deleted and added again) or hold one `sorted` has.
+ */
+function merge(sorted: readonly string[], added: readonly string[], live: Map<string, number> | undefined): string[] {
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  let last: string | undefined;
+  while (i < sorted.length || j < added.length) {
+    let key: string;
+    if (j === added.length || (i < sorted.length && sorted[i]! <= added[j]!)) key = sorted[i++]!;
+    else key = added[j++]!;
+    if (key === last || (live !== undefined && !live.has(key))) continue;
+    out.push(key);
+    last = key;
+  }
+  return out;
 }
 
 const CAPABILITIES: EngineCapabilities = Object.freeze({ persistent: false });
@@ -63,9 +147,16 @@ const PERSISTENT: EngineCapabilities = Object.freeze({ persistent: true });
  * survives `close()`: each close releases the data, so a restarted node starts empty — which is
  * what a simulated crash of a memory-backed node should look like.
  *
- * Keys live in a `Map` under their binary-string form; the sorted key list that scans need is
- * rebuilt lazily, only after a key was added or removed since the last scan, so write-heavy
- * phases pay nothing for ordering and overwrites never invalidate it.
+ * Keys and values are copied into a log of byte segments (`SegmentLog` in segment-log.ts),
+ * and a `Map` from each key's binary string finds its record. At 1,000,000 keys of 16 bytes
+ * with 100-byte values the engine holds 1.6 bytes per byte stored, where an object and two
+ * `Uint8Array`s per entry took 5.2 (`npm run bench -- engines --engines memory`). The sorted
+ * key list that scans need is brought up to date lazily, by the first scan after keys were
+ * added: the keys added since the last scan are sorted and merged in, so write-heavy phases pay
+ * nothing for ordering and overwrites never touch it.
+ *
+ * `get` and `scan` return views into the log. They never change (records are not rewritten in
+ * place), and callers must not mutate them, as the {@link StorageEngine} contract says.
  *
  * @example
  * ```ts
@@ -93,20 +184,6 @@ export class MemoryEngine implements StorageEngine {
     this.capabilities = volume ? PERSISTENT : CAPABILITIES;
   }
 
-  // Sorted keys are replaced, never mutated, when invalidated: a running scan keeps iterating
-  // its own snapshot while writes continue.
-  get #entries(): Map<string, Entry> {
-    return this.#data.entries;
-  }
-
-  get #sorted(): string[] | undefined {
-    return this.#data.sorted;
-  }
-
-  set #sorted(keys: string[] | undefined) {
-    this.#data.sorted = keys;
-  }
-
   /** Opens the engine (idempotent). Without a volume, a reopened engine is empty. */
   async open(): Promise<void> {
     this.#open = true;
@@ -124,11 +201,13 @@ export class MemoryEngine implements StorageEngine {
     await this.close();
   }
 
-  /** The value under `key`, or `undefined`. Callers must not mutate the returned bytes. */
+  /** The value under `key`, or `undefined`: a view into the engine's storage, not to be mutated. */
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
     this.#checkOpen();
     checkBytes("key", key);
-    return this.#entries.get(binaryString(key))?.value;
+    const data = this.#data;
+    const at = data.index.get(binaryString(key));
+    return at === undefined ? undefined : data.log.value(at);
   }
 
   /** Stores a copy of `value` under a copy of `key`. */
@@ -136,30 +215,50 @@ export class MemoryEngine implements StorageEngine {
     this.#checkOpen();
     checkBytes("key", key);
     checkBytes("value", value);
-    this.#set(binaryString(key), { key: new Uint8Array(key), value: new Uint8Array(value) });
+    this.#data.put(binaryString(key), key, value);
   }
 
   /** Removes `key` if present. */
   async delete(key: Uint8Array): Promise<void> {
     this.#checkOpen();
     checkBytes("key", key);
-    this.#remove(binaryString(key));
+    this.#data.delete(binaryString(key));
   }
 
   /**
-   * Applies the operations in order, all or none: every operation is validated (and copied)
-   * before the first one is applied, so a bad operation leaves the store untouched.
+   * Applies the operations in order, all or none: every operation is validated, and every
+   * put's bytes copied into the log, before the first one is applied, so a bad operation (or a
+   * failed allocation) leaves the store untouched.
    */
   async batch(operations: readonly BatchOperation[]): Promise<void> {
     this.#checkOpen();
     checkBatch(operations);
-    const staged = operations.map((op) => ({
-      id: binaryString(op.key),
-      entry: op.type === "put" ? { key: new Uint8Array(op.key), value: new Uint8Array(op.value) } : undefined,
-    }));
-    for (const { id, entry } of staged) {
-      if (entry) this.#set(id, entry);
-      else this.#remove(id);
+    const data = this.#data;
+    const log = data.log;
+    const count = operations.length;
+    // Binary-string ids, and for puts the log locations, alternately.
+    const staged: (string | number)[] = new Array(count * 2);
+    log.hold();
+    try {
+      let i = 0;
+      try {
+        for (; i < count; i++) {
+          const op = operations[i]!;
+          staged[2 * i] = binaryString(op.key);
+          staged[2 * i + 1] = op.type === "put" ? log.append(op.key, op.value) : -1;
+        }
+      } catch (error) {
+        for (let j = 0; j < i; j++) if ((staged[2 * j + 1] as number) >= 0) log.free(staged[2 * j + 1] as number);
+        throw error;
+      }
+      for (let j = 0; j < count; j++) {
+        const id = staged[2 * j] as string;
+        const at = staged[2 * j + 1] as number;
+        if (at >= 0) data.set(id, at);
+        else data.delete(id);
+      }
+    } finally {
+      log.release();
     }
   }
 
@@ -172,35 +271,22 @@ export class MemoryEngine implements StorageEngine {
     this.#checkOpen();
     checkScanOptions(options ?? {});
     const { gte, lt, limit = Infinity, reverse = false } = options ?? {};
-    const keys = this.#sortedKeys();
-    const entries = this.#entries;
+    const data = this.#data;
+    const keys = data.sortedKeys();
+    const index = data.index;
+    const log = data.log;
     const start = gte === undefined ? 0 : lowerBound(keys, binaryString(gte), compareBinary);
     const end = lt === undefined ? keys.length : lowerBound(keys, binaryString(lt), compareBinary);
     let remaining = limit;
     const step = reverse ? -1 : 1;
     for (let i = reverse ? end - 1 : start; remaining > 0 && i >= start && i < end; i += step) {
-      const entry = entries.get(keys[i]!);
-      if (entry === undefined) continue;
+      const at = index.get(keys[i]!);
+      if (at === undefined) continue;
       remaining--;
-      yield [entry.key, entry.value] as const;
+      yield [log.key(at), log.value(at)] as const;
       // The consumer ran arbitrary code while suspended; it may have closed the engine.
       this.#checkOpen();
     }
-  }
-
-  #set(id: string, entry: Entry): void {
-    const size = this.#entries.size;
-    this.#entries.set(id, entry);
-    if (this.#entries.size !== size) this.#sorted = undefined;
-  }
-
-  #remove(id: string): void {
-    if (this.#entries.delete(id)) this.#sorted = undefined;
-  }
-
-  #sortedKeys(): readonly string[] {
-    // Default sort compares UTF-16 code units, which for binary strings is unsigned byte order.
-    return (this.#sorted ??= Array.from(this.#entries.keys()).sort());
   }
 
   #checkOpen(): void {
