@@ -11,7 +11,7 @@ import { MemoryEngine } from "../plugins/engines/memory.ts";
 import { RecordStore } from "../core/node/record-store.ts";
 import { VirtualScheduler } from "../core/runtime/virtual-scheduler.ts";
 import { bytesEqual } from "../core/codec/bytes.ts";
-import { encodeRecord } from "../core/codec/record-codec.ts";
+import { encodeRecord, RECORD_HEADER_BYTES, RECORD_HEADER_MARK, recordKey } from "../core/codec/record-codec.ts";
 import { murmur3 } from "../core/hash/murmur3.ts";
 
 const network = (cluster: Cluster) => simulatedNetwork(cluster);
@@ -42,6 +42,45 @@ async function divergent(cluster: Cluster, keys: readonly string[]): Promise<str
   }
   return out;
 }
+
+describe("record store: the stored format", () => {
+  it("reads, updates and removes records stored without a header, as earlier versions wrote them", async () => {
+    const engine = new MemoryEngine();
+    await engine.open();
+    const scheduler = new VirtualScheduler();
+    const store = new RecordStore(engine, (key) => murmur3(key), scheduler, { bucketBits: 8 });
+    await store.open();
+    const keys = Array.from({ length: 40 }, (_, i) => `key${i}`);
+    for (const key of keys) await store.update(key, () => [{ value: encodeText(`v of ${key}`), version: 1 }]);
+    const fresh = { hash: await store.intervalHash({ start: 0, end: 0 }), stats: { ...store.stats } };
+
+    // Every record now starts with its header; strip it, leaving what format 1 alone stored.
+    for (const key of keys) {
+      const stored = (await engine.get(recordKey(key)))!;
+      assertEquals(stored[0], RECORD_HEADER_MARK);
+      assertEquals(stored.subarray(1 + RECORD_HEADER_BYTES), encodeRecord(await store.get(key)));
+      await engine.put(recordKey(key), stored.slice(1 + RECORD_HEADER_BYTES));
+    }
+    await store.open();
+    assertEquals(await store.intervalHash({ start: 0, end: 0 }), fresh.hash);
+    for (const key of keys) assertEquals(text((await store.get(key)).map((s) => s.value!)), [`v of ${key}`]);
+
+    // Updates and removals of old records keep the tree and the sizes exact.
+    for (const key of keys.slice(0, 10)) await store.update(key, () => [{ value: encodeText(`w of ${key}`), version: 2 }]);
+    for (const key of keys.slice(10, 20)) await store.update(key, () => []);
+    const gone = await store.entry(keys[20]!);
+    assert(await store.removeIf(keys[20]!, gone!.hash));
+    const engine2 = new MemoryEngine();
+    await engine2.open();
+    const expected = new RecordStore(engine2, (key) => murmur3(key), scheduler, { bucketBits: 8 });
+    await expected.open();
+    for (const key of keys.slice(0, 10)) await expected.update(key, () => [{ value: encodeText(`w of ${key}`), version: 2 }]);
+    for (const key of keys.slice(21)) await expected.update(key, () => [{ value: encodeText(`v of ${key}`), version: 1 }]);
+    assertEquals(await store.intervalHash({ start: 0, end: 0 }), await expected.intervalHash({ start: 0, end: 0 }));
+    assertEquals([store.stats.keys, store.stats.bytes], [expected.stats.keys, expected.stats.bytes]);
+    assertEquals(store.stats.keys, fresh.stats.keys - 11);
+  });
+});
 
 describe("record store: the hash tree", () => {
   it("hashes any token interval as the XOR of its keys' record hashes", async () => {

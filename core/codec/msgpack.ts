@@ -7,17 +7,47 @@
  *
  * @module
  */
-import { Packr } from "msgpackr";
+import { Packr, RESERVE_START_SPACE, RESET_BUFFER_MODE } from "msgpackr";
 import { CorruptDataError } from "../errors.ts";
 
 const packr = new Packr({ useRecords: false, moreTypes: false, copyBuffers: true, mapsAsObjects: true });
 
 /** Encodes plain data (objects, arrays, strings, numbers, booleans, null, Uint8Array). */
 export function encode(value: unknown): Uint8Array {
-  const packed = packr.pack(value);
+  const packed = pack(value);
   const out = new Uint8Array(packed.length);
   out.set(packed);
   return out;
+}
+
+/**
+ * Encodes `value` after `offset` leading bytes (at most 255) left zero for the caller's own
+ * header, in one copy.
+ */
+export function encodeAfter(offset: number, value: unknown): Uint8Array {
+  if (!Number.isInteger(offset) || offset < 0 || offset > 0xff) throw new RangeError(`offset must be 0..255, got ${offset}`);
+  const packed = packr.pack(value, RESET_BUFFER_MODE | RESERVE_START_SPACE | offset);
+  const out = new Uint8Array(packed.length);
+  out.set(packed.subarray(offset), offset);
+  return out;
+}
+
+/**
+ * Encodes `value` and hands the bytes to `use` without copying them: the view is valid only
+ * during the call (the next encode overwrites it), so `use` must not keep it.
+ */
+export function encodeThrough<T>(value: unknown, use: (bytes: Uint8Array) => T): T {
+  return use(pack(value));
+}
+
+/**
+ * Packs into the encoder's one buffer from its start. By default msgpackr appends each result
+ * after the last one and allocates a fresh 8 KiB buffer when it runs out, so that results can
+ * be kept without a copy; every caller here copies or consumes the bytes at once, so the
+ * buffer is rewound instead (RESET_BUFFER_MODE) and never reallocated.
+ */
+function pack(value: unknown): Uint8Array {
+  return packr.pack(value, RESET_BUFFER_MODE);
 }
 
 /**

@@ -5,21 +5,25 @@
  */
 import { CorruptDataError } from "../errors.ts";
 import type { Sibling, SiblingSet } from "../model/sibling.ts";
-import { decode, encode } from "./msgpack.ts";
+import { decode, encode, encodeAfter } from "./msgpack.ts";
+import { utf8After } from "./bytes.ts";
 import { RECORD_PREFIX } from "../model/keyspace.ts";
 
 /** Record format version, first element of every encoded record. */
 const FORMAT = 1;
 
-const encoder = new TextEncoder();
+/**
+ * Bytes of the header the record store writes before a record (its index entry: hash, size,
+ * tombstone flag and time).
+ */
+export const RECORD_HEADER_BYTES = 17;
+
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /** The engine key under which the record of `key` is stored. */
 export function recordKey(key: string): Uint8Array {
-  const body = encoder.encode(key);
-  const out = new Uint8Array(body.length + 1);
+  const out = utf8After(1, key);
   out[0] = RECORD_PREFIX;
-  out.set(body, 1);
   return out;
 }
 
@@ -31,16 +35,37 @@ export function keyOfRecordKey(engineKey: Uint8Array): string | undefined {
 
 /** Encodes a sibling set. */
 export function encodeRecord(siblings: SiblingSet): Uint8Array {
-  const rows = siblings.map((s) => [s.value, s.version]);
-  return encode([FORMAT, rows]);
+  return encode([FORMAT, siblingsToWire(siblings)]);
 }
 
 /**
- * Decodes and checks a record written by {@link encodeRecord}.
+ * First byte of a stored record that starts with a header (its store's index entry, so a
+ * read-modify-write needs one engine read, not two). MessagePack never uses 0xc1, so a record
+ * stored without a header (format 1 alone, as earlier versions wrote) never starts with it.
+ */
+export const RECORD_HEADER_MARK = 0xc1;
+
+/**
+ * A record as stored with a header: {@link RECORD_HEADER_MARK}, `headerBytes` bytes for the
+ * caller to fill (from offset 1), then the record exactly as {@link encodeRecord} encodes it.
+ */
+export function encodeRecordWithHeader(headerBytes: number, siblings: SiblingSet): Uint8Array {
+  const out = encodeAfter(1 + headerBytes, [FORMAT, siblingsToWire(siblings)]);
+  out[0] = RECORD_HEADER_MARK;
+  return out;
+}
+
+/**
+ * Decodes and checks a record written by {@link encodeRecord}, or stored with a header by
+ * {@link encodeRecordWithHeader} (whose header is `headerBytes` long).
  *
  * @throws {CorruptDataError} naming `location` if the bytes are not a valid record
  */
-export function decodeRecord(bytes: Uint8Array, location: string): Sibling[] {
+export function decodeRecord(bytes: Uint8Array, location: string, headerBytes = RECORD_HEADER_BYTES): Sibling[] {
+  if (bytes[0] === RECORD_HEADER_MARK) {
+    if (bytes.length <= 1 + headerBytes) throw new CorruptDataError(location, "record header without a record");
+    bytes = bytes.subarray(1 + headerBytes);
+  }
   const data = decode(bytes, location);
   return parseSiblings(Array.isArray(data) && data[0] === FORMAT ? data[1] : undefined, location);
 }

@@ -7,7 +7,7 @@
  * @module
  */
 import { InvalidContextError, RingforgeError } from "../errors.ts";
-import { decode, encode } from "../codec/msgpack.ts";
+import { decode, encodeThrough } from "../codec/msgpack.ts";
 import { fromBase64Url, toBase64Url } from "../codec/bytes.ts";
 import type { ConflictResolver } from "../interfaces/conflict-resolver.ts";
 
@@ -19,7 +19,7 @@ export type CausalContext = string & {
 
 /** Wraps a resolver's context data into an opaque token. */
 export function wrapContext(resolver: ConflictResolver, data: unknown): CausalContext {
-  return toBase64Url(encode([resolver.name, data])) as CausalContext;
+  return encodeThrough([resolver.name, data], toBase64Url) as CausalContext;
 }
 
 /**

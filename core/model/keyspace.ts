@@ -6,7 +6,7 @@
  * | prefix | slice | holds |
  * | --- | --- | --- |
  * | `0x00` | `meta` | the persisted ring view (`meta/ring`), the resolver that wrote the versions (`meta/resolver`) |
- * | `0x01` | `records` | one record per user key: its siblings (record-codec) |
+ * | `0x01` | `records` | one record per user key: its siblings (record-codec), after a header that repeats its token-index entry (`0xc1`, 17 bytes; records written before the header existed have none and still read) |
  * | `0x02` | `hints` | hinted handoff: writes held for an owner that was down |
  * | `0x03` | `token-index` | keys by token, with their record hash and size (anti-entropy, handoff) |
  * | `0x04` | `tombstone-index` | tombstone-only records by age (tombstone GC) |

@@ -11,26 +11,50 @@
  * keys never wait for each other.
  */
 export class KeyedMutex {
-  readonly #tails = new Map<string, Promise<void>>();
+  /** Keys held, each with the wake-ups of those waiting for it, first come first served. */
+  readonly #held = new Map<string, (() => void)[] | undefined>();
 
   /** Runs `critical` once every earlier holder of `key` has finished. */
-  async run<T>(key: string, critical: () => Promise<T>): Promise<T> {
-    const previous = this.#tails.get(key);
-    let release!: () => void;
-    const mine = new Promise<void>((resolve) => (release = resolve));
-    const tail = previous ? previous.then(() => mine) : mine;
-    this.#tails.set(key, tail);
-    try {
-      if (previous) await previous;
-      return await critical();
-    } finally {
-      release();
-      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+  run<T>(key: string, critical: () => Promise<T>): Promise<T> {
+    if (!this.#held.has(key)) {
+      // Uncontended, the usual case: no promise besides the critical section's own.
+      this.#held.set(key, undefined);
+      return this.#hold(key, critical);
     }
+    let waiters = this.#held.get(key);
+    if (waiters === undefined) this.#held.set(key, waiters = []);
+    return new Promise<void>((wake) => waiters.push(wake)).then(() => this.#hold(key, critical));
   }
 
   /** Number of keys currently locked or waited on. */
   get size(): number {
-    return this.#tails.size;
+    return this.#held.size;
+  }
+
+  /** Runs `critical` holding `key`; then hands the key to its next waiter, or frees it. */
+  #hold<T>(key: string, critical: () => Promise<T>): Promise<T> {
+    let running: Promise<T>;
+    try {
+      running = critical();
+    } catch (error) {
+      this.#release(key);
+      return Promise.reject(error);
+    }
+    return running.then(
+      (result) => {
+        this.#release(key);
+        return result;
+      },
+      (error: unknown) => {
+        this.#release(key);
+        throw error;
+      },
+    );
+  }
+
+  #release(key: string): void {
+    const next = this.#held.get(key)?.shift();
+    if (next === undefined) this.#held.delete(key);
+    else next(); // the key stays held: it passes to the next waiter
   }
 }

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { decodeRecord, encodeRecord, recordKey } from "../codec/record-codec.ts";
+import { decodeRecord, encodeRecordWithHeader, RECORD_HEADER_BYTES, RECORD_HEADER_MARK, recordKey } from "../codec/record-codec.ts";
+import { utf8After } from "../codec/bytes.ts";
 import { CorruptDataError } from "../errors.ts";
 import { murmur3 } from "../hash/murmur3.ts";
 import type { Clock } from "../interfaces/clock.ts";
@@ -20,9 +21,9 @@ const INDEX_PREFIX = TOKEN_INDEX_PREFIX;
 /** The tombstone index: `0x04 since(f64 BE) key` → empty. */
 const TOMBSTONE_PREFIX = TOMBSTONE_INDEX_PREFIX;
 const TOKENS = 2 ** 32;
-const INDEX_VALUE_BYTES = 17;
+/** An index value: hash (u32), bytes (u32), tombstone flag (u8), tombstone time (f64). */
+const INDEX_VALUE_BYTES = RECORD_HEADER_BYTES;
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /** A tombstone-only record in the tombstone index: when it became so, and its key. */
@@ -101,7 +102,7 @@ export class RecordStore implements RecordView {
   readonly #shift: number;
   readonly #buckets: number;
   /** Fenwick tree of XORs over the leaf buckets, 1-based. */
-  #tree: Int32Array;
+  readonly #tree: Int32Array;
   readonly #listeners: ((key: string) => void)[] = [];
   readonly #limits: Pick<Limits, "maxSiblings" | "maxRecordBytes">;
   /** Sizes of what is stored. */
@@ -132,7 +133,7 @@ export class RecordStore implements RecordView {
 
   /** Builds the hash tree from the token index (one scan of the index, not of the records). */
   async open(): Promise<void> {
-    this.#tree = new Int32Array(this.#buckets + 1);
+    this.#tree.fill(0);
     this.stats.keys = 0;
     this.stats.bytes = 0;
     for await (const [k, v] of this.#engine.scan({ gte: Uint8Array.of(INDEX_PREFIX), lt: Uint8Array.of(INDEX_PREFIX + 1) })) {
@@ -162,9 +163,7 @@ export class RecordStore implements RecordView {
   /** The index entry of `key`, or `undefined` if there is no record. */
   async entry(key: string): Promise<IndexEntry | undefined> {
     const token = this.#tokenOf(key);
-    const k = indexKey(token, key);
-    const v = await this.#engine.get(k);
-    return v === undefined ? undefined : parseIndex(k, v);
+    return this.#indexEntry(key, token, indexKey(token, key));
   }
 
   /**
@@ -177,10 +176,22 @@ export class RecordStore implements RecordView {
    */
   async update(key: string, change: (current: Sibling[]) => SiblingSet | undefined): Promise<SiblingSet> {
     return this.#locks.run(key, async () => {
-      const current = await this.get(key);
+      const rKey = recordKey(key);
+      const stored = await this.#engine.get(rKey);
+      const location = `record "${key}"`;
+      const current = stored === undefined ? [] : decodeRecord(stored, location);
       const next = change(current);
       if (next === undefined) return current;
-      await this.#write(key, next, current.length);
+      const token = this.#tokenOf(key);
+      const iKey = indexKey(token, key);
+      // The record's header is its index entry; a record stored without one (by an earlier
+      // version) is looked up in the index.
+      const old = stored === undefined
+        ? undefined
+        : stored[0] === RECORD_HEADER_MARK
+        ? indexEntry(key, token, stored.subarray(1, 1 + INDEX_VALUE_BYTES), location)
+        : await this.#indexEntry(key, token, iKey);
+      await this.#write(key, token, rKey, iKey, old, next, current.length);
       return next;
     });
   }
@@ -192,9 +203,11 @@ export class RecordStore implements RecordView {
    */
   async removeIf(key: string, hash: number): Promise<boolean> {
     return this.#locks.run(key, async () => {
-      const entry = await this.entry(key);
+      const token = this.#tokenOf(key);
+      const iKey = indexKey(token, key);
+      const entry = await this.#indexEntry(key, token, iKey);
       if (entry === undefined || entry.hash !== hash) return false;
-      await this.#write(key, [], 0);
+      await this.#write(key, token, recordKey(key), iKey, entry, [], 0);
       return true;
     });
   }
@@ -236,18 +249,32 @@ export class RecordStore implements RecordView {
 
   // ---- internals ------------------------------------------------------------------------
 
-  /** Stores `siblings` as the record of `key`, which holds `currentSiblings` now. */
-  async #write(key: string, siblings: SiblingSet, currentSiblings: number): Promise<void> {
-    const token = this.#tokenOf(key);
-    const iKey = indexKey(token, key);
-    const oldRaw = await this.#engine.get(iKey);
-    const old = oldRaw === undefined ? undefined : parseIndex(iKey, oldRaw);
+  async #indexEntry(key: string, token: number, iKey: Uint8Array): Promise<IndexEntry | undefined> {
+    const v = await this.#engine.get(iKey);
+    return v === undefined ? undefined : indexEntry(key, token, v, "token index");
+  }
+
+  /**
+   * Stores `siblings` as the record of `key` (engine keys `rKey` and `iKey`), whose index entry
+   * is `old` and which holds `currentSiblings` now.
+   */
+  async #write(
+    key: string,
+    token: number,
+    rKey: Uint8Array,
+    iKey: Uint8Array,
+    old: IndexEntry | undefined,
+    siblings: SiblingSet,
+    currentSiblings: number,
+  ): Promise<void> {
     const ops: BatchOperation[] = [];
     let next: IndexEntry | undefined;
     if (siblings.length === 0) {
-      ops.push({ type: "delete", key: recordKey(key) }, { type: "delete", key: iKey });
+      ops.push({ type: "delete", key: rKey }, { type: "delete", key: iKey });
     } else {
-      const encoded = encodeRecord(siblings);
+      const stored = encodeRecordWithHeader(INDEX_VALUE_BYTES, siblings);
+      const encoded = stored.subarray(1 + INDEX_VALUE_BYTES);
+      // The size stays what it was before records carried a header: record and key bytes.
       const bytes = encoded.length + iKey.length - 5;
       try {
         checkRecordBounds(key, { siblings: currentSiblings, bytes: old?.bytes ?? 0 }, { siblings: siblings.length, bytes }, this.#limits);
@@ -265,7 +292,9 @@ export class RecordStore implements RecordView {
         // tombstone) starts it again, so it is never measured from an older delete.
         tombstoneSince: tombstones ? Math.max(0, this.#clock.now()) : undefined,
       };
-      ops.push({ type: "put", key: recordKey(key), value: encoded }, { type: "put", key: iKey, value: indexValue(next) });
+      const index = indexValue(next);
+      stored.set(index, 1);
+      ops.push({ type: "put", key: rKey, value: stored }, { type: "put", key: iKey, value: index });
     }
     if (old?.tombstoneSince !== undefined && old.tombstoneSince !== next?.tombstoneSince) {
       ops.push({ type: "delete", key: tombstoneKey(old.tombstoneSince, key) });
@@ -341,7 +370,13 @@ function tokenBound(token: number): Uint8Array {
 }
 
 function indexKey(token: number, key: string): Uint8Array {
-  return engineKey(INDEX_PREFIX, 4, (view) => view.setUint32(1, token), key);
+  const out = utf8After(5, key);
+  out[0] = INDEX_PREFIX;
+  out[1] = token >>> 24;
+  out[2] = token >>> 16;
+  out[3] = token >>> 8;
+  out[4] = token;
+  return out;
 }
 
 /** The smallest byte string greater than `bytes` (append a zero byte). */
@@ -352,16 +387,9 @@ function successor(bytes: Uint8Array): Uint8Array {
 }
 
 function tombstoneKey(since: number, key: string): Uint8Array {
-  return engineKey(TOMBSTONE_PREFIX, 8, (view) => view.setFloat64(1, since), key);
-}
-
-/** `prefix`, a `headerBytes`-byte header written by `header` (at offset 1), then the key's UTF-8. */
-function engineKey(prefix: number, headerBytes: number, header: (view: DataView) => void, key: string): Uint8Array {
-  const body = encoder.encode(key);
-  const out = new Uint8Array(1 + headerBytes + body.length);
-  out[0] = prefix;
-  header(new DataView(out.buffer));
-  out.set(body, 1 + headerBytes);
+  const out = utf8After(9, key);
+  out[0] = TOMBSTONE_PREFIX;
+  new DataView(out.buffer).setFloat64(1, since);
   return out;
 }
 
@@ -373,6 +401,20 @@ function indexValue(entry: IndexEntry): Uint8Array {
   view.setUint8(8, entry.tombstoneSince === undefined ? 0 : 1);
   view.setFloat64(9, entry.tombstoneSince ?? 0);
   return out;
+}
+
+/** The index entry of `key` (at `token`) from its index value `v`, found at `location`. */
+function indexEntry(key: string, token: number, v: Uint8Array, location: string): IndexEntry {
+  if (v.length !== INDEX_VALUE_BYTES) throw new CorruptDataError(location, "malformed index entry");
+  const view = new DataView(v.buffer, v.byteOffset, v.byteLength);
+  const tombstone = view.getUint8(8) === 1;
+  return {
+    key,
+    token,
+    hash: view.getUint32(0),
+    bytes: view.getUint32(4),
+    tombstoneSince: tombstone ? view.getFloat64(9) : undefined,
+  };
 }
 
 function parseIndex(k: Uint8Array, v: Uint8Array): IndexEntry {

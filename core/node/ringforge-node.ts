@@ -452,7 +452,12 @@ export class RingforgeNode {
     this.#assertRunning();
     validateKey(key, this.#s.settings.limits);
     validateValue(value, this.#s.settings.limits);
-    return this.#counted(() => this.#write("put", key, value, options));
+    this.#inflight++;
+    try {
+      return await this.#write("put", key, value, options);
+    } finally {
+      this.#inflight--;
+    }
   }
 
   /**
@@ -495,9 +500,9 @@ export class RingforgeNode {
 
   // ---- request paths --------------------------------------------------------------------
 
+  /** A put or delete of a key its caller validated. */
   async #write(op: "put" | "delete", key: string, value: Uint8Array | null, options: PutOptions): Promise<PutResult> {
     const { settings, resolver } = this.#s;
-    validateKey(key, settings.limits);
     const context = options.context === undefined ? undefined : unwrapContext(resolver, options.context);
     // A session from another store must fail here, before anything is written.
     if (options.session) { for (const seen of options.session.contexts(key)) unwrapContext(resolver, seen); }

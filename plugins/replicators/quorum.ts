@@ -118,69 +118,12 @@ export class QuorumReplicator implements Replicator {
    * here.
    */
   write(request: ReplicatedWrite): Promise<WriteOutcome> {
-    const { key, siblings, targets, storedOn, w, timeoutMs, operation } = request;
-    const { standIns, spares } = this.route(request);
-    const groups = new GroupTally(request.groups);
-    return new Promise<WriteOutcome>((resolve, reject) => {
-      let acks = 0;
-      let pending = 0;
-      const failures: RingforgeError[] = [];
-      let settled = false;
-      const check = () => {
-        if (settled) return;
-        const short = groups.unreachable();
-        if (acks >= w && groups.met()) {
-          settled = true;
-          resolve({ acknowledged: acks });
-        } else if (acks + pending < w) {
-          settled = true;
-          reject(quorumFailure(operation, w, acks, targets.length, failures, timeoutMs));
-        } else if (short) {
-          settled = true;
-          reject(quorumFailure(operation, short.required, short.acks, short.nodes.length, failures, timeoutMs, short.name));
-        }
-      };
-      /** Sends to `node` (hinted for `owner` when given); on failure, hands over to a spare. */
-      const send = (node: NodeId, owner: NodeId | undefined) => {
-        pending++;
-        // A stand-in's answer counts for the group of the node it stands in for.
-        const member = owner ?? node;
-        groups.sent(member);
-        const sent = owner === undefined
-          ? this.client.write(node, key, siblings, timeoutMs)
-          : this.sendHinted(node, owner, key, siblings, timeoutMs);
-        sent.then(
-          () => {
-            acks++;
-            pending--;
-            groups.answered(member);
-            check();
-          },
-          (error: unknown) => {
-            pending--;
-            groups.failed(member);
-            failures.push(asRingforgeError(error, node));
-            // The write meant for an owner (or held for one) goes to the next spare, if any;
-            // not one a replica refused for the record bounds: the owner would refuse the
-            // spare's hint again at every delivery.
-            const spare = isRecordBoundError(error) ? undefined : spares.shift();
-            if (spare !== undefined) send(spare, owner ?? node);
-            check();
-          },
-        );
-      };
-      for (const target of targets) {
-        const owner = standIns.get(target);
-        if (target !== storedOn) send(target, owner);
-        else if (owner === undefined) {
-          acks++; // the coordinator stored it already
-          groups.sent(target);
-          groups.answered(target);
-        } else send(target, owner); // ... and, standing in for an owner, keeps the hint too
-      }
-      check();
-    });
+    return new WriteRound(request, this.route(request), this.#deliver).start();
   }
+
+  /** Sends one replica write: to `node` itself, or hinted, for `owner` to have later. */
+  readonly #deliver: Deliver = (node, owner, key, siblings, timeoutMs) =>
+    owner === undefined ? this.client.write(node, key, siblings, timeoutMs) : this.sendHinted(node, owner, key, siblings, timeoutMs);
 
   /**
    * Where a write goes besides its targets. Strict quorum: nowhere — no target stands in for
@@ -196,70 +139,10 @@ export class QuorumReplicator implements Replicator {
   }
 
   read(request: ReplicatedRead): Promise<ReadOutcome> {
-    const { key, targets, r, timeoutMs } = request;
-    const groups = new GroupTally(request.groups);
-    for (const target of targets) groups.sent(target);
-    return new Promise<ReadOutcome>((resolve, reject) => {
-      const replies = new Map<NodeId, SiblingSet>();
-      const failures: RingforgeError[] = [];
-      let pending = targets.length;
-      let settled = false;
-      const merged = () => {
-        let result: SiblingSet = [];
-        for (const siblings of replies.values()) result = this.resolver.merge(result, siblings);
-        return result;
-      };
-      const check = () => {
-        // Runs inside replica callbacks: anything it throws (a reply whose versions the
-        // resolver cannot merge) must settle the read, never leave it hanging.
-        try {
-          if (!settled) {
-            const short = groups.unreachable();
-            if (replies.size >= r && groups.met()) {
-              const siblings = merged();
-              settled = true;
-              resolve({ siblings, replied: replies.size });
-            } else if (replies.size + pending < r) {
-              settled = true;
-              reject(quorumFailure("get", r, replies.size, targets.length, failures, timeoutMs));
-            } else if (short) {
-              settled = true;
-              reject(quorumFailure("get", short.required, short.acks, short.nodes.length, failures, timeoutMs, short.name));
-            }
-          }
-        } catch (error) {
-          settled = true;
-          reject(asRingforgeError(error, `merge of replies for "${key}"`));
-          return;
-        }
-        // Repair once every replica has answered or failed, with everything that was learned.
-        if (pending === 0 && this.options.readRepair && replies.size > 0) {
-          try {
-            this.#repair(key, replies, merged(), timeoutMs);
-          } catch (error) {
-            this.logger.warn("read repair skipped", { key, error: String(error) });
-          }
-        }
-      };
-      for (const target of targets) {
-        this.client.read(target, key, timeoutMs).then(
-          (siblings) => {
-            replies.set(target, siblings);
-            pending--;
-            groups.answered(target);
-            check();
-          },
-          (error: unknown) => {
-            pending--;
-            groups.failed(target);
-            failures.push(asRingforgeError(error, target));
-            check();
-          },
-        );
-      }
-      if (targets.length === 0) check();
-    });
+    return new ReadRound(request, this.client, this.resolver, this.options.readRepair ? this.#repairs : undefined, this.logger).start();
   }
+
+  readonly #repairs: Repair = (key, replies, merged, timeoutMs) => this.#repair(key, replies, merged, timeoutMs);
 
   #repair(key: string, replies: ReadonlyMap<NodeId, SiblingSet>, merged: SiblingSet, timeoutMs: number): void {
     if (merged.length === 0) return;
@@ -273,6 +156,198 @@ export class QuorumReplicator implements Replicator {
         if (isRecordBoundError(error)) this.logger.warn("read repair refused", { key, node, error: error.message });
         else this.logger.debug("read repair failed", { key, node, error: String(error) });
       });
+    }
+  }
+}
+
+/** Sends one replica write to `node`, or, with an `owner`, a hint that `node` keeps for it. */
+type Deliver = (node: NodeId, owner: NodeId | undefined, key: string, siblings: SiblingSet, timeoutMs: number) => Promise<void>;
+
+/** Sends the merge of a read's replies to the replicas that answered with something else. */
+type Repair = (key: string, replies: ReadonlyMap<NodeId, SiblingSet>, merged: SiblingSet, timeoutMs: number) => void;
+
+/**
+ * One write in flight: sends to every target but the coordinator (which stored it already)
+ * and settles at the deciding answer, W acknowledgements or too many failures for W. (A class
+ * rather than closures: a request allocates one object, not one function per step.)
+ */
+class WriteRound {
+  #acks = 0;
+  #pending = 0;
+  #settled = false;
+  readonly #failures: RingforgeError[] = [];
+  readonly #groups: GroupTally | undefined;
+  #resolve!: (outcome: WriteOutcome) => void;
+  #reject!: (error: RingforgeError) => void;
+
+  constructor(
+    readonly request: ReplicatedWrite,
+    readonly route: WriteRoute,
+    readonly deliver: Deliver,
+  ) {
+    this.#groups = GroupTally.of(request.groups);
+  }
+
+  start(): Promise<WriteOutcome> {
+    const promise = new Promise<WriteOutcome>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    const { targets, storedOn } = this.request;
+    for (const target of targets) {
+      const owner = this.route.standIns.get(target);
+      if (target !== storedOn) this.#send(target, owner);
+      else if (owner === undefined) {
+        this.#acks++; // the coordinator stored it already
+        this.#groups?.sent(target);
+        this.#groups?.answered(target);
+      } else this.#send(target, owner); // ... and, standing in for an owner, keeps the hint too
+    }
+    this.#check();
+    return promise;
+  }
+
+  /** Sends to `node` (hinted for `owner` when given); on failure, hands over to a spare. */
+  #send(node: NodeId, owner: NodeId | undefined): void {
+    this.#pending++;
+    // A stand-in's answer counts for the group of the node it stands in for.
+    const member = owner ?? node;
+    this.#groups?.sent(member);
+    const { key, siblings, timeoutMs } = this.request;
+    this.deliver(node, owner, key, siblings, timeoutMs).then(
+      () => {
+        this.#acks++;
+        this.#pending--;
+        this.#groups?.answered(member);
+        this.#check();
+      },
+      (error: unknown) => {
+        this.#pending--;
+        this.#groups?.failed(member);
+        this.#failures.push(asRingforgeError(error, node));
+        // The write meant for an owner (or held for one) goes to the next spare, if any;
+        // not one a replica refused for the record bounds: the owner would refuse the
+        // spare's hint again at every delivery.
+        const spare = isRecordBoundError(error) ? undefined : this.route.spares.shift();
+        if (spare !== undefined) this.#send(spare, member);
+        this.#check();
+      },
+    );
+  }
+
+  #check(): void {
+    if (this.#settled) return;
+    const { w, operation, targets, timeoutMs } = this.request;
+    const short = this.#groups?.unreachable();
+    if (this.#acks >= w && (this.#groups?.met() ?? true)) {
+      this.#settled = true;
+      this.#resolve({ acknowledged: this.#acks });
+    } else if (this.#acks + this.#pending < w) {
+      this.#settled = true;
+      this.#reject(quorumFailure(operation, w, this.#acks, targets.length, this.#failures, timeoutMs));
+    } else if (short) {
+      this.#settled = true;
+      this.#reject(quorumFailure(operation, short.required, short.acks, short.nodes.length, this.#failures, timeoutMs, short.name));
+    }
+  }
+}
+
+/**
+ * One read in flight: asks every target, answers with the merge once R have replied, and,
+ * with read repair, repairs once every target has answered or failed.
+ */
+class ReadRound {
+  readonly #replies = new Map<NodeId, SiblingSet>();
+  readonly #failures: RingforgeError[] = [];
+  readonly #groups: GroupTally | undefined;
+  #pending: number;
+  #settled = false;
+  /** The merge of the replies so far, kept until another reply arrives (answer and repair share it). */
+  #merged: SiblingSet = [];
+  #mergedOf = -1;
+  #resolve!: (outcome: ReadOutcome) => void;
+  #reject!: (error: RingforgeError) => void;
+
+  constructor(
+    readonly request: ReplicatedRead,
+    readonly client: ReplicaClient,
+    readonly resolver: ConflictResolver,
+    readonly repair: Repair | undefined,
+    readonly logger: Logger,
+  ) {
+    this.#groups = GroupTally.of(request.groups);
+    this.#pending = request.targets.length;
+  }
+
+  start(): Promise<ReadOutcome> {
+    const promise = new Promise<ReadOutcome>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    const { key, targets, timeoutMs } = this.request;
+    if (this.#groups) { for (const target of targets) this.#groups.sent(target); }
+    for (const target of targets) {
+      this.client.read(target, key, timeoutMs).then(
+        (siblings) => {
+          this.#replies.set(target, siblings);
+          this.#pending--;
+          this.#groups?.answered(target);
+          this.#check();
+        },
+        (error: unknown) => {
+          this.#pending--;
+          this.#groups?.failed(target);
+          this.#failures.push(asRingforgeError(error, target));
+          this.#check();
+        },
+      );
+    }
+    if (targets.length === 0) this.#check();
+    return promise;
+  }
+
+  #mergedReplies(): SiblingSet {
+    if (this.#mergedOf !== this.#replies.size) {
+      let result: SiblingSet = [];
+      for (const siblings of this.#replies.values()) result = this.resolver.merge(result, siblings);
+      this.#merged = result;
+      this.#mergedOf = this.#replies.size;
+    }
+    return this.#merged;
+  }
+
+  #check(): void {
+    const { key, r, targets, timeoutMs } = this.request;
+    const replied = this.#replies.size;
+    // Runs inside replica callbacks: anything it throws (a reply whose versions the resolver
+    // cannot merge) must settle the read, never leave it hanging.
+    try {
+      if (!this.#settled) {
+        const short = this.#groups?.unreachable();
+        if (replied >= r && (this.#groups?.met() ?? true)) {
+          const siblings = this.#mergedReplies();
+          this.#settled = true;
+          this.#resolve({ siblings, replied });
+        } else if (replied + this.#pending < r) {
+          this.#settled = true;
+          this.#reject(quorumFailure("get", r, replied, targets.length, this.#failures, timeoutMs));
+        } else if (short) {
+          this.#settled = true;
+          this.#reject(quorumFailure("get", short.required, short.acks, short.nodes.length, this.#failures, timeoutMs, short.name));
+        }
+      }
+    } catch (error) {
+      this.#settled = true;
+      this.#reject(asRingforgeError(error, `merge of replies for "${key}"`));
+      return;
+    }
+    // Repair once every replica has answered or failed, with everything that was learned.
+    if (this.#pending === 0 && this.repair && replied > 0) {
+      try {
+        this.repair(key, this.#replies, this.#mergedReplies(), timeoutMs);
+      } catch (error) {
+        this.logger.warn("read repair skipped", { key, error: String(error) });
+      }
     }
   }
 }
@@ -315,11 +390,16 @@ class GroupTally {
   }[];
   readonly #of = new Map<NodeId, number[]>();
 
-  constructor(groups: readonly AckGroup[] = []) {
+  constructor(groups: readonly AckGroup[]) {
     this.#groups = groups.map((g) => ({ ...g, acks: 0, pending: 0 }));
     this.#groups.forEach((g, i) => {
       for (const node of g.nodes) this.#of.set(node, [...(this.#of.get(node) ?? []), i]);
     });
+  }
+
+  /** A tally for `groups`, or `undefined` when the request counts no groups (the usual case). */
+  static of(groups: readonly AckGroup[] | undefined): GroupTally | undefined {
+    return groups === undefined || groups.length === 0 ? undefined : new GroupTally(groups);
   }
 
   sent(node: NodeId): void {

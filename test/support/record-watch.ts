@@ -4,7 +4,7 @@
  * they do not take the record store's word for the bound it enforces.
  */
 import type { Plugin } from "../../core/build/plugin.ts";
-import { decodeRecord, keyOfRecordKey } from "../../core/codec/record-codec.ts";
+import { decodeRecord, keyOfRecordKey, RECORD_HEADER_BYTES, RECORD_HEADER_MARK } from "../../core/codec/record-codec.ts";
 import {
   type BatchOperation,
   type EngineCapabilities,
@@ -36,7 +36,9 @@ export function watchedMemoryEngine(watch: RecordWatch): Plugin<MemoryEngineOpti
     if (user === undefined) return;
     watch.writes++;
     watch.mostSiblings = Math.max(watch.mostSiblings, decodeRecord(value, "watched record").length);
-    watch.largestBytes = Math.max(watch.largestBytes, value.length + key.length - 1);
+    // The record as RecordStoreStats counts it: without the header the store writes before it.
+    const record = value[0] === RECORD_HEADER_MARK ? value.length - 1 - RECORD_HEADER_BYTES : value.length;
+    watch.largestBytes = Math.max(watch.largestBytes, record + key.length - 1);
   };
   return {
     ...memoryEnginePlugin,
