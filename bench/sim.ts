@@ -69,5 +69,12 @@ const markdown = [
   ...results.map((r) => `| ${r.nodes} nodes | ${figure(r.median)} | ${(r.spread * 100).toFixed(0)}% | ${figure(r.events)} |`),
 ].join("\n");
 if (options.json) {
-  console.log(JSON.stringify({ benchmark: "sim", runtime: runtimeName(), scenario: scenario.name, results, markdown }, null, 2));
+  const rows = results.map((r) => ({
+    nodes: r.nodes,
+    requestsPerSecond: r.median,
+    spread: r.spread,
+    events: r.events,
+    requests: r.requests,
+  }));
+  console.log(JSON.stringify({ benchmark: "sim", runtime: runtimeName(), scenario: scenario.name, rows, results, markdown }, null, 2));
 } else console.log(markdown);

@@ -43,7 +43,19 @@ export function newerView(a: RingView, b: RingView): boolean {
   return viewDigest(a) > viewDigest(b);
 }
 
+/** Digests of views already compared: a node compares its own view with every view it is sent. */
+const digests = new WeakMap<RingView, number>();
+
 function viewDigest(view: RingView): number {
+  let digest = digests.get(view);
+  if (digest === undefined) {
+    digest = computeViewDigest(view);
+    digests.set(view, digest);
+  }
+  return digest;
+}
+
+function computeViewDigest(view: RingView): number {
   const canonical = [...view.members].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
   return murmur3(
     JSON.stringify([canonical.map((m) => [m.id, m.weight ?? 1, m.zone ?? "", m.datacenter ?? ""]), view.layout ?? null]),

@@ -16,3 +16,25 @@ import { setImmediate } from "node:timers";
 export function drainMicrotasks(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
+
+/**
+ * Runs `step` up to `count` times, one macrotask each, and resolves once the last one and every
+ * promise continuation it started have run. `step` returns false to stop early (the macrotasks
+ * left do nothing).
+ *
+ * The macrotasks are queued together: the host runs them one after another, draining every
+ * microtask between two of them as after any macrotask, without a whole turn of its event loop
+ * (timers, I/O polling) per step — the cost that bounded a simulation's events per second.
+ * Between two steps the host's own I/O waits, for at most `count` steps.
+ */
+export function runSteps(count: number, step: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    let stopped = false;
+    const next = () => {
+      if (!stopped && !step()) stopped = true;
+    };
+    for (let i = 0; i < count; i++) setImmediate(next);
+    // Queued after the steps: runs once the last step's microtasks have drained.
+    setImmediate(resolve);
+  });
+}

@@ -4,7 +4,10 @@
  * @module
  */
 import type { Clock, Scheduler, Timer } from "../interfaces/clock.ts";
-import { drainMicrotasks } from "./macrotask.ts";
+import { drainMicrotasks, runSteps } from "./macrotask.ts";
+
+/** Events run per batch of host macrotasks (see {@link runSteps}). */
+const BATCH = 128;
 
 interface ScheduledEvent {
   readonly time: number;
@@ -88,7 +91,8 @@ export class VirtualScheduler implements Scheduler, Clock {
   /** Runs every event due up to and including `time`, then sets the clock to `time`. */
   async runUntil(time: number): Promise<void> {
     this.#assertManual();
-    while (this.#heap.length > 0 && this.#heap[0]!.time <= time) await this.#step();
+    const due = () => this.#heap.length > 0 && this.#heap[0]!.time <= time;
+    while (due()) await runSteps(BATCH, () => due() && this.#step());
     if (time > this.#now) this.#now = time;
   }
 
@@ -105,9 +109,8 @@ export class VirtualScheduler implements Scheduler, Clock {
     this.#assertManual();
     const before = this.#eventsRun;
     await drainMicrotasks();
-    while (this.#heap.length > 0 && this.#heap[0]!.time <= maxTime) {
-      await this.#step();
-    }
+    const due = () => this.#heap.length > 0 && this.#heap[0]!.time <= maxTime;
+    while (due()) await runSteps(BATCH, () => due() && this.#step());
     return this.#eventsRun - before;
   }
 
@@ -144,15 +147,19 @@ export class VirtualScheduler implements Scheduler, Clock {
         await new Promise<void>((resolve) => (this.#wake = resolve));
         continue;
       }
-      await this.#step();
+      await runSteps(BATCH, () => this.#running && this.#heap.length > 0 && this.#step());
     }
   }
 
-  async #step(): Promise<void> {
+  /**
+   * Runs the next event (the caller checked there is one); true to go on. The caller runs each
+   * step in its own macrotask, so every promise continuation of one event runs before the next.
+   */
+  #step(): boolean {
     const event = pop(this.#heap)!;
     if (event.time > this.#now) this.#now = event.time;
     const callback = event.callback;
-    if (callback === undefined) return; // cancelled: no need to yield
+    if (callback === undefined) return true; // cancelled
     event.callback = undefined;
     this.#eventsRun++;
     try {
@@ -160,7 +167,7 @@ export class VirtualScheduler implements Scheduler, Clock {
     } catch (error) {
       this.#onError(error);
     }
-    await drainMicrotasks();
+    return true;
   }
 
   #assertManual(): void {

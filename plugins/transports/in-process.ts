@@ -81,6 +81,8 @@ export class InProcessNetwork implements SimulatedNetwork {
   readonly #random: Random;
   readonly #defaults: LinkBehaviour;
   readonly #links = new Map<string, Partial<LinkBehaviour>>();
+  /** Each link's behaviour as {@link #link} resolves it, until the next change of the links. */
+  readonly #resolved = new Map<string, LinkBehaviour>();
   readonly #blocked = new Set<string>();
   #groupOf: Map<NodeId, number> | undefined;
 
@@ -108,11 +110,13 @@ export class InProcessNetwork implements SimulatedNetwork {
   setLink(from: NodeId | "*", to: NodeId | "*", behaviour: Partial<LinkBehaviour>): void {
     const key = linkKey(from, to);
     this.#links.set(key, { ...this.#links.get(key), ...behaviour });
+    this.#resolved.clear();
   }
 
   /** Removes every link override. */
   resetLinks(): void {
     this.#links.clear();
+    this.#resolved.clear();
   }
 
   /**
@@ -190,14 +194,21 @@ export class InProcessNetwork implements SimulatedNetwork {
   }
 
   #link(from: NodeId, to: NodeId): LinkBehaviour {
-    const l = this.#links;
-    return {
-      ...this.#defaults,
-      ...l.get(linkKey("*", "*")),
-      ...l.get(linkKey("*", to)),
-      ...l.get(linkKey(from, "*")),
-      ...l.get(linkKey(from, to)),
-    };
+    if (this.#links.size === 0) return this.#defaults;
+    const key = linkKey(from, to);
+    let behaviour = this.#resolved.get(key);
+    if (behaviour === undefined) {
+      const l = this.#links;
+      behaviour = {
+        ...this.#defaults,
+        ...l.get(linkKey("*", "*")),
+        ...l.get(linkKey("*", to)),
+        ...l.get(linkKey(from, "*")),
+        ...l.get(key),
+      };
+      this.#resolved.set(key, behaviour);
+    }
+    return behaviour;
   }
 
   #delay(latency: LatencyDistribution): number {
