@@ -33,7 +33,7 @@ import { fileURLToPath } from "node:url";
 import { RingforgeClient } from "../client/ringforge-client.ts";
 import type { CausalContext } from "../core/model/causal-context.ts";
 import { SeededRandom } from "../core/runtime/seeded-random.ts";
-import { defaultClusterStore } from "../cli/node-commands.ts";
+import { defaultClusterStore } from "../cli/local-cluster.ts";
 import { ScrambledZipfian } from "../sim/zipfian.ts";
 import { freePort } from "./free-port.ts";
 

@@ -14,14 +14,11 @@ import { encodeText } from "../core/codec/bytes.ts";
 import type { CausalContext } from "../core/model/causal-context.ts";
 import { RingforgeClient } from "../client/ringforge-client.ts";
 import type { NodeStatus } from "../client/node-status.ts";
-import { parseNodeProcessConfig, startNodeProcess } from "../server/node-process.ts";
+import type { NodeProcessConfig } from "../server/node-process.ts";
 import { integerFlag, listFlag, portFlag, positiveIntFlag, urlFlag } from "./flag-parsers.ts";
-import { runLocalCluster } from "./local-cluster.ts";
 import { readJson } from "./read-json.ts";
 import { fromRenamedFlag, renamedFlag } from "./renamed-flag.ts";
 import { onShutdownSignal } from "./shutdown-signals.ts";
-
-export { defaultClusterStore } from "./local-cluster.ts";
 
 /** Where a command writes (see cli/program.ts). */
 interface Io {
@@ -46,7 +43,7 @@ interface StartFlags {
 }
 
 /** The node config from a file (if any), flags and the environment, validated. */
-async function startConfig(flags: StartFlags): Promise<ReturnType<typeof parseNodeProcessConfig>> {
+async function startConfig(flags: StartFlags): Promise<NodeProcessConfig> {
   const file = (flags.config ? await readJson(flags.config, "node config") : {}) as Record<string, unknown>;
   if (typeof file !== "object" || file === null || Array.isArray(file)) {
     throw new InvalidConfigError([{ path: "", message: "a node config is a JSON object" }]);
@@ -63,6 +60,7 @@ async function startConfig(flags: StartFlags): Promise<ReturnType<typeof parseNo
   if (token !== undefined) client.token = token;
   const store = { ...(file.store as object) } as Record<string, unknown>;
   if (flags.members?.length) store.nodes = flags.members;
+  const { parseNodeProcessConfig } = await import("../server/node-process.ts");
   return parseNodeProcessConfig({
     ...file,
     ...(flags.id ? { id: flags.id } : {}),
@@ -76,8 +74,11 @@ async function startConfig(flags: StartFlags): Promise<ReturnType<typeof parseNo
   });
 }
 
-/** Registers `start`, `cluster`, `get`, `put`, `delete`, `status` and `leave` on `program`. */
-export function registerNodeCommands(program: Command, io: Io, registry: PluginRegistry): void {
+/**
+ * Registers `start`, `cluster`, `get`, `put`, `delete`, `status` and `leave` on `program`;
+ * `registry` loads the plugins when `start` or `cluster` first needs them.
+ */
+export function registerNodeCommands(program: Command, io: Io, registry: () => Promise<PluginRegistry>): void {
   program
     .command("start")
     .description("run one node as this process (SIGTERM or Ctrl-C stops it cleanly)")
@@ -96,7 +97,8 @@ export function registerNodeCommands(program: Command, io: Io, registry: PluginR
     .action(async (flags: StartFlags) => {
       const members = fromRenamedFlag(io.err, { old: "--nodes", current: "--members" }, { old: flags.nodes, current: flags.members });
       const config = await startConfig({ ...flags, ...(members ? { members } : {}) });
-      const running = await startNodeProcess(config, { registry });
+      const { startNodeProcess } = await import("../server/node-process.ts");
+      const running = await startNodeProcess(config, { registry: await registry() });
       const stop = () => void running.stop();
       const unlisten = onShutdownSignal(stop);
       // Started by `ringforge cluster`: stop with the parent, however it ends.
@@ -120,7 +122,8 @@ export function registerNodeCommands(program: Command, io: Io, registry: PluginR
       async (
         flags: { nodes: number; dir: string; peerBase: number; clientBase: number; host: string; store?: string; logLevel: string },
       ) => {
-        await runLocalCluster(flags, io, registry);
+        const { runLocalCluster } = await import("./local-cluster.ts");
+        await runLocalCluster(flags, io, await registry());
       },
     );
 

@@ -19,5 +19,5 @@ answered=$(date +%s.%N)
 echo "curl lines printed after $(echo "$printed - $start" | bc) s; answered (\"${value:-}\") after $(echo "$answered - $start" | bc) s"
 kill -INT -"$leader"
 sleep 5
-echo "processes left 5 s after Ctrl-C: $(pgrep -f 'cli/main.ts (cluster|start)' | wc -l)"
+echo "processes left 5 s after Ctrl-C: $(pgrep -f 'cli/main\.(ts|js) (cluster|start)|run-built-cli\.mjs cluster' | wc -l)"
 rm -f "$out"
