@@ -45,6 +45,7 @@ import {
   choose,
   definePlugin,
   fmix32,
+  indexMembers,
   InvalidConfigError,
   InvalidRequestError,
   type MemberInfo,
@@ -210,29 +211,13 @@ export class JumpHashPartitioner implements Partitioner {
    *   unchanged
    */
   setMembers(members: readonly MemberInfo[]): void {
-    const issues: { path: string; message: string }[] = [];
-    const byId = new Map<NodeId, MemberInfo>();
-    for (const member of members) {
-      const id = member.id;
-      if (typeof id !== "string" || id.length === 0) {
-        issues.push({ path: "nodes", message: `node id must be a non-empty string, got ${JSON.stringify(id)}` });
-      } else if (byId.has(id)) {
-        issues.push({ path: `nodes.${id}`, message: `duplicate node id "${id}"` });
-      } else {
-        const weight = member.weight ?? 1;
-        if (typeof weight !== "number" || !Number.isFinite(weight) || weight <= 0) {
-          issues.push({ path: `nodes.${id}.weight`, message: `weight must be a finite number > 0, got ${String(weight)}` });
-        }
-        byId.set(id, member);
-      }
-    }
-    if (issues.length > 0) throw new InvalidConfigError(issues);
-
-    const ids = [...byId.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    // The kit's membership check: ids non-empty and unique, weights finite and positive, and
+    // the members in id order, so every node lays out the same buckets whatever order it got.
+    const { ids, byIndex } = indexMembers(members);
     const ends = new Float64Array(ids.length);
     let buckets = 0;
     for (let m = 0; m < ids.length; m++) {
-      buckets += Math.max(1, Math.round((byId.get(ids[m]!)!.weight ?? 1) * this.options.bucketsPerWeight));
+      buckets += Math.max(1, Math.round((byIndex[m]!.weight ?? 1) * this.options.bucketsPerWeight));
       if (buckets > MAX_BUCKETS) {
         const message =
           `weights add up to more than ${MAX_BUCKETS} jump-hash buckets (${this.options.bucketsPerWeight} per unit of weight)`;
@@ -241,8 +226,8 @@ export class JumpHashPartitioner implements Partitioner {
       ends[m] = buckets;
     }
     const zoneNumbers = new Map<string, number>();
-    const zoneOf = Int32Array.from(ids, (id) => {
-      const { datacenter = "", zone = "" } = byId.get(id)!;
+    const zoneOf = Int32Array.from(byIndex, (member) => {
+      const { datacenter = "", zone = "" } = member;
       const name = `${datacenter}/${zone}`;
       if (!zoneNumbers.has(name)) zoneNumbers.set(name, zoneNumbers.size);
       return zoneNumbers.get(name)!;
