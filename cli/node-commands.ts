@@ -166,12 +166,17 @@ export function registerNodeCommands(program: Command, io: Io, registry: () => P
 
   program
     .command("status")
-    .description("a node's view of the cluster: members, liveness, ring ownership, hints")
+    .description("a node's view of the cluster: members, liveness, ring ownership, hints (--watch: live, every node)")
     .option("--url <url>", "a node's client URL", urlFlag, url)
     .option("--token-file <file>", "bearer token file (or set RINGFORGE_TOKEN)")
-    .option("--json", "print the status document as JSON")
-    .action(async (options: { url: string; tokenFile?: string; json?: boolean }) => {
-      const status = await (await clientOf(options)).status();
+    .option("--json", "print the status document as JSON (with --watch: one cluster document per line)")
+    .option("--watch", "refresh until interrupted: every member's view and traffic, fitting 100 columns")
+    .option("--interval <ms>", "refresh period with --watch", positiveIntFlag("--interval"), 1000)
+    .option("--count <frames>", "with --watch, stop after this many frames", positiveIntFlag("--count"))
+    .action(async (options: { url: string; tokenFile?: string; json?: boolean; watch?: boolean; interval: number; count?: number }) => {
+      const client = await clientOf(options);
+      if (options.watch) return watchStatus(client, options, io);
+      const status = await client.status();
       io.out(options.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
     });
 
@@ -198,6 +203,36 @@ export function registerNodeCommands(program: Command, io: Io, registry: () => P
       await client.leave();
       io.out(`node ${status.node} is leaving: it hands off its data, then stops\n`);
     });
+}
+
+/**
+ * `status --watch`: one frame per interval from `GET /status/cluster`. On a terminal each frame
+ * replaces the last; piped, frames follow each other (with `--json`, one document per line). A
+ * node that stops answering is reported in the frame and asked again, so the watch survives its
+ * restart.
+ */
+async function watchStatus(
+  client: RingforgeClient,
+  options: { url: string; json?: boolean; interval: number; count?: number },
+  io: Io,
+): Promise<void> {
+  const { formatClusterView } = await import("./cluster-view.ts");
+  const tty = process.stdout.isTTY === true && !options.json;
+  for (let frame = 1; options.count === undefined || frame <= options.count; frame++) {
+    let text: string;
+    try {
+      const cluster = await client.clusterStatus();
+      text = options.json ? `${JSON.stringify(cluster)}\n` : formatClusterView(cluster, client.url);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      text = options.json
+        ? `${JSON.stringify({ error: reason, at: Date.now() })}\n`
+        : `ringforge · ${client.url} does not answer (${reason}) · ${new Date().toTimeString().slice(0, 8)}\n`;
+    }
+    io.out(tty ? `\x1b[H\x1b[2J${text}` : options.json || frame === 1 ? text : `\n${text}`);
+    if (options.count !== undefined && frame >= options.count) break;
+    await new Promise((resolve) => setTimeout(resolve, options.interval));
+  }
 }
 
 /** Flags of `put` and `delete`. */

@@ -20,6 +20,34 @@ export interface MemberStatusRow {
   readonly ownership: number;
   /** Peer address, when the transport knows one. */
   readonly address?: string;
+  /** Its zone (rack), if it has one. */
+  readonly zone?: string;
+  /** Its datacenter, if it has one. */
+  readonly datacenter?: string;
+  /** Its incarnation (SWIM) or heartbeat counter (gossip), as this node last learned it. */
+  readonly incarnation?: number;
+  /** Milliseconds since this node last heard from it (an ack, an advancing heartbeat). */
+  readonly lastContactMs?: number;
+}
+
+/** One operation's client traffic over the window (see {@link TrafficStatus}). */
+export interface OperationTraffic {
+  /** Requests answered per second. */
+  readonly requestsPerSecond: number;
+  /** Requests per second that ended in an error (anything but a value, not-found or siblings). */
+  readonly errorsPerSecond: number;
+  /** Median latency, ms (upper bound of a 10%-wide bucket; 0 without requests). */
+  readonly p50Ms: number;
+  /** 99th percentile latency, ms (upper bound of a 10%-wide bucket; 0 without requests). */
+  readonly p99Ms: number;
+}
+
+/** Client traffic at the node's HTTP API over the last few completed seconds. */
+export interface TrafficStatus extends OperationTraffic {
+  /** Seconds the figures cover. */
+  readonly windowSeconds: number;
+  /** The same figures per operation. */
+  readonly operations: Readonly<Record<"get" | "put" | "delete", OperationTraffic>>;
 }
 
 /** The records a node holds. */
@@ -30,6 +58,12 @@ export interface RecordsStatus {
   readonly bytes: number;
   /** XOR hash of every record: equal on two replicas of the same key set means equal data. */
   readonly treeHash: number;
+  /** Bytes of the largest record written since start. */
+  readonly largestRecord?: number;
+  /** Most siblings one record has held since start (a warning sign past a handful). */
+  readonly mostSiblings?: number;
+  /** Writes refused since start for crossing the sibling or record-size bound. */
+  readonly refused?: number;
 }
 
 /** Hinted handoff on a node. */
@@ -74,4 +108,29 @@ export interface NodeStatus {
   readonly engine: Readonly<Record<string, number>>;
   /** The transport's counters, if it keeps any. */
   readonly transport: Readonly<Record<string, number>>;
+  /** Client traffic now, when the status is served by the HTTP API (which measures it). */
+  readonly traffic?: TrafficStatus;
+}
+
+/** One member's answer in {@link ClusterStatus}. */
+export interface ClusterMemberStatus {
+  /** The member's id. */
+  readonly id: NodeId;
+  /** Its own status document, if it answered in time. */
+  readonly status?: NodeStatus;
+  /** Why there is no status (unreachable, timed out, no HTTP API...), if there is none. */
+  readonly error?: string;
+}
+
+/**
+ * The `GET /status/cluster` document: every member's own status, gathered by the node asked
+ * over the peer transport, so one client URL shows how each node sees the cluster.
+ */
+export interface ClusterStatus {
+  /** The node that gathered it. */
+  readonly node: NodeId;
+  /** When it was gathered, ms since the epoch (the gathering node's wall clock). */
+  readonly at: number;
+  /** Every member of the gathering node's view, its own first. */
+  readonly members: readonly ClusterMemberStatus[];
 }

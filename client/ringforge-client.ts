@@ -6,7 +6,7 @@
 import { errorFromWire, InvalidConfigError, RingforgeError } from "../core/errors.ts";
 import type { CausalContext } from "../core/model/causal-context.ts";
 import { classifyFetchFailure, UnreachableUrlError } from "./fetch-failure.ts";
-import type { NodeStatus } from "./node-status.ts";
+import type { ClusterStatus, NodeStatus } from "./node-status.ts";
 
 /** The header carrying the causal context (see the server's API). */
 const CONTEXT_HEADER = "X-Ringforge-Context";
@@ -114,6 +114,14 @@ export class RingforgeClient {
   /** The node's status: members, ring ownership, hints, repair counters. */
   async status(): Promise<NodeStatus> {
     return (await (await this.#request("GET", "/status")).json()) as NodeStatus;
+  }
+
+  /**
+   * Every member's own status, gathered by this node over the peer transport (`GET
+   * /status/cluster`): how each node sees the cluster, and its traffic of the last seconds.
+   */
+  async clusterStatus(): Promise<ClusterStatus> {
+    return (await (await this.#request("GET", "/status/cluster")).json()) as ClusterStatus;
   }
 
   /** The node's Prometheus metrics text. */

@@ -9,7 +9,12 @@
  * - `PUT /kv/:key` — the body is the value; send back the context of the read it is based on
  *   in `X-Ringforge-Context`. `?w=` overrides W. `204` with the new context.
  * - `DELETE /kv/:key` — writes a tombstone; same headers and options as `PUT`.
- * - `GET /status` — this node, members and liveness, ring ownership, hints, repair counters.
+ * - `GET /status` — this node, members and liveness, ring ownership, hints, repair counters,
+ *   client traffic of the last seconds.
+ * - `GET /status/cluster` — every member's own `/status`, gathered over the peer transport (a
+ *   member that does not answer within a second is listed with the reason).
+ * - `GET /ui` — the live view: one self-contained page that polls `/status/cluster`. The page
+ *   itself holds no data and is served without the bearer token; the figures it fetches need it.
  * - `GET /metrics` — Prometheus text format.
  * - `POST /admin/leave` — decommission this node (hand off its data, then stop).
  * - `GET /admin/local/:key` — this replica's own record for the key (debugging, tests).
@@ -29,6 +34,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ResolvedStore } from "../core/build/config.ts";
 import {
   InvalidKeyError,
+  InvalidMessageError,
   InvalidRequestError,
   InvalidValueError,
   OverloadedError,
@@ -36,10 +42,12 @@ import {
   UnauthorizedError,
 } from "../core/errors.ts";
 import type { Logger } from "../core/interfaces/logger.ts";
+import type { Message } from "../core/interfaces/transport.ts";
 import type { CausalContext } from "../core/model/causal-context.ts";
 import type { RingforgeNode } from "../core/node/ringforge-node.ts";
 import { type ApiOperation, NodeMetrics } from "./metrics.ts";
-import { nodeStatus } from "./node-status.ts";
+import { type ClusterMemberStatus, type ClusterStatus, type NodeStatus, nodeStatus } from "./node-status.ts";
+import { LIVE_VIEW_CSP, LIVE_VIEW_PAGE } from "./ui/live-view-page.ts";
 
 /** The request and response header carrying the causal context. */
 export const CONTEXT_HEADER = "X-Ringforge-Context";
@@ -63,6 +71,12 @@ export interface HttpApiOptions {
   /** This process's run id, reported in `GET /status` (a node process's `runId`). */
   readonly runId?: string;
 }
+
+const STATUS_PREFIX = "status.";
+const STATUS_GET = "status.get";
+const STATUS_REPORT = "status.report";
+/** How long `/status/cluster` waits for a member's status. */
+const CLUSTER_STATUS_TIMEOUT_MS = 1000;
 
 /** The HTTP status of an error a request ended with. */
 export function statusOf(error: RingforgeError): ContentfulStatusCode {
@@ -146,9 +160,28 @@ export function createHttpApi(node: RingforgeNode, options: HttpApiOptions): Hon
     c.json({ error: { code: "RINGFORGE_NOT_FOUND", message: `no route ${c.req.method} ${c.req.path}`, details: {} } }, 404)
   );
 
+  const status = (): Promise<NodeStatus> => nodeStatus(node, options.store, options.runId, metrics.traffic());
+
+  // Peers ask for this node's status over the transport (authenticated by the cluster secret),
+  // so one node can gather the cluster's for /status/cluster. The last API built for a node answers.
+  node.services.router.off(STATUS_PREFIX);
+  node.services.router.on(STATUS_PREFIX, async (message: Message): Promise<Message> => {
+    if (message.type !== STATUS_GET) throw new InvalidMessageError(`unexpected status message ${message.type}`);
+    return { type: STATUS_REPORT, status: await status() };
+  });
+
+  // The page is the same for everyone and holds no data; the figures it fetches need the token.
+  app.get("/ui", (c) =>
+    c.html(LIVE_VIEW_PAGE, 200, {
+      "Content-Security-Policy": LIVE_VIEW_CSP,
+      "Cache-Control": "no-cache",
+      "X-Content-Type-Options": "nosniff",
+    }));
+
   if (options.token !== undefined) {
     const expected = Buffer.from(options.token);
     app.use("*", async (c, next) => {
+      if (c.req.path === "/ui" && c.req.method === "GET") return next();
       const header = c.req.header("authorization") ?? "";
       const match = /^Bearer\s+(.+)$/i.exec(header);
       const given = match ? Buffer.from(match[1]!.trim()) : undefined;
@@ -220,7 +253,25 @@ export function createHttpApi(node: RingforgeNode, options: HttpApiOptions): Hon
       return c.body(null, 204);
     }));
 
-  app.get("/status", async (c) => c.json(await nodeStatus(node, options.store, options.runId)));
+  app.get("/status", async (c) => c.json(await status()));
+
+  app.get("/status/cluster", async (c) => {
+    const own = await status();
+    const ids = own.members.map((m) => m.id).filter((id) => id !== node.id);
+    const others = await Promise.all(ids.map(async (id): Promise<ClusterMemberStatus> => {
+      try {
+        const reply = await node.services.transport.request(id, { type: STATUS_GET }, { timeoutMs: CLUSTER_STATUS_TIMEOUT_MS });
+        if (reply.type !== STATUS_REPORT || typeof reply.status !== "object" || reply.status === null) {
+          return { id, error: `unexpected answer ${String(reply.type)}` };
+        }
+        return { id, status: reply.status as NodeStatus };
+      } catch (error) {
+        return { id, error: error instanceof Error ? error.message : String(error) };
+      }
+    }));
+    const body: ClusterStatus = { node: node.id, at: Date.now(), members: [{ id: node.id, status: own }, ...others] };
+    return c.json(body);
+  });
 
   app.get("/metrics", async (c) => c.text(await metrics.text(), 200, { "Content-Type": metrics.contentType }));
 

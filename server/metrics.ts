@@ -8,10 +8,10 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { ResolvedStore } from "../core/build/config.ts";
 import type { RingforgeNode } from "../core/node/ringforge-node.ts";
-import { type NodeStatus, nodeStatus } from "./node-status.ts";
+import { type NodeStatus, nodeStatus, type TrafficStatus } from "./node-status.ts";
+import { type ApiOperation, TrafficWindow } from "./traffic-window.ts";
 
-/** Client operations the API times. */
-export type ApiOperation = "get" | "put" | "delete";
+export type { ApiOperation } from "./traffic-window.ts";
 
 /**
  * One node's metrics registry. The HTTP API calls {@link observe} per request; everything else
@@ -29,6 +29,7 @@ export class NodeMetrics {
   readonly registry = new Registry();
   readonly #requests: Counter<"operation" | "outcome">;
   readonly #latency: Histogram<"operation">;
+  readonly #traffic = new TrafficWindow();
   #snapshot: NodeStatus | undefined;
 
   constructor(
@@ -96,6 +97,12 @@ export class NodeMetrics {
   observe(operation: ApiOperation, outcome: string, seconds: number): void {
     this.#requests.inc({ operation, outcome });
     this.#latency.observe({ operation }, seconds);
+    this.#traffic.record(operation, outcome, seconds * 1000);
+  }
+
+  /** Client traffic over the last few seconds (rates and percentiles; see {@link TrafficWindow}). */
+  traffic(): TrafficStatus {
+    return this.#traffic.snapshot();
   }
 
   /** The exposition text (`GET /metrics`). */

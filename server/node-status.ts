@@ -9,9 +9,18 @@ import type { ResolvedStore } from "../core/build/config.ts";
 import { PLUGIN_FAMILIES } from "../core/build/plugin.ts";
 import type { NodeId } from "../core/model/sibling.ts";
 import type { RingforgeNode } from "../core/node/ringforge-node.ts";
-import type { MemberStatusRow, NodeStatus } from "../client/node-status.ts";
+import type { MemberStatusRow, NodeStatus, TrafficStatus } from "../client/node-status.ts";
 
-export type { HintsStatus, MemberStatusRow, NodeStatus, RecordsStatus } from "../client/node-status.ts";
+export type {
+  ClusterMemberStatus,
+  ClusterStatus,
+  HintsStatus,
+  MemberStatusRow,
+  NodeStatus,
+  OperationTraffic,
+  RecordsStatus,
+  TrafficStatus,
+} from "../client/node-status.ts";
 
 /** The numeric fields of a stats object (what a plugin exposes as `stats`). */
 export function numericFields(value: unknown): Record<string, number> {
@@ -26,13 +35,27 @@ interface HintSource {
   readonly pendingHints?: number;
 }
 
+/** What an engine may expose: counters since start, and figures of the moment (the LSM engine's levels). */
+interface EngineFigures {
+  readonly stats?: unknown;
+  readonly gauges?: unknown;
+}
+
 interface AddressSource {
   addressBook?(): ReadonlyMap<NodeId, string>;
   readonly address?: string;
 }
 
-/** Reads a node's status; `store` (the resolved config it was built from) names its plugins. */
-export async function nodeStatus(node: RingforgeNode, store?: ResolvedStore, runId?: string): Promise<NodeStatus> {
+/**
+ * Reads a node's status; `store` (the resolved config it was built from) names its plugins,
+ * `traffic` (measured by the HTTP API) is included when given.
+ */
+export async function nodeStatus(
+  node: RingforgeNode,
+  store?: ResolvedStore,
+  runId?: string,
+  traffic?: TrafficStatus,
+): Promise<NodeStatus> {
   const s = node.services;
   const view = node.ring.view;
   const ringIds = new Set(view.members.map((m) => m.id));
@@ -42,18 +65,26 @@ export async function nodeStatus(node: RingforgeNode, store?: ResolvedStore, run
     const primary = range.replicas[0];
     if (primary !== undefined) share.set(primary, (share.get(primary) ?? 0) + width / 2 ** 32);
   }
-  const detected = new Map(s.detector.members().map((m) => [m.id, m.status] as const));
+  const detected = new Map(s.detector.members().map((m) => [m.id, m] as const));
+  const placement = new Map(s.partitioner.members.map((m) => [m.id, m] as const));
+  const now = s.clock.now();
   const transport = s.transport as unknown as AddressSource;
   const book = transport.addressBook?.();
   const ids = [...new Set([...view.members.map((m) => m.id), ...detected.keys()])].sort();
   const members = ids.map((id): MemberStatusRow => {
     const address = id === node.id ? transport.address : book?.get(id);
+    const seen = detected.get(id);
+    const info = placement.get(id) ?? seen;
     return {
       id,
-      status: detected.get(id) ?? (id === node.id ? "up" : "unknown"),
+      status: seen?.status ?? (id === node.id ? "up" : "unknown"),
       inRing: ringIds.has(id),
       ownership: Number((share.get(id) ?? 0).toFixed(4)),
       ...(address ? { address } : {}),
+      ...(info?.zone === undefined ? {} : { zone: info.zone }),
+      ...(info?.datacenter === undefined ? {} : { datacenter: info.datacenter }),
+      ...(seen?.incarnation === undefined ? {} : { incarnation: seen.incarnation }),
+      ...(seen?.lastHeardAt === undefined || id === node.id ? {} : { lastContactMs: Math.max(0, Math.round(now - seen.lastHeardAt)) }),
     };
   });
   const replicator = s.replicator as unknown as HintSource;
@@ -78,7 +109,8 @@ export async function nodeStatus(node: RingforgeNode, store?: ResolvedStore, run
     antiEntropy: numericFields(s.antiEntropy.stats),
     handoff: numericFields(node.handoff.stats),
     tombstones: numericFields(node.tombstones.stats),
-    engine: numericFields((s.engine as { stats?: unknown }).stats),
+    engine: numericFields({ ...(s.engine as EngineFigures).stats as object, ...(s.engine as EngineFigures).gauges as object }),
     transport: numericFields((s.transport as { stats?: unknown }).stats),
+    ...(traffic === undefined ? {} : { traffic }),
   };
 }

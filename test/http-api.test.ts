@@ -3,6 +3,7 @@
  * bodies, the context header, siblings as 300, and every documented error status with a JSON
  * code and message. Also the RingforgeClient against the same app.
  */
+import { createHash } from "node:crypto";
 import { describe, it } from "@std/testing/bdd";
 import { assert, assertEquals, assertMatch, assertRejects, assertStringIncludes } from "@std/assert";
 import { createCluster } from "../index.ts";
@@ -205,6 +206,41 @@ describe("HTTP API", () => {
     assertMatch(metrics, /ringforge_hints_pending\{node="n1"\} 0/);
     assertMatch(metrics, /ringforge_records\{what="keys",node="n1"\} 1/);
     void app;
+    await cluster.stop();
+  });
+
+  it("GET /status/cluster gathers every member's own status over the peer transport; /ui needs no token, its data does", async () => {
+    const { cluster, app, client } = await setup({ token: "s3cret-token" });
+    for (const id of ["n2", "n3"]) createHttpApi(cluster.node(id), { logger: silentLogger });
+    await client.put("k", encodeText("v"));
+    const view = await client.clusterStatus();
+    assertEquals(view.node, "n1");
+    assertEquals(view.members.map((m) => m.id), ["n1", "n2", "n3"]);
+    for (const m of view.members) {
+      assertEquals(m.status?.node, m.id, `${m.id} answers with its own status`);
+      assertEquals(m.status?.members.map((x) => x.id), ["n1", "n2", "n3"]);
+      assertEquals(m.status?.records.keys, 1);
+      assert(m.status?.traffic, "the HTTP API adds its traffic figures");
+    }
+    // A member that cannot answer is listed with the reason, the others still are.
+    cluster.node("n3").services.router.off("status.");
+    const partial = await client.clusterStatus();
+    assertEquals(partial.members.map((m) => [m.id, m.status !== undefined]), [["n1", true], ["n2", true], ["n3", false]]);
+    assertStringIncludes(partial.members[2]!.error ?? "", "status.get");
+
+    assertEquals((await app.request("/status/cluster")).status, 401, "the figures need the token");
+    const page = await app.request("/ui");
+    assertEquals(page.status, 200, "the page itself does not (it holds no data)");
+    assertMatch(page.headers.get("content-type") ?? "", /text\/html/);
+    const html = await page.text();
+    const script = html.slice(html.indexOf("<script>") + "<script>".length, html.indexOf("</script>"));
+    const hash = createHash("sha256").update(script).digest("base64");
+    const csp = page.headers.get("content-security-policy") ?? "";
+    assertStringIncludes(csp, `script-src 'sha256-${hash}'`, "the policy allows exactly the inline script");
+    assertStringIncludes(csp, "default-src 'none'");
+    assertStringIncludes(csp, "connect-src 'self'");
+    const urls = [...new Set(html.match(/https?:\/\/[^\s"')]+/g))];
+    assertEquals(urls, ["http://www.w3.org/2000/svg"], "the page names no other origin (the SVG namespace is not fetched)");
     await cluster.stop();
   });
 

@@ -14,6 +14,16 @@ export type MemberStatus = "up" | "suspect" | "down" | "left";
 export interface MemberState extends MemberInfo {
   /** Liveness as this node sees it. */
   readonly status: MemberStatus;
+  /**
+   * The member's incarnation (SWIM) or heartbeat counter (gossip) as this node last learned it;
+   * absent for a detector that keeps none. Shown by `/status` and the live view.
+   */
+  readonly incarnation?: number;
+  /**
+   * When this node last heard from the member directly or about its progress (an ack, a
+   * heartbeat that advanced), on the node's clock, ms; absent if the detector does not track it.
+   */
+  readonly lastHeardAt?: number;
 }
 
 /** A change in membership or liveness. */

@@ -170,7 +170,7 @@ export class GossipDetector implements FailureDetector {
   }
 
   members(): readonly MemberState[] {
-    return [...this.#entries.values()].map((e) => ({ ...e.info, status: e.status }));
+    return [...this.#entries.values()].map((e) => ({ ...e.info, status: e.status, incarnation: e.heartbeat, lastHeardAt: e.updatedAt }));
   }
 
   isAlive(node: NodeId): boolean {

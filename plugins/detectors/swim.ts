@@ -61,6 +61,8 @@ interface Member {
   info: MemberInfo;
   state: SwimState;
   incarnation: number;
+  /** Local time of its last ack or message to this node (what the live view shows as last contact). */
+  heardAt?: number;
   suspicionTimer?: Timer;
 }
 
@@ -150,7 +152,12 @@ export class SwimDetector implements FailureDetector {
   }
 
   members(): readonly MemberState[] {
-    return [...this.#members.values()].map((m) => ({ ...m.info, status: STATUS[m.state] }));
+    return [...this.#members.values()].map((m) => ({
+      ...m.info,
+      status: STATUS[m.state],
+      incarnation: m.incarnation,
+      ...(m.heardAt === undefined ? {} : { lastHeardAt: m.heardAt }),
+    }));
   }
 
   isAlive(node: NodeId): boolean {
@@ -207,6 +214,7 @@ export class SwimDetector implements FailureDetector {
     try {
       const reply = await this.#transport.request(target, { type: "swim.ping", updates: this.#piggyback(target) }, { timeoutMs });
       this.#absorb(reply.updates);
+      if (reply.type === "swim.ack") this.#heard(target);
       return reply.type === "swim.ack";
     } catch (error) {
       if (!(error instanceof RingforgeError)) throw error;
@@ -244,6 +252,11 @@ export class SwimDetector implements FailureDetector {
     }
   }
 
+  #heard(id: NodeId): void {
+    const member = this.#members.get(id);
+    if (member) member.heardAt = this.#clock.now();
+  }
+
   /** Every member as an update (what push-pull sends). */
   #table(): Update[] {
     return [...this.#members.values()].map((m) => [m.info.id, m.state, m.incarnation, ...placementOf(m.info)]);
@@ -253,6 +266,7 @@ export class SwimDetector implements FailureDetector {
 
   async #receive(message: Message, from: NodeId): Promise<Message> {
     this.#absorb(message.updates);
+    this.#heard(from);
     switch (message.type) {
       case "swim.ping":
         return { type: "swim.ack", updates: this.#piggyback(from) };

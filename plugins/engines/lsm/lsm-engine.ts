@@ -801,6 +801,36 @@ export class LsmEngine implements StorageEngine {
     return this.#version.levels.map((level) => level.length);
   }
 
+  /**
+   * What the engine holds and owes right now (the node's `/status` and live view show these
+   * beside {@link stats}): memtable bytes, frozen memtables waiting for their flush, tables and
+   * bytes per level, and the compaction backlog — under leveled compaction the bytes over each
+   * level's target (all of level 0 once it reaches the trigger), under size-tiered the bytes of
+   * the run due for a merge.
+   */
+  get gauges(): Record<string, number> {
+    const out: Record<string, number> = {
+      memtableBytes: this.#mem.bytes,
+      frozenMemtables: this.#frozen.length,
+      flushing: this.#flushing ? 1 : 0,
+      compacting: this.#compacting ? 1 : 0,
+    };
+    const levels = this.#version.levels;
+    let backlog = 0;
+    for (let i = 0; i < levels.length; i++) {
+      const bytes = this.#levelBytes(levels[i]!);
+      out[`level${i}Tables`] = levels[i]!.length;
+      out[`level${i}Bytes`] = bytes;
+      if (this.options.compaction !== "leveled") continue;
+      if (i === 0) backlog += levels[0]!.length >= this.options.compactionTrigger ? bytes : 0;
+      else backlog += Math.max(0, bytes - this.options.levelBaseBytes * 10 ** (i - 1));
+    }
+    const runEnd = this.options.compaction === "leveled" ? -1 : this.#tieredRun();
+    if (runEnd >= 0) backlog = this.#levelBytes(levels[0]!.slice(runEnd - this.options.compactionTrigger, runEnd));
+    out.compactionBacklogBytes = backlog;
+    return out;
+  }
+
   /** Waits until no flush or compaction is running or due (tests, benchmarks). */
   async settle(): Promise<void> {
     for (;;) {
