@@ -27,7 +27,14 @@ function statusOf(id: string, ids: string[], down: string[] = []): NodeStatus {
     antiEntropy: { exchanges: 9, repaired: 3 },
     handoff: {},
     tombstones: {},
-    engine: { memtableBytes: 3_000_000, level0Tables: 3, level1Tables: 12, level2Tables: 40, compactionBacklogBytes: 5_000_000, lostLogBytes: 0 },
+    engine: {
+      memtableBytes: 3_000_000,
+      level0Tables: 3,
+      level1Tables: 12,
+      level2Tables: 40,
+      compactionBacklogBytes: 5_000_000,
+      lostLogBytes: 0,
+    },
     transport: {},
     traffic: {
       windowSeconds: 5,

@@ -84,10 +84,20 @@ const MEMBERS: readonly MemberInfo[] = Object.freeze([
 const SELF: NodeId = "n2";
 
 /** A copy of a view that later changes cannot touch, sorted by id. */
+/**
+ * The view the contract speaks of: each member's id, placement and status. `incarnation` and
+ * `lastHeardAt` are what the detector last learned, for operators to read; they are checked to
+ * be numbers when present, and may move while a stopped detector still hears its peers.
+ */
 function snapshot(detector: FailureDetector): MemberState[] {
   return detector
     .members()
-    .map((m) => ({ ...m }))
+    .map(({ incarnation, lastHeardAt, ...m }) => {
+      for (const [name, value] of [["incarnation", incarnation], ["lastHeardAt", lastHeardAt]] as const) {
+        if (value !== undefined && !Number.isFinite(value)) throw new Error(`member ${m.id}: ${name} is ${value}, not a number`);
+      }
+      return m;
+    })
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
