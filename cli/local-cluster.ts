@@ -222,6 +222,7 @@ async function launch(configs: readonly { readonly id: string }[], run: Launch):
       `  curl ${last}/kv/greeting\n` +
       `  curl ${first}/status\n` +
       `  curl ${first}/metrics\n` +
+      `\nWatch it live: open ${first}/ui in a browser, or run ringforge status --watch\n` +
       `\nCtrl-C stops every node.\n`,
   );
   await Promise.all(exited);

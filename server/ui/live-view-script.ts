@@ -227,7 +227,9 @@ export const LIVE_VIEW_SCRIPT = String.raw`
         nodeCell(m),
         el("td", { class: "num" }, [fmt(s.records.keys)]),
         el("td", { class: "num" }, [bytes(s.records.bytes)]),
-        el("td", { class: "num" + (s.records.mostSiblings > 1 ? " warn" : "") }, [fmt(s.records.mostSiblings)]),
+        el("td", { class: "num" + (s.records.mostSiblings > 1 || s.records.refused > 0 ? " warn" : "") }, [
+          fmt(s.records.mostSiblings) + (s.records.refused > 0 ? " · " + fmt(s.records.refused) + " refused" : ""),
+        ]),
         el("td", { class: "num" + (s.hints.pending > 0 ? " warn" : "") }, [fmt(s.hints.pending)]),
         el("td", { class: "num" }, [fmt(s.hints.delivered)]),
         el("td", { class: "num" }, [fmt(s.antiEntropy.exchanges) + " / " + fmt(s.antiEntropy.repaired)]),
