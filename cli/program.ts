@@ -4,7 +4,8 @@
  * - `ringforge plugins`: the bundled plugins by family, with what each trades.
  * - `ringforge config FILE`: validates a store config (JSON) and prints it resolved, every
  *   default and plugin option filled in, or every problem with its path.
- * - `ringforge compare SCENARIO --config A --config B [--seed-count K] [--json]`: the compare lab.
+ * - `ringforge compare SCENARIO --config A --config B [--seed-count K] [--format F] [--report R.html]`:
+ *   the compare lab.
  *
  * - `ringforge start`, `cluster`, `get`, `put`, `delete`, `status`, `leave`: node processes and
  *   their client (cli/node-commands.ts).
@@ -48,20 +49,46 @@ export interface CliIo {
   readonly err: (text: string) => void;
   /**
    * A live progress line (rewritten in place), or undefined when there is no terminal to show
-   * it on: long runs then stay quiet.
+   * it on.
    */
   readonly progress?: (line: string) => void;
+  /**
+   * Where a long command reports progress every few seconds when there is no terminal (a CI
+   * log, a pipe): one whole line each time. Undefined: it stays quiet.
+   */
+  readonly notice?: (line: string) => void;
 }
 
 const processIo: CliIo = {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
   progress: process.stderr.isTTY ? (line) => process.stderr.write(`\r\x1b[2K${line}`) : undefined,
+  notice: process.stderr.isTTY ? undefined : (line) => process.stderr.write(`${line}\n`),
 };
+
+/** How often progress goes to a log when there is no terminal, ms. */
+const NOTICE_EVERY_MS = 5000;
 
 /** Help text of `--plugin`, on every command that takes it. */
 const PLUGIN_FLAG_HELP = "a module (file path or package) whose exported plugins (definePlugin) join the registry; repeat for more. " +
   "A .ts module needs the CLI run by tsx or Deno: npx tsx cli/main.ts ...";
+
+/** Seconds or minutes, for an ETA. */
+function formatSeconds(ms: number): string {
+  return ms < 90_000 ? `${Math.max(1, Math.round(ms / 1000))} s` : `${Math.round(ms / 60_000)} min`;
+}
+
+/**
+ * Chart.js's self-contained bundle, which the HTML report carries inline. The package exports
+ * only its modules, so the bundle is found beside the file its `require` entry resolves to.
+ */
+async function readChartJs(): Promise<string> {
+  const { createRequire } = await import("node:module");
+  const { dirname, join } = await import("node:path");
+  const { readFile } = await import("node:fs/promises");
+  const entry = createRequire(import.meta.url).resolve("chart.js");
+  return readFile(join(dirname(entry), "chart.umd.min.js"), "utf8");
+}
 
 /** Flags of `compare`. */
 interface CompareFlags {
@@ -72,6 +99,9 @@ interface CompareFlags {
   seeds?: number;
   firstSeed: number;
   json?: boolean;
+  wide?: boolean;
+  format?: string;
+  report?: string;
 }
 
 /**
@@ -151,7 +181,10 @@ export async function runCli(
     .option("-s, --seed-count <count>", "number of seeds to run each config with (default 1)", positiveIntFlag("--seed-count"))
     .addOption(renamedFlag("--seeds <count>", positiveIntFlag("--seeds")))
     .option("--first-seed <seed>", "the first seed (seeds are consecutive)", positiveIntFlag("--first-seed"), 1)
-    .option("--json", "print every checker's figures per config and seed as JSON")
+    .option("--format <form>", "output: table (fits 100 columns), wide (one row per config), md, csv or json", "table")
+    .option("--wide", "the wide table, one row per config (same as --format wide)")
+    .option("--json", "every checker's figures per config and seed, and a summary per config, as JSON (same as --format json)")
+    .option("--report <file>", "also write a self-contained HTML report with charts to this file")
     .option("--plugin <module>", PLUGIN_FLAG_HELP, repeatedFlag, [])
     .action(async (scenarioFile: string, options: CompareFlags) => {
       const seedCount =
@@ -163,8 +196,20 @@ export async function runCli(
           "compare needs a store config to run the scenario against: pass --config FILE (once per config, e.g. --config examples/configs/vector-clock.json)",
         );
       }
+      const format = options.json ? "json" : options.wide ? "wide" : options.format ?? "table";
+      const { LAB_FORMATS } = await import("../sim/lab-output.ts");
+      if (!(LAB_FORMATS as readonly string[]).includes(format)) {
+        throw new InvalidFlagError("--format", format, `--format is one of ${LAB_FORMATS.join(", ")} (got "${format}")`);
+      }
+      if (options.report !== undefined && !/\.html?$/i.test(options.report)) {
+        throw new InvalidFlagError(
+          "--report",
+          options.report,
+          `--report writes an HTML file: give it a name ending in .html (got "${options.report}")`,
+        );
+      }
       const { resolveStoreConfig } = await import("../core/build/config.ts");
-      const { compare, formatComparison } = await import("../sim/lab.ts");
+      const { compare } = await import("../sim/lab.ts");
       const { parseScenario } = await import("../sim/scenario.ts");
       const plugins = await withPluginModules(await registryOf(), options.plugin);
       const scenario = parseScenario(await readJson(scenarioFile, "scenario"));
@@ -176,23 +221,59 @@ export async function runCli(
         const name = typeof config?.name === "string" && config.name ? config.name : basename(file).replace(/\.json$/, "");
         configs.push({ name, config });
       }
+      // The Chart.js bundle is read before the runs, so a broken install fails at once, not after them.
+      const chartJs = options.report === undefined ? undefined : await readChartJs();
       const seeds = Array.from({ length: seedCount }, (_, i) => options.firstSeed + i);
-      const progress = options.json ? undefined : io.progress;
-      let lastShown = -1;
+      const started = performance.now();
+      let lastShown = "";
+      let lastNotice = started;
       const comparison = await compare(scenario, configs, {
         registry: plugins,
         seeds,
-        onProgress: progress
+        onProgress: io.progress || io.notice
           ? (p) => {
-            const percent = Math.floor((100 * (p.runsDone * p.total + p.done)) / (p.runs * p.total));
-            if (percent === lastShown) return;
-            lastShown = percent;
-            progress(`${percent}%  ${p.config} seed ${p.seed}  (run ${p.runsDone + 1}/${p.runs}, ${p.done}/${p.total} ops)`);
+            const fraction = (p.runsDone + (p.total > 0 ? p.done / p.total : 0)) / p.runs;
+            const now = performance.now();
+            const eta = fraction > 0.02 ? ` · about ${formatSeconds(((now - started) * (1 - fraction)) / fraction)} left` : "";
+            const line = `${Math.floor(100 * fraction)}%  run ${p.runsDone + 1}/${p.runs}: ${p.config} seed ${p.seed}${eta}`;
+            if (io.progress && line !== lastShown) io.progress(line);
+            lastShown = line;
+            if (io.notice && now - lastNotice >= NOTICE_EVERY_MS) {
+              lastNotice = now;
+              io.notice(`ringforge compare: ${line}`);
+            }
           }
           : undefined,
       });
-      if (progress) progress("");
-      io.out(options.json ? `${JSON.stringify(comparison, null, 2)}\n` : `${formatComparison(comparison)}\n`);
+      if (io.progress) io.progress("");
+      const output = await import("../sim/lab-output.ts");
+      const { formatComparison } = await import("../sim/lab.ts");
+      const text = format === "json"
+        ? JSON.stringify({ ...comparison, summary: output.comparisonSummary(comparison) }, null, 2)
+        : format === "wide"
+        ? formatComparison(comparison)
+        : format === "md"
+        ? output.formatMarkdown(comparison)
+        : format === "csv"
+        ? output.formatCsv(comparison).trimEnd()
+        : output.formatCompact(comparison);
+      if (options.report !== undefined) {
+        const { htmlReport } = await import("../sim/lab-report.ts");
+        const { writeFile } = await import("node:fs/promises");
+        const command = [
+          "ringforge compare",
+          scenarioFile,
+          ...options.config.flatMap((c) => ["--config", c]),
+          "--seed-count",
+          String(seedCount),
+        ];
+        await writeFile(
+          options.report,
+          htmlReport(comparison, { chartJs: chartJs!, command: command.join(" "), generatedAt: new Date().toISOString() }),
+        );
+        io.err(`report written to ${options.report}\n`);
+      }
+      io.out(`${text}\n`);
     });
 
   registerNodeCommands(program, io, registryOf);

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { History, OperationKind, OperationRecord } from "./history.ts";
+import type { FaultRecord, History, OperationKind, OperationRecord } from "./history.ts";
 
 /** Latency percentiles of acknowledged operations, virtual ms. */
 export interface LatencySummary {
@@ -59,6 +59,37 @@ export function availability(history: History): Availability {
     else failedBy[op.error ?? "unknown"] = (failedBy[op.error ?? "unknown"] ?? 0) + 1;
   }
   return { attempted, ok, failedBy: sortKeys(failedBy) };
+}
+
+/** Requests and failures over the run's time, and the faults injected: what the report charts. */
+export interface Timeline {
+  /** Width of one bucket, virtual ms (100 ms to 1 min: at most 120 buckets over the clients' time). */
+  readonly bucketMs: number;
+  /** Client operations started in each bucket (final reads excluded). */
+  readonly attempted: readonly number[];
+  /** Of those, the ones that failed. */
+  readonly failed: readonly number[];
+  /** The faults the scenario injected and when (a detector's observations left out). */
+  readonly faults: readonly FaultRecord[];
+}
+
+const BUCKETS_MS = [100, 200, 250, 500, 1000, 2000, 5000, 10_000, 30_000, 60_000];
+
+/** Buckets requests by the virtual time they started, with the run's injected faults. */
+export function timeline(history: History): Timeline {
+  let end = 0;
+  for (const op of history.operations) if (op.kind !== "final-read" && op.start > end) end = op.start;
+  const bucketMs = BUCKETS_MS.find((b) => end / b < 120) ?? BUCKETS_MS[BUCKETS_MS.length - 1]!;
+  const n = Math.floor(end / bucketMs) + 1;
+  const attempted = new Array<number>(n).fill(0);
+  const failed = new Array<number>(n).fill(0);
+  for (const op of history.operations) {
+    if (op.kind === "final-read") continue;
+    const i = Math.min(n - 1, Math.floor(op.start / bucketMs));
+    attempted[i]!++;
+    if (!op.ok) failed[i]!++;
+  }
+  return { bucketMs, attempted, failed, faults: history.faults.filter((f) => !f.fault.includes(" sees ")) };
 }
 
 /** Live siblings seen by acknowledged reads. */

@@ -25,5 +25,7 @@ export * from "./history.ts";
 export * from "./checkers.ts";
 export * from "./run.ts";
 export * from "./lab.ts";
+export * from "./lab-output.ts";
+export * from "./lab-report.ts";
 export * from "./network.ts";
 export type { HandoffStats } from "../core/node/handoff.ts";

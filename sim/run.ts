@@ -43,6 +43,8 @@ import {
   staleReads,
   type StoredRecords,
   storedRecords,
+  type Timeline,
+  timeline,
   type ViewChange,
 } from "./checkers.ts";
 import { History, type OperationKind } from "./history.ts";
@@ -142,6 +144,8 @@ export interface RunReport {
   readonly network: NetworkStats;
   /** Anti-entropy, handoff and tombstone GC. */
   readonly repair?: RepairReport;
+  /** Requests and failures over time, and the faults injected (the HTML report charts them). */
+  readonly timeline: Timeline;
 }
 
 /** Progress of a run, for a live line on a terminal. */
@@ -281,6 +285,7 @@ class Simulation {
       virtualMs: Math.round(this.now),
       events: this.runtime.scheduler.eventsRun,
       availability: availability(h),
+      timeline: timeline(h),
       latency: latencies(h),
       siblings: siblings(h),
       ...siblingLimitReport(h, t0),
@@ -363,6 +368,7 @@ class Simulation {
       virtualMs: Math.round(this.now),
       events: this.runtime.scheduler.eventsRun,
       availability: availability(h),
+      timeline: timeline(h),
       latency: {},
       siblings: siblings(h),
       detection: {

@@ -181,6 +181,12 @@ describe("flags", () => {
     assertMatch(line, /pass --config FILE/);
   });
 
+  it("compare with an unknown --format or a report that is not .html says what it takes, before any run", async () => {
+    const base = ["compare", "examples/scenarios/partition-set.json", "--config", "examples/configs/lww.json"];
+    assertMatch(oneLine(await cli([...base, "--format", "xml"])), /--format.*one of table, wide, md, csv, json/);
+    assertMatch(oneLine(await cli([...base, "--report", "out.txt"])), /--report.*ending in \.html/);
+  });
+
   it("the old names still work, with one line saying the new name", async () => {
     const dir = tempDir();
     writeFileSync(
