@@ -45,7 +45,8 @@ import type { Logger } from "../core/interfaces/logger.ts";
 import type { Message } from "../core/interfaces/transport.ts";
 import type { CausalContext } from "../core/model/causal-context.ts";
 import type { RingforgeNode } from "../core/node/ringforge-node.ts";
-import { type ApiOperation, NodeMetrics } from "./metrics.ts";
+import { NodeMetrics } from "./metrics.ts";
+import type { ApiOperation } from "./traffic-window.ts";
 import { type ClusterMemberStatus, type ClusterStatus, type NodeStatus, nodeStatus } from "./node-status.ts";
 import { LIVE_VIEW_CSP, LIVE_VIEW_PAGE } from "./ui/live-view-page.ts";
 

@@ -9,3 +9,4 @@ export * from "./http-api.ts";
 export * from "./metrics.ts";
 export * from "./node-process.ts";
 export * from "./node-status.ts";
+export * from "./traffic-window.ts";

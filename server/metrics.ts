@@ -11,8 +11,6 @@ import type { RingforgeNode } from "../core/node/ringforge-node.ts";
 import { type NodeStatus, nodeStatus, type TrafficStatus } from "./node-status.ts";
 import { type ApiOperation, TrafficWindow } from "./traffic-window.ts";
 
-export type { ApiOperation } from "./traffic-window.ts";
-
 /**
  * One node's metrics registry. The HTTP API calls {@link observe} per request; everything else
  * is collected from {@link nodeStatus} at scrape time, so the node pays nothing between scrapes.

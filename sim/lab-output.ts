@@ -14,6 +14,22 @@ export type LabFormat = "table" | "wide" | "md" | "csv" | "json";
 /** The forms {@link LabFormat} names, for flag parsing. */
 export const LAB_FORMATS: readonly LabFormat[] = ["table", "wide", "md", "csv", "json"];
 
+/** Two latency percentiles, virtual ms. */
+export interface LatencyPercentiles {
+  /** Median. */
+  readonly p50: number;
+  /** 99th percentile. */
+  readonly p99: number;
+}
+
+/** Acknowledged writes one run lost, of those it checked. */
+export interface RunLoss {
+  /** Lost. */
+  readonly lost: number;
+  /** Checked. */
+  readonly of: number;
+}
+
 /** One config's figures over all seeds, as numbers (what `--json` adds as `summary`). */
 export interface ConfigSummary {
   /** The config. */
@@ -39,7 +55,7 @@ export interface ConfigSummary {
   /** Keys whose replicas still differ after healing, summed. */
   readonly divergentKeys: number;
   /** Mean over seeds of each operation kind's latency percentiles, virtual ms. */
-  readonly latencyMs: Readonly<Record<string, { readonly p50: number; readonly p99: number }>>;
+  readonly latencyMs: Readonly<Record<string, LatencyPercentiles>>;
   /** Mean messages and bytes per run. */
   readonly messagesPerRun: number;
   /** Mean bytes sent per run. */
@@ -91,7 +107,7 @@ export function comparisonSummary(comparison: Comparison): ConfigSummary[] {
  * Acknowledged writes lost per run, from whichever checker the workload has (set adds, CRDT
  * updates, YCSB final reads); undefined when the workload checks none.
  */
-export function lossPerRun(runs: readonly RunReport[]): { lost: number; of: number }[] | undefined {
+export function lossPerRun(runs: readonly RunReport[]): RunLoss[] | undefined {
   if (runs.some((r) => r.lostWrites)) return runs.map((r) => ({ lost: r.lostWrites?.lost ?? 0, of: r.lostWrites?.acknowledged ?? 0 }));
   if (runs.some((r) => r.crdt)) return runs.map((r) => ({ lost: r.crdt?.lost ?? 0, of: r.crdt?.acknowledged ?? 0 }));
   if (runs.some((r) => (r.staleReads?.finalReads ?? 0) > 0)) {

@@ -29,13 +29,29 @@ export interface ReportChart {
   /** Category labels (bar charts). */
   readonly labels?: readonly string[];
   /** One dataset per config (or per figure, for per-config charts). */
-  readonly datasets: readonly { readonly label: string; readonly data: readonly (number | { x: number; y: number })[] }[];
+  readonly datasets: readonly ChartDataset[];
   /** Axis titles. */
   readonly x: string;
   /** Y axis title. */
   readonly y: string;
   /** Shaded time windows (line charts over time): the faults. */
   readonly windows?: readonly FaultWindow[];
+}
+
+/** One series of a chart. */
+export interface ChartDataset {
+  /** Legend text: a config, or a figure. */
+  readonly label: string;
+  /** Values by category (bar charts) or points over time (line charts). */
+  readonly data: readonly (number | ChartPoint)[];
+}
+
+/** A point of a line chart. */
+export interface ChartPoint {
+  /** Virtual seconds. */
+  readonly x: number;
+  /** Value. */
+  readonly y: number;
 }
 
 /** A fault's span in a run, seconds of virtual time. */
@@ -170,10 +186,10 @@ export function reportCharts(comparison: Comparison): ReportChart[] {
 }
 
 /** Percent of requests failed per time bucket, averaged over the runs that started any there. */
-function failureSeries(runs: readonly RunReport[]): { x: number; y: number }[] {
+function failureSeries(runs: readonly RunReport[]): ChartPoint[] {
   const bucketMs = runs[0]!.timeline.bucketMs;
   const length = Math.max(...runs.map((r) => r.timeline.attempted.length));
-  const points: { x: number; y: number }[] = [];
+  const points: ChartPoint[] = [];
   for (let i = 0; i < length; i++) {
     const shares: number[] = [];
     for (const r of runs) {
