@@ -10,8 +10,10 @@
  * What is here: the plugin definition and its context; the strategy interfaces (partitioner,
  * replicator, conflict resolver, failure detector, storage engine, transport, anti-entropy,
  * clock, scheduler, random, logger) with their helpers; the data model (siblings, limits, causal
- * contexts, settings, the keyspace); the codecs and the hash; typed errors; the host facilities
- * on-disk plugins share (the directory lock); and runtimes to try a plugin on its own.
+ * contexts, settings, the keyspace); `exactMath` (log, exp, pow and log10 with the same bits on
+ * every runtime, for anything that steers a simulated run); the codecs and the hash; typed
+ * errors; the host facilities on-disk plugins share (the directory lock); and runtimes to try a
+ * plugin on its own.
  *
  * @example
  * ```ts
@@ -81,6 +83,7 @@ export * from "../core/model/address.ts";
 export * from "../core/model/sorted.ts";
 export * from "../core/model/placement.ts";
 export * from "../core/model/members.ts";
+export * as exactMath from "../core/model/exact-math.ts";
 export * from "../core/codec/bytes.ts";
 export * from "../core/codec/record-codec.ts";
 export { decode as decodeMessagePack, encode as encodeMessagePack } from "../core/codec/msgpack.ts";

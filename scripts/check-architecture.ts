@@ -23,6 +23,10 @@
  * never reads the wall clock, the host's timers or the host's randomness directly — it uses
  * the injected Clock, Scheduler and Random, so one seed reproduces one simulated history. Only
  * the files in HOST_ACCESS_ALLOWLIST (the adapters that *implement* those interfaces) may.
+ * Nor does it call the transcendental Math functions (log, exp, pow, cos...): ECMAScript leaves
+ * their last bit to the implementation, and V8 builds differ (Node 20 and Deno 2 do), so a
+ * history steered by one would not replay under the other runtime. It uses exactMath
+ * (core/model/exact-math.ts), built from correctly rounded operations only.
  *
  * Comments and string contents are blanked before matching, so prose that mentions
  * `Date.now()` is not a violation. Method calls on other objects (`scheduler.setTimeout(`)
@@ -74,7 +78,39 @@ const HOST_ACCESS_ALLOWLIST: ReadonlyArray<{
   // },
 ];
 
-/** Host-time and host-randomness accesses (rule b). `queueMicrotask` is deliberately absent. */
+/**
+ * The Math functions ECMAScript leaves "implementation-approximated" (Math.sqrt, which IEEE 754
+ * rounds correctly, is not one of them).
+ */
+const TRANSCENDENTAL = [
+  "log",
+  "log2",
+  "log10",
+  "log1p",
+  "exp",
+  "expm1",
+  "pow",
+  "sin",
+  "cos",
+  "tan",
+  "asin",
+  "acos",
+  "atan",
+  "atan2",
+  "sinh",
+  "cosh",
+  "tanh",
+  "asinh",
+  "acosh",
+  "atanh",
+  "cbrt",
+  "hypot",
+] as const;
+
+/**
+ * Host-time and host-randomness accesses, and the Math functions whose results depend on the
+ * runtime (rule b). `queueMicrotask` is deliberately absent.
+ */
 const HOST_ACCESS_RULES: ReadonlyArray<{ readonly pattern: RegExp; readonly what: string }> = (() => {
   // Not preceded by an identifier character or a dot (so `clock.now()` and
   // `scheduler.setTimeout(` pass), optionally qualified by the global object.
@@ -92,6 +128,10 @@ const HOST_ACCESS_RULES: ReadonlyArray<{ readonly pattern: RegExp; readonly what
     rule(String.raw`setTimeout\s*\(`, "setTimeout() is a host timer; use the injected Scheduler"),
     rule(String.raw`setInterval\s*\(`, "setInterval() is a host timer; use the injected Scheduler"),
     rule(String.raw`setImmediate\s*\(`, "setImmediate() is a host timer; use the injected Scheduler"),
+    rule(
+      String.raw`Math\s*\.\s*(?:${TRANSCENDENTAL.join("|")})\s*\(`,
+      "a transcendental Math function's last bit differs between runtimes; use exactMath (core/model/exact-math.ts)",
+    ),
   ];
 })();
 
@@ -227,6 +267,8 @@ function startsRegex(source: string, i: number): boolean {
   while (j >= 0 && /\s/.test(source[j] as string)) j--;
   if (j < 0) return true;
   const before = source[j] as string;
+  // TypeScript's non-null assertion (`weights[m]! / x`) ends an operand: a division follows.
+  if (before === "!" && j > 0 && /[\w$)\]]/.test(source[j - 1] as string)) return false;
   if ("(,=:[!&|?{};+-*%<>~^".includes(before)) return true;
   const word = /[A-Za-z_$][\w$]*$/.exec(source.slice(Math.max(0, j - 10), j + 1));
   return word !== null && ["return", "typeof", "case", "do", "else", "in", "of", "void", "yield", "await"].includes(word[0]);
@@ -431,7 +473,8 @@ function main(): void {
   }
   console.log(
     `architecture ok: the imports of ${layered.length} files keep the layering (no exceptions); ${checked} files in ` +
-      `${DETERMINISTIC_DIRS.join("/, ")}/ read no host clock, timers or randomness outside ${skipped} allowlisted adapter file(s)`,
+      `${DETERMINISTIC_DIRS.join("/, ")}/ read no host clock, timers or randomness, and call no runtime-dependent Math function, ` +
+      `outside ${skipped} allowlisted adapter file(s)`,
   );
 }
 

@@ -13,7 +13,7 @@ import { createCluster, decodeText, encodeText, InvalidConfigError, sleep } from
 import { builtinPlugins } from "../plugins/index.ts";
 import { compare, formatComparison, History, lostWrites, parseFaults, parseScenario, runScenario, staleReads } from "../sim/index.ts";
 import { runCli } from "../cli/program.ts";
-import { digestFixture } from "./support/digest-fixture.ts";
+import { digestFixture, FIXTURE_SEEDS, fixtureDigests, partitionSetRuns, pinnedDigests } from "./support/digest-fixture.ts";
 
 describe("fault schedules", () => {
   it("parse the one-line form, reusing the subject of a statement", () => {
@@ -156,20 +156,44 @@ describe("checkers", () => {
 });
 
 describe("determinism", () => {
+  const repin = "if the change was meant to change histories, re-pin with `npx tsx test/support/print-digest.ts --pin` " +
+    "and run this file under the other runtime too";
+
   it("one seed gives one history: two runs, one digest", async () => {
     assertEquals(await digestFixture(7), await digestFixture(7));
     assertNotEquals(await digestFixture(7), await digestFixture(8));
   });
 
-  it("Node and Deno give the same digest for the same scenario and seed", async () => {
-    const mine = await digestFixture(7);
+  it("Node and Deno give the same digest for every seed of the fixture", async () => {
+    const mine = await fixtureDigests();
     // Run the fixture under the other runtime: Deno from vitest, Node (tsx) from deno test.
     const underDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
     const bin = join(process.cwd(), "node_modules", ".bin", underDeno ? "tsx" : "deno");
     const args = underDeno ? ["test/support/print-digest.ts"] : ["run", "-A", "test/support/print-digest.ts"];
-    const theirs = execFileSync(bin, args, { encoding: "utf8" }).trim();
+    const theirs = JSON.parse(execFileSync(bin, args, { encoding: "utf8" })) as Record<string, string>;
+    assertEquals(Object.keys(mine).length, FIXTURE_SEEDS.length);
     assertEquals(theirs, mine);
   });
+
+  it("every seed of the fixture gives its pinned digest", async () => {
+    assertEquals(await fixtureDigests(), pinnedDigests().fixture, repin);
+  });
+
+  // The lab's documented comparison (docs/lab.md), run by both runtimes against one pinned file:
+  // every run of it is the same history under Node and under Deno.
+  for (const name of ["lww", "vector-clock"] as const) {
+    it(`the 20-seed partition-set comparison gives its pinned digests: ${name}`, async () => {
+      const runs = await partitionSetRuns(name);
+      const digests = Object.fromEntries(runs.map((run) => [String(run.seed), run.digest]));
+      assertEquals(digests, pinnedDigests().partitionSet[name], repin);
+      // What the comparison shows: last-write-wins loses acknowledged adds on every seed,
+      // vector clocks on none.
+      for (const run of runs) {
+        const lost = run.lostWrites!.lost;
+        assert(name === "lww" ? lost > 0 : lost === 0, `${name} seed ${run.seed} lost ${lost} acknowledged adds`);
+      }
+    }, 90_000);
+  }
 });
 
 const smallSet = {

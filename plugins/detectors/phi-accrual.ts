@@ -5,6 +5,7 @@
  *
  * @module
  */
+import * as exactMath from "../../core/model/exact-math.ts";
 
 /** Options of a {@link PhiAccrual} estimator. */
 export interface PhiAccrualEstimatorOptions {
@@ -66,8 +67,10 @@ export class PhiAccrual {
     const variance = Math.max(0, this.#sumSquares / n - mean * mean);
     const std = Math.max(Math.sqrt(variance), this.options.minStdDevMs);
     const y = (now - this.#last - mean) / std;
-    const e = Math.exp(-y * (1.5976 + 0.070566 * y * y));
-    return now - this.#last > mean ? -Math.log10(e / (1 + e)) : -Math.log10(1 - 1 / (1 + e));
+    // exactMath, not Math: phi is compared with a threshold, so a last bit that differs between
+    // runtimes could mark a member down at a different moment and change the run.
+    const e = exactMath.exp(-y * (1.5976 + 0.070566 * y * y));
+    return now - this.#last > mean ? -exactMath.log10(e / (1 + e)) : -exactMath.log10(1 - 1 / (1 + e));
   }
 
   #add(interval: number): void {

@@ -15,6 +15,7 @@ import type { MemberInfo } from "../../core/interfaces/partitioner.ts";
 import type { Random } from "../../core/interfaces/random.ts";
 import type { Message, Transport } from "../../core/interfaces/transport.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
+import * as exactMath from "../../core/model/exact-math.ts";
 import {
   isPlacement,
   memberFrom,
@@ -326,7 +327,8 @@ export class SwimDetector implements FailureDetector {
   #startSuspicion(member: Member): void {
     member.suspicionTimer?.cancel();
     const n = Math.max(2, this.#members.size);
-    const timeout = Math.max(1, this.options.suspicionMultiplier * Math.log10(n)) * this.options.periodMs;
+    // exactMath.log10: Math.log10's last bit differs between runtimes, and this is a timer's delay.
+    const timeout = Math.max(1, this.options.suspicionMultiplier * exactMath.log10(n)) * this.options.periodMs;
     const incarnation = member.incarnation;
     member.suspicionTimer = this.#scheduler.schedule(timeout, () => {
       if (member.state === "suspect" && member.incarnation === incarnation && this.#running) {
@@ -363,7 +365,7 @@ export class SwimDetector implements FailureDetector {
    * retransmissions before reaching its subject would never be refuted.
    */
   #piggyback(peer?: NodeId): Update[] {
-    const limit = Math.ceil(this.options.retransmitMultiplier * Math.log10(this.#members.size + 1));
+    const limit = Math.ceil(this.options.retransmitMultiplier * exactMath.log10(this.#members.size + 1));
     const chosen = [...this.#updates.values()].sort((a, b) => a.sent - b.sent).slice(0, this.options.maxPiggyback);
     for (const entry of chosen) {
       entry.sent++;

@@ -13,6 +13,7 @@ import { type MemberInfo, type Partitioner, type TokenRange } from "../../core/i
 import type { NodeId } from "../../core/model/sibling.ts";
 import { type IndexedMembers, indexMembers, mix32 } from "../../core/model/members.ts";
 import { ReplicaPlacement, type TopologyOptions, topologyOptions } from "../../core/model/placement.ts";
+import * as exactMath from "../../core/model/exact-math.ts";
 
 /** Size of the token space. */
 const RING_SIZE = 2 ** 32;
@@ -145,9 +146,11 @@ export class RendezvousPartitioner implements Partitioner {
     const scores = this.#scores;
     const weights = this.#index.weights;
     for (let m = 0; m < n; m++) {
-      // u in (0, 1): never 0 (log would be -Infinity) nor 1 (a zero denominator).
+      // u in (0, 1): never 0 (log would be -Infinity) nor 1 (a zero denominator). The log is
+      // exactMath's, not Math's, whose last bit differs between runtimes: a Node node and a
+      // Deno node of one cluster must rank the members alike, ties included.
       const u = (mix32(this.#hashes[m]!, segment) + 0.5) / RING_SIZE;
-      scores[m] = weights[m]! / -Math.log(u);
+      scores[m] = weights[m]! / -exactMath.log(u);
     }
     const better = (a: number, b: number) => scores[a]! > scores[b]! || (scores[a] === scores[b] && a < b);
     if (this.#placement.active && count > 0) {

@@ -22,6 +22,7 @@ import type { Random } from "../../core/interfaces/random.ts";
 import { type Message, type MessageHandler, type RequestOptions, type Transport } from "../../core/interfaces/transport.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
 import { type LatencyDistribution, latencySchema, type LinkBehaviour } from "../../core/model/latency.ts";
+import * as exactMath from "../../core/model/exact-math.ts";
 import type { NetworkStats, SimulatedNetwork } from "../../core/interfaces/simulated-network.ts";
 
 export type { LatencyDistribution, LinkBehaviour } from "../../core/model/latency.ts";
@@ -219,9 +220,10 @@ export class InProcessNetwork implements SimulatedNetwork {
       case "uniform":
         return latency.min + r.next() * (latency.max - latency.min);
       case "normal": {
-        // Marsaglia's polar method, not Box-Muller: it needs no Math.cos, whose last bits differ
-        // between V8 versions (V8 12 moved trig to a libm port), so Node 20 and Deno would
-        // draw different latencies from one seed. Math.log and Math.sqrt agree everywhere.
+        // Marsaglia's polar method (Box-Muller without the cosine), with one logarithm. Math.log's
+        // last bit differs between V8 builds (Node 20 and Deno 2 disagree on about 7% of draws),
+        // so one seed could give two histories; exactMath.log gives the same bits everywhere.
+        // Math.sqrt is correctly rounded (IEEE 754 requires it), so it is the same everywhere too.
         let u: number;
         let v: number;
         let s: number;
@@ -230,11 +232,11 @@ export class InProcessNetwork implements SimulatedNetwork {
           v = 2 * r.next() - 1;
           s = u * u + v * v;
         } while (s >= 1 || s === 0);
-        const z = u * Math.sqrt((-2 * Math.log(s)) / s);
+        const z = u * Math.sqrt((-2 * exactMath.log(s)) / s);
         return Math.max(0, latency.mean + z * latency.stddev);
       }
       case "exponential":
-        return -Math.log(1 - r.next()) * latency.mean;
+        return -exactMath.log(1 - r.next()) * latency.mean;
     }
   }
 
