@@ -2,13 +2,13 @@
  * The lab from code: one scenario (Jepsen's set test, ten clients adding to one set while the
  * cluster is split 2 | 3), two stores that differ only in their conflict resolver, the same
  * three seeds. `compare` runs every store on every seed in a deterministic simulation and
- * `formatComparison` prints the table `ringforge compare` prints.
+ * `formatCompact` prints the table `ringforge compare` prints.
  *
  *   npx tsx examples/lab.ts
  *   npx deno run -A examples/lab.ts
  */
 import { builtinPlugins } from "../plugins/index.ts";
-import { compare, formatComparison, parseScenario } from "../sim/index.ts";
+import { compare, formatCompact, parseScenario } from "../sim/index.ts";
 
 const scenario = parseScenario({
   name: "partition-set",
@@ -34,7 +34,7 @@ const comparison = await compare(
   ],
   { registry: builtinPlugins, seeds: [1, 2, 3] },
 );
-console.log(formatComparison(comparison));
+console.log(formatCompact(comparison));
 const lost = (name: string) =>
   comparison.results.find((r) => r.config === name)!.runs.reduce((sum, r) => sum + (r.lostWrites?.lost ?? 0), 0);
 console.log(`acknowledged adds lost: last-write-wins ${lost("lww")}, vector clocks ${lost("vector-clock")}`);

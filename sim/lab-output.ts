@@ -139,12 +139,21 @@ function heading(comparison: Comparison): string {
  */
 export function formatCompact(comparison: Comparison, columns = 100): string {
   const { configs, rows } = figureRows(comparison);
-  const nameWidth = Math.min(30, Math.max(6, ...rows.map((r) => r[0].length)));
+  return formatFigureTable(heading(comparison), configs, rows, columns);
+}
+
+/**
+ * Figures as rows and configs as columns, in at most `columns`: the layout of
+ * {@link formatCompact}, for figures that come from elsewhere (a saved comparison, a guide).
+ * `rows` are `[figure, cell of config 1, cell of config 2, ...]`.
+ */
+export function formatFigureTable(title: string, configs: readonly string[], rows: readonly (readonly string[])[], columns = 100): string {
+  const nameWidth = Math.min(30, Math.max(6, ...rows.map((r) => (r[0] ?? "").length)));
   const gap = 2;
   const minColumn = 14;
   const room = columns - nameWidth - gap;
   // How many configs fit side by side: each gets at least minColumn (or its own widest cell, if less).
-  const natural = configs.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i + 1]!.length)));
+  const natural = configs.map((c, i) => Math.max(c.length, ...rows.map((r) => (r[i + 1] ?? "").length)));
   const blocks: number[][] = [];
   let block: number[] = [];
   let used = 0;
@@ -160,7 +169,7 @@ export function formatCompact(comparison: Comparison, columns = 100): string {
   }
   if (block.length > 0) blocks.push(block);
 
-  const out = [heading(comparison)];
+  const out = [title];
   for (const members of blocks) {
     // Share the room: columns that need less than an equal share keep their width, the rest split what is left.
     const widths = new Map<number, number>();
@@ -190,7 +199,7 @@ export function formatCompact(comparison: Comparison, columns = 100): string {
     out.push("");
     out.push(...render("figure", members.map((i) => configs[i]!)));
     out.push([nameWidth, ...members.map((i) => widths.get(i)!)].map((w) => "-".repeat(w)).join(" ".repeat(gap)));
-    for (const row of rows) out.push(...render(row[0], members.map((i) => row[i + 1]!)));
+    for (const row of rows) out.push(...render(row[0]!, members.map((i) => row[i + 1]!)));
   }
   return out.join("\n");
 }
