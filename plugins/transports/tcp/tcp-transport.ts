@@ -349,7 +349,12 @@ export class TcpTransport implements Transport {
       this.#backoff.delete(to);
       return link;
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
+      // The dial's own reason, not its message: "node n3 is unreachable: " is added once, where it is thrown.
+      const reason = error instanceof UnreachableNodeError
+        ? String(error.details.reason)
+        : error instanceof Error
+        ? error.message
+        : String(error);
       // If the node connected to this one while the dial failed, it is up: no back-off.
       if (!this.#links.get(to)?.open) {
         const failures = (this.#backoff.get(to)?.failures ?? 0) + 1;
