@@ -21,6 +21,7 @@ export type RingforgeErrorCode =
   | "RINGFORGE_NOT_RUNNING"
   | "RINGFORGE_ADDRESS_IN_USE"
   | "RINGFORGE_ENGINE_NOT_OPEN"
+  | "RINGFORGE_STORAGE_IO"
   | "RINGFORGE_CORRUPT_DATA"
   | "RINGFORGE_DIRECTORY_LOCKED"
   | "RINGFORGE_SIBLING_LIMIT"
@@ -290,6 +291,22 @@ export class AddressInUseError extends RingforgeError {
 export class EngineNotOpenError extends RingforgeError {
   constructor(engine: string) {
     super("RINGFORGE_ENGINE_NOT_OPEN", `storage engine ${engine} is not open`, { engine });
+  }
+}
+
+/**
+ * The storage engine's disk failed a read, write or sync (`EIO`, `ENOSPC`, a file gone): the
+ * operation is not acknowledged, and a write may or may not have reached the disk. `cause` is
+ * the file system's error; `details.code` its code.
+ */
+export class StorageIoError extends RingforgeError {
+  constructor(engine: string, cause: unknown) {
+    const code = typeof (cause as { code?: unknown } | null)?.code === "string" ? (cause as { code: string }).code : "unknown";
+    super("RINGFORGE_STORAGE_IO", `storage engine ${engine}: the disk failed (${cause instanceof Error ? cause.message : String(cause)})`, {
+      engine,
+      code,
+    });
+    this.cause = cause;
   }
 }
 

@@ -60,6 +60,7 @@ export * from "../core/interfaces/replicator.ts";
 export * from "../core/interfaces/conflict-resolver.ts";
 export * from "../core/interfaces/failure-detector.ts";
 export * from "../core/interfaces/storage-engine.ts";
+export * from "../core/interfaces/file-system.ts";
 export * from "../core/interfaces/transport.ts";
 export * from "../core/interfaces/anti-entropy.ts";
 export * from "../core/interfaces/records.ts";
@@ -106,4 +107,5 @@ export { type DirectoryLock, type DirectoryLockOptions, lockDirectory } from "..
 export * from "../core/runtime/runtime.ts";
 export { systemClock, systemRandom, systemScheduler } from "../core/runtime/system-runtime.ts";
 export { SeededRandom } from "../core/runtime/seeded-random.ts";
-export { VirtualScheduler } from "../core/runtime/virtual-scheduler.ts";
+export { SchedulerLane, VirtualScheduler } from "../core/runtime/virtual-scheduler.ts";
+export { DriftingClock } from "../core/runtime/drifting-clock.ts";

@@ -98,6 +98,7 @@ export function statusOf(error: RingforgeError): ContentfulStatusCode {
     case "RINGFORGE_QUORUM_NOT_REACHED":
     case "RINGFORGE_OVERLOADED":
     case "RINGFORGE_NOT_RUNNING":
+    case "RINGFORGE_STORAGE_IO": // this replica's disk failed; another node may take the request
     case "RINGFORGE_UNREACHABLE":
     case "RINGFORGE_CONNECTION_LOST":
       return 503;

@@ -1,8 +1,8 @@
 /**
  * ringforge's lab bench: deterministic simulation of a whole cluster on virtual time, with
- * fault injection (partitions, crashes, clock skew, lossy links), YCSB-style and set workloads,
- * checkers over the recorded history, and the compare lab that runs one scenario against
- * several store configs.
+ * fault injection (partitions, crashes, pauses, clock skew and drift, lossy links, or a random
+ * nemesis drawn from the seed), YCSB-style and set workloads, checkers over the recorded
+ * history, and the compare lab that runs one scenario against several store configs.
  *
  * @example
  * ```ts
@@ -29,3 +29,10 @@ export * from "./lab-output.ts";
 export * from "./lab-report.ts";
 export * from "./network.ts";
 export type { HandoffStats } from "../core/node/handoff.ts";
+export {
+  DEFAULT_SIMULATED_DISK,
+  type FlippedBit,
+  SimulatedDisk,
+  type SimulatedDiskOptions,
+  type SimulatedDiskStats,
+} from "../core/runtime/simulated-disk.ts";

@@ -204,8 +204,10 @@ function failureSeries(runs: readonly RunReport[]): ChartPoint[] {
 
 /**
  * The spans of a run's faults: a partition, block, loss, duplication or latency fault lasts
- * until the next heal; a crash until its node restarts (or everything heals); skew until
- * everything heals; a join or leave is an instant.
+ * until the next heal (a loss or duplication also until it is set back to 0); a crash until its
+ * node restarts, a pause until its node resumes or crashes (or everything heals); a skew or
+ * drift until that node's clock is set back to 0 or everything heals; a join or leave is an
+ * instant.
  */
 export function faultWindows(faults: readonly FaultRecord[], endSeconds: number): FaultWindow[] {
   const windows: FaultWindow[] = [];
@@ -220,14 +222,24 @@ export function faultWindows(faults: readonly FaultRecord[], endSeconds: number)
   };
   for (const { at, fault } of faults) {
     const s = round(at / 1000);
-    const [verb, subject] = fault.split(" ");
+    const [verb, subject, value] = fault.split(" ");
     if (fault === "heal all") close(() => true, s);
-    else if (fault === "heal") close((k) => k === "network", s);
+    else if (fault === "heal") close((k) => k.startsWith("network"), s);
     else if (verb === "restart") close((k) => k === `crash ${subject}`, s);
-    else if (verb === "crash") open.push({ label: fault, from: s, key: `crash ${subject}` });
-    else if (verb === "skew") open.push({ label: fault, from: s, key: "skew" });
-    else if (["partition", "block", "loss", "duplicate", "latency"].includes(verb!)) open.push({ label: fault, from: s, key: "network" });
-    else windows.push({ label: fault, from: s, to: s });
+    else if (verb === "crash") {
+      close((k) => k === `pause ${subject}`, s);
+      open.push({ label: fault, from: s, key: `crash ${subject}` });
+    } else if (verb === "pause") open.push({ label: fault, from: s, key: `pause ${subject}` });
+    else if (verb === "resume") close((k) => k === `pause ${subject}`, s);
+    else if ((verb === "skew" || verb === "drift") && (value === "0ms" || value === "0")) close((k) => k === `clock ${subject}`, s);
+    else if (verb === "skew" || verb === "drift") open.push({ label: fault, from: s, key: `clock ${subject}` });
+    else if (verb === "disk-repair") close((k) => k === `disk ${subject}`, s);
+    else if (verb === "disk-fail" || verb === "disk-full" || verb === "slow-disk") {
+      open.push({ label: fault, from: s, key: `disk ${subject}` });
+    } else if ((verb === "loss" || verb === "duplicate") && subject === "0") close((k) => k === `network ${verb}`, s);
+    else if (["partition", "block", "loss", "duplicate", "latency"].includes(verb!)) {
+      open.push({ label: fault, from: s, key: `network ${verb}` });
+    } else windows.push({ label: fault, from: s, to: s });
   }
   close(() => true, round(endSeconds));
   return windows.sort((a, b) => a.from - b.from);

@@ -1,7 +1,7 @@
 /**
  * Fault schedules ("nemesis", after Jepsen) as data: partitions, asymmetric blocks, crashes,
- * restarts, clock skew, lossy links — each at a virtual time. Written as JSON events or as a
- * one-line schedule:
+ * restarts, pauses, clock skew and drift, lossy links — each at a virtual time. Written as JSON
+ * events, as a one-line schedule, or drawn from the run's seed by the random nemesis:
  *
  * ```text
  * partition {n1,n2} | {n3,n4,n5} at 1s, heal at 5s; crash n3 at 7s, restart at 9s
@@ -13,6 +13,7 @@ import { z } from "zod";
 import { InvalidConfigError } from "../core/errors.ts";
 import { parseWith } from "../core/build/plugin.ts";
 import type { NodeId } from "../core/model/sibling.ts";
+import type { Random } from "../core/interfaces/random.ts";
 import { type LatencyDistribution, latencySchema } from "../core/model/latency.ts";
 
 /** One fault, applied at virtual time `at` (ms from the start of the run). */
@@ -22,12 +23,16 @@ export type FaultEvent =
   | HealFault
   | CrashFault
   | RestartFault
+  | PauseFault
+  | ResumeFault
   | SkewFault
+  | DriftFault
   | LossFault
   | DuplicateFault
   | LatencyFault
   | JoinFault
-  | LeaveFault;
+  | LeaveFault
+  | DiskFault;
 
 /** When a fault happens. */
 export interface FaultTime {
@@ -76,6 +81,47 @@ export interface RestartFault extends FaultTime {
 }
 
 /**
+ * Stop a node as SIGSTOP stops a process: its timers and message handling wait, messages and
+ * client requests sent to it queue; nothing is lost, its state stays. Pausing a node that is not
+ * running does nothing; crashing a paused node ends the pause.
+ */
+export interface PauseFault extends FaultTime {
+  /** Discriminant. */
+  readonly action: "pause";
+  /** The node. */
+  readonly node: NodeId;
+}
+
+/**
+ * A fault of a node's simulated disk (the disk an engine that keeps files, such as `lsm`, works
+ * on in the lab; the memory engine has none):
+ * - `disk-fail`: every write and fsync fails with `EIO` until `disk-repair` (or the final heal);
+ * - `disk-full`: the disk is full at what it holds now: writes fail with `ENOSPC` until repaired;
+ * - `slow-disk`: fsync takes `factor` times as long until repaired;
+ * - `corrupt`: one bit of one durable byte of one of the node's files flips, once;
+ * - `disk-repair`: ends `disk-fail`, `disk-full` and `slow-disk`.
+ */
+export interface DiskFault extends FaultTime {
+  /** Discriminant. */
+  readonly action: "disk-fail" | "disk-full" | "slow-disk" | "corrupt" | "disk-repair";
+  /** The node whose disk it is. */
+  readonly node: NodeId;
+  /** For `slow-disk`: how many times as long an fsync takes (>= 1). */
+  readonly factor?: number;
+}
+
+/**
+ * Let a paused node go on (SIGCONT): the timers that fell due while it was paused fire at once,
+ * and it receives what was sent to it, in the order it arrived.
+ */
+export interface ResumeFault extends FaultTime {
+  /** Discriminant. */
+  readonly action: "resume";
+  /** The node. */
+  readonly node: NodeId;
+}
+
+/**
  * Add a node to the ring while the cluster runs: it streams the ranges it gains, then the
  * ring changes (see `RingforgeNode.join` in core).
  */
@@ -94,7 +140,7 @@ export interface LeaveFault extends FaultTime {
   readonly node: NodeId;
 }
 
-/** Skew a node's clock. */
+/** Skew a node's clock: step it to read `offsetMs` off virtual time (a drift goes on from there). */
 export interface SkewFault extends FaultTime {
   /** Discriminant. */
   readonly action: "skew";
@@ -102,6 +148,19 @@ export interface SkewFault extends FaultTime {
   readonly node: NodeId;
   /** Offset from virtual time, ms (positive: ahead). */
   readonly offsetMs: number;
+}
+
+/**
+ * Make a node's clock drift: from then on it runs `1 + rate` times as fast as virtual time,
+ * keeping the offset it has (its skew and earlier drift). 0 stops the drift.
+ */
+export interface DriftFault extends FaultTime {
+  /** Discriminant. */
+  readonly action: "drift";
+  /** The node. */
+  readonly node: NodeId;
+  /** Ms gained per ms: 0.05 runs 5% fast, -0.05 5% slow; above -1. */
+  readonly rate: number;
 }
 
 /** Lose a share of all messages. */
@@ -134,6 +193,7 @@ export interface LatencyFault extends FaultTime {
 
 const nodeId = z.string().min(1);
 const at = z.number().min(0).finite();
+const driftRate = z.number().finite().gt(-1, "a drift rate must be above -1 (the clock must go forward)");
 
 /** Validates one structured fault event. */
 export const faultEventSchema: z.ZodType<FaultEvent, unknown> = z.discriminatedUnion("action", [
@@ -142,9 +202,17 @@ export const faultEventSchema: z.ZodType<FaultEvent, unknown> = z.discriminatedU
   z.object({ at, action: z.literal("heal") }).strict(),
   z.object({ at, action: z.literal("crash"), node: nodeId }).strict(),
   z.object({ at, action: z.literal("restart"), node: nodeId }).strict(),
+  z.object({ at, action: z.literal("pause"), node: nodeId }).strict(),
+  z.object({ at, action: z.literal("disk-fail"), node: nodeId }).strict(),
+  z.object({ at, action: z.literal("disk-full"), node: nodeId }).strict(),
+  z.object({ at, action: z.literal("slow-disk"), node: nodeId, factor: z.number().finite().min(1) }).strict(),
+  z.object({ at, action: z.literal("corrupt"), node: nodeId }).strict(),
+  z.object({ at, action: z.literal("disk-repair"), node: nodeId }).strict(),
+  z.object({ at, action: z.literal("resume"), node: nodeId }).strict(),
   z.object({ at, action: z.literal("join"), node: nodeId }).strict(),
   z.object({ at, action: z.literal("leave"), node: nodeId }).strict(),
   z.object({ at, action: z.literal("skew"), node: nodeId, offsetMs: z.number().finite() }).strict(),
+  z.object({ at, action: z.literal("drift"), node: nodeId, rate: driftRate }).strict(),
   z.object({ at, action: z.literal("loss"), probability: z.number().min(0).max(1) }).strict(),
   z.object({ at, action: z.literal("duplicate"), probability: z.number().min(0).max(1) }).strict(),
   z.object({
@@ -156,32 +224,52 @@ export const faultEventSchema: z.ZodType<FaultEvent, unknown> = z.discriminatedU
   }).strict(),
 ]);
 
+/** A scenario's `faults`: the one-line form, a list of events, or the random nemesis. */
+export type FaultSchedule = string | readonly FaultEvent[] | RandomSchedule;
+
 /**
- * Parses a schedule: either an array of {@link FaultEvent}s or the one-line form. Events come
- * back sorted by time (stable for equal times).
+ * Parses a schedule: the one-line form, an array of {@link FaultEvent}s, or a
+ * {@link RandomSchedule} (`{ "random": { ... } }`), which is drawn from `random` for `nodes`
+ * (see {@link randomFaults}). Events come back sorted by time (stable for equal times).
  *
  * Grammar of the one-line form: statements separated by `;`, clauses by `,`, each clause
  * `ACTION [ARGS] at TIME` with TIME like `1.5s` or `200ms`; a clause without a node reuses the
  * previous clause's (`crash n3 at 7s, restart at 9s`). Actions:
  * `partition {a,b} | {c,d}`, `isolate n1` (n1 against everyone else), `block n1 -> n2`,
- * `heal`, `crash n1`, `restart n1`, `join n6`, `leave n2`, `skew n1 +500ms`, `loss 0.1`,
- * `duplicate 0.05`,
+ * `heal`, `crash n1`, `restart n1`, `pause n1`, `resume n1`, `join n6`, `leave n2`,
+ * `skew n1 +500ms`, `drift n1 +0.05` (or `+5%`), `loss 0.1`, `duplicate 0.05`,
+ * `disk-fail n1`, `disk-full n1`, `slow-disk n1 10x`, `corrupt n1`, `disk-repair n1`,
  * `latency n1 -> n2 50ms` (constant) or `latency * -> n3 20..80ms` (uniform; `*` is any node).
  * Wherever a clause names nodes (partition groups, isolate, block, latency), `dc:NAME` stands
  * for every node of datacenter NAME: `isolate dc:dc2`, `latency dc:dc1 -> dc:dc2 40ms`.
  *
  * @param datacenters each node's datacenter, for `dc:` names
- * @throws {InvalidConfigError} naming the clause that does not parse
+ * @param random the run's randomness (`runtime.random`), which a random nemesis forks its own
+ *   stream from; needed only for one
+ * @throws {InvalidConfigError} naming the clause or field that does not parse
  */
 export function parseFaults(
   schedule: unknown,
   nodes: readonly NodeId[] = [],
   datacenters: ReadonlyMap<NodeId, string> = new Map(),
+  random?: Random,
 ): FaultEvent[] {
   let events: FaultEvent[];
   if (typeof schedule === "string") events = parseScheduleText(schedule, nodes, datacenters);
   else if (schedule === undefined || schedule === null) events = [];
-  else events = parseWith(z.array(faultEventSchema), schedule, "faults");
+  else {
+    const parsed = parseWith(faultScheduleSchema, schedule, "faults");
+    if (typeof parsed === "string") events = parseScheduleText(parsed, nodes, datacenters);
+    else if (isRandomSchedule(parsed)) {
+      if (!random) {
+        throw new InvalidConfigError([{
+          path: "faults.random",
+          message: "the random nemesis is drawn from the run's seed: pass the run's Random to parseFaults",
+        }]);
+      }
+      events = randomFaults(parsed.random, nodes, random);
+    } else events = [...parsed];
+  }
   const sorted = events.map((e, i) => [e, i] as const).sort((a, b) => a[0].at - b[0].at || a[1] - b[1]).map(([e]) => e);
   const known = new Set(nodes);
   if (known.size > 0) {
@@ -215,15 +303,23 @@ function nodesOf(event: FaultEvent): NodeId[] {
       return [event.from, event.to].filter((n) => n !== "*");
     case "crash":
     case "restart":
+    case "pause":
+    case "resume":
     case "skew":
+    case "drift":
     case "leave":
+    case "disk-fail":
+    case "disk-full":
+    case "slow-disk":
+    case "corrupt":
+    case "disk-repair":
       return [event.node];
     default:
       return [];
   }
 }
 
-const CLAUSE = /^(\w+)\s*(.*?)\s+at\s+([\d.]+)\s*(ms|s)$/;
+const CLAUSE = /^([\w-]+)\s*(.*?)\s+at\s+([\d.]+)\s*(ms|s)$/;
 
 function parseScheduleText(text: string, nodes: readonly NodeId[], datacenters: ReadonlyMap<NodeId, string>): FaultEvent[] {
   const events: FaultEvent[] = [];
@@ -292,13 +388,33 @@ function parseClause(
       return [{ at, action }];
     case "crash":
     case "restart":
+    case "pause":
+    case "resume":
     case "join":
     case "leave":
+    case "disk-fail":
+    case "disk-full":
+    case "corrupt":
+    case "disk-repair":
       return [{ at, action, node: single(args, clause) }];
+    case "slow-disk": {
+      const m = /^(\S+)\s+(\d+(?:\.\d+)?)x$/.exec(args);
+      if (!m || !(Number(m[2]) >= 1)) {
+        throw bad(clause, "slow-disk looks like `slow-disk n1 10x` (fsync takes 10 times as long; at least 1x)");
+      }
+      return [{ at, action, node: m[1]!, factor: Number(m[2]) }];
+    }
     case "skew": {
       const m = /^(\S+)\s+([+-]?[\d.]+)\s*(ms|s)$/.exec(args);
       if (!m) throw bad(clause, "skew looks like `skew n1 +500ms`");
       return [{ at, action, node: m[1]!, offsetMs: Number(m[2]) * (m[3] === "s" ? 1000 : 1) }];
+    }
+    case "drift": {
+      const m = /^(\S+)\s+([+-]?\d+(?:\.\d+)?)(%?)$/.exec(args);
+      if (!m) throw bad(clause, "drift looks like `drift n1 +0.05` (5% fast) or `drift n1 -2%`");
+      const rate = Number(m[2]) / (m[3] ? 100 : 1);
+      if (!(rate > -1)) throw bad(clause, "a drift rate must be above -1 (the clock must go forward)");
+      return [{ at, action, node: m[1]!, rate }];
     }
     case "loss":
     case "duplicate": {
@@ -319,4 +435,236 @@ function single(args: string, clause: string): NodeId {
 
 function bad(clause: string, message: string): InvalidConfigError {
   return new InvalidConfigError([{ path: "faults", message: `"${clause}": ${message}` }]);
+}
+
+// ---- the random nemesis -----------------------------------------------------------------------
+
+/** The kinds of fault the random nemesis draws from. */
+export const RANDOM_FAULT_KINDS = ["partition", "crash", "pause", "skew", "drift", "loss"] as const;
+
+/** One of {@link RANDOM_FAULT_KINDS}. */
+export type RandomFaultKind = (typeof RANDOM_FAULT_KINDS)[number];
+
+/**
+ * A fault schedule drawn from the run's seed (Jepsen's "random nemesis"). From `from` to `until`,
+ * a fault starts every `every` ms, of a kind drawn from `kinds` among those it may start then,
+ * and lasts a time drawn from `lasting`, cut short at `until`: whatever it starts, it also ends,
+ * so the cluster is whole again by `until`. Faults overlap when they last longer than `every`.
+ *
+ * What each kind does, and how it ends:
+ * - `partition`: the nodes split in two groups at a random point of a random order (`heal`).
+ *   One partition at a time.
+ * - `crash`, `pause`: a node that is up (`restart`, `resume`). At most `maxDown` nodes are
+ *   crashed or paused at once, and a node that came back is not taken down again in the same slot.
+ * - `skew`: a node's clock steps 50 ms to 1 s ahead or behind (`skew NODE 0ms`).
+ * - `drift`: a node's clock runs 1% to 10% fast or slow (`drift NODE 0`, then `skew NODE 0ms`,
+ *   which steps it back to virtual time). One clock fault per node at a time.
+ * - `loss`: every link loses 5% to 30% of its messages (`loss 0`). One at a time.
+ */
+export interface RandomNemesis {
+  /** Time from the start of one fault to the start of the next, ms. */
+  readonly every: number;
+  /** When the first fault starts, ms from the moment the clients start. Default: `every`. */
+  readonly from: number;
+  /** Every fault has ended by then, ms; none starts at or after it. */
+  readonly until: number;
+  /** How long each fault lasts, drawn uniformly, ms. Default `every / 2` to `2 × every`. */
+  readonly lasting: {
+    /** Shortest, ms. */
+    readonly min: number;
+    /** Longest, ms. */
+    readonly max: number;
+  };
+  /** The kinds to draw from, each as likely as the others. Default: all of them. */
+  readonly kinds: readonly RandomFaultKind[];
+  /** Most nodes crashed or paused at the same time (partitions do not count). Default 1. */
+  readonly maxDown: number;
+}
+
+/** A scenario's `faults` that asks for the random nemesis: `{ "random": { ... } }`. */
+export interface RandomSchedule {
+  /** The nemesis. */
+  readonly random: RandomNemesis;
+}
+
+/** The label of the random stream the nemesis forks from the run's Random. */
+export const NEMESIS_STREAM = "nemesis";
+
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s)$/;
+
+/** Ms as a number, or a string such as `"2s"` or `"500ms"`. */
+const duration = z.unknown().transform((raw, ctx) => {
+  const m = typeof raw === "string" ? DURATION.exec(raw.trim()) : null;
+  const ms = typeof raw === "number" ? raw : m ? Number(m[1]) * (m[2] === "s" ? 1000 : 1) : NaN;
+  if (Number.isFinite(ms) && ms >= 0) return ms;
+  ctx.addIssue({ code: "custom", message: `expected ms (a number) or a duration such as "2s" or "500ms", got ${JSON.stringify(raw)}` });
+  return z.NEVER;
+});
+
+/** Validates a {@link RandomNemesis} (durations as ms or `"2s"`), filling in its defaults. */
+export const randomNemesisSchema: z.ZodType<RandomNemesis, unknown> = z
+  .object({
+    every: duration,
+    from: duration.optional(),
+    until: duration,
+    lasting: z.union([z.object({ min: duration, max: duration }).strict(), duration]).optional(),
+    kinds: z
+      .array(z.enum(RANDOM_FAULT_KINDS))
+      .min(1)
+      .refine((kinds) => new Set(kinds).size === kinds.length, "each kind once")
+      .optional(),
+    maxDown: z.number().int().min(0).default(1),
+  })
+  .strict()
+  .transform((spec, ctx) => {
+    const issue = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
+    const every = spec.every;
+    const from = spec.from ?? every;
+    const lasting = spec.lasting === undefined
+      ? { min: every / 2, max: every * 2 }
+      : typeof spec.lasting === "number"
+      ? { min: spec.lasting, max: spec.lasting }
+      : spec.lasting;
+    if (!(every > 0)) {
+      issue("every", "must be above 0");
+      return z.NEVER;
+    }
+    if (!(spec.until > from)) issue("until", `must come after the first fault (${from} ms)`);
+    if (!(lasting.min >= 1)) issue("lasting", "a fault must last at least 1 ms");
+    if (!(lasting.min <= lasting.max)) issue("lasting", "min must not exceed max");
+    const kinds = spec.kinds ?? RANDOM_FAULT_KINDS;
+    if (spec.maxDown === 0 && kinds.every((k) => k === "crash" || k === "pause")) {
+      issue("maxDown", "with maxDown 0 no crash or pause may start, and those are the only kinds");
+    }
+    return { every, from, until: spec.until, lasting, kinds, maxDown: spec.maxDown };
+  });
+
+const randomScheduleSchema = z.object({ random: randomNemesisSchema }).strict();
+
+/**
+ * Validates a scenario's `faults`: a one-line schedule, an array of events, or
+ * `{ "random": ... }`, each with the errors of its own form.
+ */
+export const faultScheduleSchema: z.ZodType<FaultSchedule, unknown> = z.unknown().transform((raw, ctx) => {
+  const schema: z.ZodType<FaultSchedule, unknown> = typeof raw === "string"
+    ? z.string()
+    : Array.isArray(raw)
+    ? z.array(faultEventSchema)
+    : randomScheduleSchema;
+  const result = schema.safeParse(raw);
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
+  return z.NEVER;
+});
+
+function isRandomSchedule(schedule: FaultSchedule): schedule is RandomSchedule {
+  return typeof schedule === "object" && !Array.isArray(schedule);
+}
+
+/**
+ * Draws the random nemesis's events for `nodes` (see {@link RandomNemesis}) from its own stream,
+ * forked from `random` with the label {@link NEMESIS_STREAM}: the same seed gives the same faults
+ * to every config of a comparison that has the same nodes, and no other draw of the run moves.
+ *
+ * @param random the run's randomness (`runtime.random`)
+ * @throws {InvalidConfigError} if `maxDown` would let every node be down at once
+ *
+ * @example
+ * ```ts
+ * const spec = randomNemesisSchema.parse({ every: "2s", until: "20s", kinds: ["crash", "pause"] });
+ * const events = randomFaults(spec, ["n1", "n2", "n3", "n4", "n5"], virtualRuntime(7).random);
+ * ```
+ */
+export function randomFaults(spec: RandomNemesis, nodes: readonly NodeId[], random: Random): FaultEvent[] {
+  const takesDown = spec.kinds.some((k) => k === "crash" || k === "pause");
+  if (nodes.length === 0) {
+    throw new InvalidConfigError([{ path: "faults.random", message: "the random nemesis needs the cluster's nodes" }]);
+  }
+  if (takesDown && spec.maxDown >= nodes.length) {
+    throw new InvalidConfigError([{
+      path: "faults.random.maxDown",
+      message: `${spec.maxDown} would let all ${nodes.length} nodes be down at once; at most ${nodes.length - 1}`,
+    }]);
+  }
+  const r = random.fork(NEMESIS_STREAM);
+  const events: FaultEvent[] = [];
+  const never = -Infinity;
+  /** When each node's last crash or pause ends, and its last clock fault. */
+  const downUntil = new Map<NodeId, number>();
+  const clockUntil = new Map<NodeId, number>();
+  let networkUntil = never;
+  let lossUntil = never;
+  const pick = <T>(list: readonly T[]): T => list[r.int(list.length)]!;
+  const sign = () => (r.int(2) === 0 ? 1 : -1);
+  for (let start = spec.from; start < spec.until; start += spec.every) {
+    const down = nodes.filter((n) => (downUntil.get(n) ?? never) > start).length;
+    // A node that came back at `start` is still starting; it is not taken down again then.
+    const up = nodes.filter((n) => (downUntil.get(n) ?? never) < start);
+    const clockFree = nodes.filter((n) => (clockUntil.get(n) ?? never) <= start);
+    const possible = spec.kinds.filter((kind) => {
+      switch (kind) {
+        case "partition":
+          return nodes.length >= 2 && networkUntil <= start;
+        case "loss":
+          return lossUntil <= start;
+        case "crash":
+        case "pause":
+          return down < spec.maxDown && up.length > 0;
+        case "skew":
+        case "drift":
+          return clockFree.length > 0;
+      }
+    });
+    if (possible.length === 0) continue;
+    const kind = pick(possible);
+    const end = Math.min(spec.until, start + Math.round(spec.lasting.min + r.next() * (spec.lasting.max - spec.lasting.min)));
+    switch (kind) {
+      case "partition": {
+        const order = [...nodes];
+        for (let i = order.length - 1; i > 0; i--) {
+          const j = r.int(i + 1);
+          [order[i], order[j]] = [order[j]!, order[i]!];
+        }
+        const cut = 1 + r.int(nodes.length - 1);
+        const side = new Set(order.slice(0, cut));
+        events.push({
+          at: start,
+          action: "partition",
+          groups: [nodes.filter((n) => side.has(n)), nodes.filter((n) => !side.has(n))],
+        });
+        events.push({ at: end, action: "heal" });
+        networkUntil = end;
+        break;
+      }
+      case "loss":
+        events.push({ at: start, action: "loss", probability: (5 + r.int(26)) / 100 });
+        events.push({ at: end, action: "loss", probability: 0 });
+        lossUntil = end;
+        break;
+      case "crash":
+      case "pause": {
+        const node = pick(up);
+        events.push({ at: start, action: kind, node });
+        events.push({ at: end, action: kind === "crash" ? "restart" : "resume", node });
+        downUntil.set(node, end);
+        break;
+      }
+      case "skew": {
+        const node = pick(clockFree);
+        events.push({ at: start, action: "skew", node, offsetMs: sign() * (50 + r.int(951)) });
+        events.push({ at: end, action: "skew", node, offsetMs: 0 });
+        clockUntil.set(node, end);
+        break;
+      }
+      case "drift": {
+        const node = pick(clockFree);
+        events.push({ at: start, action: "drift", node, rate: (sign() * (1 + r.int(10))) / 100 });
+        events.push({ at: end, action: "drift", node, rate: 0 });
+        events.push({ at: end, action: "skew", node, offsetMs: 0 });
+        clockUntil.set(node, end);
+        break;
+      }
+    }
+  }
+  return events;
 }

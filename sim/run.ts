@@ -12,16 +12,18 @@ import type { AntiEntropyStats } from "../core/interfaces/anti-entropy.ts";
 import type { HandoffStats } from "../core/node/handoff.ts";
 import type { HintStats } from "../core/interfaces/replicator.ts";
 import { bytesEqual } from "../core/codec/bytes.ts";
-import { InvalidConfigError, NotRunningError, RetriesExhaustedError, RingforgeError } from "../core/errors.ts";
+import { InvalidConfigError, NotRunningError, RetriesExhaustedError, RingforgeError, TimeoutError } from "../core/errors.ts";
 import { type KeyValueStore, StoreClient } from "../core/client/store-client.ts";
 import { Counters } from "../core/client/datatypes/pn-counter.ts";
 import { Sets } from "../core/client/datatypes/or-set.ts";
 import { Session } from "../core/client/session.ts";
-import { sleep } from "../core/interfaces/clock.ts";
+import { sleep, type Timer } from "../core/interfaces/clock.ts";
 import type { Random } from "../core/interfaces/random.ts";
 import type { CausalContext } from "../core/model/causal-context.ts";
 import type { RingforgeNode } from "../core/node/ringforge-node.ts";
 import { type VirtualRuntime, virtualRuntime } from "../core/runtime/runtime.ts";
+import type { SchedulerLane } from "../core/runtime/virtual-scheduler.ts";
+import type { NodeId } from "../core/model/sibling.ts";
 import type { NetworkStats, SimulatedNetwork } from "../core/interfaces/simulated-network.ts";
 import { simulatedNetwork } from "./network.ts";
 import {
@@ -194,6 +196,9 @@ export async function runScenario(
     const sim = new Simulation(cluster, simulatedNetwork(cluster), runtime, scenario, options);
     return await sim.run();
   } finally {
+    // A node still paused (a membership run is judged unhealed) could not stop: stopping drains
+    // its requests on its own timers.
+    for (const id of cluster.ids) runtime.schedulerFor(id).resume();
     await cluster.stop();
   }
 }
@@ -215,6 +220,14 @@ class Simulation {
   #streamed = 0;
   #streamedBytes = 0;
   #onRestart: ((id: string, node: RingforgeNode) => void) | undefined;
+  /** Each node instance as the clients reach it (see {@link #client}). */
+  readonly #requests = new WeakMap<RingforgeNode, NodeRequests>();
+  /** True if the schedule pauses a node: client requests then keep a time limit of their own. */
+  readonly #pausable: boolean;
+  /** Per node, how each client request in flight on it gives up once the node is paused. */
+  readonly #waiting = new Map<NodeId, Set<() => void>>();
+  /** Nodes whose simulated disk a fault touched: the final heal repairs them. */
+  readonly #faultyDisks = new Set<NodeId>();
 
   constructor(
     readonly cluster: Cluster,
@@ -230,7 +243,9 @@ class Simulation {
       const dc = node.services.settings.member.datacenter;
       if (dc !== undefined) datacenters.set(node.id, dc);
     }
-    this.#faults = parseFaults(scenario.faults, cluster.ids, datacenters);
+    // A random nemesis forks its own stream from the run's Random: no other draw moves.
+    this.#faults = parseFaults(scenario.faults, cluster.ids, datacenters, runtime.random);
+    this.#pausable = this.#faults.some((f) => f.action === "pause");
     const strangers = (scenario.coordinators ?? []).filter((id) => !cluster.ids.includes(id));
     if (strangers.length > 0) {
       throw new InvalidConfigError(
@@ -268,6 +283,8 @@ class Simulation {
     // after the faults, not during them.
     const lastFault = this.#faults.length ? t0 + this.#faults[this.#faults.length - 1]!.at : 0;
     if (lastFault > this.now) await sleep(this.runtime.scheduler, lastFault - this.now + 1);
+    // Paused nodes first: a join or leave may wait for one.
+    this.#resumeAll();
     await Promise.all(this.#membership);
     await this.#healAll();
     await sleep(this.runtime.scheduler, this.scenario.quiesceMs);
@@ -404,6 +421,8 @@ class Simulation {
         this.history.fault(this.now, `crash ${fault.node}`);
         if (this.cluster.node(fault.node).running) this.#onCrash?.(fault.node);
         void this.cluster.crash(fault.node);
+        // Killing a stopped process ends its pause: what waited for it now finds it gone.
+        this.runtime.schedulerFor(fault.node).resume();
         return;
       case "restart":
         this.history.fault(this.now, `restart ${fault.node}`);
@@ -429,9 +448,42 @@ class Simulation {
         this.history.fault(this.now, `leave ${fault.node}`);
         this.#membership.push(this.cluster.leave(fault.node).then(() => this.history.fault(this.now, `${fault.node} left`)));
         return;
+      case "pause":
+        this.history.fault(this.now, `pause ${fault.node}`);
+        // Only a running process can be stopped; a crashed node stays crashed.
+        if (this.cluster.node(fault.node).running) {
+          this.runtime.schedulerFor(fault.node).pause();
+          for (const giveUp of this.#waiting.get(fault.node) ?? []) giveUp();
+        }
+        return;
+      case "resume":
+        this.history.fault(this.now, `resume ${fault.node}`);
+        this.runtime.schedulerFor(fault.node).resume();
+        return;
+      case "disk-fail":
+      case "disk-full":
+      case "slow-disk":
+      case "corrupt":
+      case "disk-repair": {
+        const disk = this.runtime.diskOf(fault.node);
+        this.#faultyDisks.add(fault.node);
+        if (fault.action === "disk-fail") disk.fail("EIO");
+        else if (fault.action === "disk-full") disk.setCapacity(disk.usedBytes);
+        else if (fault.action === "slow-disk") disk.slow(fault.factor ?? 1);
+        else if (fault.action === "disk-repair") disk.repair();
+        if (fault.action === "corrupt") {
+          const flipped = disk.corrupt();
+          this.history.fault(this.now, `corrupt ${fault.node} ${flipped ? `${flipped.path}@${flipped.offset}` : "(no durable byte)"}`);
+        } else this.history.fault(this.now, `${fault.action} ${fault.node}${fault.action === "slow-disk" ? ` ${fault.factor}x` : ""}`);
+        return;
+      }
       case "skew":
         this.runtime.setSkew(fault.node, fault.offsetMs);
         this.history.fault(this.now, `skew ${fault.node} ${fault.offsetMs}ms`);
+        return;
+      case "drift":
+        this.runtime.setDrift(fault.node, fault.rate);
+        this.history.fault(this.now, `drift ${fault.node} ${fault.rate}`);
         return;
       case "loss":
         net.setLink("*", "*", { loss: fault.probability });
@@ -448,9 +500,20 @@ class Simulation {
     }
   }
 
+  /** Resumes every paused node (the first step of healing everything). */
+  #resumeAll(): void {
+    for (const id of this.cluster.ids) {
+      const lane = this.runtime.schedulerFor(id);
+      if (!lane.paused) continue;
+      lane.resume();
+      this.history.fault(this.now, `resume ${id}`);
+    }
+  }
+
   async #healAll(): Promise<void> {
     this.#network.heal();
     this.#network.resetLinks();
+    for (const id of this.#faultyDisks) this.runtime.diskOf(id).repair();
     for (const id of this.cluster.ids) {
       if (!this.cluster.node(id).running) this.#instances.push(await this.cluster.restart(id));
     }
@@ -464,6 +527,63 @@ class Simulation {
     const only = this.scenario.coordinators;
     const running = this.cluster.nodes.filter((n) => n.running && (only === undefined || only.includes(n.id)));
     return running.length ? running[this.#random.int(running.length)] : undefined;
+  }
+
+  /** `node` as a client reaches it (see {@link #request}). */
+  #client(node: RingforgeNode): NodeRequests {
+    // Without pauses, the node itself: such runs keep their histories bit for bit.
+    if (!this.#pausable) return node;
+    let requests = this.#requests.get(node);
+    if (!requests) {
+      const lane = this.runtime.schedulerFor(node.id);
+      const when = <T>(what: string, call: () => Promise<T>): Promise<T> => this.#request(lane, node.id, what, call);
+      requests = {
+        get: (key, options) => when("get", () => node.get(key, options)),
+        put: (key, value, options) => when("put", () => node.put(key, value, options)),
+        delete: (key, options) => when("delete", () => node.delete(key, options)),
+      };
+      this.#requests.set(node, requests);
+    }
+    return requests;
+  }
+
+  /**
+   * A client request in a run that pauses nodes. Sent to a paused node, it waits, as one sent to
+   * a stopped process waits in its socket, and runs when the node resumes (so it may still take
+   * effect then). A request in flight on a node that pauses waits likewise. Either way the
+   * client gives up with a timeout once the request's time limit has passed since it sent it,
+   * as a client of a stopped process does: the node's own timers, which would have ended it,
+   * are stopped with the node.
+   */
+  #request<T>(lane: SchedulerLane, node: NodeId, what: string, call: () => Promise<T>): Promise<T> {
+    const start = this.now;
+    const limitMs = this.scenario.requestTimeoutMs ?? this.cluster.store.requestTimeoutMs;
+    let waiting = this.#waiting.get(node);
+    if (!waiting) this.#waiting.set(node, waiting = new Set());
+    const pending = waiting;
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      let timer: Timer | undefined;
+      const settle = (then: () => void) => {
+        if (settled) return;
+        settled = true;
+        timer?.cancel();
+        pending.delete(giveUp);
+        then();
+      };
+      const giveUp = () => {
+        timer ??= this.runtime.scheduler.schedule(start + limitMs - this.now, () => {
+          settle(() => reject(new TimeoutError(`${what} on paused ${node}`, limitMs, { node })));
+        });
+      };
+      pending.add(giveUp);
+      let sent: Promise<T>;
+      if (lane.paused) {
+        giveUp();
+        sent = lane.whenResumed().then(call);
+      } else sent = call();
+      sent.then((value) => settle(() => resolve(value)), (error: unknown) => settle(() => reject(error)));
+    });
   }
 
   async #think(range: MsRange): Promise<void> {
@@ -492,7 +612,7 @@ class Simulation {
       }
       this.#touched.add(w.key);
       // One try: a failed add is recorded as failed (it may still be stored), not retried.
-      const set = new StoreClient(node, { codec: setCodec(element), merge: unionOfSets, maxTries: 1 });
+      const set = new StoreClient(this.#client(node), { codec: setCodec(element), merge: unionOfSets, maxTries: 1 });
       let putStart: number | undefined;
       try {
         await set.update(
@@ -535,9 +655,9 @@ class Simulation {
     };
     // Each request (every read and write of every try) goes to a node picked then.
     const store: KeyValueStore = {
-      get: (key, options) => pick().get(key, options),
-      put: (key, value, options) => pick().put(key, value, options),
-      delete: (key, options) => pick().delete(key, options),
+      get: (key, options) => this.#client(pick()).get(key, options),
+      put: (key, value, options) => this.#client(pick()).put(key, value, options),
+      delete: (key, options) => this.#client(pick()).delete(key, options),
     };
     const actor = { actor: `c${client}` };
     const counters = new Counters(store, actor);
@@ -635,7 +755,7 @@ class Simulation {
       let context: CausalContext | undefined;
       if (op !== "insert") {
         try {
-          const read = await node.get(key, { ...this.#timeout(), ...session });
+          const read = await this.#client(node).get(key, { ...this.#timeout(), ...session });
           context = read.context;
           this.#recordRead(client, "read", key, node.id, start, read.values.length, read.values.map(ycsbId));
         } catch (error) {
@@ -648,8 +768,8 @@ class Simulation {
       if (op !== "read") {
         const putStart = this.now;
         try {
-          if (op === "delete") await node.delete(key, { context, ...this.#timeout(), ...session });
-          else await node.put(key, ycsbValue(id, w.valueBytes), { context, ...this.#timeout(), ...session });
+          if (op === "delete") await this.#client(node).delete(key, { context, ...this.#timeout(), ...session });
+          else await this.#client(node).put(key, ycsbValue(id, w.valueBytes), { context, ...this.#timeout(), ...session });
           this.history.record({ client, kind: writeKind, key, node: node.id, value: id, start: putStart, end: this.now, ok: true });
         } catch (error) {
           this.#fail(client, writeKind, key, node.id, putStart, codeOf(error), id);
@@ -747,6 +867,9 @@ function siblingLimitReport(history: History, t0: number): { siblingLimit?: Sibl
 function optionsOf(ref: PluginRef | undefined): Readonly<Record<string, unknown>> {
   return typeof ref === "object" ? (ref.options ?? {}) : {};
 }
+
+/** What a client asks of a node. */
+type NodeRequests = Pick<RingforgeNode, "get" | "put" | "delete">;
 
 /** Loads in flight at once in the YCSB load phase. */
 const LOAD_PARALLELISM = 32;

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { parseWith } from "../core/build/plugin.ts";
-import { type FaultEvent, faultEventSchema } from "./nemesis.ts";
+import { type FaultSchedule, faultScheduleSchema } from "./nemesis.ts";
 import type { Session } from "../core/client/session.ts";
 
 /** A range of milliseconds, drawn uniformly per use. */
@@ -122,8 +122,11 @@ export interface Scenario {
   readonly description: string;
   /** What the clients do. */
   readonly workload: Workload;
-  /** Faults by time; a string uses the one-line form of {@link parseFaults}. */
-  readonly faults: readonly FaultEvent[] | string;
+  /**
+   * Faults by time: a list of events, a string in the one-line form of {@link parseFaults}, or
+   * `{ "random": ... }` for faults drawn from the run's seed ({@link RandomNemesis}).
+   */
+  readonly faults: FaultSchedule;
   /**
    * Clients stop starting operations after this much virtual time even if their budget is not
    * spent. Default: no limit.
@@ -208,7 +211,7 @@ const scenarioSchema: z.ZodType<Scenario, unknown> = z
       crdtSchema,
       z.object({ type: z.literal("membership"), durationMs: z.number().positive().finite() }).strict(),
     ]),
-    faults: z.union([z.string(), z.array(faultEventSchema)]).default([]),
+    faults: faultScheduleSchema.default([]),
     durationMs: z.number().positive().finite().optional(),
     quiesceMs: z.number().min(0).finite().default(5000),
     requestTimeoutMs: z.number().positive().finite().optional(),

@@ -33,6 +33,7 @@ import { compareBytes } from "../core/codec/bytes.ts";
 import { encodeRecord, type LogOperation } from "../plugins/engines/lsm/commit-log.ts";
 import { LsmEngine, type LsmEngineOptions } from "../plugins/engines/lsm/lsm-engine.ts";
 import { writeManifest } from "../plugins/engines/lsm/manifest.ts";
+import { hostFileSystem } from "../core/host/host-file-system.ts";
 import { CRASH_KEYS, crashKey, type CrashOperation, crashOperations, crashOptions } from "./support/lsm-crash-writer.ts";
 import { SeededRandom } from "../core/runtime/seeded-random.ts";
 
@@ -321,7 +322,7 @@ describe('lsm engine: SIGKILL of a writer with sync "always"', () => {
     // the flush that would have saved the manifest: the manifest still says nextFile 2.
     const directory = freshDirectory();
     mkdirSync(directory, { recursive: true });
-    await writeManifest(directory, { nextFile: 2, log: 1, levels: [[]] });
+    await writeManifest(hostFileSystem, directory, { nextFile: 2, log: 1, levels: [[]] });
     await writeFile(join(directory, "000001.log"), encodeRecord([{ key: bytes("a"), value: bytes("1") }]));
     await writeFile(join(directory, "000002.log"), encodeRecord([{ key: bytes("b"), value: bytes("2") }]));
     const engine = new LsmEngine({ directory, sync: "always" }, systemScheduler);
@@ -491,7 +492,7 @@ describe("lsm engine: a flipped byte in the commit log", () => {
     const directory = freshDirectory();
     mkdirSync(directory, { recursive: true });
     // What a crash leaves while a frozen memtable's log (1) and the current log (2) both hold writes.
-    await writeManifest(directory, { nextFile: 3, log: 1, levels: [[]] });
+    await writeManifest(hostFileSystem, directory, { nextFile: 3, log: 1, levels: [[]] });
     const older = records.slice(0, 20).map((record) => encodeRecord(record));
     const newer = records.slice(20).map((record) => encodeRecord(record));
     await writeFile(join(directory, "000001.log"), concat(older));

@@ -22,6 +22,7 @@ import type { StorageEngine } from "../core/interfaces/storage-engine.ts";
 import { LsmEngine, type LsmEngineOptions, lsmEnginePlugin } from "../plugins/engines/lsm/index.ts";
 import { crc32c } from "../plugins/engines/lsm/crc32c.ts";
 import { storageEngineSuite } from "../plugin-kit/testing/index.ts";
+import { systemRuntime } from "../core/runtime/runtime.ts";
 
 const root = mkdtempSync(join(tmpdir(), "ringforge-lsm-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -51,7 +52,11 @@ storageEngineSuite({ plugin: lsmEnginePlugin, options: { directory: freshDirecto
 
 const pluginDirectory = freshDirectory();
 function nodeEngine(id: string): StorageEngine {
-  return lsmEnginePlugin.create(standaloneContext({ id }), lsmEnginePlugin.parseOptions({ directory: pluginDirectory }));
+  // The host's runtime, as a node process has: its files on this disk, where the test looks.
+  return lsmEnginePlugin.create(
+    standaloneContext({ id, runtime: systemRuntime() }),
+    lsmEnginePlugin.parseOptions({ directory: pluginDirectory }),
+  );
 }
 
 for (

@@ -116,7 +116,12 @@ export class Cluster {
    * had not made durable. Idempotent.
    */
   async crash(id: NodeId): Promise<void> {
-    await this.node(id).crash();
+    const node = this.node(id);
+    // On a virtual runtime the machine goes down with the process: its simulated disk keeps only
+    // what was synced (a torn prefix of the rest, at most), at this very instant. The host's disk
+    // is never touched.
+    if (node.running) (this.runtime as Partial<VirtualRuntime>).diskOf?.(id).crash();
+    await node.crash();
   }
 
   /**

@@ -9,6 +9,7 @@
 import { type DependencyContainer, get, globalContainer, provide, provideValue } from "./di.ts";
 import { ANTI_ENTROPY } from "../interfaces/anti-entropy.ts";
 import { CLOCK, SCHEDULER } from "../interfaces/clock.ts";
+import { FILE_SYSTEM } from "../interfaces/file-system.ts";
 import { CONFLICT_RESOLVER } from "../interfaces/conflict-resolver.ts";
 import { FAILURE_DETECTOR } from "../interfaces/failure-detector.ts";
 import { LOGGER } from "../interfaces/logger.ts";
@@ -103,6 +104,8 @@ export function buildNode(root: DependencyContainer, store: ResolvedStore, id: N
     handoff: store.handoff,
   };
   const clock = runtime.clockFor(id);
+  // The node's own timers (its lane, in a simulation): pausing the node holds them.
+  const scheduler = runtime.schedulerFor(id);
   const random = runtime.random.fork(`node:${id}`);
   const logger = runtime.loggerFor(id);
   const router = new MessageTable();
@@ -113,7 +116,9 @@ export function buildNode(root: DependencyContainer, store: ResolvedStore, id: N
   provideValue(c, MESSAGE_TABLE, router);
 
   const realTime = { clock: systemClock, scheduler: systemScheduler };
-  const base = { settings, members: store.members, clock, scheduler: runtime.scheduler, random, logger, realTime, router };
+  const fs = runtime.fileSystemFor(id);
+  provideValue(c, FILE_SYSTEM, fs);
+  const base = { settings, members: store.members, clock, scheduler, random, logger, realTime, router, fs };
   for (const family of PLUGIN_FAMILIES) {
     const { plugin, options } = store.plugins[family];
     const context = pluginContext(c, base, family);
@@ -166,7 +171,7 @@ export function buildNode(root: DependencyContainer, store: ResolvedStore, id: N
   const services = {
     settings,
     clock,
-    scheduler: runtime.scheduler,
+    scheduler,
     random,
     logger,
     members: store.members,
@@ -220,6 +225,7 @@ interface ContextBase {
   readonly logger: PluginContext["logger"];
   readonly realTime: PluginContext["realTime"];
   readonly router: PluginContext["router"];
+  readonly fs: PluginContext["fs"];
 }
 
 /**

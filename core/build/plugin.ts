@@ -9,6 +9,7 @@ import { z } from "zod";
 import { InvalidConfigError } from "../errors.ts";
 import type { AntiEntropy } from "../interfaces/anti-entropy.ts";
 import type { Clock, Scheduler } from "../interfaces/clock.ts";
+import type { FileSystem } from "../interfaces/file-system.ts";
 import type { ConflictResolver } from "../interfaces/conflict-resolver.ts";
 import type { FailureDetector } from "../interfaces/failure-detector.ts";
 import type { Logger } from "../interfaces/logger.ts";
@@ -129,6 +130,12 @@ export interface PluginContext<S = unknown> {
   readonly realTime: RealTime;
   /** Where the plugin registers the message prefix of its own protocol. */
   readonly router: MessageRouter;
+  /**
+   * The node's files: the host's disk for a node process, the node's simulated disk in the lab
+   * (which the lab can crash, fill, slow down or corrupt). An engine that keeps files uses this,
+   * never `node:fs`, so it runs in both.
+   */
+  readonly fs: FileSystem;
   /**
    * The plugin's own slice of the engine (see core/model/keyspace.ts): the bundled plugins use
    * the reserved names (`"hints"`); another plugin uses its own name.

@@ -71,6 +71,7 @@ export function standaloneContext<S = unknown>(options: StandaloneContextOptions
     logger: runtime.loggerFor(id),
     realTime: { clock: systemClock, scheduler: systemScheduler },
     router: options.router ?? new MessageTable(),
+    fs: runtime.fileSystemFor(id),
     keyspace: (name) => keyspace(need("engine"), name),
     shared: options.shared as S,
     get engine() {

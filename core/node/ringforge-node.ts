@@ -290,17 +290,31 @@ export class RingforgeNode {
     const wasRunning = this.#life.state === "running" || this.#life.state === "stopping";
     this.#life.state = "stopped";
     if (!wasRunning) return;
-    await this.#halt();
+    await this.#halt(true);
     this.#s.logger.info("node crashed", { id: this.id });
   }
 
-  async #halt(): Promise<void> {
+  /** Stops every service; `crashing`: the engine is dropped as a killed process drops it, not closed. */
+  async #halt(crashing = false): Promise<void> {
     for (const timer of this.#timers.splice(0)) timer.cancel();
     await this.#s.antiEntropy.stop();
     await this.#s.replicator.stop?.();
     await this.#s.detector.stop();
     await this.#s.transport.stop();
-    await this.#s.engine.close();
+    const engine = this.#s.engine as { crash?: () => Promise<void> };
+    // An engine that can be killed (the LSM engine: its unwritten log records are dropped, nothing
+    // is fsynced) is; one that cannot is closed, which a crash of a memory engine amounts to.
+    if (crashing && typeof engine.crash === "function") {
+      // Its I/O in flight may fail (a simulated machine crash takes the disk's page cache and
+      // every open file with it): a killed process reports nothing, so neither does this.
+      await engine.crash().catch(() => {});
+    } else {
+      // A stop completes whatever the engine says; what it could not make durable is reported
+      // where an operator looks (under `interval` it may include acknowledged writes).
+      await this.#s.engine.close().catch((error: unknown) =>
+        this.#s.logger.error("the storage engine failed to close cleanly", { id: this.id, error: String(error) })
+      );
+    }
   }
 
   /**

@@ -10,9 +10,12 @@ import { drainMicrotasks, runSteps } from "./macrotask.ts";
 const BATCH = 128;
 
 interface ScheduledEvent {
-  readonly time: number;
-  readonly seq: number;
+  /** Due time; a held event gets its resume time. */
+  time: number;
+  seq: number;
   callback: (() => void) | undefined;
+  /** The lane it was scheduled on, if any (events of the shared scheduler have none). */
+  readonly lane: SchedulerLane | undefined;
 }
 
 /**
@@ -41,6 +44,8 @@ export class VirtualScheduler implements Scheduler, Clock {
   #loop: Promise<void> | undefined;
   #eventsRun = 0;
   readonly #onError: (error: unknown) => void;
+  /** Events of paused lanes, held in the order they fell due. */
+  readonly #held = new Map<SchedulerLane, ScheduledEvent[]>();
 
   /**
    * @param options.start virtual time to start at (ms), default 0
@@ -55,6 +60,11 @@ export class VirtualScheduler implements Scheduler, Clock {
           throw error;
         });
       });
+    laneHooks.set(this, {
+      enqueue: (delayMs, callback, lane) => this.#enqueue(delayMs, callback, lane),
+      release: (lane) => this.#release(lane),
+      held: (lane) => this.#held.get(lane)?.length ?? 0,
+    });
   }
 
   /** Current virtual time in ms. */
@@ -73,19 +83,49 @@ export class VirtualScheduler implements Scheduler, Clock {
   }
 
   schedule(delayMs: number, callback: () => void): Timer {
+    return this.#enqueue(delayMs, callback, undefined);
+  }
+
+  /**
+   * A new {@link SchedulerLane}: a view of this scheduler whose events can be held back as a
+   * group (the timers and incoming messages of one simulated node, which the lab pauses).
+   */
+  lane(): SchedulerLane {
+    return new SchedulerLane(this);
+  }
+
+  #enqueue(delayMs: number, callback: () => void, lane: SchedulerLane | undefined): Timer {
     if (!(delayMs >= 0)) delayMs = 0; // NaN and negatives run as soon as possible
-    const event: ScheduledEvent = { time: this.#now + delayMs, seq: this.#seq++, callback };
+    const event: ScheduledEvent = { time: this.#now + delayMs, seq: this.#seq++, callback, lane };
     push(this.#heap, event);
-    const wake = this.#wake;
-    if (wake) {
-      this.#wake = undefined;
-      wake();
-    }
+    this.#wakeUp();
     return {
       cancel() {
         event.callback = undefined;
       },
     };
+  }
+
+  /** Puts `lane`'s held events back, due now, in the order they fell due (cancelled ones dropped). */
+  #release(lane: SchedulerLane): void {
+    const events = this.#held.get(lane);
+    if (events === undefined) return;
+    this.#held.delete(lane);
+    for (const event of events) {
+      if (event.callback === undefined) continue;
+      event.time = this.#now;
+      event.seq = this.#seq++;
+      push(this.#heap, event);
+    }
+    this.#wakeUp();
+  }
+
+  #wakeUp(): void {
+    const wake = this.#wake;
+    if (wake) {
+      this.#wake = undefined;
+      wake();
+    }
   }
 
   /** Runs every event due up to and including `time`, then sets the clock to `time`. */
@@ -160,6 +200,14 @@ export class VirtualScheduler implements Scheduler, Clock {
     if (event.time > this.#now) this.#now = event.time;
     const callback = event.callback;
     if (callback === undefined) return true; // cancelled
+    // A paused lane keeps its events until it resumes (they run late, as a stopped process's).
+    const lane = event.lane;
+    if (lane !== undefined && lane.paused) {
+      let held = this.#held.get(lane);
+      if (!held) this.#held.set(lane, held = []);
+      held.push(event);
+      return true;
+    }
     event.callback = undefined;
     this.#eventsRun++;
     try {
@@ -208,4 +256,90 @@ function pop(heap: ScheduledEvent[]): ScheduledEvent | undefined {
     }
   }
   return top;
+}
+
+/** How a lane reaches into its scheduler's queue (kept out of either class's public surface). */
+interface LaneHooks {
+  enqueue(delayMs: number, callback: () => void, lane: SchedulerLane): Timer;
+  release(lane: SchedulerLane): void;
+  held(lane: SchedulerLane): number;
+}
+
+const laneHooks = new WeakMap<VirtualScheduler, LaneHooks>();
+
+/**
+ * One node's share of a {@link VirtualScheduler}: a {@link Scheduler} and {@link Clock} whose
+ * events run on the shared queue, in the shared (time, insertion) order, until the lane is
+ * paused. While paused, every event of the lane that falls due is held instead of run; on
+ * `resume()` the held events run at once, in the order they fell due, before anything scheduled
+ * after the resume. That is a stopped process (SIGSTOP/SIGCONT): its timers fire late, at the
+ * resume, and nothing is lost. Time itself never stops; only the lane's events wait.
+ *
+ * A lane that is never paused behaves exactly as the shared scheduler: same events, same order.
+ *
+ * @example
+ * ```ts
+ * const scheduler = new VirtualScheduler();
+ * const n3 = scheduler.lane();
+ * n3.schedule(100, () => console.log("fires at", scheduler.now())); // 500, not 100
+ * n3.pause();
+ * scheduler.schedule(500, () => n3.resume());
+ * await scheduler.runFor(1000);
+ * ```
+ */
+export class SchedulerLane implements Scheduler, Clock {
+  readonly #scheduler: VirtualScheduler;
+  readonly #hooks: LaneHooks;
+  #paused = false;
+  #waiters: (() => void)[] = [];
+
+  /** @internal use {@link VirtualScheduler.lane} */
+  constructor(scheduler: VirtualScheduler) {
+    this.#scheduler = scheduler;
+    this.#hooks = laneHooks.get(scheduler)!;
+  }
+
+  /** Current virtual time in ms (the shared scheduler's: time does not stop for a lane). */
+  now(): number {
+    return this.#scheduler.now();
+  }
+
+  schedule(delayMs: number, callback: () => void): Timer {
+    return this.#hooks.enqueue(delayMs, callback, this);
+  }
+
+  /** True between {@link pause} and {@link resume}. */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** Events that fell due during the current pause and wait for the resume. */
+  get held(): number {
+    return this.#hooks.held(this);
+  }
+
+  /**
+   * Holds the lane's events from now on. Idempotent. Resume the lane before waiting on
+   * anything that needs its events (a node's `stop()` drains its requests on its timers).
+   */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  /**
+   * Runs the held events (due now, in the order they fell due) and lets the lane's later events
+   * run on time again; then settles {@link whenResumed}. A no-op unless paused.
+   */
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#hooks.release(this);
+    for (const wake of this.#waiters.splice(0)) wake();
+  }
+
+  /** Resolves when the lane next runs: at once if it is not paused, else at its resume. */
+  whenResumed(): Promise<void> {
+    if (!this.#paused) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
 }

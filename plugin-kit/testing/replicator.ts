@@ -339,7 +339,13 @@ export async function createReplicatorHarness(
     send: () => {},
     request: (to: string) => Promise.reject(new UnreachableNodeError(to, "the suite's transport reaches no one")),
   };
-  const runtime = { ...virtualRuntime(seed), scheduler, clockFor: () => scheduler, loggerFor: () => silentLogger };
+  const runtime = {
+    ...virtualRuntime(seed),
+    scheduler,
+    clockFor: () => scheduler,
+    schedulerFor: () => scheduler,
+    loggerFor: () => silentLogger,
+  };
   const context = standaloneContext({
     id: self,
     runtime,

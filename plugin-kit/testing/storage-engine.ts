@@ -19,7 +19,7 @@ import { RingforgeError } from "../../core/errors.ts";
 import type { RingforgeErrorCode } from "../../core/errors.ts";
 import type { BatchOperation, EngineCapabilities, ScanOptions, StorageEngine } from "../../core/interfaces/storage-engine.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
-import { virtualRuntime } from "../../core/runtime/runtime.ts";
+import { systemRuntime } from "../../core/runtime/runtime.ts";
 import { checkPlugin, createShared, createStandalone, type PluginSuiteOptions } from "./plugin-under-test.ts";
 
 /**
@@ -218,10 +218,15 @@ function valueFor(key: Uint8Array): Uint8Array {
   return Uint8Array.from([0xaa, ...key].reverse());
 }
 
-/** The factory form of a plugin: each engine is a new node's, and a reopen the same node's again. */
+/**
+ * The factory form of a plugin: each engine is a new node's, and a reopen the same node's again.
+ * The nodes run on the host's runtime: an engine's contract is about what it stores, and the
+ * host's disk and timers are what a node process gives it (the lab's simulated disk runs on
+ * virtual time, which nothing here would advance).
+ */
 function fromPlugin(given: StorageEnginePluginSuiteOptions): StorageEngineSuiteOptions {
   const checked = checkPlugin("storageEngineSuite", "engine", given);
-  const runtime = virtualRuntime(1);
+  const runtime = systemRuntime();
   const shared = createShared(checked, runtime, []);
   const nodeOf = new WeakMap<StorageEngine, NodeId>();
   let nodes = 0;

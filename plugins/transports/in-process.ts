@@ -94,10 +94,16 @@ export class InProcessNetwork implements SimulatedNetwork {
     this.#defaults = { latency: options.latency, loss: options.loss, duplicate: options.duplicate };
   }
 
-  /** The endpoint of `id` (created on first use). */
-  endpoint(id: NodeId): InProcessTransport {
+  /**
+   * The endpoint of `id` (created on first use). `scheduler` is the node's own (its lane of the
+   * virtual scheduler in a simulation): the endpoint's request timeouts and the deliveries of
+   * the frames sent to it run there, so a paused node neither times out nor receives until it
+   * resumes, and then receives what was sent to it in order. Default: the network's.
+   */
+  endpoint(id: NodeId, scheduler?: Scheduler): InProcessTransport {
     let endpoint = this.#endpoints.get(id);
     if (!endpoint) this.#endpoints.set(id, endpoint = new InProcessTransport(id, this));
+    if (scheduler) endpoint.scheduler = scheduler;
     return endpoint;
   }
 
@@ -171,7 +177,9 @@ export class InProcessNetwork implements SimulatedNetwork {
       this.stats.dropped++;
       return;
     }
-    this.scheduler.schedule(this.#delay(link.latency), () => {
+    // On the receiver's scheduler: a paused receiver gets the frame when it resumes.
+    const receiver = this.#endpoints.get(to)?.scheduler ?? this.scheduler;
+    receiver.schedule(this.#delay(link.latency), () => {
       if (!this.canReach(from, to)) {
         this.stats.dropped++;
         return;
@@ -274,12 +282,19 @@ export class InProcessTransport implements Transport {
   #handler: MessageHandler | undefined;
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
+  /**
+   * @internal the node's timers: request timeouts, and deliveries to this endpoint (set by
+   * {@link InProcessNetwork.endpoint})
+   */
+  scheduler: Scheduler;
 
   /** @internal use {@link InProcessNetwork.endpoint} */
   constructor(
     readonly self: NodeId,
     private readonly network: InProcessNetwork,
-  ) {}
+  ) {
+    this.scheduler = network.scheduler;
+  }
 
   /** True between `start()` and `stop()`. */
   get started(): boolean {
@@ -295,7 +310,7 @@ export class InProcessTransport implements Transport {
     if (!this.network.has(to)) return Promise.reject(new UnreachableNodeError(to, "unknown node"));
     const id = this.#nextId++;
     return new Promise<Message>((resolve, reject) => {
-      const timer = this.network.scheduler.schedule(options.timeoutMs, () => {
+      const timer = this.scheduler.schedule(options.timeoutMs, () => {
         if (this.#pending.delete(id)) {
           reject(new TimeoutError(`${message.type} to ${to}`, options.timeoutMs, { node: to }));
         }
@@ -374,7 +389,7 @@ export const inProcessPlugin: Plugin<InProcessOptions, "transport", InProcessNet
   capabilities: { simulatedNetwork: true },
   options: optionsSchema,
   createShared: ({ scheduler, random }, options) => new InProcessNetwork(scheduler, random.fork("network"), options),
-  create: ({ settings, shared: network }) => network.endpoint(settings.id),
+  create: ({ settings, scheduler, shared: network }) => network.endpoint(settings.id, scheduler),
 });
 
 /**

@@ -3,10 +3,10 @@
  *
  * @module
  */
-import { type FileHandle, open as openFile, readFile } from "node:fs/promises";
 import type { Scheduler, Timer } from "../../../core/interfaces/clock.ts";
 import { every } from "../../../core/interfaces/clock.ts";
 import { crc32c } from "./crc32c.ts";
+import type { FileHandle, FileSystem } from "../../../core/interfaces/file-system.ts";
 
 /**
  * When the log reaches the disk:
@@ -81,8 +81,8 @@ export interface LogReplay {
  * Reads a log, stopping at the first record whose length or checksum is wrong: a crash during
  * an append leaves a torn tail, and nothing after it can be trusted.
  */
-export async function readLog(path: string): Promise<LogReplay> {
-  const bytes = new Uint8Array(await readFile(path));
+export async function readLog(fs: FileSystem, path: string): Promise<LogReplay> {
+  const bytes = await fs.readFile(path);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const records: LogOperation[][] = [];
   let at = 0;
@@ -135,9 +135,9 @@ export class LogWriter {
     this.#policy = policy;
   }
 
-  /** Creates (or truncates) the log at `path`. */
-  static async create(path: string, policy: SyncPolicy, scheduler?: Scheduler, syncIntervalMs = 1000): Promise<LogWriter> {
-    const writer = new LogWriter(await openFile(path, "w"), policy);
+  /** Creates (or truncates) the log at `path` on `fs`. */
+  static async create(fs: FileSystem, path: string, policy: SyncPolicy, scheduler?: Scheduler, syncIntervalMs = 1000): Promise<LogWriter> {
+    const writer = new LogWriter(await fs.open(path, "write"), policy);
     if (policy === "interval" && scheduler) {
       writer.#timer = every(scheduler, syncIntervalMs, () => void writer.sync().catch(() => {}));
     }
@@ -226,11 +226,7 @@ export class LogWriter {
         buffer.set(c, at);
         at += c.length;
       }
-      let written = 0;
-      while (written < buffer.length) {
-        const { bytesWritten } = await this.#file.write(buffer, written, buffer.length - written);
-        written += bytesWritten;
-      }
+      await this.#file.write(buffer);
       if (this.#policy === "always") await this.#file.sync();
       for (const w of waiters) w.resolve();
     } catch (error) {

@@ -43,13 +43,13 @@ export const lsmEnginePlugin: Plugin<LsmPluginOptions, "engine", undefined> = de
   family: "engine",
   name: "lsm",
   description: "Log-structured merge tree on disk: commit log, memtable, SSTables with Bloom filters, compaction.",
-  capabilities: { durable: true, realTimeOnly: true },
+  capabilities: { durable: true },
   options: optionsSchema,
-  // Not the node's scheduler: the log's fsync period is wall-clock time even next to a
-  // simulation (the disk is real; a virtual clock racing ahead while it works would fsync
-  // thousands of times a second).
-  create: ({ settings, realTime, logger }, options) =>
-    new LsmEngine({ ...options, directory: join(options.directory, settings.id) }, realTime.scheduler, logger),
+  // The node's files and timers: the host's disk and clock in a node process; in the lab, the
+  // node's simulated disk on virtual time, where the log's fsync period is virtual too and a
+  // crash loses what the sync policy did not make durable.
+  create: ({ settings, scheduler, logger, fs }, options) =>
+    new LsmEngine({ ...options, directory: join(options.directory, settings.id) }, scheduler, logger, fs),
 });
 
 /**

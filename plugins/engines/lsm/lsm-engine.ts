@@ -4,9 +4,8 @@
  * @module
  */
 // deno-lint-ignore-file require-await
-import { mkdir, open as openFile, readdir, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { EngineNotOpenError } from "../../../core/errors.ts";
+import { EngineNotOpenError, RingforgeError, StorageIoError } from "../../../core/errors.ts";
 import { checkBatch, checkBytes, checkScanOptions } from "../validate.ts";
 import { compareBytes } from "../../../core/codec/bytes.ts";
 import { lowerBound } from "../../../core/model/sorted.ts";
@@ -15,9 +14,10 @@ import { type Logger, silentLogger } from "../../../core/interfaces/logger.ts";
 import type { BatchOperation, EngineCapabilities, ScanOptions, StorageEngine } from "../../../core/interfaces/storage-engine.ts";
 import { BlockCache } from "./block-cache.ts";
 import { encodeRecord, type LogOperation, LogWriter, readLog, type SyncPolicy } from "./commit-log.ts";
-import { type Manifest, type ManifestTable, readManifest, syncDirectory, writeManifest } from "./manifest.ts";
+import { type Manifest, type ManifestTable, readManifest, writeManifest } from "./manifest.ts";
 import { binaryString } from "../binary-keys.ts";
-import { type DirectoryLock, lockDirectory } from "../../../core/host/directory-lock.ts";
+import type { FileSystem, HeldDirectory } from "../../../core/interfaces/file-system.ts";
+import { hostFileSystem } from "../../../core/host/host-file-system.ts";
 import { Memtable } from "./memtable.ts";
 import { levelRange, merge, toAsync } from "./merge-iterator.ts";
 import { type Block, TableBuilder, type TableEntry, type TableInfo, TableReader } from "./sstable.ts";
@@ -148,10 +148,11 @@ export class LsmEngine implements StorageEngine {
   readonly stats: LsmStats = { flushes: 0, compactions: 0, recoveredWrites: 0, lostLogBytes: 0, tombstonesDropped: 0 };
   readonly #scheduler: Scheduler;
   readonly #logger: Logger;
+  readonly #fs: FileSystem;
   readonly #cache: BlockCache<Block>;
   #open = false;
   #opening: Promise<void> | undefined;
-  #lock: DirectoryLock | undefined;
+  #lock: HeldDirectory | undefined;
   #mem = new Memtable();
   #frozen: Frozen[] = [];
   #log: LogWriter | undefined;
@@ -172,19 +173,23 @@ export class LsmEngine implements StorageEngine {
 
   /**
    * @param options `directory` and any option to override
-   * @param scheduler timers for `sync: "interval"`: the host's (`systemScheduler`; a plugin
-   *   context's `realTime.scheduler`), since the disk is real and its fsync period is wall-clock time
+   * @param scheduler timers for `sync: "interval"`, on the disk's time: the host's
+   *   (`systemScheduler`) for the host's disk, the simulation's for a simulated one
    * @param logger where recovery reports a cut commit log (a warning) and a stale lock taken over
    *   (info); default nowhere
+   * @param fs where the files live: the host's disk (default) or a simulated one (a plugin
+   *   context's `fs`)
    */
   constructor(
     options: Partial<LsmEngineOptions> & { directory: string },
     scheduler: Scheduler,
     logger: Logger = silentLogger,
+    fs: FileSystem = hostFileSystem,
   ) {
     this.options = { ...DEFAULT_LSM_OPTIONS, ...options };
     this.#scheduler = scheduler;
     this.#logger = logger;
+    this.#fs = fs;
     this.#cache = new BlockCache(this.options.blockCacheBytes);
   }
 
@@ -205,10 +210,10 @@ export class LsmEngine implements StorageEngine {
 
   async #openOnce(): Promise<void> {
     const dir = this.options.directory;
-    await mkdir(dir, { recursive: true });
+    await this.#fs.mkdir(dir);
     // Before anything in the directory is read or written: a refused engine must not so much as
     // rotate the holder's commit log.
-    const lock = await lockDirectory(dir, { logger: this.#logger });
+    const lock = await this.#fs.lockDirectory(dir, this.#logger);
     try {
       await this.#recover();
     } catch (error) {
@@ -230,7 +235,7 @@ export class LsmEngine implements StorageEngine {
   /** Reads the manifest and tables, replays the logs, and writes what they held to a table. */
   async #recover(): Promise<void> {
     const dir = this.options.directory;
-    const manifest = (await readManifest(dir)) ?? { nextFile: 1, log: 0, levels: [[]] };
+    const manifest = (await readManifest(this.#fs, dir)) ?? { nextFile: 1, log: 0, levels: [[]] };
     this.#nextFile = manifest.nextFile;
     const levels: TableReader[][] = [];
     const opened: TableReader[] = [];
@@ -238,7 +243,13 @@ export class LsmEngine implements StorageEngine {
       for (const level of manifest.levels) {
         const readers: TableReader[] = [];
         for (const t of level) {
-          const reader = await TableReader.open(t.number, this.#tablePath(t.number), this.#cache, this.options.blockReads === "sync");
+          const reader = await TableReader.open(
+            this.#fs,
+            t.number,
+            this.#tablePath(t.number),
+            this.#cache,
+            this.options.blockReads === "sync",
+          );
           opened.push(reader);
           readers.push(reader);
           this.#setMeta(t);
@@ -255,16 +266,16 @@ export class LsmEngine implements StorageEngine {
     // Leftovers of an interrupted flush or compaction, and logs already in tables.
     const live = new Set(manifest.levels.flat().map((t) => t.number));
     const logs: number[] = [];
-    for (const name of await readdir(dir)) {
+    for (const name of await this.#fs.readdir(dir)) {
       const m = /^(\d+)\.(sst|log)$/.exec(name);
       if (!m) continue;
       const number = Number(m[1]);
       // A crash after a log rotation but before the manifest recorded it leaves files numbered
       // past the manifest's nextFile: never reuse their numbers.
       this.#nextFile = Math.max(this.#nextFile, number + 1);
-      if (m[2] === "sst" && !live.has(number)) await unlink(join(dir, name));
+      if (m[2] === "sst" && !live.has(number)) await this.#fs.unlink(join(dir, name));
       if (m[2] === "log") {
-        if (number < manifest.log) await unlink(join(dir, name));
+        if (number < manifest.log) await this.#fs.unlink(join(dir, name));
         else logs.push(number);
       }
     }
@@ -280,11 +291,11 @@ export class LsmEngine implements StorageEngine {
       if (cut) {
         // Writes after a lost record are not replayed either: the state must be a prefix of
         // the history, never one with a hole (a lost half of it, a batch's other writes).
-        this.stats.lostLogBytes += (await stat(this.#logPath(number))).size;
+        this.stats.lostLogBytes += await this.#fs.size(this.#logPath(number));
         newerLogs++;
         continue;
       }
-      const replay = await readLog(this.#logPath(number));
+      const replay = await readLog(this.#fs, this.#logPath(number));
       for (const record of replay.records) for (const op of record) recovered.set(binaryString(op.key), op.key, op.value);
       this.stats.recoveredWrites += replay.records.length;
       this.stats.lostLogBytes += replay.lostBytes;
@@ -301,13 +312,19 @@ export class LsmEngine implements StorageEngine {
       });
     }
     this.#logNumber = this.#nextFile++;
-    this.#log = await LogWriter.create(this.#logPath(this.#logNumber), this.options.sync, this.#scheduler, this.options.syncIntervalMs);
+    this.#log = await LogWriter.create(
+      this.#fs,
+      this.#logPath(this.#logNumber),
+      this.options.sync,
+      this.#scheduler,
+      this.options.syncIntervalMs,
+    );
     if (recovered.size > 0) {
       const table = await this.#writeTable(entriesOf(recovered), false);
       if (table) this.#version = { levels: [[table, ...this.#version.levels[0]!], ...this.#version.levels.slice(1)] };
     }
     await this.#saveManifest();
-    for (const number of logs) await unlink(this.#logPath(number));
+    for (const number of logs) await this.#fs.unlink(this.#logPath(number));
   }
 
   /** Writes and fsyncs the commit log, closes every file, then releases the directory's lock. */
@@ -315,17 +332,28 @@ export class LsmEngine implements StorageEngine {
     if (this.#opening) await this.#opening.catch(() => {});
     if (!this.#open) return;
     this.#open = false;
-    try {
-      await this.#quiesce();
-      await this.#log?.close();
-      this.#log = undefined;
-      for (const level of this.#version.levels) for (const t of level) await t.close();
-      for (const t of this.#graveyard.splice(0)) await this.#bury(t);
-      this.#reset();
-    } finally {
-      const lock = this.#lock;
-      this.#lock = undefined;
-      await lock?.release();
+    // Every step runs even if one before failed (a disk that failed a write leaves the log
+    // unusable): files are closed and the lock released whatever happened, and the first
+    // failure is reported at the end, typed.
+    let failure: unknown;
+    const attempt = async (step: () => Promise<unknown>) => {
+      try {
+        await step();
+      } catch (error) {
+        failure ??= error;
+      }
+    };
+    await attempt(() => this.#quiesce());
+    await attempt(async () => await this.#log?.close());
+    this.#log = undefined;
+    for (const level of this.#version.levels) for (const t of level) await attempt(() => t.close());
+    for (const t of this.#graveyard.splice(0)) await attempt(() => this.#bury(t));
+    this.#reset();
+    const lock = this.#lock;
+    this.#lock = undefined;
+    await attempt(async () => await lock?.release());
+    if (failure !== undefined) {
+      throw failure instanceof RingforgeError ? failure : new StorageIoError(`lsm at ${this.options.directory}`, failure);
     }
   }
 
@@ -404,6 +432,8 @@ export class LsmEngine implements StorageEngine {
         if (value !== undefined) return value ?? undefined;
       }
       return undefined;
+    } catch (error) {
+      throw this.#typed(error);
     } finally {
       this.#release();
     }
@@ -427,11 +457,15 @@ export class LsmEngine implements StorageEngine {
       for (const t of first!) sources.push(t.range(gte, lt, reverse)[Symbol.asyncIterator]());
       for (const level of deeper) sources.push(levelRange(level, gte, lt, reverse));
       let remaining = limit;
-      for await (const entry of merge(sources, reverse)) {
-        this.#checkOpen();
-        if (entry.value === null) continue;
-        yield [entry.key, entry.value] as const;
-        if (--remaining <= 0) return;
+      try {
+        for await (const entry of merge(sources, reverse)) {
+          this.#checkOpen();
+          if (entry.value === null) continue;
+          yield [entry.key, entry.value] as const;
+          if (--remaining <= 0) return;
+        }
+      } catch (error) {
+        throw this.#typed(error);
       }
     } finally {
       this.#release();
@@ -474,18 +508,35 @@ export class LsmEngine implements StorageEngine {
       else await new Promise<void>((resolve) => this.#flushWaiters.push(resolve));
       this.#checkOpen();
     }
-    if (this.#backgroundError !== undefined) throw this.#backgroundError;
+    if (this.#backgroundError !== undefined) throw this.#typed(this.#backgroundError);
     const durable = this.#log!.append(record);
     for (const op of views) this.#mem.set(binaryString(op.key), op.key, op.value);
     if (this.#mem.bytes >= this.options.memtableBytes) this.#rotate();
-    await durable;
+    try {
+      await durable;
+    } catch (error) {
+      throw this.#typed(error);
+    }
+  }
+
+  /**
+   * A failure as callers are told it: typed errors as they are, anything once the engine is
+   * closed or crashed as {@link EngineNotOpenError}, a file system's error as {@link StorageIoError}.
+   */
+  #typed(error: unknown): Error {
+    if (error instanceof RingforgeError) return error;
+    if (!this.#open) return new EngineNotOpenError(`lsm engine at ${this.options.directory}`);
+    return new StorageIoError(`lsm at ${this.options.directory}`, error);
   }
 
   /** Freezes the memtable and starts a new log; the flush runs in the background. */
   #rotate(): void {
     this.#rotating = (async () => {
       const number = this.#nextFile++;
-      const next = await LogWriter.create(this.#logPath(number), this.options.sync, this.#scheduler, this.options.syncIntervalMs);
+      const next = await LogWriter.create(this.#fs, this.#logPath(number), this.options.sync, this.#scheduler, this.options.syncIntervalMs);
+      // The new log's name must survive a crash before any write it acknowledges does: the
+      // manifest that would name its directory entry durably comes only after the next flush.
+      await this.#fs.syncDirectory(this.options.directory);
       const old = this.#log!;
       this.#frozen.unshift({ mem: this.#mem, log: this.#logNumber });
       this.#mem = new Memtable();
@@ -542,7 +593,7 @@ export class LsmEngine implements StorageEngine {
     }
     this.#frozen.pop();
     await this.#saveManifest();
-    await unlink(this.#logPath(frozen.log)).catch(() => {});
+    await this.#fs.unlink(this.#logPath(frozen.log)).catch(() => {});
     this.stats.flushes++;
     for (const w of this.#flushWaiters.splice(0)) w();
     this.#kick();
@@ -696,23 +747,24 @@ export class LsmEngine implements StorageEngine {
   async #persist(built: { bytes: Uint8Array; info: TableInfo }): Promise<TableReader> {
     const number = this.#nextFile++;
     const path = this.#tablePath(number);
-    const file = await openFile(path, "w");
+    const file = await this.#fs.open(path, "write");
     try {
-      await file.writeFile(built.bytes);
+      await file.write(built.bytes);
       await file.sync();
     } finally {
       await file.close();
     }
-    await syncDirectory(this.options.directory);
+    await this.#fs.syncDirectory(this.options.directory);
     const { info } = built;
     this.#setMeta({ number, size: info.size, count: info.count, smallest: toHex(info.smallest), largest: toHex(info.largest) });
-    return TableReader.open(number, path, this.#cache, this.options.blockReads === "sync");
+    return TableReader.open(this.#fs, number, path, this.#cache, this.options.blockReads === "sync");
   }
 
   /** Writes the manifest of the state at its turn; writes are serialised, so the last one wins. */
   async #saveManifest(): Promise<void> {
     const write = this.#manifestWrites.then(() =>
       writeManifest(
+        this.#fs,
         this.options.directory,
         {
           nextFile: this.#nextFile,
@@ -755,7 +807,7 @@ export class LsmEngine implements StorageEngine {
 
   async #bury(table: TableReader): Promise<void> {
     await table.close().catch(() => {});
-    await unlink(table.path).catch(() => {});
+    await this.#fs.unlink(table.path).catch(() => {});
   }
 
   #setMeta(t: ManifestTable): void {

@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { open as openFile, readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { CorruptDataError } from "../../../core/errors.ts";
+import { type FileSystem, isNotFound } from "../../../core/interfaces/file-system.ts";
 import { crc32c } from "./crc32c.ts";
 
 /** A live table as the manifest records it. */
@@ -36,12 +36,12 @@ export interface Manifest {
 const NAME = "MANIFEST";
 
 /** The manifest in `directory`, or `undefined` for a new store. */
-export async function readManifest(directory: string): Promise<Manifest | undefined> {
+export async function readManifest(fs: FileSystem, directory: string): Promise<Manifest | undefined> {
   let text: string;
   try {
-    text = await readFile(join(directory, NAME), "utf8");
+    text = new TextDecoder().decode(await fs.readFile(join(directory, NAME)));
   } catch (error) {
-    if ((error as { code?: string }).code === "ENOENT") return undefined;
+    if (isNotFound(error)) return undefined;
     throw error;
   }
   const newline = text.indexOf("\n");
@@ -61,31 +61,18 @@ export async function readManifest(directory: string): Promise<Manifest | undefi
  * Replaces the manifest atomically: written to a temporary file, fsynced, then renamed over the
  * old one (a rename is atomic), so a crash leaves either the old or the new manifest whole.
  */
-export async function writeManifest(directory: string, manifest: Manifest): Promise<void> {
+export async function writeManifest(fs: FileSystem, directory: string, manifest: Manifest): Promise<void> {
   const body = JSON.stringify(manifest);
   const text = `${crc32c(new TextEncoder().encode(body))}\n${body}`;
   const temporary = join(directory, `${NAME}.tmp`);
-  const file = await openFile(temporary, "w");
+  const file = await fs.open(temporary, "write");
   try {
-    await file.writeFile(text);
+    await file.write(new TextEncoder().encode(text));
     await file.sync();
   } finally {
     await file.close();
   }
-  await rename(temporary, join(directory, NAME));
-  await syncDirectory(directory);
-}
-
-/** Fsyncs a directory so a rename or a new file in it survives a machine crash (where supported). */
-export async function syncDirectory(directory: string): Promise<void> {
-  try {
-    const dir = await openFile(directory, "r");
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
-  } catch {
-    // Some platforms (Windows) cannot open or fsync a directory; the rename is still atomic.
-  }
+  await fs.rename(temporary, join(directory, NAME));
+  // The rename, and the table files created since the last manifest, survive a crash from here.
+  await fs.syncDirectory(directory);
 }

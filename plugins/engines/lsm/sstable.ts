@@ -4,8 +4,6 @@
  *
  * @module
  */
-import { type FileHandle, open as openFile } from "node:fs/promises";
-import { readSync } from "node:fs";
 import { CorruptDataError } from "../../../core/errors.ts";
 import { compareBytes } from "../../../core/codec/bytes.ts";
 import { lowerBound } from "../../../core/model/sorted.ts";
@@ -13,6 +11,7 @@ import type { BlockCache } from "./block-cache.ts";
 import { BloomFilter } from "./bloom.ts";
 import { crc32c } from "./crc32c.ts";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
+import type { FileHandle, FileSystem } from "../../../core/interfaces/file-system.ts";
 
 /*
  * File layout (all integers unsigned 32-bit big-endian):
@@ -269,10 +268,10 @@ export class TableReader {
    * Opens a table file and checks its footer, index and filter.
    * @throws {CorruptDataError} naming the file and offset of anything that fails its checksum
    */
-  static async open(number: number, path: string, cache: BlockCache<Block>, syncReads = false): Promise<TableReader> {
-    const file = await openFile(path, "r");
+  static async open(fs: FileSystem, number: number, path: string, cache: BlockCache<Block>, syncReads = false): Promise<TableReader> {
+    const file = await fs.open(path, "read");
     try {
-      const { size } = await file.stat();
+      const size = await file.size();
       if (size < FOOTER_BYTES) throw new CorruptDataError(`${path} at offset 0`, "file too short for a table");
       const footer = await readAt(file, size - FOOTER_BYTES, FOOTER_BYTES);
       const view = new DataView(footer.buffer, footer.byteOffset, footer.byteLength);
@@ -390,7 +389,7 @@ function readAtSync(file: FileHandle, position: number, length: number): Uint8Ar
   const out = new Uint8Array(length);
   let done = 0;
   while (done < length) {
-    const bytesRead = readSync(file.fd, out, done, length - done, position + done);
+    const bytesRead = file.readSync(out, done, length - done, position + done);
     if (bytesRead === 0) break;
     done += bytesRead;
   }
@@ -403,7 +402,7 @@ async function readAt(file: FileHandle, position: number, length: number): Promi
   const out = new Uint8Array(length);
   let done = 0;
   while (done < length) {
-    const { bytesRead } = await file.read(out, done, length - done, position + done);
+    const bytesRead = await file.read(out, done, length - done, position + done);
     if (bytesRead === 0) break;
     done += bytesRead;
   }

@@ -1,0 +1,88 @@
+/**
+ * The host's file system behind the {@link FileSystem} port: `node:fs`, which Node and Deno both
+ * serve. What a node process's engine uses.
+ *
+ * @module
+ */
+import { readSync } from "node:fs";
+import { type FileHandle as NodeFileHandle, mkdir, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises";
+import type { FileHandle, FileSystem, HeldDirectory } from "../interfaces/file-system.ts";
+import type { Logger } from "../interfaces/logger.ts";
+import { lockDirectory } from "./directory-lock.ts";
+
+class HostFileHandle implements FileHandle {
+  #closed = false;
+
+  constructor(
+    readonly path: string,
+    private readonly file: NodeFileHandle,
+  ) {}
+
+  async write(data: Uint8Array, offset = 0, length = data.length - offset): Promise<number> {
+    let written = 0;
+    while (written < length) {
+      const { bytesWritten } = await this.file.write(data, offset + written, length - written);
+      written += bytesWritten;
+    }
+    return written;
+  }
+
+  async read(into: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+    return (await this.file.read(into, offset, length, position)).bytesRead;
+  }
+
+  readSync(into: Uint8Array, offset: number, length: number, position: number): number {
+    return readSync(this.file.fd, into, offset, length, position);
+  }
+
+  sync(): Promise<void> {
+    return this.file.sync();
+  }
+
+  async size(): Promise<number> {
+    return (await this.file.stat()).size;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.file.close();
+  }
+}
+
+/**
+ * The host's disk.
+ *
+ * @example
+ * ```ts
+ * const file = await hostFileSystem.open("data/n1/000001.log", "write");
+ * await file.write(bytes);
+ * await file.sync();
+ * ```
+ */
+export const hostFileSystem: FileSystem = {
+  kind: "host",
+  mkdir: async (path) => void await mkdir(path, { recursive: true }),
+  readdir: (path) => readdir(path),
+  size: async (path) => (await stat(path)).size,
+  readFile: async (path) => {
+    const bytes = await readFile(path);
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  },
+  rename: (from, to) => rename(from, to),
+  unlink: (path) => unlink(path),
+  open: async (path, mode) => new HostFileHandle(path, await open(path, mode === "read" ? "r" : "w")),
+  syncDirectory: async (path) => {
+    try {
+      const dir = await open(path, "r");
+      try {
+        await dir.sync();
+      } finally {
+        await dir.close();
+      }
+    } catch {
+      // Some platforms (Windows) cannot open or fsync a directory; a rename is still atomic there.
+    }
+  },
+  lockDirectory: (path: string, logger?: Logger): Promise<HeldDirectory> => lockDirectory(path, logger ? { logger } : {}),
+};

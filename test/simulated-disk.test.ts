@@ -1,0 +1,267 @@
+/**
+ * The simulated disk: what survives a crash (synced bytes, synced directory entries, a torn
+ * prefix of the rest), that a crashed process can no longer touch it, its faults (EIO, ENOSPC,
+ * slow fsync, a flipped bit), and the real LSM engine on it in the lab: a power loss costs
+ * acknowledged writes under `sync: "never"` and `"interval"`, none under `"always"`.
+ */
+import { describe, it } from "@std/testing/bdd";
+import { assert, assertEquals, assertRejects } from "@std/assert";
+import { DirectoryLockedError } from "../core/errors.ts";
+import { SeededRandom } from "../core/runtime/seeded-random.ts";
+import { SimulatedDisk } from "../core/runtime/simulated-disk.ts";
+import { VirtualScheduler } from "../core/runtime/virtual-scheduler.ts";
+import { virtualRuntime } from "../core/runtime/runtime.ts";
+import { LsmEngine } from "../plugins/engines/lsm/lsm-engine.ts";
+import { builtinPlugins } from "../plugins/index.ts";
+import { compare, parseScenario } from "../sim/index.ts";
+
+const text = (s: string) => new TextEncoder().encode(s);
+const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+
+function disk(options: { tearWrites?: boolean; fsyncMs?: number } = {}) {
+  const scheduler = new VirtualScheduler();
+  scheduler.start();
+  return { scheduler, disk: new SimulatedDisk(scheduler, new SeededRandom(7), { tearWrites: false, ...options }) };
+}
+
+describe("SimulatedDisk", () => {
+  it("a crash keeps synced bytes and synced directory entries, and drops the rest", async () => {
+    const { disk: d, scheduler } = disk();
+    const fs = d.view();
+    await fs.mkdir("/data");
+    const log = await fs.open("/data/a.log", "write");
+    await log.write(text("synced;"));
+    await log.sync();
+    await fs.syncDirectory("/data");
+    await log.write(text("in the page cache"));
+    assertEquals(decode(await fs.readFile("/data/a.log")), "synced;in the page cache", "readable before a sync");
+    const loose = await fs.open("/data/b.log", "write");
+    await loose.write(text("synced, but its name was never"));
+    await loose.sync();
+    d.crash();
+    const after = d.view();
+    assertEquals(decode(await after.readFile("/data/a.log")), "synced;");
+    assertEquals(await after.readdir("/data"), ["a.log"], "a file whose directory was not synced is gone");
+    assertEquals(
+      d.stats.lostBytes,
+      "in the page cache".length,
+      "unsynced bytes discarded (b.log's were synced: its name is what was lost)",
+    );
+    await scheduler.stop();
+  });
+
+  it("a rename survives only once its directory is synced; before, the old name comes back", async () => {
+    const { disk: d, scheduler } = disk();
+    const fs = d.view();
+    await fs.mkdir("/d");
+    const f = await fs.open("/d/MANIFEST.tmp", "write");
+    await f.write(text("v1"));
+    await f.sync();
+    await fs.syncDirectory("/d");
+    await fs.rename("/d/MANIFEST.tmp", "/d/MANIFEST");
+    d.crash();
+    assertEquals(await d.view().readdir("/d"), ["MANIFEST.tmp"]);
+    const fs2 = d.view();
+    await fs2.rename("/d/MANIFEST.tmp", "/d/MANIFEST");
+    await fs2.syncDirectory("/d");
+    d.crash();
+    assertEquals(await d.view().readdir("/d"), ["MANIFEST"]);
+    await scheduler.stop();
+  });
+
+  it("with tearWrites a crash keeps a seeded random prefix of the unsynced bytes, the same for the same seed", async () => {
+    const kept: string[] = [];
+    for (let run = 0; run < 2; run++) {
+      const { disk: d, scheduler } = disk({ tearWrites: true });
+      const fs = d.view();
+      const f = await fs.open("/f", "write");
+      await f.write(text("0123456789"));
+      await fs.syncDirectory("/");
+      d.crash();
+      const bytes = decode(await d.view().readFile("/f"));
+      assert("0123456789".startsWith(bytes), `a prefix, got "${bytes}"`);
+      kept.push(bytes);
+      await scheduler.stop();
+    }
+    assertEquals(kept[0], kept[1]);
+  });
+
+  it("a crashed process's handles and views fail with EBADF; the new process's do not", async () => {
+    const { disk: d, scheduler } = disk();
+    const fs = d.view();
+    const f = await fs.open("/f", "write");
+    d.crash();
+    await assertRejects(() => f.write(text("late")), Error, "EBADF");
+    await assertRejects(() => fs.unlink("/f"), Error, "EBADF");
+    await d.view().mkdir("/ok");
+    await scheduler.stop();
+  });
+
+  it("fsync takes virtual time, slow() multiplies it; EIO and ENOSPC faults fail writes and change nothing", async () => {
+    const { disk: d, scheduler } = disk({ fsyncMs: 3 });
+    const fs = d.view();
+    const f = await fs.open("/f", "write");
+    await f.write(text("abc"));
+    const t0 = scheduler.now();
+    await f.sync();
+    assertEquals(scheduler.now() - t0, 3);
+    d.slow(10);
+    const t1 = scheduler.now();
+    await f.sync();
+    assertEquals(scheduler.now() - t1, 30);
+    d.repair();
+    d.fail();
+    await assertRejects(() => f.write(text("x")), Error, "EIO");
+    await assertRejects(() => f.sync(), Error, "EIO");
+    d.repair();
+    d.setCapacity(5);
+    await assertRejects(() => f.write(text("too long")), Error, "ENOSPC");
+    await f.write(text("de"));
+    assertEquals(decode(await fs.readFile("/f")), "abcde");
+    assertEquals(d.stats.failedOperations, 3);
+    await scheduler.stop();
+  });
+
+  it("corrupt() flips one durable bit, and the LSM engine's checksums catch it", async () => {
+    const { disk: d, scheduler } = disk();
+    const engine = new LsmEngine({ directory: "/n1", memtableBytes: 4096 }, scheduler, undefined, d.view());
+    await engine.open();
+    for (let i = 0; i < 400; i++) await engine.put(text(`key-${i}`), text(`value-${i}`.repeat(4)));
+    await engine.close();
+    const flipped = d.corrupt(/\.sst$/);
+    assert(flipped, "a table to corrupt");
+    const reopened = new LsmEngine({ directory: "/n1", memtableBytes: 4096 }, scheduler, undefined, d.view());
+    let caught: unknown;
+    try {
+      await reopened.open();
+      for (let i = 0; i < 400; i++) {
+        const value = await reopened.get(text(`key-${i}`));
+        assertEquals(value && decode(value), `value-${i}`.repeat(4), "a value read is never a wrong one");
+      }
+    } catch (error) {
+      caught = error;
+    }
+    assert(
+      caught instanceof Error && /CORRUPT|checksum|corrupt/i.test(`${(caught as { code?: string }).code} ${caught.message}`),
+      String(caught),
+    );
+    await scheduler.stop();
+  });
+
+  it("one engine per directory; a crash frees it for the restarted process", async () => {
+    const { disk: d, scheduler } = disk();
+    const fs = d.view();
+    await fs.mkdir("/n1");
+    await fs.lockDirectory("/n1");
+    await assertRejects(() => d.view().lockDirectory("/n1"), DirectoryLockedError);
+    d.crash();
+    const held = await d.view().lockDirectory("/n1");
+    await held.release();
+    await scheduler.stop();
+  });
+
+  it("the virtual runtime gives each node its own disk, which outlives its instances", async () => {
+    const runtime = virtualRuntime(3);
+    const fs = runtime.fileSystemFor("n1");
+    await fs.mkdir("/x");
+    assertEquals(await runtime.fileSystemFor("n1").readdir("/"), ["x"]);
+    assertEquals(await runtime.fileSystemFor("n2").readdir("/"), []);
+    assert(runtime.diskOf("n1") === runtime.diskOf("n1"));
+  });
+});
+
+describe("the LSM engine on simulated disks in the lab", () => {
+  it("a power loss costs acknowledged writes with sync never and interval, none with always, on every seed", async () => {
+    const scenario = parseScenario({
+      name: "power-loss-small",
+      workload: {
+        type: "ycsb",
+        clients: 6,
+        operations: 1500,
+        records: 300,
+        mix: { read: 0.5, update: 0.25, insert: 0.25 },
+        distribution: "uniform",
+        valueBytes: 50,
+        thinkMs: { min: 0, max: 10 },
+      },
+      faults:
+        "crash n1 at 1500ms, crash n2 at 1500ms, crash n3 at 1500ms, restart n1 at 1700ms, restart n2 at 1700ms, restart n3 at 1700ms",
+      quiesceMs: 500,
+    });
+    const store = (sync: string) => ({
+      nodes: 3,
+      replication: { n: 3, r: 2, w: 2 },
+      requestTimeoutMs: 500,
+      detector: "static",
+      engine: { name: "lsm", options: { directory: "data", sync, syncIntervalMs: 1000 } },
+    });
+    const comparison = await compare(
+      scenario,
+      ["always", "interval", "never"].map((sync) => ({ name: sync, config: store(sync) })),
+      { registry: builtinPlugins, seeds: [1, 2, 3] },
+    );
+    const lost = Object.fromEntries(comparison.results.map((r) => [r.config, r.runs.map((run) => run.staleReads?.lost ?? -1)]));
+    assertEquals(lost.always, [0, 0, 0], "fsync on every write: nothing acknowledged is lost");
+    for (const sync of ["interval", "never"]) {
+      for (const [i, n] of lost[sync]!.entries()) assert(n > 0, `sync ${sync}, seed ${i + 1}: the power loss cost acknowledged writes`);
+    }
+    const again = await compare(scenario, [{ name: "never", config: store("never") }], { registry: builtinPlugins, seeds: [2] });
+    assertEquals(again.results[0]!.runs[0]!.digest, comparison.results[2]!.runs[1]!.digest, "same seed, same history");
+  });
+});
+
+describe("disk faults in the fault language", () => {
+  it("parses disk-fail, disk-full, slow-disk, corrupt and disk-repair, and refuses a bad factor", async () => {
+    const { parseFaults } = await import("../sim/index.ts");
+    const events = parseFaults("disk-fail n1 at 1s, disk-repair at 2s; slow-disk n2 10x at 1s; disk-full n3 at 3s; corrupt n1 at 4s", [
+      "n1",
+      "n2",
+      "n3",
+    ]);
+    assertEquals(events.map((e) => [e.at, e.action, "node" in e ? e.node : undefined, "factor" in e ? e.factor : undefined]), [
+      [1000, "disk-fail", "n1", undefined],
+      [1000, "slow-disk", "n2", 10],
+      [2000, "disk-repair", "n1", undefined],
+      [3000, "disk-full", "n3", undefined],
+      [4000, "corrupt", "n1", undefined],
+    ]);
+    let message = "";
+    try {
+      parseFaults("slow-disk n2 0.5x at 1s", ["n2"]);
+    } catch (error) {
+      message = String(error);
+    }
+    assert(message.includes("slow-disk looks like"), message);
+  });
+
+  it("a failing, slow, corrupted disk on one replica costs no acknowledged write with sync always; the history says what happened", async () => {
+    const scenario = parseScenario({
+      name: "bad-disk",
+      workload: {
+        type: "ycsb",
+        clients: 6,
+        operations: 1500,
+        records: 300,
+        mix: { read: 0.5, update: 0.25, insert: 0.25 },
+        distribution: "uniform",
+        valueBytes: 50,
+        thinkMs: { min: 0, max: 10 },
+      },
+      faults: "slow-disk n1 20x at 300ms, disk-fail n2 at 600ms, corrupt n3 at 900ms, disk-repair n2 at 1500ms, disk-repair n1 at 2s",
+      quiesceMs: 500,
+    });
+    const store = {
+      nodes: 3,
+      replication: { n: 3, r: 2, w: 2 },
+      requestTimeoutMs: 500,
+      detector: "static",
+      engine: { name: "lsm", options: { directory: "data", sync: "always", memtableBytes: 8192 } },
+    };
+    const { runScenario } = await import("../sim/index.ts");
+    const { report, history } = await runScenario(store, scenario, 1, { registry: builtinPlugins });
+    assertEquals(report.staleReads?.lost, 0, "the other replicas hold every acknowledged write");
+    const faults = history.faults.map((f) => f.fault.split(" ").slice(0, 2).join(" "));
+    for (const f of ["slow-disk n1", "disk-fail n2", "corrupt n3", "disk-repair n2", "disk-repair n1"]) assert(faults.includes(f), f);
+    assert(report.availability.ok > 0);
+  });
+});
