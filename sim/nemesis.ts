@@ -440,7 +440,13 @@ function bad(clause: string, message: string): InvalidConfigError {
 // ---- the random nemesis -----------------------------------------------------------------------
 
 /** The kinds of fault the random nemesis draws from. */
-export const RANDOM_FAULT_KINDS = ["partition", "crash", "pause", "skew", "drift", "loss"] as const;
+export const RANDOM_FAULT_KINDS = ["partition", "crash", "pause", "skew", "drift", "loss", "slow-disk", "disk-fail"] as const;
+
+/**
+ * The kinds a random nemesis draws from when it names none: all but the disk faults, which only
+ * matter to an engine on the node's simulated disk (`lsm`) and are asked for by name.
+ */
+export const DEFAULT_RANDOM_FAULT_KINDS: readonly RandomFaultKind[] = ["partition", "crash", "pause", "skew", "drift", "loss"];
 
 /** One of {@link RANDOM_FAULT_KINDS}. */
 export type RandomFaultKind = (typeof RANDOM_FAULT_KINDS)[number];
@@ -460,6 +466,10 @@ export type RandomFaultKind = (typeof RANDOM_FAULT_KINDS)[number];
  * - `drift`: a node's clock runs 1% to 10% fast or slow (`drift NODE 0`, then `skew NODE 0ms`,
  *   which steps it back to virtual time). One clock fault per node at a time.
  * - `loss`: every link loses 5% to 30% of its messages (`loss 0`). One at a time.
+ * - `slow-disk`: a node's fsyncs take 5 to 50 times as long (`disk-repair NODE`);
+ * - `disk-fail`: a node's disk fails every write and fsync with `EIO` (`disk-repair NODE`; the
+ *   `lsm` engine then refuses writes until the node restarts, so pair it with `crash`). One disk
+ *   fault per node at a time; neither is drawn unless named in `kinds`.
  */
 export interface RandomNemesis {
   /** Time from the start of one fault to the start of the next, ms. */
@@ -475,7 +485,7 @@ export interface RandomNemesis {
     /** Longest, ms. */
     readonly max: number;
   };
-  /** The kinds to draw from, each as likely as the others. Default: all of them. */
+  /** The kinds to draw from, each as likely as the others. Default: {@link DEFAULT_RANDOM_FAULT_KINDS}. */
   readonly kinds: readonly RandomFaultKind[];
   /** Most nodes crashed or paused at the same time (partitions do not count). Default 1. */
   readonly maxDown: number;
@@ -532,7 +542,7 @@ export const randomNemesisSchema: z.ZodType<RandomNemesis, unknown> = z
     if (!(spec.until > from)) issue("until", `must come after the first fault (${from} ms)`);
     if (!(lasting.min >= 1)) issue("lasting", "a fault must last at least 1 ms");
     if (!(lasting.min <= lasting.max)) issue("lasting", "min must not exceed max");
-    const kinds = spec.kinds ?? RANDOM_FAULT_KINDS;
+    const kinds = spec.kinds ?? DEFAULT_RANDOM_FAULT_KINDS;
     if (spec.maxDown === 0 && kinds.every((k) => k === "crash" || k === "pause")) {
       issue("maxDown", "with maxDown 0 no crash or pause may start, and those are the only kinds");
     }
@@ -592,6 +602,7 @@ export function randomFaults(spec: RandomNemesis, nodes: readonly NodeId[], rand
   /** When each node's last crash or pause ends, and its last clock fault. */
   const downUntil = new Map<NodeId, number>();
   const clockUntil = new Map<NodeId, number>();
+  const diskUntil = new Map<NodeId, number>();
   let networkUntil = never;
   let lossUntil = never;
   const pick = <T>(list: readonly T[]): T => list[r.int(list.length)]!;
@@ -601,6 +612,7 @@ export function randomFaults(spec: RandomNemesis, nodes: readonly NodeId[], rand
     // A node that came back at `start` is still starting; it is not taken down again then.
     const up = nodes.filter((n) => (downUntil.get(n) ?? never) < start);
     const clockFree = nodes.filter((n) => (clockUntil.get(n) ?? never) <= start);
+    const diskFree = nodes.filter((n) => (diskUntil.get(n) ?? never) <= start);
     const possible = spec.kinds.filter((kind) => {
       switch (kind) {
         case "partition":
@@ -613,6 +625,9 @@ export function randomFaults(spec: RandomNemesis, nodes: readonly NodeId[], rand
         case "skew":
         case "drift":
           return clockFree.length > 0;
+        case "slow-disk":
+        case "disk-fail":
+          return diskFree.length > 0;
       }
     });
     if (possible.length === 0) continue;
@@ -662,6 +677,14 @@ export function randomFaults(spec: RandomNemesis, nodes: readonly NodeId[], rand
         events.push({ at: end, action: "drift", node, rate: 0 });
         events.push({ at: end, action: "skew", node, offsetMs: 0 });
         clockUntil.set(node, end);
+        break;
+      }
+      case "slow-disk":
+      case "disk-fail": {
+        const node = pick(diskFree);
+        events.push(kind === "slow-disk" ? { at: start, action: kind, node, factor: 5 + r.int(46) } : { at: start, action: kind, node });
+        events.push({ at: end, action: "disk-repair", node });
+        diskUntil.set(node, end);
         break;
       }
     }

@@ -265,3 +265,31 @@ describe("disk faults in the fault language", () => {
     assert(report.availability.ok > 0);
   });
 });
+
+describe("disk faults from the random nemesis", () => {
+  it("are drawn only when named, each ended by disk-repair before until, one per node at a time", async () => {
+    const { randomFaults, randomNemesisSchema } = await import("../sim/index.ts");
+    const nodes = ["n1", "n2", "n3"];
+    const plain = randomFaults(randomNemesisSchema.parse({ every: "1s", until: "30s" }), nodes, new SeededRandom(5));
+    assert(!plain.some((e) => e.action.includes("disk")), "not unless named");
+    const spec = randomNemesisSchema.parse({ every: "500ms", until: "20s", kinds: ["slow-disk", "disk-fail"] });
+    for (let seed = 1; seed <= 20; seed++) {
+      const events = randomFaults(spec, nodes, new SeededRandom(seed));
+      assert(events.length > 0);
+      const open = new Map<string, number>();
+      for (const e of events) {
+        assert(e.at <= 20_000, `within until: ${JSON.stringify(e)}`);
+        if (!("node" in e)) continue;
+        if (e.action === "disk-repair") {
+          assert(open.has(e.node), `a repair ends a fault: ${JSON.stringify(e)}`);
+          open.delete(e.node);
+        } else {
+          assert(!open.has(e.node), `one disk fault per node at a time (seed ${seed})`);
+          open.set(e.node, e.at);
+          if (e.action === "slow-disk") assert(e.factor! >= 5 && e.factor! <= 50);
+        }
+      }
+      assertEquals(open.size, 0, "every disk fault is repaired");
+    }
+  });
+});
