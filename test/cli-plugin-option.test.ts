@@ -73,7 +73,7 @@ describe("ringforge --plugin", () => {
       faults: [],
       quiesceMs: 500,
     });
-    const { code, out, err } = await cli(["compare", scenario, "--config", CONFIG, "--plugin", PLUGIN]);
+    const { code, out, err } = await cli(["compare", scenario, "--config", CONFIG, "--plugin", PLUGIN, "--wide"]);
     assertEquals([code, err], [0, ""]);
     // Every request of the run (load, workload, final reads) succeeded, and nothing was lost.
     assertMatch(out, /^jump-hash +(\d+) \/ \1 +- +0 of 40 +0 \/ 0 +0 of 20 keys /m);
