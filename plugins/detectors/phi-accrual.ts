@@ -26,7 +26,8 @@ export interface PhiAccrualEstimatorOptions {
 /**
  * Phi for one monitored member. `phi = -log10(1 - F(t))`, where `t` is the time since the last
  * heartbeat and `F` the cumulative distribution of inter-arrival times, taken as normal with
- * the window's mean and standard deviation. Phi 1 means a 10% chance the member is still alive
+ * the window's mean (plus `acceptablePauseMs`) and the window's standard deviation (at least
+ * `minStdDevMs`). Phi 1 means a 10% chance the member is still alive
  * and merely late, phi 8 about one in 10^8. The normal CDF uses the logistic approximation
  * Akka's detector uses, which stays finite far into the tail.
  *
@@ -63,9 +64,14 @@ export class PhiAccrual {
   phi(now: number): number {
     if (this.#last === undefined) return 0;
     const n = this.#intervals.length;
-    const mean = this.#sum / n + this.options.acceptablePauseMs;
-    const variance = Math.max(0, this.#sumSquares / n - mean * mean);
+    // Mean and variance of the intervals observed, as Hayashibara et al. define them; the
+    // acceptable pause shifts the mean (Akka's), never the variance. (Computing the variance
+    // around the shifted mean, as this did before, made it negative, so the deviation was
+    // always the floor and jittery and steady heartbeats got the same phi.)
+    const observed = this.#sum / n;
+    const variance = Math.max(0, this.#sumSquares / n - observed * observed);
     const std = Math.max(Math.sqrt(variance), this.options.minStdDevMs);
+    const mean = observed + this.options.acceptablePauseMs;
     const y = (now - this.#last - mean) / std;
     // exactMath, not Math: phi is compared with a threshold, so a last bit that differs between
     // runtimes could mark a member down at a different moment and change the run.
