@@ -21,6 +21,7 @@
  */
 export * from "./scenario.ts";
 export * from "./nemesis.ts";
+export * from "./random-nemesis.ts";
 export * from "./history.ts";
 export * from "./checkers.ts";
 export * from "./run.ts";

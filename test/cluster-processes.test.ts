@@ -15,8 +15,8 @@ import { decodeText, encodeText } from "../core/codec/bytes.ts";
 import { RingforgeError } from "../core/errors.ts";
 import type { RingforgeClient } from "../client/ringforge-client.ts";
 import { parseAddress } from "../core/model/address.ts";
-import { type NodeProcessHandle, startProcess, stopProcess, waitReady } from "./support/node-processes.ts";
-import { freePort, hostSleep } from "./support/tcp-pair.ts";
+import { type NodeProcessHandle, startProcess, stopProcess, until, waitReady } from "./support/node-processes.ts";
+import { freePort } from "./support/tcp-pair.ts";
 
 const SECRET = "test-cluster-secret-0123456789";
 const running: NodeProcessHandle[] = [];
@@ -99,21 +99,6 @@ async function writeAll(clients: RingforgeClient[], keys: string[], concurrency 
     }),
   );
   return { acked, failed };
-}
-
-async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${last})` : ""}`);
-    await hostSleep(200);
-  }
 }
 
 describe("a cluster of node processes", () => {

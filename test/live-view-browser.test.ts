@@ -19,7 +19,7 @@ import { assert, assertEquals } from "@std/assert";
 import { RingforgeClient } from "../client/ringforge-client.ts";
 import { encodeText } from "../core/codec/bytes.ts";
 import { browserRequired, findChromium } from "./support/browser.ts";
-import { type NodeProcessHandle, startProcess, stopProcess } from "./support/node-processes.ts";
+import { type NodeProcessHandle, startProcess, stopProcess, until } from "./support/node-processes.ts";
 import { freePort, hostSleep } from "./support/tcp-pair.ts";
 
 const SECRET = "test-cluster-secret-0123456789";
@@ -157,19 +157,4 @@ const runs = !underDeno && "path" in browser;
 
 async function pageUntil(what: string, ms: number, probe: () => Promise<boolean>): Promise<void> {
   await until(what, ms, async () => ((await probe()) ? true : undefined));
-}
-
-async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${last})` : ""}`);
-    await hostSleep(250);
-  }
 }

@@ -10,6 +10,7 @@ import path from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { RingforgeClient } from "../../client/ringforge-client.ts";
+import { hostSleep } from "./tcp-pair.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const isDeno = "Deno" in globalThis;
@@ -69,4 +70,23 @@ export async function waitReady(handle: NodeProcessHandle, ms = 60_000): Promise
 export async function stopProcess(handle: NodeProcessHandle, signal: NodeJS.Signals = "SIGTERM"): Promise<number | string> {
   if (handle.child.exitCode === null && handle.child.signalCode === null) handle.child.kill(signal);
   return handle.exited;
+}
+
+/**
+ * Polls `probe` every 200 ms until it returns something other than `undefined` (a thrown error
+ * counts as not yet), for at most `ms`; fails naming `what` and the last error.
+ */
+export async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${last})` : ""}`);
+    await hostSleep(200);
+  }
 }
