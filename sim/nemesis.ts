@@ -438,10 +438,6 @@ function bad(clause: string, message: string): InvalidConfigError {
   return new InvalidConfigError([{ path: "faults", message: `"${clause}": ${message}` }]);
 }
 
-// ---- the random nemesis -----------------------------------------------------------------------
-
-/** The kinds of fault the random nemesis draws from. */
-
 /**
  * Validates a scenario's `faults`: a one-line schedule, an array of events, or
  * `{ "random": ... }`, each with the errors of its own form.

@@ -11,6 +11,7 @@ import type { Random } from "../core/interfaces/random.ts";
 import type { NodeId } from "../core/model/sibling.ts";
 import type { FaultEvent } from "./nemesis.ts";
 
+/** The kinds of fault the random nemesis draws from. */
 export const RANDOM_FAULT_KINDS = ["partition", "crash", "pause", "skew", "drift", "loss", "slow-disk", "disk-fail"] as const;
 
 /**
