@@ -83,6 +83,7 @@ export { gossip, phiAccrual, staticMembership, swim } from "./plugins/detectors/
 export { levelEngine, lsmEngine, memoryEngine } from "./plugins/engines/index.ts";
 export { inProcess, tcp } from "./plugins/transports/index.ts";
 export { merkleAntiEntropy, noAntiEntropy } from "./plugins/anti-entropy/index.ts";
+export { noConsensus, paxos } from "./plugins/consensus/index.ts";
 
 // ---- using a node -----------------------------------------------------------------------------
 
@@ -143,6 +144,7 @@ export {
   MembershipConflictError,
   NotRunningError,
   OverloadedError,
+  PreconditionFailedError,
   QuorumNotReachedError,
   RecordTooLargeError,
   RemoteError,

@@ -32,6 +32,7 @@ export type RingforgeErrorCode =
   | "RINGFORGE_CONNECTION_LOST"
   | "RINGFORGE_UNAUTHORIZED"
   | "RINGFORGE_STALE_READ"
+  | "RINGFORGE_PRECONDITION_FAILED"
   | "RINGFORGE_RETRIES_EXHAUSTED"
   | "RINGFORGE_REMOTE_ERROR";
 
@@ -427,6 +428,32 @@ export class StaleReadError extends RingforgeError {
 }
 
 /**
+ * A conditional write or delete (`ifMatch`, `ifAbsent`) found the key in another state than the
+ * condition asked for: nothing was written. `version` is the key's current version (the causal
+ * context a read would return now): retry with `ifMatch: version` after looking at the value.
+ */
+export class PreconditionFailedError extends RingforgeError {
+  constructor(
+    /** The key written. */
+    readonly key: string,
+    /** The condition that failed: `if-match` (another version) or `if-absent` (the key has a value). */
+    readonly condition: "if-match" | "if-absent",
+    /** The key's current version (causal context token). */
+    readonly version: string,
+    /** Whether the key has a live value now. */
+    readonly exists: boolean,
+  ) {
+    super(
+      "RINGFORGE_PRECONDITION_FAILED",
+      condition === "if-absent"
+        ? `key "${key}" already has a value; nothing was written`
+        : `key "${key}" ${exists ? "is at another version" : "has no value"} than the one required; nothing was written`,
+      { key, condition, version, exists },
+    );
+  }
+}
+
+/**
  * A read-modify-write gave up: every try failed with an error worth retrying (a timeout, a
  * quorum not reached, a stale read). `cause` is the last try's error.
  */
@@ -545,6 +572,13 @@ export function errorFromWire(wire: WireError, from: string): RingforgeError {
     }
     case "RINGFORGE_UNREACHABLE":
       return new UnreachableNodeError(str("node"), str("reason"));
+    case "RINGFORGE_PRECONDITION_FAILED":
+      return new PreconditionFailedError(
+        str("key"),
+        str("condition") === "if-absent" ? "if-absent" : "if-match",
+        str("version"),
+        d.exists === true,
+      );
     case "RINGFORGE_SIBLING_LIMIT":
       return new SiblingLimitError(str("key"), num("siblings"), num("limit"));
     case "RINGFORGE_RECORD_TOO_LARGE":
@@ -618,6 +652,7 @@ const KNOWN_CODES = new Set<RingforgeErrorCode>([
   "RINGFORGE_CONNECTION_LOST",
   "RINGFORGE_UNAUTHORIZED",
   "RINGFORGE_STALE_READ",
+  "RINGFORGE_PRECONDITION_FAILED",
   "RINGFORGE_RETRIES_EXHAUSTED",
   "RINGFORGE_REMOTE_ERROR",
 ]);

@@ -11,6 +11,7 @@
  * | engine | memory, lsm, level |
  * | transport | in-process, tcp |
  * | antiEntropy | none, merkle |
+ * | consensus | paxos, none |
  *
  * Data types (CRDTs: G-Counter, PN-Counter, OR-Set, LWW-Register, MV-Register, maps) are not
  * chosen per store: they are values with their own clients (`Counters`, `Sets`, ...) in
@@ -26,6 +27,7 @@
  */
 import { PluginRegistry } from "../core/build/registry.ts";
 import { antiEntropyPlugins } from "./anti-entropy/index.ts";
+import { consensusPlugins } from "./consensus/index.ts";
 import { detectorPlugins } from "./detectors/index.ts";
 import { enginePlugins } from "./engines/index.ts";
 import { partitionerPlugins } from "./partitioners/index.ts";
@@ -40,6 +42,7 @@ export * from "./detectors/index.ts";
 export * from "./engines/index.ts";
 export * from "./transports/index.ts";
 export * from "./anti-entropy/index.ts";
+export * from "./consensus/index.ts";
 
 /** Every bundled plugin, with the default of each family. */
 export const builtinPlugins: PluginRegistry = new PluginRegistry(
@@ -51,6 +54,7 @@ export const builtinPlugins: PluginRegistry = new PluginRegistry(
     ...enginePlugins,
     ...transportPlugins,
     ...antiEntropyPlugins,
+    ...consensusPlugins,
   ],
   {
     partitioner: "consistent-hash",
@@ -60,5 +64,6 @@ export const builtinPlugins: PluginRegistry = new PluginRegistry(
     engine: "memory",
     transport: "in-process",
     antiEntropy: "none",
+    consensus: "paxos",
   },
 );

@@ -70,6 +70,8 @@ export interface StoreConfig {
   readonly transport?: PluginRef;
   /** Anti-entropy plugin (`"merkle"`, or `"none"`). */
   readonly antiEntropy?: PluginRef;
+  /** Consensus plugin for linearizable requests (`"paxos"`, or `"none"`). */
+  readonly consensus?: PluginRef;
   /** Tombstone garbage collection; defaults in {@link DEFAULT_TOMBSTONES}. */
   readonly tombstones?: Partial<TombstoneSettings>;
   /** Handoff and ring catch-up; default `{ intervalMs: 5000 }`. */
@@ -132,7 +134,7 @@ const storeSchema = z
         n: count.max(64).optional(),
         r: count.optional(),
         w: count.optional(),
-        consistency: z.enum(["count", "local-quorum", "each-quorum"]).optional(),
+        consistency: z.enum(["count", "local-quorum", "each-quorum", "linearizable"]).optional(),
       })
       .strict()
       .optional(),
@@ -157,6 +159,7 @@ const storeSchema = z
     engine: pluginRef.optional(),
     transport: pluginRef.optional(),
     antiEntropy: pluginRef.optional(),
+    consensus: pluginRef.optional(),
     tombstones: z
       .object({
         graceMs: z.number().min(0).finite().optional(),

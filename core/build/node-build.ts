@@ -8,6 +8,7 @@
  */
 import { type DependencyContainer, get, globalContainer, provide, provideValue } from "./di.ts";
 import { ANTI_ENTROPY } from "../interfaces/anti-entropy.ts";
+import { CONSENSUS } from "../interfaces/consensus.ts";
 import { CLOCK, SCHEDULER } from "../interfaces/clock.ts";
 import { FILE_SYSTEM } from "../interfaces/file-system.ts";
 import { CONFLICT_RESOLVER } from "../interfaces/conflict-resolver.ts";
@@ -48,6 +49,7 @@ const FAMILY_TOKENS: { readonly [F in PluginFamily]: Token<FamilyServices[F]> } 
   resolver: CONFLICT_RESOLVER,
   replicator: REPLICATOR,
   antiEntropy: ANTI_ENTROPY,
+  consensus: CONSENSUS,
 };
 
 /**
@@ -154,6 +156,7 @@ export function buildNode(root: DependencyContainer, store: ResolvedStore, id: N
   const store_ = get(c, RECORD_STORE);
   const sync = get(c, RANGE_SYNC);
   const antiEntropy = get(c, ANTI_ENTROPY);
+  const consensus = get(c, CONSENSUS);
   const replicas = get(c, REPLICAS);
   const n = () => settings.replication.n;
   const timeoutMs = settings.requestTimeoutMs;
@@ -182,6 +185,7 @@ export function buildNode(root: DependencyContainer, store: ResolvedStore, id: N
     resolver,
     replicator,
     antiEntropy,
+    consensus,
     store: store_,
     sync,
     replicas,

@@ -18,6 +18,7 @@ import type { MemberInfo, Partitioner } from "../interfaces/partitioner.ts";
 import type { Random } from "../interfaces/random.ts";
 import type { RangeSync, RecordView } from "../interfaces/records.ts";
 import type { ReplicaClient, Replicator } from "../interfaces/replicator.ts";
+import type { Consensus } from "../interfaces/consensus.ts";
 import type { StorageEngine } from "../interfaces/storage-engine.ts";
 import type { Transport } from "../interfaces/transport.ts";
 import type { Keyspace } from "../model/keyspace.ts";
@@ -39,6 +40,8 @@ export interface FamilyServices {
   readonly transport: Transport;
   /** Background repair. */
   readonly antiEntropy: AntiEntropy;
+  /** Linearizable requests. */
+  readonly consensus: Consensus;
 }
 
 /** The strategy families a store is composed of, one plugin each. */
@@ -53,6 +56,7 @@ export const PLUGIN_FAMILIES: readonly PluginFamily[] = [
   "resolver",
   "replicator",
   "antiEntropy",
+  "consensus",
 ];
 
 /**

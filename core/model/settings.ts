@@ -17,7 +17,7 @@ export interface ReplicationSettings {
   readonly w: number;
   /**
    * Default consistency of requests: `count` (R and W replicas anywhere, the default),
-   * `local-quorum` or `each-quorum` (see {@link Consistency}).
+   * `local-quorum`, `each-quorum` or `linearizable` (see {@link Consistency}).
    */
   readonly consistency?: Consistency;
 }
@@ -27,9 +27,15 @@ export interface ReplicationSettings {
  * - `count`: R (reads) or W (writes) replicas, wherever they are;
  * - `local-quorum`: a majority of the key's replicas in the coordinator's datacenter, and
  *   nothing from others (the request still goes to every replica);
- * - `each-quorum`: a majority of the key's replicas in every datacenter that holds some.
+ * - `each-quorum`: a majority of the key's replicas in every datacenter that holds some;
+ * - `linearizable`: through the store's consensus strategy (Paxos per key by default): the
+ *   request is ordered with every other linearizable request of the key, as if the key had one
+ *   copy (R, W, hints and sloppy quorums do not apply; a majority of the key's replicas must answer).
  */
-export type Consistency = "count" | "local-quorum" | "each-quorum";
+export type Consistency = QuorumConsistency | "linearizable";
+
+/** The consistencies a Dynamo-path request (quorums of replies) can have. */
+export type QuorumConsistency = "count" | "local-quorum" | "each-quorum";
 
 /** Handoff and ring catch-up settings (store config `handoff`). */
 export interface HandoffSettings {

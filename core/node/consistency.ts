@@ -8,7 +8,7 @@ import { InvalidRequestError } from "../errors.ts";
 import type { MemberInfo } from "../interfaces/partitioner.ts";
 import type { AckGroup } from "../interfaces/replicator.ts";
 import type { NodeId } from "../model/sibling.ts";
-import type { Consistency } from "../model/settings.ts";
+import type { QuorumConsistency } from "../model/settings.ts";
 
 /** What a request waits for: `count` answers in all, and each group's quorum if any. */
 export interface QuorumPlan {
@@ -36,7 +36,7 @@ export interface QuorumPlan {
  * ```
  */
 export function quorumPlan(
-  consistency: Consistency,
+  consistency: QuorumConsistency,
   targets: readonly NodeId[],
   members: readonly MemberInfo[],
   coordinator: MemberInfo,

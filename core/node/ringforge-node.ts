@@ -7,6 +7,7 @@ import {
   InvalidContextError,
   InvalidRequestError,
   NotRunningError,
+  PreconditionFailedError,
   RingforgeError,
   SiblingLimitError,
   StaleReadError,
@@ -18,6 +19,7 @@ import { parseSiblings, siblingsToWire } from "../codec/record-codec.ts";
 import { bytesEqual } from "../codec/bytes.ts";
 import { encode } from "../codec/msgpack.ts";
 import type { AntiEntropy } from "../interfaces/anti-entropy.ts";
+import type { Consensus } from "../interfaces/consensus.ts";
 import { type Clock, every, type Scheduler, sleep, type Timer } from "../interfaces/clock.ts";
 import type { ConflictResolver } from "../interfaces/conflict-resolver.ts";
 import type { FailureDetector } from "../interfaces/failure-detector.ts";
@@ -53,7 +55,7 @@ import {
   KV_WRITE,
   parseCoordinateRequest,
 } from "./protocol.ts";
-import type { Consistency, NodeSettings } from "../model/settings.ts";
+import type { Consistency, NodeSettings, QuorumConsistency } from "../model/settings.ts";
 import { type QuorumPlan, quorumPlan } from "./consistency.ts";
 
 /** Options of a read. */
@@ -70,7 +72,9 @@ export interface GetOptions {
   readonly session?: Session;
   /**
    * Where the R replies must come from: `count` (any R replicas), `local-quorum` or
-   * `each-quorum` (then `r` is ignored); default the store's.
+   * `each-quorum` (then `r` is ignored); or `linearizable`: through the store's consensus (a
+   * majority of the key's replicas, ordered with every linearizable write of the key); default
+   * the store's.
    */
   readonly consistency?: Consistency;
 }
@@ -87,9 +91,21 @@ export interface PutOptions {
   readonly session?: Session;
   /**
    * Where the W acknowledgements must come from: `count` (any W replicas), `local-quorum` or
-   * `each-quorum` (then `w` is ignored); default the store's.
+   * `each-quorum` (then `w` is ignored); or `linearizable`: through the store's consensus, which
+   * replaces every sibling with this write atomically (the `context` is not needed); default the
+   * store's, except for a conditional write (`ifMatch`, `ifAbsent`), which is linearizable unless
+   * a weaker consistency is asked for here.
    */
   readonly consistency?: Consistency;
+  /**
+   * Compare-and-set: write only if the key is still at this version (the `context` of a read),
+   * otherwise fail with {@link PreconditionFailedError} carrying the current version. Atomic
+   * (linearizable) unless `consistency` asks for a quorum level: then it is checked against a
+   * read at that level and two racing writers can both pass (as Riak's `if_not_modified`).
+   */
+  readonly ifMatch?: CausalContext;
+  /** Create-if-absent: write only if the key has no value (missing or deleted); as `ifMatch` otherwise. */
+  readonly ifAbsent?: boolean;
 }
 
 /** What a read returns. */
@@ -127,6 +143,8 @@ export interface NodeServices {
   readonly sync: HashTreeSync;
   /** Background repair. */
   readonly antiEntropy: AntiEntropy;
+  /** Linearizable requests and atomic conditional writes. */
+  readonly consensus: Consensus;
   /** The node's logger. */
   readonly logger: Logger;
   /** Local storage. */
@@ -155,6 +173,17 @@ export interface NodeServices {
   readonly tombstones: TombstoneGc;
   /** The node's lifecycle state, shared with the parts above. */
   readonly lifecycle: NodeLifecycle;
+}
+
+/**
+ * The actor that stamps the linearizable writes node `id` proposes: `~` and its id. Not the
+ * node's own actor, whose counters its plain writes of the key share (a proposal may be chosen
+ * after the proposer gave up on it); and one per proposer, so a proposal's version is its own
+ * and the consensus can tell whether a proposal it lost track of was chosen. Node ids start with
+ * a letter or digit, so this is no member's id.
+ */
+export function linearizableActor(id: NodeId): string {
+  return `~${id}`;
 }
 
 /** Key in the `meta` keyspace recording which resolver wrote the engine's versions. */
@@ -251,6 +280,7 @@ export class RingforgeNode {
     await detector.start();
     await this.#s.replicator.start?.();
     await this.#s.antiEntropy.start();
+    await this.#s.consensus.start?.();
     this.#life.state = "running";
     this.#timers.push(
       every(scheduler, settings.handoff.intervalMs, () => {
@@ -297,6 +327,7 @@ export class RingforgeNode {
   /** Stops every service; `crashing`: the engine is dropped as a killed process drops it, not closed. */
   async #halt(crashing = false): Promise<void> {
     for (const timer of this.#timers.splice(0)) timer.cancel();
+    await this.#s.consensus.stop?.();
     await this.#s.antiEntropy.stop();
     await this.#s.replicator.stop?.();
     await this.#s.detector.stop();
@@ -387,7 +418,10 @@ export class RingforgeNode {
     try {
       const { resolver } = this.#s;
       const deadline = this.#s.clock.now() + timeoutMs;
-      let siblings = await this.#coordinateRead(key, r, timeoutMs, options.consistency);
+      const consistency = options.consistency ?? this.#s.settings.replication.consistency;
+      let siblings = consistency === "linearizable"
+        ? await this.#s.consensus.read(key, timeoutMs)
+        : await this.#coordinateRead(key, r, timeoutMs, consistency);
       let context = resolver.context(siblings);
       const session = options.session;
       if (session) {
@@ -466,12 +500,7 @@ export class RingforgeNode {
     this.#assertRunning();
     validateKey(key, this.#s.settings.limits);
     validateValue(value, this.#s.settings.limits);
-    this.#inflight++;
-    try {
-      return await this.#write("put", key, value, options);
-    } finally {
-      this.#inflight--;
-    }
+    return this.#counted(() => this.#routeWrite("put", key, value, options));
   }
 
   /**
@@ -487,6 +516,7 @@ export class RingforgeNode {
     this.#assertRunning();
     validateKey(key, this.#s.settings.limits);
     return this.#counted(async () => {
+      if (this.#conditionOrLinearizable(options)) return this.#routeWrite("delete", key, null, options);
       let context = options.context;
       if (context === undefined) {
         const consistency = options.consistency === undefined ? {} : { consistency: options.consistency };
@@ -513,6 +543,73 @@ export class RingforgeNode {
   }
 
   // ---- request paths --------------------------------------------------------------------
+
+  /** Whether a write has a condition or asks (or the store defaults) for linearizable consistency. */
+  #conditionOrLinearizable(options: PutOptions): boolean {
+    return options.ifMatch !== undefined || options.ifAbsent === true ||
+      (options.consistency ?? this.#s.settings.replication.consistency) === "linearizable";
+  }
+
+  /** A put or delete: plain, linearizable through the consensus, or conditional (atomic or checked). */
+  async #routeWrite(op: "put" | "delete", key: string, value: Uint8Array | null, options: PutOptions): Promise<PutResult> {
+    if (!this.#conditionOrLinearizable(options)) return this.#write(op, key, value, options);
+    const { resolver } = this.#s;
+    if (options.ifMatch !== undefined && options.ifAbsent === true) {
+      throw new InvalidRequestError("a write takes ifMatch or ifAbsent, not both");
+    }
+    if (options.ifMatch !== undefined && options.context !== undefined) {
+      throw new InvalidRequestError("a conditional write takes ifMatch or context, not both: ifMatch is the context it builds on");
+    }
+    const expected = options.ifMatch === undefined ? undefined : unwrapContext(resolver, options.ifMatch);
+    if (options.session) { for (const seen of options.session.contexts(key)) unwrapContext(resolver, seen); }
+    const timeoutMs = this.#timeout(options.timeoutMs);
+    const conditional = options.ifMatch !== undefined || options.ifAbsent === true;
+    const requested = options.consistency ?? (conditional ? "linearizable" : this.#s.settings.replication.consistency);
+    if (requested !== "linearizable") {
+      // Checked, not atomic: a read at the requested level, the condition, then a write based on that read.
+      const consistency: QuorumConsistency = requested ?? "count";
+      const session = options.session === undefined ? {} : { session: options.session };
+      const read = await this.get(key, { timeoutMs, consistency, ...session });
+      const siblings = read.values.length > 0;
+      this.#checkCondition(key, expected, options.ifAbsent === true, unwrapContext(resolver, read.context), siblings, read.context);
+      const { ifMatch: _m, ifAbsent: _a, ...rest } = options;
+      return this.#write(op, key, value, { ...rest, consistency, context: read.context });
+    }
+    let written: unknown;
+    let wrapped!: CausalContext;
+    await this.#s.consensus.update(key, (current) => {
+      const context = resolver.context(current);
+      this.#checkCondition(key, expected, options.ifAbsent === true, context, liveValues(current).length > 0);
+      const stamp = { value, context, node: linearizableActor(this.id), timestamp: this.#s.clock.now(), isMember: this.#isMember };
+      const next = resolver.write(current, stamp);
+      written = resolver.context(next);
+      wrapped = wrapContext(resolver, written);
+      if (wrapped.length > MAX_CONTEXT_LENGTH) {
+        throw new InvalidContextError(
+          `this write would make the key's context ${wrapped.length} characters long, over the limit of ${MAX_CONTEXT_LENGTH}`,
+        );
+      }
+      return next;
+    }, timeoutMs);
+    if (options.session) this.#remember(options.session, key, written, wrapped);
+    return { context: wrapped };
+  }
+
+  /** @throws {PreconditionFailedError} when the key's `current` version does not meet the condition */
+  #checkCondition(
+    key: string,
+    expected: unknown,
+    ifAbsent: boolean,
+    current: unknown,
+    exists: boolean,
+    wrapped?: CausalContext,
+  ): void {
+    const { resolver } = this.#s;
+    const fail = (condition: "if-match" | "if-absent") =>
+      new PreconditionFailedError(key, condition, wrapped ?? wrapContext(resolver, current), exists);
+    if (ifAbsent && exists) throw fail("if-absent");
+    if (expected !== undefined && !(resolver.covers(current, expected) && resolver.covers(expected, current))) throw fail("if-match");
+  }
 
   /** A put or delete of a key its caller validated. */
   async #write(op: "put" | "delete", key: string, value: Uint8Array | null, options: PutOptions): Promise<PutResult> {
@@ -575,10 +672,16 @@ export class RingforgeNode {
     return outcome.siblings;
   }
 
-  /** The request's quorum plan (see {@link quorumPlan}), with the store's default consistency. */
+  /**
+   * The request's quorum plan (see {@link quorumPlan}), with the store's default consistency (a
+   * store whose default is `linearizable` plans the quorum requests it still makes, such as
+   * a plain write with an explicit `count`, as `count`).
+   */
   #plan(targets: readonly NodeId[], count: number, requested?: Consistency): QuorumPlan {
     const { settings, partitioner } = this.#s;
-    return quorumPlan(requested ?? settings.replication.consistency ?? "count", targets, partitioner.members, settings.member, count);
+    let consistency = requested ?? settings.replication.consistency ?? "count";
+    if (consistency === "linearizable") consistency = "count";
+    return quorumPlan(consistency, targets, partitioner.members, settings.member, count);
   }
 
   /**
