@@ -102,6 +102,11 @@ export interface PluginCapabilities {
   readonly fallsBackOnFailure?: boolean;
   /** Anti-entropy: divergent replicas converge without reads. */
   readonly repairs?: boolean;
+  /**
+   * Consensus: serves linearizable reads and atomic conditional writes (one that does not
+   * refuses them with `InvalidRequestError`).
+   */
+  readonly linearizable?: boolean;
 }
 
 /**

@@ -77,6 +77,7 @@ export {
 export { type StorageEnginePluginSuiteOptions, storageEngineSuite, type StorageEngineSuiteOptions } from "./storage-engine.ts";
 export { type TransportPair, type TransportPluginSuiteOptions, transportSuite, type TransportSuiteOptions } from "./transport.ts";
 export { antiEntropySuite, type AntiEntropySuiteOptions } from "./anti-entropy.ts";
+export { consensusSuite, type ConsensusSuiteOptions } from "./consensus.ts";
 export { dataTypeSuite, type DataTypeSuiteOptions, type OperationFactory } from "./data-type.ts";
 export { type SchedulerCapabilities, type SchedulerFixture, schedulerSuite, type SchedulerSuiteOptions } from "./scheduler.ts";
 export { randomSuite, type RandomSuiteOptions } from "./random.ts";

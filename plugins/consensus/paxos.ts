@@ -574,6 +574,7 @@ export const paxosPlugin: Plugin<PaxosOptions, "consensus", undefined> = defineP
   name: "paxos",
   description: "Linearizable reads and compare-and-set per key: single-decree Paxos over the key's N replicas (Cassandra LWT).",
   options: z.object({ maxBackoffMs: z.number().int().min(1).max(10_000).default(64) }).strict() as z.ZodType<PaxosOptions, unknown>,
+  capabilities: { linearizable: true },
   create: (context, options) =>
     new PaxosConsensus({
       id: context.settings.id,
