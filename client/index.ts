@@ -7,3 +7,4 @@
 export * from "./ringforge-client.ts";
 export * from "./fetch-failure.ts";
 export * from "./node-status.ts";
+export * from "./session-token.ts";

@@ -6,6 +6,7 @@
 import { errorFromWire, InvalidConfigError, RingforgeError } from "../core/errors.ts";
 import type { CausalContext } from "../core/model/causal-context.ts";
 import { classifyFetchFailure, UnreachableUrlError } from "./fetch-failure.ts";
+import { decodeSessionToken, encodeSessionToken, SESSION_FORGOTTEN_HEADER, SESSION_HEADER, type SessionContexts } from "./session-token.ts";
 import type { ClusterStatus, NodeStatus } from "./node-status.ts";
 
 /** The header carrying the causal context (see the server's API). */
@@ -17,6 +18,32 @@ export interface ClientOptions {
   readonly token?: string;
   /** The fetch to use (default: the global one). */
   readonly fetch?: typeof fetch;
+}
+
+/** Options of {@link RingforgeClient.get}. */
+export interface ClientGetOptions {
+  /** Replies to wait for (1..N); default the store's R. */
+  readonly r?: number;
+  /** Time limit in ms; default the store's request timeout. */
+  readonly timeoutMs?: number;
+  /**
+   * Read-your-writes and monotonic reads, whichever node answers: the read returns at least
+   * what this session already saw or wrote of the key, or fails with `StaleReadError`; the
+   * session then remembers what it returned. A `Session` from `ringforge`.
+   */
+  readonly session?: SessionContexts;
+}
+
+/** Options of {@link RingforgeClient.put} and {@link RingforgeClient.delete}. */
+export interface ClientWriteOptions {
+  /** The context of the read the write is based on; omit for a blind write. */
+  readonly context?: CausalContext;
+  /** Acknowledgements to wait for (1..N); default the store's W. */
+  readonly w?: number;
+  /** Time limit in ms; default the store's request timeout. */
+  readonly timeoutMs?: number;
+  /** The client's session: once acknowledged, its reads through any node see this write. */
+  readonly session?: SessionContexts;
 }
 
 /** What {@link RingforgeClient.get} returns. */
@@ -51,6 +78,11 @@ export interface LocalRecord {
  * await client.put("cart:ada", encodeText("milk"));
  * const { values, context } = await client.get("cart:ada");
  * await client.put("cart:ada", encodeText("milk,eggs"), { context });
+ *
+ * // Read-your-writes across nodes: one session, requests to any node.
+ * const session = new Session();
+ * await client.put("cart:ada", encodeText("milk"), { session });
+ * await new RingforgeClient("http://127.0.0.1:8002").get("cart:ada", { session, r: 1 }); // "milk" or later
  * ```
  */
 export class RingforgeClient {
@@ -80,11 +112,14 @@ export class RingforgeClient {
   /**
    * Reads a key (R replicas, or `r`).
    *
-   * @throws {RingforgeError} with the node's code (`RINGFORGE_QUORUM_NOT_REACHED`, ...), or
-   *   {@link UnreachableUrlError} when no HTTP answer came back (every method)
+   * @throws {RingforgeError} with the node's code (`RINGFORGE_QUORUM_NOT_REACHED`,
+   *   `RINGFORGE_STALE_READ` in a session, ...), or {@link UnreachableUrlError} when no HTTP
+   *   answer came back (every method)
    */
-  async get(key: string, options: { r?: number; timeoutMs?: number } = {}): Promise<ClientGetResult> {
-    const response = await this.#request("GET", this.#kv(key, { r: options.r, timeout: options.timeoutMs }));
+  async get(key: string, options: ClientGetOptions = {}): Promise<ClientGetResult> {
+    const sent = sendSession(key, options.session);
+    const response = await this.#request("GET", this.#kv(key, { r: options.r, timeout: options.timeoutMs }), undefined, sent?.headers);
+    this.#followSession(key, sent, response);
     const context = (response.headers.get(CONTEXT_HEADER) ?? "") as CausalContext;
     if (response.status === 404) {
       await response.body?.cancel();
@@ -98,16 +133,12 @@ export class RingforgeClient {
   }
 
   /** Writes a value; pass the `context` of the read it is based on. */
-  async put(
-    key: string,
-    value: Uint8Array,
-    options: { context?: CausalContext; w?: number; timeoutMs?: number } = {},
-  ): Promise<ClientPutResult> {
+  async put(key: string, value: Uint8Array, options: ClientWriteOptions = {}): Promise<ClientPutResult> {
     return this.#write("PUT", key, value, options);
   }
 
   /** Deletes a key (writes a tombstone); pass the `context` of the read it is based on. */
-  async delete(key: string, options: { context?: CausalContext; w?: number; timeoutMs?: number } = {}): Promise<ClientPutResult> {
+  async delete(key: string, options: ClientWriteOptions = {}): Promise<ClientPutResult> {
     return this.#write("DELETE", key, undefined, options);
   }
 
@@ -147,12 +178,45 @@ export class RingforgeClient {
     method: "PUT" | "DELETE",
     key: string,
     value: Uint8Array | undefined,
-    options: { context?: CausalContext; w?: number; timeoutMs?: number },
+    options: ClientWriteOptions,
   ): Promise<ClientPutResult> {
-    const headers: Record<string, string> = options.context ? { [CONTEXT_HEADER]: options.context } : {};
+    const sent = sendSession(key, options.session);
+    const headers: Record<string, string> = {
+      ...(options.context ? { [CONTEXT_HEADER]: options.context } : {}),
+      ...sent?.headers,
+    };
     const response = await this.#request(method, this.#kv(key, { w: options.w, timeout: options.timeoutMs }), value, headers);
     await response.body?.cancel();
+    this.#followSession(key, sent, response);
     return { context: (response.headers.get(CONTEXT_HEADER) ?? "") as CausalContext };
+  }
+
+  /**
+   * Remembers in the session what the node answered the key's session requires now. A node that
+   * answered without a token did not run the request in the session (a version before
+   * sessions): failing says so, where carrying on would silently drop the guarantees.
+   */
+  #followSession(key: string, sent: SentSession | undefined, response: Response): void {
+    if (sent === undefined) return;
+    const token = response.headers.get(SESSION_HEADER);
+    if (token === null) {
+      void response.body?.cancel();
+      throw new RingforgeError(
+        "RINGFORGE_REMOTE_ERROR",
+        `${this.#base} answered a request in a session without a ${SESSION_HEADER} header: it does not support sessions, ` +
+          `so the answer carries no session guarantee (a write was still applied)`,
+        { status: response.status },
+      );
+    }
+    const answered = decodeSessionToken(token);
+    const forgotten = Number(response.headers.get(SESSION_FORGOTTEN_HEADER) ?? 0);
+    // The node answered from the contexts this request sent. Another request of the session to
+    // the same key may have finished meanwhile: keep what it added, or its guarantee is lost.
+    // (In process the node updates the session at the end, from what it holds then; here the
+    // next request of the key lets the node drop whichever of them a newer one covers.)
+    const now = sent.session.contexts(key);
+    const gained = now === sent.contexts ? [] : now.filter((c) => !sent.contexts.includes(c) && !answered.includes(c));
+    sent.session.remember(key, [...answered, ...gained], Number.isSafeInteger(forgotten) && forgotten > 0 ? forgotten : 0);
   }
 
   #kv(key: string, query: Record<string, number | undefined>): string {
@@ -200,6 +264,30 @@ export class RingforgeClient {
       },
     );
   }
+}
+
+/** A request's session: the header it sends, and the contexts of the key it sent. */
+interface SentSession {
+  readonly session: SessionContexts;
+  readonly contexts: readonly CausalContext[];
+  readonly headers: Record<string, string>;
+}
+
+/**
+ * The session part of a request for `key`: the key's contexts only. Contexts the token cannot
+ * hold (a session filled in process or by concurrent requests may hold more) are forgotten
+ * now, and reported, rather than sent and refused.
+ */
+function sendSession(key: string, session: SessionContexts | undefined): SentSession | undefined {
+  if (session === undefined) return undefined;
+  let contexts = session.contexts(key);
+  const { token, forgotten } = encodeSessionToken(contexts);
+  if (forgotten > 0) {
+    contexts = contexts.slice(forgotten);
+    session.remember(key, contexts, forgotten);
+    contexts = session.contexts(key);
+  }
+  return { session, contexts, headers: { [SESSION_HEADER]: token } };
 }
 
 /**

@@ -9,6 +9,12 @@
  * - `PUT /kv/:key` — the body is the value; send back the context of the read it is based on
  *   in `X-Ringforge-Context`. `?w=` overrides W. `204` with the new context.
  * - `DELETE /kv/:key` — writes a tombstone; same headers and options as `PUT`.
+ * - Sessions (read-your-writes, monotonic reads across nodes): a `/kv` request may carry a
+ *   `Ringforge-Session` token holding what the client's session requires of that key; the node
+ *   reads or writes in that session and answers with the key's updated token (and, if it had to
+ *   leave contexts out to stay within the token's bounds, `Ringforge-Session-Forgotten`). A
+ *   read that cannot meet the session fails with `503 RINGFORGE_STALE_READ`, the session
+ *   unchanged. See docs/sessions.md.
  * - `GET /status` — this node, members and liveness, ring ownership, hints, repair counters,
  *   client traffic of the last seconds.
  * - `GET /status/cluster` — every member's own `/status`, gathered over the peer transport (a
@@ -19,10 +25,10 @@
  * - `POST /admin/leave` — decommission this node (hand off its data, then stop).
  * - `GET /admin/local/:key` — this replica's own record for the key (debugging, tests).
  *
- * Errors are JSON `{ error: { code, message, details } }`: 400 invalid key, context or
- * option; 401 missing or wrong bearer token; 409 sibling limit; 413 value too large; 503
- * quorum not reached (with `required` and `acknowledged`), overloaded or not running; 504
- * timeout.
+ * Errors are JSON `{ error: { code, message, details } }`: 400 invalid key, context, session
+ * token or option; 401 missing or wrong bearer token; 409 sibling limit; 413 value too large;
+ * 503 quorum not reached (with `required` and `acknowledged`), stale read (a session the
+ * answering replicas are behind), overloaded or not running; 504 timeout.
  *
  * @module
  */
@@ -45,6 +51,8 @@ import type { Logger } from "../core/interfaces/logger.ts";
 import type { Message } from "../core/interfaces/transport.ts";
 import type { CausalContext } from "../core/model/causal-context.ts";
 import type { RingforgeNode } from "../core/node/ringforge-node.ts";
+import { Session } from "../core/client/session.ts";
+import { decodeSessionToken, encodeSessionToken, SESSION_FORGOTTEN_HEADER, SESSION_HEADER } from "../client/session-token.ts";
 import { NodeMetrics } from "./metrics.ts";
 import type { ApiOperation } from "./traffic-window.ts";
 import { type ClusterMemberStatus, type ClusterStatus, type NodeStatus, nodeStatus } from "./node-status.ts";
@@ -99,6 +107,7 @@ export function statusOf(error: RingforgeError): ContentfulStatusCode {
     case "RINGFORGE_OVERLOADED":
     case "RINGFORGE_NOT_RUNNING":
     case "RINGFORGE_STORAGE_IO": // this replica's disk failed; another node may take the request
+    case "RINGFORGE_STALE_READ": // the replicas that answered are behind the session: retry later
     case "RINGFORGE_UNREACHABLE":
     case "RINGFORGE_CONNECTION_LOST":
       return 503;
@@ -221,7 +230,10 @@ export function createHttpApi(node: RingforgeNode, options: HttpApiOptions): Hon
 
   app.get("/kv/:key{.+}", (c) =>
     operation(c, "get", async () => {
-      const result = await node.get(keyOf(c), { r: intParam(c, "r"), timeoutMs: intParam(c, "timeout") });
+      const key = keyOf(c);
+      const session = requestSession(c, key);
+      const result = await node.get(key, { r: intParam(c, "r"), timeoutMs: intParam(c, "timeout"), ...session });
+      answerSession(c, key, session);
       c.header(CONTEXT_HEADER, result.context);
       if (result.values.length === 0) {
         return c.json({ error: { code: "RINGFORGE_NOT_FOUND", message: "no live value for this key", details: {} } }, 404);
@@ -243,14 +255,20 @@ export function createHttpApi(node: RingforgeNode, options: HttpApiOptions): Hon
   app.put("/kv/:key{.+}", bounded, (c) =>
     operation(c, "put", async () => {
       const value = new Uint8Array(await c.req.arrayBuffer());
-      const result = await node.put(keyOf(c), value, writeOptions(c));
+      const key = keyOf(c);
+      const session = requestSession(c, key);
+      const result = await node.put(key, value, { ...writeOptions(c), ...session });
+      answerSession(c, key, session);
       c.header(CONTEXT_HEADER, result.context);
       return c.body(null, 204);
     }));
 
   app.delete("/kv/:key{.+}", (c) =>
     operation(c, "delete", async () => {
-      const result = await node.delete(keyOf(c), writeOptions(c));
+      const key = keyOf(c);
+      const session = requestSession(c, key);
+      const result = await node.delete(key, { ...writeOptions(c), ...session });
+      answerSession(c, key, session);
       c.header(CONTEXT_HEADER, result.context);
       return c.body(null, 204);
     }));
@@ -339,6 +357,37 @@ function writeOptions(c: Context): { context?: CausalContext; w?: number; timeou
     w: intParam(c, "w"),
     timeoutMs: intParam(c, "timeout"),
   };
+}
+
+// ---- sessions over HTTP (docs/sessions.md) ------------------------------------------------
+
+/**
+ * The request's session, as the `session` option of a node request: a {@link Session} holding
+ * the key's contexts from the `Ringforge-Session` token, or nothing when the request has no
+ * token. A token covers the request's key only (the client keeps the session), so the node
+ * keeps no session state between requests. Its contexts are validated by the resolver when the
+ * node uses them, before anything is written, as a context header's are.
+ *
+ * @throws {InvalidContextError} for a malformed or over-long token (a 400; nothing changes)
+ */
+function requestSession(c: Context, key: string): { session?: Session } {
+  const token = c.req.header(SESSION_HEADER);
+  if (token === undefined) return {};
+  const session = new Session({ maxKeys: 1 });
+  session.remember(key, decodeSessionToken(token));
+  return { session };
+}
+
+/**
+ * Answers with the key's session token after the request ran: what the session now requires of
+ * the key. Contexts that do not fit the token's bounds (the oldest) are left out and counted in
+ * `Ringforge-Session-Forgotten`, so the client learns that it lost their guarantees.
+ */
+function answerSession(c: Context, key: string, { session }: { session?: Session }): void {
+  if (session === undefined) return;
+  const { token, forgotten } = encodeSessionToken(session.contexts(key));
+  c.header(SESSION_HEADER, token);
+  if (forgotten > 0) c.header(SESSION_FORGOTTEN_HEADER, String(forgotten));
 }
 
 /** A value as a response body (a plain ArrayBuffer slice: what `Response` takes everywhere). */

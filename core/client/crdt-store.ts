@@ -9,6 +9,7 @@ import type { CausalContext } from "../model/causal-context.ts";
 import { InvalidRequestError, RetriesExhaustedError } from "../errors.ts";
 import { KeyedMutex } from "../node/keyed-mutex.ts";
 import { type KeyValueStore, type ReadOptions, StoreClient, type UpdateOptions } from "./store-client.ts";
+import type { Session } from "./session.ts";
 
 /** Options of a {@link CrdtStore}. */
 export interface CrdtStoreOptions {
@@ -20,6 +21,13 @@ export interface CrdtStoreOptions {
   readonly actor: string;
   /** Tries of each update; default 3. */
   readonly maxTries?: number;
+  /**
+   * The session every read and update runs in: a read then contains every update this writer
+   * made and every state it read before, whichever node serves it (in process, or over HTTP
+   * with `RingforgeClient`), or fails with `StaleReadError` (an update retries it). See
+   * {@link Session}.
+   */
+  readonly session?: Session;
 }
 
 /** What {@link CrdtStore.update} returns. */
@@ -70,7 +78,7 @@ export class CrdtStore<S> {
   /**
    * @param store the node or HTTP client requests go to
    * @param type the data type of every key
-   * @param options the actor id and retries
+   * @param options the actor id, retries, and the session to run in
    */
   constructor(store: KeyValueStore, type: DataType<S>, options: CrdtStoreOptions) {
     if (typeof options.actor !== "string" || options.actor.length === 0) {
@@ -82,6 +90,7 @@ export class CrdtStore<S> {
       codec: type,
       merge: (states) => states.reduce((a, b) => type.join(a, b), type.empty()),
       ...(options.maxTries === undefined ? {} : { maxTries: options.maxTries }),
+      ...(options.session === undefined ? {} : { session: options.session }),
     });
   }
 

@@ -13,9 +13,16 @@ import type { InvalidContextError, StaleReadError } from "../errors.ts";
 export interface SessionOptions {
   /**
    * Keys whose contexts the session remembers; past this, the least recently used key is
-   * forgotten, and its guarantees with it. Default 10,000.
+   * forgotten, and its guarantees with it (reported to `onForget`). Default 10,000.
    */
   readonly maxKeys?: number;
+  /**
+   * Called whenever the session loses guarantees to stay within a bound: `"max-keys"` when it
+   * forgets the least recently used key (`contexts`: what it held for it), `"token-limit"` when
+   * a key's contexts did not all fit the HTTP API's session token and the oldest were left out
+   * (`contexts`: how many). Reads of `key` may then return what those contexts had ruled out.
+   */
+  readonly onForget?: (key: string, reason: "max-keys" | "token-limit", contexts: number) => void;
 }
 
 /**
@@ -25,8 +32,9 @@ export interface SessionOptions {
  * so the coordinator asks every replica, and fails with {@link StaleReadError} rather than
  * answer with the past.
  *
- * A session holds only opaque contexts, so one session can span every node of a store. It
- * belongs to one store: a session used with a store of another resolver fails with
+ * A session holds only opaque contexts, so one session can span every node of a store, in
+ * process or over HTTP (pass it to `RingforgeClient`, which sends each request's key's
+ * contexts in the `Ringforge-Session` header). It belongs to one store: a session used with a store of another resolver fails with
  * {@link InvalidContextError} before anything is written, but two stores with the same resolver
  * cannot tell each other's contexts apart, so never share a session between stores. Nor is it
  * for concurrent requests of different clients: a session is one client's sequence of
@@ -42,16 +50,18 @@ export interface SessionOptions {
  */
 export class Session {
   readonly #maxKeys: number;
+  readonly #onForget: SessionOptions["onForget"];
   /** Per key, contexts none of which covers another (insertion order = recency). */
   readonly #contexts = new Map<string, readonly CausalContext[]>();
 
-  /** @param options how many keys to remember */
+  /** @param options how many keys to remember, and who to tell when one is forgotten */
   constructor(options: SessionOptions = {}) {
     const maxKeys = options.maxKeys ?? 10_000;
     if (!Number.isInteger(maxKeys) || maxKeys < 1) {
       throw new InvalidRequestError(`a session's maxKeys must be a positive integer, got ${maxKeys}`, { maxKeys });
     }
     this.#maxKeys = maxKeys;
+    this.#onForget = options.onForget;
   }
 
   /** The contexts a read of `key` must cover (empty: no requirement yet). */
@@ -61,12 +71,21 @@ export class Session {
 
   /**
    * Replaces what the session requires of `key` (called by the node after each operation,
-   * with the contexts that are not covered by a newer one).
+   * with the contexts that are not covered by a newer one, and by the HTTP client with the
+   * contexts a node answered with).
+   *
+   * @param forgotten contexts of the key the caller left out to stay within a bound (the
+   *   HTTP API's session token), reported to `onForget`
    */
-  remember(key: string, contexts: readonly CausalContext[]): void {
+  remember(key: string, contexts: readonly CausalContext[], forgotten = 0): void {
     this.#contexts.delete(key);
     this.#contexts.set(key, contexts);
-    if (this.#contexts.size > this.#maxKeys) this.#contexts.delete(this.#contexts.keys().next().value!);
+    if (forgotten > 0) this.#onForget?.(key, "token-limit", forgotten);
+    if (this.#contexts.size > this.#maxKeys) {
+      const [oldest, held] = this.#contexts.entries().next().value!;
+      this.#contexts.delete(oldest);
+      this.#onForget?.(oldest, "max-keys", held.length);
+    }
   }
 
   /** Forgets `key`: the next read of it may return anything the store holds. */

@@ -7,6 +7,7 @@
 import { CorruptDataError, InvalidRequestError, InvalidValueError, RetriesExhaustedError, RingforgeError } from "../errors.ts";
 import { decodeText, encodeText } from "../codec/bytes.ts";
 import type { CausalContext } from "../model/causal-context.ts";
+import type { Session } from "./session.ts";
 
 /**
  * What a {@link StoreClient} needs of a store: a node in process (`RingforgeNode`) or the HTTP
@@ -27,6 +28,8 @@ export interface ReadOptions {
   readonly r?: number;
   /** Time limit, ms. */
   readonly timeoutMs?: number;
+  /** Read-your-writes and monotonic reads (see {@link Session}); a client's own session by default. */
+  readonly session?: Session;
 }
 
 /** What a {@link KeyValueStore} read returns. */
@@ -51,6 +54,8 @@ export interface WriteOptions {
   readonly w?: number;
   /** Time limit, ms. */
   readonly timeoutMs?: number;
+  /** The session the write belongs to (see {@link Session}); a client's own session by default. */
+  readonly session?: Session;
 }
 
 /** Turns application values into stored bytes and back. */
@@ -129,6 +134,8 @@ export interface UpdateOptions {
   readonly maxTries?: number;
   /** Time limit of each read and write, ms. */
   readonly timeoutMs?: number;
+  /** The session of the update's reads and write; the client's own by default. */
+  readonly session?: Session;
 }
 
 /** Options of a {@link StoreClient}. */
@@ -143,6 +150,12 @@ export interface StoreClientOptions<T> {
   readonly merge?: (siblings: readonly T[]) => T;
   /** Default tries of {@link StoreClient.update}: 3. */
   readonly maxTries?: number;
+  /**
+   * The session every request of this client runs in, unless a call passes its own: its reads
+   * then see its own writes and never go back in time, whichever node (in process, or over
+   * HTTP with `RingforgeClient`) serves each request. See {@link Session}.
+   */
+  readonly session?: Session;
 }
 
 /** Errors after which a read-modify-write may be tried again from a fresh read. */
@@ -168,6 +181,9 @@ const RETRYABLE = new Set([
  * });
  * await carts.update("cart:ada", (items = []) => [...items, "milk"]);
  * const { value } = await carts.get("cart:ada"); // one merged cart, whatever the siblings
+ *
+ * // Read-your-writes across node processes: each request may go to another node.
+ * const profiles = new StoreClient(new RingforgeClient(url), { codec: jsonCodec(), session: new Session() });
  * ```
  */
 export class StoreClient<T = Uint8Array> {
@@ -175,16 +191,23 @@ export class StoreClient<T = Uint8Array> {
   readonly #codec: ValueCodec<T>;
   readonly #merge: ((siblings: readonly T[]) => T) | undefined;
   readonly #maxTries: number;
+  readonly #session: Session | undefined;
 
   /**
    * @param store the node or HTTP client requests go to
-   * @param options codec, merge function, retries
+   * @param options codec, merge function, retries, session
    */
   constructor(store: KeyValueStore, options: StoreClientOptions<T> = {}) {
     this.#store = store;
     this.#codec = options.codec ?? (bytesCodec as unknown as ValueCodec<T>);
     this.#merge = options.merge;
     this.#maxTries = checkTries(options.maxTries ?? 3);
+    this.#session = options.session;
+  }
+
+  /** The session this client's requests run in by default, if any. */
+  get session(): Session | undefined {
+    return this.#session;
   }
 
   /**
@@ -193,19 +216,19 @@ export class StoreClient<T = Uint8Array> {
    * @throws {CorruptDataError} if a stored value does not decode with the client's codec
    */
   async get(key: string, options: ReadOptions = {}): Promise<Read<T>> {
-    const { values, context } = await this.#store.get(key, options);
+    const { values, context } = await this.#store.get(key, this.#inSession(options));
     const siblings = values.map((v) => this.#decode(key, v));
     return { value: this.#resolve(siblings), siblings, context };
   }
 
   /** Writes a value; pass the `context` of the read it is based on. */
   async put(key: string, value: T, options: WriteOptions = {}): Promise<WriteResult> {
-    return this.#store.put(key, this.#codec.encode(value), options);
+    return this.#store.put(key, this.#codec.encode(value), this.#inSession(options));
   }
 
   /** Deletes a key; pass the `context` of the read it is based on. */
   async delete(key: string, options: WriteOptions = {}): Promise<WriteResult> {
-    return this.#store.delete(key, options);
+    return this.#store.delete(key, this.#inSession(options));
   }
 
   /**
@@ -227,10 +250,14 @@ export class StoreClient<T = Uint8Array> {
     options: UpdateOptions = {},
   ): Promise<UpdateResult<T>> {
     const maxTries = checkTries(options.maxTries ?? this.#maxTries);
-    const timeout = options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };
+    // Each read and write of every try: the time limit, and the call's session if it names one.
+    const each = {
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      ...(options.session === undefined ? {} : { session: options.session }),
+    };
     for (let tries = 1;; tries++) {
       try {
-        const read = await this.get(key, timeout);
+        const read = await this.get(key, each);
         if (read.siblings.length > 1 && !this.#merge) {
           throw new InvalidRequestError(
             `key "${key}" has ${read.siblings.length} siblings and this client has no merge function to combine them`,
@@ -239,7 +266,7 @@ export class StoreClient<T = Uint8Array> {
         }
         const next = change(read.value, read);
         if (next === undefined) return { value: read.value, context: read.context, written: false, tries };
-        const write = { ...timeout, context: read.context };
+        const write = { ...each, context: read.context };
         if (next === DELETE) return { value: undefined, context: (await this.delete(key, write)).context, written: true, tries };
         return { value: next, context: (await this.put(key, next, write)).context, written: true, tries };
       } catch (error) {
@@ -247,6 +274,11 @@ export class StoreClient<T = Uint8Array> {
         if (tries >= maxTries) throw new RetriesExhaustedError(key, tries, error);
       }
     }
+  }
+
+  /** `options` with the client's session, unless they name one. */
+  #inSession<O extends { readonly session?: Session }>(options: O): O {
+    return this.#session === undefined || options.session !== undefined ? options : { ...options, session: this.#session };
   }
 
   #resolve(siblings: readonly T[]): T | undefined {

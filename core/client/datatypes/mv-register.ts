@@ -119,7 +119,7 @@ export class MultiRegisters<T = unknown> {
 
   /**
    * @param store the node or HTTP client requests go to
-   * @param options the actor id (unique per writer) and retries
+   * @param options the actor id (unique per writer), retries, and the session to run in
    */
   constructor(store: KeyValueStore, options: CrdtStoreOptions) {
     this.#store = new CrdtStore(store, mvRegisterType, options);
