@@ -5,7 +5,7 @@
  * @module
  */
 import { inspect } from "node:util";
-import { RingforgeError } from "../core/errors.ts";
+import { PreconditionFailedError, RingforgeError } from "../core/errors.ts";
 import { UnreachableUrlError } from "../client/fetch-failure.ts";
 
 /** What to print for a failure, and the exit code. */
@@ -43,6 +43,8 @@ export function errorLine(error: unknown): string {
         return `cannot reach ${error.url} (${causeMessage(error.cause)})`;
     }
   }
+  // A failed condition says which version to retry from (`put --if-match <it>`).
+  if (error instanceof PreconditionFailedError) return `${error.message} (its version now: ${error.version})`;
   // The stable code is for programs (and --verbose shows it); the message is for a person.
   if (error instanceof RingforgeError) return error.message;
   const errno = error as NodeJS.ErrnoException;

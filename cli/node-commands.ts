@@ -12,10 +12,11 @@ import type { PluginRegistry } from "../core/build/registry.ts";
 import { InvalidConfigError, InvalidRequestError } from "../core/errors.ts";
 import { encodeText } from "../core/codec/bytes.ts";
 import type { CausalContext } from "../core/model/causal-context.ts";
-import { RingforgeClient } from "../client/ringforge-client.ts";
+import { type ClientWriteOptions, RingforgeClient } from "../client/ringforge-client.ts";
+import type { Consistency } from "../core/model/settings.ts";
 import type { NodeStatus } from "../client/node-status.ts";
 import type { NodeProcessConfig } from "../server/node-process.ts";
-import { integerFlag, listFlag, portFlag, positiveIntFlag, urlFlag } from "./flag-parsers.ts";
+import { integerFlag, InvalidFlagError, listFlag, portFlag, positiveIntFlag, urlFlag } from "./flag-parsers.ts";
 import { readJson } from "./read-json.ts";
 import { fromRenamedFlag, renamedFlag } from "./renamed-flag.ts";
 import { onShutdownSignal } from "./shutdown-signals.ts";
@@ -138,9 +139,13 @@ export function registerNodeCommands(program: Command, io: Io, registry: () => P
     .option("--url <url>", "a node's client URL", urlFlag, url)
     .option("--token-file <file>", "bearer token file (or set RINGFORGE_TOKEN)")
     .option("--r <count>", "replies to wait for", positiveIntFlag("--r"))
-    .action(async (key: string, options: { url: string; tokenFile?: string; r?: number }) => {
+    .option("--consistency <level>", "count, local-quorum, each-quorum or linearizable (default: the store's)", consistencyFlag)
+    .action(async (key: string, options: { url: string; tokenFile?: string; r?: number; consistency?: Consistency }) => {
       const client = await clientOf(options);
-      const result = await client.get(key, options.r ? { r: options.r } : {});
+      const result = await client.get(key, {
+        ...(options.r ? { r: options.r } : {}),
+        ...(options.consistency ? { consistency: options.consistency } : {}),
+      });
       if (result.values.length === 0) io.out("(not found)\n");
       else if (result.values.length === 1) io.out(`${showValue(result.values[0]!)}\n`);
       else result.values.forEach((v, i) => io.out(`sibling ${i + 1}: ${showValue(v)}\n`));
@@ -148,7 +153,7 @@ export function registerNodeCommands(program: Command, io: Io, registry: () => P
     });
 
   withWriteFlags(program.command("put"), url)
-    .description("write a value (pass the context of your read with --context)")
+    .description("write a value (pass the context of your read with --context; compare-and-set with --if-match)")
     .argument("<key>")
     .argument("<value>")
     .action(async (key: string, value: string, options: WriteFlags) => {
@@ -241,6 +246,9 @@ interface WriteFlags {
   tokenFile?: string;
   context?: string;
   w?: number;
+  consistency?: Consistency;
+  ifMatch?: string;
+  ifAbsent?: boolean;
 }
 
 /** Adds the flags of `put` and `delete` ({@link WriteFlags}) to `command`, in help order. */
@@ -249,11 +257,35 @@ function withWriteFlags(command: Command, defaultUrl: string): Command {
     .option("--url <url>", "a node's client URL", urlFlag, defaultUrl)
     .option("--token-file <file>", "bearer token file (or set RINGFORGE_TOKEN)")
     .option("--context <context>", "the context printed by get")
-    .option("--w <count>", "acknowledgements to wait for", positiveIntFlag("--w"));
+    .option("--w <count>", "acknowledgements to wait for", positiveIntFlag("--w"))
+    .option("--consistency <level>", "count, local-quorum, each-quorum or linearizable (default: the store's)", consistencyFlag)
+    .option(
+      "--if-match <version>",
+      "write only if the key is still at this version (the context printed by get), else fail with RINGFORGE_PRECONDITION_FAILED and its current version",
+    )
+    .option("--if-absent", "write only if the key has no value");
 }
 
-function writeOptions(flags: WriteFlags): { context?: CausalContext; w?: number } {
-  return { ...(flags.context ? { context: flags.context as CausalContext } : {}), ...(flags.w ? { w: flags.w } : {}) };
+function writeOptions(flags: WriteFlags): ClientWriteOptions {
+  if (flags.ifMatch !== undefined && flags.ifAbsent) {
+    throw new InvalidFlagError("--if-match", flags.ifMatch, "--if-match and --if-absent cannot be combined");
+  }
+  return {
+    ...(flags.context ? { context: flags.context as CausalContext } : {}),
+    ...(flags.w ? { w: flags.w } : {}),
+    ...(flags.consistency ? { consistency: flags.consistency } : {}),
+    ...(flags.ifMatch !== undefined ? { ifMatch: flags.ifMatch as CausalContext } : {}),
+    ...(flags.ifAbsent ? { ifAbsent: true } : {}),
+  };
+}
+
+const CONSISTENCIES: readonly Consistency[] = ["count", "local-quorum", "each-quorum", "linearizable"];
+
+function consistencyFlag(value: string): Consistency {
+  if (!CONSISTENCIES.includes(value as Consistency)) {
+    throw new InvalidFlagError("--consistency", value, `--consistency must be one of ${CONSISTENCIES.join(", ")}`);
+  }
+  return value as Consistency;
 }
 
 async function readToken(file: string | undefined): Promise<string | undefined> {

@@ -5,6 +5,7 @@
  */
 import { errorFromWire, InvalidConfigError, RingforgeError } from "../core/errors.ts";
 import type { CausalContext } from "../core/model/causal-context.ts";
+import type { Consistency } from "../core/model/settings.ts";
 import { classifyFetchFailure, UnreachableUrlError } from "./fetch-failure.ts";
 import { decodeSessionToken, encodeSessionToken, SESSION_FORGOTTEN_HEADER, SESSION_HEADER, type SessionContexts } from "./session-token.ts";
 import type { ClusterStatus, NodeStatus } from "./node-status.ts";
@@ -32,6 +33,8 @@ export interface ClientGetOptions {
    * session then remembers what it returned. A `Session` from `ringforge`.
    */
   readonly session?: SessionContexts;
+  /** `linearizable` reads through the store's consensus; or a quorum level; default the store's. */
+  readonly consistency?: Consistency;
 }
 
 /** Options of {@link RingforgeClient.put} and {@link RingforgeClient.delete}. */
@@ -44,6 +47,15 @@ export interface ClientWriteOptions {
   readonly timeoutMs?: number;
   /** The client's session: once acknowledged, its reads through any node see this write. */
   readonly session?: SessionContexts;
+  /** `linearizable` writes through the store's consensus; or a quorum level; default the store's. */
+  readonly consistency?: Consistency;
+  /**
+   * Compare-and-set (`If-Match`): write only if the key is still at this version (the `context`
+   * of a read), else fail with `PreconditionFailedError` (412) carrying the current version.
+   */
+  readonly ifMatch?: CausalContext;
+  /** Create-if-absent (`If-None-Match: *`): write only if the key has no value. */
+  readonly ifAbsent?: boolean;
 }
 
 /** What {@link RingforgeClient.get} returns. */
@@ -118,7 +130,8 @@ export class RingforgeClient {
    */
   async get(key: string, options: ClientGetOptions = {}): Promise<ClientGetResult> {
     const sent = sendSession(key, options.session);
-    const response = await this.#request("GET", this.#kv(key, { r: options.r, timeout: options.timeoutMs }), undefined, sent?.headers);
+    const query = { r: options.r, timeout: options.timeoutMs, consistency: options.consistency };
+    const response = await this.#request("GET", this.#kv(key, query), undefined, sent?.headers);
     this.#followSession(key, sent, response);
     const context = (response.headers.get(CONTEXT_HEADER) ?? "") as CausalContext;
     if (response.status === 404) {
@@ -183,9 +196,12 @@ export class RingforgeClient {
     const sent = sendSession(key, options.session);
     const headers: Record<string, string> = {
       ...(options.context ? { [CONTEXT_HEADER]: options.context } : {}),
+      ...(options.ifMatch === undefined ? {} : { "If-Match": `"${options.ifMatch}"` }),
+      ...(options.ifAbsent ? { "If-None-Match": "*" } : {}),
       ...sent?.headers,
     };
-    const response = await this.#request(method, this.#kv(key, { w: options.w, timeout: options.timeoutMs }), value, headers);
+    const query = { w: options.w, timeout: options.timeoutMs, consistency: options.consistency };
+    const response = await this.#request(method, this.#kv(key, query), value, headers);
     await response.body?.cancel();
     this.#followSession(key, sent, response);
     return { context: (response.headers.get(CONTEXT_HEADER) ?? "") as CausalContext };
@@ -219,7 +235,7 @@ export class RingforgeClient {
     sent.session.remember(key, [...answered, ...gained], Number.isSafeInteger(forgotten) && forgotten > 0 ? forgotten : 0);
   }
 
-  #kv(key: string, query: Record<string, number | undefined>): string {
+  #kv(key: string, query: Record<string, number | string | undefined>): string {
     const params = Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
     return `/kv/${encodeURIComponent(key)}${params.length ? `?${params.join("&")}` : ""}`;
   }

@@ -9,6 +9,13 @@
  * - `PUT /kv/:key` — the body is the value; send back the context of the read it is based on
  *   in `X-Ringforge-Context`. `?w=` overrides W. `204` with the new context.
  * - `DELETE /kv/:key` — writes a tombstone; same headers and options as `PUT`.
+ * - Conditional writes (compare-and-set, linearizable through the store's consensus):
+ *   `If-Match: <version>` on `PUT`/`DELETE` writes only if the key is still at that version (the
+ *   context of a read; `GET` also answers it as the `ETag`), `If-None-Match: *` only if the key
+ *   has no value. Otherwise `412 RINGFORGE_PRECONDITION_FAILED`, with the key's current version
+ *   in `X-Ringforge-Context` and `ETag` and in the error's `details.version`.
+ * - `?consistency=count|local-quorum|each-quorum|linearizable` on any `/kv` request; with
+ *   `linearizable` the request goes through the consensus (see docs/linearizable.md).
  * - Sessions (read-your-writes, monotonic reads across nodes): a `/kv` request may carry a
  *   `Ringforge-Session` token holding what the client's session requires of that key; the node
  *   reads or writes in that session and answers with the key's updated token (and, if it had to
@@ -26,7 +33,7 @@
  * - `GET /admin/local/:key` — this replica's own record for the key (debugging, tests).
  *
  * Errors are JSON `{ error: { code, message, details } }`: 400 invalid key, context, session
- * token or option; 401 missing or wrong bearer token; 409 sibling limit; 413 value too large;
+ * token or option; 401 missing or wrong bearer token; 409 sibling limit; 412 precondition failed; 413 value too large;
  * 503 quorum not reached (with `required` and `acknowledged`), stale read (a session the
  * answering replicas are behind), overloaded or not running; 504 timeout.
  *
@@ -44,13 +51,15 @@ import {
   InvalidRequestError,
   InvalidValueError,
   OverloadedError,
+  PreconditionFailedError,
   RingforgeError,
   UnauthorizedError,
 } from "../core/errors.ts";
 import type { Logger } from "../core/interfaces/logger.ts";
 import type { Message } from "../core/interfaces/transport.ts";
 import type { CausalContext } from "../core/model/causal-context.ts";
-import type { RingforgeNode } from "../core/node/ringforge-node.ts";
+import type { PutOptions, RingforgeNode } from "../core/node/ringforge-node.ts";
+import type { Consistency } from "../core/model/settings.ts";
 import { Session } from "../core/client/session.ts";
 import { decodeSessionToken, encodeSessionToken, SESSION_FORGOTTEN_HEADER, SESSION_HEADER } from "../client/session-token.ts";
 import { NodeMetrics } from "./metrics.ts";
@@ -103,6 +112,8 @@ export function statusOf(error: RingforgeError): ContentfulStatusCode {
     case "RINGFORGE_RECORD_TOO_LARGE": // the client resolves siblings first, as for the sibling limit
     case "RINGFORGE_MEMBERSHIP_CONFLICT":
       return 409;
+    case "RINGFORGE_PRECONDITION_FAILED":
+      return 412;
     case "RINGFORGE_QUORUM_NOT_REACHED":
     case "RINGFORGE_OVERLOADED":
     case "RINGFORGE_NOT_RUNNING":
@@ -156,6 +167,11 @@ export function createHttpApi(node: RingforgeNode, options: HttpApiOptions): Hon
 
   const fail = (c: Context, error: RingforgeError) => {
     const status = statusOf(error);
+    if (error instanceof PreconditionFailedError) {
+      // The key's version now, where a client looks for it: retry with If-Match: <this>.
+      c.header(CONTEXT_HEADER, error.version);
+      c.header("ETag", etag(error.version));
+    }
     if (status === 401 || status === 413) {
       logger.warn("client request refused", { path: c.req.path, code: error.code, reason: error.message });
     }
@@ -232,9 +248,10 @@ export function createHttpApi(node: RingforgeNode, options: HttpApiOptions): Hon
     operation(c, "get", async () => {
       const key = keyOf(c);
       const session = requestSession(c, key);
-      const result = await node.get(key, { r: intParam(c, "r"), timeoutMs: intParam(c, "timeout"), ...session });
+      const result = await node.get(key, { r: intParam(c, "r"), timeoutMs: intParam(c, "timeout"), ...consistencyParam(c), ...session });
       answerSession(c, key, session);
       c.header(CONTEXT_HEADER, result.context);
+      c.header("ETag", etag(result.context));
       if (result.values.length === 0) {
         return c.json({ error: { code: "RINGFORGE_NOT_FOUND", message: "no live value for this key", details: {} } }, 404);
       }
@@ -350,13 +367,65 @@ function intParam(c: Context, name: string): number | undefined {
   return value;
 }
 
-function writeOptions(c: Context): { context?: CausalContext; w?: number; timeoutMs?: number } {
+function writeOptions(c: Context): PutOptions {
   const context = c.req.header(CONTEXT_HEADER);
   return {
     ...(context ? { context: context as CausalContext } : {}),
     w: intParam(c, "w"),
     timeoutMs: intParam(c, "timeout"),
+    ...consistencyParam(c),
+    ...conditionOf(c),
   };
+}
+
+const CONSISTENCIES: readonly Consistency[] = ["count", "local-quorum", "each-quorum", "linearizable"];
+
+/** The `consistency` query parameter, if given. */
+function consistencyParam(c: Context): { consistency?: Consistency } {
+  const raw = c.req.query("consistency");
+  if (raw === undefined) return {};
+  if (!CONSISTENCIES.includes(raw as Consistency)) {
+    throw new InvalidRequestError(`query parameter consistency must be one of ${CONSISTENCIES.join(", ")}, got "${raw.slice(0, 40)}"`, {
+      consistency: raw.slice(0, 40),
+    });
+  }
+  return { consistency: raw as Consistency };
+}
+
+/** A version as an entity tag (a quoted string; contexts hold no quotes). */
+function etag(version: string): string {
+  return `"${version}"`;
+}
+
+/**
+ * The write's condition from `If-Match: <version>` (one entity tag, quoted or not: the context
+ * of a read) or `If-None-Match: *` (the key has no value).
+ *
+ * @throws {InvalidRequestError} for a list of tags, a weak tag, `If-Match: *`, or both headers
+ */
+function conditionOf(c: Context): { ifMatch?: CausalContext; ifAbsent?: true } {
+  const match = c.req.header("If-Match");
+  const noneMatch = c.req.header("If-None-Match");
+  if (match !== undefined && noneMatch !== undefined) {
+    throw new InvalidRequestError("send If-Match or If-None-Match, not both");
+  }
+  if (noneMatch !== undefined) {
+    if (noneMatch.trim() !== "*") {
+      throw new InvalidRequestError(
+        `If-None-Match takes only * on writes (write if the key has no value), got "${noneMatch.slice(0, 40)}"`,
+      );
+    }
+    return { ifAbsent: true };
+  }
+  if (match === undefined) return {};
+  let tag = match.trim();
+  if (tag === "*" || tag.includes(",") || tag.startsWith("W/")) {
+    throw new InvalidRequestError(
+      `If-Match takes one version (the ${CONTEXT_HEADER} or ETag of a read), got "${tag.slice(0, 40)}"`,
+    );
+  }
+  if (tag.length >= 2 && tag.startsWith('"') && tag.endsWith('"')) tag = tag.slice(1, -1);
+  return { ifMatch: tag as CausalContext };
 }
 
 // ---- sessions over HTTP (docs/sessions.md) ------------------------------------------------
