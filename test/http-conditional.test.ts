@@ -68,7 +68,7 @@ describe("conditional writes over HTTP", () => {
     const { app } = http("n1");
     await app.request("/kv/k", { method: "PUT", body: "v1" });
     for (
-      const headers of [
+      const headers of <Record<string, string>[]> [
         { "If-Match": "*" },
         { "If-Match": '"a", "b"' },
         { "If-Match": 'W/"a"' },
