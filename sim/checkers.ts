@@ -4,6 +4,7 @@
  * @module
  */
 import type { FaultRecord, History, OperationKind, OperationRecord } from "./history.ts";
+import { checkLinearizable, formatViolation, type LinearizabilityResult, type RegisterOperation } from "./linearizability.ts";
 
 /** Latency percentiles of acknowledged operations, virtual ms. */
 export interface LatencySummary {
@@ -187,6 +188,56 @@ export function lostWrites(history: History): LostWrites {
   const lost = [...acked].filter((e) => !present.has(e));
   const unacknowledgedPresent = [...failed].filter((e) => present.has(e)).length;
   return { acknowledged: acked.size, lost: lost.length, unacknowledgedPresent, examples: lost.slice(0, 10), finalReadSucceeded: true };
+}
+
+/** The register workload's verdict: the linearizability checker on its history. */
+export interface LinearizabilityReport {
+  /** `linearizable`, `violation`, or `unknown` (a key's search ran out of budget). */
+  readonly verdict: LinearizabilityResult["verdict"];
+  /** Operations checked: acknowledged reads, writes and compare-and-sets, and writes of unknown outcome. */
+  readonly operations: number;
+  /** Writes and compare-and-sets that failed with an unknown outcome (they may have happened). */
+  readonly unknown: number;
+  /** The violation, as the checker's few lines: the key and a minimal excerpt of its history. */
+  readonly excerpt?: string;
+}
+
+/**
+ * Checks the register workload's history for linearizability (see sim/linearizability.ts): every
+ * client read, write and compare-and-set, and the final reads. A failed write or compare-and-set
+ * may have happened (unknown outcome), except one never sent (no node was running).
+ */
+export function linearizability(history: History): LinearizabilityReport {
+  const ops: RegisterOperation[] = [];
+  let unknown = 0;
+  for (const op of history.operations) {
+    const times = { client: op.client, key: op.key, invokedAt: op.start, completedAt: op.end };
+    if (op.kind === "read" || op.kind === "final-read") {
+      if (op.ok) ops.push({ ...times, kind: "read", result: op.read ?? [], outcome: "ok" });
+    } else if (op.kind === "write" || op.kind === "cas") {
+      const value = op.value ?? null;
+      const outcome = op.ok ? "ok" : op.node === "-" ? "fail" : "unknown";
+      if (outcome === "unknown") unknown++;
+      if (op.kind === "write") ops.push({ ...times, kind: "write", value, outcome });
+      else {
+        ops.push({
+          ...times,
+          kind: "cas",
+          value,
+          expected: op.expected ?? null,
+          outcome,
+          ...(op.ok ? { applied: op.applied === true } : {}),
+        });
+      }
+    }
+  }
+  const result = checkLinearizable(ops);
+  return {
+    verdict: result.verdict,
+    operations: result.operations,
+    unknown,
+    ...(result.violation ? { excerpt: formatViolation(result.violation) } : {}),
+  };
 }
 
 /** The CRDT workload's verdict. */

@@ -7,7 +7,16 @@
 import { createHash } from "node:crypto";
 
 /** What a client did. */
-export type OperationKind = "read" | "write" | "delete" | "add" | "remove" | "increment" | "decrement" | "final-read";
+export type OperationKind =
+  | "read"
+  | "write"
+  | "delete"
+  | "cas"
+  | "add"
+  | "remove"
+  | "increment"
+  | "decrement"
+  | "final-read";
 
 /** One client operation. */
 export interface OperationRecord {
@@ -37,6 +46,10 @@ export interface OperationRecord {
    * elements; for CRDT counters, each actor's totals as `actor=up/down`).
    */
   readonly read?: readonly string[];
+  /** For a compare-and-set: the id it required the register to hold (`null`: empty). */
+  readonly expected?: string | null;
+  /** For an acknowledged compare-and-set: whether it wrote (false: its condition failed). */
+  readonly applied?: boolean;
   /** For a read: how many live siblings it returned. */
   readonly siblings?: number;
   /**

@@ -24,6 +24,7 @@ export * from "./nemesis.ts";
 export * from "./random-nemesis.ts";
 export * from "./history.ts";
 export * from "./checkers.ts";
+export * from "./linearizability.ts";
 export * from "./run.ts";
 export * from "./lab.ts";
 export * from "./lab-output.ts";

@@ -130,6 +130,14 @@ export function comparisonRows(comparison: Comparison): ComparisonRow[] {
       const unread = runs.filter((r) => r.crdt && !r.crdt.finalReadSucceeded).length;
       if (unread > 0) cells["final read failed"] = `${unread} seeds`;
     }
+    if (runs.some((r) => r.linearizability)) {
+      const checked = runs.map((r) => r.linearizability).filter((x) => x !== undefined);
+      cells["seeds not linearizable"] = `${checked.filter((x) => x.verdict === "violation").length}/${runs.length}`;
+      const undecided = checked.filter((x) => x.verdict === "unknown").length;
+      if (undecided > 0) cells["seeds undecided"] = String(undecided);
+      cells["ops checked"] = String(sum(checked.map((x) => x.operations)));
+      cells["writes of unknown outcome"] = String(sum(checked.map((x) => x.unknown)));
+    }
     if (runs.some((r) => r.staleReads)) {
       const stale = runs.map((r) => r.staleReads?.stale ?? 0);
       const reads = runs.map((r) => r.staleReads?.reads ?? 0);

@@ -11,8 +11,15 @@ import { encodeRecord } from "../core/codec/record-codec.ts";
 import type { AntiEntropyStats } from "../core/interfaces/anti-entropy.ts";
 import type { HandoffStats } from "../core/node/handoff.ts";
 import type { HintStats } from "../core/interfaces/replicator.ts";
-import { bytesEqual } from "../core/codec/bytes.ts";
-import { InvalidConfigError, NotRunningError, RetriesExhaustedError, RingforgeError, TimeoutError } from "../core/errors.ts";
+import { bytesEqual, decodeText, encodeText } from "../core/codec/bytes.ts";
+import {
+  InvalidConfigError,
+  NotRunningError,
+  PreconditionFailedError,
+  RetriesExhaustedError,
+  RingforgeError,
+  TimeoutError,
+} from "../core/errors.ts";
 import { type KeyValueStore, StoreClient } from "../core/client/store-client.ts";
 import { Counters } from "../core/client/datatypes/pn-counter.ts";
 import { Sets } from "../core/client/datatypes/or-set.ts";
@@ -35,6 +42,8 @@ import {
   detection,
   latencies,
   type LatencySummary,
+  linearizability,
+  type LinearizabilityReport,
   type LostWrites,
   lostWrites,
   type SessionViolations,
@@ -52,7 +61,7 @@ import {
 import { History, type OperationKind } from "./history.ts";
 import { ScrambledZipfian } from "./zipfian.ts";
 import { type FaultEvent, parseFaults } from "./nemesis.ts";
-import type { CrdtWorkload, MsRange, Scenario, SetWorkload, YcsbWorkload } from "./scenario.ts";
+import type { CrdtWorkload, MsRange, RegisterWorkload, Scenario, SetWorkload, YcsbWorkload } from "./scenario.ts";
 import { crdtReadIds, obsoleteSiblings, parseSetValues, setCodec, unionOfSets, ycsbId, ycsbKey, ycsbValue } from "./workload-values.ts";
 
 /** Whether every replica of every key holds the same record after healing and quiescence. */
@@ -138,6 +147,8 @@ export interface RunReport {
   readonly lostWrites?: LostWrites;
   /** Acknowledged updates lost or doubled (CRDT workload). */
   readonly crdt?: CrdtUpdates;
+  /** Whether the history is linearizable (register workload). */
+  readonly linearizability?: LinearizabilityReport;
   /** Replica agreement after healing and quiescence. */
   readonly convergence: Convergence;
   /** Failure detection (membership workload). */
@@ -254,7 +265,7 @@ class Simulation {
     }
     this.#instances.push(...cluster.nodes);
     const w = scenario.workload;
-    this.#total = w.type === "set" ? w.adds : w.type === "ycsb" || w.type === "crdt" ? w.operations : 0;
+    this.#total = w.type === "set" ? w.adds : w.type === "ycsb" || w.type === "crdt" || w.type === "register" ? w.operations : 0;
   }
 
   get now(): number {
@@ -276,6 +287,8 @@ class Simulation {
           ? this.#setClient(workload, client, ops, deadline)
           : workload.type === "crdt"
           ? this.#crdtClient(workload, client, ops, deadline)
+          : workload.type === "register"
+          ? this.#registerClient(workload, client, ops, deadline)
           : this.#ycsbClient(workload, client, ops, deadline)
       ),
     );
@@ -310,6 +323,8 @@ class Simulation {
         ? { staleReads: staleReads(h), sessions: sessionViolations(h) }
         : workload.type === "crdt"
         ? { crdt: crdtUpdates(h, workload.datatype) }
+        : workload.type === "register"
+        ? { linearizability: linearizability(h) }
         : { lostWrites: lostWrites(h) }),
       convergence,
       network: { ...this.#network.stats },
@@ -779,6 +794,64 @@ class Simulation {
     }
   }
 
+  /**
+   * A client of the register workload: each operation on a random register through a random
+   * running node, at the store's default consistency (see {@link RegisterWorkload}).
+   */
+  async #registerClient(w: RegisterWorkload, client: number, operations: number, deadline: number): Promise<void> {
+    const total = w.mix.read + w.mix.write + w.mix.cas;
+    const consistency = this.cluster.store.replication.consistency ?? "count";
+    for (let i = 0; i < operations && this.now < deadline; i++) {
+      await this.#think(w.thinkMs);
+      const roll = this.#random.next() * total;
+      const op = roll < w.mix.read ? "read" : roll < w.mix.read + w.mix.write ? "write" : "cas";
+      const key = `r${this.#random.int(w.keys)}`;
+      const node = this.#pickNode();
+      const start = this.now;
+      const id = `c${client}.${i}`;
+      if (!node) {
+        this.#fail(client, op === "cas" ? "read" : op, key, "-", start, "RINGFORGE_NOT_RUNNING", op === "read" ? undefined : id);
+        this.#progress();
+        continue;
+      }
+      this.#touched.add(key);
+      const requests = this.#client(node);
+      if (op === "write") {
+        try {
+          await requests.put(key, encodeText(id), { consistency, ...this.#timeout() });
+          this.history.record({ client, kind: "write", key, node: node.id, value: id, start, end: this.now, ok: true });
+        } catch (error) {
+          this.#fail(client, "write", key, node.id, start, codeOf(error), id);
+        }
+        this.#progress();
+        continue;
+      }
+      let read;
+      try {
+        read = await requests.get(key, { consistency, ...this.#timeout() });
+        this.#recordRead(client, "read", key, node.id, start, read.values.length, read.values.map(decodeText));
+      } catch (error) {
+        this.#fail(client, "read", key, node.id, start, codeOf(error));
+        this.#progress();
+        continue;
+      }
+      // Compare-and-set from what was read: a register with siblings has no one value to compare.
+      if (op === "cas" && read.values.length <= 1) {
+        const expected = read.values.length === 0 ? null : decodeText(read.values[0]!);
+        const casStart = this.now;
+        const cas = { client, kind: "cas" as const, key, node: node.id, value: id, expected, start: casStart };
+        try {
+          await requests.put(key, encodeText(id), { consistency, ifMatch: read.context, ...this.#timeout() });
+          this.history.record({ ...cas, end: this.now, ok: true, applied: true });
+        } catch (error) {
+          if (error instanceof PreconditionFailedError) this.history.record({ ...cas, end: this.now, ok: true, applied: false });
+          else this.history.record({ ...cas, end: this.now, ok: false, error: codeOf(error) });
+        }
+      }
+      this.#progress();
+    }
+  }
+
   // ---- the end of the run -----------------------------------------------------------------
 
   async #finalReads(w: Scenario["workload"]): Promise<void> {
@@ -793,6 +866,8 @@ class Simulation {
           ? parseSetValues(read.values)
           : w.type === "crdt"
           ? crdtReadIds(w, read.values)
+          : w.type === "register"
+          ? read.values.map(decodeText)
           : read.values.map(ycsbId);
         const obsolete = w.type === "set" ? obsoleteSiblings(read.values.map((v) => setCodec("").decode(v))) : undefined;
         this.#recordRead(-1, "final-read", key, node.id, start, read.values.length, ids, obsolete);

@@ -111,8 +111,31 @@ export interface MembershipWorkload {
   readonly durationMs: number;
 }
 
+/**
+ * The register workload (Jepsen's CAS register, checked by Knossos): clients read, write and
+ * compare-and-set a few keys, each a register holding the id of the write that set it. Every
+ * request runs at the store's default consistency (a config with `replication.consistency:
+ * "linearizable"` runs them all through its consensus; one with `count` reads and writes at R and
+ * W, and its compare-and-set is a read, a check and a write, as a Dynamo client does it). The
+ * history goes through the linearizability checker.
+ */
+export interface RegisterWorkload {
+  /** Discriminant. */
+  readonly type: "register";
+  /** Concurrent clients. */
+  readonly clients: number;
+  /** Operations in total, split evenly over the clients. */
+  readonly operations: number;
+  /** Registers (keys `r0`, `r1`, ...), each picked uniformly. */
+  readonly keys: number;
+  /** Shares of reads, blind writes and compare-and-sets (a read, then a write if it still holds what was read). */
+  readonly mix: { readonly read: number; readonly write: number; readonly cas: number };
+  /** Pause between a client's operations. */
+  readonly thinkMs: MsRange;
+}
+
 /** A workload. */
-export type Workload = YcsbWorkload | SetWorkload | CrdtWorkload | MembershipWorkload;
+export type Workload = YcsbWorkload | SetWorkload | CrdtWorkload | RegisterWorkload | MembershipWorkload;
 
 /** A scenario: what clients do, what goes wrong, and when to look at the result. */
 export interface Scenario {
@@ -190,6 +213,21 @@ const setSchema = z
   })
   .strict();
 
+const registerSchema = z
+  .object({
+    type: z.literal("register"),
+    clients: count.max(10_000),
+    operations: count,
+    keys: count.max(10_000).default(3),
+    mix: z
+      .object({ read: z.number().min(0), write: z.number().min(0), cas: z.number().min(0) })
+      .strict()
+      .refine((m) => m.read + m.write + m.cas > 0, "the mix needs at least one operation")
+      .default({ read: 0.5, write: 0.25, cas: 0.25 }),
+    thinkMs: msRange.default({ min: 0, max: 10 }),
+  })
+  .strict();
+
 const crdtSchema = z
   .object({
     type: z.literal("crdt"),
@@ -209,6 +247,7 @@ const scenarioSchema: z.ZodType<Scenario, unknown> = z
       ycsbSchema,
       setSchema,
       crdtSchema,
+      registerSchema,
       z.object({ type: z.literal("membership"), durationMs: z.number().positive().finite() }).strict(),
     ]),
     faults: faultScheduleSchema.default([]),
