@@ -218,7 +218,8 @@ export class RingforgeNode {
   readonly #isMember = (node: NodeId): boolean => {
     const members = this.#s.partitioner.members;
     if (this.#memberIds?.of !== members) this.#memberIds = { of: members, ids: new Set(members.map((m) => m.id)) };
-    return this.#memberIds.ids.has(node);
+    // A member's linearizable actor counts as the member (see linearizableActor).
+    return this.#memberIds.ids.has(node) || (node.startsWith("~") && this.#memberIds.ids.has(node.slice(1)));
   };
   /** Client operations this node is coordinating now (a graceful stop waits for them). */
   #inflight = 0;

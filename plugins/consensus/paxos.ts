@@ -54,12 +54,6 @@ export interface AcceptorState {
   readonly committed?: Ballot;
 }
 
-/** Keys whose unknown-outcome proposals a node remembers (see `PaxosConsensus`). */
-const MAX_UNRESOLVED_KEYS = 10_000;
-
-/** Errors after which a write may or may not have happened. */
-const UNKNOWN_OUTCOME: ReadonlySet<string> = new Set(["RINGFORGE_QUORUM_NOT_REACHED", "RINGFORGE_TIMEOUT"]);
-
 /** Prepare `ballot` for `key`; reply {@link PAXOS_PROMISE}. */
 export const PAXOS_PREPARE = "paxos.prepare";
 /** Promise (or refusal) with the acceptor's state and its stored record. */
@@ -164,14 +158,6 @@ export class PaxosConsensus implements Consensus {
   /** Per key, the tail of the operations on it (acceptor steps and this node's proposals run one at a time). */
   readonly #acceptorQueue = new Map<string, Promise<unknown>>();
   readonly #proposerQueue = new Map<string, Promise<unknown>>();
-  /**
-   * Per key, proposals of this node's operations that ended with an unknown outcome (some
-   * replica may hold them): a later operation of the key must not take one for its own. Cleared
-   * once an operation of the key has a record chosen (those proposals are then settled). At most
-   * {@link MAX_UNRESOLVED_KEYS} keys, oldest forgotten first.
-   */
-  readonly #unresolved = new Map<string, SiblingSet[]>();
-
   constructor(deps: PaxosDeps, options: PaxosOptions) {
     this.#d = deps;
     this.#options = options;
@@ -180,26 +166,15 @@ export class PaxosConsensus implements Consensus {
   }
 
   read(key: string, timeoutMs: number): Promise<SiblingSet> {
-    return serially(this.#proposerQueue, key, () => this.#run("get", key, undefined, timeoutMs));
+    const deadline = this.#d.clock.now() + timeoutMs;
+    return serially(this.#proposerQueue, key, () => this.#run("get", key, undefined, timeoutMs, deadline));
   }
 
   update(key: string, change: RecordChange, timeoutMs: number): Promise<SiblingSet> {
-    return serially(this.#proposerQueue, key, async () => {
-      const maybe: SiblingSet[] = [];
-      try {
-        const written = await this.#run("put", key, change, timeoutMs, maybe);
-        this.#unresolved.delete(key);
-        return written;
-      } catch (error) {
-        if (maybe.length > 0 && error instanceof RingforgeError && UNKNOWN_OUTCOME.has(error.code)) {
-          const earlier = this.#unresolved.get(key) ?? [];
-          this.#unresolved.delete(key);
-          this.#unresolved.set(key, [...earlier, ...maybe].slice(-8));
-          if (this.#unresolved.size > MAX_UNRESOLVED_KEYS) this.#unresolved.delete(this.#unresolved.keys().next().value!);
-        }
-        throw error;
-      }
-    });
+    // The time limit counts from the call: time queued behind this node's earlier operations of
+    // the key is part of it.
+    const deadline = this.#d.clock.now() + timeoutMs;
+    return serially(this.#proposerQueue, key, () => this.#run("put", key, change, timeoutMs, deadline));
   }
 
   // ---- proposer -------------------------------------------------------------------------
@@ -209,10 +184,11 @@ export class PaxosConsensus implements Consensus {
     key: string,
     change: RecordChange | undefined,
     timeoutMs: number,
-    maybe: SiblingSet[] = [],
+    deadline: number,
   ): Promise<SiblingSet> {
     const { clock, partitioner, resolver } = this.#d;
-    const deadline = clock.now() + timeoutMs;
+    /** Records this operation proposed that some acceptor may hold (a later round may choose one). */
+    const maybe: SiblingSet[] = [];
     const targets = partitioner.preferenceList(key, this.#d.n());
     const majority = Math.floor(targets.length / 2) + 1;
     for (let attempt = 0;; attempt++) {
@@ -254,7 +230,7 @@ export class PaxosConsensus implements Consensus {
         return current;
       }
       if (maybe.length > 0) {
-        const effect = this.#tookEffect(current, maybe, this.#unresolved.get(key) ?? []);
+        const effect = this.#tookEffect(current, maybe);
         if (effect === "yes") {
           this.stats.completed++;
           return current;
@@ -306,22 +282,18 @@ export class PaxosConsensus implements Consensus {
 
   /**
    * Whether one of this operation's earlier proposals (`maybe`) was chosen, judged from the
-   * current record: "yes" if every sibling of one is in it as proposed, or, for a resolver that
-   * orders versions causally, if the record's context covers one (it was chosen, then
-   * overwritten) while covering no proposal of an earlier operation whose outcome stayed unknown
-   * (`earlier`, which may carry the same version); "unknown" if the record covers one without
-   * proving it; else "no". A proposal's versions are its proposer's: the node stamps
-   * linearizable writes with its own actor, and proposes one operation of a key at a time.
+   * current record: "yes" if every sibling of one is in it as proposed; "unknown" if the
+   * record's context covers one without holding it (it may have been chosen and overwritten since,
+   * or another proposal with the same version chosen: a restarted proposer can stamp a version it
+   * stamped in its earlier life, so versions alone prove nothing); else "no".
    */
-  #tookEffect(current: SiblingSet, maybe: readonly SiblingSet[], earlier: readonly SiblingSet[]): "yes" | "no" | "unknown" {
+  #tookEffect(current: SiblingSet, maybe: readonly SiblingSet[]): "yes" | "no" | "unknown" {
     const { resolver } = this.#d;
     const contains = (record: SiblingSet) =>
       record.every((s) => current.some((c) => resolver.compare(c.version, s.version) === "equal" && sameValue(c.value, s.value)));
     if (maybe.some(contains)) return "yes";
     const context = resolver.context(current);
-    const covered = (record: SiblingSet) => resolver.covers(context, resolver.context(record));
-    if (!maybe.some(covered)) return "no";
-    return resolver.keepsConcurrentWrites && !earlier.some(covered) ? "yes" : "unknown";
+    return maybe.some((m) => resolver.covers(context, resolver.context(m))) ? "unknown" : "no";
   }
 
   /** After a lost phase: back off and let the caller retry if a higher ballot won; otherwise fail. */
