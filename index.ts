@@ -84,6 +84,7 @@ export { levelEngine, lsmEngine, memoryEngine } from "./plugins/engines/index.ts
 export { inProcess, tcp } from "./plugins/transports/index.ts";
 export { merkleAntiEntropy, noAntiEntropy } from "./plugins/anti-entropy/index.ts";
 export { noConsensus, paxos } from "./plugins/consensus/index.ts";
+export { noScaler, targetTrackingScaler, thresholdScaler } from "./plugins/scalers/index.ts";
 
 // ---- using a node -----------------------------------------------------------------------------
 
@@ -125,6 +126,18 @@ export { Registers } from "./core/client/datatypes/lww-register.ts";
 export { MultiRegisters, type MvRegister, mvRegisterValues } from "./core/client/datatypes/mv-register.ts";
 export { type MapSchema, type MapState, mapType } from "./core/client/datatypes/crdt-map.ts";
 export type { Dot, VersionVector } from "./core/client/datatypes/causal.ts";
+
+// ---- automatic scaling -----------------------------------------------------------------------
+
+export {
+  Autoscaler,
+  type AutoscalerDeps,
+  type AutoscalerOptions,
+  type AutoscalerStats,
+  type DecisionOutcome,
+  type DecisionRecord,
+} from "./core/scaling/autoscaler.ts";
+export type { ClusterLoad, NodeLoad, NodeProvider, Scaler, ScalingDecision, ScalingLimits } from "./core/interfaces/scaler.ts";
 
 // ---- errors -----------------------------------------------------------------------------------
 

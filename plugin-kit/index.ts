@@ -64,6 +64,7 @@ export * from "../core/interfaces/file-system.ts";
 export * from "../core/interfaces/transport.ts";
 export * from "../core/interfaces/anti-entropy.ts";
 export * from "../core/interfaces/consensus.ts";
+export * from "../core/interfaces/scaler.ts";
 export * from "../core/interfaces/records.ts";
 export * from "../core/interfaces/message-router.ts";
 export * from "../core/interfaces/simulated-network.ts";

@@ -12,6 +12,7 @@
  * | transport | in-process, tcp |
  * | antiEntropy | none, merkle |
  * | consensus | paxos, none |
+ * | scaler | none, thresholds, target-tracking |
  *
  * Data types (CRDTs: G-Counter, PN-Counter, OR-Set, LWW-Register, MV-Register, maps) are not
  * chosen per store: they are values with their own clients (`Counters`, `Sets`, ...) in
@@ -28,6 +29,7 @@
 import { PluginRegistry } from "../core/build/registry.ts";
 import { antiEntropyPlugins } from "./anti-entropy/index.ts";
 import { consensusPlugins } from "./consensus/index.ts";
+import { scalerPlugins } from "./scalers/index.ts";
 import { detectorPlugins } from "./detectors/index.ts";
 import { enginePlugins } from "./engines/index.ts";
 import { partitionerPlugins } from "./partitioners/index.ts";
@@ -43,6 +45,7 @@ export * from "./engines/index.ts";
 export * from "./transports/index.ts";
 export * from "./anti-entropy/index.ts";
 export * from "./consensus/index.ts";
+export * from "./scalers/index.ts";
 
 /** Every bundled plugin, with the default of each family. */
 export const builtinPlugins: PluginRegistry = new PluginRegistry(
@@ -55,6 +58,7 @@ export const builtinPlugins: PluginRegistry = new PluginRegistry(
     ...transportPlugins,
     ...antiEntropyPlugins,
     ...consensusPlugins,
+    ...scalerPlugins,
   ],
   {
     partitioner: "consistent-hash",
@@ -65,5 +69,6 @@ export const builtinPlugins: PluginRegistry = new PluginRegistry(
     transport: "in-process",
     antiEntropy: "none",
     consensus: "paxos",
+    scaler: "none",
   },
 );

@@ -4,6 +4,7 @@
  * @module
  */
 import type { FaultRecord, History, OperationKind, OperationRecord } from "./history.ts";
+import type { Scenario } from "./scenario.ts";
 import { checkLinearizable, formatViolation, type LinearizabilityResult, type RegisterOperation } from "./linearizability.ts";
 
 /** Latency percentiles of acknowledged operations, virtual ms. */
@@ -237,6 +238,139 @@ export function linearizability(history: History): LinearizabilityReport {
     operations: result.operations,
     unknown,
     ...(result.violation ? { excerpt: formatViolation(result.violation) } : {}),
+  };
+}
+
+/** One membership change the autoscaler made (or tried). */
+export interface ScalingChange {
+  /** When it was decided, ms after the clients started. */
+  readonly atMs: number;
+  /** Added or removed a node. */
+  readonly action: "add" | "remove";
+  /** The node (for a failed add, the error). */
+  readonly node: string;
+  /** The policy's reason. */
+  readonly reason: string;
+  /** Carried out, or failed. */
+  readonly outcome: "applied" | "failed";
+  /** How long the join or leave took, ms. */
+  readonly tookMs: number;
+}
+
+/** One phase of a rate schedule, between two of its points. */
+export interface ScalingPhase {
+  /** The rate it goes from and to, e.g. `100->600/s`. */
+  readonly name: string;
+  /** Start, ms after the clients started. */
+  readonly fromMs: number;
+  /** End. */
+  readonly toMs: number;
+  /** 99th percentile latency of the operations started in it, ms. */
+  readonly p99Ms: number;
+  /** Members on average over it (time-weighted). */
+  readonly meanNodes: number;
+}
+
+/** How many members the cluster had at one moment. */
+export interface MembersSample {
+  /** When, ms after the clients started. */
+  readonly atMs: number;
+  /** Running members then. */
+  readonly nodes: number;
+}
+
+/** What the autoscaler did over a run, and what it cost. */
+export interface ScalingReport {
+  /** The policy (the config's scaler). */
+  readonly policy: string;
+  /** Members over time, sampled every autoscaler interval. */
+  readonly samples: readonly MembersSample[];
+  /** Every change made or tried. */
+  readonly changes: readonly ScalingChange[];
+  /** Fewest members at any sample. */
+  readonly minNodes: number;
+  /** Most members. */
+  readonly maxNodes: number;
+  /** Members times seconds over the run: what the cluster cost. */
+  readonly nodeSeconds: number;
+  /**
+   * From the start of the schedule's first rise to the first added node taking ranges, ms; null
+   * if none was added.
+   */
+  readonly reactMs: number | null;
+  /** Per phase of the rate schedule: latency and members. */
+  readonly phases: readonly ScalingPhase[];
+  /** Bytes the joins streamed and the leaves handed off. */
+  readonly movedBytes: number;
+  /**
+   * The least those changes could move: for a join, the data stored then over the new member
+   * count (the new node's fair share); for a leave, what the leaving node held.
+   */
+  readonly idealBytes: number;
+}
+
+/** The {@link ScalingReport} of a run, from its history and the autoscaler's record. */
+export function scalingReport(
+  history: History,
+  scenario: Scenario,
+  policy: string,
+  t0: number,
+  samples: readonly { atMs: number; nodes: number }[],
+  changes: readonly ScalingChange[],
+  movedBytes: number,
+  idealBytes: number,
+): ScalingReport {
+  const nodesAt = (ms: number) => {
+    let n = samples[0]?.nodes ?? 0;
+    for (const s of samples) if (s.atMs <= ms) n = s.nodes;
+    return n;
+  };
+  const meanNodes = (from: number, to: number) => {
+    if (to <= from) return nodesAt(from);
+    let area = 0;
+    const points = [from, ...samples.map((s) => s.atMs).filter((t) => t > from && t < to), to];
+    for (let i = 1; i < points.length; i++) area += nodesAt(points[i - 1]!) * (points[i]! - points[i - 1]!);
+    return area / (to - from);
+  };
+  const end = samples.length ? samples[samples.length - 1]!.atMs : 0;
+  const w = scenario.workload;
+  const rate = w.type === "ycsb" ? w.rate : undefined;
+  const phases: ScalingPhase[] = [];
+  let rise: number | undefined;
+  if (rate) {
+    for (let i = 1; i < rate.length; i++) {
+      const a = rate[i - 1]!;
+      const b = rate[i]!;
+      if (rise === undefined && b.perSecond > a.perSecond) rise = a.atMs;
+      const latencies: number[] = [];
+      for (const op of history.operations) {
+        const at = op.start - t0;
+        if (op.client >= 0 && op.ok && at >= a.atMs && at < b.atMs) latencies.push(op.end - op.start);
+      }
+      latencies.sort((x, y) => x - y);
+      phases.push({
+        name: a.perSecond === b.perSecond ? `${a.perSecond}/s` : `${a.perSecond}->${b.perSecond}/s`,
+        fromMs: a.atMs,
+        toMs: b.atMs,
+        p99Ms: latencies.length === 0
+          ? 0
+          : Math.round(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))]! * 10) / 10,
+        meanNodes: Math.round(meanNodes(a.atMs, b.atMs) * 10) / 10,
+      });
+    }
+  }
+  const firstAdd = changes.find((c) => c.action === "add" && c.outcome === "applied" && (rise === undefined || c.atMs >= rise));
+  return {
+    policy,
+    samples,
+    changes,
+    minNodes: Math.min(...samples.map((s) => s.nodes)),
+    maxNodes: Math.max(...samples.map((s) => s.nodes)),
+    nodeSeconds: Math.round(meanNodes(0, end) * end / 100) / 10,
+    reactMs: firstAdd ? firstAdd.atMs + firstAdd.tookMs - (rise ?? 0) : null,
+    phases,
+    movedBytes,
+    idealBytes: Math.round(idealBytes),
   };
 }
 

@@ -100,6 +100,29 @@ const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 const mean = (xs: readonly number[]) => (xs.length ? sum(xs) / xs.length : 0);
 const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(1));
 
+/** The autoscaling figures of a config's runs: members, changes, reaction, latency per phase, data moved. */
+function scalingCells(runs: readonly RunReport[]): Record<string, string> {
+  const reports = runs.map((r) => r.scaling).filter((x) => x !== undefined);
+  const cells: Record<string, string> = {};
+  cells["members min-max"] = `${Math.min(...reports.map((r) => r.minNodes))}-${Math.max(...reports.map((r) => r.maxNodes))}`;
+  const applied = reports.flatMap((r) => r.changes.filter((c) => c.outcome === "applied"));
+  cells["joins / leaves"] = `${applied.filter((c) => c.action === "add").length} / ${applied.filter((c) => c.action === "remove").length}`;
+  const failed = reports.flatMap((r) => r.changes.filter((c) => c.outcome === "failed")).length;
+  if (failed > 0) cells["changes failed"] = String(failed);
+  cells["node-seconds per run"] = fmt(Math.round(mean(reports.map((r) => r.nodeSeconds))));
+  const reacts = reports.map((r) => r.reactMs).filter((x): x is number => x !== null).sort((a, b) => a - b);
+  cells["time to react s (median)"] = reacts.length === 0 ? "-" : (reacts[Math.floor(reacts.length / 2)]! / 1000).toFixed(1);
+  const phases = reports[0]?.phases ?? [];
+  if (phases.length > 0) {
+    cells["p99 ms by phase"] = phases.map((_, i) => fmt(Math.round(mean(reports.map((r) => r.phases[i]?.p99Ms ?? 0))))).join(" / ");
+    cells["members by phase"] = phases.map((_, i) => mean(reports.map((r) => r.phases[i]?.meanNodes ?? 0)).toFixed(1)).join(" / ");
+  }
+  const moved = sum(reports.map((r) => r.movedBytes));
+  const ideal = sum(reports.map((r) => r.idealBytes));
+  cells["data moved / ideal"] = ideal === 0 ? "-" : `${(moved / ideal).toFixed(2)}x (${Math.round(moved / 1024)} KiB)`;
+  return cells;
+}
+
 /** The table's rows: per config, figures summed or averaged over the seeds. */
 export function comparisonRows(comparison: Comparison): ComparisonRow[] {
   return comparison.results.map(({ config, runs }) => {
@@ -138,6 +161,7 @@ export function comparisonRows(comparison: Comparison): ComparisonRow[] {
       cells["ops checked"] = String(sum(checked.map((x) => x.operations)));
       cells["writes of unknown outcome"] = String(sum(checked.map((x) => x.unknown)));
     }
+    if (runs.some((r) => r.scaling)) Object.assign(cells, scalingCells(runs));
     if (runs.some((r) => r.staleReads)) {
       const stale = runs.map((r) => r.staleReads?.stale ?? 0);
       const reads = runs.map((r) => r.staleReads?.reads ?? 0);

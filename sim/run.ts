@@ -24,7 +24,10 @@ import { type KeyValueStore, StoreClient } from "../core/client/store-client.ts"
 import { Counters } from "../core/client/datatypes/pn-counter.ts";
 import { Sets } from "../core/client/datatypes/or-set.ts";
 import { Session } from "../core/client/session.ts";
-import { sleep, type Timer } from "../core/interfaces/clock.ts";
+import { every, sleep, type Timer } from "../core/interfaces/clock.ts";
+import type { ClusterLoad, NodeLoad, NodeProvider, Scaler } from "../core/interfaces/scaler.ts";
+import { Autoscaler } from "../core/scaling/autoscaler.ts";
+import { standaloneContext } from "../core/build/standalone-context.ts";
 import type { Random } from "../core/interfaces/random.ts";
 import type { CausalContext } from "../core/model/causal-context.ts";
 import type { RingforgeNode } from "../core/node/ringforge-node.ts";
@@ -46,6 +49,9 @@ import {
   type LinearizabilityReport,
   type LostWrites,
   lostWrites,
+  type ScalingChange,
+  type ScalingReport,
+  scalingReport,
   type SessionViolations,
   sessionViolations,
   siblings,
@@ -61,7 +67,16 @@ import {
 import { History, type OperationKind } from "./history.ts";
 import { ScrambledZipfian } from "./zipfian.ts";
 import { type FaultEvent, parseFaults } from "./nemesis.ts";
-import type { CrdtWorkload, MsRange, RegisterWorkload, Scenario, SetWorkload, YcsbWorkload } from "./scenario.ts";
+import type {
+  CrdtWorkload,
+  MsRange,
+  RatePoint,
+  RegisterWorkload,
+  Scenario,
+  ScenarioAutoscale,
+  SetWorkload,
+  YcsbWorkload,
+} from "./scenario.ts";
 import { crdtReadIds, obsoleteSiblings, parseSetValues, setCodec, unionOfSets, ycsbId, ycsbKey, ycsbValue } from "./workload-values.ts";
 
 /** Whether every replica of every key holds the same record after healing and quiescence. */
@@ -149,6 +164,8 @@ export interface RunReport {
   readonly crdt?: CrdtUpdates;
   /** Whether the history is linearizable (register workload). */
   readonly linearizability?: LinearizabilityReport;
+  /** What the autoscaler did (scenarios with `autoscale`). */
+  readonly scaling?: ScalingReport;
   /** Replica agreement after healing and quiescence. */
   readonly convergence: Convergence;
   /** Failure detection (membership workload). */
@@ -226,6 +243,8 @@ class Simulation {
   #onCrash: ((id: string) => void) | undefined;
   /** Every node instance of the run (restarts and joins add one), for the repair totals. */
   readonly #instances: RingforgeNode[] = [];
+  /** When client requests arrived, within the autoscaler's window (only with autoscaling). */
+  readonly #arrivals: number[] = [];
   /** Joins and leaves in progress; the run waits for them before healing. */
   readonly #membership: Promise<void>[] = [];
   #streamed = 0;
@@ -281,17 +300,22 @@ class Simulation {
     for (const fault of this.#faults) this.runtime.scheduler.schedule(fault.at, () => this.#apply(fault));
     const budget = split(this.#total, workload.clients);
     const deadline = this.scenario.durationMs === undefined ? Infinity : t0 + this.scenario.durationMs;
-    await Promise.all(
-      budget.map((ops, client) =>
-        workload.type === "set"
-          ? this.#setClient(workload, client, ops, deadline)
-          : workload.type === "crdt"
-          ? this.#crdtClient(workload, client, ops, deadline)
-          : workload.type === "register"
-          ? this.#registerClient(workload, client, ops, deadline)
-          : this.#ycsbClient(workload, client, ops, deadline)
-      ),
-    );
+    const scaling = this.scenario.autoscale ? this.#startAutoscaler(this.scenario.autoscale, t0) : undefined;
+    if (workload.type === "ycsb" && workload.rate) await this.#ycsbOpenLoop(workload, workload.rate, deadline);
+    else {
+      await Promise.all(
+        budget.map((ops, client) =>
+          workload.type === "set"
+            ? this.#setClient(workload, client, ops, deadline)
+            : workload.type === "crdt"
+            ? this.#crdtClient(workload, client, ops, deadline)
+            : workload.type === "register"
+            ? this.#registerClient(workload, client, ops, deadline)
+            : this.#ycsbClient(workload, client, ops, deadline)
+        ),
+      );
+    }
+    const scalingReport = scaling ? await scaling.finish() : undefined;
     // Let every scheduled fault happen, then undo them all: the final reads judge the store
     // after the faults, not during them.
     const lastFault = this.#faults.length ? t0 + this.#faults[this.#faults.length - 1]!.at : 0;
@@ -326,6 +350,7 @@ class Simulation {
         : workload.type === "register"
         ? { linearizability: linearizability(h) }
         : { lostWrites: lostWrites(h) }),
+      ...(scalingReport ? { scaling: scalingReport } : {}),
       convergence,
       network: { ...this.#network.stats },
       repair: this.#repair(),
@@ -535,6 +560,124 @@ class Simulation {
     this.history.fault(this.now, "heal all");
   }
 
+  // ---- autoscaling --------------------------------------------------------------------------
+
+  /**
+   * Starts an autoscaler with the config's scaler policy and a provider that joins new simulated
+   * nodes and decommissions members; `finish()` stops it (waiting for a change in progress) and
+   * reports what it did.
+   */
+  #startAutoscaler(options: ScenarioAutoscale, t0: number): { finish(): Promise<ScalingReport> } {
+    const { plugin, options: policyOptions } = this.cluster.store.plugins.scaler;
+    const scaler = plugin.create(standaloneContext({ runtime: this.runtime }), policyOptions) as Scaler;
+    const members = () => this.cluster.nodes.filter((n) => n.running);
+    const samples: { atMs: number; nodes: number }[] = [{ atMs: 0, nodes: members().length }];
+    const changes: ScalingChange[] = [];
+    let moved = 0;
+    let ideal = 0;
+    let next = Math.max(0, ...this.cluster.ids.map((id) => Number(/^n(\d+)$/.exec(id)?.[1] ?? 0))) + 1;
+    const storedBytes = () => members().reduce((sum, n) => sum + n.services.store.stats.bytes, 0);
+    const provider: NodeProvider = {
+      name: "simulator",
+      add: async () => {
+        const id = `n${next++}`;
+        this.history.fault(this.now, `scaler: join ${id}`);
+        ideal += storedBytes() / (members().length + 1);
+        const joined = await this.cluster.join(id);
+        this.#instances.push(joined.node);
+        this.#streamed += joined.streamed;
+        this.#streamedBytes += joined.bytes;
+        moved += joined.bytes;
+        this.history.fault(this.now, `scaler: ${id} joined (streamed ${joined.streamed} records)`);
+        return id;
+      },
+      remove: async (id) => {
+        this.history.fault(this.now, `scaler: leave ${id}`);
+        const node = this.cluster.node(id);
+        ideal += node.services.store.stats.bytes;
+        const before = node.handoff.stats.bytes;
+        await this.cluster.leave(id);
+        moved += node.handoff.stats.bytes - before;
+        this.history.fault(this.now, `scaler: ${id} left`);
+      },
+    };
+    const autoscaler = new Autoscaler(
+      {
+        scaler,
+        provider,
+        load: () => Promise.resolve(this.#clusterLoad(options.windowMs)),
+        n: this.cluster.store.replication.n,
+        clock: { now: () => this.now },
+        scheduler: this.runtime.scheduler,
+        logger: this.runtime.loggerFor("autoscaler"),
+      },
+      { limits: { min: options.min, max: options.max }, intervalMs: options.intervalMs, cooldownMs: options.cooldownMs },
+    );
+    const sampler = every(this.runtime.scheduler, options.intervalMs, () => {
+      samples.push({ atMs: Math.round(this.now - t0), nodes: members().length });
+    });
+    autoscaler.start();
+    return {
+      finish: async () => {
+        sampler.cancel();
+        await autoscaler.stop();
+
+        samples.push({ atMs: Math.round(this.now - t0), nodes: members().length });
+        for (const d of autoscaler.decisions) {
+          if (d.outcome !== "applied" && d.outcome !== "failed") continue;
+          changes.push({
+            atMs: Math.round(d.at - t0),
+            action: d.decision.action as "add" | "remove",
+            node: d.detail ?? "",
+            reason: d.decision.reason,
+            outcome: d.outcome,
+            tookMs: d.completedAt === undefined ? 0 : Math.round(d.completedAt - d.at),
+          });
+        }
+        return scalingReport(this.history, this.scenario, scaler.name, t0, samples, changes, moved, ideal);
+      },
+    };
+  }
+
+  /**
+   * Every running member's load over the last `windowMs`: its share of the client requests that
+   * arrived (the demand: clients pick a running node at random, and a saturated node would
+   * under-report it as completions), the p99 latency of the requests it completed, its bytes and
+   * the messages queued for its processor.
+   */
+  #clusterLoad(windowMs: number): ClusterLoad {
+    const now = this.now;
+    const from = now - windowMs;
+    let drop = 0;
+    while (drop < this.#arrivals.length && this.#arrivals[drop]! < from) drop++;
+    if (drop > 0) this.#arrivals.splice(0, drop);
+    const running = this.cluster.nodes.filter((n) => n.running).length;
+    const demand = (this.#arrivals.length * 1000) / windowMs / Math.max(1, running);
+    const byNode = new Map<string, number[]>();
+    const ops = this.history.operations;
+    for (let i = ops.length - 1; i >= 0; i--) {
+      const op = ops[i]!;
+      if (op.end < from) break;
+      if (op.client < 0 || !op.ok) continue;
+      let latencies = byNode.get(op.node);
+      if (!latencies) byNode.set(op.node, latencies = []);
+      latencies.push(op.end - op.start);
+    }
+    const nodes: NodeLoad[] = this.cluster.nodes.filter((n) => n.running).map((n) => {
+      const latencies = (byNode.get(n.id) ?? []).sort((a, b) => a - b);
+      const datacenter = n.services.settings.member.datacenter;
+      return {
+        id: n.id,
+        requestsPerSecond: demand,
+        p99Ms: latencies.length === 0 ? 0 : latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))]!,
+        bytes: n.services.store.stats.bytes,
+        queueDepth: this.#network.queued?.(n.id) ?? 0,
+        ...(datacenter === undefined ? {} : { datacenter }),
+      };
+    });
+    return { at: now, nodes };
+  }
+
   // ---- clients ----------------------------------------------------------------------------
 
   /** A random running node, or undefined if none is up. */
@@ -741,57 +884,125 @@ class Simulation {
   }
 
   async #ycsbClient(w: YcsbWorkload, client: number, operations: number, deadline: number): Promise<void> {
+    const picker = this.#ycsbPicker(w);
+    const session = w.sessions ? { session: new Session() } : {};
+    const inserted = { count: 0 };
+    for (let i = 0; i < operations && this.now < deadline; i++) {
+      await this.#think(w.thinkMs);
+      const { op, key } = picker(client, inserted);
+      if (this.scenario.autoscale) this.#arrivals.push(this.now);
+      await this.#ycsbOperation(w, client, `c${client}.${i}`, op, key, session, this.now);
+    }
+  }
+
+  /** Picks a YCSB operation by the mix and its key by the distribution (in that order: one draw each). */
+  #ycsbPicker(w: YcsbWorkload): (client: number, inserted: { count: number }) => { op: YcsbOperation; key: string } {
     const deletes = w.mix.delete ?? 0;
     const total = w.mix.read + w.mix.update + w.mix.insert + deletes;
     const chooser = w.distribution === "zipfian" ? new ScrambledZipfian(w.records, this.#random) : undefined;
-    const session = w.sessions ? { session: new Session() } : {};
-    let inserted = 0;
-    for (let i = 0; i < operations && this.now < deadline; i++) {
-      await this.#think(w.thinkMs);
+    return (client, inserted) => {
       const roll = this.#random.next() * total;
-      const op = roll < w.mix.read
+      const op: YcsbOperation = roll < w.mix.read
         ? "read"
         : roll < w.mix.read + w.mix.update
         ? "update"
         : roll < w.mix.read + w.mix.update + w.mix.insert
         ? "insert"
         : "delete";
-      const writeKind = op === "delete" ? "delete" : "write";
-      const key = op === "insert" ? `c${client}.i${inserted++}` : ycsbKey(chooser ? chooser.next() : this.#random.int(w.records));
-      const node = this.#pickNode();
-      const start = this.now;
-      const id = `c${client}.${i}`;
-      if (!node) {
-        this.#fail(client, op === "read" ? "read" : writeKind, key, "-", start, "RINGFORGE_NOT_RUNNING", op === "read" ? undefined : id);
+      const key = op === "insert" ? `c${client}.i${inserted.count++}` : ycsbKey(chooser ? chooser.next() : this.#random.int(w.records));
+      return { op, key };
+    };
+  }
+
+  /**
+   * One YCSB operation through a random running node: a read, a read-modify-write update, a
+   * blind insert, or a read-then-delete. `start` is when it was issued (its arrival, in an open
+   * loop, which may be before a client was free).
+   */
+  async #ycsbOperation(
+    w: YcsbWorkload,
+    client: number,
+    id: string,
+    op: YcsbOperation,
+    key: string,
+    session: { session?: Session },
+    start: number,
+  ): Promise<void> {
+    const writeKind = op === "delete" ? "delete" : "write";
+    const node = this.#pickNode();
+    if (!node) {
+      this.#fail(client, op === "read" ? "read" : writeKind, key, "-", start, "RINGFORGE_NOT_RUNNING", op === "read" ? undefined : id);
+      this.#progress();
+      return;
+    }
+    this.#touched.add(key);
+    let context: CausalContext | undefined;
+    if (op !== "insert") {
+      try {
+        const read = await this.#client(node).get(key, { ...this.#timeout(), ...session });
+        context = read.context;
+        this.#recordRead(client, "read", key, node.id, start, read.values.length, read.values.map(ycsbId));
+      } catch (error) {
+        this.#fail(client, "read", key, node.id, start, codeOf(error));
+        if (op !== "read") this.#fail(client, writeKind, key, node.id, start, codeOf(error), id);
         this.#progress();
+        return;
+      }
+    }
+    if (op !== "read") {
+      const putStart = op === "insert" ? start : this.now;
+      try {
+        if (op === "delete") await this.#client(node).delete(key, { context, ...this.#timeout(), ...session });
+        else await this.#client(node).put(key, ycsbValue(id, w.valueBytes), { context, ...this.#timeout(), ...session });
+        this.history.record({ client, kind: writeKind, key, node: node.id, value: id, start: putStart, end: this.now, ok: true });
+      } catch (error) {
+        this.#fail(client, writeKind, key, node.id, putStart, codeOf(error), id);
+      }
+    }
+    this.#progress();
+  }
+
+  /**
+   * The open-loop YCSB workload: arrivals at the schedule's rate (evenly spaced at the rate of
+   * the moment), each run by the next idle client; an arrival with no idle client waits for one.
+   */
+  async #ycsbOpenLoop(w: YcsbWorkload, rate: readonly RatePoint[], deadline: number): Promise<void> {
+    const t0 = this.now;
+    const end = Math.min(deadline, t0 + rate[rate.length - 1]!.atMs);
+    const picker = this.#ycsbPicker(w);
+    const sessions = Array.from({ length: w.clients }, () => (w.sessions ? { session: new Session() } : {}));
+    const inserted = Array.from({ length: w.clients }, () => ({ count: 0 }));
+    const idle = Array.from({ length: w.clients }, (_, i) => i);
+    const waiting: ((client: number) => void)[] = [];
+    const acquire = (): Promise<number> =>
+      idle.length > 0 ? Promise.resolve(idle.shift()!) : new Promise((resolve) => waiting.push(resolve));
+    const release = (client: number) => {
+      const next = waiting.shift();
+      if (next) next(client);
+      else idle.push(client);
+    };
+    const running: Promise<void>[] = [];
+    for (let i = 0; i < w.operations && this.now < end;) {
+      const perSecond = rateAt(rate, this.now - t0);
+      if (perSecond <= 0) {
+        await sleep(this.runtime.scheduler, 10);
         continue;
       }
-      this.#touched.add(key);
-      let context: CausalContext | undefined;
-      if (op !== "insert") {
+      const arrival = this.now;
+      if (this.scenario.autoscale) this.#arrivals.push(arrival);
+      const n = i++;
+      running.push((async () => {
+        const client = await acquire();
         try {
-          const read = await this.#client(node).get(key, { ...this.#timeout(), ...session });
-          context = read.context;
-          this.#recordRead(client, "read", key, node.id, start, read.values.length, read.values.map(ycsbId));
-        } catch (error) {
-          this.#fail(client, "read", key, node.id, start, codeOf(error));
-          if (op !== "read") this.#fail(client, writeKind, key, node.id, start, codeOf(error), id);
-          this.#progress();
-          continue;
+          const { op, key } = picker(client, inserted[client]!);
+          await this.#ycsbOperation(w, client, `c${client}.${n}`, op, key, sessions[client]!, arrival);
+        } finally {
+          release(client);
         }
-      }
-      if (op !== "read") {
-        const putStart = this.now;
-        try {
-          if (op === "delete") await this.#client(node).delete(key, { context, ...this.#timeout(), ...session });
-          else await this.#client(node).put(key, ycsbValue(id, w.valueBytes), { context, ...this.#timeout(), ...session });
-          this.history.record({ client, kind: writeKind, key, node: node.id, value: id, start: putStart, end: this.now, ok: true });
-        } catch (error) {
-          this.#fail(client, writeKind, key, node.id, putStart, codeOf(error), id);
-        }
-      }
-      this.#progress();
+      })());
+      await sleep(this.runtime.scheduler, 1000 / perSecond);
     }
+    await Promise.all(running);
   }
 
   /**
@@ -930,6 +1141,20 @@ class Simulation {
       error,
     });
   }
+}
+
+/** A YCSB operation. */
+type YcsbOperation = "read" | "update" | "insert" | "delete";
+
+/** The rate of a schedule at `ms` (linear between points; the first point's before, the last's after). */
+export function rateAt(rate: readonly RatePoint[], ms: number): number {
+  if (ms <= rate[0]!.atMs) return rate[0]!.perSecond;
+  for (let i = 1; i < rate.length; i++) {
+    const a = rate[i - 1]!;
+    const b = rate[i]!;
+    if (ms <= b.atMs) return a.perSecond + ((b.perSecond - a.perSecond) * (ms - a.atMs)) / (b.atMs - a.atMs);
+  }
+  return rate[rate.length - 1]!.perSecond;
 }
 
 function siblingLimitReport(history: History, t0: number): { siblingLimit?: SiblingLimitReport } {

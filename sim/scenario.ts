@@ -57,6 +57,40 @@ export interface YcsbWorkload {
    * and monotonic reads. Default false: plain reads.
    */
   readonly sessions?: boolean;
+  /**
+   * Open loop: operations arrive at this rate whatever the store's speed (a schedule of
+   * requests per second, linear between its points), each handed to an idle client (`clients`
+   * bounds the requests in flight; an arrival waits for a client, and its latency counts from its
+   * arrival). The workload ends at the last point, or when `operations` have arrived. Without
+   * it, each client runs its operations one after another (closed loop).
+   */
+  readonly rate?: readonly RatePoint[];
+}
+
+/** A point of a rate schedule: from `atMs` (after the clients start), `perSecond` arrivals a second. */
+export interface RatePoint {
+  /** Time, ms after the clients start. */
+  readonly atMs: number;
+  /** Arrivals per second at that time. */
+  readonly perSecond: number;
+}
+
+/**
+ * Automatic scaling during the run: an autoscaler with the config's `scaler` policy, whose node
+ * provider joins new simulated nodes and decommissions members (see core/scaling/autoscaler.ts).
+ * With the `none` policy the cluster stays at its size: the fixed-size baseline.
+ */
+export interface ScenarioAutoscale {
+  /** Fewest members (raised to N). */
+  readonly min: number;
+  /** Most members. */
+  readonly max: number;
+  /** Time between the autoscaler's rounds, ms. Default 2,000. */
+  readonly intervalMs: number;
+  /** The autoscaler's own cool-down after a change, ms. Default 5,000. */
+  readonly cooldownMs: number;
+  /** The window the load figures cover, ms. Default 5,000. */
+  readonly windowMs: number;
 }
 
 /**
@@ -128,10 +162,20 @@ export interface RegisterWorkload {
   readonly operations: number;
   /** Registers (keys `r0`, `r1`, ...), each picked uniformly. */
   readonly keys: number;
-  /** Shares of reads, blind writes and compare-and-sets (a read, then a write if it still holds what was read). */
-  readonly mix: { readonly read: number; readonly write: number; readonly cas: number };
+  /** Shares of reads, blind writes and compare-and-sets. */
+  readonly mix: RegisterMix;
   /** Pause between a client's operations. */
   readonly thinkMs: MsRange;
+}
+
+/** Relative shares of the register workload's operations. */
+export interface RegisterMix {
+  /** Share of reads. */
+  readonly read: number;
+  /** Share of blind writes. */
+  readonly write: number;
+  /** Share of compare-and-sets (a read, then a write if the register still holds what was read). */
+  readonly cas: number;
 }
 
 /** A workload. */
@@ -174,6 +218,8 @@ export interface Scenario {
    * the convergence check shows what background repair alone (anti-entropy, hints) achieved.
    */
   readonly finalReads?: boolean;
+  /** Automatic scaling during the run; default none (the membership changes only by faults). */
+  readonly autoscale?: ScenarioAutoscale;
 }
 
 const msRange = z.union([
@@ -200,6 +246,11 @@ const ycsbSchema = z
     valueBytes: count.max(64 * 1024 * 1024).default(100),
     thinkMs: msRange.default({ min: 0, max: 10 }),
     sessions: z.boolean().optional(),
+    rate: z
+      .array(z.object({ atMs: z.number().min(0).finite(), perSecond: z.number().min(0).max(1_000_000).finite() }).strict())
+      .min(2)
+      .refine((points) => points.every((p, i) => i === 0 || p.atMs > points[i - 1]!.atMs), "rate points must be in increasing atMs")
+      .optional(),
   })
   .strict();
 
@@ -256,6 +307,17 @@ const scenarioSchema: z.ZodType<Scenario, unknown> = z
     requestTimeoutMs: z.number().positive().finite().optional(),
     coordinators: z.array(z.string().min(1)).min(1).optional(),
     finalReads: z.boolean().optional(),
+    autoscale: z
+      .object({
+        min: z.number().int().min(1),
+        max: z.number().int().min(1).max(1000),
+        intervalMs: z.number().positive().finite().default(2000),
+        cooldownMs: z.number().min(0).finite().default(5000),
+        windowMs: z.number().positive().finite().default(5000),
+      })
+      .strict()
+      .refine((a) => a.min <= a.max, "min must not exceed max")
+      .optional(),
   })
   .strict();
 

@@ -140,6 +140,7 @@ describe("a paused node", () => {
       latency: { kind: "constant", ms: 5 },
       loss: 0,
       duplicate: 0,
+      serviceMs: 0,
     });
     const a = network.endpoint("a", runtime.schedulerFor("a"));
     const b = network.endpoint("b", runtime.schedulerFor("b"));

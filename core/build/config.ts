@@ -72,6 +72,8 @@ export interface StoreConfig {
   readonly antiEntropy?: PluginRef;
   /** Consensus plugin for linearizable requests (`"paxos"`, or `"none"`). */
   readonly consensus?: PluginRef;
+  /** Scaling policy an autoscaler uses (`"none"`, `"thresholds"`, `"target-tracking"`). */
+  readonly scaler?: PluginRef;
   /** Tombstone garbage collection; defaults in {@link DEFAULT_TOMBSTONES}. */
   readonly tombstones?: Partial<TombstoneSettings>;
   /** Handoff and ring catch-up; default `{ intervalMs: 5000 }`. */
@@ -160,6 +162,7 @@ const storeSchema = z
     transport: pluginRef.optional(),
     antiEntropy: pluginRef.optional(),
     consensus: pluginRef.optional(),
+    scaler: pluginRef.optional(),
     tombstones: z
       .object({
         graceMs: z.number().min(0).finite().optional(),

@@ -9,6 +9,7 @@
 import { type DependencyContainer, get, globalContainer, provide, provideValue } from "./di.ts";
 import { ANTI_ENTROPY } from "../interfaces/anti-entropy.ts";
 import { CONSENSUS } from "../interfaces/consensus.ts";
+import { SCALER } from "../interfaces/scaler.ts";
 import { CLOCK, SCHEDULER } from "../interfaces/clock.ts";
 import { FILE_SYSTEM } from "../interfaces/file-system.ts";
 import { CONFLICT_RESOLVER } from "../interfaces/conflict-resolver.ts";
@@ -50,6 +51,7 @@ const FAMILY_TOKENS: { readonly [F in PluginFamily]: Token<FamilyServices[F]> } 
   replicator: REPLICATOR,
   antiEntropy: ANTI_ENTROPY,
   consensus: CONSENSUS,
+  scaler: SCALER,
 };
 
 /**

@@ -19,6 +19,7 @@ import type { Random } from "../interfaces/random.ts";
 import type { RangeSync, RecordView } from "../interfaces/records.ts";
 import type { ReplicaClient, Replicator } from "../interfaces/replicator.ts";
 import type { Consensus } from "../interfaces/consensus.ts";
+import type { Scaler } from "../interfaces/scaler.ts";
 import type { StorageEngine } from "../interfaces/storage-engine.ts";
 import type { Transport } from "../interfaces/transport.ts";
 import type { Keyspace } from "../model/keyspace.ts";
@@ -42,6 +43,8 @@ export interface FamilyServices {
   readonly antiEntropy: AntiEntropy;
   /** Linearizable requests. */
   readonly consensus: Consensus;
+  /** The scaling policy (used by an autoscaler, not by the node itself). */
+  readonly scaler: Scaler;
 }
 
 /** The strategy families a store is composed of, one plugin each. */
@@ -57,6 +60,7 @@ export const PLUGIN_FAMILIES: readonly PluginFamily[] = [
   "replicator",
   "antiEntropy",
   "consensus",
+  "scaler",
 ];
 
 /**
@@ -107,6 +111,8 @@ export interface PluginCapabilities {
    * refuses them with `InvalidRequestError`).
    */
   readonly linearizable?: boolean;
+  /** Scaler: it adds and removes nodes (the `none` scaler does not). */
+  readonly scales?: boolean;
 }
 
 /**

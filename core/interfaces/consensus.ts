@@ -52,7 +52,7 @@ export interface Consensus {
   readonly stats: ConsensusStats;
   /**
    * Reads the key's latest record linearizably.
-   * @throws {QuorumNotReachedError} or {@link TimeoutError} when a majority does not answer
+   * @throws `QuorumNotReachedError` or `TimeoutError` when a majority does not answer
    */
   read(key: string, timeoutMs: number): Promise<SiblingSet>;
   /**

@@ -40,4 +40,9 @@ export interface SimulatedNetwork {
   heal(): void;
   /** Whether a message from `from` to `to` would be delivered now (no partition or block). */
   canReach(from: NodeId, to: NodeId): boolean;
+  /**
+   * Messages that arrived at `node` and wait for its processor (0 without a service time), for
+   * load figures such as the autoscaler's queue depth.
+   */
+  queued?(node: NodeId): number;
 }

@@ -78,6 +78,7 @@ export { type StorageEnginePluginSuiteOptions, storageEngineSuite, type StorageE
 export { type TransportPair, type TransportPluginSuiteOptions, transportSuite, type TransportSuiteOptions } from "./transport.ts";
 export { antiEntropySuite, type AntiEntropySuiteOptions } from "./anti-entropy.ts";
 export { consensusSuite, type ConsensusSuiteOptions } from "./consensus.ts";
+export { type ScalerLevels, scalerSuite, type ScalerSuiteOptions } from "./scaler.ts";
 export { dataTypeSuite, type DataTypeSuiteOptions, type OperationFactory } from "./data-type.ts";
 export { type SchedulerCapabilities, type SchedulerFixture, schedulerSuite, type SchedulerSuiteOptions } from "./scheduler.ts";
 export { randomSuite, type RandomSuiteOptions } from "./random.ts";

@@ -44,12 +44,20 @@ export function compareBallots(a: Ballot, b: Ballot): number {
   return a[2] === b[2] ? 0 : a[2] < b[2] ? -1 : 1;
 }
 
+/** A proposal an acceptor accepted: the ballot and the record proposed. */
+export interface AcceptedProposal {
+  /** The ballot it was accepted at. */
+  readonly ballot: Ballot;
+  /** The key's record it proposes. */
+  readonly record: SiblingSet;
+}
+
 /** What one acceptor keeps for one key (durably, in its engine's `paxos` slice). */
 export interface AcceptorState {
   /** The highest ballot it promised (it accepts nothing lower). */
   readonly promised?: Ballot;
   /** The proposal it accepted last, not yet known committed. */
-  readonly accepted?: { readonly ballot: Ballot; readonly record: SiblingSet };
+  readonly accepted?: AcceptedProposal;
   /** The highest ballot whose record it committed (merged into its store). */
   readonly committed?: Ballot;
 }

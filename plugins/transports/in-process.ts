@@ -39,6 +39,13 @@ export interface InProcessOptions {
   readonly loss: number;
   /** Probability that a message is delivered twice. Default 0. */
   readonly duplicate: number;
+  /**
+   * Time a node's processor spends on each message it receives, ms of virtual time. Messages
+   * that arrive while it is busy wait in a FIFO queue, so a node's latency grows with its load
+   * (one processor per node, an M/G/1 queue). Default 0: nodes are infinitely fast, as the lab
+   * always assumed; the autoscaling scenarios set it, so that load per node matters.
+   */
+  readonly serviceMs: number;
 }
 
 const probability = z.number().min(0).max(1);
@@ -48,6 +55,7 @@ const optionsSchema: z.ZodType<InProcessOptions, unknown> = z
     latency: latencySchema.default({ kind: "uniform", min: 1, max: 5 }),
     loss: probability.default(0),
     duplicate: probability.default(0),
+    serviceMs: z.number().min(0).max(10_000).finite().default(0),
   })
   .strict();
 
@@ -74,6 +82,8 @@ export class InProcessNetwork implements SimulatedNetwork {
   /** Traffic so far. */
   readonly stats: NetworkStats = { messages: 0, bytes: 0, dropped: 0, duplicated: 0 };
   readonly #endpoints = new Map<NodeId, InProcessTransport>();
+  /** Messages waiting for each node's processor (with a service time), the one in service first. */
+  readonly #waiting = new Map<NodeId, (() => void)[]>();
 
   /** The scheduler deliveries and timeouts run on. */
   readonly scheduler: Scheduler;
@@ -198,8 +208,38 @@ export class InProcessNetwork implements SimulatedNetwork {
         }
         return;
       }
+      if (this.options.serviceMs > 0) {
+        this.#process(to, receiver, () => {
+          // Still up when its processor gets to it (a crash in between empties the queue).
+          const now = this.#endpoints.get(to);
+          if (now?.started && this.canReach(from, to)) now.receive(from, decodeFrame(bytes));
+          else this.stats.dropped++;
+        });
+        return;
+      }
       target.receive(from, decodeFrame(bytes));
     });
+  }
+
+  /** Runs `work` when `node`'s processor is free, holding it for `serviceMs` (FIFO). */
+  #process(node: NodeId, scheduler: Scheduler, work: () => void): void {
+    let queue = this.#waiting.get(node);
+    if (!queue) this.#waiting.set(node, queue = []);
+    queue.push(work);
+    if (queue.length === 1) this.#serve(node, scheduler, queue);
+  }
+
+  #serve(node: NodeId, scheduler: Scheduler, queue: (() => void)[]): void {
+    scheduler.schedule(this.options.serviceMs, () => {
+      const work = queue.shift()!;
+      work();
+      if (queue.length > 0) this.#serve(node, scheduler, queue);
+    });
+  }
+
+  /** Messages waiting for `node`'s processor. */
+  queued(node: NodeId): number {
+    return this.#waiting.get(node)?.length ?? 0;
   }
 
   #link(from: NodeId, to: NodeId): LinkBehaviour {
