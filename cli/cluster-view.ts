@@ -5,7 +5,8 @@
  *
  * @module
  */
-import type { ClusterStatus, NodeStatus } from "../client/node-status.ts";
+import type { ClusterStatus, NodeStatus, ScalerStatus } from "../client/node-status.ts";
+import { scalerLines } from "./autoscale-status-line.ts";
 
 /** The width every line fits. */
 export const VIEW_COLUMNS = 100;
@@ -44,6 +45,7 @@ export function formatClusterView(cluster: ClusterStatus, source: string, now: D
         ];
       }),
     ),
+    ...scalerSection(cluster),
     "",
     "hints = pending/delivered; engine = memtable, tables per level, compaction due, log lost at start",
     "traffic = the last completed seconds at each node's HTTP API",
@@ -77,6 +79,16 @@ function membersTable(cluster: ClusterStatus, own: NodeStatus): string[] {
   const out = table(header, rows);
   out.push(`(@X = as node X sees it; * = the node asked${hidden > 0 ? `; ${hidden} more observers with --json` : ""})`);
   return out;
+}
+
+/** The autoscaler's last decision, as the node that heard of it last has it (nothing without an autoscaler). */
+function scalerSection(cluster: ClusterStatus): string[] {
+  let freshest: ScalerStatus | undefined;
+  for (const m of cluster.members) {
+    const scaler = m.status?.scaler;
+    if (scaler && (freshest === undefined || scaler.last.ageMs < freshest.last.ageMs)) freshest = scaler;
+  }
+  return freshest ? ["", ...scalerLines(freshest, VIEW_COLUMNS)] : [];
 }
 
 function table(header: string[], rows: string[][]): string[] {

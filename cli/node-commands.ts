@@ -16,7 +16,9 @@ import { type ClientWriteOptions, RingforgeClient } from "../client/ringforge-cl
 import type { Consistency } from "../core/model/settings.ts";
 import type { NodeStatus } from "../client/node-status.ts";
 import type { NodeProcessConfig } from "../server/node-process.ts";
-import { integerFlag, InvalidFlagError, listFlag, portFlag, positiveIntFlag, urlFlag } from "./flag-parsers.ts";
+import { autoscaleFlag, integerFlag, InvalidFlagError, listFlag, portFlag, positiveIntFlag, urlFlag } from "./flag-parsers.ts";
+import type { LocalClusterFlags } from "./local-cluster.ts";
+import { scalerLine } from "./autoscale-status-line.ts";
 import { readJson } from "./read-json.ts";
 import { fromRenamedFlag, renamedFlag } from "./renamed-flag.ts";
 import { onShutdownSignal } from "./shutdown-signals.ts";
@@ -119,14 +121,18 @@ export function registerNodeCommands(program: Command, io: Io, registry: () => P
     .option("--host <host>", "address to listen on", "127.0.0.1")
     .option("--store <file>", "store config JSON (default: vector clocks, consistent hashing, sloppy quorum, SWIM, LSM)")
     .option("--log-level <level>", "node log level", "warn")
-    .action(
-      async (
-        flags: { nodes: number; dir: string; peerBase: number; clientBase: number; host: string; store?: string; logLevel: string },
-      ) => {
-        const { runLocalCluster } = await import("./local-cluster.ts");
-        await runLocalCluster(flags, io, await registry());
-      },
-    );
+    .option(
+      "--autoscale <limits>",
+      "add and remove nodes as the load changes, with the store config's scaler policy: " +
+        "min=3,max=8[,interval=5s][,cooldown=30s][,retry=10s][,timeout=2m]",
+      autoscaleFlag,
+    )
+    .option("--autoscale-add-command <command>", "with --autoscale: a shell command that adds a node, instead of a local process")
+    .option("--autoscale-remove-command <command>", "with --autoscale: a shell command that removes the node $RINGFORGE_NODE_ID")
+    .action(async (flags: LocalClusterFlags) => {
+      const { runLocalCluster } = await import("./local-cluster.ts");
+      await runLocalCluster(flags, io, await registry());
+    });
 
   const clientOf = (options: { url: string; tokenFile?: string }) =>
     readToken(options.tokenFile).then((token) => new RingforgeClient(options.url, token ? { token } : {}));
@@ -324,6 +330,7 @@ export function formatStatus(status: NodeStatus): string {
     rows.map(line).join("") +
     `\nrecords ${status.records.keys} (${status.records.bytes} bytes); hints pending ${status.hints.pending}, ` +
     `delivered ${status.hints.delivered}; anti-entropy repaired ${status.antiEntropy.repaired ?? 0}\n` +
+    (status.scaler ? `${scalerLine(status.scaler)}\n` : "") +
     "(* = the node answering)\n"
   );
 }

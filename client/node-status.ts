@@ -110,6 +110,51 @@ export interface NodeStatus {
   readonly transport: Readonly<Record<string, number>>;
   /** Client traffic now, when the status is served by the HTTP API (which measures it). */
   readonly traffic?: TrafficStatus;
+  /** The autoscaler's last decision, if one runs and told this node (`POST /admin/scaler`). */
+  readonly scaler?: ScalerStatus;
+}
+
+/** One decision of the autoscaler, as the wire carries it (the `DecisionRecord` of core/scaling). */
+export interface ScalerDecisionStatus {
+  /** When the round measured the load, ms since the epoch (the autoscaler's clock). */
+  readonly at: number;
+  /** Ring members then. */
+  readonly nodes: number;
+  /** Mean requests per second per member then. */
+  readonly requestsPerNode: number;
+  /** What the policy decided. */
+  readonly action: "none" | "add" | "remove";
+  /** The node to remove, for `remove`. */
+  readonly node?: NodeId;
+  /** Why, with the figures (what was measured against what). */
+  readonly reason: string;
+  /** What the autoscaler did with it: carried it out, nothing to do, refused it (a limit), failed, or waited. */
+  readonly outcome: "applied" | "none" | "refused" | "failed" | "cooling-down";
+  /** Why it was refused or failed; the node added, for an applied `add`. */
+  readonly detail?: string;
+  /** When the change completed or failed, ms since the epoch; absent while it is in progress. */
+  readonly completedAt?: number;
+  /** Time since its last event (completion, else measurement), ms, as of the document it is in. */
+  readonly ageMs: number;
+}
+
+/** The autoscaler as a node last heard of it. */
+export interface ScalerStatus {
+  /** Its policy (the store's `scaler` plugin). */
+  readonly policy: string;
+  /** What starts and stops nodes (`"processes"`, `"command"`). */
+  readonly provider: string;
+  /** The ring sizes it keeps to. */
+  readonly limits: {
+    /** The fewest ring members (at least the replication factor N). */
+    readonly min: number;
+    /** The most ring members. */
+    readonly max: number;
+  };
+  /** Its last decision. */
+  readonly last: ScalerDecisionStatus;
+  /** Its last change (a node added or removed, or a failed attempt), if it is not `last`. */
+  readonly lastChange?: ScalerDecisionStatus;
 }
 
 /** One member's answer in {@link ClusterStatus}. */

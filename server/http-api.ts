@@ -23,13 +23,15 @@
  *   read that cannot meet the session fails with `503 RINGFORGE_STALE_READ`, the session
  *   unchanged. See docs/sessions.md.
  * - `GET /status` — this node, members and liveness, ring ownership, hints, repair counters,
- *   client traffic of the last seconds.
+ *   client traffic of the last seconds, the autoscaler's last decision (if one runs).
  * - `GET /status/cluster` — every member's own `/status`, gathered over the peer transport (a
  *   member that does not answer within a second is listed with the reason).
  * - `GET /ui` — the live view: one self-contained page that polls `/status/cluster`. The page
  *   itself holds no data and is served without the bearer token; the figures it fetches need it.
  * - `GET /metrics` — Prometheus text format.
  * - `POST /admin/leave` — decommission this node (hand off its data, then stop).
+ * - `POST /admin/scaler` — the autoscaler running the cluster reports its last decision (JSON,
+ *   `ScalerStatus`); kept in memory and served in `GET /status` as `scaler`. `204`.
  * - `GET /admin/local/:key` — this replica's own record for the key (debugging, tests).
  *
  * Errors are JSON `{ error: { code, message, details } }`: 400 invalid key, context, session
@@ -64,7 +66,7 @@ import { Session } from "../core/client/session.ts";
 import { decodeSessionToken, encodeSessionToken, SESSION_FORGOTTEN_HEADER, SESSION_HEADER } from "../client/session-token.ts";
 import { NodeMetrics } from "./metrics.ts";
 import type { ApiOperation } from "./traffic-window.ts";
-import { type ClusterMemberStatus, type ClusterStatus, type NodeStatus, nodeStatus } from "./node-status.ts";
+import { type ClusterMemberStatus, type ClusterStatus, LastScalerDecision, type NodeStatus, nodeStatus } from "./node-status.ts";
 import { LIVE_VIEW_CSP, LIVE_VIEW_PAGE } from "./ui/live-view-page.ts";
 
 /** The request and response header carrying the causal context. */
@@ -93,6 +95,8 @@ export interface HttpApiOptions {
 const STATUS_PREFIX = "status.";
 const STATUS_GET = "status.get";
 const STATUS_REPORT = "status.report";
+/** Largest body `POST /admin/scaler` accepts. */
+const SCALER_BODY_BYTES = 16 * 1024;
 /** How long `/status/cluster` waits for a member's status. */
 const CLUSTER_STATUS_TIMEOUT_MS = 1000;
 
@@ -187,7 +191,8 @@ export function createHttpApi(node: RingforgeNode, options: HttpApiOptions): Hon
     c.json({ error: { code: "RINGFORGE_NOT_FOUND", message: `no route ${c.req.method} ${c.req.path}`, details: {} } }, 404)
   );
 
-  const status = (): Promise<NodeStatus> => nodeStatus(node, options.store, options.runId, metrics.traffic());
+  const scaler = new LastScalerDecision();
+  const status = (): Promise<NodeStatus> => nodeStatus(node, options.store, options.runId, metrics.traffic(), scaler.get());
 
   // Peers ask for this node's status over the transport (authenticated by the cluster secret),
   // so one node can gather the cluster's for /status/cluster. The last API built for a node answers.
@@ -325,6 +330,26 @@ export function createHttpApi(node: RingforgeNode, options: HttpApiOptions): Hon
     );
     return c.json({ node: node.id, leaving: true }, 202);
   });
+
+  // The autoscaler's last decision, for `ringforge status` and the live view. Behind the bearer
+  // token like every /admin route; a decision is a few hundred bytes.
+  app.post(
+    "/admin/scaler",
+    bodyLimit({
+      maxSize: SCALER_BODY_BYTES,
+      onError: (c) => fail(c, new InvalidRequestError(`a decision is at most ${SCALER_BODY_BYTES} bytes`)),
+    }),
+    async (c) => {
+      let body: unknown;
+      try {
+        body = await c.req.json();
+      } catch {
+        return fail(c, new InvalidRequestError("POST /admin/scaler takes a JSON body"));
+      }
+      scaler.set(body);
+      return c.body(null, 204);
+    },
+  );
 
   app.get("/admin/local/:key{.+}", async (c) => {
     const siblings = await node.localRecord(keyOf(c, "/admin/local/"));

@@ -5,11 +5,13 @@
  *
  * @module
  */
+import { z } from "zod";
 import type { ResolvedStore } from "../core/build/config.ts";
 import { PLUGIN_FAMILIES } from "../core/build/plugin.ts";
+import { InvalidRequestError } from "../core/errors.ts";
 import type { NodeId } from "../core/model/sibling.ts";
 import type { RingforgeNode } from "../core/node/ringforge-node.ts";
-import type { MemberStatusRow, NodeStatus, TrafficStatus } from "../client/node-status.ts";
+import type { MemberStatusRow, NodeStatus, ScalerDecisionStatus, ScalerStatus, TrafficStatus } from "../client/node-status.ts";
 
 export type {
   ClusterMemberStatus,
@@ -19,6 +21,8 @@ export type {
   NodeStatus,
   OperationTraffic,
   RecordsStatus,
+  ScalerDecisionStatus,
+  ScalerStatus,
   TrafficStatus,
 } from "../client/node-status.ts";
 
@@ -48,13 +52,15 @@ interface AddressSource {
 
 /**
  * Reads a node's status; `store` (the resolved config it was built from) names its plugins,
- * `traffic` (measured by the HTTP API) is included when given.
+ * `traffic` (measured by the HTTP API) and `scaler` (the autoscaler's last decision) are
+ * included when given.
  */
 export async function nodeStatus(
   node: RingforgeNode,
   store?: ResolvedStore,
   runId?: string,
   traffic?: TrafficStatus,
+  scaler?: ScalerStatus,
 ): Promise<NodeStatus> {
   const s = node.services;
   const view = node.ring.view;
@@ -112,5 +118,71 @@ export async function nodeStatus(
     engine: numericFields({ ...(s.engine as EngineFigures).stats as object, ...(s.engine as EngineFigures).gauges as object }),
     transport: numericFields((s.transport as { stats?: unknown }).stats),
     ...(traffic === undefined ? {} : { traffic }),
+    ...(scaler === undefined ? {} : { scaler }),
   };
+}
+
+const text = (max: number) => z.string().max(max);
+const figure = z.number().finite().min(0);
+const decisionSchema = z
+  .object({
+    at: figure,
+    nodes: z.number().int().min(0),
+    requestsPerNode: figure,
+    action: z.enum(["none", "add", "remove"]),
+    node: text(128).optional(),
+    reason: text(2000),
+    outcome: z.enum(["applied", "none", "refused", "failed", "cooling-down"]),
+    detail: text(2000).optional(),
+    completedAt: figure.optional(),
+    ageMs: figure,
+  })
+  .strict();
+const scalerSchema = z
+  .object({
+    policy: text(128).min(1),
+    provider: text(64).min(1),
+    limits: z.object({ min: z.number().int().min(1), max: z.number().int().min(1) }).strict(),
+    last: decisionSchema,
+    lastChange: decisionSchema.optional(),
+  })
+  .strict();
+
+/**
+ * The autoscaler's last decision as a node keeps it (in memory: a restarted node shows none
+ * until the next round). The autoscaler that runs the cluster sends it with
+ * `POST /admin/scaler` after each round; `GET /status` serves it as `scaler`, aged by the time
+ * since it arrived.
+ */
+export class LastScalerDecision {
+  #last: { readonly status: ScalerStatus; readonly receivedAt: number } | undefined;
+
+  /** @param now a monotonic clock, ms (default `performance.now()`; tests pass their own) */
+  constructor(private readonly now: () => number = () => performance.now()) {}
+
+  /**
+   * Keeps `body` (a parsed JSON {@link ScalerStatus}) as the last decision.
+   *
+   * @throws {InvalidRequestError} for anything else (nothing is kept)
+   */
+  set(body: unknown): void {
+    const parsed = scalerSchema.safeParse(body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new InvalidRequestError(
+        `not an autoscaler decision: ${issue ? `${issue.path.join(".") || "body"}: ${issue.message}` : "invalid"}`,
+      );
+    }
+    this.#last = { status: parsed.data as ScalerStatus, receivedAt: this.now() };
+  }
+
+  /** The last decision, its ages counted up to now; undefined if none arrived. */
+  get(): ScalerStatus | undefined {
+    const kept = this.#last;
+    if (kept === undefined) return undefined;
+    const since = Math.max(0, this.now() - kept.receivedAt);
+    const aged = (d: ScalerDecisionStatus): ScalerDecisionStatus => ({ ...d, ageMs: Math.round(d.ageMs + since) });
+    const { last, lastChange } = kept.status;
+    return { ...kept.status, last: aged(last), ...(lastChange ? { lastChange: aged(lastChange) } : {}) };
+  }
 }
