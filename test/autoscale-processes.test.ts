@@ -7,12 +7,9 @@
  * left, `ringforge status` shows the autoscaler's last decision, and Ctrl-C stops every node,
  * the added one included.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import process from "node:process";
-import { fileURLToPath } from "node:url";
 import { afterEach, describe, it } from "@std/testing/bdd";
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { RingforgeClient } from "../client/ringforge-client.ts";
@@ -22,40 +19,9 @@ import { decodeText, encodeText } from "../core/codec/bytes.ts";
 import { RingforgeError } from "../core/errors.ts";
 import { until } from "./support/node-processes.ts";
 import { freePort } from "./support/tcp-pair.ts";
+import { cluster, removeAfter, stopLaunchers } from "./support/cluster-launcher.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const CLI = path.join(ROOT, "cli/main.ts");
-const isDeno = "Deno" in globalThis;
-
-interface Launcher {
-  readonly child: ChildProcess;
-  output(): string;
-  readonly exited: Promise<number | string>;
-}
-
-const launched: Launcher[] = [];
-const dirs: string[] = [];
-
-afterEach(async () => {
-  for (const l of launched.splice(0)) {
-    if (l.child.exitCode === null && l.child.signalCode === null) l.child.kill("SIGINT");
-    await l.exited;
-  }
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-/** `ringforge cluster` with `flags`, under the test's runtime. */
-function cluster(flags: string[]): Launcher {
-  const args = isDeno ? ["run", "-A", CLI, "cluster", ...flags] : ["--import", "tsx", CLI, "cluster", ...flags];
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout!.on("data", (d) => (output += d));
-  child.stderr!.on("data", (d) => (output += d));
-  const exited = new Promise<number | string>((resolve) => child.once("exit", (code, signal) => resolve(signal ?? code ?? -1)));
-  const launcher = { child, output: () => output, exited };
-  launched.push(launcher);
-  return launcher;
-}
+afterEach(stopLaunchers);
 
 /** A base port with `count` free ports after it. */
 async function base(count: number): Promise<number> {
@@ -100,7 +66,7 @@ async function gone(client: RingforgeClient): Promise<boolean> {
 describe("ringforge cluster --autoscale", () => {
   it("adds a fourth node process under load, removes one when the load stops, and loses no acknowledged write", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "ringforge-autoscale-"));
-    dirs.push(dir);
+    removeAfter(dir);
     const store = path.join(dir, "store.json");
     writeFileSync(
       store,

@@ -5,52 +5,18 @@
  * (the ports, the launcher's directory, or a node's engine directory), and every write the
  * first cluster acknowledged, before and after, is there once it restarts.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import process from "node:process";
-import { fileURLToPath } from "node:url";
 import { afterEach, describe, it } from "@std/testing/bdd";
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { RingforgeClient } from "../client/ringforge-client.ts";
 import { decodeText, encodeText } from "../core/codec/bytes.ts";
 import { startProcess, stopProcess } from "./support/node-processes.ts";
 import { freePort } from "./support/tcp-pair.ts";
+import { cluster, type Launcher, removeAfter, stopLaunchers } from "./support/cluster-launcher.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const CLI = path.join(ROOT, "cli/main.ts");
-const isDeno = "Deno" in globalThis;
-
-interface Launcher {
-  readonly child: ChildProcess;
-  output(): string;
-  readonly exited: Promise<number | string>;
-}
-
-const launched: Launcher[] = [];
-const dirs: string[] = [];
-
-afterEach(async () => {
-  for (const l of launched.splice(0)) {
-    if (l.child.exitCode === null && l.child.signalCode === null) l.child.kill("SIGINT");
-    await l.exited;
-  }
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-/** `ringforge cluster` with `flags`, under the test's runtime. */
-function cluster(flags: string[]): Launcher {
-  const args = isDeno ? ["run", "-A", CLI, "cluster", ...flags] : ["--import", "tsx", CLI, "cluster", ...flags];
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout!.on("data", (d) => (output += d));
-  child.stderr!.on("data", (d) => (output += d));
-  const exited = new Promise<number | string>((resolve) => child.once("exit", (code, signal) => resolve(signal ?? code ?? -1)));
-  const launcher = { child, output: () => output, exited };
-  launched.push(launcher);
-  return launcher;
-}
+afterEach(stopLaunchers);
 
 async function ready(l: Launcher): Promise<void> {
   const deadline = Date.now() + 90_000;
@@ -89,7 +55,7 @@ async function write(clients: RingforgeClient[], keys: string[]): Promise<void> 
 describe("one owner per data directory", () => {
   it("a second cluster on the same directory exits at once, and the first loses nothing", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "ringforge-owner-"));
-    dirs.push(dir);
+    removeAfter(dir);
     const [peerBase, clientBase] = [await base(3), await base(3)];
     const flags = ["--nodes", "3", "--dir", dir, "--peer-base", String(peerBase), "--client-base", String(clientBase)];
     const first = cluster(flags);

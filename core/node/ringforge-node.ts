@@ -581,19 +581,37 @@ export class RingforgeNode {
     await this.#s.consensus.update(key, (current) => {
       const context = resolver.context(current);
       this.#checkCondition(key, expected, options.ifAbsent === true, context, liveValues(current).length > 0);
-      const stamp = { value, context, node: linearizableActor(this.id), timestamp: this.#s.clock.now(), isMember: this.#isMember };
-      const next = resolver.write(current, stamp);
-      written = resolver.context(next);
-      wrapped = wrapContext(resolver, written);
-      if (wrapped.length > MAX_CONTEXT_LENGTH) {
-        throw new InvalidContextError(
-          `this write would make the key's context ${wrapped.length} characters long, over the limit of ${MAX_CONTEXT_LENGTH}`,
-        );
-      }
-      return next;
+      const stamped = this.#stamp(current, value, context, linearizableActor(this.id));
+      ({ written, wrapped } = stamped);
+      return stamped.next;
     }, timeoutMs);
     if (options.session) this.#remember(options.session, key, written, wrapped);
     return { context: wrapped };
+  }
+
+  /**
+   * Stamps a write on `local` as `actor` (the resolver's `write`), and returns the new siblings
+   * with their context, decoded and wrapped.
+   *
+   * @throws {InvalidContextError} if the key's context would grow past what a write may carry:
+   *   every context a read returns must be accepted back, so this is refused before storing
+   */
+  #stamp(
+    local: SiblingSet,
+    value: Uint8Array | null,
+    context: unknown,
+    actor: NodeId,
+  ): { next: Sibling[]; written: unknown; wrapped: CausalContext } {
+    const { resolver } = this.#s;
+    const next = resolver.write(local, { value, context, node: actor, timestamp: this.#s.clock.now(), isMember: this.#isMember });
+    const written = resolver.context(next);
+    const wrapped = wrapContext(resolver, written);
+    if (wrapped.length > MAX_CONTEXT_LENGTH) {
+      throw new InvalidContextError(
+        `this write would make the key's context ${wrapped.length} characters long, over the limit of ${MAX_CONTEXT_LENGTH}`,
+      );
+    }
+    return { next, written, wrapped };
   }
 
   /** @throws {PreconditionFailedError} when the key's `current` version does not meet the condition */
@@ -632,19 +650,10 @@ export class RingforgeNode {
     let written: unknown;
     let wrapped!: CausalContext;
     const siblings = await this.#s.store.update(key, (local) => {
-      const stamp = { value, context, node: this.id, timestamp: this.#s.clock.now(), isMember: this.#isMember };
-      const next = resolver.write(local, stamp);
-      this.#checkSiblings(key, next.length);
-      written = resolver.context(next);
-      wrapped = wrapContext(resolver, written);
-      // Every context a read returns must be accepted back: refuse, before storing, a write
-      // that would make the key's context longer than a write may carry.
-      if (wrapped.length > MAX_CONTEXT_LENGTH) {
-        throw new InvalidContextError(
-          `this write would make the key's context ${wrapped.length} characters long, over the limit of ${MAX_CONTEXT_LENGTH}`,
-        );
-      }
-      return next;
+      const stamped = this.#stamp(local, value, context, this.id);
+      this.#checkSiblings(key, stamped.next.length);
+      ({ written, wrapped } = stamped);
+      return stamped.next;
     });
     await this.#s.replicator.write({
       key,
