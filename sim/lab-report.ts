@@ -160,6 +160,41 @@ export function reportCharts(comparison: Comparison): ReportChart[] {
     });
   }
 
+  if (results.some((r) => r.runs.some((run) => run.scaling))) {
+    charts.push({
+      id: "members",
+      title: "Members over time",
+      caption: `Ring members of seed ${first?.seed ?? 1} per config, sampled every autoscaler round: how each policy followed the load.`,
+      kind: "line",
+      datasets: results.map((r) => ({
+        label: r.config,
+        data: (r.runs[0]?.scaling?.samples ?? []).map((s) => ({ x: round(s.atMs / 1000), y: s.nodes })),
+      })),
+      x: "virtual seconds",
+      y: "members",
+    });
+    const phases = results[0]?.runs[0]?.scaling?.phases ?? [];
+    if (phases.length > 0) {
+      charts.push({
+        id: "phase-latency",
+        title: "p99 latency per phase of the load",
+        caption:
+          "Virtual milliseconds, the 99th percentile of the operations started in each phase of the rate schedule, averaged over the seeds.",
+        kind: "bar",
+        labels: phases.map((p) => p.name),
+        datasets: results.map((r) => ({
+          label: r.config,
+          data: phases.map((_, i) => {
+            const xs = r.runs.map((run) => run.scaling?.phases[i]?.p99Ms).filter((x) => x !== undefined);
+            return round(xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+          }),
+        })),
+        x: "phase",
+        y: "p99 virtual ms",
+      });
+    }
+  }
+
   if (results.some((r) => r.runs.some((run) => run.detection))) {
     const median = (xs: number[]) => (xs.length ? xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : 0);
     charts.push({

@@ -8,7 +8,7 @@ import { assert, assertEquals } from "@std/assert";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { builtinPlugins } from "../plugins/index.ts";
-import { compare, parseScenario } from "../sim/index.ts";
+import { compare, parseScenario, reportCharts } from "../sim/index.ts";
 
 const file = (path: string) => JSON.parse(readFileSync(fileURLToPath(new URL(`../${path}`, import.meta.url)), "utf8"));
 
@@ -42,5 +42,12 @@ describe("autoscale-ramp scenario", () => {
     }
     const peakP99 = (run: typeof fixed) => run!.scaling!.phases.find((p) => p.name === "900/s")!.p99Ms;
     assert(peakP99(tracking) < peakP99(fixed), `target tracking ${peakP99(tracking)} ms vs fixed ${peakP99(fixed)} ms at the peak`);
+    // The HTML report charts the members over time and the p99 per phase, one series per config.
+    const charts = new Map(reportCharts(comparison).map((c) => [c.id, c]));
+    const members = charts.get("members")!;
+    assertEquals(members.datasets.map((d) => d.label), ["fixed", "thresholds", "target-tracking"]);
+    const most = (i: number) => Math.max(...members.datasets[i]!.data.map((p) => (typeof p === "number" ? p : p.y)));
+    assertEquals([most(0), most(2)], [3, tracking!.scaling!.maxNodes]);
+    assertEquals(charts.get("phase-latency")!.labels!.length, 5);
   }, 120_000);
 });
