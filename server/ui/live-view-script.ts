@@ -111,7 +111,17 @@ export const LIVE_VIEW_SCRIPT = String.raw`
           " · " + cluster.members.length + " members",
       ]),
       el("p", { class: "muted" }, [plugins]),
-    ]));
+    ].concat(own.scaler ? [el("p", { "data-scaler": own.scaler.last.outcome }, [scalerText(own.scaler)])] : [])));
+  }
+
+  // The autoscaler's last decision, as the launcher last told this node (see ringforge status).
+  function scalerText(scaler) {
+    var d = scaler.last;
+    var what = d.outcome === "none" ? "no change" : d.outcome === "applied"
+      ? (d.completedAt === undefined ? (d.action === "add" ? "adding a node" : "removing " + d.node) : (d.action === "add" ? "added " + (d.detail || "a node") : "removed " + d.node))
+      : d.action + " " + (d.node || "a node") + " " + d.outcome + (d.detail ? ": " + d.detail : "");
+    return "scaler (" + scaler.policy + ", " + scaler.limits.min + "-" + scaler.limits.max + " nodes): " + what + " — " + d.reason +
+      " (" + Math.round(d.ageMs / 1000) + " s ago)";
   }
 
   function renderRing(own) {
