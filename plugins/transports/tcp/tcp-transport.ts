@@ -340,6 +340,15 @@ export class TcpTransport implements Transport {
     if (backoff && now < backoff.nextAt) {
       throw new UnreachableNodeError(to, `${backoff.reason}; next attempt in ${Math.ceil(backoff.nextAt - now)} ms`);
     }
+    if (!this.#book.has(to) && this.#seedRetries.size > 0) {
+      // A seed not reached yet (it started after this node) may be the node asked for: dial the
+      // seeds waiting out their back-off now, rather than fail a request their next try would serve.
+      for (const [address, retry] of [...this.#seedRetries]) {
+        this.#seedRetries.delete(address);
+        this.#cancel(retry);
+        this.#dialSeed(address, 1);
+      }
+    }
     if (!this.#book.has(to) && this.#seedDials.size > 0) await Promise.allSettled([...this.#seedDials]);
     const address = this.#book.get(to) ?? (await this.#lookups.find(to, [...this.#links.values()].filter((l) => l.open)));
     if (!this.#handler) throw new NotRunningError(`transport of ${this.self}`);
