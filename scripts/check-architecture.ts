@@ -17,6 +17,8 @@
  * - **The entry points** (index.ts, plugin-kit/) import core and the plugins' index files; the
  *   kit's testing suites may also use bundled plugins and the simulator.
  * - **examples** import only the public entry points, as a user would.
+ * - **lab-net** (the real network: namespaces, a bridge, iptables; Linux and root only) imports
+ *   core, sim and server, and only cli/ and test/ import it, so nothing else needs root to load.
  * - **Nothing outside test/ imports test/.**
  *
  * Determinism: code under core/, plugins/ and sim/ (the simulator must replay from a seed)
@@ -303,7 +305,19 @@ function allowlisted(file: string): boolean {
 // ---- layering ---------------------------------------------------------------------------------
 
 /** Folders whose imports are checked. */
-const LAYERED_DIRS = ["core", "plugins", "plugin-kit", "sim", "server", "cli", "client", "bench", "examples", "scripts"] as const;
+const LAYERED_DIRS = [
+  "core",
+  "plugins",
+  "plugin-kit",
+  "sim",
+  "server",
+  "cli",
+  "client",
+  "lab-net",
+  "bench",
+  "examples",
+  "scripts",
+] as const;
 
 /** Files of the public port of core, besides whole folders. */
 const PORT_FILES = new Set(["core/errors.ts", "core/build/plugin.ts", "core/build/registry.ts"]);
@@ -333,6 +347,7 @@ type Area =
   | "server"
   | "cli"
   | "client"
+  | "lab-net"
   | "bench"
   | "examples"
   | "scripts"
@@ -347,7 +362,7 @@ function areaOf(file: string): Area {
   if (file.startsWith("plugin-kit/")) return "kit";
   if (file === "index.ts") return "main";
   const top = file.split("/")[0] as string;
-  return (["sim", "server", "cli", "client", "bench", "examples", "scripts", "test"] as const).find((a) => a === top) ?? "other";
+  return (["sim", "server", "cli", "client", "lab-net", "bench", "examples", "scripts", "test"] as const).find((a) => a === top) ?? "other";
 }
 
 /** A plugin file's family folder (`plugins/resolvers/x.ts` -> `resolvers`). */
@@ -365,6 +380,7 @@ function layeringProblem(from: string, to: string): string | undefined {
   const src = areaOf(from);
   const dst = areaOf(to);
   if (dst === "test" && src !== "test") return "nothing outside test/ imports test/";
+  if (dst === "lab-net" && src !== "lab-net" && src !== "cli" && src !== "test") return "only cli/ and test/ import lab-net/";
   switch (src) {
     case "port":
       return dst === "port"
@@ -392,12 +408,14 @@ function layeringProblem(from: string, to: string): string | undefined {
       return dst === "port" || dst === "client" ? undefined : "client imports only core's port and client/ (it runs in browsers too)";
     case "sim":
     case "server":
-    case "cli": {
+    case "cli":
+    case "lab-net": {
       if (dst === "plugin") return "reach a plugin through the registry or a public entry point (plugins/index.ts, index.ts), not its file";
-      const allowed: Record<"sim" | "server" | "cli", readonly Area[]> = {
+      const allowed: Record<"sim" | "server" | "cli" | "lab-net", readonly Area[]> = {
         sim: ["port", "core", "main", "plugins-index", "sim"],
         server: ["port", "core", "main", "plugins-index", "server", "client"],
-        cli: ["port", "core", "main", "plugins-index", "kit", "sim", "server", "client", "cli"],
+        cli: ["port", "core", "main", "plugins-index", "kit", "sim", "server", "client", "cli", "lab-net"],
+        "lab-net": ["port", "core", "sim", "server", "lab-net"],
       };
       return allowed[src].includes(dst) ? undefined : `${src}/ may not import ${dst === "other" ? to : `${dst}/`}`;
     }
