@@ -5,7 +5,9 @@
  * - `ringforge config FILE`: validates a store config (JSON) and prints it resolved, every
  *   default and plugin option filled in, or every problem with its path.
  * - `ringforge compare SCENARIO --config A --config B [--seed-count K] [--format F] [--report R.html]`:
- *   the compare lab.
+ *   the compare lab; `--real` runs each seed on node processes under real network faults
+ *   (lab-net/, root only), `--both` runs the simulation and the real run side by side, and
+ *   `ringforge compare --cleanup` removes what a killed real run left behind.
  *
  * - `ringforge start`, `cluster`, `get`, `put`, `delete`, `status`, `leave`: node processes and
  *   their client (cli/node-commands.ts).
@@ -24,7 +26,7 @@ import process from "node:process";
 import { Command, CommanderError } from "commander";
 import type { PluginRegistry } from "../core/build/registry.ts";
 import type { StoreConfig } from "../core/build/config.ts";
-import type { LabConfig } from "../sim/lab.ts";
+import type { LabConfig, ScenarioRunner } from "../sim/lab.ts";
 import { basename } from "node:path";
 import { reportError } from "./error-report.ts";
 import { InvalidFlagError, positiveIntFlag, repeatedFlag } from "./flag-parsers.ts";
@@ -90,6 +92,29 @@ async function readChartJs(): Promise<string> {
   return readFile(join(dirname(entry), "chart.umd.min.js"), "utf8");
 }
 
+/** ` (a, b)` for a non-empty list, else nothing. */
+function listed(names: readonly string[]): string {
+  return names.length === 0 ? "" : ` (${names.join(", ")})`;
+}
+
+/**
+ * The real runner, with the nodes started by this very CLI (as `ringforge cluster` starts
+ * them), once this machine is known to be able to run it: a clear one-line error otherwise.
+ * Real networks are removed on exit, Ctrl-C and crashes.
+ */
+async function realRunner(): Promise<ScenarioRunner> {
+  const { destroyNetworksOnExit, requireNetnsPrerequisites } = await import("../lab-net/index.ts");
+  const { runRealScenario } = await import("../lab-net/real-run.ts");
+  requireNetnsPrerequisites();
+  const script = process.argv[1];
+  if (!script) throw new InvalidFlagError("--real", "", "cannot tell which script to start the nodes with");
+  const launcher = "Deno" in globalThis
+    ? { command: process.execPath, args: ["run", "-A", script] }
+    : { command: process.execPath, args: [...process.execArgv, script] };
+  destroyNetworksOnExit();
+  return (config, scenario, seed, options) => runRealScenario(config, scenario, seed, { ...options, launcher });
+}
+
 /** Flags of `compare`. */
 interface CompareFlags {
   config: string[];
@@ -102,6 +127,9 @@ interface CompareFlags {
   wide?: boolean;
   format?: string;
   report?: string;
+  real?: boolean;
+  both?: boolean;
+  cleanup?: boolean;
 }
 
 /**
@@ -176,7 +204,7 @@ export async function runCli(
   program
     .command("compare")
     .description("run one scenario against several store configs on the same seeds; print one table")
-    .argument("<scenario>", "path to a scenario JSON file (examples/scenarios/)")
+    .argument("[scenario]", "path to a scenario JSON file (examples/scenarios/)")
     .option("-c, --config <file>", "a store config JSON file (repeat for each config; at least one)", repeatedFlag, [])
     .option("-s, --seed-count <count>", "number of seeds to run each config with (default 1)", positiveIntFlag("--seed-count"))
     .addOption(renamedFlag("--seeds <count>", positiveIntFlag("--seeds")))
@@ -186,7 +214,36 @@ export async function runCli(
     .option("--json", "every checker's figures per config and seed, and a summary per config, as JSON (same as --format json)")
     .option("--report <file>", "also write a self-contained HTML report with charts to this file")
     .option("--plugin <module>", PLUGIN_FLAG_HELP, repeatedFlag, [])
-    .action(async (scenarioFile: string, options: CompareFlags) => {
+    .option("--real", "run each seed on real node processes, a network namespace each, under real network faults (Linux, root)")
+    .option("--both", "run each seed in the simulator and for real, and show both side by side (Linux, root)")
+    .option("--cleanup", "with no scenario: remove the namespaces, bridge and processes a killed --real run left behind")
+    .action(async (scenarioFile: string | undefined, options: CompareFlags) => {
+      if (options.cleanup) {
+        if (scenarioFile !== undefined) {
+          throw new InvalidFlagError("--cleanup", scenarioFile, "--cleanup runs no scenario: use ringforge compare --cleanup alone");
+        }
+        const { cleanupLeftovers } = await import("../lab-net/teardown.ts");
+        const removed = await cleanupLeftovers();
+        const count = removed.namespaces.length + removed.links.length + removed.processes.length;
+        io.out(
+          count === 0
+            ? "nothing to clean up: no namespace, link or process of a real run is left\n"
+            : `removed ${removed.namespaces.length} namespace(s)${listed(removed.namespaces)}, ${removed.links.length} link(s)${
+              listed(removed.links)
+            }, ${removed.processes.length} process(es)${listed(removed.processes.map(String))}\n`,
+        );
+        return;
+      }
+      if (scenarioFile === undefined) {
+        throw new InvalidFlagError(
+          "scenario",
+          "",
+          "compare needs a scenario file: ringforge compare SCENARIO --config FILE (or ringforge compare --cleanup)",
+        );
+      }
+      if (options.real && options.both) {
+        throw new InvalidFlagError("--both", "", "--both already includes the real run: give --real or --both, not both");
+      }
       const seedCount =
         fromRenamedFlag(io.err, { old: "--seeds", current: "--seed-count" }, { old: options.seeds, current: options.seedCount }) ?? 1;
       if (options.config.length === 0) {
@@ -220,6 +277,17 @@ export async function runCli(
         resolveStoreConfig(config, plugins);
         const name = typeof config?.name === "string" && config.name ? config.name : basename(file).replace(/\.json$/, "");
         configs.push({ name, config });
+      }
+      if (options.real || options.both) {
+        const real = await realRunner();
+        // A workload or fault the real runner cannot carry out fails now, not after the simulations.
+        const { assertRealScenario } = await import("../lab-net/real-run.ts");
+        for (const c of configs) assertRealScenario(c.config, scenario, plugins);
+        const worlds = configs.splice(0);
+        for (const c of worlds) {
+          if (options.both) configs.push({ ...c, name: `${c.name} (sim)` });
+          configs.push({ ...c, name: `${c.name} (real)`, runner: real });
+        }
       }
       // The Chart.js bundle is read before the runs, so a broken install fails at once, not after them.
       const chartJs = options.report === undefined ? undefined : await readChartJs();
@@ -266,6 +334,7 @@ export async function runCli(
           ...options.config.flatMap((c) => ["--config", c]),
           "--seed-count",
           String(seedCount),
+          ...(options.real ? ["--real"] : options.both ? ["--both"] : []),
         ];
         await writeFile(
           options.report,

@@ -18,7 +18,7 @@
  *   kit's testing suites may also use bundled plugins and the simulator.
  * - **examples** import only the public entry points, as a user would.
  * - **lab-net** (the real network: namespaces, a bridge, iptables; Linux and root only) imports
- *   core, sim and server, and only cli/ and test/ import it, so nothing else needs root to load.
+ *   core, sim, server and client (the real runner is a client of the nodes' HTTP API), and only cli/ and test/ import it, so nothing else needs root to load.
  * - **Nothing outside test/ imports test/.**
  *
  * Determinism: code under core/, plugins/ and sim/ (the simulator must replay from a seed)
@@ -415,7 +415,8 @@ function layeringProblem(from: string, to: string): string | undefined {
         sim: ["port", "core", "main", "plugins-index", "sim"],
         server: ["port", "core", "main", "plugins-index", "server", "client"],
         cli: ["port", "core", "main", "plugins-index", "kit", "sim", "server", "client", "cli", "lab-net"],
-        "lab-net": ["port", "core", "sim", "server", "lab-net"],
+        // The real runner drives node processes over their HTTP API, as any client does.
+        "lab-net": ["port", "core", "sim", "server", "client", "lab-net"],
       };
       return allowed[src].includes(dst) ? undefined : `${src}/ may not import ${dst === "other" ? to : `${dst}/`}`;
     }

@@ -5,7 +5,7 @@
  */
 import type { StoreConfig } from "../core/build/config.ts";
 import type { PluginRegistry } from "../core/build/registry.ts";
-import { type RunProgress, type RunReport, runScenario } from "./run.ts";
+import { type RunOptions, type RunProgress, type RunReport, type RunResult, runScenario } from "./run.ts";
 import type { Scenario } from "./scenario.ts";
 
 /** A config to compare, with the name its row gets. */
@@ -14,7 +14,16 @@ export interface LabConfig {
   readonly name: string;
   /** The store. */
   readonly config: StoreConfig;
+  /**
+   * What runs each case: {@link runScenario} (the simulator) by default; the real runner
+   * (`runRealScenario` in lab-net/, node processes under real network faults) for a `--real`
+   * row. A comparison may mix both, one row per world.
+   */
+  readonly runner?: ScenarioRunner;
 }
+
+/** Runs one scenario against one config with one seed: {@link runScenario}'s signature. */
+export type ScenarioRunner = (config: StoreConfig, scenario: Scenario, seed: number, options: RunOptions) => Promise<RunResult>;
 
 /** Progress of a whole comparison. */
 export interface LabProgress extends RunProgress {
@@ -73,10 +82,10 @@ export async function compare(scenario: Scenario, configs: readonly LabConfig[],
   const results: { config: string; runs: RunReport[] }[] = [];
   const runs = configs.length * options.seeds.length;
   let runsDone = 0;
-  for (const { name, config } of configs) {
+  for (const { name, config, runner = runScenario } of configs) {
     const reports: RunReport[] = [];
     for (const seed of options.seeds) {
-      const { report } = await runScenario({ ...config, name }, scenario, seed, {
+      const { report } = await runner({ ...config, name }, scenario, seed, {
         registry: options.registry,
         onProgress: (p) => options.onProgress?.({ ...p, config: name, seed, runsDone, runs }),
       });

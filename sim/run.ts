@@ -137,6 +137,11 @@ export interface RunReport {
   readonly scenario: string;
   /** The seed. */
   readonly seed: number;
+  /**
+   * Where the run happened: `simulated` (runScenario, on virtual time) or `real` (node
+   * processes under real network faults, lab-net/real-run.ts). Not part of the digest.
+   */
+  readonly world?: "simulated" | "real";
   /** SHA-256 of the history: equal digests, equal runs. */
   readonly digest: string;
   /** Virtual time the run took, ms. */
@@ -335,6 +340,7 @@ class Simulation {
       config: this.cluster.store.name,
       scenario: this.scenario.name,
       seed: this.runtime.seed,
+      world: "simulated",
       digest: h.digest(convergence),
       virtualMs: Math.round(this.now),
       events: this.runtime.scheduler.eventsRun,
@@ -421,6 +427,7 @@ class Simulation {
       config: this.cluster.store.name,
       scenario: this.scenario.name,
       seed: this.runtime.seed,
+      world: "simulated",
       digest: h.digest(verdict),
       virtualMs: Math.round(this.now),
       events: this.runtime.scheduler.eventsRun,

@@ -1,0 +1,236 @@
+/**
+ * A cluster's nodes as real `ringforge start` processes, one in each namespace of a
+ * {@link NetnsNetwork}: started, paused (SIGSTOP), resumed (SIGCONT), killed (SIGKILL) and
+ * started again on the same config and data directory, as the real runner's faults ask.
+ *
+ * @module
+ */
+import type { ChildProcess } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import type { StoreConfig } from "../core/build/config.ts";
+import { NotRunningError, TimeoutError } from "../core/errors.ts";
+import type { NetnsNetwork } from "./netns-network.ts";
+
+/** The port every node's peer listener takes on its own namespace address. */
+export const REAL_PEER_PORT = 7000;
+/** The port every node's client (HTTP) listener takes on its own namespace address. */
+export const REAL_CLIENT_PORT = 8000;
+
+/**
+ * How to run the `ringforge` CLI: a program and the arguments before `start --config FILE`.
+ * `ringforge compare --real` passes its own (`process.execPath`, `process.execArgv` and its
+ * script, or `deno run -A` and its script), as `ringforge cluster` does.
+ */
+export interface CliLauncher {
+  /** The program (a Node or Deno executable). */
+  readonly command: string;
+  /** Its arguments up to the CLI's own (`--import tsx cli/main.ts`, `run -A cli/main.ts`). */
+  readonly args: readonly string[];
+  /** The working directory (where `--import tsx` resolves). Default: the current one. */
+  readonly cwd?: string;
+}
+
+/**
+ * The CLI from this source tree, under the runtime running now: Deno runs it with `deno run -A`,
+ * Node through tsx (as the tests start node processes).
+ */
+export function sourceCliLauncher(): CliLauncher {
+  const root = fileURLToPath(new URL("..", import.meta.url));
+  const script = path.join(root, "cli", "main.ts");
+  return "Deno" in globalThis
+    ? { command: process.execPath, args: ["run", "-A", script], cwd: root }
+    : { command: process.execPath, args: ["--import", "tsx", script], cwd: root };
+}
+
+/** What a node is doing, as far as the harness knows. */
+export type RealNodeState = "starting" | "up" | "paused" | "down";
+
+/** What {@link RealNodes} starts nodes with. */
+export interface RealNodesInit {
+  /** The network the nodes run in (one namespace each). */
+  readonly network: NetnsNetwork;
+  /** The store every node runs (its transport becomes `tcp`). */
+  readonly store: StoreConfig;
+  /** Where the node configs and every node's data go. */
+  readonly dir: string;
+  /** The cluster secret (RINGFORGE_SECRET). */
+  readonly secret: string;
+  /** This run's id: a node counts as up only when its `/status` reports it. */
+  readonly runId: string;
+  /** How to run the CLI. */
+  readonly launcher: CliLauncher;
+  /** The nodes' log level. */
+  readonly logLevel: "debug" | "info" | "warn" | "error";
+}
+
+/** How much of a node's output is kept for error messages. */
+const OUTPUT_TAIL = 4096;
+
+/** One node process and what the harness knows of it. */
+interface RealNode {
+  child: ChildProcess | undefined;
+  state: RealNodeState;
+  output: string;
+}
+
+/**
+ * The nodes of one real run. Every process is started through {@link NetnsNetwork.exec}, so
+ * destroying the network kills whatever still runs.
+ */
+export class RealNodes {
+  readonly #init: RealNodesInit;
+  readonly #nodes = new Map<string, RealNode>();
+
+  constructor(init: RealNodesInit) {
+    this.#init = init;
+    for (const id of init.network.nodes) {
+      this.#nodes.set(id, { child: undefined, state: "down", output: "" });
+    }
+  }
+
+  /** The node ids, in network order. */
+  get ids(): readonly string[] {
+    return this.#init.network.nodes;
+  }
+
+  /** The client URL of `id` (`http://198.18.0.1:8000`). */
+  url(id: string): string {
+    return `http://${this.#init.network.address(id)}:${REAL_CLIENT_PORT}`;
+  }
+
+  /** What `id` is doing. */
+  state(id: string): RealNodeState {
+    return this.#node(id).state;
+  }
+
+  /** The last few KiB `id` printed (for an error message). */
+  output(id: string): string {
+    return this.#node(id).output;
+  }
+
+  /** Writes `id`'s config (first time only) and starts its process; it is `starting` until {@link waitUp}. */
+  async start(id: string): Promise<void> {
+    const node = this.#node(id);
+    if (node.state !== "down") return;
+    const { network, dir, launcher, secret } = this.#init;
+    const file = path.join(dir, `${id}.json`);
+    await writeFile(file, `${JSON.stringify(this.#config(id), null, 2)}\n`);
+    node.output = "";
+    const child = network.exec(id, launcher.command, [...launcher.args, "start", "--config", file], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, RINGFORGE_SECRET: secret },
+      ...(launcher.cwd ? { cwd: launcher.cwd } : {}),
+    });
+    const keep = (data: Buffer) => (node.output = (node.output + data.toString()).slice(-OUTPUT_TAIL));
+    child.stdout?.on("data", keep);
+    child.stderr?.on("data", keep);
+    child.once("exit", () => {
+      if (node.child === child) node.state = "down";
+    });
+    child.once("error", (error) => {
+      keep(Buffer.from(`\n${error.message}\n`));
+      if (node.child === child) node.state = "down";
+    });
+    node.child = child;
+    node.state = "starting";
+  }
+
+  /**
+   * Waits until each of `ids` answers `/status` with this run's id, for at most `ms`.
+   *
+   * @throws {NotRunningError} when a node's process exits first (with the end of its output)
+   * @throws {TimeoutError} when one is not up in time
+   */
+  async waitUp(ids: readonly string[], ms: number): Promise<void> {
+    const deadline = performance.now() + ms;
+    await Promise.all(ids.map(async (id) => {
+      const node = this.#node(id);
+      for (;;) {
+        if (node.state === "up" || node.state === "paused") return;
+        if (node.state === "down") {
+          throw new NotRunningError(`node ${id} (its process exited before it was up: ${node.output.trim().slice(-600)})`);
+        }
+        const status = await probe(this.url(id));
+        if (status?.runId === this.#init.runId && node.state === "starting") {
+          node.state = "up";
+          return;
+        }
+        if (performance.now() > deadline) throw new TimeoutError(`waiting for node ${id} to start`, ms, { output: node.output });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }));
+  }
+
+  /** SIGSTOP: the process stops where it is (a running node only). */
+  pause(id: string): void {
+    const node = this.#node(id);
+    if (node.state !== "up" && node.state !== "starting") return;
+    node.child?.kill("SIGSTOP");
+    node.state = "paused";
+  }
+
+  /** SIGCONT: a paused node goes on. */
+  resume(id: string): void {
+    const node = this.#node(id);
+    if (node.state !== "paused") return;
+    node.child?.kill("SIGCONT");
+    node.state = "up";
+  }
+
+  /** SIGKILL, and waits for the process to be gone (a paused one too). */
+  async kill(id: string): Promise<void> {
+    const node = this.#node(id);
+    const child = node.child;
+    node.state = "down";
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGKILL");
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+  }
+
+  /** Kills every node still running. */
+  async killAll(): Promise<void> {
+    await Promise.all(this.ids.map((id) => this.kill(id)));
+  }
+
+  #node(id: string): RealNode {
+    const node = this.#nodes.get(id);
+    if (!node) throw new NotRunningError(`node ${id} (not a node of this run: ${this.ids.join(", ")})`);
+    return node;
+  }
+
+  /** `id`'s node process config: its namespace address, the others as seeds, the store over tcp. */
+  #config(id: string): object {
+    const { network, store, dir, runId, logLevel } = this.#init;
+    const peer = (n: string) => `${network.address(n)}:${REAL_PEER_PORT}`;
+    return {
+      id,
+      peer: { listen: peer(id) },
+      client: { listen: `${network.address(id)}:${REAL_CLIENT_PORT}` },
+      seeds: this.ids.filter((n) => n !== id).map(peer),
+      dataDir: path.join(dir, "data"),
+      logLevel,
+      // The simulator's in-process transport (and its latency options) becomes tcp: the real
+      // network is the only delay.
+      store: { ...store, transport: "tcp" },
+      runId,
+    };
+  }
+}
+
+/** `/status` of the node at `url`, or undefined if it does not answer within a second. */
+async function probe(url: string): Promise<{ runId?: string } | undefined> {
+  try {
+    const response = await fetch(`${url}/status`, { signal: AbortSignal.timeout(1000) });
+    if (!response.ok) {
+      await response.body?.cancel();
+      return undefined;
+    }
+    return (await response.json()) as { runId?: string };
+  } catch {
+    return undefined;
+  }
+}
