@@ -168,7 +168,7 @@ export class RealNodes {
   pause(id: string): void {
     const node = this.#node(id);
     if (node.state !== "up" && node.state !== "starting") return;
-    node.child?.kill("SIGSTOP");
+    signal(node.child, "SIGSTOP");
     node.state = "paused";
   }
 
@@ -176,7 +176,7 @@ export class RealNodes {
   resume(id: string): void {
     const node = this.#node(id);
     if (node.state !== "paused") return;
-    node.child?.kill("SIGCONT");
+    signal(node.child, "SIGCONT");
     node.state = "up";
   }
 
@@ -187,7 +187,7 @@ export class RealNodes {
     node.state = "down";
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGKILL");
+    signal(child, "SIGKILL");
     await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
   }
 
@@ -218,6 +218,20 @@ export class RealNodes {
       store: { ...store, transport: "tcp" },
       runId,
     };
+  }
+}
+
+/**
+ * Sends `sig` to `child` by its pid: Deno's `ChildProcess.kill` does not send SIGCONT (it
+ * returns false and the process stays stopped), `process.kill` does, under both runtimes.
+ * SIGKILL goes the same way, so a node killed after a failed signal is still killed.
+ */
+function signal(child: ChildProcess | undefined, sig: "SIGSTOP" | "SIGCONT" | "SIGKILL"): void {
+  if (child?.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(child.pid, sig);
+  } catch {
+    // gone meanwhile: its exit handler marks it down
   }
 }
 

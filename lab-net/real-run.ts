@@ -69,6 +69,9 @@ export const REAL_WORKLOADS: readonly Scenario["workload"]["type"][] = ["set"];
 /** Default {@link RealRunOptions.maxRunMs}. */
 const MAX_RUN_MS = 60_000;
 
+/** How long the final read keeps trying, ms. */
+const FINAL_READ_MS = 10_000;
+
 /** What the client adds to a request's time limit before giving up on its own (the node's answer should come first). */
 const CLIENT_GRACE_MS = 250;
 
@@ -286,7 +289,7 @@ class RealRun {
     try {
       // The clients stop early enough for the end of the run to fit in the time limit: the
       // waits for faults and quiescence, and a few requests' time.
-      const reserve = 2 * scenario.quiesceMs + 4 * (limitMs + CLIENT_GRACE_MS) + 1000;
+      const reserve = 2 * scenario.quiesceMs + 2 * (limitMs + CLIENT_GRACE_MS) + FINAL_READ_MS + 1000;
       const deadline = Math.min(scenario.durationMs ?? Infinity, Math.max(1000, maxRunMs - reserve));
       const total = w.adds;
       await Promise.all(split(total, w.clients).map((adds, client) => this.#setClient(w, client, adds, deadline)));
@@ -446,18 +449,32 @@ class RealRun {
 
   // ---- the end of the run -----------------------------------------------------------------
 
-  /** Reads `key` with R = N through the first node that is up, so read repair reaches every replica. */
+  /**
+   * Reads `key` with R = N through the first node that is up, so read repair reaches every
+   * replica. Unlike the simulator's, it tries again for a while: after a partition, a node's
+   * TCP transport redials its peers only once its back-off has passed, and until then a read
+   * that needs every replica times out.
+   */
   async #finalRead(key: string): Promise<void> {
     if (this.#stopped || !this.#touched.has(key)) return;
     const { nodes, n } = this.#init;
     const node = nodes.ids.find((id) => nodes.state(id) === "up") ?? nodes.ids[0]!;
     const start = this.now;
-    try {
-      const read = await this.#client(node).get(key, { r: n });
-      const obsolete = obsoleteSiblings(read.values.map((v) => setCodec("").decode(v)));
-      this.#recordRead(-1, "final-read", key, node, start, read.values.length, parseSetValues(read.values), obsolete);
-    } catch (error) {
-      this.#fail(-1, "final-read", key, node, start, this.#codeOf(error));
+    const giveUp = start + FINAL_READ_MS;
+    for (;;) {
+      try {
+        const read = await this.#client(node).get(key, { r: n });
+        const obsolete = obsoleteSiblings(read.values.map((v) => setCodec("").decode(v)));
+        this.#recordRead(-1, "final-read", key, node, start, read.values.length, parseSetValues(read.values), obsolete);
+        return;
+      } catch (error) {
+        if (this.now < giveUp && !this.#stopped) {
+          await this.#sleep(200);
+          continue;
+        }
+        this.#fail(-1, "final-read", key, node, start, this.#codeOf(error));
+        return;
+      }
     }
   }
 

@@ -209,8 +209,10 @@ export function comparisonRows(comparison: Comparison): ComparisonRow[] {
     const writeKind = runs.some((r) => r.latency.add) ? "add" : runs.some((r) => r.latency.increment) ? "increment" : "write";
     if (runs.some((r) => r.latency.read)) cells["read p50/p99 ms"] = `${fmt(p("read", "p50"))}/${fmt(p("read", "p99"))}`;
     cells[`${writeKind} p50/p99 ms`] = `${fmt(p(writeKind, "p50"))}/${fmt(p(writeKind, "p99"))}`;
-    cells["messages/run"] = fmt(Math.round(mean(runs.map((r) => r.network.messages))));
-    cells["KiB/run"] = fmt(Math.round(mean(runs.map((r) => r.network.bytes)) / 1024));
+    // A real run does not count node-to-node traffic (yet): "-", not a misleading 0.
+    const unmeasured = runs.every((r) => r.world === "real");
+    cells["messages/run"] = unmeasured ? "-" : fmt(Math.round(mean(runs.map((r) => r.network.messages))));
+    cells["KiB/run"] = unmeasured ? "-" : fmt(Math.round(mean(runs.map((r) => r.network.bytes)) / 1024));
     Object.assign(cells, repairCells(runs));
     return { config, cells };
   });
