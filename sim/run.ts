@@ -11,25 +11,13 @@ import { encodeRecord } from "../core/codec/record-codec.ts";
 import type { AntiEntropyStats } from "../core/interfaces/anti-entropy.ts";
 import type { HandoffStats } from "../core/node/handoff.ts";
 import type { HintStats } from "../core/interfaces/replicator.ts";
-import { bytesEqual, decodeText, encodeText } from "../core/codec/bytes.ts";
-import {
-  InvalidConfigError,
-  NotRunningError,
-  PreconditionFailedError,
-  RetriesExhaustedError,
-  RingforgeError,
-  TimeoutError,
-} from "../core/errors.ts";
-import { type KeyValueStore, StoreClient } from "../core/client/store-client.ts";
-import { Counters } from "../core/client/datatypes/pn-counter.ts";
-import { Sets } from "../core/client/datatypes/or-set.ts";
-import { Session } from "../core/client/session.ts";
+import { bytesEqual } from "../core/codec/bytes.ts";
+import { InvalidConfigError, RingforgeError, TimeoutError } from "../core/errors.ts";
 import { every, sleep, type Timer } from "../core/interfaces/clock.ts";
 import type { ClusterLoad, NodeLoad, NodeProvider, Scaler } from "../core/interfaces/scaler.ts";
 import { Autoscaler } from "../core/scaling/autoscaler.ts";
 import { standaloneContext } from "../core/build/standalone-context.ts";
 import type { Random } from "../core/interfaces/random.ts";
-import type { CausalContext } from "../core/model/causal-context.ts";
 import type { RingforgeNode } from "../core/node/ringforge-node.ts";
 import { type VirtualRuntime, virtualRuntime } from "../core/runtime/runtime.ts";
 import type { SchedulerLane } from "../core/runtime/virtual-scheduler.ts";
@@ -65,19 +53,12 @@ import {
   type ViewChange,
 } from "./checkers.ts";
 import { History, type OperationKind } from "./history.ts";
-import { ScrambledZipfian } from "./zipfian.ts";
 import { type FaultEvent, parseFaults } from "./nemesis.ts";
-import type {
-  CrdtWorkload,
-  MsRange,
-  RatePoint,
-  RegisterWorkload,
-  Scenario,
-  ScenarioAutoscale,
-  SetWorkload,
-  YcsbWorkload,
-} from "./scenario.ts";
-import { crdtReadIds, obsoleteSiblings, parseSetValues, setCodec, unionOfSets, ycsbId, ycsbKey, ycsbValue } from "./workload-values.ts";
+import type { Scenario, ScenarioAutoscale } from "./scenario.ts";
+import { type RunProgress, WorkloadDriver, type WorkloadRequests, type WorkloadWorld } from "./workloads.ts";
+
+export type { RunProgress } from "./workloads.ts";
+export { rateAt } from "./workloads.ts";
 
 /** Whether every replica of every key holds the same record after healing and quiescence. */
 export interface Convergence {
@@ -183,16 +164,6 @@ export interface RunReport {
   readonly timeline: Timeline;
 }
 
-/** Progress of a run, for a live line on a terminal. */
-export interface RunProgress {
-  /** Client operations finished. */
-  readonly done: number;
-  /** Client operations planned. */
-  readonly total: number;
-  /** Virtual time now, ms. */
-  readonly virtualMs: number;
-}
-
 /** Options of {@link runScenario}. */
 export interface RunOptions {
   /** Where the config's plugin names resolve. */
@@ -240,11 +211,11 @@ export async function runScenario(
 class Simulation {
   readonly history = new History();
   readonly #network: SimulatedNetwork;
+  /** The workload's random stream: the clients' choices, and the node each request goes to. */
   readonly #random: Random;
-  readonly #touched = new Set<string>();
   readonly #faults: FaultEvent[];
-  #done = 0;
-  readonly #total: number;
+  /** The clients (see sim/workloads.ts), in this world: virtual time, in-process nodes. */
+  readonly #workload: WorkloadDriver;
   #onCrash: ((id: string) => void) | undefined;
   /** Every node instance of the run (restarts and joins add one), for the repair totals. */
   readonly #instances: RingforgeNode[] = [];
@@ -288,8 +259,30 @@ class Simulation {
       );
     }
     this.#instances.push(...cluster.nodes);
-    const w = scenario.workload;
-    this.#total = w.type === "set" ? w.adds : w.type === "ycsb" || w.type === "crdt" || w.type === "register" ? w.operations : 0;
+    this.#workload = new WorkloadDriver(this.#world(this.#random), scenario);
+  }
+
+  /** This simulation as the workload's clients see it. */
+  #world(random: Random): WorkloadWorld {
+    const scheduler = this.runtime.scheduler;
+    return {
+      history: this.history,
+      random,
+      consistency: this.cluster.store.replication.consistency ?? "count",
+      timeoutMs: this.scenario.requestTimeoutMs,
+      now: () => scheduler.now(),
+      sleep: (ms) => sleep(scheduler, ms),
+      pickNode: () => this.#pickNode()?.id,
+      requests: (id) => this.#client(this.cluster.node(id)),
+      loadNodes: () => this.cluster.ids,
+      direct: (id) => this.cluster.node(id),
+      stopped: () => false,
+      codeOf,
+      onArrival: (ms) => {
+        if (this.scenario.autoscale) this.#arrivals.push(ms);
+      },
+      ...(this.options.onProgress ? { onProgress: this.options.onProgress } : {}),
+    };
   }
 
   get now(): number {
@@ -299,27 +292,13 @@ class Simulation {
   async run(): Promise<RunResult> {
     const { workload } = this.scenario;
     if (workload.type === "membership") return this.#runMembership(workload.durationMs);
-    if (workload.type === "ycsb") await this.#load(workload);
+    await this.#workload.load();
     const t0 = this.now;
     // Fault times count from the end of the load phase, when the clients start.
     for (const fault of this.#faults) this.runtime.scheduler.schedule(fault.at, () => this.#apply(fault));
-    const budget = split(this.#total, workload.clients);
     const deadline = this.scenario.durationMs === undefined ? Infinity : t0 + this.scenario.durationMs;
     const scaling = this.scenario.autoscale ? this.#startAutoscaler(this.scenario.autoscale, t0) : undefined;
-    if (workload.type === "ycsb" && workload.rate) await this.#ycsbOpenLoop(workload, workload.rate, deadline);
-    else {
-      await Promise.all(
-        budget.map((ops, client) =>
-          workload.type === "set"
-            ? this.#setClient(workload, client, ops, deadline)
-            : workload.type === "crdt"
-            ? this.#crdtClient(workload, client, ops, deadline)
-            : workload.type === "register"
-            ? this.#registerClient(workload, client, ops, deadline)
-            : this.#ycsbClient(workload, client, ops, deadline)
-        ),
-      );
-    }
+    await this.#workload.run(deadline);
     const scalingReport = scaling ? await scaling.finish() : undefined;
     // Let every scheduled fault happen, then undo them all: the final reads judge the store
     // after the faults, not during them.
@@ -331,7 +310,7 @@ class Simulation {
     await this.#healAll();
     await sleep(this.runtime.scheduler, this.scenario.quiesceMs);
     if (this.scenario.finalReads !== false) {
-      await this.#finalReads(workload);
+      await this.#workload.finalReads(this.cluster.nodes[0]!.id, this.cluster.store.replication.n);
       await sleep(this.runtime.scheduler, this.scenario.quiesceMs);
     }
     const convergence = await this.#convergence();
@@ -751,355 +730,13 @@ class Simulation {
     });
   }
 
-  async #think(range: MsRange): Promise<void> {
-    const ms = range.min + this.#random.next() * (range.max - range.min);
-    if (ms > 0) await sleep(this.runtime.scheduler, ms);
-  }
-
-  #progress(): void {
-    this.#done++;
-    this.options.onProgress?.({ done: this.#done, total: this.#total, virtualMs: this.now });
-  }
-
-  #timeout(): { timeoutMs?: number } {
-    return this.scenario.requestTimeoutMs === undefined ? {} : { timeoutMs: this.scenario.requestTimeoutMs };
-  }
-
-  async #setClient(w: SetWorkload, client: number, adds: number, deadline: number): Promise<void> {
-    for (let i = 0; i < adds && this.now < deadline; i++) {
-      await this.#think(w.thinkMs);
-      const element = `${client}.${i}`;
-      const node = this.#pickNode();
-      const start = this.now;
-      if (!node) {
-        this.#fail(client, "add", w.key, "-", start, "RINGFORGE_NOT_RUNNING", element);
-        continue;
-      }
-      this.#touched.add(w.key);
-      // One try: a failed add is recorded as failed (it may still be stored), not retried.
-      const set = new StoreClient(this.#client(node), { codec: setCodec(element), merge: unionOfSets, maxTries: 1 });
-      let putStart: number | undefined;
-      try {
-        await set.update(
-          w.key,
-          (current, read) => {
-            const values = read.siblings;
-            this.#recordRead(
-              client,
-              "read",
-              w.key,
-              node.id,
-              start,
-              values.length,
-              [...(current?.elements ?? [])],
-              obsoleteSiblings(values),
-            );
-            putStart = this.now;
-            return { by: element, elements: [...(current?.elements ?? []), element] };
-          },
-          this.#timeout(),
-        );
-        this.history.record({ client, kind: "add", key: w.key, node: node.id, value: element, start: putStart!, end: this.now, ok: true });
-      } catch (error) {
-        const cause = error instanceof RetriesExhaustedError ? error.cause : error;
-        if (putStart === undefined) this.#fail(client, "read", w.key, node.id, start, codeOf(cause));
-        this.#fail(client, "add", w.key, node.id, putStart ?? start, codeOf(cause), element);
-      }
-      this.#progress();
-    }
-  }
-
-  /** A client of the CRDT workload: its own actor, each update through a random running node. */
-  async #crdtClient(w: CrdtWorkload, client: number, operations: number, deadline: number): Promise<void> {
-    let last = "-";
-    const pick = (): RingforgeNode => {
-      const node = this.#pickNode();
-      if (!node) throw new NotRunningError("every node");
-      last = node.id;
-      return node;
-    };
-    // Each request (every read and write of every try) goes to a node picked then.
-    const store: KeyValueStore = {
-      get: (key, options) => this.#client(pick()).get(key, options),
-      put: (key, value, options) => this.#client(pick()).put(key, value, options),
-      delete: (key, options) => this.#client(pick()).delete(key, options),
-    };
-    const actor = { actor: `c${client}` };
-    const counters = new Counters(store, actor);
-    const sets = new Sets(store, actor);
-    const mine: string[] = [];
-    this.#touched.add(w.key);
-    for (let i = 0; i < operations && this.now < deadline; i++) {
-      await this.#think(w.thinkMs);
-      const start = this.now;
-      const removing = this.#random.int(5) === 0;
-      let kind: OperationKind;
-      let value: string;
-      let run: () => Promise<unknown>;
-      if (w.datatype === "counter") {
-        const amount = 1 + this.#random.int(5);
-        kind = removing ? "decrement" : "increment";
-        value = String(amount);
-        run = () => (removing ? counters.decrement(w.key, amount) : counters.increment(w.key, amount));
-      } else if (removing && mine.length > 0) {
-        kind = "remove";
-        value = mine.splice(this.#random.int(mine.length), 1)[0]!;
-        run = () => sets.remove(w.key, value);
-      } else {
-        kind = "add";
-        value = `${client}.${i}`;
-        run = () => sets.add(w.key, value);
-      }
-      try {
-        await run();
-        this.history.record({ client, kind, key: w.key, node: last, value, start, end: this.now, ok: true });
-        if (kind === "add") mine.push(value);
-      } catch (error) {
-        const cause = error instanceof RetriesExhaustedError ? error.cause : error;
-        this.#fail(client, kind, w.key, last, start, codeOf(cause), value);
-      }
-      this.#progress();
-    }
-  }
-
-  /** YCSB's load phase: every record written once, `LOAD_PARALLELISM` at a time. */
-  async #load(w: YcsbWorkload): Promise<void> {
-    // The initial records are written through the store (acknowledged writes like any other),
-    // before the clock the faults are scheduled against starts.
-    const nodes = this.cluster.nodes;
-    let next = 0;
-    const loader = async (_: unknown, i: number) => {
-      // Loaders start a microsecond apart: tasks started in the same instant interleave by
-      // microtask depth, which differs between V8 versions (Node and Deno would diverge).
-      if (i > 0) await sleep(this.runtime.scheduler, i / 1000);
-      while (next < w.records) {
-        const k = next++;
-        const key = ycsbKey(k);
-        const id = `load.${k}`;
-        const node = nodes[k % nodes.length]!;
-        const start = this.now;
-        this.#touched.add(key);
-        try {
-          await node.put(key, ycsbValue(id, w.valueBytes));
-          this.history.record({ client: -1, kind: "write", key, node: node.id, value: id, start, end: this.now, ok: true });
-        } catch (error) {
-          this.#fail(-1, "write", key, node.id, start, codeOf(error), id);
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: LOAD_PARALLELISM }, loader));
-  }
-
-  async #ycsbClient(w: YcsbWorkload, client: number, operations: number, deadline: number): Promise<void> {
-    const picker = this.#ycsbPicker(w);
-    const session = w.sessions ? { session: new Session() } : {};
-    const inserted = { count: 0 };
-    for (let i = 0; i < operations && this.now < deadline; i++) {
-      await this.#think(w.thinkMs);
-      const { op, key } = picker(client, inserted);
-      if (this.scenario.autoscale) this.#arrivals.push(this.now);
-      await this.#ycsbOperation(w, client, `c${client}.${i}`, op, key, session, this.now);
-    }
-  }
-
-  /** Picks a YCSB operation by the mix and its key by the distribution (in that order: one draw each). */
-  #ycsbPicker(w: YcsbWorkload): (client: number, inserted: { count: number }) => { op: YcsbOperation; key: string } {
-    const deletes = w.mix.delete ?? 0;
-    const total = w.mix.read + w.mix.update + w.mix.insert + deletes;
-    const chooser = w.distribution === "zipfian" ? new ScrambledZipfian(w.records, this.#random) : undefined;
-    return (client, inserted) => {
-      const roll = this.#random.next() * total;
-      const op: YcsbOperation = roll < w.mix.read
-        ? "read"
-        : roll < w.mix.read + w.mix.update
-        ? "update"
-        : roll < w.mix.read + w.mix.update + w.mix.insert
-        ? "insert"
-        : "delete";
-      const key = op === "insert" ? `c${client}.i${inserted.count++}` : ycsbKey(chooser ? chooser.next() : this.#random.int(w.records));
-      return { op, key };
-    };
-  }
-
-  /**
-   * One YCSB operation through a random running node: a read, a read-modify-write update, a
-   * blind insert, or a read-then-delete. `start` is when it was issued (its arrival, in an open
-   * loop, which may be before a client was free).
-   */
-  async #ycsbOperation(
-    w: YcsbWorkload,
-    client: number,
-    id: string,
-    op: YcsbOperation,
-    key: string,
-    session: { session?: Session },
-    start: number,
-  ): Promise<void> {
-    const writeKind = op === "delete" ? "delete" : "write";
-    const node = this.#pickNode();
-    if (!node) {
-      this.#fail(client, op === "read" ? "read" : writeKind, key, "-", start, "RINGFORGE_NOT_RUNNING", op === "read" ? undefined : id);
-      this.#progress();
-      return;
-    }
-    this.#touched.add(key);
-    let context: CausalContext | undefined;
-    if (op !== "insert") {
-      try {
-        const read = await this.#client(node).get(key, { ...this.#timeout(), ...session });
-        context = read.context;
-        this.#recordRead(client, "read", key, node.id, start, read.values.length, read.values.map(ycsbId));
-      } catch (error) {
-        this.#fail(client, "read", key, node.id, start, codeOf(error));
-        if (op !== "read") this.#fail(client, writeKind, key, node.id, start, codeOf(error), id);
-        this.#progress();
-        return;
-      }
-    }
-    if (op !== "read") {
-      const putStart = op === "insert" ? start : this.now;
-      try {
-        if (op === "delete") await this.#client(node).delete(key, { context, ...this.#timeout(), ...session });
-        else await this.#client(node).put(key, ycsbValue(id, w.valueBytes), { context, ...this.#timeout(), ...session });
-        this.history.record({ client, kind: writeKind, key, node: node.id, value: id, start: putStart, end: this.now, ok: true });
-      } catch (error) {
-        this.#fail(client, writeKind, key, node.id, putStart, codeOf(error), id);
-      }
-    }
-    this.#progress();
-  }
-
-  /**
-   * The open-loop YCSB workload: arrivals at the schedule's rate (evenly spaced at the rate of
-   * the moment), each run by the next idle client; an arrival with no idle client waits for one.
-   */
-  async #ycsbOpenLoop(w: YcsbWorkload, rate: readonly RatePoint[], deadline: number): Promise<void> {
-    const t0 = this.now;
-    const end = Math.min(deadline, t0 + rate[rate.length - 1]!.atMs);
-    const picker = this.#ycsbPicker(w);
-    const sessions = Array.from({ length: w.clients }, () => (w.sessions ? { session: new Session() } : {}));
-    const inserted = Array.from({ length: w.clients }, () => ({ count: 0 }));
-    const idle = Array.from({ length: w.clients }, (_, i) => i);
-    const waiting: ((client: number) => void)[] = [];
-    const acquire = (): Promise<number> =>
-      idle.length > 0 ? Promise.resolve(idle.shift()!) : new Promise((resolve) => waiting.push(resolve));
-    const release = (client: number) => {
-      const next = waiting.shift();
-      if (next) next(client);
-      else idle.push(client);
-    };
-    const running: Promise<void>[] = [];
-    for (let i = 0; i < w.operations && this.now < end;) {
-      const perSecond = rateAt(rate, this.now - t0);
-      if (perSecond <= 0) {
-        await sleep(this.runtime.scheduler, 10);
-        continue;
-      }
-      const arrival = this.now;
-      if (this.scenario.autoscale) this.#arrivals.push(arrival);
-      const n = i++;
-      running.push((async () => {
-        const client = await acquire();
-        try {
-          const { op, key } = picker(client, inserted[client]!);
-          await this.#ycsbOperation(w, client, `c${client}.${n}`, op, key, sessions[client]!, arrival);
-        } finally {
-          release(client);
-        }
-      })());
-      await sleep(this.runtime.scheduler, 1000 / perSecond);
-    }
-    await Promise.all(running);
-  }
-
-  /**
-   * A client of the register workload: each operation on a random register through a random
-   * running node, at the store's default consistency (see {@link RegisterWorkload}).
-   */
-  async #registerClient(w: RegisterWorkload, client: number, operations: number, deadline: number): Promise<void> {
-    const total = w.mix.read + w.mix.write + w.mix.cas;
-    const consistency = this.cluster.store.replication.consistency ?? "count";
-    for (let i = 0; i < operations && this.now < deadline; i++) {
-      await this.#think(w.thinkMs);
-      const roll = this.#random.next() * total;
-      const op = roll < w.mix.read ? "read" : roll < w.mix.read + w.mix.write ? "write" : "cas";
-      const key = `r${this.#random.int(w.keys)}`;
-      const node = this.#pickNode();
-      const start = this.now;
-      const id = `c${client}.${i}`;
-      if (!node) {
-        this.#fail(client, op === "cas" ? "read" : op, key, "-", start, "RINGFORGE_NOT_RUNNING", op === "read" ? undefined : id);
-        this.#progress();
-        continue;
-      }
-      this.#touched.add(key);
-      const requests = this.#client(node);
-      if (op === "write") {
-        try {
-          await requests.put(key, encodeText(id), { consistency, ...this.#timeout() });
-          this.history.record({ client, kind: "write", key, node: node.id, value: id, start, end: this.now, ok: true });
-        } catch (error) {
-          this.#fail(client, "write", key, node.id, start, codeOf(error), id);
-        }
-        this.#progress();
-        continue;
-      }
-      let read;
-      try {
-        read = await requests.get(key, { consistency, ...this.#timeout() });
-        this.#recordRead(client, "read", key, node.id, start, read.values.length, read.values.map(decodeText));
-      } catch (error) {
-        this.#fail(client, "read", key, node.id, start, codeOf(error));
-        this.#progress();
-        continue;
-      }
-      // Compare-and-set from what was read: a register with siblings has no one value to compare.
-      if (op === "cas" && read.values.length <= 1) {
-        const expected = read.values.length === 0 ? null : decodeText(read.values[0]!);
-        const casStart = this.now;
-        const cas = { client, kind: "cas" as const, key, node: node.id, value: id, expected, start: casStart };
-        try {
-          await requests.put(key, encodeText(id), { consistency, ifMatch: read.context, ...this.#timeout() });
-          this.history.record({ ...cas, end: this.now, ok: true, applied: true });
-        } catch (error) {
-          if (error instanceof PreconditionFailedError) this.history.record({ ...cas, end: this.now, ok: true, applied: false });
-          else this.history.record({ ...cas, end: this.now, ok: false, error: codeOf(error) });
-        }
-      }
-      this.#progress();
-    }
-  }
-
   // ---- the end of the run -----------------------------------------------------------------
-
-  async #finalReads(w: Scenario["workload"]): Promise<void> {
-    const n = this.cluster.store.replication.n;
-    for (const key of [...this.#touched].sort()) {
-      const node = this.cluster.nodes[0]!;
-      const start = this.now;
-      try {
-        // R = N: every replica answers, so read repair reaches every replica.
-        const read = await node.get(key, { r: n });
-        const ids = w.type === "set"
-          ? parseSetValues(read.values)
-          : w.type === "crdt"
-          ? crdtReadIds(w, read.values)
-          : w.type === "register"
-          ? read.values.map(decodeText)
-          : read.values.map(ycsbId);
-        const obsolete = w.type === "set" ? obsoleteSiblings(read.values.map((v) => setCodec("").decode(v))) : undefined;
-        this.#recordRead(-1, "final-read", key, node.id, start, read.values.length, ids, obsolete);
-      } catch (error) {
-        this.#fail(-1, "final-read", key, node.id, start, codeOf(error));
-      }
-    }
-  }
 
   async #convergence(): Promise<Convergence> {
     const n = this.cluster.store.replication.n;
     const partitioner = this.cluster.nodes[0]!.services.partitioner;
     const divergent: string[] = [];
-    const keys = [...this.#touched].sort();
+    const keys = [...this.#workload.touched].sort();
     for (const key of keys) {
       const records = await Promise.all(
         partitioner.preferenceList(key, n).map(async (id) => encodeRecord(await this.cluster.node(id).localRecord(key))),
@@ -1108,60 +745,6 @@ class Simulation {
     }
     return { keys: keys.length, divergent: divergent.length, examples: divergent.slice(0, 10) };
   }
-
-  // ---- recording --------------------------------------------------------------------------
-
-  #recordRead(
-    client: number,
-    kind: OperationKind,
-    key: string,
-    node: string,
-    start: number,
-    count: number,
-    ids: string[],
-    obsolete?: number,
-  ): void {
-    this.history.record({
-      client,
-      kind,
-      key,
-      node,
-      start,
-      end: this.now,
-      ok: true,
-      read: ids,
-      siblings: count,
-      ...(obsolete ? { obsolete } : {}),
-    });
-  }
-
-  #fail(client: number, kind: OperationKind, key: string, node: string, start: number, error: string, value?: string): void {
-    this.history.record({
-      client,
-      kind,
-      key,
-      node,
-      ...(value === undefined ? {} : { value }),
-      start,
-      end: this.now,
-      ok: false,
-      error,
-    });
-  }
-}
-
-/** A YCSB operation. */
-type YcsbOperation = "read" | "update" | "insert" | "delete";
-
-/** The rate of a schedule at `ms` (linear between points; the first point's before, the last's after). */
-export function rateAt(rate: readonly RatePoint[], ms: number): number {
-  if (ms <= rate[0]!.atMs) return rate[0]!.perSecond;
-  for (let i = 1; i < rate.length; i++) {
-    const a = rate[i - 1]!;
-    const b = rate[i]!;
-    if (ms <= b.atMs) return a.perSecond + ((b.perSecond - a.perSecond) * (ms - a.atMs)) / (b.atMs - a.atMs);
-  }
-  return rate[rate.length - 1]!.perSecond;
 }
 
 function siblingLimitReport(history: History, t0: number): { siblingLimit?: SiblingLimitReport } {
@@ -1176,17 +759,9 @@ function optionsOf(ref: PluginRef | undefined): Readonly<Record<string, unknown>
 }
 
 /** What a client asks of a node. */
-type NodeRequests = Pick<RingforgeNode, "get" | "put" | "delete">;
-
-/** Loads in flight at once in the YCSB load phase. */
-const LOAD_PARALLELISM = 32;
+type NodeRequests = WorkloadRequests;
 
 function codeOf(error: unknown): string {
   if (error instanceof RingforgeError) return error.code;
   throw error; // a bug, not a store failure: let it fail the run loudly
-}
-
-/** Splits `total` into `parts` near-equal whole shares. */
-function split(total: number, parts: number): number[] {
-  return Array.from({ length: parts }, (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0));
 }
