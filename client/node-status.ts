@@ -112,6 +112,39 @@ export interface NodeStatus {
   readonly traffic?: TrafficStatus;
   /** The autoscaler's last decision, if one runs and told this node (`POST /admin/scaler`). */
   readonly scaler?: ScalerStatus;
+  /**
+   * The node's clock, when it is offset or drifting from the machine's (`clock` in a node
+   * config, `POST /admin/clock`: testing clock skew); absent when it reads the machine's clock.
+   */
+  readonly clock?: ClockStatus;
+}
+
+/**
+ * A node's clock against the machine's: what `POST /admin/clock` answers and `GET /status`
+ * reports as `clock`.
+ */
+export interface ClockStatus {
+  /** How far ahead of the machine's clock it reads now, ms (negative: behind); drift included. */
+  readonly offsetMs: number;
+  /** How fast the offset grows, ms per ms (`0.05`: the clock runs 5% fast; 0: no drift). */
+  readonly driftRate: number;
+}
+
+/**
+ * A change to a node's clock, the body of `POST /admin/clock` (at least one field). With both,
+ * the node's clock reads `offsetMs` ahead from now on and drifts at `driftRate` from there.
+ */
+export interface ClockSetting {
+  /**
+   * Steps the clock to read this far ahead of the machine's clock, ms (negative: behind), from
+   * now on; the drift rate stays (the lab's `skew` fault). Finite.
+   */
+  readonly offsetMs?: number;
+  /**
+   * Makes the clock run `1 + driftRate` times as fast as the machine's from now on, keeping the
+   * offset gained so far (the lab's `drift` fault; 0 stops it). Finite, above -1.
+   */
+  readonly driftRate?: number;
 }
 
 /** One decision of the autoscaler, as the wire carries it (the `DecisionRecord` of core/scaling). */

@@ -4,11 +4,12 @@
  * @module
  */
 import { errorFromWire, InvalidConfigError, RingforgeError } from "../core/errors.ts";
+import { encodeText } from "../core/codec/bytes.ts";
 import type { CausalContext } from "../core/model/causal-context.ts";
 import type { Consistency } from "../core/model/settings.ts";
 import { classifyFetchFailure, UnreachableUrlError } from "./fetch-failure.ts";
 import { decodeSessionToken, encodeSessionToken, SESSION_FORGOTTEN_HEADER, SESSION_HEADER, type SessionContexts } from "./session-token.ts";
-import type { ClusterStatus, NodeStatus } from "./node-status.ts";
+import type { ClockSetting, ClockStatus, ClusterStatus, NodeStatus } from "./node-status.ts";
 
 /** The header carrying the causal context (see the server's API). */
 const CONTEXT_HEADER = "X-Ringforge-Context";
@@ -178,6 +179,22 @@ export class RingforgeClient {
     await (await this.#request("POST", "/admin/leave")).body?.cancel();
   }
 
+  /**
+   * Offsets and drifts the node's clock from its machine's (`POST /admin/clock`), for testing
+   * clock skew on real processes: `offsetMs` steps it to read that far ahead (negative: behind),
+   * `driftRate` makes it run `1 + driftRate` times as fast; give at least one. Returns the clock
+   * now.
+   *
+   * @throws {InvalidRequestError} (`RINGFORGE_INVALID_REQUEST`) for a bad setting, or a node
+   *   whose clock cannot be offset; nothing changes
+   */
+  async setClock(setting: ClockSetting): Promise<ClockStatus> {
+    const response = await this.#request("POST", "/admin/clock", encodeText(JSON.stringify(setting)), {
+      "Content-Type": "application/json",
+    });
+    return (await response.json()) as ClockStatus;
+  }
+
   /** The node's own stored record of `key` (no quorum), for debugging and tests. */
   async local(key: string): Promise<LocalRecord> {
     const body = (await (await this.#request("GET", `/admin/local/${encodeURIComponent(key)}`)).json()) as {
@@ -249,7 +266,8 @@ export class RingforgeClient {
     try {
       response = await this.#fetch(`${this.#base}${path}`, {
         method,
-        headers: { ...this.#headers, ...headers, ...(body ? { "Content-Type": "application/octet-stream" } : {}) },
+        // A value is bytes; a caller sending JSON says so in `headers`.
+        headers: { ...this.#headers, ...(body ? { "Content-Type": "application/octet-stream" } : {}), ...headers },
         // A Uint8Array is a valid body everywhere; Deno's types want one over a plain ArrayBuffer.
         ...(body ? { body: body as Uint8Array<ArrayBuffer> } : {}),
       });

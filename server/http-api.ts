@@ -32,6 +32,11 @@
  * - `POST /admin/leave` — decommission this node (hand off its data, then stop).
  * - `POST /admin/scaler` — the autoscaler running the cluster reports its last decision (JSON,
  *   `ScalerStatus`); kept in memory and served in `GET /status` as `scaler`. `204`.
+ * - `POST /admin/clock` — offsets (`offsetMs`: a step) and drifts (`driftRate`) this node's
+ *   clock from the machine's (JSON `{ offsetMs?, driftRate? }`, at least one), for testing clock
+ *   skew on real processes; `200` with the clock now, `{ offsetMs, driftRate }`, which
+ *   `GET /status` also serves as `clock` while either is not zero. Only a node built with an
+ *   adjustable clock (`clock` option; a node process's always is) takes it, else `400`.
  * - `GET /admin/local/:key` — this replica's own record for the key (debugging, tests).
  *
  * Errors are JSON `{ error: { code, message, details } }`: 400 invalid key, context, session
@@ -66,6 +71,8 @@ import { Session } from "../core/client/session.ts";
 import { decodeSessionToken, encodeSessionToken, SESSION_FORGOTTEN_HEADER, SESSION_HEADER } from "../client/session-token.ts";
 import { NodeMetrics } from "./metrics.ts";
 import type { ApiOperation } from "./traffic-window.ts";
+import type { DriftingClock } from "../core/runtime/drifting-clock.ts";
+import { adjustClock, clockStatus, parseClockSetting } from "./node-clock.ts";
 import { type ClusterMemberStatus, type ClusterStatus, LastScalerDecision, type NodeStatus, nodeStatus } from "./node-status.ts";
 import { LIVE_VIEW_CSP, LIVE_VIEW_PAGE } from "./ui/live-view-page.ts";
 
@@ -90,6 +97,12 @@ export interface HttpApiOptions {
   readonly onLeft?: () => void;
   /** This process's run id, reported in `GET /status` (a node process's `runId`). */
   readonly runId?: string;
+  /**
+   * The clock the node reads, if it can be offset and drifted (a node process's, made by its
+   * runtime's `clockFor`): `POST /admin/clock` sets it and `GET /status` reports it. Without
+   * it, `POST /admin/clock` answers `400`.
+   */
+  readonly clock?: DriftingClock;
 }
 
 const STATUS_PREFIX = "status.";
@@ -97,6 +110,8 @@ const STATUS_GET = "status.get";
 const STATUS_REPORT = "status.report";
 /** Largest body `POST /admin/scaler` accepts. */
 const SCALER_BODY_BYTES = 16 * 1024;
+/** Largest body `POST /admin/clock` accepts (two numbers). */
+const CLOCK_BODY_BYTES = 1024;
 /** How long `/status/cluster` waits for a member's status. */
 const CLUSTER_STATUS_TIMEOUT_MS = 1000;
 
@@ -192,7 +207,8 @@ export function createHttpApi(node: RingforgeNode, options: HttpApiOptions): Hon
   );
 
   const scaler = new LastScalerDecision();
-  const status = (): Promise<NodeStatus> => nodeStatus(node, options.store, options.runId, metrics.traffic(), scaler.get());
+  const status = (): Promise<NodeStatus> =>
+    nodeStatus(node, options.store, options.runId, metrics.traffic(), scaler.get(), options.clock && clockStatus(options.clock));
 
   // Peers ask for this node's status over the transport (authenticated by the cluster secret),
   // so one node can gather the cluster's for /status/cluster. The last API built for a node answers.
@@ -348,6 +364,32 @@ export function createHttpApi(node: RingforgeNode, options: HttpApiOptions): Hon
       }
       scaler.set(body);
       return c.body(null, 204);
+    },
+  );
+
+  // Testing clock skew on real processes: the lab's skew and drift faults. Behind the bearer
+  // token like every /admin route. A refused body changes nothing.
+  app.post(
+    "/admin/clock",
+    bodyLimit({
+      maxSize: CLOCK_BODY_BYTES,
+      onError: (c) => fail(c, new InvalidRequestError(`a clock setting is at most ${CLOCK_BODY_BYTES} bytes`)),
+    }),
+    async (c) => {
+      const clock = options.clock;
+      if (clock === undefined) {
+        return fail(c, new InvalidRequestError(`node ${node.id} reads its runtime's clock as is: it cannot be offset`));
+      }
+      let body: unknown;
+      try {
+        body = await c.req.json();
+      } catch {
+        return fail(c, new InvalidRequestError("POST /admin/clock takes a JSON body"));
+      }
+      adjustClock(clock, parseClockSetting(body));
+      const now = clockStatus(clock);
+      logger.info("clock set", { node: node.id, ...now });
+      return c.json(now);
     },
   );
 

@@ -20,6 +20,7 @@ import { systemRuntime } from "../core/runtime/runtime.ts";
 import { parseAddress } from "../core/model/address.ts";
 import { createHttpApi, errorBody } from "./http-api.ts";
 import { NodeMetrics } from "./metrics.ts";
+import { clockSettingSchema, clockStatus, nodeClock } from "./node-clock.ts";
 
 /** PEM files for a TLS listener. */
 export interface TlsFiles {
@@ -29,6 +30,24 @@ export interface TlsFiles {
   readonly key: string;
   /** CA of the cluster's peer certificates (peer port only; PEM file path). */
   readonly ca?: string;
+}
+
+/**
+ * A node process's clock against the machine's at start: `clock` in a node config. For testing
+ * clock skew on real processes (the lab's `skew` and `drift` faults); never needed in
+ * production. `POST /admin/clock` changes it while the node runs.
+ */
+export interface NodeClockConfig {
+  /**
+   * The node's clock reads this far ahead of the machine's clock, ms (negative: behind). A
+   * finite number; default 0.
+   */
+  readonly offsetMs?: number;
+  /**
+   * The node's clock runs `1 + driftRate` times as fast as the machine's (`0.05`: 5% fast, it
+   * gains 50 ms a second; negative: slow). A finite number above -1; default 0.
+   */
+  readonly driftRate?: number;
 }
 
 /**
@@ -98,6 +117,12 @@ export interface NodeProcessConfig {
    * cluster's processes already listening on the same ports.
    */
   readonly runId?: string;
+  /**
+   * Offsets and drifts this node's clock from the machine's, for testing clock skew (default:
+   * the machine's clock as is). Only what the node reads from its clock changes (last-write-wins
+   * timestamps, ages, deadlines); its timers keep the machine's time.
+   */
+  readonly clock?: NodeClockConfig;
 }
 
 const address = z.string().refine((a) => parseAddress(a) !== undefined, "must be host:port (e.g. 127.0.0.1:7001)");
@@ -130,6 +155,7 @@ const configSchema: z.ZodType<NodeProcessConfig, unknown> = z
     logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
     store: z.record(z.string(), z.unknown()).default({}),
     runId: z.string().min(1).max(128).optional(),
+    clock: clockSettingSchema.optional(),
   })
   .strict() as unknown as z.ZodType<NodeProcessConfig, unknown>;
 
@@ -216,7 +242,13 @@ export function processStore(config: NodeProcessConfig): StoreConfig {
 export async function startNodeProcess(config: NodeProcessConfig, options: StartOptions): Promise<NodeProcess> {
   const logger = options.logger ?? consoleLogger(config.id, config.logLevel);
   const store = resolveStoreConfig(processStore(config), options.registry);
-  const runtime = systemRuntime({ logger: () => logger });
+  // Always a drifting clock, so a running node's clock can be skewed (POST /admin/clock) even
+  // when its config set none; at offset 0 and rate 0 it reads exactly the machine's clock.
+  const clock = nodeClock(config.clock);
+  if (clock.offset !== 0 || clock.rate !== 0) {
+    logger.info("clock offset from the machine's (testing clock skew)", { ...clockStatus(clock) });
+  }
+  const runtime = systemRuntime({ logger: () => logger, clock: () => clock });
   const root = createRootContainer(store, runtime);
   const member = store.members.find((m) => m.id === config.id);
   const { node } = buildNode(root, store, config.id, member ?? { id: config.id });
@@ -229,6 +261,7 @@ export async function startNodeProcess(config: NodeProcessConfig, options: Start
     logger,
     metrics,
     store,
+    clock,
     ...(config.client.token ? { token: config.client.token } : {}),
     ...(config.client.maxInflight ? { maxInflight: config.client.maxInflight } : {}),
     ...(config.runId ? { runId: config.runId } : {}),

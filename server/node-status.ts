@@ -11,9 +11,11 @@ import { PLUGIN_FAMILIES } from "../core/build/plugin.ts";
 import { InvalidRequestError } from "../core/errors.ts";
 import type { NodeId } from "../core/model/sibling.ts";
 import type { RingforgeNode } from "../core/node/ringforge-node.ts";
-import type { MemberStatusRow, NodeStatus, ScalerDecisionStatus, ScalerStatus, TrafficStatus } from "../client/node-status.ts";
+import type { ClockStatus, MemberStatusRow, NodeStatus, ScalerDecisionStatus, ScalerStatus, TrafficStatus } from "../client/node-status.ts";
 
 export type {
+  ClockSetting,
+  ClockStatus,
   ClusterMemberStatus,
   ClusterStatus,
   HintsStatus,
@@ -53,7 +55,8 @@ interface AddressSource {
 /**
  * Reads a node's status; `store` (the resolved config it was built from) names its plugins,
  * `traffic` (measured by the HTTP API) and `scaler` (the autoscaler's last decision) are
- * included when given.
+ * included when given, and `clock` (the node's clock against the machine's) when it is given
+ * and not zero.
  */
 export async function nodeStatus(
   node: RingforgeNode,
@@ -61,6 +64,7 @@ export async function nodeStatus(
   runId?: string,
   traffic?: TrafficStatus,
   scaler?: ScalerStatus,
+  clock?: ClockStatus,
 ): Promise<NodeStatus> {
   const s = node.services;
   const view = node.ring.view;
@@ -119,6 +123,7 @@ export async function nodeStatus(
     transport: numericFields((s.transport as { stats?: unknown }).stats),
     ...(traffic === undefined ? {} : { traffic }),
     ...(scaler === undefined ? {} : { scaler }),
+    ...(clock === undefined || (clock.offsetMs === 0 && clock.driftRate === 0) ? {} : { clock }),
   };
 }
 

@@ -125,17 +125,27 @@ export function virtualRuntime(
  * The real thing: wall clock, host timers, unpredictable randomness. For nodes running as
  * processes.
  *
+ * @param options.logger logger factory per node (default: silent)
+ * @param options.clock the clock each node reads (default: the wall clock for every node). A
+ *   node process gives its node a {@link DriftingClock} over the wall clock, so a test can skew
+ *   a real node's clock (`clock` in its config, `POST /admin/clock`); timers keep host time.
+ *
  * @example
  * ```ts
  * const cluster = await createCluster({ nodes: 3 }, { runtime: systemRuntime() }); // real time
+ * const skewed = new DriftingClock(systemClock);
+ * skewed.step(60_000); // a minute ahead
+ * const runtime = systemRuntime({ clock: () => skewed });
  * ```
  */
-export function systemRuntime(options: { logger?: (node: NodeId) => Logger } = {}): Runtime {
+export function systemRuntime(
+  options: { logger?: (node: NodeId) => Logger; clock?: (node: NodeId) => Clock } = {},
+): Runtime {
   const logger = options.logger ?? (() => silentLogger);
   return {
     scheduler: systemScheduler,
     random: systemRandom(),
-    clockFor: () => systemClock,
+    clockFor: options.clock ?? (() => systemClock),
     schedulerFor: () => systemScheduler,
     loggerFor: logger,
     fileSystemFor: () => hostFileSystem,
