@@ -347,6 +347,20 @@ export async function runCli(
 
   registerNodeCommands(program, io, registryOf);
 
+  // The clients of a real run (`compare --real`), in a process of their own: started and fed
+  // by the harness (lab-net/real-run.ts), not by hand, so it stays out of the help.
+  program
+    .command("lab-load", { hidden: true })
+    .description("run a real run's clients (started by ringforge compare --real)")
+    .requiredOption("--spec <file>", "the run's load spec (JSON, written by the harness)")
+    .requiredOption("--out <file>", "where the history goes")
+    .action(async (options: { spec: string; out: string }) => {
+      const { runLoadProcess } = await import("../lab-net/load-process.ts");
+      await runLoadProcess(options.spec, options.out);
+      // Idle keep-alive connections to the nodes would hold the process for seconds: its work is done.
+      process.exit(0);
+    });
+
   try {
     await program.parseAsync([...argv], { from: "user" });
     return 0;

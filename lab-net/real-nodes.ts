@@ -5,13 +5,13 @@
  *
  * @module
  */
-import type { ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import type { StoreConfig } from "../core/build/config.ts";
-import { NotRunningError, TimeoutError } from "../core/errors.ts";
+import { InvalidRequestError, NotRunningError, TimeoutError } from "../core/errors.ts";
 import type { NetnsNetwork } from "./netns-network.ts";
 
 /** The port every node's peer listener takes on its own namespace address. */
@@ -45,8 +45,19 @@ export function sourceCliLauncher(): CliLauncher {
     : { command: process.execPath, args: ["--import", "tsx", script], cwd: root };
 }
 
-/** What a node is doing, as far as the harness knows. */
-export type RealNodeState = "starting" | "up" | "paused" | "down";
+/**
+ * What a node is doing, as far as the harness knows: `absent` before it first starts (a node
+ * that joins later) and after it left; `down` after a crash (the final heal restarts it).
+ */
+export type RealNodeState = "absent" | "starting" | "up" | "paused" | "down";
+
+/** A node's clock as the harness set it (see `POST /admin/clock`). */
+export interface RealNodeClock {
+  /** Offset from the machine's clock, ms. */
+  offsetMs: number;
+  /** How fast the offset grows, ms per ms. */
+  driftRate: number;
+}
 
 /** What {@link RealNodes} starts nodes with. */
 export interface RealNodesInit {
@@ -74,6 +85,10 @@ interface RealNode {
   child: ChildProcess | undefined;
   state: RealNodeState;
   output: string;
+  /** True while it is leaving: its exit makes it absent, not down. */
+  leaving: boolean;
+  /** Its clock (a restart keeps it, as a machine's clock survives a process crash). */
+  clock: RealNodeClock;
 }
 
 /**
@@ -87,7 +102,7 @@ export class RealNodes {
   constructor(init: RealNodesInit) {
     this.#init = init;
     for (const id of init.network.nodes) {
-      this.#nodes.set(id, { child: undefined, state: "down", output: "" });
+      this.#nodes.set(id, { child: undefined, state: "absent", output: "", leaving: false, clock: { offsetMs: 0, driftRate: 0 } });
     }
   }
 
@@ -111,10 +126,13 @@ export class RealNodes {
     return this.#node(id).output;
   }
 
-  /** Writes `id`'s config (first time only) and starts its process; it is `starting` until {@link waitUp}. */
+  /**
+   * Writes `id`'s config and starts its process (a node that is absent or down); it is
+   * `starting` until {@link waitUp}. A node whose id the store does not list joins the ring.
+   */
   async start(id: string): Promise<void> {
     const node = this.#node(id);
-    if (node.state !== "down") return;
+    if (node.state !== "down" && node.state !== "absent") return;
     const { network, dir, launcher, secret } = this.#init;
     const file = path.join(dir, `${id}.json`);
     await writeFile(file, `${JSON.stringify(this.#config(id), null, 2)}\n`);
@@ -128,13 +146,14 @@ export class RealNodes {
     child.stdout?.on("data", keep);
     child.stderr?.on("data", keep);
     child.once("exit", () => {
-      if (node.child === child) node.state = "down";
+      if (node.child === child) node.state = node.leaving ? "absent" : "down";
     });
     child.once("error", (error) => {
       keep(Buffer.from(`\n${error.message}\n`));
       if (node.child === child) node.state = "down";
     });
     node.child = child;
+    node.leaving = false;
     node.state = "starting";
   }
 
@@ -191,6 +210,51 @@ export class RealNodes {
     await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
   }
 
+  /**
+   * Decommissions `id` with the CLI (`ringforge leave ID --url URL`, run on the host), then waits
+   * for its process to hand off its data and exit, for at most `ms`; it is then absent.
+   *
+   * @throws {NotRunningError} unless the node is running
+   * @throws {InvalidRequestError} when the CLI fails (with its output: the ring would be too small, ...)
+   * @throws {TimeoutError} when the node has not exited in time
+   */
+  async leave(id: string, ms: number): Promise<void> {
+    const node = this.#node(id);
+    const child = node.child;
+    if (!child || (node.state !== "up" && node.state !== "paused")) {
+      throw new NotRunningError(`node ${id} (it is ${node.state}: only a running node can leave)`);
+    }
+    const { launcher } = this.#init;
+    node.leaving = true;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    const cli = spawn(launcher.command, [...launcher.args, "leave", id, "--url", this.url(id)], {
+      stdio: ["ignore", "pipe", "pipe"],
+      ...(launcher.cwd ? { cwd: launcher.cwd } : {}),
+    });
+    let output = "";
+    cli.stdout?.on("data", (d: Buffer) => (output += d.toString()));
+    cli.stderr?.on("data", (d: Buffer) => (output += d.toString()));
+    const code = await new Promise<number | null>((resolve) => {
+      cli.once("exit", (c) => resolve(c));
+      cli.once("error", () => resolve(-1));
+    });
+    if (code !== 0) {
+      node.leaving = false;
+      throw new InvalidRequestError(`ringforge leave ${id} failed: ${output.trim().replace(/^ringforge: /, "").slice(-400)}`, { node: id });
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), ms)));
+    const outcome = await Promise.race([exited, late]);
+    clearTimeout(timer);
+    if (outcome === "late") throw new TimeoutError(`waiting for node ${id} to leave`, ms, { node: id });
+  }
+
+  /** Records `id`'s clock, which its next start keeps (the running process is told by the caller). */
+  setClock(id: string, clock: Partial<RealNodeClock>): void {
+    const node = this.#node(id);
+    node.clock = { ...node.clock, ...clock };
+  }
+
   /** Kills every node still running. */
   async killAll(): Promise<void> {
     await Promise.all(this.ids.map((id) => this.kill(id)));
@@ -205,6 +269,7 @@ export class RealNodes {
   /** `id`'s node process config: its namespace address, the others as seeds, the store over tcp. */
   #config(id: string): object {
     const { network, store, dir, runId, logLevel } = this.#init;
+    const clock = this.#node(id).clock;
     const peer = (n: string) => `${network.address(n)}:${REAL_PEER_PORT}`;
     return {
       id,
@@ -217,6 +282,7 @@ export class RealNodes {
       // network is the only delay.
       store: { ...store, transport: "tcp" },
       runId,
+      ...(clock.offsetMs !== 0 || clock.driftRate !== 0 ? { clock } : {}),
     };
   }
 }

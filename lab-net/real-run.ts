@@ -1,37 +1,41 @@
 /**
  * A lab scenario on real node processes under real network faults (issue 23): the nodes are
  * `ringforge start` processes, each in its own namespace of a {@link NetnsNetwork}; the clients
- * run here, on the host, over the HTTP API; partitions, blocks and loss are iptables rules,
- * pauses SIGSTOP/SIGCONT, crashes SIGKILL. The history goes through the simulator's checkers,
- * so the report has the simulator's shape and sits in the same table.
+ * run in a load process of their own (lab-net/load-process.ts, the simulator's workload driver
+ * over the HTTP API); this process applies the faults: partitions, blocks and loss are iptables
+ * rules, pauses SIGSTOP/SIGCONT, crashes SIGKILL, joins start a process with a new id, leaves run
+ * `ringforge leave`, clock skew and drift go to `POST /admin/clock`. The history goes through
+ * the simulator's checkers, so the report has the simulator's shape and sits in the same table.
  *
  * Time is wall-clock time: a fault `at 1s` happens a second after the clients start, and the
  * report's times are real milliseconds. Nothing replays from the seed (the seed still fixes the
- * clients' choices of node and think times, and a random nemesis's faults).
+ * clients' choices of operation, key, node and think time, and a random nemesis's faults).
  *
  * @module
  */
 import { Buffer } from "node:buffer";
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { createInterface } from "node:readline";
 import { resolveStoreConfig, type StoreConfig } from "../core/build/config.ts";
 import type { PluginRegistry } from "../core/build/registry.ts";
 import { standaloneContext } from "../core/build/standalone-context.ts";
-import { StoreClient } from "../core/client/store-client.ts";
-import { InvalidRequestError, RetriesExhaustedError, RingforgeError, TimeoutError } from "../core/errors.ts";
-import type { Partitioner } from "../core/interfaces/partitioner.ts";
-import type { Random } from "../core/interfaces/random.ts";
+import { InvalidRequestError, NotRunningError, RingforgeError } from "../core/errors.ts";
+import type { MemberInfo, Partitioner } from "../core/interfaces/partitioner.ts";
+import type { Consistency } from "../core/model/settings.ts";
 import { SeededRandom } from "../core/runtime/seeded-random.ts";
-import { RingforgeClient } from "../client/ringforge-client.ts";
-import { availability, latencies, lostWrites, siblings, timeline } from "../sim/checkers.ts";
-import { History, type OperationKind } from "../sim/history.ts";
+import type { RingforgeClient } from "../client/ringforge-client.ts";
+import { availability, latencies, siblings, timeline } from "../sim/checkers.ts";
+import { History } from "../sim/history.ts";
 import { type FaultEvent, parseFaults } from "../sim/nemesis.ts";
 import { DEFAULT_RANDOM_FAULT_KINDS } from "../sim/random-nemesis.ts";
-import type { Convergence, RunOptions, RunReport, RunResult } from "../sim/run.ts";
-import type { MsRange, Scenario, SetWorkload } from "../sim/scenario.ts";
-import { obsoleteSiblings, parseSetValues, setCodec, unionOfSets } from "../sim/workload-values.ts";
+import { type Convergence, type RunOptions, type RunReport, type RunResult, workloadChecks } from "../sim/run.ts";
+import type { Scenario } from "../sim/scenario.ts";
+import { WorkloadDriver, type WorkloadWorld } from "../sim/workloads.ts";
+import { CLIENT_GRACE_MS, type LoadCommand, type LoadEvent, type LoadOutput, type LoadSpec, timedClient } from "./load-process.ts";
 import { NetnsNetwork } from "./netns-network.ts";
 import { type CliLauncher, RealNodes, sourceCliLauncher } from "./real-nodes.ts";
 
@@ -49,6 +53,11 @@ export interface RealRunOptions extends RunOptions {
   readonly startTimeoutMs?: number;
   /** The nodes' log level. Default `warn`. */
   readonly logLevel?: "debug" | "info" | "warn" | "error";
+  /**
+   * The most HTTP requests the clients send (every try of every operation counts); they stop
+   * when they reach it, and the timeline says so. Default 10 per planned operation, plus 1,000.
+   */
+  readonly maxRequests?: number;
 }
 
 /** The fault actions a real run can apply so far. */
@@ -61,28 +70,36 @@ export const REAL_FAULTS: readonly FaultEvent["action"][] = [
   "resume",
   "crash",
   "restart",
+  "join",
+  "leave",
+  "skew",
+  "drift",
 ];
 
-/** The workload types a real run can drive so far. */
-export const REAL_WORKLOADS: readonly Scenario["workload"]["type"][] = ["set"];
+/** The workload types a real run can drive (all but `membership`, which has no clients to drive). */
+export const REAL_WORKLOADS: readonly Scenario["workload"]["type"][] = ["set", "crdt", "ycsb", "register"];
 
 /** Default {@link RealRunOptions.maxRunMs}. */
 const MAX_RUN_MS = 60_000;
 
-/** How long the final read keeps trying, ms. */
+/** How long a final read keeps trying, ms. */
 const FINAL_READ_MS = 10_000;
 
-/** What the client adds to a request's time limit before giving up on its own (the node's answer should come first). */
-const CLIENT_GRACE_MS = 250;
+/** How long a node has to start or restart, ms. */
+const START_MS = 30_000;
+
+/** How long a join (start, stream, ring change) or a leave (hand-off, exit) may take, ms. */
+const MEMBERSHIP_MS = 60_000;
 
 /**
  * Runs `scenario` against `config` on real processes with `seed`: creates a network namespace
- * per node on a private bridge, starts a `ringforge start` process in each (the config's store,
- * over tcp, data in a temporary directory), runs the workload's clients from this process
- * against random running nodes, applies the faults at their (wall-clock) times, then heals
- * every fault, waits `quiesceMs`, reads with R = N, waits again, and compares each key's
- * replicas. Every way out (a failure, the time limit) kills the processes, removes the network
- * and the data. Needs Linux, root, `ip` and `iptables`.
+ * per node (and per node that joins later) on a private bridge, starts a `ringforge start`
+ * process in each member's (the config's store, over tcp, data in a temporary directory),
+ * starts the load process, which runs the workload's clients against random running nodes,
+ * applies the faults at their (wall-clock) times, then heals every fault, waits `quiesceMs`,
+ * reads every key with R = N, waits again, and compares each key's replicas. Every way out (a
+ * failure, the time limit) kills the processes, removes the network and the data. The clients
+ * send at most `maxRequests` requests. Needs Linux, root, `ip` and `iptables`.
  *
  * @example
  * ```ts
@@ -101,45 +118,53 @@ export async function runRealScenario(
   options: RealRunOptions,
 ): Promise<RunResult> {
   const store = resolveStoreConfig({ ...config, seed }, options.registry);
-  const ids = store.members.map((m) => m.id);
+  const members = store.members.map((m) => m.id);
   const datacenters = new Map<string, string>();
   for (const m of store.members) if (m.datacenter !== undefined) datacenters.set(m.id, m.datacenter);
   const root = new SeededRandom(seed);
   // The same faults the simulator draws for this seed: a random nemesis forks from the root.
-  const faults = parseFaults(scenario.faults, ids, datacenters, root);
+  const faults = parseFaults(scenario.faults, members, datacenters, root);
   assertSupported(scenario, faults);
+  // A node that joins later has its namespace (and address) from the start.
+  const joiners = faults.flatMap((f) => (f.action === "join" ? [f.node] : []));
   const { plugin, options: partitionerOptions } = store.plugins.partitioner;
   const partitioner = plugin.create(standaloneContext(), partitionerOptions) as Partitioner;
-  partitioner.setMembers(store.members);
+  const launcher = options.launcher ?? sourceCliLauncher();
+  const w = scenario.workload;
+  const planned = w.type === "set" ? w.adds : w.type === "membership" ? 0 : w.operations + (w.type === "ycsb" ? w.records : 0);
 
   const dir = await mkdtemp(path.join(tmpdir(), "ringforge-real-"));
   let network: NetnsNetwork | undefined;
   let nodes: RealNodes | undefined;
   try {
-    network = await NetnsNetwork.create(ids);
+    network = await NetnsNetwork.create([...members, ...joiners]);
     nodes = new RealNodes({
       network,
       store: { ...config, seed },
       dir,
       secret: randomBytes(24).toString("base64url"),
       runId: randomBytes(12).toString("base64url"),
-      launcher: options.launcher ?? sourceCliLauncher(),
+      launcher,
       logLevel: options.logLevel ?? "warn",
     });
-    for (const id of ids) await nodes.start(id);
-    await nodes.waitUp(ids, options.startTimeoutMs ?? 30_000);
+    for (const id of members) await nodes.start(id);
+    await nodes.waitUp(members, options.startTimeoutMs ?? START_MS);
     const run = new RealRun({
       name: store.name,
       scenario,
       seed,
-      random: root.fork("workload"),
       faults,
       network,
       nodes,
+      members: store.members,
       partitioner,
       n: store.replication.n,
+      consistency: store.replication.consistency ?? "count",
       limitMs: scenario.requestTimeoutMs ?? store.requestTimeoutMs,
       maxRunMs: Math.min(options.maxRunMs ?? MAX_RUN_MS, 2 ** 31 - 1),
+      maxRequests: options.maxRequests ?? 10 * planned + 1000,
+      launcher,
+      dir,
       onProgress: options.onProgress,
     });
     return await run.run();
@@ -173,7 +198,7 @@ function assertSupported(scenario: Scenario, faults: readonly FaultEvent[]): voi
   const type = scenario.workload.type;
   if (!REAL_WORKLOADS.includes(type)) {
     throw new InvalidRequestError(
-      `the ${type} workload is not supported with --real yet (scenario ${scenario.name}; supported: ${REAL_WORKLOADS.join(", ")})`,
+      `the ${type} workload is not supported with --real (scenario ${scenario.name}; supported: ${REAL_WORKLOADS.join(", ")})`,
       { workload: type },
     );
   }
@@ -201,63 +226,78 @@ interface RealRunInit {
   readonly name: string;
   readonly scenario: Scenario;
   readonly seed: number;
-  readonly random: Random;
   readonly faults: readonly FaultEvent[];
   readonly network: NetnsNetwork;
   readonly nodes: RealNodes;
+  /** The store's members at the start (joins and leaves change the ring from there). */
+  readonly members: readonly MemberInfo[];
   readonly partitioner: Partitioner;
   readonly n: number;
+  readonly consistency: Consistency;
   /** A client request's time limit, ms. */
   readonly limitMs: number;
   readonly maxRunMs: number;
+  readonly maxRequests: number;
+  readonly launcher: CliLauncher;
+  readonly dir: string;
   readonly onProgress: RunOptions["onProgress"];
 }
 
-/** One real run from the moment the nodes are up. */
+/**
+ * One real run from the moment the nodes are up: the load process runs the clients, this
+ * process applies the faults, then heals, reads every key with R = N and checks the replicas.
+ * Times are ms since the load process was told to go.
+ */
 class RealRun {
-  readonly history = new History();
   readonly #init: RealRunInit;
-  readonly #touched = new Set<string>();
+  /** What this process records: the faults, the final reads. */
+  readonly #own = new History();
   readonly #clients = new Map<string, RingforgeClient>();
   /** Fault changes in progress, so the final heal waits for them. */
   readonly #applying: Promise<void>[] = [];
+  /** The node list the load process has last been told. */
+  #announced = "";
+  #load: LoadProcess | undefined;
+  /** When `go` was sent, as `performance.timeOrigin + performance.now()`. */
   #t0 = 0;
-  #done = 0;
   #stopped = false;
 
   constructor(init: RealRunInit) {
     this.#init = init;
   }
 
-  /** Ms since the clients started. */
+  /** Ms since `go`. */
   get now(): number {
-    return performance.now() - this.#t0;
+    return performance.timeOrigin + performance.now() - this.#t0;
   }
 
   async run(): Promise<RunResult> {
     const { scenario, maxRunMs } = this.#init;
-    this.#t0 = performance.now();
-    let convergence: Convergence | undefined;
+    let outcome: { convergence: Convergence; history: History } | undefined;
     let limit: ReturnType<typeof setTimeout> | undefined;
     const cut = new Promise<void>((resolve) => {
       limit = setTimeout(() => {
         this.#stopped = true;
-        this.history.fault(this.now, `time limit: run cut short at ${maxRunMs} ms`);
+        this.#own.fault(this.now, `time limit: run cut short at ${maxRunMs} ms`);
+        this.#load?.send({ command: "stop" });
         resolve();
       }, maxRunMs);
     });
-    const body = this.#body().then((c) => void (convergence = c));
+    const body = this.#body().then((o) => void (outcome = o));
     // Cut short, the rest goes on in the background until the processes are killed: its
     // failures then are not the run's.
     body.catch(() => {});
     try {
       await Promise.race([body, cut]);
+      // A failure of the run itself (the load process died): report it, not a half history.
+      if (!this.#stopped) await body;
     } finally {
       clearTimeout(limit);
       this.#stopped = true;
+      await this.#load?.close();
     }
-    const c = convergence ?? { keys: this.#touched.size, divergent: 0, examples: [] };
-    const h = this.history;
+    const h = outcome?.history ?? this.#own;
+    const c = outcome?.convergence ?? { keys: 0, divergent: 0, examples: [] };
     const refused = h.operations.filter((op) => op.error === "RINGFORGE_SIBLING_LIMIT");
     const report: RunReport = {
       config: this.#init.name,
@@ -274,37 +314,98 @@ class RealRun {
       ...(refused.length > 0
         ? { siblingLimit: { refused: refused.length, firstAtMs: Math.round(Math.min(...refused.map((op) => op.end))) } }
         : {}),
-      lostWrites: lostWrites(h),
+      ...workloadChecks(h, scenario.workload),
       convergence: c,
-      // Node-to-node traffic is not counted in a real run (yet).
+      // Node-to-node traffic is not counted in a real run.
       network: { messages: 0, bytes: 0, dropped: 0, duplicated: 0 },
     };
     return { report, history: h };
   }
 
-  async #body(): Promise<Convergence> {
-    const { scenario, faults, maxRunMs, limitMs } = this.#init;
-    const w = scenario.workload as SetWorkload;
-    const timers = faults.map((fault) => setTimeout(() => this.#applying.push(this.#apply(fault)), fault.at));
+  async #body(): Promise<{ convergence: Convergence; history: History }> {
+    const { scenario, faults, maxRunMs, nodes, n } = this.#init;
+    const load = this.#load = await LoadProcess.start(this.#spec(), this.#init);
+    this.#announce();
+    this.#t0 = performance.timeOrigin + performance.now();
+    load.send({ command: "go" });
+    // Fault times count from the end of the load phase, when the clients start.
+    const startedAt = await load.started;
+    const timers = faults.map((fault) =>
+      setTimeout(() => this.#applying.push(this.#apply(fault)), Math.max(0, startedAt + fault.at - this.now))
+    );
+    let output: LoadOutput;
     try {
-      // The clients stop early enough for the end of the run to fit in the time limit: the
-      // waits for faults and quiescence, and a few requests' time.
-      const reserve = 2 * scenario.quiesceMs + 2 * (limitMs + CLIENT_GRACE_MS) + FINAL_READ_MS + 1000;
-      const deadline = Math.min(scenario.durationMs ?? Infinity, Math.max(1000, maxRunMs - reserve));
-      const total = w.adds;
-      await Promise.all(split(total, w.clients).map((adds, client) => this.#setClient(w, client, adds, deadline)));
-      const lastFault = faults.length ? faults[faults.length - 1]!.at : 0;
-      if (lastFault > this.now) await this.#sleep(Math.min(lastFault - this.now + 1, deadline - this.now));
+      output = await load.done;
+      const lastFault = faults.length ? startedAt + faults[faults.length - 1]!.at : 0;
+      if (lastFault > this.now) await this.#sleep(Math.min(lastFault - this.now + 1, maxRunMs - this.now));
     } finally {
       for (const timer of timers) clearTimeout(timer);
     }
     await this.#healAll();
     await this.#sleep(scenario.quiesceMs);
+    // The load process's history, in this process's time, then this process's final reads.
+    const history = new History();
+    const shift = output.goAt - this.#t0;
+    for (const op of output.operations) history.record({ ...op, start: op.start + shift, end: op.end + shift });
+    const driver = new WorkloadDriver(this.#world(history), scenario);
+    for (const key of output.touched) driver.touched.add(key);
     if (scenario.finalReads !== false) {
-      await this.#finalRead(w.key);
+      const node = nodes.ids.find((id) => nodes.state(id) === "up") ?? nodes.ids[0]!;
+      // A read that needs every replica waits for redialled peers (TCP back-off after a partition).
+      await driver.finalReads(node, n, FINAL_READ_MS);
       await this.#sleep(scenario.quiesceMs);
     }
-    return await this.#convergence();
+    const convergence = await this.#convergence(driver.touched);
+    const faultsSeen = [...output.faults.map((f) => ({ at: f.at + shift, fault: f.fault })), ...this.#own.faults];
+    for (const f of faultsSeen.sort((a, b) => a.at - b.at)) history.fault(f.at, f.fault);
+    return { convergence, history };
+  }
+
+  /** The load process's spec: this run's scenario, seed, nodes and bounds. */
+  #spec(): LoadSpec {
+    const { scenario, seed, nodes, consistency, limitMs, maxRunMs, maxRequests } = this.#init;
+    // The clients stop early enough for the end of the run to fit in the time limit: the
+    // waits for faults and quiescence, and a few requests' time.
+    const reserve = 2 * scenario.quiesceMs + 2 * (limitMs + CLIENT_GRACE_MS) + FINAL_READ_MS + 1000;
+    const deadlineMs = Math.min(scenario.durationMs ?? Infinity, Math.max(1000, maxRunMs - reserve));
+    return {
+      scenario,
+      seed,
+      urls: Object.fromEntries(nodes.ids.map((id) => [id, nodes.url(id)])),
+      consistency,
+      limitMs,
+      deadlineMs,
+      maxRequests,
+    };
+  }
+
+  /** This process as the final reads' world: the same history, its own clients. */
+  #world(history: History): WorkloadWorld {
+    return {
+      history,
+      random: new SeededRandom(this.#init.seed).fork("final"),
+      consistency: this.#init.consistency,
+      timeoutMs: this.#init.scenario.requestTimeoutMs,
+      now: () => this.now,
+      sleep: (ms) => this.#sleep(ms),
+      pickNode: () => undefined,
+      requests: (id) => this.#client(id),
+      loadNodes: () => [],
+      direct: (id) => this.#client(id),
+      stopped: () => this.#stopped,
+      codeOf: (error) => (error instanceof RingforgeError ? error.code : "unexpected"),
+    };
+  }
+
+  /** Tells the load process which nodes a client may send to now, if that changed. */
+  #announce(): void {
+    const { nodes } = this.#init;
+    // A paused node looks alive to a client: it is sent requests, which time out.
+    const up = nodes.ids.filter((id) => nodes.state(id) === "up" || nodes.state(id) === "paused");
+    const text = up.join(",");
+    if (text === this.#announced) return;
+    this.#announced = text;
+    this.#load?.send({ command: "nodes", up });
   }
 
   // ---- faults -----------------------------------------------------------------------------
@@ -313,45 +414,72 @@ class RealRun {
     if (this.#stopped) return;
     const { network, nodes } = this.#init;
     const at = this.now;
+    const record = (text: string) => this.#own.fault(at, text);
     try {
       switch (fault.action) {
         case "partition":
-          this.history.fault(at, `partition ${fault.groups.map((g) => `{${g.join(",")}}`).join(" | ")}`);
+          record(`partition ${fault.groups.map((g) => `{${g.join(",")}}`).join(" | ")}`);
           return await network.partition(fault.groups);
         case "block":
-          this.history.fault(at, `block ${fault.from} -> ${fault.to}`);
+          record(`block ${fault.from} -> ${fault.to}`);
           return await network.block(fault.from, fault.to);
         case "heal": {
           // As in the simulator, heal ends partitions and blocks; loss stays until `loss 0`.
-          this.history.fault(at, "heal");
+          record("heal");
           const loss = network.faults.loss;
           await network.heal();
           if (loss > 0) await network.loss(loss);
           return;
         }
         case "loss":
-          this.history.fault(at, `loss ${fault.probability}`);
+          record(`loss ${fault.probability}`);
           return await network.loss(fault.probability);
         case "pause":
-          this.history.fault(at, `pause ${fault.node}`);
+          record(`pause ${fault.node}`);
           return nodes.pause(fault.node);
         case "resume":
-          this.history.fault(at, `resume ${fault.node}`);
+          record(`resume ${fault.node}`);
           return nodes.resume(fault.node);
         case "crash":
-          this.history.fault(at, `crash ${fault.node}`);
-          return await nodes.kill(fault.node);
+          record(`crash ${fault.node}`);
+          await nodes.kill(fault.node);
+          return this.#announce();
         case "restart":
-          this.history.fault(at, `restart ${fault.node}`);
+          record(`restart ${fault.node}`);
           if (nodes.state(fault.node) !== "down") return;
           await nodes.start(fault.node);
-          return await nodes.waitUp([fault.node], 30_000);
+          await nodes.waitUp([fault.node], START_MS);
+          return this.#announce();
+        case "join":
+          record(`join ${fault.node}`);
+          await nodes.start(fault.node);
+          await nodes.waitUp([fault.node], MEMBERSHIP_MS);
+          this.#own.fault(this.now, `joined ${fault.node}`);
+          return this.#announce();
+        case "leave":
+          record(`leave ${fault.node}`);
+          // Its clients stop sending to it first, as they would to a node being drained.
+          this.#announce();
+          await nodes.leave(fault.node, MEMBERSHIP_MS);
+          this.#own.fault(this.now, `left ${fault.node}`);
+          return this.#announce();
+        case "skew":
+          record(`skew ${fault.node} ${fault.offsetMs} ms`);
+          nodes.setClock(fault.node, { offsetMs: fault.offsetMs });
+          await this.#client(fault.node).setClock({ offsetMs: fault.offsetMs });
+          return;
+        case "drift":
+          record(`drift ${fault.node} ${fault.rate}`);
+          nodes.setClock(fault.node, { driftRate: fault.rate });
+          await this.#client(fault.node).setClock({ driftRate: fault.rate });
+          return;
         default:
           // assertSupported let nothing else through.
           throw new InvalidRequestError(`fault ${fault.action} is not supported with --real yet`, {});
       }
     } catch (error) {
-      this.history.fault(this.now, `${fault.action} failed: ${error instanceof Error ? error.message : String(error)}`);
+      this.#own.fault(this.now, `${fault.action} failed: ${error instanceof Error ? error.message : String(error)}`);
+      this.#announce();
     }
   }
 
@@ -362,132 +490,44 @@ class RealRun {
     for (const id of nodes.ids) {
       if (nodes.state(id) !== "paused") continue;
       nodes.resume(id);
-      this.history.fault(this.now, `resume ${id}`);
+      this.#own.fault(this.now, `resume ${id}`);
     }
     await network.heal();
     const down = nodes.ids.filter((id) => nodes.state(id) === "down");
     for (const id of down) await nodes.start(id);
     try {
-      await nodes.waitUp(nodes.ids, 30_000);
+      await nodes.waitUp(down, START_MS);
     } catch (error) {
-      this.history.fault(this.now, `restart failed: ${error instanceof Error ? error.message : String(error)}`);
+      this.#own.fault(this.now, `restart failed: ${error instanceof Error ? error.message : String(error)}`);
     }
-    this.history.fault(this.now, "heal all");
+    this.#own.fault(this.now, "heal all");
   }
 
-  // ---- clients ----------------------------------------------------------------------------
+  // ---- the end of the run -----------------------------------------------------------------
 
-  /**
-   * A client of `node` whose requests give up once the time limit (and a little more) has
-   * passed: a request to a paused process would otherwise wait for as long as the pause.
-   */
+  /** A client of `node` for this process's own requests. */
   #client(node: string): RingforgeClient {
     let client = this.#clients.get(node);
     if (!client) {
-      const limitMs = this.#init.limitMs + CLIENT_GRACE_MS;
-      const timed: typeof fetch = async (input, init) => {
-        try {
-          return await fetch(input, { ...init, signal: AbortSignal.timeout(limitMs) });
-        } catch (error) {
-          if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")) {
-            throw new TimeoutError(`request to ${node}`, limitMs, { node });
-          }
-          throw error;
-        }
-      };
-      client = new RingforgeClient(this.#init.nodes.url(node), { fetch: timed });
+      client = timedClient(node, this.#init.nodes.url(node), this.#init.limitMs);
       this.#clients.set(node, client);
     }
     return client;
   }
 
-  /** A random node that is up or paused (a paused one looks alive to a client), if any. */
-  #pickNode(): string | undefined {
-    const { nodes, scenario, random } = this.#init;
-    const only = scenario.coordinators;
-    const running = nodes.ids.filter((id) => nodes.state(id) !== "down" && nodes.state(id) !== "starting" && (!only || only.includes(id)));
-    return running.length ? running[random.int(running.length)] : undefined;
-  }
-
-  async #setClient(w: SetWorkload, client: number, adds: number, deadline: number): Promise<void> {
-    const timeout = this.#init.scenario.requestTimeoutMs === undefined ? {} : { timeoutMs: this.#init.scenario.requestTimeoutMs };
-    for (let i = 0; i < adds && this.now < deadline && !this.#stopped; i++) {
-      await this.#think(w.thinkMs);
-      if (this.#stopped || this.now >= deadline) break;
-      const element = `${client}.${i}`;
-      const node = this.#pickNode();
-      const start = this.now;
-      if (!node) {
-        this.#fail(client, "add", w.key, "-", start, "RINGFORGE_NOT_RUNNING", element);
-        continue;
-      }
-      this.#touched.add(w.key);
-      // One try, as in the simulator: a failed add is recorded as failed (it may still be stored).
-      const set = new StoreClient(this.#client(node), { codec: setCodec(element), merge: unionOfSets, maxTries: 1 });
-      let putStart: number | undefined;
-      try {
-        await set.update(
-          w.key,
-          (current, read) => {
-            const values = read.siblings;
-            this.#recordRead(client, "read", w.key, node, start, values.length, [...(current?.elements ?? [])], obsoleteSiblings(values));
-            putStart = this.now;
-            return { by: element, elements: [...(current?.elements ?? []), element] };
-          },
-          timeout,
-        );
-        this.history.record({ client, kind: "add", key: w.key, node, value: element, start: putStart!, end: this.now, ok: true });
-      } catch (error) {
-        const cause = error instanceof RetriesExhaustedError ? error.cause : error;
-        if (putStart === undefined) this.#fail(client, "read", w.key, node, start, this.#codeOf(cause));
-        this.#fail(client, "add", w.key, node, putStart ?? start, this.#codeOf(cause), element);
-      }
-      this.#done++;
-      this.#init.onProgress?.({ done: this.#done, total: w.adds, virtualMs: this.now });
-    }
-  }
-
-  // ---- the end of the run -----------------------------------------------------------------
-
   /**
-   * Reads `key` with R = N through the first node that is up, so read repair reaches every
-   * replica. Unlike the simulator's, it tries again for a while: after a partition, a node's
-   * TCP transport redials its peers only once its back-off has passed, and until then a read
-   * that needs every replica times out.
+   * Each touched key's replicas (by the ring as the run left it: the members, less those that
+   * left, and those that joined) asked for their own record (`GET /admin/local/:key`):
+   * divergent if their live siblings differ, or one does not answer. The wire carries values,
+   * not clocks, so two records that differ only in their clocks count as equal here (the
+   * simulator compares whole records).
    */
-  async #finalRead(key: string): Promise<void> {
-    if (this.#stopped || !this.#touched.has(key)) return;
-    const { nodes, n } = this.#init;
-    const node = nodes.ids.find((id) => nodes.state(id) === "up") ?? nodes.ids[0]!;
-    const start = this.now;
-    const giveUp = start + FINAL_READ_MS;
-    for (;;) {
-      try {
-        const read = await this.#client(node).get(key, { r: n });
-        const obsolete = obsoleteSiblings(read.values.map((v) => setCodec("").decode(v)));
-        this.#recordRead(-1, "final-read", key, node, start, read.values.length, parseSetValues(read.values), obsolete);
-        return;
-      } catch (error) {
-        if (this.now < giveUp && !this.#stopped) {
-          await this.#sleep(200);
-          continue;
-        }
-        this.#fail(-1, "final-read", key, node, start, this.#codeOf(error));
-        return;
-      }
-    }
-  }
-
-  /**
-   * Each touched key's replicas (the store's preference list) asked for their own record
-   * (`GET /admin/local/:key`): divergent if their live siblings differ, or one does not answer.
-   * The wire carries values, not clocks, so two records that differ only in their clocks count
-   * as equal here (the simulator compares whole records).
-   */
-  async #convergence(): Promise<Convergence> {
-    const { partitioner, n } = this.#init;
+  async #convergence(touched: ReadonlySet<string>): Promise<Convergence> {
+    const { partitioner, n, nodes, members } = this.#init;
+    const present = nodes.ids.filter((id) => nodes.state(id) !== "absent");
+    partitioner.setMembers(present.map((id) => members.find((m) => m.id === id) ?? { id }));
     const divergent: string[] = [];
-    const keys = [...this.#touched].sort();
+    const keys = [...touched].sort();
     for (const key of keys) {
       if (this.#stopped) break;
       const records = await Promise.all(
@@ -505,58 +545,6 @@ class RealRun {
     return { keys: keys.length, divergent: divergent.length, examples: divergent.slice(0, 10) };
   }
 
-  // ---- recording --------------------------------------------------------------------------
-
-  #recordRead(
-    client: number,
-    kind: OperationKind,
-    key: string,
-    node: string,
-    start: number,
-    count: number,
-    ids: string[],
-    obsolete?: number,
-  ): void {
-    this.history.record({
-      client,
-      kind,
-      key,
-      node,
-      start,
-      end: this.now,
-      ok: true,
-      read: ids,
-      siblings: count,
-      ...(obsolete ? { obsolete } : {}),
-    });
-  }
-
-  #fail(client: number, kind: OperationKind, key: string, node: string, start: number, error: string, value?: string): void {
-    this.history.record({ client, kind, key, node, ...(value === undefined ? {} : { value }), start, end: this.now, ok: false, error });
-  }
-
-  /**
-   * A failure's code. A real network fails in ways the simulator's does not (a reset
-   * connection, a half-written answer): anything that is not a RingforgeError is recorded as
-   * `unexpected`, and its message goes into the timeline once, so it is seen, not hidden.
-   */
-  #codeOf(error: unknown): string {
-    if (error instanceof RingforgeError) return error.code;
-    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    if (!this.#unexpected.has(message)) {
-      this.#unexpected.add(message);
-      this.history.fault(this.now, `unexpected client error: ${message}`);
-    }
-    return "unexpected";
-  }
-
-  readonly #unexpected = new Set<string>();
-
-  async #think(range: MsRange): Promise<void> {
-    const ms = range.min + this.#init.random.next() * (range.max - range.min);
-    if (ms > 0) await this.#sleep(ms);
-  }
-
   /** Sleeps `ms` (wall clock), or less once the run is stopped. */
   async #sleep(ms: number): Promise<void> {
     if (ms <= 0 || this.#stopped) return;
@@ -564,7 +552,97 @@ class RealRun {
   }
 }
 
-/** Splits `total` into `parts` near-equal whole shares. */
-function split(total: number, parts: number): number[] {
-  return Array.from({ length: parts }, (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0));
+/**
+ * The load process of one run (see lab-net/load-process.ts): started with the same launcher as
+ * the nodes (`ringforge lab-load`), on the host; commands go to its stdin, events come from its
+ * stdout.
+ */
+class LoadProcess {
+  readonly #child: ChildProcess;
+  readonly #outFile: string;
+  #output = "";
+  /** Resolves with the clients' start (ms since go) once the load phase is over. */
+  readonly started: Promise<number>;
+  /** Resolves with what the load process recorded once its clients are done. */
+  readonly done: Promise<LoadOutput>;
+
+  private constructor(child: ChildProcess, outFile: string, onProgress: RunOptions["onProgress"], ready: () => void) {
+    this.#child = child;
+    this.#outFile = outFile;
+    let started!: (at: number) => void;
+    let done!: (output: LoadOutput) => void;
+    let failed!: (error: Error) => void;
+    this.started = new Promise<number>((resolve) => (started = resolve));
+    const finished = new Promise<LoadOutput>((resolve, reject) => {
+      done = resolve;
+      failed = reject;
+    });
+    this.done = finished;
+    // A load process that dies before it starts the clients fails the run through `done`.
+    finished.catch(() => started(0));
+    const keep = (data: Buffer) => (this.#output = (this.#output + data.toString()).slice(-4096));
+    child.stderr?.on("data", keep);
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      let event: LoadEvent;
+      try {
+        event = JSON.parse(line) as LoadEvent;
+      } catch {
+        keep(Buffer.from(`${line}\n`));
+        return;
+      }
+      if (event.event === "ready") ready();
+      else if (event.event === "started") started(event.at);
+      else if (event.event === "progress") onProgress?.({ done: event.done, total: event.total, virtualMs: 0 });
+      else if (event.event === "done") {
+        readFile(this.#outFile, "utf8").then((text) => done(JSON.parse(text) as LoadOutput), failed);
+      }
+    });
+    child.once("exit", (code, signal) => {
+      // `done` has come first when all went well; otherwise the run fails with its output.
+      setTimeout(
+        () => failed(new NotRunningError(`the load process (it exited with ${signal ?? code}: ${this.#output.trim().slice(-600)})`)),
+        1000,
+      );
+    });
+  }
+
+  /**
+   * Writes `spec`, starts the load process and waits for it to be ready.
+   *
+   * @throws {NotRunningError} when it exits first
+   */
+  static async start(spec: LoadSpec, init: RealRunInit): Promise<LoadProcess> {
+    const specFile = path.join(init.dir, "load-spec.json");
+    const outFile = path.join(init.dir, "load-history.json");
+    await writeFile(specFile, JSON.stringify(spec));
+    const { launcher } = init;
+    const child = spawn(launcher.command, [...launcher.args, "lab-load", "--spec", specFile, "--out", outFile], {
+      stdio: ["pipe", "pipe", "pipe"],
+      ...(launcher.cwd ? { cwd: launcher.cwd } : {}),
+    });
+    let ready!: () => void;
+    const isReady = new Promise<void>((resolve) => (ready = resolve));
+    const load = new LoadProcess(child, outFile, init.onProgress, ready);
+    await Promise.race([isReady, load.done.then(() => {})]);
+    return load;
+  }
+
+  /** Sends a command (nothing once the process is gone). */
+  send(command: LoadCommand): void {
+    const stdin = this.#child.stdin;
+    if (stdin && !stdin.destroyed && this.#child.exitCode === null) stdin.write(`${JSON.stringify(command)}\n`);
+  }
+
+  /** Ends its stdin (which stops its clients) and kills it if it has not exited within 5 s. */
+  async close(): Promise<void> {
+    const child = this.#child;
+    this.done.catch(() => {});
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.stdin?.end();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, 5_000)))]);
+    clearTimeout(timer);
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  }
 }

@@ -328,13 +328,7 @@ class Simulation {
       latency: latencies(h),
       siblings: siblings(h),
       ...siblingLimitReport(h, t0),
-      ...(workload.type === "ycsb"
-        ? { staleReads: staleReads(h), sessions: sessionViolations(h) }
-        : workload.type === "crdt"
-        ? { crdt: crdtUpdates(h, workload.datatype) }
-        : workload.type === "register"
-        ? { linearizability: linearizability(h) }
-        : { lostWrites: lostWrites(h) }),
+      ...workloadChecks(h, workload),
       ...(scalingReport ? { scaling: scalingReport } : {}),
       convergence,
       network: { ...this.#network.stats },
@@ -745,6 +739,23 @@ class Simulation {
     }
     return { keys: keys.length, divergent: divergent.length, examples: divergent.slice(0, 10) };
   }
+}
+
+/**
+ * What the checkers of `workload`'s type find in `history`: stale reads and session violations
+ * (YCSB), CRDT updates lost or doubled, linearizability (register), lost acknowledged adds (set).
+ */
+export function workloadChecks(
+  history: History,
+  workload: Scenario["workload"],
+): Pick<RunReport, "staleReads" | "sessions" | "crdt" | "linearizability" | "lostWrites"> {
+  return workload.type === "ycsb"
+    ? { staleReads: staleReads(history), sessions: sessionViolations(history) }
+    : workload.type === "crdt"
+    ? { crdt: crdtUpdates(history, workload.datatype) }
+    : workload.type === "register"
+    ? { linearizability: linearizability(history) }
+    : { lostWrites: lostWrites(history) };
 }
 
 function siblingLimitReport(history: History, t0: number): { siblingLimit?: SiblingLimitReport } {
