@@ -20,7 +20,7 @@ import { SeededRandom } from "../core/runtime/seeded-random.ts";
 import type { Consistency } from "../core/model/settings.ts";
 import { RingforgeClient } from "../client/ringforge-client.ts";
 import { History, type OperationRecord } from "../sim/history.ts";
-import { parseScenario } from "../sim/scenario.ts";
+import { parseScenario, type Scenario } from "../sim/scenario.ts";
 import { WorkloadDriver, type WorkloadRequests, type WorkloadWorld } from "../sim/workloads.ts";
 import { parseWith } from "../core/build/plugin.ts";
 
@@ -36,8 +36,11 @@ export interface LoadSpec {
   readonly consistency: Consistency;
   /** A request's time limit as the node applies it, ms; the client gives up a little later. */
   readonly limitMs: number;
-  /** The clients stop starting operations this long after they start (after the load phase), ms. */
-  readonly deadlineMs: number;
+  /**
+   * The clients start no operation later than this, ms after `go` (the load phase included);
+   * the scenario's `durationMs`, counted from the clients' start, may stop them sooner.
+   */
+  readonly stopAtMs: number;
   /** The most HTTP requests the clients send; the clients stop when they reach it. */
   readonly maxRequests: number;
 }
@@ -55,10 +58,13 @@ export type LoadCommand =
 export type LoadEvent =
   /** The spec is read and the clients are ready for `go`. */
   | { readonly event: "ready" }
-  /** The load phase (YCSB's) is over and the clients start: fault times count from `at` (ms since `go`). */
-  | { readonly event: "started"; readonly at: number }
-  /** Client operations finished so far. */
-  | { readonly event: "progress"; readonly done: number; readonly total: number }
+  /**
+   * The load phase (YCSB's) is over and the clients start: fault times count from `at` (ms
+   * since `go`, which came at `goAt`, as `performance.timeOrigin + performance.now()`).
+   */
+  | { readonly event: "started"; readonly at: number; readonly goAt: number }
+  /** Client operations finished so far, `at` ms since `go`. */
+  | { readonly event: "progress"; readonly done: number; readonly total: number; readonly at: number }
   /** The clients are done; the history is in the `--out` file. */
   | { readonly event: "done"; readonly requests: number };
 
@@ -82,7 +88,7 @@ const specSchema = z.object({
   urls: z.record(z.string(), z.string().url()),
   consistency: z.enum(["count", "local-quorum", "each-quorum", "linearizable"]),
   limitMs: z.number().positive(),
-  deadlineMs: z.number().nonnegative(),
+  stopAtMs: z.number().nonnegative(),
   maxRequests: z.number().int().positive(),
 }).strict() as unknown as z.ZodType<LoadSpec, unknown>;
 
@@ -117,7 +123,7 @@ export async function runLoadProcess(specFile: string, outFile: string): Promise
   const spec = parseWith(specSchema, raw);
   const scenario = parseScenario(spec.scenario);
   const emit = (event: LoadEvent) => process.stdout.write(`${JSON.stringify(event)}\n`);
-  const load = new LoadClients(spec, scenario.requestTimeoutMs, (done, total) => emit({ event: "progress", done, total }));
+  const load = new LoadClients(spec, scenario, (done, total, at) => emit({ event: "progress", done, total, at }));
   const driver = new WorkloadDriver(load.world, scenario);
 
   let go!: () => void;
@@ -140,28 +146,33 @@ export async function runLoadProcess(specFile: string, outFile: string): Promise
     load.stop();
     go();
   });
-  emit({ event: "ready" });
-  await started;
-  load.start();
-  if (!load.stopped()) {
-    await driver.load();
-    const at = load.world.now();
-    emit({ event: "started", at });
-    await driver.run(at + spec.deadlineMs);
+  try {
+    emit({ event: "ready" });
+    await started;
+    load.start();
+    if (!load.stopped()) {
+      await driver.load();
+      const at = load.world.now();
+      emit({ event: "started", at, goAt: load.goAt });
+      await driver.run(Math.min(at + (scenario.durationMs ?? Infinity), spec.stopAtMs));
+    }
+    const output: LoadOutput = {
+      goAt: load.goAt,
+      operations: load.history.operations,
+      faults: load.history.faults,
+      requests: load.requests,
+      touched: [...driver.touched],
+    };
+    await writeFile(outFile, JSON.stringify(output));
+    // Written through before the caller exits (a pipe's writes are asynchronous).
+    await new Promise<void>((resolve) =>
+      process.stdout.write(`${JSON.stringify({ event: "done", requests: load.requests })}\n`, () => resolve())
+    );
+  } finally {
+    // An open stdin would hold the process after a failure as well as after success.
+    lines.close();
+    process.stdin.destroy();
   }
-  const output: LoadOutput = {
-    goAt: load.goAt,
-    operations: load.history.operations,
-    faults: load.history.faults,
-    requests: load.requests,
-    touched: [...driver.touched],
-  };
-  await writeFile(outFile, JSON.stringify(output));
-  lines.close();
-  // Written through before the caller exits (a pipe's writes are asynchronous).
-  await new Promise<void>((resolve) =>
-    process.stdout.write(`${JSON.stringify({ event: "done", requests: load.requests })}\n`, () => resolve())
-  );
 }
 
 /** The clients' side of a real run: HTTP clients of the nodes, wall-clock time, the request bound. */
@@ -179,9 +190,9 @@ class LoadClients {
   #stopped = false;
   #lastProgress = 0;
 
-  constructor(spec: LoadSpec, timeoutMs: number | undefined, progress: (done: number, total: number) => void) {
+  constructor(spec: LoadSpec, scenario: Scenario, progress: (done: number, total: number, at: number) => void) {
     this.#spec = spec;
-    const scenario = parseScenario(spec.scenario);
+    const timeoutMs = scenario.requestTimeoutMs;
     this.#clientCount = scenario.workload.type === "membership" ? 1 : scenario.workload.clients;
     // The simulator's stream for this seed: the same choices of operation, key, node and think time.
     const random = new SeededRandom(spec.seed).fork("workload");
@@ -206,7 +217,7 @@ class LoadClients {
         const now = performance.now();
         if (done < total && now - this.#lastProgress < PROGRESS_EVERY_MS) return;
         this.#lastProgress = now;
-        progress(done, total);
+        progress(done, total, Math.round(this.#now()));
       },
     };
   }

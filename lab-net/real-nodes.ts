@@ -53,10 +53,12 @@ export type RealNodeState = "absent" | "starting" | "up" | "paused" | "down";
 
 /** A node's clock as the harness set it (see `POST /admin/clock`). */
 export interface RealNodeClock {
-  /** Offset from the machine's clock, ms. */
-  offsetMs: number;
+  /** Offset from the machine's clock at `since`, ms. */
+  readonly offsetMs: number;
   /** How fast the offset grows, ms per ms. */
-  driftRate: number;
+  readonly driftRate: number;
+  /** When it was set (`performance.now()`). */
+  readonly since: number;
 }
 
 /** What {@link RealNodes} starts nodes with. */
@@ -76,6 +78,9 @@ export interface RealNodesInit {
   /** The nodes' log level. */
   readonly logLevel: "debug" | "info" | "warn" | "error";
 }
+
+/** How long `ringforge leave` may take (it sends two requests), ms. */
+const LEAVE_CLI_MS = 15_000;
 
 /** How much of a node's output is kept for error messages. */
 const OUTPUT_TAIL = 4096;
@@ -102,7 +107,13 @@ export class RealNodes {
   constructor(init: RealNodesInit) {
     this.#init = init;
     for (const id of init.network.nodes) {
-      this.#nodes.set(id, { child: undefined, state: "absent", output: "", leaving: false, clock: { offsetMs: 0, driftRate: 0 } });
+      this.#nodes.set(id, {
+        child: undefined,
+        state: "absent",
+        output: "",
+        leaving: false,
+        clock: { offsetMs: 0, driftRate: 0, since: 0 },
+      });
     }
   }
 
@@ -186,7 +197,7 @@ export class RealNodes {
   /** SIGSTOP: the process stops where it is (a running node only). */
   pause(id: string): void {
     const node = this.#node(id);
-    if (node.state !== "up" && node.state !== "starting") return;
+    if (node.state !== "up") return;
     signal(node.child, "SIGSTOP");
     node.state = "paused";
   }
@@ -203,6 +214,8 @@ export class RealNodes {
   async kill(id: string): Promise<void> {
     const node = this.#node(id);
     const child = node.child;
+    // A node that left, or has not joined yet, stays out of the ring: nothing restarts it.
+    if (node.state === "absent") return;
     node.state = "down";
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once("exit", resolve));
@@ -221,7 +234,8 @@ export class RealNodes {
   async leave(id: string, ms: number): Promise<void> {
     const node = this.#node(id);
     const child = node.child;
-    if (!child || (node.state !== "up" && node.state !== "paused")) {
+    // A paused node could not answer `ringforge leave`, nor hand anything off.
+    if (!child || node.state !== "up") {
       throw new NotRunningError(`node ${id} (it is ${node.state}: only a running node can leave)`);
     }
     const { launcher } = this.#init;
@@ -234,10 +248,13 @@ export class RealNodes {
     let output = "";
     cli.stdout?.on("data", (d: Buffer) => (output += d.toString()));
     cli.stderr?.on("data", (d: Buffer) => (output += d.toString()));
+    // The CLI asks the node which it is, then tells it to leave: two requests, bounded.
+    const cliTimer = setTimeout(() => cli.kill("SIGKILL"), LEAVE_CLI_MS);
     const code = await new Promise<number | null>((resolve) => {
       cli.once("exit", (c) => resolve(c));
       cli.once("error", () => resolve(-1));
     });
+    clearTimeout(cliTimer);
     if (code !== 0) {
       node.leaving = false;
       throw new InvalidRequestError(`ringforge leave ${id} failed: ${output.trim().replace(/^ringforge: /, "").slice(-400)}`, { node: id });
@@ -249,10 +266,16 @@ export class RealNodes {
     if (outcome === "late") throw new TimeoutError(`waiting for node ${id} to leave`, ms, { node: id });
   }
 
-  /** Records `id`'s clock, which its next start keeps (the running process is told by the caller). */
-  setClock(id: string, clock: Partial<RealNodeClock>): void {
+  /**
+   * Records `id`'s clock, which its next start keeps (the running process is told by the
+   * caller): a step sets the offset, a rate keeps the offset gained so far, as
+   * `POST /admin/clock` does.
+   */
+  setClock(id: string, clock: Partial<Pick<RealNodeClock, "offsetMs" | "driftRate">>): void {
     const node = this.#node(id);
-    node.clock = { ...node.clock, ...clock };
+    const now = performance.now();
+    const offsetMs = clock.offsetMs ?? offsetNow(node.clock, now);
+    node.clock = { offsetMs, driftRate: clock.driftRate ?? node.clock.driftRate, since: now };
   }
 
   /** Kills every node still running. */
@@ -282,7 +305,11 @@ export class RealNodes {
       // network is the only delay.
       store: { ...store, transport: "tcp" },
       runId,
-      ...(clock.offsetMs !== 0 || clock.driftRate !== 0 ? { clock } : {}),
+      // The clock as it reads now, drift included: a restart keeps it, as a machine's clock
+      // survives a process crash.
+      ...(clock.offsetMs !== 0 || clock.driftRate !== 0
+        ? { clock: { offsetMs: offsetNow(clock, performance.now()), driftRate: clock.driftRate } }
+        : {}),
     };
   }
 }
@@ -313,4 +340,9 @@ async function probe(url: string): Promise<{ runId?: string } | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** `clock`'s offset at `now` (`performance.now()`), drift included. */
+function offsetNow(clock: RealNodeClock, now: number): number {
+  return clock.offsetMs + clock.driftRate * (now - clock.since);
 }

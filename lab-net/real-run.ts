@@ -23,7 +23,7 @@ import { createInterface } from "node:readline";
 import { resolveStoreConfig, type StoreConfig } from "../core/build/config.ts";
 import type { PluginRegistry } from "../core/build/registry.ts";
 import { standaloneContext } from "../core/build/standalone-context.ts";
-import { InvalidRequestError, NotRunningError, RingforgeError } from "../core/errors.ts";
+import { InvalidRequestError, NotRunningError, RingforgeError, TimeoutError } from "../core/errors.ts";
 import type { MemberInfo, Partitioner } from "../core/interfaces/partitioner.ts";
 import type { Consistency } from "../core/model/settings.ts";
 import { SeededRandom } from "../core/runtime/seeded-random.ts";
@@ -85,7 +85,10 @@ const MAX_RUN_MS = 60_000;
 /** How long a final read keeps trying, ms. */
 const FINAL_READ_MS = 10_000;
 
-/** How long a node has to start or restart, ms. */
+/** How long the load process has to stop its clients and write its history once told to, ms. */
+const STOP_MS = 5_000;
+
+/** How long a node (or the load process) has to start or restart, ms. */
 const START_MS = 30_000;
 
 /** How long a join (start, stream, ring change) or a leave (hand-off, exit) may take, ms. */
@@ -250,16 +253,23 @@ interface RealRunInit {
  */
 class RealRun {
   readonly #init: RealRunInit;
-  /** What this process records: the faults, the final reads. */
+  /** What this process records: the faults. */
   readonly #own = new History();
+  /** This process's final reads (their own history, merged into the report's). */
+  readonly #finals = new History();
   readonly #clients = new Map<string, RingforgeClient>();
   /** Fault changes in progress, so the final heal waits for them. */
   readonly #applying: Promise<void>[] = [];
+  /** Nodes being decommissioned: no client is sent to them any more. */
+  readonly #draining = new Set<string>();
   /** The node list the load process has last been told. */
   #announced = "";
   #load: LoadProcess | undefined;
+  /** What the load process recorded, once it is done. */
+  #output: LoadOutput | undefined;
+  #convergence: Convergence | undefined;
   /** When `go` was sent, as `performance.timeOrigin + performance.now()`. */
-  #t0 = 0;
+  #t0 = performance.timeOrigin + performance.now();
   #stopped = false;
 
   constructor(init: RealRunInit) {
@@ -273,7 +283,6 @@ class RealRun {
 
   async run(): Promise<RunResult> {
     const { scenario, maxRunMs } = this.#init;
-    let outcome: { convergence: Convergence; history: History } | undefined;
     let limit: ReturnType<typeof setTimeout> | undefined;
     const cut = new Promise<void>((resolve) => {
       limit = setTimeout(() => {
@@ -283,7 +292,7 @@ class RealRun {
         resolve();
       }, maxRunMs);
     });
-    const body = this.#body().then((o) => void (outcome = o));
+    const body = this.#body();
     // Cut short, the rest goes on in the background until the processes are killed: its
     // failures then are not the run's.
     body.catch(() => {});
@@ -291,13 +300,18 @@ class RealRun {
       await Promise.race([body, cut]);
       // A failure of the run itself (the load process died): report it, not a half history.
       if (!this.#stopped) await body;
+      // Cut short while the clients ran: what they recorded until they stopped still counts.
+      else if (!this.#output && this.#load) {
+        await Promise.race([this.#load.done.then((o) => void (this.#output = o), () => {}), delay(STOP_MS)]);
+      }
     } finally {
       clearTimeout(limit);
       this.#stopped = true;
       await this.#load?.close();
     }
-    const h = outcome?.history ?? this.#own;
-    const c = outcome?.convergence ?? { keys: 0, divergent: 0, examples: [] };
+    const h = this.#history();
+    // A run cut short before its end has no convergence check: its keys are not counted as agreeing.
+    const c = this.#convergence ?? { keys: this.#output?.touched.length ?? 0, divergent: 0, examples: [], unchecked: true };
     const refused = h.operations.filter((op) => op.error === "RINGFORGE_SIBLING_LIMIT");
     const report: RunReport = {
       config: this.#init.name,
@@ -322,59 +336,73 @@ class RealRun {
     return { report, history: h };
   }
 
-  async #body(): Promise<{ convergence: Convergence; history: History }> {
+  /**
+   * The run's history: the load process's operations and notes (in this process's time), this
+   * process's final reads, and every fault in time order.
+   */
+  #history(): History {
+    const history = new History();
+    const output = this.#output;
+    const shift = output ? output.goAt - this.#t0 : 0;
+    for (const op of output?.operations ?? []) history.record({ ...op, start: op.start + shift, end: op.end + shift });
+    for (const op of this.#finals.operations) history.record(op);
+    const faults = [...(output?.faults ?? []).map((f) => ({ at: f.at + shift, fault: f.fault })), ...this.#own.faults];
+    for (const f of faults.sort((a, b) => a.at - b.at)) history.fault(f.at, f.fault);
+    return history;
+  }
+
+  async #body(): Promise<void> {
     const { scenario, faults, maxRunMs, nodes, n } = this.#init;
     const load = this.#load = await LoadProcess.start(this.#spec(), this.#init);
+    await load.ready;
+    if (this.#stopped) return;
     this.#announce();
     this.#t0 = performance.timeOrigin + performance.now();
     load.send({ command: "go" });
     // Fault times count from the end of the load phase, when the clients start.
-    const startedAt = await load.started;
+    const at = await load.started;
+    if (this.#stopped) return;
+    // It ended before its clients started: `done` says why.
+    if (load.goAt === 0) await load.done;
+    const startedAt = at + (load.goAt - this.#t0);
     const timers = faults.map((fault) =>
       setTimeout(() => this.#applying.push(this.#apply(fault)), Math.max(0, startedAt + fault.at - this.now))
     );
-    let output: LoadOutput;
     try {
-      output = await load.done;
+      this.#output = await load.done;
       const lastFault = faults.length ? startedAt + faults[faults.length - 1]!.at : 0;
       if (lastFault > this.now) await this.#sleep(Math.min(lastFault - this.now + 1, maxRunMs - this.now));
     } finally {
       for (const timer of timers) clearTimeout(timer);
     }
+    if (this.#stopped) return;
     await this.#healAll();
     await this.#sleep(scenario.quiesceMs);
-    // The load process's history, in this process's time, then this process's final reads.
-    const history = new History();
-    const shift = output.goAt - this.#t0;
-    for (const op of output.operations) history.record({ ...op, start: op.start + shift, end: op.end + shift });
-    const driver = new WorkloadDriver(this.#world(history), scenario);
-    for (const key of output.touched) driver.touched.add(key);
-    if (scenario.finalReads !== false) {
+    const driver = new WorkloadDriver(this.#world(this.#finals), scenario);
+    for (const key of this.#output.touched) driver.touched.add(key);
+    if (scenario.finalReads !== false && !this.#stopped) {
       const node = nodes.ids.find((id) => nodes.state(id) === "up") ?? nodes.ids[0]!;
       // A read that needs every replica waits for redialled peers (TCP back-off after a partition).
       await driver.finalReads(node, n, FINAL_READ_MS);
       await this.#sleep(scenario.quiesceMs);
     }
-    const convergence = await this.#convergence(driver.touched);
-    const faultsSeen = [...output.faults.map((f) => ({ at: f.at + shift, fault: f.fault })), ...this.#own.faults];
-    for (const f of faultsSeen.sort((a, b) => a.at - b.at)) history.fault(f.at, f.fault);
-    return { convergence, history };
+    if (!this.#stopped) this.#convergence = await this.#checkReplicas(driver.touched);
   }
 
   /** The load process's spec: this run's scenario, seed, nodes and bounds. */
   #spec(): LoadSpec {
     const { scenario, seed, nodes, consistency, limitMs, maxRunMs, maxRequests } = this.#init;
-    // The clients stop early enough for the end of the run to fit in the time limit: the
-    // waits for faults and quiescence, and a few requests' time.
+    // The clients stop early enough for the end of the run to fit in the time limit (counted
+    // from `go`, the load phase included): the waits for faults and quiescence, the final
+    // reads, and a few requests' time.
     const reserve = 2 * scenario.quiesceMs + 2 * (limitMs + CLIENT_GRACE_MS) + FINAL_READ_MS + 1000;
-    const deadlineMs = Math.min(scenario.durationMs ?? Infinity, Math.max(1000, maxRunMs - reserve));
     return {
       scenario,
       seed,
       urls: Object.fromEntries(nodes.ids.map((id) => [id, nodes.url(id)])),
       consistency,
       limitMs,
-      deadlineMs,
+      stopAtMs: Math.max(1000, maxRunMs - reserve),
       maxRequests,
     };
   }
@@ -393,7 +421,11 @@ class RealRun {
       loadNodes: () => [],
       direct: (id) => this.#client(id),
       stopped: () => this.#stopped,
-      codeOf: (error) => (error instanceof RingforgeError ? error.code : "unexpected"),
+      codeOf: (error) => {
+        if (error instanceof RingforgeError) return error.code;
+        this.#own.fault(this.now, `unexpected client error: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+        return "unexpected";
+      },
     };
   }
 
@@ -401,7 +433,7 @@ class RealRun {
   #announce(): void {
     const { nodes } = this.#init;
     // A paused node looks alive to a client: it is sent requests, which time out.
-    const up = nodes.ids.filter((id) => nodes.state(id) === "up" || nodes.state(id) === "paused");
+    const up = nodes.ids.filter((id) => (nodes.state(id) === "up" || nodes.state(id) === "paused") && !this.#draining.has(id));
     const text = up.join(",");
     if (text === this.#announced) return;
     this.#announced = text;
@@ -458,9 +490,14 @@ class RealRun {
           return this.#announce();
         case "leave":
           record(`leave ${fault.node}`);
-          // Its clients stop sending to it first, as they would to a node being drained.
+          // The clients stop sending to it first, as they would to a node being drained.
+          this.#draining.add(fault.node);
           this.#announce();
-          await nodes.leave(fault.node, MEMBERSHIP_MS);
+          try {
+            await nodes.leave(fault.node, MEMBERSHIP_MS);
+          } finally {
+            this.#draining.delete(fault.node);
+          }
           this.#own.fault(this.now, `left ${fault.node}`);
           return this.#announce();
         case "skew":
@@ -522,7 +559,7 @@ class RealRun {
    * not clocks, so two records that differ only in their clocks count as equal here (the
    * simulator compares whole records).
    */
-  async #convergence(touched: ReadonlySet<string>): Promise<Convergence> {
+  async #checkReplicas(touched: ReadonlySet<string>): Promise<Convergence> {
     const { partitioner, n, nodes, members } = this.#init;
     const present = nodes.ids.filter((id) => nodes.state(id) !== "absent");
     partitioner.setMembers(present.map((id) => members.find((m) => m.id === id) ?? { id }));
@@ -555,33 +592,51 @@ class RealRun {
 /**
  * The load process of one run (see lab-net/load-process.ts): started with the same launcher as
  * the nodes (`ringforge lab-load`), on the host; commands go to its stdin, events come from its
- * stdout.
+ * stdout. Every way it can end (an exit, a failed spawn, a broken pipe, an unreadable history)
+ * settles {@link done}.
  */
 class LoadProcess {
   readonly #child: ChildProcess;
   readonly #outFile: string;
   #output = "";
-  /** Resolves with the clients' start (ms since go) once the load phase is over. */
+  /** Resolves once it has read its spec (rejects if it ends first or takes longer than 30 s). */
+  readonly ready: Promise<void>;
+  /** Resolves with the clients' start (ms since go, in its time) once the load phase is over. */
   readonly started: Promise<number>;
-  /** Resolves with what the load process recorded once its clients are done. */
+  /** Resolves with what it recorded once its clients are done; rejects if it ends otherwise. */
   readonly done: Promise<LoadOutput>;
+  /** When it received `go`, as `performance.timeOrigin + performance.now()` (known once started). */
+  goAt = 0;
 
-  private constructor(child: ChildProcess, outFile: string, onProgress: RunOptions["onProgress"], ready: () => void) {
+  private constructor(child: ChildProcess, outFile: string, onProgress: RunOptions["onProgress"]) {
     this.#child = child;
     this.#outFile = outFile;
+    let ready!: () => void;
     let started!: (at: number) => void;
     let done!: (output: LoadOutput) => void;
     let failed!: (error: Error) => void;
+    const readyOrNot = new Promise<void>((resolve) => (ready = resolve));
     this.started = new Promise<number>((resolve) => (started = resolve));
-    const finished = new Promise<LoadOutput>((resolve, reject) => {
+    this.done = new Promise<LoadOutput>((resolve, reject) => {
       done = resolve;
       failed = reject;
     });
-    this.done = finished;
-    // A load process that dies before it starts the clients fails the run through `done`.
-    finished.catch(() => started(0));
+    this.done.catch(() => {});
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TimeoutError("waiting for the load process to start", START_MS, {})), START_MS);
+    });
+    this.ready = Promise.race([readyOrNot, late, this.done.then(() => {})]).finally(() => clearTimeout(timer));
+    this.ready.catch(() => {});
+    // A load process that ends before it starts the clients fails the run through `done`.
+    this.done.catch(() => started(0));
     const keep = (data: Buffer) => (this.#output = (this.#output + data.toString()).slice(-4096));
+    const died = (what: string) =>
+      failed(new NotRunningError(`the load process (${what}: ${this.#output.trim().slice(-600) || "no output"})`));
     child.stderr?.on("data", keep);
+    child.once("error", (error) => died(`it could not run: ${error.message}`));
+    // A late command to a process that has just exited: the exit is what matters.
+    child.stdin?.on("error", () => {});
     createInterface({ input: child.stdout! }).on("line", (line) => {
       let event: LoadEvent;
       try {
@@ -591,26 +646,22 @@ class LoadProcess {
         return;
       }
       if (event.event === "ready") ready();
-      else if (event.event === "started") started(event.at);
-      else if (event.event === "progress") onProgress?.({ done: event.done, total: event.total, virtualMs: 0 });
+      else if (event.event === "started") {
+        this.goAt = event.goAt;
+        started(event.at);
+      } else if (event.event === "progress") onProgress?.({ done: event.done, total: event.total, virtualMs: event.at });
       else if (event.event === "done") {
-        readFile(this.#outFile, "utf8").then((text) => done(JSON.parse(text) as LoadOutput), failed);
+        readFile(this.#outFile, "utf8").then((text) => JSON.parse(text) as LoadOutput).then(
+          done,
+          (error: Error) => died(`its history is unreadable: ${error.message}`),
+        );
       }
     });
-    child.once("exit", (code, signal) => {
-      // `done` has come first when all went well; otherwise the run fails with its output.
-      setTimeout(
-        () => failed(new NotRunningError(`the load process (it exited with ${signal ?? code}: ${this.#output.trim().slice(-600)})`)),
-        1000,
-      );
-    });
+    // `done` has come first when all went well (reading the file takes a moment: wait for it).
+    child.once("exit", (code, signal) => setTimeout(() => died(`it exited with ${signal ?? code}`), 1000));
   }
 
-  /**
-   * Writes `spec`, starts the load process and waits for it to be ready.
-   *
-   * @throws {NotRunningError} when it exits first
-   */
+  /** Writes `spec` and starts the load process (see {@link ready}). */
   static async start(spec: LoadSpec, init: RealRunInit): Promise<LoadProcess> {
     const specFile = path.join(init.dir, "load-spec.json");
     const outFile = path.join(init.dir, "load-history.json");
@@ -620,29 +671,29 @@ class LoadProcess {
       stdio: ["pipe", "pipe", "pipe"],
       ...(launcher.cwd ? { cwd: launcher.cwd } : {}),
     });
-    let ready!: () => void;
-    const isReady = new Promise<void>((resolve) => (ready = resolve));
-    const load = new LoadProcess(child, outFile, init.onProgress, ready);
-    await Promise.race([isReady, load.done.then(() => {})]);
-    return load;
+    return new LoadProcess(child, outFile, init.onProgress);
   }
 
   /** Sends a command (nothing once the process is gone). */
   send(command: LoadCommand): void {
     const stdin = this.#child.stdin;
-    if (stdin && !stdin.destroyed && this.#child.exitCode === null) stdin.write(`${JSON.stringify(command)}\n`);
+    if (stdin && stdin.writable && this.#child.exitCode === null && this.#child.signalCode === null) {
+      stdin.write(`${JSON.stringify(command)}\n`);
+    }
   }
 
   /** Ends its stdin (which stops its clients) and kills it if it has not exited within 5 s. */
   async close(): Promise<void> {
     const child = this.#child;
-    this.done.catch(() => {});
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once("exit", resolve));
     child.stdin?.end();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, 5_000)))]);
-    clearTimeout(timer);
+    await Promise.race([exited, delay(STOP_MS)]);
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   }
+}
+
+/** Resolves after `ms` (wall clock). */
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -13,15 +13,29 @@ import { systemClock } from "../core/runtime/system-runtime.ts";
 import type { ClockSetting, ClockStatus } from "../client/node-status.ts";
 
 /**
+ * The largest offset, ms: a year. Any skew a test means fits; a wild value (1e300) would stamp
+ * last-write-wins timestamps no later write could beat, and they stay after the clock is reset.
+ */
+const MAX_OFFSET_MS = 365 * 24 * 3600 * 1000;
+
+/** The fastest drift: twice the machine's rate (real oscillators are off by parts per million). */
+const MAX_DRIFT_RATE = 1;
+
+/**
  * The fields of a clock setting, as the node config's `clock` and the body of `POST
  * /admin/clock` give them: the bounds of {@link DriftingClock} (and of the lab's faults).
  */
 export const clockSettingSchema: z.ZodType<ClockSetting, unknown> = z
   .object({
-    offsetMs: z.number({ error: "a clock offset must be a finite number of ms" }).optional(),
+    offsetMs: z
+      .number({ error: "a clock offset must be a finite number of ms" })
+      .min(-MAX_OFFSET_MS, "a clock offset must be within a year (31,536,000,000 ms) of the machine's clock")
+      .max(MAX_OFFSET_MS, "a clock offset must be within a year (31,536,000,000 ms) of the machine's clock")
+      .optional(),
     driftRate: z
       .number({ error: "a drift rate must be a finite number" })
       .gt(-1, "a drift rate must be above -1 (a clock that stops or runs backwards)")
+      .max(MAX_DRIFT_RATE, "a drift rate must be at most 1 (a clock twice as fast)")
       .optional(),
   })
   .strict() as unknown as z.ZodType<ClockSetting, unknown>;

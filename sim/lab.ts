@@ -203,7 +203,9 @@ export function comparisonRows(comparison: Comparison): ComparisonRow[] {
         fmt(first[Math.floor(first.length / 2)]! / 1000)
       } s (median)`;
     }
-    cells["divergent keys"] = `${sum(runs.map((r) => r.convergence.divergent))} of ${sum(runs.map((r) => r.convergence.keys))}`;
+    const unchecked = runs.filter((r) => r.convergence.unchecked).length;
+    cells["divergent keys"] = `${sum(runs.map((r) => r.convergence.divergent))} of ${sum(runs.map((r) => r.convergence.keys))}` +
+      (unchecked > 0 ? ` (${unchecked} run(s) cut short: not checked)` : "");
     const p = (kind: "read" | "write" | "add" | "increment", q: "p50" | "p99") =>
       mean(runs.map((r) => r.latency[kind]?.[q]).filter((x): x is number => x !== undefined));
     const writeKind = runs.some((r) => r.latency.add) ? "add" : runs.some((r) => r.latency.increment) ? "increment" : "write";

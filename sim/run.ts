@@ -68,6 +68,11 @@ export interface Convergence {
   readonly divergent: number;
   /** Some divergent keys (at most 10). */
   readonly examples: readonly string[];
+  /**
+   * True when the run was cut short before its replicas were compared (a real run's time
+   * limit): `divergent` then says nothing.
+   */
+  readonly unchecked?: boolean;
 }
 
 /** The membership workload's verdict, with the detector and its knobs. */

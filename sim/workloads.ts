@@ -188,13 +188,15 @@ export class WorkloadDriver {
 
   /**
    * Reads every touched key with `r` replies (R = N: every replica answers, so read repair
-   * reaches each) through `node`, in key order. A failed read tries again every 200 ms for up
-   * to `retryMs` (a real run: a redialled peer comes back after its back-off); 0 records the
-   * first failure.
+   * reaches each) through `node`, in key order. A failed read tries again every 200 ms until
+   * `retryMs` after the first read began (a real run: a redialled peer comes back after its
+   * back-off); 0 records the first failure.
    */
   async finalReads(node: string, r: number, retryMs = 0): Promise<void> {
     const w = this.#scenario.workload;
     const world = this.#world;
+    // One budget for all the keys: a replica that stays away costs it once, not once per key.
+    const giveUp = this.#now + retryMs;
     for (const key of [...this.touched].sort()) {
       if (world.stopped()) return;
       const start = this.#now;
@@ -211,7 +213,7 @@ export class WorkloadDriver {
           const obsolete = w.type === "set" ? obsoleteSiblings(read.values.map((v) => setCodec("").decode(v))) : undefined;
           this.#recordRead(-1, "final-read", key, node, start, read.values.length, ids, obsolete);
         } catch (error) {
-          if (this.#now < start + retryMs && !world.stopped()) {
+          if (this.#now < giveUp && !world.stopped()) {
             await world.sleep(FINAL_READ_RETRY_MS);
             continue;
           }
