@@ -34,6 +34,7 @@ import {
   NotRootError,
   requireNetnsPrerequisites,
 } from "../lab-net/index.ts";
+import { realNetworkRuns } from "./support/netns-gate.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const isDeno = "Deno" in globalThis;
@@ -45,13 +46,7 @@ const FAIL_MS = 600;
 /** ...and one expected to succeed this long. */
 const OK_MS = 5_000;
 
-const problem = netnsPrerequisiteProblem();
-const required = process.env.RINGFORGE_REQUIRE_NETNS === "1";
-if (problem) {
-  if (required) throw new Error(`RINGFORGE_REQUIRE_NETNS=1 but ${problem.message}`);
-  console.warn(`real network tests skipped: ${problem.message}`);
-}
-const runs = problem === undefined;
+const runs = realNetworkRuns("real network tests");
 
 /**
  * The agent in each namespace: answers GET / with its node id; GET /probe?url=&ms= fetches a URL

@@ -9,21 +9,14 @@
  * Needs root, `ip` and `iptables`; without them the test says it was skipped and why, unless
  * `RINGFORGE_REQUIRE_NETNS=1` (set by `.ci/run`), where a missing prerequisite fails it.
  */
-import process from "node:process";
 import { describe, it } from "@std/testing/bdd";
 import { assert, assertEquals } from "@std/assert";
-import { netnsPrerequisiteProblem } from "../lab-net/index.ts";
 import { runRealScenario } from "../lab-net/real-run.ts";
 import { builtinPlugins } from "../plugins/index.ts";
 import { parseScenario } from "../sim/scenario.ts";
+import { realNetworkRuns } from "./support/netns-gate.ts";
 
-const problem = netnsPrerequisiteProblem();
-const required = process.env.RINGFORGE_REQUIRE_NETNS === "1";
-if (problem) {
-  if (required) throw new Error(`RINGFORGE_REQUIRE_NETNS=1 but ${problem.message}`);
-  console.warn(`real network membership test skipped: ${problem.message}`);
-}
-const runs = problem === undefined;
+const runs = realNetworkRuns("real network membership test");
 
 const scenario = parseScenario({
   name: "real-ycsb-membership",
