@@ -10,7 +10,7 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import type { StoreConfig } from "../core/build/config.ts";
+import type { PluginRef, StoreConfig } from "../core/build/config.ts";
 import { InvalidRequestError, NotRunningError, TimeoutError } from "../core/errors.ts";
 import type { NetnsNetwork } from "./netns-network.ts";
 
@@ -303,7 +303,7 @@ export class RealNodes {
       logLevel,
       // The simulator's in-process transport (and its latency options) becomes tcp: the real
       // network is the only delay.
-      store: { ...store, transport: "tcp" },
+      store: { ...store, transport: "tcp", ...(store.engine === undefined ? {} : { engine: inRunDirectory(store.engine) }) },
       runId,
       // The clock as it reads now, drift included: a restart keeps it, as a machine's clock
       // survives a process crash.
@@ -345,4 +345,15 @@ async function probe(url: string): Promise<{ runId?: string } | undefined> {
 /** `clock`'s offset at `now` (`performance.now()`), drift included. */
 function offsetNow(clock: RealNodeClock, now: number): number {
   return clock.offsetMs + clock.driftRate * (now - clock.since);
+}
+
+/**
+ * An engine choice with its `directory` left to the node process, which puts it in the run's
+ * data directory (`<dataDir>/<id>`): a config's own directory (`"data"`, relative to wherever the
+ * command runs) would put every run's files in one place, outside what the run removes.
+ */
+function inRunDirectory(engine: PluginRef): PluginRef {
+  if (typeof engine === "string" || engine.options?.directory === undefined) return engine;
+  const { directory: _, ...options } = engine.options;
+  return { ...engine, options };
 }

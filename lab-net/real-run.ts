@@ -163,6 +163,7 @@ export async function runRealScenario(
       partitioner,
       n: store.replication.n,
       consistency: store.replication.consistency ?? "count",
+      volatileEngine: store.plugins.engine.plugin.name === "memory",
       limitMs: scenario.requestTimeoutMs ?? store.requestTimeoutMs,
       maxRunMs: Math.min(options.maxRunMs ?? MAX_RUN_MS, 2 ** 31 - 1),
       maxRequests: options.maxRequests ?? 10 * planned + 1000,
@@ -237,6 +238,11 @@ interface RealRunInit {
   readonly partitioner: Partitioner;
   readonly n: number;
   readonly consistency: Consistency;
+  /**
+   * True if the nodes' engine keeps records only in the process's memory (`memory`, whose
+   * `durable: true` is the simulator's disk): a crash then takes the node's records with it.
+   */
+  readonly volatileEngine: boolean;
   /** A client request's time limit, ms. */
   readonly limitMs: number;
   readonly maxRunMs: number;
@@ -473,7 +479,8 @@ class RealRun {
           record(`resume ${fault.node}`);
           return nodes.resume(fault.node);
         case "crash":
-          record(`crash ${fault.node}`);
+          // Unlike the simulator's durable memory engine, a killed process's memory is gone.
+          record(`crash ${fault.node}${this.#init.volatileEngine ? " (memory engine: its records go with the process)" : ""}`);
           await nodes.kill(fault.node);
           return this.#announce();
         case "restart":
@@ -486,7 +493,7 @@ class RealRun {
           record(`join ${fault.node}`);
           await nodes.start(fault.node);
           await nodes.waitUp([fault.node], MEMBERSHIP_MS);
-          this.#own.fault(this.now, `joined ${fault.node}`);
+          this.#own.fault(this.now, `${fault.node} joined`);
           return this.#announce();
         case "leave":
           record(`leave ${fault.node}`);
@@ -498,10 +505,10 @@ class RealRun {
           } finally {
             this.#draining.delete(fault.node);
           }
-          this.#own.fault(this.now, `left ${fault.node}`);
+          this.#own.fault(this.now, `${fault.node} left`);
           return this.#announce();
         case "skew":
-          record(`skew ${fault.node} ${fault.offsetMs} ms`);
+          record(`skew ${fault.node} ${fault.offsetMs}ms`);
           nodes.setClock(fault.node, { offsetMs: fault.offsetMs });
           await this.#client(fault.node).setClock({ offsetMs: fault.offsetMs });
           return;

@@ -54,7 +54,7 @@ const scenario = parseScenario({
     const faults = history.faults.map((f) => f.fault).filter((f) => !f.startsWith("unexpected client error"));
     // Every fault happened (none "failed"), the clients stopped at the bound, and the run ended
     // by healing, not by its time limit.
-    for (const f of ["join n4", "joined n4", "skew n1 1500 ms", "drift n1 0.05", "leave n2", "left n2", "heal all"]) {
+    for (const f of ["join n4", "n4 joined", "skew n1 1500ms", "drift n1 0.05", "leave n2", "n2 left", "heal all"]) {
       assert(faults.includes(f), `no "${f}" in ${faults.join("; ")}`);
     }
     assert(!faults.some((f) => f.includes("failed") || f.startsWith("time limit")), faults.join("; "));
@@ -64,8 +64,8 @@ const scenario = parseScenario({
     const clientOps = history.operations.filter((op) => op.client >= 0);
     assert(clientOps.length > 100 && clientOps.length <= maxRequests - 200 + 4, `${clientOps.length} client operations`);
     // n4 served clients once it had joined; n2 served none after it left.
-    const joined = history.faults.find((f) => f.fault === "joined n4")!.at;
-    const left = history.faults.find((f) => f.fault === "left n2")!.at;
+    const joined = history.faults.find((f) => f.fault === "n4 joined")!.at;
+    const left = history.faults.find((f) => f.fault === "n2 left")!.at;
     assert(clientOps.some((op) => op.node === "n4" && op.start >= joined), "no client request went to n4");
     assert(!clientOps.some((op) => op.node === "n2" && op.start > left), "a client request went to n2 after it left");
     assertEquals(report.staleReads!.lost, 0, "an acknowledged write is lost");
