@@ -13,10 +13,7 @@ import type { HandoffStats } from "../core/node/handoff.ts";
 import type { HintStats } from "../core/interfaces/replicator.ts";
 import { bytesEqual } from "../core/codec/bytes.ts";
 import { InvalidConfigError, RingforgeError, TimeoutError } from "../core/errors.ts";
-import { every, sleep, type Timer } from "../core/interfaces/clock.ts";
-import type { ClusterLoad, NodeLoad, NodeProvider, Scaler } from "../core/interfaces/scaler.ts";
-import { Autoscaler } from "../core/scaling/autoscaler.ts";
-import { standaloneContext } from "../core/build/standalone-context.ts";
+import { sleep, type Timer } from "../core/interfaces/clock.ts";
 import type { Random } from "../core/interfaces/random.ts";
 import type { RingforgeNode } from "../core/node/ringforge-node.ts";
 import { type VirtualRuntime, virtualRuntime } from "../core/runtime/runtime.ts";
@@ -24,6 +21,7 @@ import type { SchedulerLane } from "../core/runtime/virtual-scheduler.ts";
 import type { NodeId } from "../core/model/sibling.ts";
 import type { NetworkStats, SimulatedNetwork } from "../core/interfaces/simulated-network.ts";
 import { simulatedNetwork } from "./network.ts";
+import { startSimAutoscaler } from "./autoscale-run.ts";
 import {
   type Availability,
   availability,
@@ -37,9 +35,7 @@ import {
   type LinearizabilityReport,
   type LostWrites,
   lostWrites,
-  type ScalingChange,
   type ScalingReport,
-  scalingReport,
   type SessionViolations,
   sessionViolations,
   siblings,
@@ -54,7 +50,7 @@ import {
 } from "./checkers.ts";
 import { History, type OperationKind } from "./history.ts";
 import { type FaultEvent, parseFaults } from "./nemesis.ts";
-import type { Scenario, ScenarioAutoscale } from "./scenario.ts";
+import type { Scenario } from "./scenario.ts";
 import { type RunProgress, WorkloadDriver, type WorkloadRequests, type WorkloadWorld } from "./workloads.ts";
 
 export type { RunProgress } from "./workloads.ts";
@@ -302,7 +298,23 @@ class Simulation {
     // Fault times count from the end of the load phase, when the clients start.
     for (const fault of this.#faults) this.runtime.scheduler.schedule(fault.at, () => this.#apply(fault));
     const deadline = this.scenario.durationMs === undefined ? Infinity : t0 + this.scenario.durationMs;
-    const scaling = this.scenario.autoscale ? this.#startAutoscaler(this.scenario.autoscale, t0) : undefined;
+    const scaling = this.scenario.autoscale
+      ? startSimAutoscaler({
+        cluster: this.cluster,
+        runtime: this.runtime,
+        network: this.#network,
+        history: this.history,
+        scenario: this.scenario,
+        options: this.scenario.autoscale,
+        t0,
+        arrivals: this.#arrivals,
+        onJoined: (joined) => {
+          this.#instances.push(joined.node);
+          this.#streamed += joined.streamed;
+          this.#streamedBytes += joined.bytes;
+        },
+      })
+      : undefined;
     await this.#workload.run(deadline);
     const scalingReport = scaling ? await scaling.finish() : undefined;
     // Let every scheduled fault happen, then undo them all: the final reads judge the store
@@ -546,122 +558,6 @@ class Simulation {
   }
 
   // ---- autoscaling --------------------------------------------------------------------------
-
-  /**
-   * Starts an autoscaler with the config's scaler policy and a provider that joins new simulated
-   * nodes and decommissions members; `finish()` stops it (waiting for a change in progress) and
-   * reports what it did.
-   */
-  #startAutoscaler(options: ScenarioAutoscale, t0: number): { finish(): Promise<ScalingReport> } {
-    const { plugin, options: policyOptions } = this.cluster.store.plugins.scaler;
-    const scaler = plugin.create(standaloneContext({ runtime: this.runtime }), policyOptions) as Scaler;
-    const members = () => this.cluster.nodes.filter((n) => n.running);
-    const samples: { atMs: number; nodes: number }[] = [{ atMs: 0, nodes: members().length }];
-    const changes: ScalingChange[] = [];
-    let moved = 0;
-    let ideal = 0;
-    let next = Math.max(0, ...this.cluster.ids.map((id) => Number(/^n(\d+)$/.exec(id)?.[1] ?? 0))) + 1;
-    const storedBytes = () => members().reduce((sum, n) => sum + n.services.store.stats.bytes, 0);
-    const provider: NodeProvider = {
-      name: "simulator",
-      add: async () => {
-        const id = `n${next++}`;
-        this.history.fault(this.now, `scaler: join ${id}`);
-        ideal += storedBytes() / (members().length + 1);
-        const joined = await this.cluster.join(id);
-        this.#instances.push(joined.node);
-        this.#streamed += joined.streamed;
-        this.#streamedBytes += joined.bytes;
-        moved += joined.bytes;
-        this.history.fault(this.now, `scaler: ${id} joined (streamed ${joined.streamed} records)`);
-        return id;
-      },
-      remove: async (id) => {
-        this.history.fault(this.now, `scaler: leave ${id}`);
-        const node = this.cluster.node(id);
-        ideal += node.services.store.stats.bytes;
-        const before = node.handoff.stats.bytes;
-        await this.cluster.leave(id);
-        moved += node.handoff.stats.bytes - before;
-        this.history.fault(this.now, `scaler: ${id} left`);
-      },
-    };
-    const autoscaler = new Autoscaler(
-      {
-        scaler,
-        provider,
-        load: () => Promise.resolve(this.#clusterLoad(options.windowMs)),
-        n: this.cluster.store.replication.n,
-        clock: { now: () => this.now },
-        scheduler: this.runtime.scheduler,
-        logger: this.runtime.loggerFor("autoscaler"),
-      },
-      { limits: { min: options.min, max: options.max }, intervalMs: options.intervalMs, cooldownMs: options.cooldownMs },
-    );
-    const sampler = every(this.runtime.scheduler, options.intervalMs, () => {
-      samples.push({ atMs: Math.round(this.now - t0), nodes: members().length });
-    });
-    autoscaler.start();
-    return {
-      finish: async () => {
-        sampler.cancel();
-        await autoscaler.stop();
-
-        samples.push({ atMs: Math.round(this.now - t0), nodes: members().length });
-        for (const d of autoscaler.decisions) {
-          if (d.outcome !== "applied" && d.outcome !== "failed") continue;
-          changes.push({
-            atMs: Math.round(d.at - t0),
-            action: d.decision.action as "add" | "remove",
-            node: d.detail ?? "",
-            reason: d.decision.reason,
-            outcome: d.outcome,
-            tookMs: d.completedAt === undefined ? 0 : Math.round(d.completedAt - d.at),
-          });
-        }
-        return scalingReport(this.history, this.scenario, scaler.name, t0, samples, changes, moved, ideal);
-      },
-    };
-  }
-
-  /**
-   * Every running member's load over the last `windowMs`: its share of the client requests that
-   * arrived (the demand: clients pick a running node at random, and a saturated node would
-   * under-report it as completions), the p99 latency of the requests it completed, its bytes and
-   * the messages queued for its processor.
-   */
-  #clusterLoad(windowMs: number): ClusterLoad {
-    const now = this.now;
-    const from = now - windowMs;
-    let drop = 0;
-    while (drop < this.#arrivals.length && this.#arrivals[drop]! < from) drop++;
-    if (drop > 0) this.#arrivals.splice(0, drop);
-    const running = this.cluster.nodes.filter((n) => n.running).length;
-    const demand = (this.#arrivals.length * 1000) / windowMs / Math.max(1, running);
-    const byNode = new Map<string, number[]>();
-    const ops = this.history.operations;
-    for (let i = ops.length - 1; i >= 0; i--) {
-      const op = ops[i]!;
-      if (op.end < from) break;
-      if (op.client < 0 || !op.ok) continue;
-      let latencies = byNode.get(op.node);
-      if (!latencies) byNode.set(op.node, latencies = []);
-      latencies.push(op.end - op.start);
-    }
-    const nodes: NodeLoad[] = this.cluster.nodes.filter((n) => n.running).map((n) => {
-      const latencies = (byNode.get(n.id) ?? []).sort((a, b) => a - b);
-      const datacenter = n.services.settings.member.datacenter;
-      return {
-        id: n.id,
-        requestsPerSecond: demand,
-        p99Ms: latencies.length === 0 ? 0 : latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))]!,
-        bytes: n.services.store.stats.bytes,
-        queueDepth: this.#network.queued?.(n.id) ?? 0,
-        ...(datacenter === undefined ? {} : { datacenter }),
-      };
-    });
-    return { at: now, nodes };
-  }
 
   // ---- clients ----------------------------------------------------------------------------
 
