@@ -29,7 +29,7 @@ import type { StoreConfig } from "../core/build/config.ts";
 import type { LabConfig, ScenarioRunner } from "../sim/lab.ts";
 import { basename } from "node:path";
 import { reportError } from "./error-report.ts";
-import { InvalidFlagError, positiveIntFlag, repeatedFlag } from "./flag-parsers.ts";
+import { integerFlag, InvalidFlagError, positiveIntFlag, repeatedFlag } from "./flag-parsers.ts";
 import { registerNodeCommands } from "./node-commands.ts";
 import { readJson } from "./read-json.ts";
 import { fromRenamedFlag, renamedFlag } from "./renamed-flag.ts";
@@ -102,7 +102,7 @@ function listed(names: readonly string[]): string {
  * them), once this machine is known to be able to run it: a clear one-line error otherwise.
  * Real networks are removed on exit, Ctrl-C and crashes.
  */
-async function realRunner(): Promise<ScenarioRunner> {
+async function realRunner(limits: { maxRunMs?: number; maxRequests?: number }): Promise<ScenarioRunner> {
   const { destroyNetworksOnExit, requireNetnsPrerequisites } = await import("../lab-net/index.ts");
   const { runRealScenario } = await import("../lab-net/real-run.ts");
   requireNetnsPrerequisites();
@@ -112,7 +112,7 @@ async function realRunner(): Promise<ScenarioRunner> {
     ? { command: process.execPath, args: ["run", "-A", script] }
     : { command: process.execPath, args: [...process.execArgv, script] };
   destroyNetworksOnExit();
-  return (config, scenario, seed, options) => runRealScenario(config, scenario, seed, { ...options, launcher });
+  return (config, scenario, seed, options) => runRealScenario(config, scenario, seed, { ...options, ...limits, launcher });
 }
 
 /** Flags of `compare`. */
@@ -130,6 +130,8 @@ interface CompareFlags {
   real?: boolean;
   both?: boolean;
   cleanup?: boolean;
+  realTimeLimit?: number;
+  realMaxRequests?: number;
 }
 
 /**
@@ -217,6 +219,16 @@ export async function runCli(
     .option("--real", "run each seed on real node processes, a network namespace each, under real network faults (Linux, root)")
     .option("--both", "run each seed in the simulator and for real, and show both side by side (Linux, root)")
     .option("--cleanup", "with no scenario: remove the namespaces, bridge and processes a killed --real run left behind")
+    .option(
+      "--real-time-limit <seconds>",
+      "a real run's time limit, from when its clients are told to go (default 60; its clients stop early to leave time for healing and the final reads)",
+      integerFlag("--real-time-limit", 5, 86_400, "a number of seconds from 5 to 86400"),
+    )
+    .option(
+      "--real-max-requests <count>",
+      "the most requests a real run's clients send (default 10 per planned operation, plus 1,000)",
+      positiveIntFlag("--real-max-requests"),
+    )
     .action(async (scenarioFile: string | undefined, options: CompareFlags) => {
       if (options.cleanup) {
         if (scenarioFile !== undefined) {
@@ -240,6 +252,14 @@ export async function runCli(
           "",
           "compare needs a scenario file: ringforge compare SCENARIO --config FILE (or ringforge compare --cleanup)",
         );
+      }
+      const realOnly = options.realTimeLimit !== undefined
+        ? "--real-time-limit"
+        : options.realMaxRequests !== undefined
+        ? "--real-max-requests"
+        : undefined;
+      if (realOnly && !options.real && !options.both) {
+        throw new InvalidFlagError(realOnly, "", `${realOnly} bounds a real run: give it with --real or --both`);
       }
       if (options.real && options.both) {
         throw new InvalidFlagError("--both", "", "--both already includes the real run: give --real or --both, not both");
@@ -279,7 +299,10 @@ export async function runCli(
         configs.push({ name, config });
       }
       if (options.real || options.both) {
-        const real = await realRunner();
+        const real = await realRunner({
+          ...(options.realTimeLimit === undefined ? {} : { maxRunMs: options.realTimeLimit * 1000 }),
+          ...(options.realMaxRequests === undefined ? {} : { maxRequests: options.realMaxRequests }),
+        });
         // A workload or fault the real runner cannot carry out fails now, not after the simulations.
         const { assertRealScenario } = await import("../lab-net/real-run.ts");
         for (const c of configs) assertRealScenario(c.config, scenario, plugins);

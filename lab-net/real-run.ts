@@ -44,9 +44,11 @@ export interface RealRunOptions extends RunOptions {
   /** How to run the `ringforge` CLI for each node. Default: this source tree's, under this runtime. */
   readonly launcher?: CliLauncher;
   /**
-   * The most wall-clock time the run takes from the moment the clients start, ms: the clients
-   * stop early to leave time for healing, quiescence and the final read, and whatever is still
-   * going at the limit is cut short (the report then says what it has). Default 60,000.
+   * The most wall-clock time the run takes from the moment the load process is told to go (its
+   * load phase included), ms: the clients stop early to leave time for healing, quiescence and
+   * the final reads, and whatever is still going at the limit is cut short (the report then
+   * says what it has, and that its replicas were not compared). Starting the nodes and the load
+   * process have bounds of their own (30 s each). Default 60,000.
    */
   readonly maxRunMs?: number;
   /** How long the nodes have to start, ms. Default 30,000. */
@@ -277,6 +279,8 @@ class RealRun {
   /** When `go` was sent, as `performance.timeOrigin + performance.now()`. */
   #t0 = performance.timeOrigin + performance.now();
   #stopped = false;
+  /** Starts the time limit (set by {@link run}, called by the body as it sends `go`). */
+  #armLimit: () => void = () => {};
 
   constructor(init: RealRunInit) {
     this.#init = init;
@@ -290,13 +294,16 @@ class RealRun {
   async run(): Promise<RunResult> {
     const { scenario, maxRunMs } = this.#init;
     let limit: ReturnType<typeof setTimeout> | undefined;
+    // The limit counts from `go` (the load process's start-up has a bound of its own).
     const cut = new Promise<void>((resolve) => {
-      limit = setTimeout(() => {
-        this.#stopped = true;
-        this.#own.fault(this.now, `time limit: run cut short at ${maxRunMs} ms`);
-        this.#load?.send({ command: "stop" });
-        resolve();
-      }, maxRunMs);
+      this.#armLimit = () => {
+        limit = setTimeout(() => {
+          this.#stopped = true;
+          this.#own.fault(this.now, `time limit: run cut short at ${maxRunMs} ms`);
+          this.#load?.send({ command: "stop" });
+          resolve();
+        }, maxRunMs);
+      };
     });
     const body = this.#body();
     // Cut short, the rest goes on in the background until the processes are killed: its
@@ -364,6 +371,7 @@ class RealRun {
     if (this.#stopped) return;
     this.#announce();
     this.#t0 = performance.timeOrigin + performance.now();
+    this.#armLimit();
     load.send({ command: "go" });
     // Fault times count from the end of the load phase, when the clients start.
     const at = await load.started;

@@ -4,7 +4,8 @@
  * autoscaling. Needs no root: nothing is started.
  */
 import { describe, it } from "@std/testing/bdd";
-import { assertEquals, assertThrows } from "@std/assert";
+import { assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
+import { runCli } from "../cli/program.ts";
 import { InvalidRequestError } from "../core/errors.ts";
 import { assertRealScenario } from "../lab-net/real-run.ts";
 import { builtinPlugins } from "../plugins/index.ts";
@@ -48,6 +49,31 @@ describe("which scenarios a real run takes", () => {
     for (const [scenario, named] of cases) {
       const error = assertThrows(() => assertRealScenario(config, parseScenario(scenario), builtinPlugins), InvalidRequestError);
       assertEquals(error.message.includes(named), true, error.message);
+    }
+  });
+});
+
+describe("the bounds of a real run on the command line", () => {
+  const base = ["compare", "examples/scenarios/partition-set.json", "--config", "examples/configs/lww.json"];
+  const run = async (args: string[]) => {
+    let err = "";
+    const code = await runCli([...base, ...args], { out: () => {}, err: (t: string) => void (err += t) });
+    return { code, err };
+  };
+
+  it("refuses a time limit or request bound out of range, or without --real or --both, before anything runs", async () => {
+    for (
+      const [args, says] of [
+        [["--real", "--real-time-limit", "2"], "from 5 to 86400"],
+        [["--both", "--real-time-limit", "ten"], "from 5 to 86400"],
+        [["--real", "--real-max-requests", "0"], "positive integer"],
+        [["--real-time-limit", "30"], "--real-time-limit bounds a real run: give it with --real or --both"],
+        [["--real-max-requests", "500"], "--real-max-requests bounds a real run"],
+      ] as [string[], string][]
+    ) {
+      const { code, err } = await run(args);
+      assertEquals(code, 2, `${args.join(" ")}: ${err}`);
+      assertStringIncludes(err, says);
     }
   });
 });
