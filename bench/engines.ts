@@ -18,7 +18,12 @@
  *   read once untimed to fill the cache, then timed; cold: keys across the whole dataset (far
  *   larger than 10x the memtable); readmissing: absent keys that sort between present ones, so
  *   only Bloom filters (or block reads) rule them out; all awaited one at a time;
- * - scan: one full ordered scan, entries/s.
+ * - scan: one full ordered scan, entries/s;
+ * - ycsb-a (during compaction): YCSB's workload A against the engine alone, right after the
+ *   dataset is reopened and before `settle`, so the LSM engine serves it while it compacts what
+ *   the load left owed (as LevelDB does in its thread): `--reads` operations, half gets and half
+ *   puts of a new value, keys zipfian (0.99, scrambled) over the dataset, awaited one at a time;
+ *   ops/s and each operation's latency (p50, p99, max).
  *
  * Memory, besides peak RSS: what the loaded dataset holds. Before the last fill (fillrandom,
  * batched), right after it, and after the scan, the child runs a full garbage collection
@@ -48,9 +53,12 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import type { BatchOperation, StorageEngine } from "../core/interfaces/storage-engine.ts";
 import { SeededRandom } from "../core/runtime/seeded-random.ts";
+import { ScrambledZipfian } from "../sim/zipfian.ts";
 import { benchOptions, summarize } from "./harness.ts";
 
 const KEY_BYTES = 16;
+/** The name of the YCSB-A workload. */
+const YCSB = "ycsb-a (during compaction)";
 const VALUE_BYTES = 100;
 const BATCH_SIZE = 1000;
 const WARMUP_OPS = 5000;
@@ -207,6 +215,15 @@ interface Measurement {
   readonly ops: number;
   readonly ms: number;
   readonly opsPerSecond: number;
+  /** Latency per operation, µs (workloads that time each operation). */
+  readonly latencyUs?: LatencyUs;
+}
+
+/** Latency percentiles of one workload's operations, µs. */
+interface LatencyUs {
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
 }
 
 /** What a child reports about its engine. */
@@ -324,6 +341,31 @@ async function readMany(
   return { measurement: measure(ops, started), found };
 }
 
+/**
+ * YCSB-A against the engine: `ops` operations, half gets and half puts (a new value each), keys
+ * zipfian (0.99, scrambled) over the `keys` loaded, awaited one at a time, each timed.
+ */
+async function ycsbA(engine: StorageEngine, name: string, ops: number): Promise<Measurement> {
+  send({ type: "progress", workload: name, done: 0, total: ops });
+  const random = new SeededRandom(13);
+  const zipf = new ScrambledZipfian(keys, random);
+  const times = new Float64Array(ops);
+  const started = performance.now();
+  for (let n = 0; n < ops; n++) {
+    const i = zipf.next();
+    const read = random.next() < 0.5;
+    const t = performance.now();
+    if (read) await engine.get(makeKey(i));
+    else await engine.put(makeKey(i), makeValue(i + n + 1));
+    times[n] = performance.now() - t;
+    if ((n & 4095) === 0) checkpoint(name, n, ops);
+  }
+  const measurement = measure(ops, started);
+  times.sort();
+  const at = (q: number) => Math.round(times[Math.min(ops - 1, Math.floor(q * ops))]! * 1000);
+  return { ...measurement, latencyUs: { p50: at(0.5), p99: at(0.99), max: Math.round(times[ops - 1]! * 1000) } };
+}
+
 async function warmUp(spec: EngineSpec, directory: string): Promise<void> {
   const engine = await spec.create(directory);
   await engine.open();
@@ -389,6 +431,9 @@ async function runChild(name: string, root: string): Promise<EngineResult> {
       await engine.open();
     }
     const db = engine!;
+    // YCSB-A first, while the LSM engine still owes the load's compaction (LevelDB compacts in
+    // its own thread meanwhile): the p99 shows what a request waits behind compaction.
+    workloads[YCSB] = await ycsbA(db, YCSB, reads);
     // The LSM engine compacts on this thread: let it finish what the load left owed, so the
     // reads measure the read path, not reads competing with a compaction backlog (timed apart).
     let settleMs: number | undefined;
@@ -519,6 +564,7 @@ const WORKLOADS = [
   "readrandom cold",
   "readmissing",
   "scan",
+  YCSB,
 ];
 
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
@@ -541,6 +587,20 @@ function table(results: Record<string, EngineResult>): string {
   const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
   const rule = line(head.map((_, i) => (i < 1 ? "---" : "---:")));
   return [line(head), rule, ...rows.map(line)].join("\n");
+}
+
+/** Each engine's latency per YCSB-A operation (medians of the runs' percentiles with `--runs`). */
+function latencyTable(results: Record<string, EngineResult>): string {
+  const lines = [
+    `| engine | ${YCSB} ops/s | p50 µs | p99 µs | max µs |`,
+    "| --- | ---: | ---: | ---: | ---: |",
+  ];
+  for (const n of engineNames.filter((name) => results[name])) {
+    const w = results[n]!.workloads[YCSB]!;
+    const l = w.latencyUs!;
+    lines.push(`| ${ENGINES[n]!.label} | ${int(w.opsPerSecond)} | ${int(l.p50)} | ${int(l.p99)} | ${int(l.max)} |`);
+  }
+  return lines.join("\n");
 }
 
 /** Raw bytes of the dataset: every key and value. */
@@ -576,7 +636,13 @@ function combine(runsOf: readonly EngineResult[]): EngineResult & { readonly spr
   const spread: Record<string, number> = {};
   for (const w of Object.keys(first.workloads)) {
     const s = summarize(w, "ops/s", runsOf.map((r) => r.workloads[w]!.opsPerSecond));
-    workloads[w] = { ...first.workloads[w]!, opsPerSecond: s.median };
+    const latencies = runsOf.map((r) => r.workloads[w]!.latencyUs).filter((l) => l !== undefined);
+    const median = (pick: (l: LatencyUs) => number) => summarize(w, "µs", latencies.map(pick)).median;
+    workloads[w] = {
+      ...first.workloads[w]!,
+      opsPerSecond: s.median,
+      ...(latencies.length > 0 ? { latencyUs: { p50: median((l) => l.p50), p99: median((l) => l.p99), max: median((l) => l.max) } } : {}),
+    };
     spread[w] = s.spread;
   }
   return {
@@ -663,6 +729,8 @@ async function runParent(): Promise<void> {
   for (const n of engineNames) console.log(`- ${ENGINES[n]!.label}: ${ENGINES[n]!.config}`);
   console.log("");
   console.log(table(results));
+  console.log("");
+  console.log(latencyTable(results));
   console.log("");
   console.log(memoryTable(results));
   if (results.memory) {
