@@ -883,6 +883,11 @@ export class LsmEngine implements StorageEngine {
     return out;
   }
 
+  /** True while a flush or a compaction runs. */
+  get busy(): boolean {
+    return this.#flushing !== undefined || this.#compacting !== undefined;
+  }
+
   /** Waits until no flush or compaction is running or due (tests, benchmarks). */
   async settle(): Promise<void> {
     for (;;) {
