@@ -18,28 +18,10 @@ import { runCli } from "../cli/program.ts";
 import { decodeText, encodeText } from "../core/codec/bytes.ts";
 import { RingforgeError } from "../core/errors.ts";
 import { until } from "./support/node-processes.ts";
-import { freePort } from "./support/tcp-pair.ts";
+import { freePortRange } from "./support/tcp-pair.ts";
 import { cluster, removeAfter, stopLaunchers } from "./support/cluster-launcher.ts";
 
 afterEach(stopLaunchers);
-
-/** A base port with `count` free ports after it. */
-async function base(count: number): Promise<number> {
-  for (;;) {
-    const b = (await freePort()) - 1;
-    const free = await Promise.all(Array.from({ length: count }, (_, i) => portFree(b + 1 + i)));
-    if (free.every(Boolean)) return b;
-  }
-}
-
-async function portFree(port: number): Promise<boolean> {
-  const { createServer } = await import("node:net");
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once("error", () => resolve(false));
-    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
-  });
-}
 
 /** The ring's members as the first of `clients` that answers sees them. */
 async function ringOf(clients: readonly RingforgeClient[]): Promise<string[]> {
@@ -83,9 +65,9 @@ describe("ringforge cluster --autoscale", () => {
         scaler: { name: "target-tracking", options: { target: 15, scaleInWindowMs: 2000, cooldownMs: 0 } },
       }),
     );
-    const peerBase = await base(6);
-    let clientBase = await base(6);
-    while (Math.abs(clientBase - peerBase) <= 6) clientBase = await base(6);
+    const peerBase = await freePortRange(6);
+    let clientBase = await freePortRange(6);
+    while (Math.abs(clientBase - peerBase) <= 6) clientBase = await freePortRange(6);
     // The cool-down outlasts the nodes' 5-second traffic window: the load of the first minutes is
     // out of the figures before a second change may start.
     const launcher = cluster([

@@ -13,7 +13,7 @@ import { assert, assertEquals, assertMatch } from "@std/assert";
 import { RingforgeClient } from "../client/ringforge-client.ts";
 import { decodeText, encodeText } from "../core/codec/bytes.ts";
 import { startProcess, stopProcess } from "./support/node-processes.ts";
-import { freePort } from "./support/tcp-pair.ts";
+import { freePort, freePortRange } from "./support/tcp-pair.ts";
 import { cluster, type Launcher, removeAfter, stopLaunchers } from "./support/cluster-launcher.ts";
 
 afterEach(stopLaunchers);
@@ -29,24 +29,6 @@ async function ready(l: Launcher): Promise<void> {
   }
 }
 
-/** A base port with `count` free ports after it. */
-async function base(count: number): Promise<number> {
-  for (;;) {
-    const b = (await freePort()) - 1;
-    const free = await Promise.all(Array.from({ length: count }, (_, i) => portFree(b + 1 + i)));
-    if (free.every(Boolean)) return b;
-  }
-}
-
-async function portFree(port: number): Promise<boolean> {
-  const { createServer } = await import("node:net");
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once("error", () => resolve(false));
-    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
-  });
-}
-
 /** Writes `keys` through the cluster's nodes in turn (each write acknowledged, W=2). */
 async function write(clients: RingforgeClient[], keys: string[]): Promise<void> {
   for (const [i, key] of keys.entries()) await clients[i % clients.length]!.put(key, encodeText(`v-${key}`));
@@ -56,7 +38,7 @@ describe("one owner per data directory", () => {
   it("a second cluster on the same directory exits at once, and the first loses nothing", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "ringforge-owner-"));
     removeAfter(dir);
-    const [peerBase, clientBase] = [await base(3), await base(3)];
+    const [peerBase, clientBase] = [await freePortRange(3), await freePortRange(3)];
     const flags = ["--nodes", "3", "--dir", dir, "--peer-base", String(peerBase), "--client-base", String(clientBase)];
     const first = cluster(flags);
     await ready(first);
@@ -71,7 +53,7 @@ describe("one owner per data directory", () => {
     assertMatch(same.output(), /^ringforge: the peer port 127\.0\.0\.1:\d+ is already in use .*--peer-base\n$/);
 
     // Other ports, the same directory: the launcher's directory is held.
-    const [otherPeers, otherClients] = [await base(3), await base(3)];
+    const [otherPeers, otherClients] = [await freePortRange(3), await freePortRange(3)];
     const moved = cluster(["--nodes", "3", "--dir", dir, "--peer-base", String(otherPeers), "--client-base", String(otherClients)]);
     assert((await moved.exited) !== 0);
     assertMatch(

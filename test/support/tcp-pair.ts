@@ -23,6 +23,27 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * A base port `b` with `count` free ports after it (`b + 1` to `b + count` on 127.0.0.1), for
+ * a cluster whose nodes take consecutive ports.
+ */
+export async function freePortRange(count: number): Promise<number> {
+  for (;;) {
+    const b = (await freePort()) - 1;
+    const free = await Promise.all(Array.from({ length: count }, (_, i) => portFree(b + 1 + i)));
+    if (free.every(Boolean)) return b;
+  }
+}
+
+/** True if `port` on 127.0.0.1 can be listened on now. */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once("error", () => resolve(false));
+    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
+  });
+}
+
 /** Sleeps on a host timer that keeps the process alive (unlike the unref'd system scheduler). */
 export function hostSleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
