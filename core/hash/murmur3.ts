@@ -45,15 +45,19 @@ export function murmur3(input: string | Uint8Array, seed = 0): number {
     bytes = input;
     length = input.length;
   }
-  return murmur3Bytes(bytes, length, seed);
+  return murmur3Range(bytes, 0, length, seed);
 }
 
-function murmur3Bytes(bytes: Uint8Array, length: number, seed: number): number {
+/**
+ * MurmurHash3 (x86, 32-bit) of `bytes[start..start + length)`: the same value as `murmur3` of
+ * that subarray, without making one (the LSM engine hashes keys inside table blocks).
+ */
+export function murmur3Range(bytes: Uint8Array, start: number, length: number, seed: number): number {
   const c1 = 0xcc9e2d51;
   const c2 = 0x1b873593;
   let h = seed >>> 0;
-  const blocks = length & ~3;
-  for (let i = 0; i < blocks; i += 4) {
+  const blocks = start + (length & ~3);
+  for (let i = start; i < blocks; i += 4) {
     let k = bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
     k = Math.imul(k, c1);
     k = (k << 15) | (k >>> 17);
