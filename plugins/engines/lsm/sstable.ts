@@ -8,7 +8,7 @@ import { CorruptDataError } from "../../../core/errors.ts";
 import { compareBytes } from "../../../core/codec/bytes.ts";
 import { lowerBound } from "../../../core/model/sorted.ts";
 import type { BlockCache } from "./block-cache.ts";
-import { BloomFilter } from "./bloom.ts";
+import { BloomFilter, bloomHash, bloomHash2 } from "./bloom.ts";
 import { crc32c } from "./crc32c.ts";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import type { FileHandle, FileSystem } from "../../../core/interfaces/file-system.ts";
@@ -27,8 +27,10 @@ import type { FileHandle, FileSystem } from "../../../core/interfaces/file-syste
  */
 const MAGIC = 0x52465431; // "RFT1"
 const VERSION = 1;
-const FOOTER_BYTES = 32;
-const TOMBSTONE = 0xffffffff;
+/** Bytes of a table's footer. */
+export const FOOTER_BYTES = 32;
+/** The value length that marks a tombstone. */
+export const TOMBSTONE = 0xffffffff;
 
 /** One entry of a table: a key and its value, or `null` for a tombstone. */
 export interface TableEntry {
@@ -60,111 +62,213 @@ export interface TableInfo {
   readonly largest: Uint8Array;
 }
 
-/** Builds a table in memory from entries given in ascending key order (each key once). */
+/**
+ * Builds a table in memory from entries given in ascending key order (each key once).
+ *
+ * Entries are copied straight into a block buffer and finished blocks into the file's buffer,
+ * so adding one allocates nothing: flushes and compactions move every byte of the data through
+ * here. `addFrom` takes the key and value as ranges of a buffer the caller holds (a table
+ * being compacted), `add` as arrays.
+ */
 export class TableBuilder {
   readonly #options: TableOptions;
-  readonly #chunks: Uint8Array[] = [];
-  #offset = 0;
-  #block: Uint8Array[] = [];
-  #blockBytes = 0;
-  #blockOffsets: number[] = [];
-  #lastKey: Uint8Array | undefined;
+  /** The file so far: finished blocks. */
+  #out: Uint8Array;
+  #at = 0;
+  /** The block being filled: entries, then (when finished) its offsets and count. */
+  #block: Uint8Array;
+  #blockAt = 0;
+  #entryOffsets: number[] = [];
+  /** The last key added, copied (the order check and the block's index entry). */
+  #last: Uint8Array = new Uint8Array(64);
+  #lastLength = -1;
   #smallest: Uint8Array | undefined;
   readonly #index: { lastKey: Uint8Array; offset: number; length: number }[] = [];
-  readonly #keys: Uint8Array[] = [];
+  #h1s: Uint32Array = new Uint32Array(1024);
+  #h2s: Uint32Array = new Uint32Array(1024);
+  #count = 0;
 
-  constructor(options: TableOptions) {
+  /**
+   * @param capacity bytes to reserve for the file up front, when the caller can tell (a
+   *   compaction's table size): growing the buffer copies everything written so far
+   */
+  constructor(options: TableOptions, capacity = 64 * 1024) {
     this.#options = options;
+    this.#block = new Uint8Array(Math.max(256, options.blockBytes * 2));
+    this.#out = new Uint8Array(Math.max(1024, capacity));
   }
 
   /** Entries added so far. */
   get count(): number {
-    return this.#keys.length;
+    return this.#count;
   }
 
   /** Approximate bytes so far (for splitting compaction output). */
   get bytes(): number {
-    return this.#offset + this.#blockBytes;
+    return this.#at + this.#blockAt;
   }
 
   /** Adds the next entry; keys must ascend. */
   add(key: Uint8Array, value: Uint8Array | null): void {
-    if (this.#lastKey !== undefined && compareBytes(key, this.#lastKey) <= 0) {
+    this.#put(key, 0, key.length, value, 0, value === null ? -1 : value.length);
+  }
+
+  /**
+   * Adds the next entry from ranges of buffers: the key `key[keyStart, keyStart + keyLength)`,
+   * the value `value[valueStart, valueStart + valueLength)`, or a tombstone if `valueLength` is
+   * negative. Keys must ascend.
+   */
+  addFrom(key: Uint8Array, keyStart: number, keyLength: number, value: Uint8Array, valueStart: number, valueLength: number): void {
+    this.#put(key, keyStart, keyLength, value, valueStart, valueLength);
+  }
+
+  #put(key: Uint8Array, ks: number, kl: number, value: Uint8Array | null, vs: number, vl: number): void {
+    if (this.#lastLength >= 0 && compareRanges(key, ks, kl, this.#last, 0, this.#lastLength) <= 0) {
       throw new Error("table entries must be added in ascending key order");
     }
-    const head = new Uint8Array(8);
-    const view = new DataView(head.buffer);
-    view.setUint32(0, key.length);
-    view.setUint32(4, value === null ? TOMBSTONE : value.length);
-    this.#blockOffsets.push(this.#blockBytes);
-    this.#block.push(head, key);
-    this.#blockBytes += 8 + key.length;
-    if (value !== null) {
-      this.#block.push(value);
-      this.#blockBytes += value.length;
+    const need = 8 + kl + Math.max(0, vl);
+    if (this.#blockAt + need + 4 * (this.#entryOffsets.length + 2) > this.#block.length) {
+      this.#block = grow(this.#block, this.#blockAt + need + 4 * (this.#entryOffsets.length + 2));
     }
-    this.#lastKey = key;
-    this.#smallest ??= key;
-    this.#keys.push(key);
-    if (this.#blockBytes >= this.#options.blockBytes) this.#finishBlock();
+    const b = this.#block;
+    let at = this.#blockAt;
+    this.#entryOffsets.push(at);
+    writeU32(b, at, kl);
+    writeU32(b, at + 4, vl < 0 ? TOMBSTONE : vl);
+    at += 8;
+    copyRange(key, ks, kl, b, at);
+    at += kl;
+    if (vl > 0) {
+      copyRange(value!, vs, vl, b, at);
+      at += vl;
+    }
+    this.#blockAt = at;
+    if (kl > this.#last.length) this.#last = new Uint8Array(kl * 2);
+    for (let i = 0; i < kl; i++) this.#last[i] = key[ks + i]!;
+    this.#lastLength = kl;
+    this.#smallest ??= key.slice(ks, ks + kl);
+    if (this.#count === this.#h1s.length) {
+      this.#h1s = growU32(this.#h1s);
+      this.#h2s = growU32(this.#h2s);
+    }
+    const h1 = bloomHash(key, ks, kl);
+    this.#h1s[this.#count] = h1;
+    this.#h2s[this.#count] = bloomHash2(key, ks, kl, h1);
+    this.#count++;
+    if (this.#blockAt >= this.#options.blockBytes) this.#finishBlock();
   }
 
   /** The finished file's bytes and what it holds. @throws if no entry was added */
   finish(): { bytes: Uint8Array; info: TableInfo } {
-    if (this.#smallest === undefined || this.#lastKey === undefined) throw new Error("an empty table cannot be written");
+    if (this.#smallest === undefined || this.#lastLength < 0) throw new Error("an empty table cannot be written");
+    const largest = this.#last.slice(0, this.#lastLength);
     this.#finishBlock();
-    const indexOffset = this.#offset;
-    const indexParts: Uint8Array[] = [];
+    const indexOffset = this.#at;
+    let indexBytes = 4;
+    for (const { lastKey } of this.#index) indexBytes += 12 + lastKey.length;
+    this.#reserve(indexBytes);
     for (const { lastKey, offset, length } of this.#index) {
-      const head = new Uint8Array(4);
-      new DataView(head.buffer).setUint32(0, lastKey.length);
-      const tail = new Uint8Array(8);
-      new DataView(tail.buffer).setUint32(0, offset);
-      new DataView(tail.buffer).setUint32(4, length);
-      indexParts.push(head, lastKey, tail);
+      writeU32(this.#out, this.#at, lastKey.length);
+      this.#out.set(lastKey, this.#at + 4);
+      writeU32(this.#out, this.#at + 4 + lastKey.length, offset);
+      writeU32(this.#out, this.#at + 8 + lastKey.length, length);
+      this.#at += 12 + lastKey.length;
     }
-    const index = withCrc(concat(indexParts));
-    this.#push(index);
-    const bloomOffset = this.#offset;
-    const bloom = withCrc(BloomFilter.build(this.#keys, this.#options.bloomBitsPerKey).encode());
-    this.#push(bloom);
-    const footer = new Uint8Array(FOOTER_BYTES);
-    const view = new DataView(footer.buffer);
-    [MAGIC, VERSION, indexOffset, index.length, bloomOffset, bloom.length, this.#keys.length].forEach((v, i) => view.setUint32(i * 4, v));
-    view.setUint32(28, crc32c(footer, 0, 28));
-    this.#push(footer);
-    const bytes = concat(this.#chunks);
-    return { bytes, info: { size: bytes.length, count: this.#keys.length, smallest: this.#smallest, largest: this.#lastKey } };
+    this.#sealCrc(indexOffset);
+    const bloomOffset = this.#at;
+    const bloom = BloomFilter.fromHashes(this.#h1s, this.#h2s, this.#count, this.#options.bloomBitsPerKey).encode();
+    this.#reserve(bloom.length + 4);
+    this.#out.set(bloom, this.#at);
+    this.#at += bloom.length;
+    this.#sealCrc(bloomOffset);
+    this.#reserve(FOOTER_BYTES);
+    const footerAt = this.#at;
+    [MAGIC, VERSION, indexOffset, bloomOffset - indexOffset, bloomOffset, this.#at - bloomOffset, this.#count].forEach((v, i) =>
+      writeU32(this.#out, footerAt + i * 4, v)
+    );
+    writeU32(this.#out, footerAt + 28, crc32c(this.#out, footerAt, footerAt + 28));
+    this.#at += FOOTER_BYTES;
+    const bytes = this.#out.subarray(0, this.#at);
+    return { bytes, info: { size: bytes.length, count: this.#count, smallest: this.#smallest, largest } };
   }
 
   #finishBlock(): void {
-    if (this.#blockOffsets.length === 0) return;
-    const trailer = new Uint8Array(this.#blockOffsets.length * 4 + 4);
-    const view = new DataView(trailer.buffer);
-    this.#blockOffsets.forEach((o, i) => view.setUint32(i * 4, o));
-    view.setUint32(this.#blockOffsets.length * 4, this.#blockOffsets.length);
-    const body = concat([...this.#block, trailer]);
-    let payload = body;
+    const offsets = this.#entryOffsets;
+    if (offsets.length === 0) return;
+    const b = this.#block;
+    let at = this.#blockAt;
+    for (const o of offsets) {
+      writeU32(b, at, o);
+      at += 4;
+    }
+    writeU32(b, at, offsets.length);
+    at += 4;
+    let payload = b.subarray(0, at);
     let type = 0;
     if (this.#options.compression === "deflate") {
-      const deflated = deflateRawSync(body, { level: 1 });
-      if (deflated.length <= body.length - body.length / 8) {
+      const deflated = deflateRawSync(payload, { level: 1 });
+      if (deflated.length <= payload.length - payload.length / 8) {
         payload = new Uint8Array(deflated.buffer, deflated.byteOffset, deflated.byteLength);
         type = 1;
       }
     }
-    const block = withCrc(concat([payload, Uint8Array.of(type)]));
-    this.#index.push({ lastKey: this.#lastKey!, offset: this.#offset, length: block.length });
-    this.#push(block);
-    this.#block = [];
-    this.#blockBytes = 0;
-    this.#blockOffsets = [];
+    const offset = this.#at;
+    this.#reserve(payload.length + 5);
+    this.#out.set(payload, this.#at);
+    this.#out[this.#at + payload.length] = type;
+    this.#at += payload.length + 1;
+    this.#sealCrc(offset);
+    this.#index.push({ lastKey: this.#last.slice(0, this.#lastLength), offset, length: this.#at - offset });
+    this.#blockAt = 0;
+    this.#entryOffsets = [];
   }
 
-  #push(chunk: Uint8Array): void {
-    this.#chunks.push(chunk);
-    this.#offset += chunk.length;
+  /** Appends the CRC-32C of the output from `from` to here. */
+  #sealCrc(from: number): void {
+    this.#reserve(4);
+    writeU32(this.#out, this.#at, crc32c(this.#out, from, this.#at));
+    this.#at += 4;
   }
+
+  #reserve(bytes: number): void {
+    if (this.#at + bytes > this.#out.length) this.#out = grow(this.#out, this.#at + bytes);
+  }
+}
+
+/** Orders two byte ranges as unsigned bytes, then by length (the order of table keys). */
+export function compareRanges(a: Uint8Array, as: number, al: number, b: Uint8Array, bs: number, bl: number): number {
+  const n = al < bl ? al : bl;
+  for (let i = 0; i < n; i++) {
+    const d = a[as + i]! - b[bs + i]!;
+    if (d !== 0) return d;
+  }
+  return al - bl;
+}
+
+/** Copies `from[start, start + length)` to `to` at `at`: short ranges byte by byte (no subarray to allocate). */
+function copyRange(from: Uint8Array, start: number, length: number, to: Uint8Array, at: number): void {
+  if (length <= 64) { for (let i = 0; i < length; i++) to[at + i] = from[start + i]!; }
+  else to.set(start === 0 && length === from.length ? from : from.subarray(start, start + length), at);
+}
+
+function writeU32(bytes: Uint8Array, at: number, value: number): void {
+  bytes[at] = value >>> 24;
+  bytes[at + 1] = value >>> 16;
+  bytes[at + 2] = value >>> 8;
+  bytes[at + 3] = value;
+}
+
+/** A copy of `bytes` at least `need` long (doubling). */
+function grow(bytes: Uint8Array, need: number): Uint8Array {
+  const out = new Uint8Array(Math.max(need, bytes.length * 2));
+  out.set(bytes);
+  return out;
+}
+
+function growU32(values: Uint32Array): Uint32Array {
+  const out = new Uint32Array(values.length * 2);
+  out.set(values);
+  return out;
 }
 
 /** A decoded data block: its bytes and the offset of each entry. */
@@ -273,21 +377,11 @@ export class TableReader {
     try {
       const size = await file.size();
       if (size < FOOTER_BYTES) throw new CorruptDataError(`${path} at offset 0`, "file too short for a table");
-      const footer = await readAt(file, size - FOOTER_BYTES, FOOTER_BYTES);
-      const view = new DataView(footer.buffer, footer.byteOffset, footer.byteLength);
-      if (view.getUint32(0) !== MAGIC || crc32c(footer, 0, 28) !== view.getUint32(28)) {
-        throw new CorruptDataError(`${path} at offset ${size - FOOTER_BYTES}`, "bad table footer");
-      }
-      const [indexOffset, indexLength, bloomOffset, bloomLength, count] = [2, 3, 4, 5, 6].map((i) => view.getUint32(i * 4)) as [
-        number,
-        number,
-        number,
-        number,
-        number,
-      ];
-      if (indexOffset + indexLength > size || bloomOffset + bloomLength > size) {
-        throw new CorruptDataError(`${path} at offset ${size - FOOTER_BYTES}`, "footer points outside the file");
-      }
+      const { indexOffset, indexLength, bloomOffset, bloomLength, count } = parseFooter(
+        await readAt(file, size - FOOTER_BYTES, FOOTER_BYTES),
+        size,
+        path,
+      );
       const index = checked(await readAt(file, indexOffset, indexLength), `${path} at offset ${indexOffset}`);
       const bloom = checked(await readAt(file, bloomOffset, bloomLength), `${path} at offset ${bloomOffset}`);
       return new TableReader(
@@ -365,22 +459,61 @@ export class TableReader {
     const where = `${this.path} at offset ${offset}`;
     const length = this.#lengths[b]!;
     const raw = this.#syncReads ? readAtSync(this.#file, offset, length) : await readAt(this.#file, offset, length);
-    const body = checked(raw, where);
-    const type = body[body.length - 1];
-    const payload = body.subarray(0, body.length - 1);
-    let data: Uint8Array;
-    if (type === 0) data = payload;
-    else if (type === 1) {
-      try {
-        const inflated = inflateRawSync(payload);
-        data = new Uint8Array(inflated.buffer, inflated.byteOffset, inflated.byteLength);
-      } catch {
-        throw new CorruptDataError(where, "block does not inflate");
-      }
-    } else throw new CorruptDataError(where, `unknown block compression ${type}`);
+    const data = decodeBlock(raw, where);
     const block = new Block(data, where);
     this.#cache.set(cacheKey, block);
     return block;
+  }
+}
+
+/** Where a table's index and filter are, from its footer. */
+export interface TableFooter {
+  readonly indexOffset: number;
+  readonly indexLength: number;
+  readonly bloomOffset: number;
+  readonly bloomLength: number;
+  /** Entries, tombstones included. */
+  readonly count: number;
+}
+
+/**
+ * Checks and reads a table's footer (its last {@link FOOTER_BYTES} bytes) for a file of `size` bytes.
+ * @throws {CorruptDataError} if it fails its checksum or points outside the file
+ */
+export function parseFooter(footer: Uint8Array, size: number, path: string): TableFooter {
+  const view = new DataView(footer.buffer, footer.byteOffset, footer.byteLength);
+  if (footer.length < FOOTER_BYTES || view.getUint32(0) !== MAGIC || crc32c(footer, 0, 28) !== view.getUint32(28)) {
+    throw new CorruptDataError(`${path} at offset ${size - FOOTER_BYTES}`, "bad table footer");
+  }
+  const [indexOffset, indexLength, bloomOffset, bloomLength, count] = [2, 3, 4, 5, 6].map((i) => view.getUint32(i * 4)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  if (indexOffset + indexLength > size || bloomOffset + bloomLength > size) {
+    throw new CorruptDataError(`${path} at offset ${size - FOOTER_BYTES}`, "footer points outside the file");
+  }
+  return { indexOffset, indexLength, bloomOffset, bloomLength, count };
+}
+
+/**
+ * A data block as stored (payload, compression byte, CRC-32C) to its entries and offsets,
+ * checked and inflated.
+ * @throws {CorruptDataError} naming `where` if it fails its checksum or does not inflate
+ */
+export function decodeBlock(raw: Uint8Array, where: string): Uint8Array {
+  const body = checked(raw, where);
+  const type = body[body.length - 1];
+  const payload = body.subarray(0, body.length - 1);
+  if (type === 0) return payload;
+  if (type !== 1) throw new CorruptDataError(where, `unknown block compression ${type}`);
+  try {
+    const inflated = inflateRawSync(payload);
+    return new Uint8Array(inflated.buffer, inflated.byteOffset, inflated.byteLength);
+  } catch {
+    throw new CorruptDataError(where, "block does not inflate");
   }
 }
 
@@ -411,7 +544,7 @@ async function readAt(file: FileHandle, position: number, length: number): Promi
 }
 
 /** The bytes before a trailing CRC-32C, after checking it. */
-function checked(bytes: Uint8Array, where: string): Uint8Array {
+export function checked(bytes: Uint8Array, where: string): Uint8Array {
   if (bytes.length < 4) throw new CorruptDataError(where, "block too short");
   const body = bytes.subarray(0, bytes.length - 4);
   const stored = new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 4, 4).getUint32(0);
@@ -419,14 +552,8 @@ function checked(bytes: Uint8Array, where: string): Uint8Array {
   return body;
 }
 
-function withCrc(body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(body.length + 4);
-  out.set(body);
-  new DataView(out.buffer).setUint32(body.length, crc32c(body));
-  return out;
-}
-
-function parseIndex(bytes: Uint8Array, where: string): { lastKeys: Uint8Array[]; offsets: number[]; lengths: number[] } {
+/** A table's index block (checked): each data block's last key, offset and length. */
+export function parseIndex(bytes: Uint8Array, where: string): { lastKeys: Uint8Array[]; offsets: number[]; lengths: number[] } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const lastKeys: Uint8Array[] = [];
   const offsets: number[] = [];
@@ -442,16 +569,4 @@ function parseIndex(bytes: Uint8Array, where: string): { lastKeys: Uint8Array[];
     at += 12 + keyLength;
   }
   return { lastKeys, offsets, lengths };
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const p of parts) length += p.length;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
