@@ -13,6 +13,8 @@ export default defineConfig({
     "client/index": "client/index.ts",
     "cli/program": "cli/program.ts",
     "cli/main": "cli/main.ts",
+    // Not a module to import: the LSM engine starts it as a worker thread by its file URL.
+    "plugins/engines/lsm/compaction-worker": "plugins/engines/lsm/compaction-worker.ts",
   },
   format: ["esm"],
   target: "node20",

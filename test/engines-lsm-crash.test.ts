@@ -88,6 +88,8 @@ interface WriterRun {
   /** Flushes and compactions the writer's engine had done at its last acknowledgement. */
   readonly flushes: number;
   readonly compactions: number;
+  /** Where the writer's flushes and compactions ran ("worker", "inline"), once one had. */
+  readonly mode: string | undefined;
   /** How it ended. */
   readonly signal: string | null;
   readonly code: number | null;
@@ -105,6 +107,7 @@ function runWriter(directory: string, seed: number, killAfter: number): Promise<
   let issued = -1;
   let flushes = 0;
   let compactions = 0;
+  let mode: string | undefined;
   let pending = "";
   let stderr = "";
   let killed = false;
@@ -119,13 +122,14 @@ function runWriter(directory: string, seed: number, killAfter: number): Promise<
     let newline: number;
     // Only whole lines: a line cut by the kill was never fully written.
     while ((newline = pending.indexOf("\n")) >= 0) {
-      const [word, n, f, c] = pending.slice(0, newline).split(" ");
+      const [word, n, f, c, m] = pending.slice(0, newline).split(" ");
       pending = pending.slice(newline + 1);
       if (word === "issue") issued = Math.max(issued, Number(n));
       else if (word === "ack") {
         acked.add(Number(n));
         flushes = Math.max(flushes, Number(f));
         compactions = Math.max(compactions, Number(c));
+        if (m !== undefined && m !== "-") mode = m;
       }
     }
     clearTimeout(watchdog);
@@ -139,7 +143,7 @@ function runWriter(directory: string, seed: number, killAfter: number): Promise<
     // "close": the process has exited and its output is read to the end.
     child.on("close", (code, signal) => {
       clearTimeout(watchdog);
-      resolve({ acked, issued, flushes, compactions, signal, code, stderr });
+      resolve({ acked, issued, flushes, compactions, mode, signal, code, stderr });
     });
   });
 }
@@ -289,6 +293,8 @@ describe('lsm engine: SIGKILL of a writer with sync "always"', () => {
       if (killAfter >= 300) {
         // Else the test would not be testing a crash in the middle of background work.
         assert(run.flushes > 0 && run.compactions > 0, `${label}: ${run.flushes} flushes, ${run.compactions} compactions before the kill`);
+        // And where the writer was asked to run them: its worker threads, or its own thread.
+        assertEquals(run.mode, crashOptions(directory, seed).compactionThread, `${label}: where flushes and compactions ran`);
       }
 
       const ops = crashOperations(seed).slice(0, run.issued + 1);

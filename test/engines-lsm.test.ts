@@ -21,6 +21,7 @@ import { encodeRecord } from "../plugins/engines/lsm/commit-log.ts";
 import type { StorageEngine } from "../core/interfaces/storage-engine.ts";
 import { LsmEngine, type LsmEngineOptions, lsmEnginePlugin } from "../plugins/engines/lsm/index.ts";
 import { crc32c } from "../plugins/engines/lsm/crc32c.ts";
+import { stopCompactionWorkers } from "../plugins/engines/lsm/compaction-runner.ts";
 import { storageEngineSuite } from "../plugin-kit/testing/index.ts";
 import { systemRuntime } from "../core/runtime/runtime.ts";
 
@@ -65,6 +66,8 @@ for (
     ["lsm (small tables, size-tiered)", { ...SMALL, compaction: "size-tiered" as const }],
     ["lsm (small tables, deflate blocks)", { ...SMALL, compression: "deflate" as const }],
     ["lsm (small tables, async block reads)", { ...SMALL, blockReads: "async" as const }],
+    ["lsm (small tables, compaction on the engine's thread)", { ...SMALL, compactionThread: "inline" as const }],
+    ["lsm (small tables, level 0 stops writes at 3)", { ...SMALL, level0StopTrigger: 3 }],
     ["lsm (sync always)", { sync: "always" as const }],
   ] as const
 ) {
@@ -446,5 +449,36 @@ describe("lsm engine: one owner per data directory", () => {
     } finally {
       await reopened.close();
     }
+  });
+});
+
+describe("lsm engine: the compaction worker stops", () => {
+  it("the engine goes on with flushes and compactions on its own thread, says so once, and loses nothing", async () => {
+    const warnings: string[] = [];
+    const logger: Logger = { debug: () => {}, info: () => {}, warn: (message) => warnings.push(message), error: () => {} };
+    const directory = freshDirectory();
+    const e = new LsmEngine({ ...SMALL, directory, compactionThread: "worker" }, systemScheduler, logger);
+    await e.open();
+    const value = (i: number) => new TextEncoder().encode(`value-${i}-`.repeat(8));
+    const key = (i: number) => new TextEncoder().encode(`key-${String(i).padStart(5, "0")}`);
+    for (let i = 0; i < 300; i++) await e.put(key(i), value(i));
+    await e.settle();
+    assertEquals(e.compactionMode, "worker");
+    await stopCompactionWorkers();
+    for (let i = 300; i < 900; i++) await e.put(key(i % 600), value(i));
+    await e.settle();
+    assertEquals(e.compactionMode, "inline", "jobs ran on the engine's thread after the worker stopped");
+    assert(e.stats.compactions > 0);
+    assertEquals(warnings.filter((w) => w.includes("compaction worker stopped")).length, 1, warnings.join("; "));
+    await e.close();
+    const reopened = new LsmEngine({ ...SMALL, directory }, systemScheduler);
+    await reopened.open();
+    for (let i = 0; i < 600; i++) {
+      // Keys 0-299 were last written by operation 600 + i, keys 300-599 by operation i.
+      const want = value(i < 300 ? i + 600 : i);
+      const got = await reopened.get(key(i));
+      assertEquals(got && new TextDecoder().decode(got), new TextDecoder().decode(want), `key ${i}`);
+    }
+    await reopened.close();
   });
 });

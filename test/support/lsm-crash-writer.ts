@@ -9,7 +9,7 @@
  * flushes and compactions run all the time, then runs the operations of
  * {@link crashOperations}(SEED) in order, a few at once (so group commit has something to
  * group). On stdout it prints `issue <n>` just before it starts operation `n` and
- * `ack <n> <flushes> <compactions>` once the operation has resolved. It exits after the last
+ * `ack <n> <flushes> <compactions> <where they ran: worker, inline or ->` once the operation has resolved. It exits after the last
  * operation (printing `done`), which a test run never waits for.
  *
  * With HOLD, it runs only the first HOLD operations, waits for them and for the flushes and
@@ -55,7 +55,8 @@ export const CRASH_IN_FLIGHT = 4;
 
 /**
  * Engine options of the writer for `seed` (the rest default): small sizes; leveled for even
- * seeds, size-tiered for odd.
+ * seeds, size-tiered for odd; flushes and compactions in the worker threads for seeds 1, 2, 5,
+ * 6, on the writer's own thread for 3, 4, 7, 8 (so each kind of compaction is killed both ways).
  */
 export function crashOptions(directory: string, seed: number): Partial<LsmEngineOptions> & { directory: string } {
   return {
@@ -68,6 +69,7 @@ export function crashOptions(directory: string, seed: number): Partial<LsmEngine
     compactionTrigger: 2,
     tableBytes: 8192,
     levelBaseBytes: 32 * 1024,
+    compactionThread: (seed - 1) % 4 < 2 ? "worker" : "inline",
   };
 }
 
@@ -123,7 +125,7 @@ async function run(directory: string, seed: number, hold?: number): Promise<void
     for (const w of op.writes) busyKeys.add(w.key);
     process.stdout.write(`issue ${op.index}\n`);
     const started = apply(engine, op).then(() => {
-      process.stdout.write(`ack ${op.index} ${engine.stats.flushes} ${engine.stats.compactions}\n`);
+      process.stdout.write(`ack ${op.index} ${engine.stats.flushes} ${engine.stats.compactions} ${engine.compactionMode ?? "-"}\n`);
       for (const w of op.writes) busyKeys.delete(w.key);
       inFlight.delete(started);
     }, fail);

@@ -12,6 +12,7 @@ import { DEFAULT_LSM_OPTIONS, LsmEngine, type LsmEngineOptions } from "./lsm-eng
 export * from "./lsm-engine.ts";
 export { type SyncPolicy } from "./commit-log.ts";
 export { crc32c } from "./crc32c.ts";
+export { stopCompactionWorkers } from "./compaction-runner.ts";
 
 /** Options of the LSM engine plugin: every {@link LsmEngineOptions} field, per store. */
 export interface LsmPluginOptions extends Omit<LsmEngineOptions, "directory"> {
@@ -35,8 +36,14 @@ const optionsSchema: z.ZodType<LsmPluginOptions, unknown> = z
     compactionTrigger: z.number().int().min(2).max(64).default(d.compactionTrigger),
     tableBytes: z.number().int().min(4096).default(d.tableBytes),
     levelBaseBytes: z.number().int().min(4096).default(d.levelBaseBytes),
+    level0StopTrigger: z.number().int().min(2).max(1024).default(d.level0StopTrigger),
+    compactionThread: z.enum(["auto", "worker", "inline"]).default(d.compactionThread),
   })
-  .strict();
+  .strict()
+  .refine((o) => o.compaction !== "leveled" || o.level0StopTrigger > o.compactionTrigger, {
+    message: "level0StopTrigger must be greater than compactionTrigger, or writes would stop before compaction starts",
+    path: ["level0StopTrigger"],
+  });
 
 /** The "lsm" engine plugin. */
 export const lsmEnginePlugin: Plugin<LsmPluginOptions, "engine", undefined> = definePlugin({

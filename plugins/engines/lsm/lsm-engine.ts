@@ -20,7 +20,16 @@ import type { FileSystem, HeldDirectory } from "../../../core/interfaces/file-sy
 import { hostFileSystem } from "../../../core/host/host-file-system.ts";
 import { Memtable } from "./memtable.ts";
 import { levelRange, merge, toAsync } from "./merge-iterator.ts";
-import { type Block, TableBuilder, type TableEntry, type TableInfo, TableReader } from "./sstable.ts";
+import { type Block, type TableEntry, type TableOptions, TableReader } from "./sstable.ts";
+import { type BuiltTable, type CompactionResult, type CompactionSource, packRun, type SourceFile } from "./compaction.ts";
+import {
+  type CompactionLane,
+  type CompactionRunner,
+  inlineRunner,
+  sharedRunner,
+  UNDER_DENO,
+  WorkerLostError,
+} from "./compaction-runner.ts";
 
 /** Options of the LSM engine (defaults in {@link DEFAULT_LSM_OPTIONS}). */
 export interface LsmEngineOptions {
@@ -60,6 +69,22 @@ export interface LsmEngineOptions {
   readonly tableBytes: number;
   /** Size of level 1 (leveled); each deeper level is 10x. Default 10 MiB. */
   readonly levelBaseBytes: number;
+  /**
+   * Leveled: with this many level-0 tables, flushes wait for compaction to bring the count
+   * down, and writes wait once two memtables are frozen behind them (LevelDB's stop trigger,
+   * 12): a bound on how far writes can outrun compaction, and so on how many tables a read may
+   * have to ask. Default 12.
+   */
+  readonly level0StopTrigger: number;
+  /**
+   * Where flushes and compactions run. `"worker"`: in a worker thread (one per process, shared
+   * by its engines), so requests never wait behind a merge and a second core does the work.
+   * `"inline"`: on the engine's thread, a slice of about a millisecond at a time. `"auto"`
+   * (default): the worker on the host's disk under Node; inline on a simulated disk (whose time
+   * is virtual) and under Deno (where a started worker keeps the process alive until
+   * `stopCompactionWorkers()`). Where no worker can start, jobs run inline.
+   */
+  readonly compactionThread: "auto" | "worker" | "inline";
 }
 
 /** Defaults of {@link LsmEngineOptions} (everything but `directory`). */
@@ -76,6 +101,8 @@ export const DEFAULT_LSM_OPTIONS: Omit<LsmEngineOptions, "directory"> = {
   compactionTrigger: 4,
   tableBytes: 2 * 1024 * 1024,
   levelBaseBytes: 10 * 1024 * 1024,
+  level0StopTrigger: 12,
+  compactionThread: "auto",
 };
 
 /** What the engine did, for benchmarks and tests. */
@@ -90,6 +117,8 @@ export interface LsmStats {
   lostLogBytes: number;
   /** Tombstones dropped by compaction (nothing older could exist below them). */
   tombstonesDropped: number;
+  /** Flushes that waited for compaction because level 0 held `level0StopTrigger` tables. */
+  flushStalls: number;
 }
 
 /** A memtable frozen for flushing, with the log that holds its writes. */
@@ -145,7 +174,7 @@ export class LsmEngine implements StorageEngine {
   /** The options in effect. */
   readonly options: LsmEngineOptions;
   /** Counters. */
-  readonly stats: LsmStats = { flushes: 0, compactions: 0, recoveredWrites: 0, lostLogBytes: 0, tombstonesDropped: 0 };
+  readonly stats: LsmStats = { flushes: 0, compactions: 0, recoveredWrites: 0, lostLogBytes: 0, tombstonesDropped: 0, flushStalls: 0 };
   readonly #scheduler: Scheduler;
   readonly #logger: Logger;
   readonly #fs: FileSystem;
@@ -170,6 +199,15 @@ export class LsmEngine implements StorageEngine {
   #readers = 0;
   #graveyard: TableReader[] = [];
   #compactPointer: Uint8Array[] = [];
+  #resolvedMode: "worker" | "inline" | undefined;
+  /** Runs jobs on this thread, yielding through the engine's scheduler. */
+  readonly #inline: CompactionRunner;
+  /** A worker stopped: every job runs inline from then on. */
+  #workerLost = false;
+  /** The runner of each lane, chosen at open. */
+  #runners = new Map<CompactionLane, Promise<CompactionRunner>>();
+  /** Woken when a compaction commits (a flush stalled on level 0 waits for it). */
+  #compactionWaiters: (() => void)[] = [];
 
   /**
    * @param options `directory` and any option to override
@@ -191,6 +229,7 @@ export class LsmEngine implements StorageEngine {
     this.#logger = logger;
     this.#fs = fs;
     this.#cache = new BlockCache(this.options.blockCacheBytes);
+    this.#inline = inlineRunner(scheduler);
   }
 
   // ---- lifecycle -------------------------------------------------------------------------
@@ -214,6 +253,8 @@ export class LsmEngine implements StorageEngine {
     // Before anything in the directory is read or written: a refused engine must not so much as
     // rotate the holder's commit log.
     const lock = await this.#fs.lockDirectory(dir, this.#logger);
+    this.#runners = new Map();
+    this.#workerLost = false;
     try {
       await this.#recover();
     } catch (error) {
@@ -229,6 +270,9 @@ export class LsmEngine implements StorageEngine {
     this.#frozen = [];
     this.#backgroundError = undefined;
     this.#open = true;
+    // Start the workers now, so the first flush does not wait for one to load.
+    void this.#chooseRunner("flush");
+    void this.#chooseRunner("compaction");
     this.#kick();
   }
 
@@ -320,7 +364,7 @@ export class LsmEngine implements StorageEngine {
       this.options.syncIntervalMs,
     );
     if (recovered.size > 0) {
-      const table = await this.#writeTable(entriesOf(recovered), false);
+      const table = await this.#writeTable(() => entriesOf(recovered), false);
       if (table) this.#version = { levels: [[table, ...this.#version.levels[0]!], ...this.#version.levels.slice(1)] };
     }
     await this.#saveManifest();
@@ -394,6 +438,8 @@ export class LsmEngine implements StorageEngine {
 
   /** Waits for the rotation, flush and compaction in flight (and those they start) to finish. */
   async #quiesce(): Promise<void> {
+    // A flush waiting for compaction to drain level 0 gives up (its memtable stays in its log).
+    for (const w of this.#compactionWaiters.splice(0)) w();
     while (this.#rotating) await this.#rotating;
     while (this.#flushing || this.#compacting) await (this.#flushing ?? this.#compacting);
   }
@@ -557,7 +603,8 @@ export class LsmEngine implements StorageEngine {
 
   /** Starts the flush and compaction loops if they have work and are not running. */
   #kick(): void {
-    if (!this.#flushing && this.#frozen.length > 0) {
+    // Not after a failure: the flush that failed would fail again, in a loop.
+    if (!this.#flushing && this.#frozen.length > 0 && this.#backgroundError === undefined) {
       this.#flushing = (async () => {
         try {
           while (this.#frozen.length > 0) await this.#flushOldest();
@@ -580,13 +627,23 @@ export class LsmEngine implements StorageEngine {
         }
       })().finally(() => {
         this.#compacting = undefined;
+        // A flush stalled on level 0 looks again (and kicks compaction again if still due).
+        for (const w of this.#compactionWaiters.splice(0)) w();
       });
     }
   }
 
   async #flushOldest(): Promise<void> {
+    if (this.#level0Full()) {
+      this.stats.flushStalls++;
+      // Closing stops waiting: the flush then goes ahead, as every flush does on close.
+      while (this.#level0Full() && this.#open && this.#backgroundError === undefined) {
+        this.#kick();
+        await new Promise<void>((resolve) => this.#compactionWaiters.push(resolve));
+      }
+    }
     const frozen = this.#frozen[this.#frozen.length - 1]!;
-    const table = await this.#writeTable(entriesOf(frozen.mem), false);
+    const table = await this.#writeTable(() => entriesOf(frozen.mem), false);
     if (table) {
       const [l0, ...deeper] = this.#version.levels;
       this.#version = { levels: [[table, ...l0!], ...deeper] };
@@ -597,6 +654,12 @@ export class LsmEngine implements StorageEngine {
     this.stats.flushes++;
     for (const w of this.#flushWaiters.splice(0)) w();
     this.#kick();
+  }
+
+  /** True if level 0 is at its stop trigger (leveled): the next flush waits for compaction. */
+  #level0Full(): boolean {
+    const { compaction, compactionTrigger, level0StopTrigger } = this.options;
+    return compaction === "leveled" && this.#version.levels[0]!.length >= Math.max(level0StopTrigger, compactionTrigger + 1);
   }
 
   /** Runs one compaction if one is due; false if none is. */
@@ -610,14 +673,23 @@ export class LsmEngine implements StorageEngine {
     return this.options.compaction === "leveled" ? this.#leveledSource() >= 0 : this.#tieredRun() >= 0;
   }
 
-  /** The level a leveled compaction should start from, or -1. */
+  /**
+   * The level a leveled compaction should start from, or -1: the one most over its target, as
+   * LevelDB scores them (level 0 by its table count over the trigger, deeper levels by their
+   * bytes over their size). Always taking level 0 first would let level 1 grow without bound
+   * while writes keep level 0 full, and every level-0 compaction would then rewrite all of it.
+   */
   #leveledSource(): number {
     const levels = this.#version.levels;
-    if (levels[0]!.length >= this.options.compactionTrigger) return 0;
+    let best = -1;
+    let bestScore = 1;
+    const score0 = levels[0]!.length / this.options.compactionTrigger;
+    if (score0 >= bestScore) [best, bestScore] = [0, score0];
     for (let i = 1; i < levels.length; i++) {
-      if (this.#levelBytes(levels[i]!) > this.options.levelBaseBytes * 10 ** (i - 1)) return i;
+      const score = this.#levelBytes(levels[i]!) / (this.options.levelBaseBytes * 10 ** (i - 1));
+      if (score > bestScore) [best, bestScore] = [i, score];
     }
-    return -1;
+    return best;
   }
 
   /** Where the oldest run of similar-size tables ends (size-tiered), or -1. */
@@ -659,7 +731,9 @@ export class LsmEngine implements StorageEngine {
       await this.#commitCompaction(next, new Set());
       return true;
     }
-    const outputs = await this.#mergeTables([...inputs, ...overlapping], bottom);
+    // Level-0 tables overlap, so each is its own run (newest first); the target level's tables
+    // do not, so they are read as one run in key order.
+    const outputs = await this.#mergeTables([...inputs.map((t) => [t]), overlapping], bottom);
     const removed = new Set([...inputs, ...overlapping]);
     // From the version as it is now: flushes may have added level-0 tables meanwhile.
     const next = this.#version.levels.map((level) => level.filter((t) => !removed.has(t)));
@@ -678,7 +752,7 @@ export class LsmEngine implements StorageEngine {
     if (end >= 0) {
       const run = tables.slice(end - n, end);
       const includesOldest = end === tables.length;
-      const outputs = await this.#mergeTables(run, includesOldest, Infinity);
+      const outputs = await this.#mergeTables(run.map((t) => [t]), includesOldest, Infinity);
       // Flushes may have put newer tables in front meanwhile; the run keeps its place in age.
       const now = this.#version.levels[0]!;
       const at = now.indexOf(run[0]!);
@@ -689,27 +763,124 @@ export class LsmEngine implements StorageEngine {
     return false;
   }
 
-  /** Merges tables (newest first) into new tables; drops tombstones if `bottom`. */
-  async #mergeTables(inputs: readonly TableReader[], bottom: boolean, maxBytes = this.options.tableBytes): Promise<TableReader[]> {
-    const sources = inputs.map((t) => t.range(undefined, undefined, false)[Symbol.asyncIterator]());
-    const outputs: TableReader[] = [];
-    let builder: TableBuilder | undefined;
-    const finish = async () => {
-      if (!builder || builder.count === 0) return;
-      outputs.push(await this.#persist(builder.finish()));
-      builder = undefined;
-    };
-    for await (const entry of merge(sources, false)) {
-      if (entry.value === null && bottom) {
-        this.stats.tombstonesDropped++;
-        continue;
+  /**
+   * Merges runs of tables (newest run first; each run's tables in key order, not overlapping)
+   * into new tables; drops tombstones if `bottom`.
+   */
+  async #mergeTables(
+    runs: readonly (readonly TableReader[])[],
+    bottom: boolean,
+    maxBytes = this.options.tableBytes,
+  ): Promise<TableReader[]> {
+    // A worker reads the files itself, one per run at a time; on this thread they are read
+    // through the engine's file system (which may be a simulated disk) before the merge.
+    const sources = async (inWorker: boolean): Promise<CompactionSource[]> => {
+      const out: CompactionSource[] = [];
+      for (const run of runs) {
+        if (run.length === 0) continue;
+        const files: SourceFile[] = [];
+        for (const t of run) {
+          const size = this.#meta.get(t.number)!.size;
+          files.push(inWorker ? { name: t.path, size } : { name: t.path, size, bytes: await this.#fs.readFile(t.path) });
+        }
+        out.push({ kind: "tables", files });
       }
-      builder ??= this.#builder();
-      builder.add(entry.key, entry.value);
-      if (builder.bytes >= maxBytes) await finish();
+      return out;
+    };
+    return this.#runJob("compaction", sources, bottom, maxBytes);
+  }
+
+  /**
+   * Runs a flush or compaction where {@link LsmEngineOptions.compactionThread} says, writing each
+   * table it builds as soon as it comes. `sources` gives the inputs (told whether a worker will
+   * read the files). If the worker stops with the job, the tables written so far are deleted and
+   * the job reruns on this thread; nothing else changed, as a job's tables are installed only
+   * by its caller, after it ends.
+   */
+  async #runJob(
+    lane: CompactionLane,
+    sources: (inWorker: boolean) => Promise<CompactionSource[]>,
+    bottom: boolean,
+    maxBytes: number,
+  ): Promise<TableReader[]> {
+    const table: TableOptions = {
+      blockBytes: this.options.blockBytes,
+      bloomBitsPerKey: this.options.bloomBitsPerKey,
+      compression: this.options.compression,
+    };
+    const attempt = async (runner: CompactionRunner): Promise<TableReader[]> => {
+      this.#resolvedMode = runner.mode;
+      const outputs: TableReader[] = [];
+      let writing: Promise<void> = Promise.resolve();
+      let failure: unknown;
+      const onTable = (built: BuiltTable) => {
+        writing = writing
+          .then(async () => {
+            if (failure === undefined) outputs.push(await this.#persist(built));
+          })
+          .catch((error) => {
+            failure ??= error;
+          });
+      };
+      let result: CompactionResult | undefined;
+      try {
+        result = await runner.run({ sources: await sources(runner.mode === "worker"), bottom, maxBytes, table }, onTable);
+      } catch (error) {
+        failure ??= error;
+      }
+      await writing;
+      if (failure === undefined) {
+        try {
+          for (const built of result!.tables) outputs.push(await this.#persist(built));
+        } catch (error) {
+          failure = error;
+        }
+      }
+      if (failure !== undefined) {
+        for (const t of outputs) await this.#discard(t);
+        throw failure;
+      }
+      this.stats.tombstonesDropped += result!.tombstonesDropped;
+      return outputs;
+    };
+    try {
+      return await attempt(await this.#chooseRunner(lane));
+    } catch (error) {
+      if (!(error instanceof WorkerLostError)) throw error;
+      if (!this.#workerLost) {
+        this.#workerLost = true;
+        this.#logger.warn("the compaction worker stopped; flushes and compactions run on the engine's thread from now on", {
+          directory: this.options.directory,
+        });
+      }
+      return attempt(this.#inline);
     }
-    await finish();
-    return outputs;
+  }
+
+  /** Deletes a table a failed job wrote (never installed). */
+  async #discard(table: TableReader): Promise<void> {
+    this.#meta.delete(table.number);
+    this.#bounds.delete(table.number);
+    await this.#bury(table);
+  }
+
+  /** Where this engine's jobs of a lane run: chosen once per open (a lost worker then means inline). */
+  #chooseRunner(lane: CompactionLane): Promise<CompactionRunner> {
+    if (this.#workerLost) return Promise.resolve(this.#inline);
+    let runner = this.#runners.get(lane);
+    if (runner === undefined) {
+      const where = this.options.compactionThread;
+      runner = where === "inline" || (where === "auto" && (this.#fs !== hostFileSystem || UNDER_DENO))
+        ? Promise.resolve(this.#inline)
+        : sharedRunner(lane).then((r) => r ?? this.#inline);
+      this.#runners.set(lane, runner);
+    }
+    return runner;
+  }
+
+  /** Where flushes and compactions run now: `"worker"` or `"inline"` (known once one has run). */
+  get compactionMode(): "worker" | "inline" | undefined {
+    return this.#resolvedMode;
   }
 
   async #commitCompaction(levels: TableReader[][], removed: ReadonlySet<TableReader>): Promise<void> {
@@ -723,28 +894,22 @@ export class LsmEngine implements StorageEngine {
     }
     await this.#collectGraveyard();
     this.stats.compactions++;
+    for (const w of this.#compactionWaiters.splice(0)) w();
   }
 
   // ---- tables ----------------------------------------------------------------------------
 
-  #builder(): TableBuilder {
-    return new TableBuilder({
-      blockBytes: this.options.blockBytes,
-      bloomBitsPerKey: this.options.bloomBitsPerKey,
-      compression: this.options.compression,
-    });
-  }
-
-  /** Writes a memtable's entries as one table; `undefined` if it is empty. */
-  async #writeTable(entries: Iterable<TableEntry>, dropTombstones: boolean): Promise<TableReader | undefined> {
-    const builder = this.#builder();
-    for (const e of entries) if (!(dropTombstones && e.value === null)) builder.add(e.key, e.value);
-    if (builder.count === 0) return undefined;
-    return this.#persist(builder.finish());
+  /**
+   * Writes a memtable's entries (`entries()` gives them in key order, again on a retry) as one
+   * table; `undefined` if none is left.
+   */
+  async #writeTable(entries: () => Iterable<TableEntry>, dropTombstones: boolean): Promise<TableReader | undefined> {
+    const tables = await this.#runJob("flush", async () => [{ kind: "run", bytes: packRun(entries()) }], dropTombstones, Infinity);
+    return tables[0];
   }
 
   /** Writes a finished table to a new file (fsynced) and opens it. */
-  async #persist(built: { bytes: Uint8Array; info: TableInfo }): Promise<TableReader> {
+  async #persist(built: BuiltTable): Promise<TableReader> {
     const number = this.#nextFile++;
     const path = this.#tablePath(number);
     const file = await this.#fs.open(path, "write");

@@ -1,0 +1,326 @@
+/**
+ * The LSM engine's flush and compaction work as a function of bytes: sorted runs in (whole
+ * table files, or a memtable packed into one buffer), new table files out. Nothing here touches
+ * a clock, nor a file but through the `readFile` its caller may pass, so the same code runs on
+ * the engine's thread in slices (inputs read by the engine, from whichever file system it uses)
+ * or whole in a worker thread (`compaction-worker.ts`, which reads each input file itself when
+ * the merge reaches it and hands each new table back as soon as it is built, so a job holds
+ * one file per run and one output table at a time).
+ *
+ * Entries are never materialised as objects: cursors walk the input bytes, the merge compares
+ * byte ranges in place, and {@link TableBuilder.addFrom} copies each winning entry once.
+ *
+ * @module
+ */
+import { CorruptDataError } from "../../../core/errors.ts";
+import {
+  checked,
+  compareRanges,
+  decodeBlock,
+  FOOTER_BYTES,
+  parseFooter,
+  parseIndex,
+  TableBuilder,
+  type TableEntry,
+  type TableInfo,
+  type TableOptions,
+  TOMBSTONE,
+} from "./sstable.ts";
+
+/** An input table file: its path (named in errors), its size, and its bytes unless the merge is to read them. */
+export interface SourceFile {
+  readonly name: string;
+  readonly size: number;
+  /** The whole file; if absent, the merge reads `name` through its `readFile` when it gets there. */
+  readonly bytes?: Uint8Array;
+}
+
+/** A sorted run a compaction reads. */
+export type CompactionSource =
+  /** Whole table files whose key ranges do not overlap, in key order (one level's tables, or one table). */
+  | { readonly kind: "tables"; readonly files: readonly SourceFile[] }
+  /** A memtable's entries in key order, packed by {@link packRun}. */
+  | { readonly kind: "run"; readonly bytes: Uint8Array };
+
+/** One flush or compaction. */
+export interface CompactionJob {
+  /** The runs to merge, newest first: where a key is in several, the newest wins. */
+  readonly sources: readonly CompactionSource[];
+  /** Drop tombstones (no older run below may hold their keys). */
+  readonly bottom: boolean;
+  /** Start a new output table once one reaches this many bytes (`Infinity`: one table). */
+  readonly maxBytes: number;
+  /** How output tables are written. */
+  readonly table: TableOptions;
+}
+
+/** A new table: its file's bytes and what it holds. */
+export interface BuiltTable {
+  readonly bytes: Uint8Array;
+  readonly info: TableInfo;
+}
+
+/** What a job produced. */
+export interface CompactionResult {
+  /** New tables in key order (none if every entry was a dropped tombstone), unless they went to `onTable`. */
+  readonly tables: BuiltTable[];
+  /** Tombstones dropped because the job was at the bottom. */
+  readonly tombstonesDropped: number;
+}
+
+/**
+ * A memtable's entries (in ascending key order) as one buffer, entry after entry:
+ * `[keyLength u32][valueLength u32, 0xffffffff for a tombstone][key][value]`. One copy, so the
+ * run can cross to a worker thread as a single transferable buffer.
+ */
+export function packRun(entries: Iterable<TableEntry>): Uint8Array {
+  const list: TableEntry[] = [];
+  let bytes = 0;
+  for (const e of entries) {
+    list.push(e);
+    bytes += 8 + e.key.length + (e.value?.length ?? 0);
+  }
+  const out = new Uint8Array(bytes);
+  const view = new DataView(out.buffer);
+  let at = 0;
+  for (const { key, value } of list) {
+    view.setUint32(at, key.length);
+    view.setUint32(at + 4, value === null ? TOMBSTONE : value.length);
+    out.set(key, at + 8);
+    at += 8 + key.length;
+    if (value !== null) {
+      out.set(value, at);
+      at += value.length;
+    }
+  }
+  return out;
+}
+
+/** The current entry of a sorted input, as ranges of `data` (no copy); `valueLength < 0` is a tombstone. */
+abstract class Cursor {
+  data: Uint8Array = new Uint8Array(0);
+  keyStart = 0;
+  keyLength = 0;
+  valueStart = 0;
+  valueLength = 0;
+  /** Moves to the next entry; false at the end. */
+  abstract next(): boolean;
+}
+
+/** Entries of a packed run ({@link packRun}). */
+class RunCursor extends Cursor {
+  readonly #view: DataView;
+  #at = 0;
+
+  constructor(bytes: Uint8Array) {
+    super();
+    this.data = bytes;
+    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  next(): boolean {
+    const at = this.#at;
+    if (at >= this.data.length) return false;
+    const kl = this.#view.getUint32(at);
+    const vl = this.#view.getUint32(at + 4);
+    this.keyStart = at + 8;
+    this.keyLength = kl;
+    this.valueStart = at + 8 + kl;
+    this.valueLength = vl === TOMBSTONE ? -1 : vl;
+    this.#at = this.valueStart + Math.max(0, this.valueLength);
+    return true;
+  }
+}
+
+/** Entries of whole table files, one after another, every block checked as it is reached. */
+class TablesCursor extends Cursor {
+  readonly #files: readonly SourceFile[];
+  readonly #read: ((path: string) => Uint8Array) | undefined;
+  /** The current file's bytes (only the current file's: a finished one is let go). */
+  #bytes: Uint8Array = new Uint8Array(0);
+  #file = -1;
+  #blocks: { offsets: number[]; lengths: number[] } = { offsets: [], lengths: [] };
+  #block = 0;
+  #view: DataView = new DataView(new ArrayBuffer(0));
+  /** Offset of the current block's entry-offset array, and the entry index in it. */
+  #offsetsAt = 0;
+  #entry = 0;
+  #entries = 0;
+
+  constructor(files: readonly SourceFile[], read: ((path: string) => Uint8Array) | undefined) {
+    super();
+    this.#files = files;
+    this.#read = read;
+  }
+
+  next(): boolean {
+    while (this.#entry >= this.#entries) if (!this.#nextBlock()) return false;
+    const view = this.#view;
+    const where = this.#where();
+    const o = view.getUint32(this.#offsetsAt + this.#entry * 4);
+    this.#entry++;
+    if (o + 8 > this.#offsetsAt) throw new CorruptDataError(where, "entry offset out of the block");
+    const kl = view.getUint32(o);
+    const vl = view.getUint32(o + 4);
+    const end = o + 8 + kl + (vl === TOMBSTONE ? 0 : vl);
+    if (end > this.#offsetsAt) throw new CorruptDataError(where, "entry runs past its block");
+    this.keyStart = o + 8;
+    this.keyLength = kl;
+    this.valueStart = o + 8 + kl;
+    this.valueLength = vl === TOMBSTONE ? -1 : vl;
+    return true;
+  }
+
+  #where(): string {
+    return `${this.#files[this.#file]!.name} at offset ${this.#blocks.offsets[this.#block - 1]}`;
+  }
+
+  #nextBlock(): boolean {
+    while (this.#block >= this.#blocks.offsets.length) {
+      if (++this.#file >= this.#files.length) {
+        this.#bytes = new Uint8Array(0);
+        return false;
+      }
+      const file = this.#files[this.#file]!;
+      const name = file.name;
+      if (file.bytes === undefined && this.#read === undefined) throw new Error(`no bytes for ${name} and no way to read them`);
+      const bytes = (this.#bytes = file.bytes ?? this.#read!(name));
+      if (bytes.length < FOOTER_BYTES) throw new CorruptDataError(`${name} at offset 0`, "file too short for a table");
+      const footer = parseFooter(bytes.subarray(bytes.length - FOOTER_BYTES), bytes.length, name);
+      const where = `${name} at offset ${footer.indexOffset}`;
+      const index = parseIndex(checked(bytes.subarray(footer.indexOffset, footer.indexOffset + footer.indexLength), where), where);
+      for (let b = 0; b < index.offsets.length; b++) {
+        if (index.offsets[b]! + index.lengths[b]! > footer.indexOffset) throw new CorruptDataError(where, "index points outside the data");
+      }
+      this.#blocks = index;
+      this.#block = 0;
+    }
+    const name = this.#files[this.#file]!.name;
+    const bytes = this.#bytes;
+    const offset = this.#blocks.offsets[this.#block]!;
+    const raw = bytes.subarray(offset, offset + this.#blocks.lengths[this.#block]!);
+    this.#block++;
+    const where = `${name} at offset ${offset}`;
+    const data = decodeBlock(raw, where);
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    if (data.length < 4) throw new CorruptDataError(where, "block too short");
+    const count = view.getUint32(data.length - 4);
+    const offsetsAt = data.length - 4 - count * 4;
+    if (count === 0 || offsetsAt < 0) throw new CorruptDataError(where, "bad entry count");
+    this.data = data;
+    this.#view = view;
+    this.#offsetsAt = offsetsAt;
+    this.#entry = 0;
+    this.#entries = count;
+    return true;
+  }
+}
+
+/**
+ * One flush or compaction, run in steps: {@link step} merges up to a budget of entries and says
+ * whether it is done, so the engine's thread can run a job in slices between requests, and a
+ * worker can run it whole.
+ */
+export class Compaction {
+  readonly #job: CompactionJob;
+  readonly #cursors: Cursor[];
+  readonly #live: boolean[];
+  readonly #tables: BuiltTable[] = [];
+  #builder: TableBuilder | undefined;
+  #dropped = 0;
+  #started = false;
+  #done = false;
+  readonly #capacity: number;
+
+  readonly #onTable: ((table: BuiltTable) => void) | undefined;
+
+  /**
+   * @param io `readFile` for input files given without their bytes; `onTable` to take each new
+   *   table as soon as it is built (it is then not kept for {@link result})
+   */
+  constructor(job: CompactionJob, io: { readFile?: (path: string) => Uint8Array; onTable?: (table: BuiltTable) => void } = {}) {
+    this.#job = job;
+    this.#onTable = io.onTable;
+    this.#cursors = job.sources.map((s) => (s.kind === "run" ? new RunCursor(s.bytes) : new TablesCursor(s.files, io.readFile)));
+    this.#live = this.#cursors.map(() => false);
+    // Room for one output table without regrowing: its target size, or everything the inputs
+    // hold; plus a block, the index and the filter.
+    let inputBytes = 0;
+    for (const s of job.sources) inputBytes += s.kind === "run" ? s.bytes.length : s.files.reduce((n, f) => n + f.size, 0);
+    this.#capacity = Math.min(job.maxBytes, inputBytes) * 1.1 + 2 * job.table.blockBytes + 4096;
+  }
+
+  /**
+   * Merges up to `budget` entries (input entries consumed); true once the job is done.
+   * @throws {CorruptDataError} naming the file and offset of an input block that fails its checks
+   */
+  step(budget: number): boolean {
+    if (this.#done) return true;
+    const cursors = this.#cursors;
+    const live = this.#live;
+    if (!this.#started) {
+      this.#started = true;
+      for (let i = 0; i < cursors.length; i++) live[i] = cursors[i]!.next();
+    }
+    const { bottom, maxBytes } = this.#job;
+    for (let spent = 0; spent < budget;) {
+      let best = -1;
+      for (let i = 0; i < cursors.length; i++) {
+        if (!live[i]) continue;
+        if (best < 0) best = i;
+        else {
+          const a = cursors[i]!;
+          const b = cursors[best]!;
+          // On a tie the earlier (newer) source keeps the win.
+          if (compareRanges(a.data, a.keyStart, a.keyLength, b.data, b.keyStart, b.keyLength) < 0) best = i;
+        }
+      }
+      if (best < 0) {
+        this.#finishTable();
+        this.#done = true;
+        return true;
+      }
+      const w = cursors[best]!;
+      if (w.valueLength < 0 && bottom) this.#dropped++;
+      else {
+        this.#builder ??= new TableBuilder(this.#job.table, this.#capacity);
+        this.#builder.addFrom(w.data, w.keyStart, w.keyLength, w.data, w.valueStart, w.valueLength);
+        if (this.#builder.bytes >= maxBytes) this.#finishTable();
+      }
+      // Older sources holding the same key are shadowed: skip their entry. (A newer one cannot
+      // hold it: it would have won.) Advance them before the winner, whose bytes they compare to.
+      for (let i = best + 1; i < cursors.length; i++) {
+        const c = cursors[i]!;
+        if (live[i] && compareRanges(c.data, c.keyStart, c.keyLength, w.data, w.keyStart, w.keyLength) === 0) {
+          live[i] = c.next();
+          spent++;
+        }
+      }
+      live[best] = w.next();
+      spent++;
+    }
+    return false;
+  }
+
+  /** What the job produced. @throws if it is not done */
+  get result(): CompactionResult {
+    if (!this.#done) throw new Error("the compaction has not finished");
+    return { tables: this.#tables, tombstonesDropped: this.#dropped };
+  }
+
+  #finishTable(): void {
+    if (this.#builder && this.#builder.count > 0) {
+      const table = this.#builder.finish();
+      if (this.#onTable) this.#onTable(table);
+      else this.#tables.push(table);
+    }
+    this.#builder = undefined;
+  }
+}
+
+/** Runs a job to the end on this thread (`io` as for {@link Compaction}). */
+export function runCompaction(job: CompactionJob, io: ConstructorParameters<typeof Compaction>[1] = {}): CompactionResult {
+  const compaction = new Compaction(job, io);
+  compaction.step(Infinity);
+  return compaction.result;
+}

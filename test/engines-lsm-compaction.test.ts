@@ -1,0 +1,202 @@
+/**
+ * The LSM engine's merge as a pure function of bytes (plugins/engines/lsm/compaction.ts),
+ * against a model: runs of random keys, values and tombstones merged newest-first must give,
+ * in key order, each key's newest entry (tombstones dropped only at the bottom), split into
+ * tables near the size asked, every table readable back; a flipped bit in an input block is a
+ * CorruptDataError naming the file; and the worker thread (compaction-runner.ts) gives the same
+ * tables, byte for byte, as the engine's thread.
+ */
+import { describe, it } from "@std/testing/bdd";
+import { assert, assertEquals, assertThrows } from "@std/assert";
+import fc from "fast-check";
+import { CorruptDataError } from "../core/errors.ts";
+import { BlockCache } from "../plugins/engines/lsm/block-cache.ts";
+import {
+  type BuiltTable,
+  type CompactionJob,
+  type CompactionResult,
+  type CompactionSource,
+  packRun,
+  runCompaction,
+} from "../plugins/engines/lsm/compaction.ts";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { inlineRunner, sharedRunner, stopCompactionWorkers } from "../plugins/engines/lsm/compaction-runner.ts";
+import { systemScheduler } from "../core/runtime/system-runtime.ts";
+import { type Block, FOOTER_BYTES, parseFooter, TableBuilder, type TableEntry, TableReader } from "../plugins/engines/lsm/sstable.ts";
+import type { FileHandle, FileSystem } from "../core/interfaces/file-system.ts";
+
+const TABLE = { blockBytes: 256, bloomBitsPerKey: 10, compression: "none" as const };
+const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+
+/** A run: distinct keys (as hex, so the model sorts them like bytes), each a value or a tombstone. */
+const runArb = fc
+  .uniqueArray(fc.tuple(fc.uint8Array({ minLength: 1, maxLength: 6 }), fc.option(fc.uint8Array({ maxLength: 40 }), { freq: 4 })), {
+    selector: ([k]) => hex(k),
+    maxLength: 120,
+  })
+  .map((entries) =>
+    entries.sort(([a], [b]) => (hex(a) < hex(b) ? -1 : hex(a) > hex(b) ? 1 : 0)).map(([key, value]): TableEntry => ({ key, value }))
+  );
+
+/** A sorted run as one table file or as a packed memtable, the two kinds of source. */
+function source(run: readonly TableEntry[], asTable: boolean, name: string): CompactionSource | undefined {
+  if (run.length === 0) return undefined;
+  if (!asTable) return { kind: "run", bytes: packRun(run) };
+  const builder = new TableBuilder(TABLE);
+  for (const e of run) builder.add(e.key, e.value);
+  const bytes = builder.finish().bytes.slice();
+  return { kind: "tables", files: [{ name, size: bytes.length, bytes }] };
+}
+
+/** A read-only in-memory file, so a built table can be opened with TableReader. */
+function memoryFile(bytes: Uint8Array): FileSystem {
+  const handle: FileHandle = {
+    path: "t.sst",
+    write: () => Promise.reject(new Error("read only")),
+    read: (into, offset, length, position) => Promise.resolve(readInto(into, offset, length, position)),
+    readSync: (into, offset, length, position) => readInto(into, offset, length, position),
+    sync: () => Promise.resolve(),
+    size: () => Promise.resolve(bytes.length),
+    close: () => Promise.resolve(),
+  };
+  function readInto(into: Uint8Array, offset: number, length: number, position: number): number {
+    const part = bytes.subarray(position, position + length);
+    into.set(part, offset);
+    return part.length;
+  }
+  return { open: () => Promise.resolve(handle) } as unknown as FileSystem;
+}
+
+async function entriesOf(bytes: Uint8Array): Promise<TableEntry[]> {
+  const reader = await TableReader.open(memoryFile(bytes), 1, "t.sst", new BlockCache<Block>(1 << 20));
+  const out: TableEntry[] = [];
+  for await (const e of reader.range(undefined, undefined, false)) out.push({ key: e.key.slice(), value: e.value && e.value.slice() });
+  return out;
+}
+
+describe("lsm compaction: the merge against a model", () => {
+  it("gives each key's newest entry, in order, split near maxBytes, dropping tombstones only at the bottom", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(runArb, { minLength: 1, maxLength: 5 }),
+        fc.array(fc.boolean(), { minLength: 5, maxLength: 5 }),
+        fc.boolean(),
+        fc.constantFrom(512, 4096, Infinity),
+        async (runs, asTable, bottom, maxBytes) => {
+          const model = new Map<string, TableEntry>();
+          // Oldest first into the model, so the newest (first) run wins.
+          for (let i = runs.length - 1; i >= 0; i--) for (const e of runs[i]!) model.set(hex(e.key), e);
+          const expected = [...model.keys()].sort().map((k) => model.get(k)!).filter((e) => !(bottom && e.value === null));
+          const sources = runs.map((r, i) => source(r, asTable[i]!, `r${i}.sst`)).filter((s) => s !== undefined);
+          const job: CompactionJob = { sources, bottom, maxBytes, table: TABLE };
+          const result = runCompaction(job);
+          const got: TableEntry[] = [];
+          for (const t of result.tables) {
+            const entries = await entriesOf(t.bytes);
+            assertEquals(t.info.count, entries.length);
+            assertEquals(hex(t.info.smallest), hex(entries[0]!.key));
+            assertEquals(hex(t.info.largest), hex(entries[entries.length - 1]!.key));
+            // Split near the size asked: a table ends at the first entry past it.
+            if (maxBytes !== Infinity) assert(t.bytes.length < maxBytes + 1024, `table of ${t.bytes.length} bytes for ${maxBytes}`);
+            got.push(...entries);
+          }
+          assertEquals(got.map((e) => [hex(e.key), e.value && hex(e.value)]), expected.map((e) => [hex(e.key), e.value && hex(e.value)]));
+          const dropped = bottom ? [...model.values()].filter((e) => e.value === null).length : 0;
+          assertEquals(result.tombstonesDropped, dropped);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it("a flipped bit in an input table is a CorruptDataError naming the file, never a wrong table", () => {
+    const run = Array.from(
+      { length: 300 },
+      (_, i): TableEntry => ({ key: new TextEncoder().encode(`key-${1000 + i}`), value: new Uint8Array(20).fill(i) }),
+    );
+    const table = source(run, true, "000007.sst")! as Extract<CompactionSource, { kind: "tables" }>;
+    const bytes = table.files[0]!.bytes!;
+    // Data blocks, the index and the footer; not the Bloom filter, which a merge does not read
+    // (the new table gets a filter of its own; a reader checks the old one when it opens it).
+    const footer = parseFooter(bytes.subarray(bytes.length - FOOTER_BYTES), bytes.length, "000007.sst");
+    const places = [0, 100, 700, Math.floor(footer.indexOffset / 2), footer.indexOffset + 5, footer.bloomOffset - 2, bytes.length - 3];
+    for (const at of places) {
+      const flipped = bytes.slice();
+      flipped[at]! ^= 0x10;
+      const error = assertThrows(
+        () =>
+          runCompaction({
+            sources: [{ kind: "tables", files: [{ name: "000007.sst", size: flipped.length, bytes: flipped }] }],
+            bottom: false,
+            maxBytes: Infinity,
+            table: TABLE,
+          }),
+        CorruptDataError,
+      );
+      assert(error.location.startsWith("000007.sst at offset"), error.location);
+    }
+  });
+
+  it("the worker thread and the engine's thread build the same tables, byte for byte", async () => {
+    const runs = [0, 1, 2].map((r) =>
+      Array.from({ length: 2000 }, (_, i): TableEntry => ({
+        key: new TextEncoder().encode(`k${String(i * 3 + r).padStart(6, "0")}`),
+        value: i % 17 === 0 ? null : new TextEncoder().encode(`value ${r} ${i}`),
+      }))
+    );
+    const job = (): CompactionJob => ({
+      sources: runs.map((r, i) => source(r, i > 0, `${i}.sst`)!),
+      bottom: true,
+      maxBytes: 16 * 1024,
+      table: TABLE,
+    });
+    // The tables as the runner hands them over, one by one.
+    const collect = async (run: (onTable: (t: BuiltTable) => void) => Promise<CompactionResult>) => {
+      const tables: BuiltTable[] = [];
+      const result = await run((t) => tables.push(t));
+      assertEquals(result.tables.length, 0, "every table went to onTable");
+      return { tables, dropped: result.tombstonesDropped };
+    };
+    const runner = await sharedRunner("compaction");
+    assert(runner !== undefined, "a worker thread starts here");
+    assertEquals(runner.mode, "worker");
+    const inWorker = await collect((onTable) => runner.run(job(), onTable));
+    const inline = await collect((onTable) => inlineRunner(systemScheduler).run(job(), onTable));
+    assertEquals(inWorker.tables.length, inline.tables.length);
+    assert(inline.tables.length > 1);
+    inWorker.tables.forEach((t, i) => assertEquals(hex(t.bytes), hex(inline.tables[i]!.bytes)));
+    assertEquals(inWorker.dropped, inline.dropped);
+
+    // Input files given by path only: the worker reads them itself.
+    const dir = mkdtempSync(join(tmpdir(), "ringforge-compaction-"));
+    try {
+      job().sources.forEach((s, i) => s.kind === "tables" && writeFileSync(join(dir, `${i}.sst`), s.files[0]!.bytes!));
+      // Fresh each time: a run's buffer moves to the worker with the job.
+      const byPath = () =>
+        job().sources.map((s, i): CompactionSource =>
+          s.kind === "run" ? s : { kind: "tables", files: [{ name: join(dir, `${i}.sst`), size: s.files[0]!.size }] }
+        );
+      const fromFiles = await collect((onTable) => runner.run({ ...job(), sources: byPath() }, onTable));
+      fromFiles.tables.forEach((t, i) => assertEquals(hex(t.bytes), hex(inline.tables[i]!.bytes)));
+
+      // A failure in the worker crosses back typed, naming the file.
+      const bad = readFileSync(join(dir, "1.sst"));
+      bad[10]! ^= 1;
+      writeFileSync(join(dir, "1.sst"), bad);
+      let caught: unknown;
+      try {
+        await runner.run({ ...job(), sources: byPath() }, () => {});
+      } catch (error) {
+        caught = error;
+      }
+      assert(caught instanceof CorruptDataError, `a CorruptDataError, got ${caught}`);
+      assert(caught.location.startsWith(`${join(dir, "1.sst")} at offset`), caught.location);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      // Under Deno a started worker keeps the process alive until stopped.
+      await stopCompactionWorkers();
+    }
+  });
+});
