@@ -12,8 +12,9 @@
  *   key) and awaited one put at a time, as an application writes (the first `--awaited-writes`
  *   keys of the same order); the last fill (fillrandom, batched) is the dataset the reads use,
  *   reopened first so reads go to the engine's files; the LSM engine first finishes the
- *   compaction the load left owed (`settle`, timed and printed apart: it compacts on the JS
- *   thread, where LevelDB compacts in its own; `--no-settle` reads during that backlog instead);
+ *   compaction the load left owed (`settle`, timed and printed apart, so the reads measure the
+ *   finished shape of the tree; LevelDB is read while its thread compacts; `--no-settle` reads
+ *   during the LSM engine's backlog too);
  * - readrandom hot: keys from a window of consecutive keys whose data is half the block cache,
  *   read once untimed to fill the cache, then timed; cold: keys across the whole dataset (far
  *   larger than 10x the memtable); readmissing: absent keys that sort between present ones, so
@@ -251,12 +252,13 @@ interface EngineResult {
   readonly stats?: unknown;
   /**
    * Time the reopened dataset took to finish the compaction the load left owed, before the
-   * reads, ms (engines that compact on the JS thread and can say when they are done: LSM).
-   * LevelDB compacts in its own thread and is read while it does.
+   * reads, ms (engines that can say when they are done: LSM). LevelDB is read while it compacts.
    */
   readonly settleMs?: number;
   /** Whether a flush or compaction ran when YCSB-A started and when it ended (engines that say: LSM). */
   readonly compactingDuringYcsb?: { readonly atStart: boolean; readonly atEnd: boolean };
+  /** Where the engine's flushes and compactions ran: "worker" threads or "inline" (LSM). */
+  readonly compactionMode?: string;
 }
 
 function send(message: unknown): void {
@@ -435,8 +437,9 @@ async function runChild(name: string, root: string): Promise<EngineResult> {
     const db = engine!;
     // YCSB-A first, while the LSM engine still owes the load's compaction (LevelDB compacts in
     // its own thread meanwhile): the p99 shows what a request waits behind compaction.
-    // Whether the engine's compaction shared the workload's time (LSM: it runs on this thread;
-    // the workload's own puts fill less than a memtable, so none of it is theirs).
+    // Whether the engine's compaction ran during the workload (LSM: in its worker thread, or on
+    // this one with compactionThread "inline"; the workload's own puts fill less than a
+    // memtable, so none of it is theirs).
     const busy = () => (db as { busy?: boolean }).busy;
     const busyBefore = busy();
     workloads[YCSB] = await ycsbA(db, YCSB, reads);
@@ -501,6 +504,9 @@ async function runChild(name: string, root: string): Promise<EngineResult> {
       closeMs,
       ...(settleMs !== undefined && { settleMs }),
       ...(compactingDuringYcsb !== undefined && { compactingDuringYcsb }),
+      ...((db as { compactionMode?: string }).compactionMode !== undefined && {
+        compactionMode: (db as { compactionMode?: string }).compactionMode,
+      }),
       ...(stats !== undefined && { stats: JSON.parse(JSON.stringify(stats)) }),
     };
   } finally {
@@ -768,7 +774,8 @@ async function runParent(): Promise<void> {
     const settled = results[n]?.settleMs;
     if (settled !== undefined) {
       console.log(
-        `${ENGINES[n]!.label}: compaction ${compacting(results[n]!.compactingDuringYcsb)} during YCSB-A; finishing the rest ` +
+        `${ENGINES[n]!.label}: compaction (${results[n]!.compactionMode ?? "thread not reported"}) ` +
+          `${compacting(results[n]!.compactingDuringYcsb)} during YCSB-A; finishing the rest ` +
           `of what the load left owed took ${(settled / 1000).toFixed(1)} s before the reads`,
       );
     }
