@@ -49,7 +49,9 @@ export function inlineRunner(scheduler: Scheduler): CompactionRunner {
 }
 
 /** A job's failure as the worker reports it. */
-type WireError = { kind: "corrupt"; location: string; reason: string } | { kind: "error"; message: string };
+type WireError =
+  | { kind: "corrupt"; location: string; reason: string }
+  | { kind: "error"; name: string; message: string; code?: string; stack?: string };
 
 /** What the worker sends: each table as it is built, then the end of the job or its failure. */
 export type WorkerReply =
@@ -63,11 +65,25 @@ export function toWireError(error: unknown): WireError {
     const reason = String(error.details.reason ?? error.message);
     return { kind: "corrupt", location: error.location, reason };
   }
-  return { kind: "error", message: error instanceof Error ? (error.stack ?? error.message) : String(error) };
+  if (!(error instanceof Error)) return { kind: "error", name: "Error", message: String(error) };
+  const code = (error as { code?: unknown }).code;
+  return {
+    kind: "error",
+    name: error.name,
+    message: error.message,
+    ...(typeof code === "string" && { code }),
+    ...(error.stack !== undefined && { stack: error.stack }),
+  };
 }
 
+/** The failure again on this side: a CorruptDataError as one; anything else with its name, code and the worker's stack. */
 function fromWireError(error: WireError): Error {
-  return error.kind === "corrupt" ? new CorruptDataError(error.location, error.reason) : new Error(`compaction worker: ${error.message}`);
+  if (error.kind === "corrupt") return new CorruptDataError(error.location, error.reason);
+  const rebuilt = new Error(`compaction worker: ${error.message}`) as Error & { code?: string };
+  rebuilt.name = error.name;
+  if (error.code !== undefined) rebuilt.code = error.code;
+  if (error.stack !== undefined) rebuilt.stack = error.stack;
+  return rebuilt;
 }
 
 /** The ArrayBuffers of a job's inputs that can move to the worker without a copy (each wholly one input's). */
@@ -131,8 +147,10 @@ class WorkerRunner implements CompactionRunner {
     this.#lane = lane;
     this.#worker = worker;
     worker.on("message", (reply: WorkerReply) => this.#settle(reply));
-    worker.on("error", () => this.#fail());
-    worker.on("exit", () => this.#fail());
+    worker.on("error", (error: unknown) => this.#fail(error));
+    worker.on("exit", (code: number) => this.#fail(new Error(`the compaction worker exited with code ${code}`)));
+    // A job or a reply that could not be read is a job nobody will answer: give the worker up.
+    worker.on("messageerror", (error: unknown) => this.#fail(error));
     if (!UNDER_DENO) worker.unref();
   }
 
@@ -141,7 +159,7 @@ class WorkerRunner implements CompactionRunner {
   }
 
   run(job: CompactionJob, onTable: (table: BuiltTable) => void): Promise<CompactionResult> {
-    if (this.#broken || this.#worker === undefined) return Promise.reject(new WorkerLostError());
+    if (this.#broken || this.#worker === undefined) return Promise.reject(new WorkerLostError("it had stopped before"));
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { onTable, resolve, reject });
@@ -173,21 +191,22 @@ class WorkerRunner implements CompactionRunner {
   /** Stops the worker; its pending jobs fail with {@link WorkerLostError}. */
   async stop(): Promise<void> {
     const worker = this.#worker;
-    this.#fail();
+    this.#fail(new Error("stopped by stopCompactionWorkers()"));
     await worker?.terminate().catch(() => {});
   }
 
   /** The worker is gone: pending and later jobs fail with WorkerLostError, and the engine reruns them inline. */
-  #fail(): void {
+  #fail(cause: unknown): void {
     if (this.#broken) return;
     this.#broken = true;
-    stopped.add(this.#lane);
+    // Only if this is still the lane's worker: a newer one may have replaced it.
+    if (current.get(this.#lane) === this) stopped.add(this.#lane);
     const worker = this.#worker;
     this.#worker = undefined;
     void worker?.terminate().catch(() => {});
     for (const [id, waiter] of this.#pending) {
       this.#pending.delete(id);
-      waiter.reject(new WorkerLostError());
+      waiter.reject(new WorkerLostError(cause));
     }
   }
 }
@@ -198,9 +217,14 @@ class WorkerRunner implements CompactionRunner {
  * a flush or compaction changes no state until its result is installed.
  */
 export class WorkerLostError extends Error {
-  constructor() {
-    super("the compaction worker stopped before answering");
+  /** Why the worker stopped (its error, its exit, or a stop), as far as known. */
+  readonly reason: string;
+
+  constructor(cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(`the compaction worker stopped before answering: ${reason}`);
     this.name = "WorkerLostError";
+    this.reason = reason;
   }
 }
 
@@ -213,6 +237,8 @@ export type CompactionLane = "flush" | "compaction";
 const shared = new Map<CompactionLane, Promise<CompactionRunner | undefined>>();
 /** Lanes whose worker was stopped (by {@link stopCompactionWorkers}, or because it died). */
 const stopped = new Set<CompactionLane>();
+/** Each lane's worker once started (to tell whether a failing worker is still the lane's). */
+const current = new Map<CompactionLane, WorkerRunner>();
 
 /** The part of esbuild's API used to run the worker from source under Node. */
 interface Esbuild {
@@ -275,7 +301,9 @@ export function sharedRunner(lane: CompactionLane): Promise<CompactionRunner | u
       const url = workerUrl();
       if (url === undefined) return undefined;
       try {
-        return new WorkerRunner(await startWorker(url), lane);
+        const runner = new WorkerRunner(await startWorker(url), lane);
+        current.set(lane, runner);
+        return runner;
       } catch {
         return undefined;
       }
@@ -292,8 +320,9 @@ export function sharedRunner(lane: CompactionLane): Promise<CompactionRunner | u
  * then on. An engine opened later starts new workers.
  */
 export async function stopCompactionWorkers(): Promise<void> {
-  for (const [lane, runner] of shared) {
-    stopped.add(lane);
+  const taken = [...shared];
+  for (const [lane] of taken) stopped.add(lane);
+  for (const [, runner] of taken) {
     const r = await runner;
     if (r instanceof WorkerRunner) await r.stop();
   }

@@ -39,11 +39,7 @@ const optionsSchema: z.ZodType<LsmPluginOptions, unknown> = z
     level0StopTrigger: z.number().int().min(2).max(1024).default(d.level0StopTrigger),
     compactionThread: z.enum(["auto", "worker", "inline"]).default(d.compactionThread),
   })
-  .strict()
-  .refine((o) => o.compaction !== "leveled" || o.level0StopTrigger > o.compactionTrigger, {
-    message: "level0StopTrigger must be greater than compactionTrigger, or writes would stop before compaction starts",
-    path: ["level0StopTrigger"],
-  });
+  .strict();
 
 /** The "lsm" engine plugin. */
 export const lsmEnginePlugin: Plugin<LsmPluginOptions, "engine", undefined> = definePlugin({

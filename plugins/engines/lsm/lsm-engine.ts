@@ -438,8 +438,10 @@ export class LsmEngine implements StorageEngine {
 
   /** Waits for the rotation, flush and compaction in flight (and those they start) to finish. */
   async #quiesce(): Promise<void> {
-    // A flush waiting for compaction to drain level 0 gives up (its memtable stays in its log).
+    // A flush waiting for compaction to drain level 0 stops waiting and goes ahead (level 0
+    // takes one table past its stop trigger); writes waiting for a flush find the engine closed.
     for (const w of this.#compactionWaiters.splice(0)) w();
+    for (const w of this.#flushWaiters.splice(0)) w();
     while (this.#rotating) await this.#rotating;
     while (this.#flushing || this.#compacting) await (this.#flushing ?? this.#compacting);
   }
@@ -553,6 +555,8 @@ export class LsmEngine implements StorageEngine {
       if (this.#rotating) await this.#rotating;
       else await new Promise<void>((resolve) => this.#flushWaiters.push(resolve));
       this.#checkOpen();
+      // A failed flush is not retried: nothing would free the frozen memtables this waits on.
+      if (this.#backgroundError !== undefined) throw this.#typed(this.#backgroundError);
     }
     if (this.#backgroundError !== undefined) throw this.#typed(this.#backgroundError);
     const durable = this.#log!.append(record);
@@ -606,6 +610,8 @@ export class LsmEngine implements StorageEngine {
     // Not after a failure: the flush that failed would fail again, in a loop.
     if (!this.#flushing && this.#frozen.length > 0 && this.#backgroundError === undefined) {
       this.#flushing = (async () => {
+        // Past the assignment before any flush runs: a flush may kick again.
+        await null;
         try {
           while (this.#frozen.length > 0) await this.#flushOldest();
         } catch (error) {
@@ -617,6 +623,11 @@ export class LsmEngine implements StorageEngine {
         this.#kick();
       });
     }
+    this.#kickCompaction();
+  }
+
+  /** Starts the compaction loop if it is not running. */
+  #kickCompaction(): void {
     // Compaction runs beside flushes, so a long merge never holds writes back.
     if (!this.#compacting && this.#open && this.#backgroundError === undefined) {
       this.#compacting = (async () => {
@@ -638,7 +649,7 @@ export class LsmEngine implements StorageEngine {
       this.stats.flushStalls++;
       // Closing stops waiting: the flush then goes ahead, as every flush does on close.
       while (this.#level0Full() && this.#open && this.#backgroundError === undefined) {
-        this.#kick();
+        this.#kickCompaction();
         await new Promise<void>((resolve) => this.#compactionWaiters.push(resolve));
       }
     }
@@ -824,7 +835,10 @@ export class LsmEngine implements StorageEngine {
       };
       let result: CompactionResult | undefined;
       try {
-        result = await runner.run({ sources: await sources(runner.mode === "worker"), bottom, maxBytes, table }, onTable);
+        // A worker reads input files itself only from the host's disk; any other file system's
+        // bytes are read here and sent.
+        const inWorker = runner.mode === "worker" && this.#fs === hostFileSystem;
+        result = await runner.run({ sources: await sources(inWorker), bottom, maxBytes, table }, onTable);
       } catch (error) {
         failure ??= error;
       }
@@ -851,6 +865,7 @@ export class LsmEngine implements StorageEngine {
         this.#workerLost = true;
         this.#logger.warn("the compaction worker stopped; flushes and compactions run on the engine's thread from now on", {
           directory: this.options.directory,
+          reason: error.reason,
         });
       }
       return attempt(this.#inline);

@@ -188,7 +188,9 @@ export class TableBuilder {
     );
     writeU32(this.#out, footerAt + 28, crc32c(this.#out, footerAt, footerAt + 28));
     this.#at += FOOTER_BYTES;
-    const bytes = this.#out.subarray(0, this.#at);
+    // A buffer reserved well past what was written (a compaction's last, short table) is cut
+    // to size: the table's bytes move between threads and wait to be written whole.
+    const bytes = this.#at < this.#out.length * 0.75 ? this.#out.slice(0, this.#at) : this.#out.subarray(0, this.#at);
     return { bytes, info: { size: bytes.length, count: this.#count, smallest: this.#smallest, largest } };
   }
 
