@@ -270,9 +270,14 @@ export class LsmEngine implements StorageEngine {
     this.#frozen = [];
     this.#backgroundError = undefined;
     this.#open = true;
-    // Start the workers now, so the first flush does not wait for one to load.
-    void this.#chooseRunner("flush");
-    void this.#chooseRunner("compaction");
+    // Asked for by name, the workers start now, so the first flush does not wait for one to
+    // load. Under "auto" they start with the first flush: a node that never fills a memtable
+    // never pays for them (from TypeScript under Node, that is an esbuild bundle per process,
+    // CPU that a starting cluster on a small machine needs for its failure detector).
+    if (this.options.compactionThread === "worker") {
+      void this.#chooseRunner("flush");
+      void this.#chooseRunner("compaction");
+    }
     this.#kick();
   }
 
