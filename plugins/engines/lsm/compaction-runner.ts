@@ -1,8 +1,8 @@
 /**
  * Where the LSM engine's flushes and compactions run: in a worker thread beside the engine's
  * thread (so no request waits behind a merge, and a second core does the work), or on the
- * engine's thread in slices (when no worker can start, or the engine runs on a simulated disk
- * whose time is virtual).
+ * engine's thread in slices (when no worker can start, under Deno unless asked for, or when
+ * the engine runs on a simulated disk whose time is virtual).
  *
  * Two workers serve every engine of the process, one for flushes and one for compactions; jobs
  * queue in each. They do not keep the process alive while idle. If one fails (it cannot load,
