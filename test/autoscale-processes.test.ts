@@ -121,14 +121,17 @@ describe("ringforge cluster --autoscale", () => {
         scaledOut = seconds();
         const added = four.find((id) => !["n1", "n2", "n3"].includes(id));
         assertEquals(added, "n4", `the new node is n4 (ring ${four.join(", ")})`);
-        // Its own process answers on the next client port, as one of this run's ring members.
-        const n4 = await clientOf(4).status();
-        assertEquals([n4.node, n4.members.find((m) => m.id === "n4")?.inRing], ["n4", true]);
+        // The others count n4 a member as soon as its join publishes the ring, a moment before
+        // n4's own process serves (until then it answers 503 "starting"): the launcher waits for
+        // n4 itself, so the test does too before it asks n4.
         await until(
           "the launcher to see n4 join",
           10_000,
           async () => (/ringforge: n4 joined the ring in [\d.]+ s/.test(launcher.output()) ? true : undefined),
         );
+        // Its own process answers on the next client port, as one of this run's ring members.
+        const n4 = await clientOf(4).status();
+        assertEquals([n4.node, n4.members.find((m) => m.id === "n4")?.inRing], ["n4", true]);
       } finally {
         loading = false;
         await load;
