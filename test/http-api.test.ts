@@ -4,6 +4,9 @@
  * code and message. Also the RingforgeClient against the same app.
  */
 import { createHash } from "node:crypto";
+import { request as httpRequest } from "node:http";
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
 import { describe, it } from "@std/testing/bdd";
 import { assert, assertEquals, assertMatch, assertRejects, assertStringIncludes } from "@std/assert";
 import { createCluster } from "../index.ts";
@@ -242,6 +245,61 @@ describe("HTTP API", () => {
     const urls = [...new Set(html.match(/https?:\/\/[^\s"')]+/g))];
     assertEquals(urls, ["http://www.w3.org/2000/svg"], "the page names no other origin (the SVG namespace is not fetched)");
     await cluster.stop();
+  });
+
+  it("over a socket, a PUT body is bounded by its Content-Length, or as it streams in when it has none", async () => {
+    const { cluster } = await setup();
+    // A body limit below the store's value limit (1024), so the middleware refuses, not the node.
+    const app = createHttpApi(cluster.node("n1"), { logger: silentLogger, maxBodyBytes: 512 });
+    const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+      const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
+    });
+    const port = (server.address() as AddressInfo).port;
+    // One request with node:http: `chunks` written one by one, with or without a length.
+    const put = (key: string, chunks: Uint8Array[], length: boolean) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const total = chunks.reduce((n, c) => n + c.length, 0);
+        const req = httpRequest({
+          host: "127.0.0.1",
+          port,
+          method: "PUT",
+          path: `/kv/${key}`,
+          headers: length ? { "content-length": String(total) } : { "transfer-encoding": "chunked" },
+        }, (res) => {
+          let body = "";
+          res.setEncoding("utf8");
+          res.on("data", (t: string) => (body += t));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on("error", reject);
+        for (const chunk of chunks) req.write(chunk);
+        req.end();
+      });
+    try {
+      const cases: [string, Uint8Array[], boolean, number][] = [
+        ["len-ok", [new Uint8Array(512).fill(1)], true, 204],
+        ["len-big", [new Uint8Array(513)], true, 413],
+        ["chunked-ok", [new Uint8Array(300).fill(2), new Uint8Array(212).fill(3)], false, 204],
+        ["chunked-big", [new Uint8Array(300), new Uint8Array(213)], false, 413],
+      ];
+      for (const [key, chunks, length, status] of cases) {
+        const answer = await put(key, chunks, length);
+        assertEquals(answer.status, status, `${key}: ${answer.body}`);
+        if (status === 413) assertEquals((JSON.parse(answer.body) as ErrorBody).error.code, "RINGFORGE_INVALID_VALUE");
+      }
+      const stored = async (key: string) => {
+        const response = await app.request(`/kv/${key}`);
+        return response.status === 200 ? new Uint8Array(await response.arrayBuffer()) : undefined;
+      };
+      assertEquals(await stored("len-ok"), new Uint8Array(512).fill(1));
+      const chunked = new Uint8Array(512);
+      chunked.fill(2, 0, 300).fill(3, 300);
+      assertEquals(await stored("chunked-ok"), chunked);
+      assertEquals([await stored("len-big"), await stored("chunked-big")], [undefined, undefined], "a refused body stores nothing");
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await cluster.stop();
+    }
   });
 
   it("RingforgeClient: values, siblings, context, typed errors", async () => {
