@@ -25,6 +25,22 @@ function disk(options: { tearWrites?: boolean; fsyncMs?: number } = {}) {
 }
 
 describe("SimulatedDisk", () => {
+  it("a file opened write-synced keeps every write across a crash, and each takes an fsync's time", async () => {
+    const { disk: d, scheduler } = disk({ fsyncMs: 2 });
+    const fs = d.view();
+    await fs.mkdir("/data");
+    const log = await fs.open("/data/a.log", "write-synced");
+    await fs.syncDirectory("/data");
+    const before = scheduler.now();
+    await log.write(text("one;"));
+    await log.write(text("two"));
+    assert(scheduler.now() - before >= 4, `two writes took ${scheduler.now() - before} ms of virtual time`);
+    d.crash();
+    assertEquals(decode(await d.view().readFile("/data/a.log")), "one;two");
+    assertEquals(d.stats.lostBytes, 0);
+    await scheduler.stop();
+  });
+
   it("a crash keeps synced bytes and synced directory entries, and drops the rest", async () => {
     const { disk: d, scheduler } = disk();
     const fs = d.view();

@@ -22,7 +22,7 @@
 import { DirectoryLockedError } from "../errors.ts";
 import type { Scheduler } from "../interfaces/clock.ts";
 import { sleep } from "../interfaces/clock.ts";
-import { type FileHandle, type FileSystem, FileSystemError, type HeldDirectory } from "../interfaces/file-system.ts";
+import { type FileHandle, type FileSystem, FileSystemError, type HeldDirectory, type OpenMode } from "../interfaces/file-system.ts";
 import type { Random } from "../interfaces/random.ts";
 
 /** Options of a {@link SimulatedDisk}. */
@@ -366,10 +366,10 @@ class DiskView implements FileSystem {
     return this.#run(path, () => this.disk.unlink(path));
   }
 
-  open(path: string, mode: "read" | "write"): Promise<FileHandle> {
+  open(path: string, mode: OpenMode): Promise<FileHandle> {
     return this.#run(path, () => {
       const file = mode === "read" ? this.disk.file(path) : this.disk.create(path);
-      return new SimFileHandle(this.disk, path, file, this.generation);
+      return new SimFileHandle(this.disk, path, file, this.generation, mode === "write-synced");
     });
   }
 
@@ -397,12 +397,16 @@ class SimFileHandle implements FileHandle {
     readonly path: string,
     private readonly file: SimFile,
     private readonly generation: number,
+    /** Opened `"write-synced"`: each write is synced before it resolves. */
+    private readonly synced = false,
   ) {}
 
   async write(data: Uint8Array, offset = 0, length = data.length - offset): Promise<number> {
     await Promise.resolve();
     this.#check();
     this.disk.append(this.path, this.file, data.subarray(offset, offset + length));
+    // As write then sync: the fsync's virtual time, its faults, and what a crash keeps.
+    if (this.synced) await this.disk.syncFile(this.path, this.file, this.generation);
     return length;
   }
 

@@ -10,8 +10,9 @@ import type { FileHandle, FileSystem } from "../../../core/interfaces/file-syste
 
 /**
  * When the log reaches the disk:
- * - `always`: a write resolves once its record is written and fsynced (group commit: records
- *   that arrive while an fsync runs share the next one);
+ * - `always`: a write resolves once its record is on the disk (group commit: records that
+ *   arrive while a write is reaching the disk share the next one; the log is opened
+ *   "write-synced", so on the host each such write is one `O_DSYNC` write);
  * - `interval`: records are handed to the OS as they come (writes coalesce while one is in
  *   flight) and fsynced every `syncIntervalMs`;
  * - `never`: handed to the OS as they come, never fsynced by the engine.
@@ -137,7 +138,10 @@ export class LogWriter {
 
   /** Creates (or truncates) the log at `path` on `fs`. */
   static async create(fs: FileSystem, path: string, policy: SyncPolicy, scheduler?: Scheduler, syncIntervalMs = 1000): Promise<LogWriter> {
-    const writer = new LogWriter(await fs.open(path, "write"), policy);
+    // Under `always` every write must be durable before its appends resolve: a file opened
+    // "write-synced" makes each write so in one call (O_DSYNC on the host), not a write and an
+    // fsync.
+    const writer = new LogWriter(await fs.open(path, policy === "always" ? "write-synced" : "write"), policy);
     if (policy === "interval" && scheduler) {
       writer.#timer = every(scheduler, syncIntervalMs, () => void writer.sync().catch(() => {}));
     }
@@ -226,8 +230,8 @@ export class LogWriter {
         buffer.set(c, at);
         at += c.length;
       }
+      // Under `always` the file is "write-synced": once the write resolves, it is durable.
       await this.#file.write(buffer);
-      if (this.#policy === "always") await this.#file.sync();
       for (const w of waiters) w.resolve();
     } catch (error) {
       this.#error = error;
