@@ -69,12 +69,6 @@ const HOST_ACCESS_ALLOWLIST: ReadonlyArray<{
   },
   {
     kind: "file",
-    path: "plugins/transports/tcp/peer-link.ts",
-    reason:
-      "socket writes coalesce until the host loop's check phase (setImmediate): a TCP socket only exists on the host, never on virtual time, and it is never a delay",
-  },
-  {
-    kind: "file",
     path: "plugins/transports/tcp/handshake.ts",
     reason: "handshake nonces must be unpredictable: crypto.getRandomValues, never the seeded Random",
   },

@@ -5,7 +5,6 @@
  * @module
  */
 import type { Socket } from "node:net";
-import { setImmediate } from "node:timers";
 import type { Timer } from "../../../core/interfaces/clock.ts";
 import type { Message } from "../../../core/interfaces/transport.ts";
 import { decodeFrame, encodeFrame, type Frame, FrameDecoder } from "./frames.ts";
@@ -93,22 +92,16 @@ export class PeerLink {
   }
 
   /**
-   * Writes an already encoded frame; false if the link is closed. Frames written in one turn of
-   * the event loop leave in one socket write: the socket is corked at the first and uncorked in
-   * the loop's check phase (`setImmediate`), once the I/O events already due have all been
-   * handled. Under load a node handles many client requests and replies per turn, each on its
-   * own socket event, so the requests and replies they send to one peer share a syscall. (Before,
-   * the socket was uncorked when the microtask queue drained, which coalesced only what one
-   * event wrote: `npm run bench -- cluster` went from about 2,000 to 2,900 ops/s, with p99
-   * from 55 to 36 ms, when frames began to wait for the check phase.) A frame waits for no
-   * timer: libuv does not block in its poll phase while an immediate is pending.
+   * Writes an already encoded frame; false if the link is closed. Frames written in one run of
+   * the microtask queue leave in one socket write: the socket is corked at the first and
+   * uncorked after the queue drains, so a burst of replies costs one syscall, not one each.
    */
   writeEncoded(bytes: Uint8Array): boolean {
     if (this.#closed || this.socket.destroyed) return false;
     if (!this.#corked) {
       this.#corked = true;
       this.socket.cork();
-      setImmediate(() => {
+      queueMicrotask(() => {
         this.#corked = false;
         this.socket.uncork();
       });
