@@ -18,6 +18,11 @@
  *                            [--value-bytes 100] [--client http|fetch] [--profile]
  *                            [--keep-profiles DIR]
  *
+ * Beside ops/s and latency each target gets its CPU time per operation: the user and system
+ * time of its server processes over the measured window (Linux's /proc), over the operations
+ * done. On a shared machine ops/s moves with what else runs; the CPU a request costs moves much
+ * less, so compare builds by it.
+ *
  * Each run starts every target afresh (empty data directories), loads the records, runs the
  * workload and stops the target; the targets take turns within a run, so a change in the
  * machine's background load falls on all of them. With `--runs N` (the shared harness's option,
@@ -41,7 +46,7 @@ import { type CpuProfile, type ProfileShares, profileShares, topFunctions } from
 import { benchOptions, figure, runtimeName, summarize } from "./harness.ts";
 import { spawnSync } from "node:child_process";
 import { Agent, request as httpRequest } from "node:http";
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { availableParallelism, cpus } from "node:os";
 import { dirname, join } from "node:path";
@@ -91,6 +96,12 @@ interface LoadResult {
   readonly failures: Record<string, number>;
   readonly opsPerSecond: number;
   readonly latencyMs: Record<"read" | "update" | "all", Latency>;
+  /**
+   * CPU time of the target's processes (user + system, from /proc) over the measured window,
+   * per operation, µs; null where /proc is not there. Less noisy than ops/s on a shared
+   * machine: it says what a request costs, not how much CPU was left for it.
+   */
+  readonly cpuUsPerOp: number | null;
 }
 
 // ---- the load process ------------------------------------------------------------------------
@@ -214,6 +225,7 @@ async function runLoad(): Promise<void> {
   const duration = number("--duration", 20);
   const concurrency = number("--concurrency", 32);
   const valueBytes = number("--value-bytes", 100);
+  const pids = (option("--pids") ?? "").split(",").filter(Boolean).map(Number);
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const contexts = new Map<string, string>();
   const clients = urls.map((url) => {
@@ -243,6 +255,12 @@ async function runLoad(): Promise<void> {
   const latencies = { read: [] as number[], update: [] as number[] };
   let errors = 0;
   const failures: Record<string, number> = {};
+  let cpuFrom: number | undefined;
+  let cpuTo: number | undefined;
+  const cpuTimers = [
+    setTimeout(() => (cpuFrom = cpuSeconds(pids)), measureFrom - started),
+    setTimeout(() => (cpuTo = cpuSeconds(pids)), end - started),
+  ];
   await Promise.all(
     Array.from({ length: concurrency }, async (_, w) => {
       const random = new SeededRandom(100 + w);
@@ -274,7 +292,9 @@ async function runLoad(): Promise<void> {
     const at = (q: number) => Number((sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0).toFixed(2));
     return { p50: at(0.5), p99: at(0.99), p999: at(0.999), count: sorted.length };
   };
+  for (const timer of cpuTimers) clearTimeout(timer);
   const ops = latencies.read.length + latencies.update.length;
+  const cpu = cpuFrom !== undefined && cpuTo !== undefined && !Number.isNaN(cpuFrom - cpuTo) ? cpuTo - cpuFrom : undefined;
   const result: LoadResult = {
     seconds: duration,
     ops,
@@ -282,8 +302,30 @@ async function runLoad(): Promise<void> {
     failures,
     opsPerSecond: Math.round(ops / duration),
     latencyMs: { read: summary(latencies.read), update: summary(latencies.update), all: summary([...latencies.read, ...latencies.update]) },
+    cpuUsPerOp: cpu === undefined || ops === 0 ? null : Math.round((cpu * 1e6) / ops),
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+/**
+ * User + system CPU seconds of `pids` so far, from /proc/PID/stat (fields 14 and 15, in clock
+ * ticks of 1/100 s, Linux's USER_HZ); NaN when a process has no /proc entry (not Linux, or it
+ * exited).
+ */
+function cpuSeconds(pids: readonly number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    } catch {
+      return Number.NaN;
+    }
+    // The command name (field 2) is in parentheses and may hold spaces: split after it.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks / 100;
 }
 
 // ---- the parent: targets, load process, report -----------------------------------------------
@@ -371,6 +413,7 @@ async function startRingforge(processes: ChildProcesses, sync: string, profileDi
     description: `3 node processes from dist/ (N=${replication.n} R=${replication.r} W=${replication.w}, LSM commit log sync ${sync})`,
     protocol: "ringforge",
     urls: clients.map((c) => `http://${c}`),
+    pids: nodes.map((n) => n.child.pid!),
     stop,
   };
 }
@@ -383,7 +426,10 @@ async function runLoadProcess(processes: ChildProcesses, target: Target): Promis
   });
   const load = processes.start(
     process.execPath,
-    ["--import", "tsx", HERE, "--load", "--protocol", target.protocol, "--urls", target.urls.join(","), ...passThrough],
+    [
+      ...["--import", "tsx", HERE, "--load", "--protocol", target.protocol, "--urls", target.urls.join(",")],
+      ...["--pids", target.pids.join(","), ...passThrough],
+    ],
     { cwd: ROOT },
   );
   let out = "";
@@ -405,6 +451,8 @@ interface TargetSummary {
   /** The same by error message. */
   readonly failures: Record<string, number>;
   readonly runs: { readonly opsPerSecond: readonly number[]; readonly spread: number };
+  /** CPU µs of the target's processes per operation (median of the runs; null without /proc). */
+  readonly cpuUsPerOp: number | null;
 }
 
 function summarizeTarget(description: string, loads: readonly LoadResult[]): TargetSummary {
@@ -429,6 +477,7 @@ function summarizeTarget(description: string, loads: readonly LoadResult[]): Tar
       return byKind;
     }, {}),
     runs: { opsPerSecond: rate.values, spread: Number(rate.spread.toFixed(3)) },
+    cpuUsPerOp: loads.every((l) => l.cpuUsPerOp !== null) ? Math.round(median((l) => l.cpuUsPerOp!)) : null,
   };
 }
 
@@ -545,11 +594,13 @@ async function runParent(): Promise<void> {
       ...rows.map(([name, t]) => `- ${name}: ${t.description}`),
       ...notes.map((note) => `- ${note}`),
       "",
-      "| target | ops/s | p50 ms | p99 ms | p999 ms | errors | ops/s of each run | spread |",
-      "| --- | --- | --- | --- | --- | --- | --- | --- |",
+      "| target | ops/s | p50 ms | p99 ms | p999 ms | errors | ops/s of each run | spread | CPU µs/op |",
+      "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
       ...rows.map(([name, t]) =>
         `| ${name} | ${figure(t.opsPerSecond)} | ${t.latencyMs.p50} | ${t.latencyMs.p99} | ${t.latencyMs.p999} | ${t.errors} | ` +
-        `${t.runs.opsPerSecond.map(figure).join(", ")} | ${(t.runs.spread * 100).toFixed(0)}% |`
+        `${t.runs.opsPerSecond.map(figure).join(", ")} | ${(t.runs.spread * 100).toFixed(0)}% | ${
+          t.cpuUsPerOp === null ? "n/a" : figure(t.cpuUsPerOp)
+        } |`
       ),
       "",
       "| target | operation | count | p50 ms | p99 ms | p999 ms |",

@@ -34,6 +34,8 @@ export interface Target {
   readonly protocol: Protocol;
   /** One URL per process; the load process spreads its requests over them. */
   readonly urls: readonly string[];
+  /** Its server processes, whose CPU time the load process reads (Linux's /proc). */
+  readonly pids: readonly number[];
   /** Stops its processes and removes its data. */
   stop(): Promise<void>;
 }
@@ -118,6 +120,7 @@ export async function startEtcd(processes: ChildProcesses, binary: string): Prom
     description: `etcd ${etcdVersion(binary)}, 3 members on loopback (Raft, fsync on every commit), JSON gateway`,
     protocol: "etcd",
     urls: clientUrls,
+    pids: members.map((m) => m.child.pid!),
     stop,
   };
 }
@@ -170,6 +173,7 @@ export async function startFloor(processes: ChildProcesses): Promise<Target> {
     description: `bare node:http + Map, one process (node ${process.version})`,
     protocol: "ringforge",
     urls: [url],
+    pids: [server.child.pid!],
     stop,
   };
 }
