@@ -293,6 +293,8 @@ async function runLoad(): Promise<void> {
     return { p50: at(0.5), p99: at(0.99), p999: at(0.999), count: sorted.length };
   };
   for (const timer of cpuTimers) clearTimeout(timer);
+  // The workers stop on their own clock reading; the end timer may not have fired yet.
+  cpuTo ??= cpuSeconds(pids);
   const ops = latencies.read.length + latencies.update.length;
   const cpu = cpuFrom !== undefined && cpuTo !== undefined && !Number.isNaN(cpuFrom - cpuTo) ? cpuTo - cpuFrom : undefined;
   const result: LoadResult = {
