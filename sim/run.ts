@@ -564,8 +564,16 @@ class Simulation {
   /** A random running node, or undefined if none is up. */
   #pickNode(): RingforgeNode | undefined {
     const only = this.scenario.coordinators;
-    const running = this.cluster.nodes.filter((n) => n.running && (only === undefined || only.includes(n.id)));
-    return running.length ? running[this.#random.int(running.length)] : undefined;
+    // One pass to count, one to find the chosen one: the same draw as filtering into a list,
+    // without a list per operation.
+    const nodes = this.cluster.nodeList();
+    const eligible = (n: RingforgeNode) => n.running && (only === undefined || only.includes(n.id));
+    let count = 0;
+    for (const n of nodes) if (eligible(n)) count++;
+    if (count === 0) return undefined;
+    let chosen = this.#random.int(count);
+    for (const n of nodes) if (eligible(n) && chosen-- === 0) return n;
+    return undefined;
   }
 
   /** `node` as a client reaches it (see {@link #request}). */

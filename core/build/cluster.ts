@@ -59,6 +59,8 @@ export class Cluster {
   /** The root container (shared services); each node has a child of it. */
   readonly container: DependencyContainer;
   readonly #nodes: Map<NodeId, { node: RingforgeNode; container: DependencyContainer }>;
+  /** {@link nodeList}'s array; undefined after a node was added or removed. */
+  #nodeCache: readonly RingforgeNode[] | undefined;
   readonly #autoAdvance: boolean;
   #next = 0;
   #stopped = false;
@@ -78,9 +80,18 @@ export class Cluster {
     this.#autoAdvance = autoAdvance;
   }
 
-  /** The nodes, in member order. */
+  /** The nodes, in member order (a new array each time). */
   get nodes(): RingforgeNode[] {
-    return [...this.#nodes.values()].map((entry) => entry.node);
+    return [...this.nodeList()];
+  }
+
+  /**
+   * The nodes, in member order, without a copy: the same frozen array until a node is added or
+   * removed. For callers that ask per request (the simulator picks a coordinator per operation,
+   * among as many as 512 nodes).
+   */
+  nodeList(): readonly RingforgeNode[] {
+    return this.#nodeCache ??= Object.freeze([...this.#nodes.values()].map((entry) => entry.node));
   }
 
   /** Node ids, in member order. */
@@ -135,6 +146,7 @@ export class Cluster {
     if (old.node.running) throw new Error(`node ${id} is running; crash or stop it before restarting`);
     const built = buildNode(this.container, this.store, id, old.node.services.settings.member);
     this.#nodes.set(id, built);
+    this.#nodeCache = undefined;
     await built.node.start();
     return built.node;
   }
@@ -150,6 +162,7 @@ export class Cluster {
     if (this.#nodes.has(info.id)) throw new RangeError(`node "${info.id}" is already in this cluster`);
     const built = buildNode(this.container, this.store, info.id, info);
     this.#nodes.set(info.id, built);
+    this.#nodeCache = undefined;
     await built.node.start();
     const result = await built.node.join(this.ids.filter((id) => id !== info.id && this.node(id).running));
     return { ...result, node: built.node };
@@ -162,6 +175,7 @@ export class Cluster {
   async leave(id: NodeId, options?: LeaveOptions): Promise<void> {
     await this.node(id).leave(options);
     this.#nodes.delete(id);
+    this.#nodeCache = undefined;
   }
 
   /** The next node in round-robin order: a simple client that spreads requests. */

@@ -29,9 +29,13 @@ export class StaticMembership implements FailureDetector {
    * @param members the configured members
    */
   constructor(self: NodeId, members: readonly MemberInfo[]) {
-    const all = members.some((m) => m.id === self) ? members : [...members, { id: self }];
-    this.#members = all.map((m) => Object.freeze({ ...m, status: "up" as const }));
-    this.#ids = new Set(all.map((m) => m.id));
+    let shared = upLists.get(members);
+    if (!shared) upLists.set(members, shared = upList(members));
+    // Every configured node shares one frozen list (a cluster of n nodes built n of n entries
+    // each); a node that is not configured (one that will join) gets its own with itself added.
+    const list = shared.ids.has(self) ? shared : upList([...members, { id: self }]);
+    this.#members = list.members;
+    this.#ids = list.ids;
   }
 
   async start(): Promise<void> {}
@@ -48,6 +52,22 @@ export class StaticMembership implements FailureDetector {
   onChange(_listener: (event: MembershipEvent) => void): () => void {
     return () => {};
   }
+}
+
+/** The members as always up, and their ids. */
+interface UpList {
+  readonly members: readonly MemberState[];
+  readonly ids: ReadonlySet<NodeId>;
+}
+
+/** Lists already made, by the configured members they were made from (a store's one array). */
+const upLists = new WeakMap<readonly MemberInfo[], UpList>();
+
+function upList(members: readonly MemberInfo[]): UpList {
+  return {
+    members: Object.freeze(members.map((m) => Object.freeze({ ...m, status: "up" as const }))),
+    ids: new Set(members.map((m) => m.id)),
+  };
 }
 
 /** Options of static membership (none). */
