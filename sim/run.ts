@@ -16,6 +16,7 @@ import { InvalidConfigError, RingforgeError, TimeoutError } from "../core/errors
 import { sleep, type Timer } from "../core/interfaces/clock.ts";
 import type { Random } from "../core/interfaces/random.ts";
 import type { RingforgeNode } from "../core/node/ringforge-node.ts";
+import { lifecycleChanges } from "../core/node/lifecycle.ts";
 import { type VirtualRuntime, virtualRuntime } from "../core/runtime/runtime.ts";
 import type { SchedulerLane } from "../core/runtime/virtual-scheduler.ts";
 import type { NodeId } from "../core/model/sibling.ts";
@@ -214,6 +215,8 @@ class Simulation {
   readonly #network: SimulatedNetwork;
   /** The workload's random stream: the clients' choices, and the node each request goes to. */
   readonly #random: Random;
+  /** The nodes a client may use, as of a node list and a count of lifecycle changes (see {@link #pickNode}). */
+  #running: { nodes: readonly RingforgeNode[]; changes: number; eligible: readonly RingforgeNode[] } | undefined;
   readonly #faults: FaultEvent[];
   /** The clients (see sim/workloads.ts), in this world: virtual time, in-process nodes. */
   readonly #workload: WorkloadDriver;
@@ -564,16 +567,18 @@ class Simulation {
   /** A random running node, or undefined if none is up. */
   #pickNode(): RingforgeNode | undefined {
     const only = this.scenario.coordinators;
-    // One pass to count, one to find the chosen one: the same draw as filtering into a list,
-    // without a list per operation.
+    // The running nodes, in member order, are listed again only when a node was added, removed,
+    // started or stopped since the last list: asking each of 512 nodes per operation was a
+    // twentieth of a run.
     const nodes = this.cluster.nodeList();
-    const eligible = (n: RingforgeNode) => n.running && (only === undefined || only.includes(n.id));
-    let count = 0;
-    for (const n of nodes) if (eligible(n)) count++;
-    if (count === 0) return undefined;
-    let chosen = this.#random.int(count);
-    for (const n of nodes) if (eligible(n) && chosen-- === 0) return n;
-    return undefined;
+    const changes = lifecycleChanges();
+    let running = this.#running;
+    if (running === undefined || running.nodes !== nodes || running.changes !== changes) {
+      const eligible = nodes.filter((n) => n.running && (only === undefined || only.includes(n.id)));
+      this.#running = running = { nodes, changes, eligible };
+    }
+    const { eligible } = running;
+    return eligible.length ? eligible[this.#random.int(eligible.length)] : undefined;
   }
 
   /** `node` as a client reaches it (see {@link #request}). */

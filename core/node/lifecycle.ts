@@ -8,10 +8,33 @@
 /** Where a node is in its life: built, running, draining, or stopped for good. */
 export type NodeState = "new" | "running" | "stopping" | "stopped";
 
+/** State changes of every node in this process so far. */
+let changes = 0;
+
+/**
+ * How many times any node's state has changed in this process: a list of the running nodes
+ * made when it was `x` is still right while it is `x` (the simulator keeps one, to pick a
+ * coordinator per operation among hundreds of nodes without asking each).
+ */
+export function lifecycleChanges(): number {
+  return changes;
+}
+
 /** The state of one node; the node changes it, its parts read it. */
 export class NodeLifecycle {
+  #state: NodeState = "new";
+
   /** Where the node is. */
-  state: NodeState = "new";
+  get state(): NodeState {
+    return this.#state;
+  }
+
+  set state(state: NodeState) {
+    if (state === this.#state) return;
+    this.#state = state;
+    changes++;
+  }
+
   /** Set once the node has left the ring view: replica writes are refused from then on. */
   refuseWrites = false;
 
