@@ -35,6 +35,7 @@ const O_DSYNC = 0o10000; // Linux's value on x86 and ARM
       const plain = await hostFileSystem.open(path.join(dir, "b.log"), "write");
       assertEquals(flagsOf(path.join(dir, "a.log")) & O_DSYNC, O_DSYNC);
       assertEquals(flagsOf(path.join(dir, "b.log")) & O_DSYNC, 0);
+      assertEquals([synced.syncsWrites, plain.syncsWrites], [true, false], "each handle says whether its writes are durable");
       await synced.write(new Uint8Array([1, 2, 3]));
       await synced.write(new Uint8Array([4]), 0, 1);
       await synced.close();

@@ -12,6 +12,8 @@ import { SimulatedDisk } from "../core/runtime/simulated-disk.ts";
 import { VirtualScheduler } from "../core/runtime/virtual-scheduler.ts";
 import { virtualRuntime } from "../core/runtime/runtime.ts";
 import { LsmEngine } from "../plugins/engines/lsm/lsm-engine.ts";
+import { encodeRecord, LogWriter, readLog } from "../plugins/engines/lsm/commit-log.ts";
+import type { FileSystem } from "../core/interfaces/file-system.ts";
 import { builtinPlugins } from "../plugins/index.ts";
 import { compare, parseScenario } from "../sim/index.ts";
 
@@ -25,6 +27,29 @@ function disk(options: { tearWrites?: boolean; fsyncMs?: number } = {}) {
 }
 
 describe("SimulatedDisk", () => {
+  it("the commit log under sync always stays durable on a file system that does not know write-synced", async () => {
+    const { disk: d, scheduler } = disk();
+    await d.view().mkdir("/data");
+    // A file system written before the mode existed: anything but "read" opens a plain file.
+    const older = (): FileSystem => {
+      const fs = d.view();
+      return new Proxy(fs, {
+        get(target, name) {
+          if (name === "open") return (path: string, mode: string) => target.open(path, mode === "read" ? "read" : "write");
+          const value = Reflect.get(target, name);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+    };
+    const log = await LogWriter.create(older(), "/data/1.log", "always");
+    await d.view().syncDirectory("/data");
+    await log.append(encodeRecord([{ key: text("k"), value: text("v") }]));
+    d.crash();
+    const replay = await readLog(d.view(), "/data/1.log");
+    assertEquals(replay.records.length, 1, "the acknowledged record survived the crash");
+    await scheduler.stop();
+  });
+
   it("a file opened write-synced keeps every write across a crash, and each takes an fsync's time", async () => {
     const { disk: d, scheduler } = disk({ fsyncMs: 2 });
     const fs = d.view();

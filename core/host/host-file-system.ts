@@ -21,6 +21,8 @@ class HostFileHandle implements FileHandle {
     readonly path: string,
     private readonly file: NodeFileHandle,
     private readonly syncAfterWrite = false,
+    /** Opened `"write-synced"` (with `O_DSYNC`, or syncing after each write). */
+    readonly syncsWrites = false,
   ) {}
 
   async write(data: Uint8Array, offset = 0, length = data.length - offset): Promise<number> {
@@ -103,6 +105,6 @@ async function openHostFile(path: string, mode: OpenMode): Promise<FileHandle> {
   if (mode === "read") return new HostFileHandle(path, await open(path, "r"));
   if (mode === "write") return new HostFileHandle(path, await open(path, "w"));
   const dsync = typeof constants.O_DSYNC === "number" ? constants.O_DSYNC : undefined;
-  if (dsync === undefined) return new HostFileHandle(path, await open(path, "w"), true);
-  return new HostFileHandle(path, await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | dsync));
+  if (dsync === undefined) return new HostFileHandle(path, await open(path, "w"), true, true);
+  return new HostFileHandle(path, await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | dsync), false, true);
 }

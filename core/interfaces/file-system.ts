@@ -6,8 +6,9 @@
  *
  * The contract is the part of POSIX an engine can rely on, and no more:
  * - bytes written to a file are readable at once, but survive a crash only once the file has
- *   been {@link FileHandle.sync}ed; a crash may keep any prefix of the unsynced bytes (a torn
- *   write), or none;
+ *   been {@link FileHandle.sync}ed, or once their write resolved on a file opened
+ *   `"write-synced"` (whose handle says {@link FileHandle.syncsWrites}); a crash may keep any
+ *   prefix of the unsynced bytes (a torn write), or none;
  * - creating, renaming and deleting a file survive a crash only once its directory has been
  *   {@link FileSystem.syncDirectory}ed (a rename is atomic either way: the old name or the new);
  * - a failed write or sync (EIO, ENOSPC) leaves what was written before it as it was, and the
@@ -36,6 +37,12 @@ export interface FileHandle {
   readSync(into: Uint8Array, offset: number, length: number, position: number): number;
   /** Makes everything written so far durable (fsync). */
   sync(): Promise<void>;
+  /**
+   * True when each write is durable once it resolves: a file opened `"write-synced"` by a file
+   * system that honours the mode. A caller that needs durability syncs unless this is true, so a
+   * file system written before the mode existed (which opens it as a plain `"write"`) stays safe.
+   */
+  readonly syncsWrites?: boolean;
   /** The file's size, bytes. */
   size(): Promise<number>;
   /** Closes it. Idempotent. */

@@ -398,7 +398,7 @@ class SimFileHandle implements FileHandle {
     private readonly file: SimFile,
     private readonly generation: number,
     /** Opened `"write-synced"`: each write is synced before it resolves. */
-    private readonly synced = false,
+    readonly syncsWrites = false,
   ) {}
 
   async write(data: Uint8Array, offset = 0, length = data.length - offset): Promise<number> {
@@ -406,7 +406,7 @@ class SimFileHandle implements FileHandle {
     this.#check();
     this.disk.append(this.path, this.file, data.subarray(offset, offset + length));
     // As write then sync: the fsync's virtual time, its faults, and what a crash keeps.
-    if (this.synced) await this.disk.syncFile(this.path, this.file, this.generation);
+    if (this.syncsWrites) await this.disk.syncFile(this.path, this.file, this.generation);
     return length;
   }
 

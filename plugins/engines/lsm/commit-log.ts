@@ -230,8 +230,10 @@ export class LogWriter {
         buffer.set(c, at);
         at += c.length;
       }
-      // Under `always` the file is "write-synced": once the write resolves, it is durable.
+      // Under `always` the file was opened "write-synced": once the write resolves it is durable,
+      // unless the file system does not know the mode (its handle does not say so): then sync.
       await this.#file.write(buffer);
+      if (this.#policy === "always" && this.#file.syncsWrites !== true) await this.#file.sync();
       for (const w of waiters) w.resolve();
     } catch (error) {
       this.#error = error;
