@@ -315,6 +315,7 @@ async function runLoad(): Promise<void> {
  * exited).
  */
 function cpuSeconds(pids: readonly number[]): number {
+  if (pids.length === 0) return Number.NaN;
   let ticks = 0;
   for (const pid of pids) {
     let stat: string;

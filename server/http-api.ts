@@ -414,12 +414,12 @@ export function createHttpApi(node: RingforgeNode, options: HttpApiOptions): Hon
  * `npm run bench -- cluster`. A body without a length (chunked) still goes through
  * `bodyLimit`, which counts the bytes as they stream in.
  */
-function boundedBody(options: Parameters<typeof bodyLimit>[0]): MiddlewareHandler {
+function boundedBody(options: { maxSize: number; onError: (c: Context) => Response | Promise<Response> }): MiddlewareHandler {
   const streamed = bodyLimit(options);
   return (c, next) => {
     const length = c.req.header("content-length");
     if (length !== undefined && c.req.header("transfer-encoding") === undefined && /^\d+$/.test(length)) {
-      return Number(length) > options.maxSize ? Promise.resolve(options.onError!(c)) : next();
+      return Number(length) > options.maxSize ? Promise.resolve(options.onError(c)) : next();
     }
     return streamed(c, next);
   };

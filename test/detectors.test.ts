@@ -57,6 +57,16 @@ describe("static membership", () => {
     ]);
   });
 
+  it("nodes of one member list share one list of states, and a list changed in place is read again", () => {
+    const list: MemberInfo[] = [{ id: "a" }, { id: "b" }];
+    const a = new StaticMembership("a", list);
+    assert(new StaticMembership("b", list).members() === a.members(), "shared, not copied per node");
+    list[1] = { id: "z" };
+    list.push({ id: "c" });
+    assertEquals(new StaticMembership("c", list).members().map((m) => m.id), ["a", "z", "c"]);
+    assertEquals(a.members().map((m) => m.id), ["a", "b"], "an earlier detector keeps what it was given");
+  });
+
   it("adds this node, up, when the configured members lack it", () => {
     const { detector } = build("d");
     assertEquals(

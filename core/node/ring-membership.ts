@@ -176,7 +176,8 @@ export class RingMembership {
 
   /**
    * {@link pull}, sending this node's epoch and digest: a peer with the same view answers
-   * without its members. Resolves true if the peer's view differed (and was adopted if newer).
+   * without its members. Resolves true if the peer sent its members (its view differed, or it
+   * is of a version that always sends them); they were adopted if newer.
    */
   async #pullChanged(peer: NodeId, timeoutMs: number): Promise<boolean> {
     const own = this.#view;

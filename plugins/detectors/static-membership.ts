@@ -30,7 +30,8 @@ export class StaticMembership implements FailureDetector {
    */
   constructor(self: NodeId, members: readonly MemberInfo[]) {
     let shared = upLists.get(members);
-    if (!shared) upLists.set(members, shared = upList(members));
+    // Made from this very array, but checked again: a caller may have changed it since.
+    if (!shared || !sameEntries(shared.source, members)) upLists.set(members, shared = upList(members));
     // Every configured node shares one frozen list (a cluster of n nodes built n of n entries
     // each); a node that is not configured (one that will join) gets its own with itself added.
     const list = shared.ids.has(self) ? shared : upList([...members, { id: self }]);
@@ -56,8 +57,17 @@ export class StaticMembership implements FailureDetector {
 
 /** The members as always up, and their ids. */
 interface UpList {
+  /** The entries it was made from, as they were then. */
+  readonly source: readonly MemberInfo[];
   readonly members: readonly MemberState[];
   readonly ids: ReadonlySet<NodeId>;
+}
+
+/** True if both lists hold the same entry objects in the same order. */
+function sameEntries(a: readonly MemberInfo[], b: readonly MemberInfo[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Lists already made, by the configured members they were made from (a store's one array). */
@@ -65,6 +75,7 @@ const upLists = new WeakMap<readonly MemberInfo[], UpList>();
 
 function upList(members: readonly MemberInfo[]): UpList {
   return {
+    source: [...members],
     members: Object.freeze(members.map((m) => Object.freeze({ ...m, status: "up" as const }))),
     ids: new Set(members.map((m) => m.id)),
   };
