@@ -81,7 +81,7 @@ export interface FileSystem {
    * `"write-synced"` is written like one opened `"write"`, except that each write is durable
    * before it resolves, as if every write were followed by {@link FileHandle.sync}: a log whose
    * every append must reach the disk (on the host, one `O_DSYNC` write instead of a write and
-   * an fsync, which costs about 40% less CPU per append on Linux).
+   * an fsync, which cost a quarter to 40% less CPU per append on the project's Linux VM).
    */
   open(path: string, mode: OpenMode): Promise<FileHandle>;
   /** Makes the directory's entries (files created, renamed or deleted in it) durable. */
