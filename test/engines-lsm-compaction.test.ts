@@ -16,7 +16,6 @@ import {
   type CompactionJob,
   type CompactionResult,
   type CompactionSource,
-  packRun,
   runCompaction,
 } from "../plugins/engines/lsm/compaction.ts";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -26,6 +25,8 @@ import { inlineRunner, sharedRunner, stopCompactionWorkers } from "../plugins/en
 import { systemScheduler } from "../core/runtime/system-runtime.ts";
 import { type Block, FOOTER_BYTES, parseFooter, TableBuilder, type TableEntry, TableReader } from "../plugins/engines/lsm/sstable.ts";
 import type { FileHandle, FileSystem } from "../core/interfaces/file-system.ts";
+import { binaryString } from "../plugins/engines/binary-keys.ts";
+import { Memtable } from "../plugins/engines/lsm/memtable.ts";
 
 const TABLE = { blockBytes: 256, bloomBitsPerKey: 10, compression: "none" as const };
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
@@ -40,10 +41,17 @@ const runArb = fc
     entries.sort(([a], [b]) => (hex(a) < hex(b) ? -1 : hex(a) > hex(b) ? 1 : 0)).map(([key, value]): TableEntry => ({ key, value }))
   );
 
-/** A sorted run as one table file or as a packed memtable, the two kinds of source. */
+/**
+ * A sorted run as one table file or as a memtable's entries (put in reversed order, which the
+ * merge must sort), the two kinds of source.
+ */
 function source(run: readonly TableEntry[], asTable: boolean, name: string): CompactionSource | undefined {
   if (run.length === 0) return undefined;
-  if (!asTable) return { kind: "run", bytes: packRun(run) };
+  if (!asTable) {
+    const mem = new Memtable();
+    for (const e of [...run].reverse()) mem.set(binaryString(e.key), e.key, e.value);
+    return { kind: "entries", ...mem.entries() };
+  }
   const builder = new TableBuilder(TABLE);
   for (const e of run) builder.add(e.key, e.value);
   const bytes = builder.finish().bytes.slice();
@@ -176,7 +184,7 @@ describe("lsm compaction: the merge against a model", () => {
       // Fresh each time: a run's buffer moves to the worker with the job.
       const byPath = () =>
         job().sources.map((s, i): CompactionSource =>
-          s.kind === "run" ? s : { kind: "tables", files: [{ name: join(dir, `${i}.sst`), size: s.files[0]!.size }] }
+          s.kind !== "tables" ? s : { kind: "tables", files: [{ name: join(dir, `${i}.sst`), size: s.files[0]!.size }] }
         );
       const fromFiles = await collect((onTable) => runner.run({ ...job(), sources: byPath() }, onTable));
       fromFiles.tables.forEach((t, i) => assertEquals(hex(t.bytes), hex(inline.tables[i]!.bytes)));

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { Arena } from "./arena.ts";
 
 /**
  * Least-recently-used cache bounded by the total byte size of what it holds. A Map keeps
@@ -10,6 +11,8 @@
  */
 export class BlockCache<V extends { readonly bytes: number }> {
   readonly #entries = new Map<string, V>();
+  /** Where the tables using this cache read blocks into (see `TableReader`). */
+  readonly arena = new Arena();
   readonly #capacity: number;
   #bytes = 0;
   /** Lookups that found their block. */

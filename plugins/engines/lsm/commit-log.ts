@@ -5,6 +5,7 @@
  */
 import type { Scheduler, Timer } from "../../../core/interfaces/clock.ts";
 import { every } from "../../../core/interfaces/clock.ts";
+import type { Arena } from "./arena.ts";
 import { crc32c } from "./crc32c.ts";
 import type { FileHandle, FileSystem } from "../../../core/interfaces/file-system.ts";
 
@@ -34,18 +35,19 @@ export interface LogOperation {
 const HEADER = 8; // length, CRC-32C
 const TOMBSTONE = 0xffffffff;
 
+/** Where a record's operations start: each is a packed entry, `[keyLength][valueLength][key][value]`. */
+export const RECORD_ENTRIES_AT = HEADER + 4;
+
 /**
- * Encodes one write (a put, a delete or a batch) as a log record: `[length][crc][payload]`. With
- * `views`, also returns each operation's key and value as views into the record, so the caller
- * can keep one buffer per write instead of copies of every key and value.
+ * Encodes one write (a put, a delete or a batch) as a log record: `[length][crc][count]` then
+ * each operation as a packed entry (see {@link RECORD_ENTRIES_AT}), into bytes taken from
+ * `arena` if given (the engine's: a slice of a shared chunk), else a buffer of its own.
  */
-export function encodeRecord(operations: readonly LogOperation[]): Uint8Array;
-export function encodeRecord(operations: readonly LogOperation[], views: LogOperation[]): Uint8Array;
-export function encodeRecord(operations: readonly LogOperation[], views?: LogOperation[]): Uint8Array {
+export function encodeRecord(operations: readonly LogOperation[], arena?: Arena): Uint8Array {
   let size = 4;
   for (const op of operations) size += 8 + op.key.length + (op.value?.length ?? 0);
-  const out = new Uint8Array(HEADER + size);
-  const view = new DataView(out.buffer);
+  const out = arena ? arena.take(HEADER + size) : new Uint8Array(HEADER + size);
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   let at = HEADER;
   view.setUint32(at, operations.length);
   at += 4;
@@ -53,15 +55,11 @@ export function encodeRecord(operations: readonly LogOperation[], views?: LogOpe
     view.setUint32(at, op.key.length);
     view.setUint32(at + 4, op.value === null ? TOMBSTONE : op.value.length);
     out.set(op.key, at + 8);
-    const key = out.subarray(at + 8, at + 8 + op.key.length);
     at += 8 + op.key.length;
-    let value: Uint8Array | null = null;
     if (op.value !== null) {
       out.set(op.value, at);
-      value = out.subarray(at, at + op.value.length);
       at += op.value.length;
     }
-    views?.push({ key, value });
   }
   view.setUint32(0, size);
   view.setUint32(4, crc32c(out, HEADER, out.length));
@@ -224,12 +222,7 @@ export class LogWriter {
     this.#queuedBytes = 0;
     this.#waiters = [];
     try {
-      const buffer = new Uint8Array(bytes);
-      let at = 0;
-      for (const c of chunks) {
-        buffer.set(c, at);
-        at += c.length;
-      }
+      const buffer = joined(chunks, bytes);
       // Under `always` the file was opened "write-synced": once the write resolves it is durable,
       // unless the file system does not know the mode (its handle does not say so): then sync.
       await this.#file.write(buffer);
@@ -240,4 +233,27 @@ export class LogWriter {
       for (const w of waiters) w.reject(error);
     }
   }
+}
+
+/**
+ * Records queued for one write as one buffer: the records themselves when they lie one after
+ * another in one buffer (consecutive slices of the engine's arena, the usual case), else a copy.
+ */
+function joined(records: readonly Uint8Array[], bytes: number): Uint8Array {
+  const first = records[0]!;
+  let end = first.byteOffset + first.length;
+  let contiguous = true;
+  for (let i = 1; i < records.length && contiguous; i++) {
+    const r = records[i]!;
+    contiguous = r.buffer === first.buffer && r.byteOffset === end;
+    end += r.length;
+  }
+  if (contiguous) return new Uint8Array(first.buffer, first.byteOffset, bytes);
+  const buffer = new Uint8Array(bytes);
+  let at = 0;
+  for (const r of records) {
+    buffer.set(r, at);
+    at += r.length;
+  }
+  return buffer;
 }

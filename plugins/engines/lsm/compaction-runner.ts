@@ -93,8 +93,12 @@ function transferable(job: CompactionJob): ArrayBuffer[] {
     if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer) out.add(b.buffer);
   };
   for (const s of job.sources) {
-    if (s.kind === "run") add(s.bytes);
-    else for (const f of s.files) if (f.bytes) add(f.bytes);
+    if (s.kind === "entries") {
+      // The memtable's own buffers stay (it answers reads until the flush ends): only the
+      // order arrays, copied for the job, move.
+      add(new Uint8Array(s.bufferOf.buffer));
+      add(new Uint8Array(s.offsetOf.buffer));
+    } else for (const f of s.files) if (f.bytes) add(f.bytes);
   }
   return [...out];
 }

@@ -21,7 +21,6 @@ import {
   parseFooter,
   parseIndex,
   TableBuilder,
-  type TableEntry,
   type TableInfo,
   type TableOptions,
   TOMBSTONE,
@@ -39,8 +38,19 @@ export interface SourceFile {
 export type CompactionSource =
   /** Whole table files whose key ranges do not overlap, in key order (one level's tables, or one table). */
   | { readonly kind: "tables"; readonly files: readonly SourceFile[] }
-  /** A memtable's entries in key order, packed by {@link packRun}. */
-  | { readonly kind: "run"; readonly bytes: Uint8Array };
+  /** A memtable's entries where they lie, in no order (see {@link MemtableEntries}); the merge sorts them. */
+  | ({ readonly kind: "entries" } & MemtableEntries);
+
+/**
+ * Entries in packed form (`[keyLength u32][valueLength u32, 0xffffffff for a tombstone][key][value]`)
+ * where a memtable holds them: entry `i` starts at `offsetOf[i]` in `buffers[bufferOf[i]]`. No key
+ * appears twice. The buffers are the memtable's own (a worker gets a copy), so nobody may change them.
+ */
+export interface MemtableEntries {
+  readonly buffers: readonly Uint8Array[];
+  readonly bufferOf: Int32Array;
+  readonly offsetOf: Int32Array;
+}
 
 /** One flush or compaction. */
 export interface CompactionJob {
@@ -68,34 +78,6 @@ export interface CompactionResult {
   readonly tombstonesDropped: number;
 }
 
-/**
- * A memtable's entries (in ascending key order) as one buffer, entry after entry:
- * `[keyLength u32][valueLength u32, 0xffffffff for a tombstone][key][value]`. One copy, so the
- * run can cross to a worker thread as a single transferable buffer.
- */
-export function packRun(entries: Iterable<TableEntry>): Uint8Array {
-  const list: TableEntry[] = [];
-  let bytes = 0;
-  for (const e of entries) {
-    list.push(e);
-    bytes += 8 + e.key.length + (e.value?.length ?? 0);
-  }
-  const out = new Uint8Array(bytes);
-  const view = new DataView(out.buffer);
-  let at = 0;
-  for (const { key, value } of list) {
-    view.setUint32(at, key.length);
-    view.setUint32(at + 4, value === null ? TOMBSTONE : value.length);
-    out.set(key, at + 8);
-    at += 8 + key.length;
-    if (value !== null) {
-      out.set(value, at);
-      at += value.length;
-    }
-  }
-  return out;
-}
-
 /** The current entry of a sorted input, as ranges of `data` (no copy); `valueLength < 0` is a tombstone. */
 abstract class Cursor {
   data: Uint8Array = new Uint8Array(0);
@@ -107,27 +89,43 @@ abstract class Cursor {
   abstract next(): boolean;
 }
 
-/** Entries of a packed run ({@link packRun}). */
-class RunCursor extends Cursor {
-  readonly #view: DataView;
-  #at = 0;
+/** A memtable's entries ({@link MemtableEntries}) in key order, sorted when the cursor is made. */
+class EntriesCursor extends Cursor {
+  readonly #entries: MemtableEntries;
+  readonly #views: DataView[];
+  readonly #order: Int32Array;
+  #next = 0;
 
-  constructor(bytes: Uint8Array) {
+  constructor(entries: MemtableEntries) {
     super();
-    this.data = bytes;
-    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.#entries = entries;
+    const { buffers, bufferOf, offsetOf } = entries;
+    this.#views = buffers.map((b) => new DataView(b.buffer, b.byteOffset, b.byteLength));
+    const views = this.#views;
+    const order = Array.from({ length: bufferOf.length }, (_, i) => i);
+    order.sort((x, y) => {
+      const a = buffers[bufferOf[x]!]!;
+      const b = buffers[bufferOf[y]!]!;
+      const ax = offsetOf[x]!;
+      const by = offsetOf[y]!;
+      return compareRanges(a, ax + 8, views[bufferOf[x]!]!.getUint32(ax), b, by + 8, views[bufferOf[y]!]!.getUint32(by));
+    });
+    this.#order = Int32Array.from(order);
   }
 
   next(): boolean {
-    const at = this.#at;
-    if (at >= this.data.length) return false;
-    const kl = this.#view.getUint32(at);
-    const vl = this.#view.getUint32(at + 4);
+    if (this.#next >= this.#order.length) return false;
+    const slot = this.#order[this.#next++]!;
+    const buffer = this.#entries.bufferOf[slot]!;
+    const view = this.#views[buffer]!;
+    const at = this.#entries.offsetOf[slot]!;
+    const kl = view.getUint32(at);
+    const vl = view.getUint32(at + 4);
+    this.data = this.#entries.buffers[buffer]!;
     this.keyStart = at + 8;
     this.keyLength = kl;
     this.valueStart = at + 8 + kl;
     this.valueLength = vl === TOMBSTONE ? -1 : vl;
-    this.#at = this.valueStart + Math.max(0, this.valueLength);
     return true;
   }
 }
@@ -241,12 +239,12 @@ export class Compaction {
   constructor(job: CompactionJob, io: { readFile?: (path: string) => Uint8Array; onTable?: (table: BuiltTable) => void } = {}) {
     this.#job = job;
     this.#onTable = io.onTable;
-    this.#cursors = job.sources.map((s) => (s.kind === "run" ? new RunCursor(s.bytes) : new TablesCursor(s.files, io.readFile)));
+    this.#cursors = job.sources.map((s) => s.kind === "entries" ? new EntriesCursor(s) : new TablesCursor(s.files, io.readFile));
     this.#live = this.#cursors.map(() => false);
     // Room for one output table without regrowing: its target size, or everything the inputs
     // hold; plus a block, the index and the filter.
     let inputBytes = 0;
-    for (const s of job.sources) inputBytes += s.kind === "run" ? s.bytes.length : s.files.reduce((n, f) => n + f.size, 0);
+    for (const s of job.sources) inputBytes += sourceBytes(s);
     this.#capacity = Math.min(job.maxBytes, inputBytes) * 1.1 + 2 * job.table.blockBytes + 4096;
   }
 
@@ -316,6 +314,19 @@ export class Compaction {
     }
     this.#builder = undefined;
   }
+}
+
+/** Bytes of a source's entries (of its files, for tables). */
+function sourceBytes(s: CompactionSource): number {
+  if (s.kind === "tables") return s.files.reduce((n, f) => n + f.size, 0);
+  const views = s.buffers.map((b) => new DataView(b.buffer, b.byteOffset, b.byteLength));
+  let bytes = 0;
+  for (let i = 0; i < s.bufferOf.length; i++) {
+    const view = views[s.bufferOf[i]!]!;
+    const vl = view.getUint32(s.offsetOf[i]! + 4);
+    bytes += 8 + view.getUint32(s.offsetOf[i]!) + (vl === TOMBSTONE ? 0 : vl);
+  }
+  return bytes;
 }
 
 /** Runs a job to the end on this thread (`io` as for {@link Compaction}). */

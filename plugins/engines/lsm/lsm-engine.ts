@@ -13,7 +13,8 @@ import type { Scheduler } from "../../../core/interfaces/clock.ts";
 import { type Logger, silentLogger } from "../../../core/interfaces/logger.ts";
 import type { BatchOperation, EngineCapabilities, ScanOptions, StorageEngine } from "../../../core/interfaces/storage-engine.ts";
 import { BlockCache } from "./block-cache.ts";
-import { encodeRecord, type LogOperation, LogWriter, readLog, type SyncPolicy } from "./commit-log.ts";
+import { Arena } from "./arena.ts";
+import { encodeRecord, type LogOperation, LogWriter, readLog, RECORD_ENTRIES_AT, type SyncPolicy } from "./commit-log.ts";
 import { type Manifest, type ManifestTable, readManifest, writeManifest } from "./manifest.ts";
 import { binaryString } from "../binary-keys.ts";
 import type { FileSystem, HeldDirectory } from "../../../core/interfaces/file-system.ts";
@@ -21,7 +22,7 @@ import { hostFileSystem } from "../../../core/host/host-file-system.ts";
 import { Memtable } from "./memtable.ts";
 import { levelRange, merge, toAsync } from "./merge-iterator.ts";
 import { type Block, type TableEntry, type TableOptions, TableReader } from "./sstable.ts";
-import { type BuiltTable, type CompactionResult, type CompactionSource, packRun, type SourceFile } from "./compaction.ts";
+import { type BuiltTable, type CompactionResult, type CompactionSource, type SourceFile } from "./compaction.ts";
 import {
   type CompactionLane,
   type CompactionRunner,
@@ -183,6 +184,8 @@ export class LsmEngine implements StorageEngine {
   #opening: Promise<void> | undefined;
   #lock: HeldDirectory | undefined;
   #mem = new Memtable();
+  /** Where log records (and so the memtable's entries) are written. */
+  readonly #arena = new Arena();
   #frozen: Frozen[] = [];
   #log: LogWriter | undefined;
   #logNumber = 0;
@@ -369,7 +372,7 @@ export class LsmEngine implements StorageEngine {
       this.options.syncIntervalMs,
     );
     if (recovered.size > 0) {
-      const table = await this.#writeTable(() => entriesOf(recovered), false);
+      const table = await this.#writeTable(recovered, false);
       if (table) this.#version = { levels: [[table, ...this.#version.levels[0]!], ...this.#version.levels.slice(1)] };
     }
     await this.#saveManifest();
@@ -552,10 +555,9 @@ export class LsmEngine implements StorageEngine {
    * may be the caller's buffers: they are copied into the log record before anything awaits.
    */
   async #write(ops: LogOperation[]): Promise<void> {
-    // The record copies the caller's bytes at once; the memtable keeps views into it (one
-    // buffer a write).
-    const views: LogOperation[] = [];
-    const record = encodeRecord(ops, views);
+    // The record copies the caller's bytes at once, into a slice of the engine's arena; the
+    // memtable then holds its entries where they lie in it.
+    const record = encodeRecord(ops, this.#arena);
     while (this.#rotating || this.#frozen.length >= MAX_FROZEN) {
       if (this.#rotating) await this.#rotating;
       else await new Promise<void>((resolve) => this.#flushWaiters.push(resolve));
@@ -565,7 +567,7 @@ export class LsmEngine implements StorageEngine {
     }
     if (this.#backgroundError !== undefined) throw this.#typed(this.#backgroundError);
     const durable = this.#log!.append(record);
-    for (const op of views) this.#mem.set(binaryString(op.key), op.key, op.value);
+    this.#mem.insertAll(record, RECORD_ENTRIES_AT, ops.length);
     if (this.#mem.bytes >= this.options.memtableBytes) this.#rotate();
     try {
       await durable;
@@ -659,7 +661,7 @@ export class LsmEngine implements StorageEngine {
       }
     }
     const frozen = this.#frozen[this.#frozen.length - 1]!;
-    const table = await this.#writeTable(() => entriesOf(frozen.mem), false);
+    const table = await this.#writeTable(frozen.mem, false);
     if (table) {
       const [l0, ...deeper] = this.#version.levels;
       this.#version = { levels: [[table, ...l0!], ...deeper] };
@@ -738,12 +740,14 @@ export class LsmEngine implements StorageEngine {
     if (source > 0) this.#compactPointer[source] = largest;
     // Tombstones can go only if no deeper level may hold an older version of their keys.
     const bottom = levels.slice(target + 1).every((level) => level.every((t) => !this.#overlaps(t, smallest, largest)));
-    if (source > 0 && overlapping.length === 0) {
-      // LevelDB's trivial move: nothing to merge with, so the file changes level, not bytes.
-      const table = inputs[0]!;
-      const next = this.#version.levels.map((level) => level.filter((t) => t !== table));
+    if (overlapping.length === 0 && this.#disjoint(inputs)) {
+      // LevelDB's trivial move: nothing to merge with, so the files change level, not bytes.
+      // Level-0 tables move together when their ranges do not overlap each other either (keys
+      // written in order, as in a bulk load): each is then its own slice of level 1.
+      const moved = new Set(inputs);
+      const next = this.#version.levels.map((level) => level.filter((t) => !moved.has(t)));
       while (next.length <= target) next.push([]);
-      next[target] = [...next[target]!, table].sort((a, b) => compareBytes(this.#smallest(a), this.#smallest(b)));
+      next[target] = [...next[target]!, ...inputs].sort((a, b) => compareBytes(this.#smallest(a), this.#smallest(b)));
       await this.#commitCompaction(next, new Set());
       return true;
     }
@@ -756,6 +760,15 @@ export class LsmEngine implements StorageEngine {
     while (next.length <= target) next.push([]);
     next[target] = [...next[target]!, ...outputs].sort((a, b) => compareBytes(this.#smallest(a), this.#smallest(b)));
     await this.#commitCompaction(next, removed);
+    return true;
+  }
+
+  /** True if no two of `tables` have overlapping key ranges. */
+  #disjoint(tables: readonly TableReader[]): boolean {
+    const sorted = [...tables].sort((a, b) => compareBytes(this.#smallest(a), this.#smallest(b)));
+    for (let i = 1; i < sorted.length; i++) {
+      if (compareBytes(this.#largest(sorted[i - 1]!), this.#smallest(sorted[i]!)) >= 0) return false;
+    }
     return true;
   }
 
@@ -919,12 +932,9 @@ export class LsmEngine implements StorageEngine {
 
   // ---- tables ----------------------------------------------------------------------------
 
-  /**
-   * Writes a memtable's entries (`entries()` gives them in key order, again on a retry) as one
-   * table; `undefined` if none is left.
-   */
-  async #writeTable(entries: () => Iterable<TableEntry>, dropTombstones: boolean): Promise<TableReader | undefined> {
-    const tables = await this.#runJob("flush", async () => [{ kind: "run", bytes: packRun(entries()) }], dropTombstones, Infinity);
+  /** Writes a memtable's entries as one table; `undefined` if none is left. */
+  async #writeTable(mem: Memtable, dropTombstones: boolean): Promise<TableReader | undefined> {
+    const tables = await this.#runJob("flush", async () => [{ kind: "entries", ...mem.entries() }], dropTombstones, Infinity);
     return tables[0];
   }
 
@@ -1088,11 +1098,6 @@ export class LsmEngine implements StorageEngine {
       if (!this.#flushing && !this.#compacting) return; // closed meanwhile
     }
   }
-}
-
-/** A memtable's entries in key order. */
-function entriesOf(mem: Memtable): Iterable<TableEntry> {
-  return mem.range(undefined, undefined, false);
 }
 
 function toHex(bytes: Uint8Array): string {

@@ -7,6 +7,7 @@
 import { CorruptDataError } from "../../../core/errors.ts";
 import { compareBytes } from "../../../core/codec/bytes.ts";
 import { lowerBound } from "../../../core/model/sorted.ts";
+import type { Arena } from "./arena.ts";
 import type { BlockCache } from "./block-cache.ts";
 import { BloomFilter, bloomHash, bloomHash2 } from "./bloom.ts";
 import { crc32c } from "./crc32c.ts";
@@ -277,40 +278,54 @@ function growU32(values: Uint32Array): Uint32Array {
 export class Block {
   /** Bytes held (what the block cache counts). */
   readonly bytes: number;
+  /** True if {@link data} is a slice of a shared chunk (see {@link TableReader}'s reads). */
+  readonly shared: boolean;
   readonly #data: Uint8Array;
   readonly #view: DataView;
-  readonly #offsets: Uint32Array;
+  /** Where the entry-offset array starts, and the entries. */
+  readonly #offsetsAt: number;
+  readonly #count: number;
 
-  /** @param data the block without its CRC (already checked) */
-  constructor(data: Uint8Array, where: string) {
+  /**
+   * @param data the block without its CRC (already checked)
+   * @param shared `data` is a slice of a chunk other blocks share
+   */
+  constructor(data: Uint8Array, where: string, shared = false) {
     this.#data = data;
+    this.shared = shared;
     this.#view = new DataView(data.buffer, data.byteOffset, data.byteLength);
     if (data.length < 4) throw new CorruptDataError(where, "block too short");
     const count = this.#view.getUint32(data.length - 4);
     const offsetsAt = data.length - 4 - count * 4;
     if (count === 0 || offsetsAt < 0) throw new CorruptDataError(where, "bad entry count");
-    this.#offsets = new Uint32Array(count);
+    // Every offset is checked once here, so reads may trust them.
     for (let i = 0; i < count; i++) {
-      const o = this.#view.getUint32(offsetsAt + i * 4);
-      if (o + 8 > offsetsAt) throw new CorruptDataError(where, "entry offset out of the block");
-      this.#offsets[i] = o;
+      if (this.#view.getUint32(offsetsAt + i * 4) + 8 > offsetsAt) throw new CorruptDataError(where, "entry offset out of the block");
     }
-    this.bytes = data.length + count * 4 + 64;
+    this.#offsetsAt = offsetsAt;
+    this.#count = count;
+    this.bytes = data.length + 64;
+  }
+
+  /** The block's bytes (without its CRC). */
+  get data(): Uint8Array {
+    return this.#data;
   }
 
   /** Entries in the block. */
   get count(): number {
-    return this.#offsets.length;
+    return this.#count;
   }
 
   /** The key of entry `i`. */
   keyAt(i: number): Uint8Array {
-    return this.#keyAtOffset(this.#offsets[i]!);
+    const o = this.#offset(i);
+    return this.#data.subarray(o + 8, o + 8 + this.#view.getUint32(o));
   }
 
   /** Entry `i`. */
   entryAt(i: number): TableEntry {
-    const o = this.#offsets[i]!;
+    const o = this.#offset(i);
     const keyLength = this.#view.getUint32(o);
     const valueLength = this.#view.getUint32(o + 4);
     const key = this.#data.subarray(o + 8, o + 8 + keyLength);
@@ -318,18 +333,35 @@ export class Block {
     return { key, value };
   }
 
-  /** Index of the first entry whose key is >= `key` (`count` if none). */
+  /** The value of `key` (`null` for a tombstone), or `undefined` if the block does not hold it. */
+  find(key: Uint8Array): Uint8Array | null | undefined {
+    const i = this.seek(key);
+    if (i === this.#count) return undefined;
+    const o = this.#offset(i);
+    const keyLength = this.#view.getUint32(o);
+    if (compareRanges(this.#data, o + 8, keyLength, key, 0, key.length) !== 0) return undefined;
+    const valueLength = this.#view.getUint32(o + 4);
+    return valueLength === TOMBSTONE ? null : this.#data.subarray(o + 8 + keyLength, o + 8 + keyLength + valueLength);
+  }
+
+  /** Index of the first entry whose key is >= `key` (`count` if none); compares in place. */
   seek(key: Uint8Array): number {
-    return lowerBound(this.#offsets, key, this.#entryVersusKey);
+    const data = this.#data;
+    const view = this.#view;
+    let lo = 0;
+    let hi = this.#count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const o = this.#offset(mid);
+      if (compareRanges(data, o + 8, view.getUint32(o), key, 0, key.length) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
-  #keyAtOffset(o: number): Uint8Array {
-    const length = this.#view.getUint32(o);
-    return this.#data.subarray(o + 8, o + 8 + length);
+  #offset(i: number): number {
+    return this.#view.getUint32(this.#offsetsAt + i * 4);
   }
-
-  /** Orders the entry at an offset against a key; one per block, so a seek allocates none. */
-  readonly #entryVersusKey = (offset: number, key: Uint8Array): number => compareBytes(this.#keyAtOffset(offset), key);
 }
 
 /** An open table: its index and filter in memory, blocks read on demand through the cache. */
@@ -416,10 +448,8 @@ export class TableReader {
     if (!this.#bloom.mayContain(key)) return undefined;
     const b = this.#blockFor(key);
     if (b === this.#lastKeys.length) return undefined;
-    const block = await this.#block(b);
-    const i = block.seek(key);
-    if (i === block.count || compareBytes(block.keyAt(i), key) !== 0) return undefined;
-    return block.entryAt(i).value;
+    const block = this.#syncReads ? this.#blockSync(b) : await this.#block(b);
+    return block.find(key);
   }
 
   /** Entries with `gte <= key < lt`, ascending or descending. */
@@ -453,18 +483,45 @@ export class TableReader {
     return lowerBound(this.#lastKeys, key, compareBytes);
   }
 
+  /** Block `b`, from the cache or read (a synchronous read when `syncReads`). */
   async #block(b: number): Promise<Block> {
-    const cacheKey = `${this.number}:${b}`;
-    const cached = this.#cache.get(cacheKey);
-    if (cached) return cached;
-    const offset = this.#offsets[b]!;
-    const where = `${this.path} at offset ${offset}`;
-    const length = this.#lengths[b]!;
-    const raw = this.#syncReads ? readAtSync(this.#file, offset, length) : await readAt(this.#file, offset, length);
+    if (this.#syncReads) return this.#blockSync(b);
+    return this.#cached(b) ?? this.#load(b, await readAt(this.#file, this.#offsets[b]!, this.#lengths[b]!, this.#cache.arena));
+  }
+
+  /** Block `b`, from the cache or read with a synchronous pread. */
+  #blockSync(b: number): Block {
+    return this.#cached(b) ?? this.#load(b, readAtSync(this.#file, this.#offsets[b]!, this.#lengths[b]!, this.#cache.arena));
+  }
+
+  /**
+   * Block `b` if cached. A block read into a shared chunk gets bytes of its own the first time
+   * it is found here: a block read once leaves the cache in the order it came, freeing its chunk
+   * with its neighbours, but one that is read again may stay for long, and must not keep a
+   * whole chunk alive.
+   */
+  #cached(b: number): Block | undefined {
+    const key = `${this.number}:${b}`;
+    const cached = this.#cache.get(key);
+    if (cached === undefined || !cached.shared) return cached;
+    const own = new Block(cached.data.slice(), this.#where(b));
+    this.#cache.set(key, own);
+    return own;
+  }
+
+  /** Checks and caches block `b` read as `raw`. */
+  #load(b: number, raw: Uint8Array): Block {
+    const where = this.#where(b);
     const data = decodeBlock(raw, where);
-    const block = new Block(data, where);
-    this.#cache.set(cacheKey, block);
+    // Inflated data has a buffer of its own; raw bytes are a slice of the cache's arena, unless
+    // the block was too large for one.
+    const block = new Block(data, where, data.buffer === raw.buffer && raw.byteLength < raw.buffer.byteLength);
+    this.#cache.set(`${this.number}:${b}`, block);
     return block;
+  }
+
+  #where(b: number): string {
+    return `${this.path} at offset ${this.#offsets[b]}`;
   }
 }
 
@@ -520,8 +577,8 @@ export function decodeBlock(raw: Uint8Array, where: string): Uint8Array {
 }
 
 /** Reads exactly `length` bytes at `position` with a synchronous pread. */
-function readAtSync(file: FileHandle, position: number, length: number): Uint8Array {
-  const out = new Uint8Array(length);
+function readAtSync(file: FileHandle, position: number, length: number, arena?: Arena): Uint8Array {
+  const out = arena ? arena.take(length) : new Uint8Array(length);
   let done = 0;
   while (done < length) {
     const bytesRead = file.readSync(out, done, length - done, position + done);
@@ -533,8 +590,8 @@ function readAtSync(file: FileHandle, position: number, length: number): Uint8Ar
 }
 
 /** Reads exactly `length` bytes at `position`. */
-async function readAt(file: FileHandle, position: number, length: number): Promise<Uint8Array> {
-  const out = new Uint8Array(length);
+async function readAt(file: FileHandle, position: number, length: number, arena?: Arena): Promise<Uint8Array> {
+  const out = arena ? arena.take(length) : new Uint8Array(length);
   let done = 0;
   while (done < length) {
     const bytesRead = await file.read(out, done, length - done, position + done);
