@@ -25,7 +25,6 @@ import { inlineRunner, sharedRunner, stopCompactionWorkers } from "../plugins/en
 import { systemScheduler } from "../core/runtime/system-runtime.ts";
 import { type Block, FOOTER_BYTES, parseFooter, TableBuilder, type TableEntry, TableReader } from "../plugins/engines/lsm/sstable.ts";
 import type { FileHandle, FileSystem } from "../core/interfaces/file-system.ts";
-import { binaryString } from "../plugins/engines/binary-keys.ts";
 import { Memtable } from "../plugins/engines/lsm/memtable.ts";
 
 const TABLE = { blockBytes: 256, bloomBitsPerKey: 10, compression: "none" as const };
@@ -49,7 +48,7 @@ function source(run: readonly TableEntry[], asTable: boolean, name: string): Com
   if (run.length === 0) return undefined;
   if (!asTable) {
     const mem = new Memtable();
-    for (const e of [...run].reverse()) mem.set(binaryString(e.key), e.key, e.value);
+    for (const e of [...run].reverse()) mem.set(e.key, e.value);
     return { kind: "entries", ...mem.entries() };
   }
   const builder = new TableBuilder(TABLE);
@@ -213,7 +212,7 @@ describe("lsm memtable and block reads", () => {
   it("a memtable holds entries where they were written, counts overwritten ones, and gives them back in key order", async () => {
     const mem = new Memtable();
     const bytes = (text: string) => new TextEncoder().encode(text);
-    const put = (key: string, value: string | null) => mem.set(binaryString(bytes(key)), bytes(key), value === null ? null : bytes(value));
+    const put = (key: string, value: string | null) => mem.set(bytes(key), value === null ? null : bytes(value));
     put("b", "1");
     put("a", "22");
     const before = mem.bytes;
@@ -223,9 +222,9 @@ describe("lsm memtable and block reads", () => {
     // The overwritten "b" still takes its bytes until the memtable goes: the size counts it.
     assert(mem.bytes >= before + 8 + 1 + 3, `bytes ${mem.bytes} after ${before}`);
     const text = (b: Uint8Array | null) => (b === null ? null : new TextDecoder().decode(b));
-    assertEquals(text(mem.get(binaryString(bytes("b")))!.value), "333");
-    assertEquals(mem.get(binaryString(bytes("c")))!.value, null);
-    assertEquals(mem.get(binaryString(bytes("d"))), undefined);
+    assertEquals(text(mem.get(bytes("b"))!.value), "333");
+    assertEquals(mem.get(bytes("c"))!.value, null);
+    assertEquals(mem.get(bytes("d")), undefined);
     assertEquals([...mem.range(undefined, undefined, false)].map((e) => [text(e.key), text(e.value)]), [["a", "22"], ["b", "333"], [
       "c",
       null,
@@ -234,6 +233,40 @@ describe("lsm memtable and block reads", () => {
     const { tables } = runCompaction({ sources: [{ kind: "entries", ...mem.entries() }], bottom: false, maxBytes: Infinity, table: TABLE });
     const flushed = await entriesOf(tables[0]!.bytes);
     assertEquals(flushed.map((e) => [text(e.key), text(e.value)]), [["a", "22"], ["b", "333"], ["c", null]]);
+  });
+
+  it("a memtable matches a Map model for gets and ranges, across its hash table's growth", () => {
+    const hexOf = (b: Uint8Array) => hex(b);
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.uint8Array({ maxLength: 5 }), fc.option(fc.uint8Array({ maxLength: 8 }), { freq: 5 })), {
+          maxLength: 3000,
+          size: "max",
+        }),
+        fc.uint8Array({ maxLength: 3 }),
+        fc.uint8Array({ maxLength: 3 }),
+        (writes, a, b) => {
+          const mem = new Memtable();
+          const model = new Map<string, string | null>();
+          for (const [key, value] of writes) {
+            mem.set(key, value);
+            model.set(hexOf(key), value === null ? null : hexOf(value));
+          }
+          assertEquals(mem.size, model.size);
+          for (const [key] of writes.slice(0, 200)) {
+            const got = mem.get(key)!;
+            assertEquals(got.value === null ? null : hexOf(got.value), model.get(hexOf(key)));
+          }
+          assertEquals(mem.get(new Uint8Array([1, 2, 3, 4, 5, 6])), undefined);
+          const [gte, lt] = hexOf(a) <= hexOf(b) ? [a, b] : [b, a];
+          const inRange = [...model.entries()].filter(([k]) => k >= hexOf(gte) && k < hexOf(lt)).sort(([x], [y]) => (x < y ? -1 : 1));
+          const forward = [...mem.range(gte, lt, false)].map((e) => [hexOf(e.key), e.value === null ? null : hexOf(e.value)]);
+          assertEquals(forward, inRange);
+          assertEquals([...mem.range(gte, lt, true)].map((e) => hexOf(e.key)), inRange.map(([k]) => k).reverse());
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 
   it("a block read into a shared chunk gets bytes of its own when it is found in the cache again", async () => {

@@ -16,7 +16,6 @@ import { BlockCache } from "./block-cache.ts";
 import { Arena } from "./arena.ts";
 import { encodeRecord, type LogOperation, LogWriter, readLog, RECORD_ENTRIES_AT, type SyncPolicy } from "./commit-log.ts";
 import { type Manifest, type ManifestTable, readManifest, writeManifest } from "./manifest.ts";
-import { binaryString } from "../binary-keys.ts";
 import type { FileSystem, HeldDirectory } from "../../../core/interfaces/file-system.ts";
 import { hostFileSystem } from "../../../core/host/host-file-system.ts";
 import { Memtable } from "./memtable.ts";
@@ -361,7 +360,7 @@ export class LsmEngine implements StorageEngine {
         continue;
       }
       const replay = await readLog(this.#fs, this.#logPath(number));
-      for (const record of replay.records) for (const op of record) recovered.set(binaryString(op.key), op.key, op.value);
+      for (const record of replay.records) for (const op of record) recovered.set(op.key, op.value);
       this.stats.recoveredWrites += replay.records.length;
       this.stats.lostLogBytes += replay.lostBytes;
       if (replay.lostBytes > 0) cut = { file: this.#logPath(number), offset: replay.end };
@@ -487,11 +486,10 @@ export class LsmEngine implements StorageEngine {
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
     this.#checkOpen();
     checkBytes("key", key);
-    const id = binaryString(key);
-    const hit = this.#mem.get(id);
+    const hit = this.#mem.get(key);
     if (hit) return hit.value ?? undefined;
     for (const f of this.#frozen) {
-      const e = f.mem.get(id);
+      const e = f.mem.get(key);
       if (e) return e.value ?? undefined;
     }
     const version = this.#acquire();
@@ -513,12 +511,10 @@ export class LsmEngine implements StorageEngine {
     checkScanOptions(options ?? {});
     const { gte, lt, limit = Infinity, reverse = false } = options ?? {};
     if (limit === 0) return;
-    const gteId = gte === undefined ? undefined : binaryString(gte);
-    const ltId = lt === undefined ? undefined : binaryString(lt);
     // Newest source first: equal keys take the first source's entry.
     const sources: AsyncIterator<TableEntry>[] = [
-      toAsync(this.#mem.range(gteId, ltId, reverse)),
-      ...this.#frozen.map((f) => toAsync(f.mem.range(gteId, ltId, reverse))),
+      toAsync(this.#mem.range(gte, lt, reverse)),
+      ...this.#frozen.map((f) => toAsync(f.mem.range(gte, lt, reverse))),
     ];
     const version = this.#acquire();
     try {

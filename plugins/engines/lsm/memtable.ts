@@ -3,8 +3,6 @@
  *
  * @module
  */
-import { lowerBound } from "../../../core/model/sorted.ts";
-import { binaryString, compareBinary } from "../binary-keys.ts";
 import { Arena } from "./arena.ts";
 import type { MemtableEntries } from "./compaction.ts";
 
@@ -16,8 +14,8 @@ export interface MemEntry {
   readonly value: Uint8Array | null;
 }
 
-/** Per-key overhead counted toward a memtable's size (map slot, string, sorted-array slot, slot arrays). */
-const ENTRY_OVERHEAD = 64;
+/** Per-key overhead counted toward a memtable's size (hash table and slot arrays, sorted order). */
+const ENTRY_OVERHEAD = 32;
 
 /** Marks a deleted key in the packed entry format (as in the log and in tables). */
 const TOMBSTONE = 0xffffffff;
@@ -27,63 +25,92 @@ function u32(b: Uint8Array, at: number): number {
   return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 }
 
+/** FNV-1a over `b[start, start + length)`. */
+function hashOf(b: Uint8Array, start: number, length: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < start + length; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+  return h | 0;
+}
+
+/** Orders `a[as, as + al)` against `b[bs, bs + bl)` by unsigned bytes. */
+function compareRanges(a: Uint8Array, as: number, al: number, b: Uint8Array, bs: number, bl: number): number {
+  const n = al < bl ? al : bl;
+  for (let i = 0; i < n; i++) {
+    const d = a[as + i]! - b[bs + i]!;
+    if (d !== 0) return d;
+  }
+  return al - bl;
+}
+
 /**
  * Writes since the last flush, ordered by unsigned key bytes.
  *
  * Each entry is held where it was written, in the packed entry format the commit log and a flush
  * share: `[keyLength u32][valueLength u32, 0xffffffff for a tombstone][key][value]`, inside a
  * buffer the memtable keeps (the engine's log records, sliced from its {@link Arena}; or its
- * own arena for {@link set}). Per key the memtable holds a binary string (one code unit per
- * byte, whose string order is the byte order) in a Map, whose value is a slot number; two typed
- * arrays give a slot's buffer and offset. So a write allocates no object that survives it but
- * the string, and the garbage collector has little to trace however many entries are held.
+ * own arena for {@link set}). A key has a slot; typed arrays give a slot's buffer and offset,
+ * and an open-addressing hash table over the key bytes finds a key's slot. So a write allocates
+ * nothing that outlives it (no string per key, no object per entry), and the garbage collector
+ * has nothing to trace however many entries are held. (A `Map` keyed by binary strings cost
+ * about twice as much per write, most of it making, hashing and later collecting the strings.)
  *
  * New keys wait in a small unsorted list; an ordered read first sorts that list and merges it
- * into the sorted array, building a new array — so a write costs O(1), an ordered read after `p`
- * new keys costs O(n + p log p), and a scan keeps walking the array it started with while
- * writes go on.
+ * into the sorted order, building a new array — so a write costs O(1), an ordered read after
+ * `p` new keys costs O(n + p log p), and a scan keeps walking the order it started with while
+ * writes go on. A flush does not sort here: it hands the entries as they lie to the thread that
+ * builds the table ({@link entries}).
  *
  * {@link bytes} counts every entry written (an overwritten one too: its bytes stay in its
  * buffer until the memtable goes), so the size that triggers a flush bounds the memory held.
  */
 export class Memtable {
-  readonly #slots = new Map<string, number>();
   /** The buffers entries live in (each a view of a whole ArrayBuffer). */
   readonly #buffers: Uint8Array[] = [];
   #lastBuffer: ArrayBufferLike | undefined;
-  /** Per slot: index into #buffers, and offset of the packed entry in it. */
+  /** Per slot: index into #buffers, offset of the packed entry in it, and its key's hash. */
   #bufferOf = new Int32Array(1024);
   #offsetOf = new Int32Array(1024);
-  #sorted: readonly string[] = [];
-  #pending: string[] = [];
+  #hashes = new Int32Array(1024);
+  #count = 0;
+  /** Open addressing, linear probing: slot + 1, or 0 where empty; at most half full. */
+  #table = new Int32Array(2048);
+  /** Slots in key order as of the last ordered read, and slots added since. */
+  #sorted = new Int32Array(0);
+  #pending: number[] = [];
   #own: Arena | undefined;
   /** Approximate bytes held (entries as written, and per-key overhead). */
   bytes = 0;
 
   /** Keys held (tombstones included). */
   get size(): number {
-    return this.#slots.size;
+    return this.#count;
   }
 
   /**
-   * Holds the packed entry at `at` in `record` under `id` (its key as a binary string). The
-   * memtable keeps `record`'s buffer; nobody may change those bytes afterwards.
+   * Holds the packed entry at `at` in `record` under its key. The memtable keeps `record`'s
+   * buffer; nobody may change those bytes afterwards.
    */
-  insert(id: string, record: Uint8Array, at: number): void {
+  insert(record: Uint8Array, at: number): void {
     if (record.buffer !== this.#lastBuffer) {
       this.#lastBuffer = record.buffer;
       this.#buffers.push(new Uint8Array(record.buffer));
     }
+    const buffer = this.#buffers[this.#buffers.length - 1]!;
     const offset = record.byteOffset + at;
-    const valueLength = u32(record, at + 4);
-    this.bytes += 8 + u32(record, at) + (valueLength === TOMBSTONE ? 0 : valueLength);
-    let slot = this.#slots.get(id);
-    if (slot === undefined) {
-      slot = this.#slots.size;
-      if (slot === this.#bufferOf.length) this.#grow();
-      this.#slots.set(id, slot);
-      this.#pending.push(id);
+    const keyLength = u32(buffer, offset);
+    const valueLength = u32(buffer, offset + 4);
+    this.bytes += 8 + keyLength + (valueLength === TOMBSTONE ? 0 : valueLength);
+    const hash = hashOf(buffer, offset + 8, keyLength);
+    const at2 = this.#find(buffer, offset + 8, keyLength, hash);
+    let slot = this.#table[at2]! - 1;
+    if (slot < 0) {
+      slot = this.#count++;
+      if (slot === this.#bufferOf.length) this.#growSlots();
+      this.#table[at2] = slot + 1;
+      this.#hashes[slot] = hash;
+      this.#pending.push(slot);
       this.bytes += ENTRY_OVERHEAD;
+      if (this.#count * 2 > this.#table.length) this.#growTable();
     }
     this.#bufferOf[slot] = this.#buffers.length - 1;
     this.#offsetOf[slot] = offset;
@@ -97,47 +124,61 @@ export class Memtable {
     for (let i = 0; i < count; i++) {
       const keyEnd = at + 8 + u32(record, at);
       const valueLength = u32(record, at + 4);
-      this.insert(binaryString(record.subarray(at + 8, keyEnd)), record, at);
+      this.insert(record, at);
       at = keyEnd + (valueLength === TOMBSTONE ? 0 : valueLength);
     }
   }
 
   /** Stores `value` (or a tombstone) under `key`, copying both into the memtable's own arena. */
-  set(id: string, key: Uint8Array, value: Uint8Array | null): void {
+  set(key: Uint8Array, value: Uint8Array | null): void {
     const entry = (this.#own ??= new Arena()).take(8 + key.length + (value?.length ?? 0));
     const view = new DataView(entry.buffer, entry.byteOffset, 8);
     view.setUint32(0, key.length);
     view.setUint32(4, value === null ? TOMBSTONE : value.length);
     entry.set(key, 8);
     if (value !== null) entry.set(value, 8 + key.length);
-    this.insert(id, entry, 0);
+    this.insert(entry, 0);
   }
 
-  /** The entry under `id` (a tombstone has `value: null`), or `undefined` if the key is not here. */
-  get(id: string): MemEntry | undefined {
-    const slot = this.#slots.get(id);
-    return slot === undefined ? undefined : this.#entry(slot);
+  /** The entry of `key` (a tombstone has `value: null`), or `undefined` if the key is not here. */
+  get(key: Uint8Array): MemEntry | undefined {
+    const slot = this.#table[this.#find(key, 0, key.length, hashOf(key, 0, key.length))]! - 1;
+    return slot < 0 ? undefined : this.#entry(slot);
   }
 
   /**
-   * The entries as they lie, for a flush: the buffers themselves (shared, not copied) and each
-   * key's buffer and offset (copied), in no order; the flush sorts them, off this thread.
+   * The entries as they lie, for a flush: the buffers themselves and each key's buffer and
+   * offset (copied), in no order; the flush sorts them, off this thread.
    */
   entries(): MemtableEntries {
-    const count = this.#slots.size;
+    const count = this.#count;
     return { buffers: [...this.#buffers], bufferOf: this.#bufferOf.slice(0, count), offsetOf: this.#offsetOf.slice(0, count) };
   }
 
   /**
-   * Entries in key order from `gte` (inclusive) to `lt` (exclusive), as binary strings, walking
-   * the order as it is now; values are read live (a newer write may be seen).
+   * Entries in key order from `gte` (inclusive) to `lt` (exclusive), walking the order as it
+   * is now; values are read live (a newer write may be seen).
    */
-  *range(gte: string | undefined, lt: string | undefined, reverse: boolean): Generator<MemEntry> {
+  *range(gte: Uint8Array | undefined, lt: Uint8Array | undefined, reverse: boolean): Generator<MemEntry> {
     const sorted = this.#ordered();
-    const start = gte === undefined ? 0 : lowerBound(sorted, gte, compareBinary);
-    const end = lt === undefined ? sorted.length : lowerBound(sorted, lt, compareBinary);
-    if (reverse) { for (let i = end - 1; i >= start; i--) yield this.#entry(this.#slots.get(sorted[i]!)!); }
-    else for (let i = start; i < end; i++) yield this.#entry(this.#slots.get(sorted[i]!)!);
+    const start = gte === undefined ? 0 : this.#lowerBound(sorted, gte);
+    const end = lt === undefined ? sorted.length : this.#lowerBound(sorted, lt);
+    if (reverse) { for (let i = end - 1; i >= start; i--) yield this.#entry(sorted[i]!); }
+    else for (let i = start; i < end; i++) yield this.#entry(sorted[i]!);
+  }
+
+  /** Where `key` (`length` bytes at `start` of `bytes`, hashing to `hash`) is in the table, or the empty place it would take. */
+  #find(bytes: Uint8Array, start: number, length: number, hash: number): number {
+    const table = this.#table;
+    const mask = table.length - 1;
+    for (let i = hash & mask;; i = (i + 1) & mask) {
+      const slot = table[i]! - 1;
+      if (slot < 0) return i;
+      if (this.#hashes[slot] !== hash) continue;
+      const buffer = this.#buffers[this.#bufferOf[slot]!]!;
+      const at = this.#offsetOf[slot]!;
+      if (compareRanges(buffer, at + 8, u32(buffer, at), bytes, start, length) === 0) return i;
+    }
   }
 
   /** A slot's entry, as views of the buffer it lives in. */
@@ -152,29 +193,66 @@ export class Memtable {
     };
   }
 
-  #grow(): void {
-    const bufferOf = new Int32Array(this.#bufferOf.length * 2);
-    bufferOf.set(this.#bufferOf);
-    this.#bufferOf = bufferOf;
-    const offsetOf = new Int32Array(this.#offsetOf.length * 2);
-    offsetOf.set(this.#offsetOf);
-    this.#offsetOf = offsetOf;
+  /** Orders two slots by key. */
+  readonly #compareSlots = (x: number, y: number): number => {
+    const a = this.#buffers[this.#bufferOf[x]!]!;
+    const b = this.#buffers[this.#bufferOf[y]!]!;
+    const ax = this.#offsetOf[x]!;
+    const by = this.#offsetOf[y]!;
+    return compareRanges(a, ax + 8, u32(a, ax), b, by + 8, u32(b, by));
+  };
+
+  /** Index of the first slot in `sorted` whose key is >= `key`. */
+  #lowerBound(sorted: Int32Array, key: Uint8Array): number {
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const slot = sorted[mid]!;
+      const buffer = this.#buffers[this.#bufferOf[slot]!]!;
+      const at = this.#offsetOf[slot]!;
+      if (compareRanges(buffer, at + 8, u32(buffer, at), key, 0, key.length) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
-  /** The sorted keys, with the pending ones merged in (a new array; old ones are never mutated). */
-  #ordered(): readonly string[] {
+  /** The slots in key order, with the pending ones merged in (a new array; old ones are never mutated). */
+  #ordered(): Int32Array {
     if (this.#pending.length === 0) return this.#sorted;
-    const pending = this.#pending.sort();
+    const pending = this.#pending.sort(this.#compareSlots);
     const old = this.#sorted;
-    const merged = new Array<string>(old.length + pending.length);
+    const merged = new Int32Array(old.length + pending.length);
     let i = 0;
     let j = 0;
     let k = 0;
-    while (i < old.length && j < pending.length) merged[k++] = old[i]! < pending[j]! ? old[i++]! : pending[j++]!;
+    while (i < old.length && j < pending.length) merged[k++] = this.#compareSlots(old[i]!, pending[j]!) < 0 ? old[i++]! : pending[j++]!;
     while (i < old.length) merged[k++] = old[i++]!;
     while (j < pending.length) merged[k++] = pending[j++]!;
     this.#sorted = merged;
     this.#pending = [];
     return merged;
+  }
+
+  #growSlots(): void {
+    const grow = (a: Int32Array) => {
+      const b = new Int32Array(a.length * 2);
+      b.set(a);
+      return b;
+    };
+    this.#bufferOf = grow(this.#bufferOf);
+    this.#offsetOf = grow(this.#offsetOf);
+    this.#hashes = grow(this.#hashes);
+  }
+
+  #growTable(): void {
+    const table = new Int32Array(this.#table.length * 2);
+    const mask = table.length - 1;
+    for (let slot = 0; slot < this.#count; slot++) {
+      let i = this.#hashes[slot]! & mask;
+      while (table[i] !== 0) i = (i + 1) & mask;
+      table[i] = slot + 1;
+    }
+    this.#table = table;
   }
 }
