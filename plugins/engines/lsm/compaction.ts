@@ -89,6 +89,64 @@ abstract class Cursor {
   abstract next(): boolean;
 }
 
+/** Key bytes a radix pass sorts by, after the prefix every key shares. */
+const RADIX_PLACES = 6;
+
+/**
+ * The order of `n` distinct keys (entry `i`'s key has `keyLength(i)` bytes, byte `b` being
+ * `keyByte(i, b)`): a radix sort on the {@link RADIX_PLACES} bytes after the prefix every key
+ * shares (keys often share a long one: zero-padded numbers, a table or tenant name), then
+ * `compare` only within runs equal on those bytes. A comparison sort over a flush's 27,000 keys
+ * spent most of its time calling its comparator.
+ */
+function sortKeys(
+  n: number,
+  keyLength: (i: number) => number,
+  keyByte: (i: number, at: number) => number,
+  compare: (x: number, y: number) => number,
+): Int32Array {
+  let common = n === 0 ? 0 : keyLength(0);
+  for (let i = 1; i < n && common > 0; i++) {
+    let same = 0;
+    const limit = Math.min(common, keyLength(i));
+    while (same < limit && keyByte(i, same) === keyByte(0, same)) same++;
+    common = same;
+  }
+  // A place past a key's end is digit 0, below every byte (a shorter key sorts first).
+  const W = RADIX_PLACES;
+  const digits = new Uint16Array(n * W);
+  for (let i = 0; i < n; i++) {
+    const length = keyLength(i);
+    for (let p = 0; p < W; p++) digits[i * W + p] = common + p < length ? keyByte(i, common + p) + 1 : 0;
+  }
+  let order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  let next = new Int32Array(n);
+  const starts = new Int32Array(258);
+  for (let p = W - 1; p >= 0; p--) {
+    starts.fill(0);
+    for (let k = 0; k < n; k++) starts[digits[order[k]! * W + p]! + 1]!++;
+    for (let d = 1; d < 258; d++) starts[d]! += starts[d - 1]!;
+    for (let k = 0; k < n; k++) {
+      const i = order[k]!;
+      next[starts[digits[i * W + p]!]!++] = i;
+    }
+    [order, next] = [next, order];
+  }
+  // Keys equal on those places differ further on: order each such run by whole keys.
+  const sameHead = (x: number, y: number) => {
+    for (let p = 0; p < W; p++) if (digits[x * W + p] !== digits[y * W + p]) return false;
+    return true;
+  };
+  for (let k = 0; k < n;) {
+    let end = k + 1;
+    while (end < n && sameHead(order[k]!, order[end]!)) end++;
+    if (end - k > 1) order.set(Array.from(order.subarray(k, end)).sort(compare), k);
+    k = end;
+  }
+  return order;
+}
+
 /** A memtable's entries ({@link MemtableEntries}) in key order, sorted when the cursor is made. */
 class EntriesCursor extends Cursor {
   readonly #entries: MemtableEntries;
@@ -102,15 +160,14 @@ class EntriesCursor extends Cursor {
     const { buffers, bufferOf, offsetOf } = entries;
     this.#views = buffers.map((b) => new DataView(b.buffer, b.byteOffset, b.byteLength));
     const views = this.#views;
-    const order = Array.from({ length: bufferOf.length }, (_, i) => i);
-    order.sort((x, y) => {
+    const n = bufferOf.length;
+    const keyLength = (i: number) => views[bufferOf[i]!]!.getUint32(offsetOf[i]!);
+    const keyByte = (i: number, at: number) => buffers[bufferOf[i]!]![offsetOf[i]! + 8 + at]!;
+    this.#order = sortKeys(n, keyLength, keyByte, (x, y) => {
       const a = buffers[bufferOf[x]!]!;
       const b = buffers[bufferOf[y]!]!;
-      const ax = offsetOf[x]!;
-      const by = offsetOf[y]!;
-      return compareRanges(a, ax + 8, views[bufferOf[x]!]!.getUint32(ax), b, by + 8, views[bufferOf[y]!]!.getUint32(by));
+      return compareRanges(a, offsetOf[x]! + 8, keyLength(x), b, offsetOf[y]! + 8, keyLength(y));
     });
-    this.#order = Int32Array.from(order);
   }
 
   next(): boolean {
