@@ -186,6 +186,7 @@ describe("lsm compaction: the merge against a model", () => {
           s.kind !== "tables" ? s : { kind: "tables", files: [{ name: join(dir, `${i}.sst`), size: s.files[0]!.size }] }
         );
       const fromFiles = await collect((onTable) => runner.run({ ...job(), sources: byPath() }, onTable));
+      assertEquals(fromFiles.tables.length, inline.tables.length);
       fromFiles.tables.forEach((t, i) => assertEquals(hex(t.bytes), hex(inline.tables[i]!.bytes)));
 
       // A failure in the worker crosses back typed, naming the file.

@@ -194,6 +194,67 @@ describe("lsm engine", () => {
     await e.close();
   });
 
+  it("matches a Map model with values too large for the write arena's chunks, flushed in the worker across reopens", async () => {
+    // Values over 64 KiB get buffers of their own, between small ones in shared chunks: a
+    // memtable then spans several buffers, and so does what a flush hands the worker.
+    const op = fc.oneof(
+      {
+        weight: 6,
+        arbitrary: fc.record({
+          type: fc.constant("put" as const),
+          key: fc.integer({ min: 0, max: 60 }),
+          size: fc.integer({ min: 0, max: 300 }),
+        }),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          type: fc.constant("put" as const),
+          key: fc.integer({ min: 0, max: 60 }),
+          size: fc.integer({ min: 65_000, max: 70_000 }),
+        }),
+      },
+      { weight: 1, arbitrary: fc.record({ type: fc.constant("delete" as const), key: fc.integer({ min: 0, max: 60 }) }) },
+      { weight: 1, arbitrary: fc.record({ type: fc.constant("reopen" as const) }) },
+    );
+    const options = { ...SMALL, memtableBytes: 256 * 1024, compactionThread: "worker" as const };
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 80 }), async (ops) => {
+        const directory = freshDirectory();
+        let e = new LsmEngine({ ...options, directory }, systemScheduler);
+        await e.open();
+        const model = new Map<string, Uint8Array>();
+        const keyOf = (k: number) => new TextEncoder().encode(`key${String(k).padStart(4, "0")}`);
+        try {
+          let n = 0;
+          for (const o of ops) {
+            if (o.type === "put") {
+              const value = new Uint8Array(o.size).fill(n++ % 251);
+              await e.put(keyOf(o.key), value);
+              model.set(hex(keyOf(o.key)), value);
+            } else if (o.type === "delete") {
+              await e.delete(keyOf(o.key));
+              model.delete(hex(keyOf(o.key)));
+            } else {
+              await e.close();
+              e = new LsmEngine({ ...options, directory }, systemScheduler);
+              await e.open();
+            }
+          }
+          for (let k = 0; k <= 60; k++) assertEquals(await e.get(keyOf(k)), model.get(hex(keyOf(k))));
+          await e.settle();
+          const scanned: [string, number][] = [];
+          for await (const [k, v] of e.scan()) scanned.push([hex(k), v.length]);
+          assertEquals(scanned, [...model.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, v.length]));
+          for (let k = 0; k <= 60; k++) assertEquals(await e.get(keyOf(k)), model.get(hex(keyOf(k))));
+        } finally {
+          await e.close();
+        }
+      }),
+      { numRuns: 12 },
+    );
+  });
+
   it("keys written in order: level-0 tables that overlap nothing move down whole, and no table is rewritten", async () => {
     const e = engine(SMALL);
     await e.open();

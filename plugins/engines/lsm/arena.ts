@@ -16,22 +16,25 @@
  * @module
  */
 
-/** Chunk size: a 4 MiB memtable takes 16. */
-const CHUNK_BYTES = 256 * 1024;
-
-/** Slices of at most this size come from a chunk; larger ones get a buffer of their own. */
-const MAX_SLICE_BYTES = CHUNK_BYTES / 4;
-
 /** Hands out byte ranges of shared chunks; each is given out once and never reused. */
 export class Arena {
+  readonly #chunkBytes: number;
   #chunk = new Uint8Array(0);
   #at = 0;
 
+  /**
+   * @param chunkBytes chunk size (256 KiB: a 4 MiB memtable takes 16); slices over a quarter
+   *   of it get a buffer of their own
+   */
+  constructor(chunkBytes = 256 * 1024) {
+    this.#chunkBytes = chunkBytes;
+  }
+
   /** `length` zeroed bytes no one else is given: a slice of the current chunk, or a buffer of their own if large. */
   take(length: number): Uint8Array {
-    if (length > MAX_SLICE_BYTES) return new Uint8Array(length);
+    if (length > this.#chunkBytes / 4) return new Uint8Array(length);
     if (this.#at + length > this.#chunk.length) {
-      this.#chunk = new Uint8Array(CHUNK_BYTES);
+      this.#chunk = new Uint8Array(this.#chunkBytes);
       this.#at = 0;
     }
     const slice = this.#chunk.subarray(this.#at, this.#at + length);

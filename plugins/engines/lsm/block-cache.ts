@@ -11,8 +11,13 @@ import { Arena } from "./arena.ts";
  */
 export class BlockCache<V extends { readonly bytes: number }> {
   readonly #entries = new Map<string, V>();
-  /** Where the tables using this cache read blocks into (see `TableReader`). */
-  readonly arena = new Arena();
+  /**
+   * Where the tables using this cache read blocks into (see `TableReader`). Chunks of 32 KiB,
+   * about eight 4 KiB blocks: a cached block keeps its chunk alive until it is found again
+   * (then it is copied out) or evicted, so the cache's blocks hold at most eight times
+   * their bytes, and about their bytes when blocks leave in the order they came.
+   */
+  readonly arena = new Arena(32 * 1024);
   readonly #capacity: number;
   #bytes = 0;
   /** Lookups that found their block. */

@@ -51,8 +51,8 @@ export const lsmEnginePlugin: Plugin<LsmPluginOptions, "engine", undefined> = de
   // The node's files and timers: the host's disk and clock in a node process; in the lab, the
   // node's simulated disk on virtual time, where the log's fsync period is virtual too and a
   // crash loses what the sync policy did not make durable.
-  create: ({ settings, scheduler, logger, fs }, options) =>
-    new LsmEngine({ ...options, directory: join(options.directory, settings.id) }, scheduler, logger, fs),
+  create: ({ settings, scheduler, logger, fs, random }, options) =>
+    new LsmEngine({ ...options, directory: join(options.directory, settings.id) }, scheduler, logger, fs, random),
 });
 
 /**

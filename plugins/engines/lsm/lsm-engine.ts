@@ -11,6 +11,7 @@ import { compareBytes } from "../../../core/codec/bytes.ts";
 import { lowerBound } from "../../../core/model/sorted.ts";
 import type { Scheduler } from "../../../core/interfaces/clock.ts";
 import { type Logger, silentLogger } from "../../../core/interfaces/logger.ts";
+import type { Random } from "../../../core/interfaces/random.ts";
 import type { BatchOperation, EngineCapabilities, ScanOptions, StorageEngine } from "../../../core/interfaces/storage-engine.ts";
 import { BlockCache } from "./block-cache.ts";
 import { Arena } from "./arena.ts";
@@ -166,6 +167,10 @@ const MAX_FROZEN = 2;
  * (everything before it is recovered; `stats.lostLogBytes` reports the cut, and one warning
  * names the log, the offset and the bytes dropped).
  *
+ * `get` and `scan` return views, not copies: of the memtable's 256 KiB chunk a value was
+ * written into, or of the block it was read from. A view keeps that memory alive, so copy a
+ * value (`value.slice()`) before keeping it for long.
+ *
  * @example
  * ```ts
  * const engine = new LsmEngine({ directory: "./data/n1" }, systemScheduler);
@@ -195,7 +200,9 @@ export class LsmEngine implements StorageEngine {
   #open = false;
   #opening: Promise<void> | undefined;
   #lock: HeldDirectory | undefined;
-  #mem = new Memtable();
+  /** Seeds each memtable's key hash. */
+  readonly #hashSeed: number;
+  #mem: Memtable;
   /** Where log records (and so the memtable's entries) are written. */
   readonly #arena = new Arena();
   #frozen: Frozen[] = [];
@@ -232,14 +239,22 @@ export class LsmEngine implements StorageEngine {
    *   (info); default nowhere
    * @param fs where the files live: the host's disk (default) or a simulated one (a plugin
    *   context's `fs`)
+   * @param random seeds the memtable's key hash (the plugin passes the node's); without it the
+   *   seed is 0, and a client that knows that could choose keys that collide
    */
   constructor(
     options: Partial<LsmEngineOptions> & { directory: string },
     scheduler: Scheduler,
     logger: Logger = silentLogger,
     fs: FileSystem = hostFileSystem,
+    random?: Random,
   ) {
     this.options = { ...DEFAULT_LSM_OPTIONS, ...options };
+    // The memtable hashes keys clients chose: seeded from the node's random source where given
+    // (unpredictable in a node process, seeded in the lab), so nobody can pick colliding keys;
+    // a fork, so the node's other draws stay as they were.
+    this.#hashSeed = random?.fork("lsm-memtable-hash").int(2 ** 32) ?? 0;
+    this.#mem = new Memtable(this.#hashSeed);
     this.#scheduler = scheduler;
     this.#logger = logger;
     this.#fs = fs;
@@ -281,7 +296,7 @@ export class LsmEngine implements StorageEngine {
       throw error;
     }
     this.#lock = lock;
-    this.#mem = new Memtable();
+    this.#mem = new Memtable(this.#hashSeed);
     this.#frozen = [];
     this.#backgroundError = undefined;
     this.#open = true;
@@ -346,7 +361,7 @@ export class LsmEngine implements StorageEngine {
     logs.sort((a, b) => a - b);
 
     // Replay, then write what was recovered as a level-0 table, so the old logs can go.
-    const recovered = new Memtable();
+    const recovered = new Memtable(this.#hashSeed);
     this.stats.recoveredWrites = 0;
     this.stats.lostLogBytes = 0;
     let cut: { file: string; offset: number } | undefined;
@@ -477,7 +492,7 @@ export class LsmEngine implements StorageEngine {
     this.#version = { levels: [[]] };
     this.#meta.clear();
     this.#bounds.clear();
-    this.#mem = new Memtable();
+    this.#mem = new Memtable(this.#hashSeed);
     this.#frozen = [];
   }
 
@@ -605,7 +620,7 @@ export class LsmEngine implements StorageEngine {
       await this.#fs.syncDirectory(this.options.directory);
       const old = this.#log!;
       this.#frozen.unshift({ mem: this.#mem, log: this.#logNumber });
-      this.#mem = new Memtable();
+      this.#mem = new Memtable(this.#hashSeed);
       this.#log = next;
       this.#logNumber = number;
       await old.close();

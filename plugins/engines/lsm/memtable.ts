@@ -25,11 +25,17 @@ function u32(b: Uint8Array, at: number): number {
   return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 }
 
-/** FNV-1a over `b[start, start + length)`. */
-function hashOf(b: Uint8Array, start: number, length: number): number {
-  let h = 0x811c9dc5;
+/**
+ * FNV-1a over `b[start, start + length)`, from a seeded basis and finished with murmur3's
+ * avalanche: keys come from clients, and without a seed they could pick keys that all probe the
+ * same run of the table.
+ */
+function hashOf(seed: number, b: Uint8Array, start: number, length: number): number {
+  let h = 0x811c9dc5 ^ seed;
   for (let i = start; i < start + length; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
-  return h | 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) | 0;
 }
 
 /** Orders `a[as, as + al)` against `b[bs, bs + bl)` by unsigned bytes. */
@@ -78,8 +84,14 @@ export class Memtable {
   #sorted = new Int32Array(0);
   #pending: number[] = [];
   #own: Arena | undefined;
+  readonly #seed: number;
   /** Approximate bytes held (entries as written, and per-key overhead). */
   bytes = 0;
+
+  /** @param seed seeds the key hash (the engine passes one drawn from the node's random source) */
+  constructor(seed = 0) {
+    this.#seed = seed | 0;
+  }
 
   /** Keys held (tombstones included). */
   get size(): number {
@@ -100,7 +112,7 @@ export class Memtable {
     const keyLength = u32(buffer, offset);
     const valueLength = u32(buffer, offset + 4);
     this.bytes += 8 + keyLength + (valueLength === TOMBSTONE ? 0 : valueLength);
-    const hash = hashOf(buffer, offset + 8, keyLength);
+    const hash = hashOf(this.#seed, buffer, offset + 8, keyLength);
     const at2 = this.#find(buffer, offset + 8, keyLength, hash);
     let slot = this.#table[at2]! - 1;
     if (slot < 0) {
@@ -142,7 +154,7 @@ export class Memtable {
 
   /** The entry of `key` (a tombstone has `value: null`), or `undefined` if the key is not here. */
   get(key: Uint8Array): MemEntry | undefined {
-    const slot = this.#table[this.#find(key, 0, key.length, hashOf(key, 0, key.length))]! - 1;
+    const slot = this.#table[this.#find(key, 0, key.length, hashOf(this.#seed, key, 0, key.length))]! - 1;
     return slot < 0 ? undefined : this.#entry(slot);
   }
 
