@@ -91,6 +91,52 @@ function recordingLogger(): { logger: Logger; lines: { level: string; message: s
   return { logger: { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") }, lines };
 }
 
+/** An operation of the model tests: a put of `size` bytes, a delete, or a close and reopen. */
+type ModelOp = { type: "put"; key: number; size: number } | { type: "delete"; key: number } | { type: "reopen" };
+
+/**
+ * Runs `ops` against a fresh engine made with `options` and against a Map, then checks that
+ * gets of keys 0 to `maxKey` and (after `settle`) a full scan agree with the Map.
+ */
+async function matchesModel(options: Partial<LsmEngineOptions>, ops: readonly ModelOp[], maxKey: number): Promise<void> {
+  const directory = freshDirectory();
+  let e = new LsmEngine({ ...options, directory }, systemScheduler);
+  await e.open();
+  const model = new Map<string, string>();
+  const keyOf = (k: number) => new TextEncoder().encode(`key${String(k).padStart(4, "0")}`);
+  const agree = async () => {
+    for (let k = 0; k <= maxKey; k++) {
+      const got = await e.get(keyOf(k));
+      assertEquals(got === undefined ? undefined : hex(got), model.get(hex(keyOf(k))));
+    }
+  };
+  try {
+    let n = 0;
+    for (const o of ops) {
+      if (o.type === "put") {
+        const value = new Uint8Array(o.size).fill(n++ % 251);
+        await e.put(keyOf(o.key), value);
+        model.set(hex(keyOf(o.key)), hex(value));
+      } else if (o.type === "delete") {
+        await e.delete(keyOf(o.key));
+        model.delete(hex(keyOf(o.key)));
+      } else {
+        await e.close();
+        e = new LsmEngine({ ...options, directory }, systemScheduler);
+        await e.open();
+      }
+    }
+    await agree();
+    await e.settle();
+    const scanned: [string, string][] = [];
+    for await (const [k, v] of e.scan()) scanned.push([hex(k), hex(v)]);
+    assertEquals(scanned, [...model.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
+    await agree();
+  } finally {
+    await e.close();
+  }
+}
+
 describe("lsm engine", () => {
   it("the plugin keeps each node's files under its own directory and needs a directory", async () => {
     const e = nodeEngine("node-x") as LsmEngine;
@@ -143,40 +189,7 @@ describe("lsm engine", () => {
         fc.record({ type: fc.constant("reopen" as const) }),
       );
       await fc.assert(
-        fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 400 }), async (ops) => {
-          const directory = freshDirectory();
-          let e = new LsmEngine({ ...SMALL, compaction, directory }, systemScheduler);
-          await e.open();
-          const model = new Map<string, string>();
-          const keyOf = (k: number) => new TextEncoder().encode(`key${String(k).padStart(4, "0")}`);
-          try {
-            let n = 0;
-            for (const o of ops) {
-              if (o.type === "put") {
-                const value = new Uint8Array(o.size).fill(n++ % 251);
-                await e.put(keyOf(o.key), value);
-                model.set(hex(keyOf(o.key)), hex(value));
-              } else if (o.type === "delete") {
-                await e.delete(keyOf(o.key));
-                model.delete(hex(keyOf(o.key)));
-              } else {
-                await e.close();
-                e = new LsmEngine({ ...SMALL, compaction, directory }, systemScheduler);
-                await e.open();
-              }
-            }
-            await e.settle();
-            const scanned: [string, string][] = [];
-            for await (const [k, v] of e.scan()) scanned.push([hex(k), hex(v)]);
-            assertEquals(scanned, [...model.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
-            for (let k = 0; k <= 300; k += 7) {
-              const got = await e.get(keyOf(k));
-              assertEquals(got === undefined ? undefined : hex(got), model.get(hex(keyOf(k))));
-            }
-          } finally {
-            await e.close();
-          }
-        }),
+        fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 400 }), (ops) => matchesModel({ ...SMALL, compaction }, ops, 300)),
         { numRuns: 15 },
       );
     });
@@ -219,38 +232,7 @@ describe("lsm engine", () => {
     );
     const options = { ...SMALL, memtableBytes: 256 * 1024, compactionThread: "worker" as const };
     await fc.assert(
-      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 80 }), async (ops) => {
-        const directory = freshDirectory();
-        let e = new LsmEngine({ ...options, directory }, systemScheduler);
-        await e.open();
-        const model = new Map<string, Uint8Array>();
-        const keyOf = (k: number) => new TextEncoder().encode(`key${String(k).padStart(4, "0")}`);
-        try {
-          let n = 0;
-          for (const o of ops) {
-            if (o.type === "put") {
-              const value = new Uint8Array(o.size).fill(n++ % 251);
-              await e.put(keyOf(o.key), value);
-              model.set(hex(keyOf(o.key)), value);
-            } else if (o.type === "delete") {
-              await e.delete(keyOf(o.key));
-              model.delete(hex(keyOf(o.key)));
-            } else {
-              await e.close();
-              e = new LsmEngine({ ...options, directory }, systemScheduler);
-              await e.open();
-            }
-          }
-          for (let k = 0; k <= 60; k++) assertEquals(await e.get(keyOf(k)), model.get(hex(keyOf(k))));
-          await e.settle();
-          const scanned: [string, number][] = [];
-          for await (const [k, v] of e.scan()) scanned.push([hex(k), v.length]);
-          assertEquals(scanned, [...model.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, v.length]));
-          for (let k = 0; k <= 60; k++) assertEquals(await e.get(keyOf(k)), model.get(hex(keyOf(k))));
-        } finally {
-          await e.close();
-        }
-      }),
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 80 }), (ops) => matchesModel(options, ops, 60)),
       { numRuns: 12 },
     );
   });

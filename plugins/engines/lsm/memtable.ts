@@ -5,6 +5,7 @@
  */
 import { Arena } from "./arena.ts";
 import type { MemtableEntries } from "./compaction.ts";
+import { compareRanges, TOMBSTONE } from "./sstable.ts";
 
 /** A memtable entry: the key's bytes and its value, or `null` for a tombstone. */
 export interface MemEntry {
@@ -16,9 +17,6 @@ export interface MemEntry {
 
 /** Per-key overhead counted toward a memtable's size (hash table and slot arrays, sorted order). */
 const ENTRY_OVERHEAD = 32;
-
-/** Marks a deleted key in the packed entry format (as in the log and in tables). */
-const TOMBSTONE = 0xffffffff;
 
 /** Reads a big-endian u32. */
 function u32(b: Uint8Array, at: number): number {
@@ -36,16 +34,6 @@ function hashOf(seed: number, b: Uint8Array, start: number, length: number): num
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
   return (h ^ (h >>> 16)) | 0;
-}
-
-/** Orders `a[as, as + al)` against `b[bs, bs + bl)` by unsigned bytes. */
-function compareRanges(a: Uint8Array, as: number, al: number, b: Uint8Array, bs: number, bl: number): number {
-  const n = al < bl ? al : bl;
-  for (let i = 0; i < n; i++) {
-    const d = a[as + i]! - b[bs + i]!;
-    if (d !== 0) return d;
-  }
-  return al - bl;
 }
 
 /**
