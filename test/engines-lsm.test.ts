@@ -237,6 +237,21 @@ describe("lsm engine", () => {
     );
   });
 
+  it("overwriting one key flushes only once the memtable's chunks hold four times memtableBytes", async () => {
+    const e = engine({ ...SMALL, memtableBytes: 8192 });
+    await e.open();
+    const key = new TextEncoder().encode("hot");
+    // Each put writes an entry of 8 + 3 + 100 bytes; the live data stays one entry.
+    const entry = 8 + 3 + 100;
+    for (let i = 0; i < Math.floor((4 * 8192) / entry) - 1; i++) await e.put(key, new Uint8Array(100).fill(i % 256));
+    assertEquals(e.stats.flushes, 0, "live bytes far below memtableBytes, and written below four times it");
+    for (let i = 0; i < 3; i++) await e.put(key, new Uint8Array(100).fill(7));
+    await e.settle();
+    assertEquals(e.stats.flushes, 1);
+    assertEquals(await e.get(key), new Uint8Array(100).fill(7));
+    await e.close();
+  });
+
   it("keys written in order: level-0 tables that overlap nothing move down whole, and no table is rewritten", async () => {
     const e = engine(SMALL);
     await e.open();

@@ -54,8 +54,10 @@ function hashOf(seed: number, b: Uint8Array, start: number, length: number): num
  * writes go on. A flush does not sort here: it hands the entries as they lie to the thread that
  * builds the table ({@link entries}).
  *
- * {@link bytes} counts every entry written (an overwritten one too: its bytes stay in its
- * buffer until the memtable goes), so the size that triggers a flush bounds the memory held.
+ * {@link bytes} counts the live entries, {@link written} every entry written: a replaced one
+ * keeps its bytes in its buffer until the memtable goes. The engine flushes on either (see
+ * `LsmEngine`), so overwriting a few hot keys does not flush a memtable of little data every
+ * `memtableBytes` written, and the memory it holds stays bounded all the same.
  */
 export class Memtable {
   /** The buffers entries live in (each a view of a whole ArrayBuffer). */
@@ -73,8 +75,13 @@ export class Memtable {
   #pending: number[] = [];
   #own: Arena | undefined;
   readonly #seed: number;
-  /** Approximate bytes held (entries as written, and per-key overhead). */
+  /** Approximate bytes of the live entries (each key's latest), with per-key overhead. */
   bytes = 0;
+  /**
+   * Bytes of every entry written, replaced ones included: they stay in their buffers until the
+   * memtable goes, so this is about what the memtable's chunks hold.
+   */
+  written = 0;
 
   /** @param seed seeds the key hash (the engine passes one drawn from the node's random source) */
   constructor(seed = 0) {
@@ -99,7 +106,9 @@ export class Memtable {
     const offset = record.byteOffset + at;
     const keyLength = u32(buffer, offset);
     const valueLength = u32(buffer, offset + 4);
-    this.bytes += 8 + keyLength + (valueLength === TOMBSTONE ? 0 : valueLength);
+    const size = 8 + keyLength + (valueLength === TOMBSTONE ? 0 : valueLength);
+    this.bytes += size;
+    this.written += size;
     const hash = hashOf(this.#seed, buffer, offset + 8, keyLength);
     const at2 = this.#find(buffer, offset + 8, keyLength, hash);
     let slot = this.#table[at2]! - 1;
@@ -111,6 +120,12 @@ export class Memtable {
       this.#pending.push(slot);
       this.bytes += ENTRY_OVERHEAD;
       if (this.#count * 2 > this.#table.length) this.#growTable();
+    } else {
+      // The entry it replaces no longer counts as held; its bytes still count as written.
+      const old = this.#buffers[this.#bufferOf[slot]!]!;
+      const oldAt = this.#offsetOf[slot]!;
+      const oldValue = u32(old, oldAt + 4);
+      this.bytes -= 8 + u32(old, oldAt) + (oldValue === TOMBSTONE ? 0 : oldValue);
     }
     this.#bufferOf[slot] = this.#buffers.length - 1;
     this.#offsetOf[slot] = offset;
