@@ -3,6 +3,8 @@
  *
  * @module
  */
+import { murmur3Range } from "../../../core/hash/murmur3.ts";
+import { lowerBound } from "../../../core/model/sorted.ts";
 import { Arena } from "./arena.ts";
 import type { MemtableEntries } from "./compaction.ts";
 import { compareRanges, TOMBSTONE } from "./sstable.ts";
@@ -21,19 +23,6 @@ const ENTRY_OVERHEAD = 32;
 /** Reads a big-endian u32. */
 function u32(b: Uint8Array, at: number): number {
   return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
-}
-
-/**
- * FNV-1a over `b[start, start + length)`, from a seeded basis and finished with murmur3's
- * avalanche: keys come from clients, and without a seed they could pick keys that all probe the
- * same run of the table.
- */
-function hashOf(seed: number, b: Uint8Array, start: number, length: number): number {
-  let h = 0x811c9dc5 ^ seed;
-  for (let i = start; i < start + length; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) | 0;
 }
 
 /**
@@ -109,7 +98,8 @@ export class Memtable {
     const size = 8 + keyLength + (valueLength === TOMBSTONE ? 0 : valueLength);
     this.bytes += size;
     this.written += size;
-    const hash = hashOf(this.#seed, buffer, offset + 8, keyLength);
+    // As a signed 32-bit number, as #hashes (an Int32Array) gives it back.
+    const hash = murmur3Range(buffer, offset + 8, keyLength, this.#seed) | 0;
     const at2 = this.#find(buffer, offset + 8, keyLength, hash);
     let slot = this.#table[at2]! - 1;
     if (slot < 0) {
@@ -157,7 +147,7 @@ export class Memtable {
 
   /** The entry of `key` (a tombstone has `value: null`), or `undefined` if the key is not here. */
   get(key: Uint8Array): MemEntry | undefined {
-    const slot = this.#table[this.#find(key, 0, key.length, hashOf(this.#seed, key, 0, key.length))]! - 1;
+    const slot = this.#table[this.#find(key, 0, key.length, murmur3Range(key, 0, key.length, this.#seed) | 0)]! - 1;
     return slot < 0 ? undefined : this.#entry(slot);
   }
 
@@ -176,8 +166,8 @@ export class Memtable {
    */
   *range(gte: Uint8Array | undefined, lt: Uint8Array | undefined, reverse: boolean): Generator<MemEntry> {
     const sorted = this.#ordered();
-    const start = gte === undefined ? 0 : this.#lowerBound(sorted, gte);
-    const end = lt === undefined ? sorted.length : this.#lowerBound(sorted, lt);
+    const start = gte === undefined ? 0 : lowerBound(sorted, gte, this.#slotVersusKey);
+    const end = lt === undefined ? sorted.length : lowerBound(sorted, lt, this.#slotVersusKey);
     if (reverse) { for (let i = end - 1; i >= start; i--) yield this.#entry(sorted[i]!); }
     else for (let i = start; i < end; i++) yield this.#entry(sorted[i]!);
   }
@@ -217,20 +207,12 @@ export class Memtable {
     return compareRanges(a, ax + 8, u32(a, ax), b, by + 8, u32(b, by));
   };
 
-  /** Index of the first slot in `sorted` whose key is >= `key`. */
-  #lowerBound(sorted: Int32Array, key: Uint8Array): number {
-    let lo = 0;
-    let hi = sorted.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const slot = sorted[mid]!;
-      const buffer = this.#buffers[this.#bufferOf[slot]!]!;
-      const at = this.#offsetOf[slot]!;
-      if (compareRanges(buffer, at + 8, u32(buffer, at), key, 0, key.length) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
+  /** Orders a slot's key against `key` (for binary search over slots in key order). */
+  readonly #slotVersusKey = (slot: number, key: Uint8Array): number => {
+    const buffer = this.#buffers[this.#bufferOf[slot]!]!;
+    const at = this.#offsetOf[slot]!;
+    return compareRanges(buffer, at + 8, u32(buffer, at), key, 0, key.length);
+  };
 
   /** The slots in key order, with the pending ones merged in (a new array; old ones are never mutated). */
   #ordered(): Int32Array {
