@@ -26,6 +26,9 @@ import { systemScheduler } from "../core/runtime/system-runtime.ts";
 import { type Block, FOOTER_BYTES, parseFooter, TableBuilder, type TableEntry, TableReader } from "../plugins/engines/lsm/sstable.ts";
 import type { FileHandle, FileSystem } from "../core/interfaces/file-system.ts";
 import { Memtable } from "../plugins/engines/lsm/memtable.ts";
+import { SortedKeys } from "../plugins/engines/lsm/sorted-keys.ts";
+import { compareBytes } from "../core/codec/bytes.ts";
+import { lowerBound } from "../core/model/sorted.ts";
 
 const TABLE = { blockBytes: 256, bloomBitsPerKey: 10, compression: "none" as const };
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
@@ -285,6 +288,30 @@ describe("lsm memtable and block reads", () => {
     );
   });
 
+  it("a table index searched by abbreviated keys finds what a whole-key binary search finds", () => {
+    // Keys drawn over a few bytes and a shared head, so prefixes, zero bytes, keys that end
+    // inside another's six abbreviated bytes and long runs of equal abbreviations all occur.
+    const byte = fc.constantFrom(0, 1, 0x30, 0x31, 0xff);
+    const tail = fc.uint8Array({ maxLength: 10 }).map((b) => b.map((x) => [0, 1, 0x30, 0x31, 0xff][x % 5]!));
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 12 }).map((h) => h.map((x) => x % 3)),
+        fc.array(tail, { maxLength: 60 }),
+        fc.array(fc.tuple(fc.boolean(), tail, byte), { minLength: 1, maxLength: 30 }),
+        (head, tails, probes) => {
+          const keys = tails.map((t) => Uint8Array.from([...head, ...t])).sort(compareBytes);
+          const index = new SortedKeys(keys);
+          for (const [withHead, t, b] of probes) {
+            const probe = Uint8Array.from([...(withHead ? head : head.subarray(0, b % (head.length + 1))), ...t]);
+            assertEquals(index.lowerBound(probe), lowerBound(keys, probe, compareBytes), `probe ${hex(probe)}`);
+          }
+          for (const key of keys) assertEquals(index.lowerBound(key), lowerBound(keys, key, compareBytes));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it("a block read into a shared chunk gets bytes of its own when it is found in the cache again", async () => {
     const builder = new TableBuilder(TABLE);
     const key = (i: number) => new TextEncoder().encode(`key${String(i).padStart(4, "0")}`);
@@ -293,11 +320,12 @@ describe("lsm memtable and block reads", () => {
     const cache = new BlockCache<Block>(1 << 20);
     const reader = await TableReader.open(memoryFile(bytes), 7, "t.sst", cache, true);
     assertEquals(await reader.get(key(3)), new Uint8Array(20).fill(3));
-    const first = cache.get("7:0")!;
+    // The first table a cache sees holds keys from 0: block 0 is key 0.
+    const first = cache.get(0)!;
     assert(first.shared, "read once: a slice of the cache's arena");
     // Found again: the cache now holds a copy that keeps no chunk alive, with the same bytes.
     assertEquals(await reader.get(key(4)), new Uint8Array(20).fill(4));
-    const again = cache.get("7:0")!;
+    const again = cache.get(0)!;
     assert(!again.shared);
     assert(again.data.buffer !== first.data.buffer && again.data.byteLength === again.data.buffer.byteLength);
     assertEquals(again.data, first.data);

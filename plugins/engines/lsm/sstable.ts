@@ -6,7 +6,7 @@
  */
 import { CorruptDataError } from "../../../core/errors.ts";
 import { compareBytes } from "../../../core/codec/bytes.ts";
-import { lowerBound } from "../../../core/model/sorted.ts";
+import { SortedKeys } from "./sorted-keys.ts";
 import type { Arena } from "./arena.ts";
 import type { BlockCache } from "./block-cache.ts";
 import { BloomFilter, bloomHash, bloomHash2 } from "./bloom.ts";
@@ -373,8 +373,11 @@ export class TableReader {
   readonly #file: FileHandle;
   readonly #syncReads: boolean;
   readonly #cache: BlockCache<Block>;
+  /** This table's block `b` is cached under `#cacheBase + b`. */
+  readonly #cacheBase: number;
   readonly #bloom: BloomFilter;
-  readonly #lastKeys: Uint8Array[];
+  /** The last key of each block. */
+  readonly #lastKeys: SortedKeys;
   readonly #offsets: number[];
   readonly #lengths: number[];
   /** Entries (tombstones included). */
@@ -395,8 +398,9 @@ export class TableReader {
     this.#file = file;
     this.#syncReads = syncReads;
     this.#cache = cache;
+    this.#cacheBase = cache.reserve(index.offsets.length);
     this.#bloom = bloom;
-    this.#lastKeys = index.lastKeys;
+    this.#lastKeys = new SortedKeys(index.lastKeys);
     this.#offsets = index.offsets;
     this.#lengths = index.lengths;
     this.count = count;
@@ -436,7 +440,7 @@ export class TableReader {
 
   /** Closes the file. */
   async close(): Promise<void> {
-    this.#cache.dropPrefix(`${this.number}:`);
+    this.#cache.drop(this.#cacheBase, this.#offsets.length);
     await this.#file.close();
   }
 
@@ -480,7 +484,7 @@ export class TableReader {
 
   /** Index of the first block whose last key is >= `key`. */
   #blockFor(key: Uint8Array): number {
-    return lowerBound(this.#lastKeys, key, compareBytes);
+    return this.#lastKeys.lowerBound(key);
   }
 
   /** Block `b`, from the cache or read (a synchronous read when `syncReads`). */
@@ -501,7 +505,7 @@ export class TableReader {
    * whole chunk alive.
    */
   #cached(b: number): Block | undefined {
-    const key = `${this.number}:${b}`;
+    const key = this.#cacheBase + b;
     const cached = this.#cache.get(key);
     if (cached === undefined || !cached.shared) return cached;
     const own = new Block(cached.data.slice(), this.#where(b));
@@ -516,7 +520,7 @@ export class TableReader {
     // Inflated data has a buffer of its own; raw bytes are a slice of the cache's arena, unless
     // the block was too large for one.
     const block = new Block(data, where, data.buffer === raw.buffer && raw.byteLength < raw.buffer.byteLength);
-    this.#cache.set(`${this.number}:${b}`, block);
+    this.#cache.set(this.#cacheBase + b, block);
     return block;
   }
 
