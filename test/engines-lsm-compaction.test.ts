@@ -312,17 +312,12 @@ describe("lsm memtable and block reads", () => {
     );
   });
 
-  it("a block read into a shared chunk gets bytes of its own when it is found in the cache again", async () => {
-    const builder = new TableBuilder(TABLE);
-    const key = (i: number) => new TextEncoder().encode(`key${String(i).padStart(4, "0")}`);
-    for (let i = 0; i < 200; i++) builder.add(key(i), new Uint8Array(20).fill(i));
-    const bytes = builder.finish().bytes.slice();
-    const cache = new BlockCache<Block>(1 << 20);
-    const reader = await TableReader.open(memoryFile(bytes), 7, "t.sst", cache, true);
-    assertEquals(await reader.get(key(3)), new Uint8Array(20).fill(3));
+  it("a block a scan read into a shared chunk gets bytes of its own when it is found in the cache again", async () => {
+    const { reader, cache, key } = await smallTable(1 << 20);
+    for await (const entry of reader.range(undefined, key(2), false)) void entry;
     // The first table a cache sees holds keys from 0: block 0 is key 0.
     const first = cache.get(0)!;
-    assert(first.shared, "read once: a slice of the cache's arena");
+    assert(first.shared, "read by a scan: a slice of the cache's arena");
     // Found again: the cache now holds a copy that keeps no chunk alive, with the same bytes.
     assertEquals(await reader.get(key(4)), new Uint8Array(20).fill(4));
     const again = cache.get(0)!;
@@ -330,4 +325,53 @@ describe("lsm memtable and block reads", () => {
     assert(again.data.buffer !== first.data.buffer && again.data.byteLength === again.data.buffer.byteLength);
     assertEquals(again.data, first.data);
   });
+
+  it("a point read reuses an evicted block's buffer, and the values it returned stay as they were", async () => {
+    // Room for one block (a pooled 1 KiB buffer and its overhead): each read evicts the last.
+    const { reader, cache, key } = await smallTable(1100);
+    const kept = await reader.get(key(3));
+    assertEquals(kept, new Uint8Array(20).fill(3));
+    // The one block the cache holds (looking it up only refreshes it).
+    const cached = () => [...Array(40).keys()].map((b) => cache.get(b)).find((b) => b !== undefined)!;
+    const buffers = new Set([cached().pooled]);
+    assert(!buffers.has(undefined), "a point read's block lies in a pooled buffer");
+    const values: Uint8Array[] = [];
+    for (let i = 10; i < 200; i += 10) {
+      values.push((await reader.get(key(i)))!);
+      buffers.add(cached().pooled);
+    }
+    // Nineteen more blocks read, each evicting the one before: two buffers take turns (the one
+    // read into while the last block still holds the other), and the values are intact copies.
+    assertEquals(buffers.size, 2);
+    assertEquals(kept, new Uint8Array(20).fill(3));
+    values.forEach((v, n) => assertEquals(v, new Uint8Array(20).fill(10 + 10 * n)));
+  });
+
+  it("a scan never holds a pooled buffer that point reads evict and reuse under it", async () => {
+    const { reader, key } = await smallTable(1100);
+    await reader.get(key(3)); // block 0 cached, in a pooled buffer
+    const seen: number[] = [];
+    let n = 0;
+    for await (const entry of reader.range(undefined, undefined, false)) {
+      seen.push(entry.value![0]!);
+      assertEquals(entry.key, key(n));
+      // Two reads of blocks not read just before: the first evicts the block the scan's came
+      // from (its buffer goes to the pool), the second reads into that buffer.
+      await reader.get(key(70 + 7 * ((2 * n) % 18)));
+      await reader.get(key(70 + 7 * ((2 * n + 1) % 18)));
+      n++;
+    }
+    assertEquals(seen, [...Array(200).keys()]);
+  });
 });
+
+/** A table of keys key0000..key0199 with 20-byte values filled with their number, and a reader on it. */
+async function smallTable(cacheBytes: number) {
+  const builder = new TableBuilder(TABLE);
+  const key = (i: number) => new TextEncoder().encode(`key${String(i).padStart(4, "0")}`);
+  for (let i = 0; i < 200; i++) builder.add(key(i), new Uint8Array(20).fill(i));
+  const bytes = builder.finish().bytes.slice();
+  const cache = new BlockCache<Block>(cacheBytes);
+  const reader = await TableReader.open(memoryFile(bytes), 7, "t.sst", cache, true);
+  return { reader, cache, key };
+}

@@ -5,6 +5,20 @@
  */
 import { Arena } from "./arena.ts";
 
+/** What the cache holds: a value of some bytes, perhaps in a buffer of the cache's pool. */
+export interface Cacheable {
+  /** Bytes it holds (what the capacity counts). */
+  readonly bytes: number;
+  /** The buffer from {@link BlockCache.take} it lies in, handed back to the pool when it leaves. */
+  readonly pooled?: Uint8Array | undefined;
+}
+
+/** Most buffers the pool keeps for reads to come. */
+const POOL_BUFFERS = 64;
+
+/** Pooled buffers come in whole KiB, so blocks of a table's usual size fit each other's. */
+const POOL_GRAIN = 1024;
+
 /**
  * Least-recently-used cache bounded by the total byte size of what it holds. A Map keeps
  * insertion order, so re-inserting on every hit makes its first entry the least recently used.
@@ -14,8 +28,10 @@ import { Arena } from "./arena.ts";
  * go, and string keys (`"table:block"`, built and hashed per lookup) cost it about 1.5 µs of
  * its 17 on this project's 2-core VM.
  */
-export class BlockCache<V extends { readonly bytes: number }> {
+export class BlockCache<V extends Cacheable> {
   readonly #entries = new Map<number, V>();
+  /** Buffers of values that left the cache, for {@link take}. */
+  readonly #pool: Uint8Array[] = [];
   /**
    * Where the tables using this cache read blocks into (see `TableReader`). Chunks of 32 KiB,
    * about eight 4 KiB blocks: a cached block keeps its chunk alive until it is found again
@@ -23,6 +39,8 @@ export class BlockCache<V extends { readonly bytes: number }> {
    * their bytes, and about their bytes when blocks leave in the order they came.
    */
   readonly arena = new Arena(32 * 1024);
+  /** Where {@link copy} puts values copied out of pooled buffers. */
+  readonly #copies = new Arena(32 * 1024);
   readonly #capacity: number;
   #bytes = 0;
   /** The first key not yet reserved. */
@@ -53,6 +71,37 @@ export class BlockCache<V extends { readonly bytes: number }> {
     return base;
   }
 
+  /**
+   * A buffer of at least `length` bytes for a value that lives only in this cache (its
+   * `pooled`): one a value that left the cache held, whose memory is already mapped and
+   * warm, or a new one. Its bytes are whatever was there.
+   */
+  take(length: number): Uint8Array {
+    const pool = this.#pool;
+    while (pool.length > 0) {
+      const buffer = pool.pop()!;
+      // Too small, or much larger than needed (a block of outsized values): let it go.
+      if (buffer.length >= length && buffer.length <= 2 * length + POOL_GRAIN) return buffer;
+    }
+    return new Uint8Array(Math.ceil(length / POOL_GRAIN) * POOL_GRAIN);
+  }
+
+  /** Hands back a buffer from {@link take} that no value holds (nothing may use it after). */
+  give(buffer: Uint8Array): void {
+    if (this.#pool.length < POOL_BUFFERS) this.#pool.push(buffer);
+  }
+
+  /**
+   * A copy of `bytes` (part of a pooled value) that stays valid after the value leaves: in
+   * chunks of 32 KiB, like {@link arena}, so copying a 100-byte value costs no allocation of
+   * its own. A copy kept keeps its chunk.
+   */
+  copy(bytes: Uint8Array): Uint8Array {
+    const out = this.#copies.take(bytes.length);
+    out.set(bytes);
+    return out;
+  }
+
   /** The cached value of `key`, refreshed as most recently used. */
   get(key: number): V | undefined {
     const value = this.#entries.get(key);
@@ -73,6 +122,7 @@ export class BlockCache<V extends { readonly bytes: number }> {
     if (old !== undefined) {
       this.#bytes -= old.bytes;
       this.#entries.delete(key);
+      if (old.pooled !== value.pooled) this.#release(old);
     }
     this.#entries.set(key, value);
     this.#bytes += value.bytes;
@@ -80,8 +130,10 @@ export class BlockCache<V extends { readonly bytes: number }> {
     const keys = this.#entries.keys();
     while (this.#bytes > this.#capacity) {
       const oldest = keys.next().value!;
-      this.#bytes -= this.#entries.get(oldest)!.bytes;
+      const evicted = this.#entries.get(oldest)!;
+      this.#bytes -= evicted.bytes;
       this.#entries.delete(oldest);
+      this.#release(evicted);
     }
   }
 
@@ -92,6 +144,12 @@ export class BlockCache<V extends { readonly bytes: number }> {
       if (value === undefined) continue;
       this.#entries.delete(key);
       this.#bytes -= value.bytes;
+      this.#release(value);
     }
+  }
+
+  /** A value left the cache: its pooled buffer, if any, can take the next read. */
+  #release(value: V): void {
+    if (value.pooled !== undefined) this.give(value.pooled);
   }
 }
