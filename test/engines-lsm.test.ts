@@ -202,9 +202,14 @@ describe("lsm engine", () => {
     await e.settle();
     assert(e.stats.flushes > 5, `flushes ${e.stats.flushes}`);
     assert(e.stats.compactions > 0, `compactions ${e.stats.compactions}`);
-    const files = await readdir(e.options.directory);
-    assertEquals(files.filter((f) => f.endsWith(".log")).length, 1);
+    // The current log, and perhaps the spare made for the next rotation (empty): the logs of
+    // flushed memtables are gone.
+    const logs = (await readdir(e.options.directory)).filter((f) => f.endsWith(".log")).sort();
+    const sizes = await Promise.all(logs.map(async (f) => (await stat(join(e.options.directory, f))).size));
+    assert(logs.length === 1 || (logs.length === 2 && sizes[1] === 0), `logs ${logs} of ${sizes} bytes`);
     await e.close();
+    // Closing deletes the spare.
+    assertEquals((await readdir(e.options.directory)).filter((f) => f.endsWith(".log")).length, 1);
   });
 
   it("matches a Map model with values too large for the write arena's chunks, flushed in the worker across reopens", async () => {
@@ -529,6 +534,36 @@ describe("lsm engine: one owner per data directory", () => {
       await second.close();
     }
     assertEquals(await lockOf(directory), undefined);
+  });
+
+  it("a log made ahead for the next rotation takes that rotation's writes, and a crash with one made loses nothing acknowledged", async () => {
+    const directory = freshDirectory();
+    const options = { ...SMALL, directory, sync: "always" as const, memtableBytes: 64 * 1024 };
+    const logs = async () => (await readdir(directory)).filter((f) => f.endsWith(".log")).sort();
+    const e = new LsmEngine(options, systemScheduler);
+    await e.open();
+    const value = (i: number) => new TextEncoder().encode(`value-${i}-`.repeat(6));
+    let i = 0;
+    // Past half the memtable: the spare is made (its file empty) beside the current log.
+    while ((await logs()).length < 2) await e.put(key(i), value(i++));
+    assert(i < 1000, `a spare after ${i} writes`);
+    const [current, spare] = await logs();
+    assertEquals((await stat(join(directory, spare!))).size, 0);
+    // On to the rotation: the writes after it go to the spare, and the old log goes with its flush.
+    while ((await logs()).includes(current!)) await e.put(key(i), value(i++));
+    assert((await stat(join(directory, spare!))).size > 0, "writes after the rotation are in the spare");
+    // Fill to the next spare and crash with it made.
+    const before = (await logs()).length;
+    while ((await logs()).length <= before) await e.put(key(i), value(i++));
+    await e.crash();
+    const reopened = new LsmEngine(options, systemScheduler);
+    await reopened.open();
+    try {
+      for (let n = 0; n < i; n++) assertEquals(text(await reopened.get(key(n))), text(value(n)), `key ${n} of ${i}`);
+      assertEquals((await logs()).length, 1, "recovery replayed the logs and deleted them, the empty spare too");
+    } finally {
+      await reopened.close();
+    }
   });
 
   it('crash() loses what was not handed to the OS yet, and nothing acknowledged under sync "always"', async () => {

@@ -211,14 +211,15 @@ class TablesCursor extends Cursor {
   next(): boolean {
     while (this.#entry >= this.#entries) if (!this.#nextBlock()) return false;
     const view = this.#view;
-    const where = this.#where();
     const o = view.getUint32(this.#offsetsAt + this.#entry * 4);
     this.#entry++;
-    if (o + 8 > this.#offsetsAt) throw new CorruptDataError(where, "entry offset out of the block");
+    // Where the entry is is named only when it is bad: a string built per entry was most of
+    // what a merge allocated (a scavenge every few milliseconds in the compaction worker).
+    if (o + 8 > this.#offsetsAt) throw new CorruptDataError(this.#where(), "entry offset out of the block");
     const kl = view.getUint32(o);
     const vl = view.getUint32(o + 4);
     const end = o + 8 + kl + (vl === TOMBSTONE ? 0 : vl);
-    if (end > this.#offsetsAt) throw new CorruptDataError(where, "entry runs past its block");
+    if (end > this.#offsetsAt) throw new CorruptDataError(this.#where(), "entry runs past its block");
     this.keyStart = o + 8;
     this.keyLength = kl;
     this.valueStart = o + 8 + kl;
