@@ -62,6 +62,12 @@ export interface CompactionJob {
   readonly maxBytes: number;
   /** How output tables are written. */
   readonly table: TableOptions;
+  /**
+   * Bytes every key of every table source starts with (the engine knows its tables' bounds):
+   * the merge then orders entries by the next six bytes of their keys, as numbers, and compares
+   * whole keys only where those tie. A key that does not start with them is a CorruptDataError.
+   */
+  readonly sharedPrefix?: Uint8Array;
 }
 
 /** A new table: its file's bytes and what it holds. */
@@ -85,12 +91,32 @@ abstract class Cursor {
   keyLength = 0;
   valueStart = 0;
   valueLength = 0;
+  /**
+   * The current key's {@link ABBREVIATED_BYTES} bytes after the job's shared prefix, as a
+   * number (0 where the merge does not abbreviate): cursors whose numbers differ order as
+   * their keys do; equal numbers say nothing.
+   */
+  abbreviated = 0;
   /** Moves to the next entry; false at the end. */
   abstract next(): boolean;
 }
 
 /** Key bytes a radix pass sorts by, after the prefix every key shares. */
 const RADIX_PLACES = 6;
+
+/** Key bytes a merge compares as one number (six: exact in a double). */
+const ABBREVIATED_BYTES = 6;
+
+/**
+ * `length` bytes of `data` from `start` (a key) read from `at` on as a big-endian number of
+ * {@link ABBREVIATED_BYTES} bytes, zero past the key's end: a shorter key is below any key it
+ * is a prefix of, and a zero pad ties only with a zero byte (settled by whole keys).
+ */
+function abbreviate(data: Uint8Array, start: number, length: number, at: number): number {
+  let value = 0;
+  for (let p = at; p < at + ABBREVIATED_BYTES; p++) value = value * 256 + (p < length ? data[start + p]! : 0);
+  return value;
+}
 
 /**
  * The order of `n` distinct keys (entry `i`'s key has `keyLength(i)` bytes, byte `b` being
@@ -201,11 +227,14 @@ class TablesCursor extends Cursor {
   #offsetsAt = 0;
   #entry = 0;
   #entries = 0;
+  /** The job's shared prefix, if the merge abbreviates keys. */
+  readonly #prefix: Uint8Array | undefined;
 
-  constructor(files: readonly SourceFile[], read: ((path: string) => Uint8Array) | undefined) {
+  constructor(files: readonly SourceFile[], read: ((path: string) => Uint8Array) | undefined, prefix: Uint8Array | undefined) {
     super();
     this.#files = files;
     this.#read = read;
+    this.#prefix = prefix;
   }
 
   next(): boolean {
@@ -224,7 +253,26 @@ class TablesCursor extends Cursor {
     this.keyLength = kl;
     this.valueStart = o + 8 + kl;
     this.valueLength = vl === TOMBSTONE ? -1 : vl;
+    if (this.#prefix !== undefined) this.abbreviated = abbreviate(this.data, o + 8, kl, this.#prefix.length);
     return true;
+  }
+
+  /**
+   * Checks that a block's keys start with the job's shared prefix: its first and last do (the
+   * keys between sort between them, so they do too).
+   */
+  #checkPrefix(view: DataView, offsetsAt: number, count: number): void {
+    const prefix = this.#prefix!;
+    for (const i of [0, count - 1]) {
+      const o = view.getUint32(offsetsAt + i * 4);
+      const length = o + 8 <= offsetsAt ? view.getUint32(o) : -1;
+      if (
+        length < prefix.length || o + 8 + length > offsetsAt ||
+        compareRanges(this.data, o + 8, prefix.length, prefix, 0, prefix.length) !== 0
+      ) {
+        throw new CorruptDataError(this.#where(), "a key outside the range its table is recorded to hold");
+      }
+    }
   }
 
   #where(): string {
@@ -268,6 +316,7 @@ class TablesCursor extends Cursor {
     this.#offsetsAt = offsetsAt;
     this.#entry = 0;
     this.#entries = count;
+    if (this.#prefix !== undefined) this.#checkPrefix(view, offsetsAt, count);
     return true;
   }
 }
@@ -297,7 +346,10 @@ export class Compaction {
   constructor(job: CompactionJob, io: { readFile?: (path: string) => Uint8Array; onTable?: (table: BuiltTable) => void } = {}) {
     this.#job = job;
     this.#onTable = io.onTable;
-    this.#cursors = job.sources.map((s) => s.kind === "entries" ? new EntriesCursor(s) : new TablesCursor(s.files, io.readFile));
+    // Keys are abbreviated only where every source is tables (a flush's one source of entries
+    // needs no comparisons), and then by every cursor: numbers of two kinds would not compare.
+    const prefix = job.sources.every((s) => s.kind === "tables") ? job.sharedPrefix : undefined;
+    this.#cursors = job.sources.map((s) => s.kind === "entries" ? new EntriesCursor(s) : new TablesCursor(s.files, io.readFile, prefix));
     this.#live = this.#cursors.map(() => false);
     // Room for one output table without regrowing: its target size, or everything the inputs
     // hold; plus a block, the index and the filter.
@@ -327,8 +379,12 @@ export class Compaction {
         else {
           const a = cursors[i]!;
           const b = cursors[best]!;
-          // On a tie the earlier (newer) source keeps the win.
-          if (compareRanges(a.data, a.keyStart, a.keyLength, b.data, b.keyStart, b.keyLength) < 0) best = i;
+          // On a tie the earlier (newer) source keeps the win. Whole keys are compared only
+          // where their abbreviations tie (always, where the merge does not abbreviate).
+          if (
+            a.abbreviated < b.abbreviated ||
+            (a.abbreviated === b.abbreviated && compareRanges(a.data, a.keyStart, a.keyLength, b.data, b.keyStart, b.keyLength) < 0)
+          ) best = i;
         }
       }
       if (best < 0) {
@@ -347,7 +403,10 @@ export class Compaction {
       // hold it: it would have won.) Advance them before the winner, whose bytes they compare to.
       for (let i = best + 1; i < cursors.length; i++) {
         const c = cursors[i]!;
-        if (live[i] && compareRanges(c.data, c.keyStart, c.keyLength, w.data, w.keyStart, w.keyLength) === 0) {
+        if (
+          live[i] && c.abbreviated === w.abbreviated &&
+          compareRanges(c.data, c.keyStart, c.keyLength, w.data, w.keyStart, w.keyLength) === 0
+        ) {
           live[i] = c.next();
           spent++;
         }
