@@ -11,7 +11,7 @@ import { assert, assertEquals, assertRejects } from "@std/assert";
 import fc from "fast-check";
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { appendFile, mkdir, readdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
+import { appendFile, cp, mkdir, readdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -20,7 +20,10 @@ import type { LogFields, Logger } from "../core/interfaces/logger.ts";
 import { encodeRecord } from "../plugins/engines/lsm/commit-log.ts";
 import type { StorageEngine } from "../core/interfaces/storage-engine.ts";
 import { LsmEngine, type LsmEngineOptions, lsmEnginePlugin } from "../plugins/engines/lsm/index.ts";
+import { FOOTER_BYTES } from "../plugins/engines/lsm/sstable.ts";
 import { crc32c } from "../plugins/engines/lsm/crc32c.ts";
+import { xxh32 } from "../plugins/engines/lsm/xxhash32.ts";
+import { lsmV1Expected } from "./support/lsm-v1-model.ts";
 import { stopCompactionWorkers } from "../plugins/engines/lsm/compaction-runner.ts";
 import { storageEngineSuite } from "../plugin-kit/testing/index.ts";
 import { systemRuntime } from "../core/runtime/runtime.ts";
@@ -151,6 +154,28 @@ describe("lsm engine", () => {
       code = (error as { code?: string }).code ?? "";
     }
     assertEquals(code, "RINGFORGE_INVALID_CONFIG");
+  });
+
+  it("xxh32 is XXH32 (the reference implementation's values, at two seeds)", () => {
+    const cases: [string, number, number][] = [
+      ["", 0x02cc5d05, 0x8d3b42d8],
+      ["a", 0x550d7456, 0x12b7e114],
+      ["abc", 0x32d153ff, 0x4d4cb222],
+      ["abcd", 0xa3643705, 0x9475e7f2],
+      ["abcdefghijklmno", 0xb918a375, 0xef843048],
+      ["abcdefghijklmnop", 0x9d2d8b62, 0x76e5af77],
+      ["Nobody inspects the spammish repetition", 0xe2293b2f, 0x70b91719],
+      ["x".repeat(100), 0x4bd30d3a, 0xd1d674fd],
+    ];
+    for (const [input, seed0, seeded] of cases) {
+      const bytes = new TextEncoder().encode(input);
+      assertEquals(xxh32(bytes), seed0, input);
+      assertEquals(xxh32(bytes, 0, bytes.length, 0x9747b28c), seeded, input);
+      // A range of a larger buffer, not at its start, hashes as the same bytes alone.
+      const padded = new Uint8Array(bytes.length + 7);
+      padded.set(bytes, 3);
+      assertEquals(xxh32(padded.subarray(1), 2, 2 + bytes.length), seed0, `${input} inside a buffer`);
+    }
   });
 
   it("crc32c is CRC-32C", () => {
@@ -347,6 +372,66 @@ describe("lsm engine", () => {
     assert(failed, "some read hit the corrupt block");
     assert(failed.location.includes(tables[0]!) && /offset \d+/.test(failed.location), failed.location);
     await reopened.close();
+  });
+
+  it("opens a database of format-1 tables (CRC-32C), reads it, and compacts it into format-2 tables beside them", async () => {
+    // test/support/lsm-v1/ was written by the engine before tables moved to xxHash32 (see
+    // test/support/make-lsm-v1-fixture.ts): tables on two levels, deletes, and writes in its log.
+    const directory = freshDirectory();
+    await cp(new URL("./support/lsm-v1/", import.meta.url), directory, { recursive: true });
+    const versions = async () => {
+      const out = new Map<string, number>();
+      for (const f of (await readdir(directory)).filter((f) => f.endsWith(".sst"))) {
+        const bytes = new Uint8Array(await readFile(join(directory, f)));
+        out.set(f, new DataView(bytes.buffer, bytes.byteOffset).getUint32(bytes.length - FOOTER_BYTES + 4));
+      }
+      return out;
+    };
+    assertEquals(new Set((await versions()).values()), new Set([1]));
+    const options = { ...SMALL, directory };
+    const expected = lsmV1Expected();
+    const check = async (e: LsmEngine, model: Map<string, string>) => {
+      for (let k = 0; k < 470; k++) {
+        const key = `key-${String(k).padStart(4, "0")}`;
+        assertEquals(text(await e.get(new TextEncoder().encode(key))), model.get(key), key);
+      }
+      const scanned: string[] = [];
+      for await (const [key] of e.scan()) scanned.push(new TextDecoder().decode(key));
+      assertEquals(scanned, [...model.keys()].sort());
+    };
+    const e = new LsmEngine(options, systemScheduler);
+    await e.open();
+    await check(e, expected);
+    // Rewrite part of the keys: compactions merge the old tables with new ones.
+    for (let k = 0; k < 470; k += 3) {
+      const key = `key-${String(k).padStart(4, "0")}`;
+      await e.put(new TextEncoder().encode(key), new TextEncoder().encode(`new-${k}`.repeat(4)));
+      expected.set(key, `new-${k}`.repeat(4));
+    }
+    await e.settle();
+    assert(e.stats.compactions > 0);
+    await check(e, expected);
+    await e.close();
+    assert([...(await versions()).values()].includes(2), "new tables are format 2");
+    const reopened = new LsmEngine(options, systemScheduler);
+    await reopened.open();
+    await check(reopened, expected);
+    await reopened.close();
+  });
+
+  it("a table of a format version it does not know makes open fail with a CorruptDataError saying so", async () => {
+    const directory = freshDirectory();
+    const e = new LsmEngine({ ...SMALL, directory }, systemScheduler);
+    await e.open();
+    for (let i = 0; i < 200; i++) await e.put(new TextEncoder().encode(`k${i}`), new Uint8Array(40));
+    await e.settle();
+    await e.close();
+    const path = join(directory, (await readdir(directory)).find((f) => f.endsWith(".sst"))!);
+    const bytes = new Uint8Array(await readFile(path));
+    new DataView(bytes.buffer).setUint32(bytes.length - FOOTER_BYTES + 4, 9);
+    await writeFile(path, bytes);
+    const error = await assertRejects(() => new LsmEngine({ ...SMALL, directory }, systemScheduler).open(), CorruptDataError);
+    assert(error.message.includes("unknown table format version 9"), error.message);
   });
 
   it("a corrupt table footer makes open fail with a CorruptDataError", async () => {

@@ -15,6 +15,7 @@
 import { CorruptDataError } from "../../../core/errors.ts";
 import {
   checked,
+  type Checksum,
   compareRanges,
   decodeBlock,
   FOOTER_BYTES,
@@ -25,6 +26,7 @@ import {
   type TableOptions,
   TOMBSTONE,
 } from "./sstable.ts";
+import { xxh32 } from "./xxhash32.ts";
 
 /** An input table file: its path (named in errors), its size, and its bytes unless the merge is to read them. */
 export interface SourceFile {
@@ -229,6 +231,8 @@ class TablesCursor extends Cursor {
   #entries = 0;
   /** The job's shared prefix, if the merge abbreviates keys. */
   readonly #prefix: Uint8Array | undefined;
+  /** The current file's checksum (its format version's). */
+  #checksum: Checksum = xxh32;
 
   constructor(files: readonly SourceFile[], read: ((path: string) => Uint8Array) | undefined, prefix: Uint8Array | undefined) {
     super();
@@ -292,7 +296,11 @@ class TablesCursor extends Cursor {
       if (bytes.length < FOOTER_BYTES) throw new CorruptDataError(`${name} at offset 0`, "file too short for a table");
       const footer = parseFooter(bytes.subarray(bytes.length - FOOTER_BYTES), bytes.length, name);
       const where = `${name} at offset ${footer.indexOffset}`;
-      const index = parseIndex(checked(bytes.subarray(footer.indexOffset, footer.indexOffset + footer.indexLength), where), where);
+      this.#checksum = footer.checksum;
+      const index = parseIndex(
+        checked(bytes.subarray(footer.indexOffset, footer.indexOffset + footer.indexLength), where, footer.checksum),
+        where,
+      );
       for (let b = 0; b < index.offsets.length; b++) {
         if (index.offsets[b]! + index.lengths[b]! > footer.indexOffset) throw new CorruptDataError(where, "index points outside the data");
       }
@@ -305,7 +313,7 @@ class TablesCursor extends Cursor {
     const raw = bytes.subarray(offset, offset + this.#blocks.lengths[this.#block]!);
     this.#block++;
     const where = `${name} at offset ${offset}`;
-    const data = decodeBlock(raw, where);
+    const data = decodeBlock(raw, where, this.#checksum);
     const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
     if (data.length < 4) throw new CorruptDataError(where, "block too short");
     const count = view.getUint32(data.length - 4);

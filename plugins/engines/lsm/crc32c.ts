@@ -1,5 +1,6 @@
 /**
- * CRC-32C (Castagnoli), the checksum of the LSM engine's log records and table blocks.
+ * CRC-32C (Castagnoli), the checksum of the LSM engine's log records, its manifest, and the
+ * blocks of version-1 tables (version 2 uses xxHash32: see xxhash32.ts).
  *
  * @module
  */
@@ -8,8 +9,7 @@
  * Slicing-by-16 tables (Intel's method, as in LevelDB's crc32c.cc portable path, twice as
  * wide): table 0 is the byte-at-a-time table; table `t` advances a byte's contribution past `t`
  * more zero bytes, so sixteen bytes fold into the CRC with sixteen lookups and no carried
- * dependency between them. Compaction checks and writes every block it moves, and a cold read
- * checks the block it reads, so this loop is on their hot paths.
+ * dependency between them. Every write's log record is summed, so this loop is on its path.
  */
 const TABLES = (() => {
   const tables = new Uint32Array(16 * 256);

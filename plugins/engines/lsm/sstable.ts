@@ -10,23 +10,37 @@ import { SortedKeys } from "./sorted-keys.ts";
 import type { BlockCache } from "./block-cache.ts";
 import { BloomFilter, bloomHash, bloomHash2 } from "./bloom.ts";
 import { crc32c } from "./crc32c.ts";
+import { xxh32 } from "./xxhash32.ts";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import type { FileHandle, FileSystem } from "../../../core/interfaces/file-system.ts";
 
 /*
  * File layout (all integers unsigned 32-bit big-endian):
  *
- *   data block*   payload, a compression byte (0 none, 1 deflate), then CRC-32C of both; the
- *                 payload (inflated if compressed) is the entries, one u32 offset per entry,
- *                 and the entry count
+ *   data block*   payload, a compression byte (0 none, 1 deflate), then the checksum of both;
+ *                 the payload (inflated if compressed) is the entries, one u32 offset per
+ *                 entry, and the entry count
  *     entry       keyLength, valueLength (0xffffffff for a tombstone), key, value
- *   index block   per data block: lastKeyLength, lastKey, offset, length; then CRC-32C
- *   bloom block   the filter ([k][bits]); then CRC-32C
+ *   index block   per data block: lastKeyLength, lastKey, offset, length; then the checksum
+ *   bloom block   the filter ([k][bits]); then the checksum
  *   footer        magic, version, indexOffset, indexLength, bloomOffset, bloomLength,
- *                 entryCount, CRC-32C of the seven fields before it (32 bytes)
+ *                 entryCount, the checksum of the seven fields before it (32 bytes)
+ *
+ * The checksum is the version's: CRC-32C in version 1, xxHash32 (seed 0) in version 2, which
+ * is what the engine writes (see xxhash32.ts for why). Version 1 tables are still read, and
+ * leave the database as compactions rewrite them.
  */
 const MAGIC = 0x52465431; // "RFT1"
-const VERSION = 1;
+/** The format version written. */
+const VERSION = 2;
+
+/** A checksum of `bytes[start..end)`. */
+export type Checksum = (bytes: Uint8Array, start?: number, end?: number) => number;
+
+/** The checksum of table format `version`, or `undefined` for a version this engine does not know. */
+export function checksumOf(version: number): Checksum | undefined {
+  return version === 1 ? crc32c : version === 2 ? xxh32 : undefined;
+}
 /** Bytes of a table's footer. */
 export const FOOTER_BYTES = 32;
 /** The value length that marks a tombstone. */
@@ -174,19 +188,19 @@ export class TableBuilder {
       writeU32(this.#out, this.#at + 8 + lastKey.length, length);
       this.#at += 12 + lastKey.length;
     }
-    this.#sealCrc(indexOffset);
+    this.#seal(indexOffset);
     const bloomOffset = this.#at;
     const bloom = BloomFilter.fromHashes(this.#h1s, this.#h2s, this.#count, this.#options.bloomBitsPerKey).encode();
     this.#reserve(bloom.length + 4);
     this.#out.set(bloom, this.#at);
     this.#at += bloom.length;
-    this.#sealCrc(bloomOffset);
+    this.#seal(bloomOffset);
     this.#reserve(FOOTER_BYTES);
     const footerAt = this.#at;
     [MAGIC, VERSION, indexOffset, bloomOffset - indexOffset, bloomOffset, this.#at - bloomOffset, this.#count].forEach((v, i) =>
       writeU32(this.#out, footerAt + i * 4, v)
     );
-    writeU32(this.#out, footerAt + 28, crc32c(this.#out, footerAt, footerAt + 28));
+    writeU32(this.#out, footerAt + 28, xxh32(this.#out, footerAt, footerAt + 28));
     this.#at += FOOTER_BYTES;
     // A buffer reserved well past what was written (a compaction's last, short table) is cut
     // to size: the table's bytes move between threads and wait to be written whole.
@@ -219,16 +233,16 @@ export class TableBuilder {
     this.#out.set(payload, this.#at);
     this.#out[this.#at + payload.length] = type;
     this.#at += payload.length + 1;
-    this.#sealCrc(offset);
+    this.#seal(offset);
     this.#index.push({ lastKey: this.#last.slice(0, this.#lastLength), offset, length: this.#at - offset });
     this.#blockAt = 0;
     this.#entryOffsets = [];
   }
 
-  /** Appends the CRC-32C of the output from `from` to here. */
-  #sealCrc(from: number): void {
+  /** Appends the checksum of the output from `from` to here. */
+  #seal(from: number): void {
     this.#reserve(4);
-    writeU32(this.#out, this.#at, crc32c(this.#out, from, this.#at));
+    writeU32(this.#out, this.#at, xxh32(this.#out, from, this.#at));
     this.#at += 4;
   }
 
@@ -379,6 +393,8 @@ export class TableReader {
   readonly path: string;
   readonly #file: FileHandle;
   readonly #syncReads: boolean;
+  /** The checksum of the table's format version. */
+  readonly #checksum: Checksum;
   readonly #cache: BlockCache<Block>;
   /** This table's block `b` is cached under `#cacheBase + b`. */
   readonly #cacheBase: number;
@@ -399,11 +415,13 @@ export class TableReader {
     index: { lastKeys: Uint8Array[]; offsets: number[]; lengths: number[] },
     count: number,
     syncReads: boolean,
+    checksum: Checksum,
   ) {
     this.number = number;
     this.path = path;
     this.#file = file;
     this.#syncReads = syncReads;
+    this.#checksum = checksum;
     this.#cache = cache;
     this.#cacheBase = cache.reserve(index.offsets.length);
     this.#bloom = bloom;
@@ -422,13 +440,13 @@ export class TableReader {
     try {
       const size = await file.size();
       if (size < FOOTER_BYTES) throw new CorruptDataError(`${path} at offset 0`, "file too short for a table");
-      const { indexOffset, indexLength, bloomOffset, bloomLength, count } = parseFooter(
+      const { indexOffset, indexLength, bloomOffset, bloomLength, count, checksum } = parseFooter(
         await readAt(file, size - FOOTER_BYTES, FOOTER_BYTES),
         size,
         path,
       );
-      const index = checked(await readAt(file, indexOffset, indexLength), `${path} at offset ${indexOffset}`);
-      const bloom = checked(await readAt(file, bloomOffset, bloomLength), `${path} at offset ${bloomOffset}`);
+      const index = checked(await readAt(file, indexOffset, indexLength), `${path} at offset ${indexOffset}`, checksum);
+      const bloom = checked(await readAt(file, bloomOffset, bloomLength), `${path} at offset ${bloomOffset}`, checksum);
       return new TableReader(
         number,
         path,
@@ -438,6 +456,7 @@ export class TableReader {
         parseIndex(index, `${path} at offset ${indexOffset}`),
         count,
         syncReads,
+        checksum,
       );
     } catch (error) {
       await file.close();
@@ -544,7 +563,7 @@ export class TableReader {
    */
   #load(b: number, raw: Uint8Array, pooled?: Uint8Array): Block {
     const where = this.#where(b);
-    const data = decodeBlock(raw, where);
+    const data = decodeBlock(raw, where, this.#checksum);
     let block: Block;
     if (data.buffer !== raw.buffer) {
       // Inflated: the data has a buffer of its own, and the raw bytes' pooled buffer is free.
@@ -569,6 +588,10 @@ export interface TableFooter {
   readonly bloomLength: number;
   /** Entries, tombstones included. */
   readonly count: number;
+  /** The table's format version. */
+  readonly version: number;
+  /** The checksum of its blocks. */
+  readonly checksum: Checksum;
 }
 
 /**
@@ -577,9 +600,12 @@ export interface TableFooter {
  */
 export function parseFooter(footer: Uint8Array, size: number, path: string): TableFooter {
   const view = new DataView(footer.buffer, footer.byteOffset, footer.byteLength);
-  if (footer.length < FOOTER_BYTES || view.getUint32(0) !== MAGIC || crc32c(footer, 0, 28) !== view.getUint32(28)) {
-    throw new CorruptDataError(`${path} at offset ${size - FOOTER_BYTES}`, "bad table footer");
-  }
+  const where = `${path} at offset ${size - FOOTER_BYTES}`;
+  if (footer.length < FOOTER_BYTES || view.getUint32(0) !== MAGIC) throw new CorruptDataError(where, "bad table footer");
+  const version = view.getUint32(4);
+  const checksum = checksumOf(version);
+  if (checksum === undefined) throw new CorruptDataError(where, `unknown table format version ${version}`);
+  if (checksum(footer, 0, 28) !== view.getUint32(28)) throw new CorruptDataError(where, "bad table footer");
   const [indexOffset, indexLength, bloomOffset, bloomLength, count] = [2, 3, 4, 5, 6].map((i) => view.getUint32(i * 4)) as [
     number,
     number,
@@ -590,7 +616,7 @@ export function parseFooter(footer: Uint8Array, size: number, path: string): Tab
   if (indexOffset + indexLength > size || bloomOffset + bloomLength > size) {
     throw new CorruptDataError(`${path} at offset ${size - FOOTER_BYTES}`, "footer points outside the file");
   }
-  return { indexOffset, indexLength, bloomOffset, bloomLength, count };
+  return { indexOffset, indexLength, bloomOffset, bloomLength, count, version, checksum };
 }
 
 /**
@@ -598,8 +624,8 @@ export function parseFooter(footer: Uint8Array, size: number, path: string): Tab
  * checked and inflated.
  * @throws {CorruptDataError} naming `where` if it fails its checksum or does not inflate
  */
-export function decodeBlock(raw: Uint8Array, where: string): Uint8Array {
-  const body = checked(raw, where);
+export function decodeBlock(raw: Uint8Array, where: string, checksum: Checksum): Uint8Array {
+  const body = checked(raw, where, checksum);
   const type = body[body.length - 1];
   const payload = body.subarray(0, body.length - 1);
   if (type === 0) return payload;
@@ -643,12 +669,12 @@ async function readInto(file: FileHandle, position: number, out: Uint8Array): Pr
   if (done < length) throw new CorruptDataError(`offset ${position}`, `expected ${length} bytes, the file ends after ${done}`);
 }
 
-/** The bytes before a trailing CRC-32C, after checking it. */
-export function checked(bytes: Uint8Array, where: string): Uint8Array {
+/** The bytes before a trailing checksum (the table version's), after checking it. */
+export function checked(bytes: Uint8Array, where: string, checksum: Checksum): Uint8Array {
   if (bytes.length < 4) throw new CorruptDataError(where, "block too short");
   const body = bytes.subarray(0, bytes.length - 4);
   const stored = new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 4, 4).getUint32(0);
-  if (crc32c(body) !== stored) throw new CorruptDataError(where, "checksum mismatch");
+  if (checksum(body) !== stored) throw new CorruptDataError(where, "checksum mismatch");
   return body;
 }
 
