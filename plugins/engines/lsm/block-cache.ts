@@ -16,6 +16,13 @@ export interface Cacheable {
 /** Most buffers the pool keeps for reads to come. */
 const POOL_BUFFERS = 64;
 
+/**
+ * The pool keeps at most this fraction of the cache's capacity in bytes (memory beside what it
+ * caches), or {@link POOL_FLOOR} if that is more.
+ */
+const POOL_SHARE = 1 / 8;
+const POOL_FLOOR = 64 * 1024;
+
 /** Pooled buffers come in whole KiB, so blocks of a table's usual size fit each other's. */
 const POOL_GRAIN = 1024;
 
@@ -32,6 +39,7 @@ export class BlockCache<V extends Cacheable> {
   readonly #entries = new Map<number, V>();
   /** Buffers of values that left the cache, for {@link take}. */
   readonly #pool: Uint8Array[] = [];
+  #poolBytes = 0;
   /**
    * Where the tables using this cache read blocks into (see `TableReader`). Chunks of 32 KiB,
    * about eight 4 KiB blocks: a cached block keeps its chunk alive until it is found again
@@ -80,15 +88,25 @@ export class BlockCache<V extends Cacheable> {
     const pool = this.#pool;
     while (pool.length > 0) {
       const buffer = pool.pop()!;
+      this.#poolBytes -= buffer.length;
       // Too small, or much larger than needed (a block of outsized values): let it go.
       if (buffer.length >= length && buffer.length <= 2 * length + POOL_GRAIN) return buffer;
     }
     return new Uint8Array(Math.ceil(length / POOL_GRAIN) * POOL_GRAIN);
   }
 
-  /** Hands back a buffer from {@link take} that no value holds (nothing may use it after). */
+  /**
+   * Hands back a buffer from {@link take} that no value holds (nothing may use it after). The
+   * pool keeps at most {@link POOL_BUFFERS} buffers and an eighth of the capacity in bytes (or
+   * 64 KiB); in
+   * the steady state of cold reads each read evicts one block and takes its buffer, so it holds
+   * one or two.
+   */
   give(buffer: Uint8Array): void {
-    if (this.#pool.length < POOL_BUFFERS) this.#pool.push(buffer);
+    const limit = Math.max(this.#capacity * POOL_SHARE, POOL_FLOOR);
+    if (this.#pool.length >= POOL_BUFFERS || this.#poolBytes + buffer.length > limit) return;
+    this.#pool.push(buffer);
+    this.#poolBytes += buffer.length;
   }
 
   /**

@@ -126,6 +126,8 @@ export class LogWriter {
   #timer: Timer | undefined;
   #error: unknown;
   #closed = false;
+  /** What the first write waits for (see {@link after}). */
+  #after: Promise<void> | undefined;
   /** Bytes appended so far. */
   size = 0;
 
@@ -144,6 +146,17 @@ export class LogWriter {
       writer.#timer = every(scheduler, syncIntervalMs, () => void writer.sync().catch(() => {}));
     }
     return writer;
+  }
+
+  /**
+   * Holds this log's writes until `previous` resolves: the close of the log before it, whose
+   * queued records must reach the file first. Otherwise a record here could be on disk (and,
+   * under `always`, acknowledged) while an older one is not, and recovery, which stops at the
+   * first torn record, would drop it; or replay it over a hole. If `previous` rejects, nothing
+   * is written here: appends fail with its error.
+   */
+  after(previous: Promise<void>): void {
+    this.#after = previous;
   }
 
   /**
@@ -222,6 +235,11 @@ export class LogWriter {
     this.#queuedBytes = 0;
     this.#waiters = [];
     try {
+      if (this.#after !== undefined) {
+        const previous = this.#after;
+        this.#after = undefined;
+        await previous;
+      }
       const buffer = joined(chunks, bytes);
       // Under `always` the file was opened "write-synced": once the write resolves it is durable,
       // unless the file system does not know the mode (its handle does not say so): then sync.

@@ -27,6 +27,7 @@ import {
   TOMBSTONE,
 } from "./sstable.ts";
 import { xxh32 } from "./xxhash32.ts";
+import { abbreviate } from "./sorted-keys.ts";
 
 /** An input table file: its path (named in errors), its size, and its bytes unless the merge is to read them. */
 export interface SourceFile {
@@ -94,7 +95,7 @@ abstract class Cursor {
   valueStart = 0;
   valueLength = 0;
   /**
-   * The current key's {@link ABBREVIATED_BYTES} bytes after the job's shared prefix, as a
+   * The current key's six bytes after the job's shared prefix (see `abbreviate`), as a
    * number (0 where the merge does not abbreviate): cursors whose numbers differ order as
    * their keys do; equal numbers say nothing.
    */
@@ -105,20 +106,6 @@ abstract class Cursor {
 
 /** Key bytes a radix pass sorts by, after the prefix every key shares. */
 const RADIX_PLACES = 6;
-
-/** Key bytes a merge compares as one number (six: exact in a double). */
-const ABBREVIATED_BYTES = 6;
-
-/**
- * `length` bytes of `data` from `start` (a key) read from `at` on as a big-endian number of
- * {@link ABBREVIATED_BYTES} bytes, zero past the key's end: a shorter key is below any key it
- * is a prefix of, and a zero pad ties only with a zero byte (settled by whole keys).
- */
-function abbreviate(data: Uint8Array, start: number, length: number, at: number): number {
-  let value = 0;
-  for (let p = at; p < at + ABBREVIATED_BYTES; p++) value = value * 256 + (p < length ? data[start + p]! : 0);
-  return value;
-}
 
 /**
  * The order of `n` distinct keys (entry `i`'s key has `keyLength(i)` bytes, byte `b` being
@@ -269,11 +256,10 @@ class TablesCursor extends Cursor {
     const prefix = this.#prefix!;
     for (const i of [0, count - 1]) {
       const o = view.getUint32(offsetsAt + i * 4);
-      const length = o + 8 <= offsetsAt ? view.getUint32(o) : -1;
-      if (
-        length < prefix.length || o + 8 + length > offsetsAt ||
-        compareRanges(this.data, o + 8, prefix.length, prefix, 0, prefix.length) !== 0
-      ) {
+      if (o + 8 > offsetsAt) throw new CorruptDataError(this.#where(), "entry offset out of the block");
+      const length = view.getUint32(o);
+      if (o + 8 + length > offsetsAt) throw new CorruptDataError(this.#where(), "entry runs past its block");
+      if (length < prefix.length || compareRanges(this.data, o + 8, prefix.length, prefix, 0, prefix.length) !== 0) {
         throw new CorruptDataError(this.#where(), "a key outside the range its table is recorded to hold");
       }
     }

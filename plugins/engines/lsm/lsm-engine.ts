@@ -162,10 +162,11 @@ const MEMTABLE_WRITTEN_FACTOR = 4;
  * - **write path**: a write is appended to the commit log (CRC-32C framed; fsync per the
  *   `sync` policy, group commit under `always`), then applied to the sorted memtable. A full
  *   memtable is frozen and flushed to a level-0 table in the background while writes go on
- *   into a new one (writes wait only if two frozen memtables are still unflushed);
+ *   into a new one and a new log made ahead (writes wait only if two frozen memtables are still
+ *   unflushed, or for a log not made yet);
  * - **read path**: memtable, frozen memtables, then tables newest first, each asked through its
- *   Bloom filter before any block is read; blocks are checked against their CRC and cached in a
- *   byte-bounded LRU;
+ *   Bloom filter before any block is read; blocks are checked against their checksum and
+ *   cached in a byte-bounded LRU;
  * - **compaction** merges tables in the background (leveled or size-tiered); the newest version
  *   of a key wins, and a tombstone is dropped only where no older table could hold its key;
  * - **manifest**: the live tables and the oldest needed log, replaced atomically after every
@@ -181,9 +182,10 @@ const MEMTABLE_WRITTEN_FACTOR = 4;
  * (everything before it is recovered; `stats.lostLogBytes` reports the cut, and one warning
  * names the log, the offset and the bytes dropped).
  *
- * `get` and `scan` return views, not copies: of the memtable's 256 KiB chunk a value was
- * written into, or of the block it was read from. A view keeps that memory alive, so copy a
- * value (`value.slice()`) before keeping it for long.
+ * `get` and `scan` return views, not copies of their own: of the memtable's 256 KiB chunk a
+ * value was written into, of the block a scan read, or of the 32 KiB chunk `get` copied a value
+ * into from a block in a recycled buffer. A view keeps that memory alive, so copy a value
+ * (`value.slice()`) before keeping it for long.
  *
  * @example
  * ```ts
@@ -393,8 +395,10 @@ export class LsmEngine implements StorageEngine {
       if (cut) {
         // Writes after a lost record are not replayed either: the state must be a prefix of
         // the history, never one with a hole (a lost half of it, a batch's other writes).
-        this.stats.lostLogBytes += await this.#fs.size(this.#logPath(number));
-        newerLogs++;
+        const size = await this.#fs.size(this.#logPath(number));
+        this.stats.lostLogBytes += size;
+        // An empty log (one made ahead for a rotation that never came) lost nothing.
+        if (size > 0) newerLogs++;
         continue;
       }
       const replay = await readLog(this.#fs, this.#logPath(number));
@@ -465,7 +469,8 @@ export class LsmEngine implements StorageEngine {
    * to the OS are lost (under `interval` and `never`; `always` has none once a write resolved),
    * nothing is fsynced or flushed, and the `LOCK` file stays, as a dead process leaves it. A
    * flush or compaction already running completes first (what a kill a moment later would
-   * leave), so nothing of this engine writes to the directory once this resolves; the next
+   * leave), and so does the close of a log a rotation left (its records were handed to the OS
+   * when it began), so nothing of this engine writes to the directory once this resolves; the next
    * engine over the directory takes the stale lock over and recovers. Writes waiting on the log
    * reject with {@link EngineNotOpenError}.
    *
@@ -505,7 +510,7 @@ export class LsmEngine implements StorageEngine {
     while (this.#rotating) await this.#rotating;
     while (this.#flushing || this.#compacting) await (this.#flushing ?? this.#compacting);
     // Logs closing in the background (a rotation's old log) finish writing before this returns.
-    for (const f of this.#frozen) await f.closed;
+    for (const f of [...this.#frozen]) await f.closed;
   }
 
   /**
@@ -518,9 +523,8 @@ export class LsmEngine implements StorageEngine {
     // Nothing was written to it: a spare that could not be made is no one's loss.
     const made = await spare?.catch(() => undefined);
     if (made === undefined) return;
-    if (!remove) return made.log.abandon(new EngineNotOpenError(`lsm engine at ${this.options.directory}`));
-    await made.log.close();
-    await this.#fs.unlink(this.#logPath(made.number));
+    await made.log.abandon(new EngineNotOpenError(`lsm engine at ${this.options.directory}`));
+    if (remove) await this.#fs.unlink(this.#logPath(made.number));
   }
 
   /** Closes every table reader without deleting any file (a failed open, a crash). */
@@ -665,13 +669,19 @@ export class LsmEngine implements StorageEngine {
    */
   #rotate(): void {
     this.#rotating = (async () => {
-      const spare = this.#spare ?? this.#newLog();
+      const spare = this.#spare;
       this.#spare = undefined;
-      const { number, log: next } = await spare;
+      // A spare that could not be made is made again here: a passing failure long before the
+      // rotation must not stop the engine.
+      const { number, log: next } = (await spare?.catch(() => undefined)) ?? (await this.#newLog());
       const old = this.#log!;
-      // Its flush deletes the old log only once this is done; a failure stops the engine as a
-      // failed flush does.
-      const closed = old.close().catch((error) => {
+      // The old log's queued records reach its file before any of the new log's do (next waits
+      // for the close), so what a crash leaves is always a prefix of the writes. Its flush
+      // deletes the old log only once this is done; a failure stops the engine as a failed
+      // flush does.
+      const closing = old.close();
+      next.after(closing);
+      const closed = closing.catch((error) => {
         this.#backgroundError ??= error;
       });
       this.#frozen.unshift({ mem: this.#mem, log: this.#logNumber, closed });

@@ -1,14 +1,14 @@
 /**
- * Sorted byte keys searched by number first: a table's index (the last key of each block) and a
- * level's tables (the largest key of each).
+ * Sorted byte keys searched by number first (a table's index: the last key of each block), and
+ * the abbreviation that makes the numbers, which merges use too.
  *
  * @module
  */
 import { compareBytes } from "../../../core/codec/bytes.ts";
 import { lowerBound } from "../../../core/model/sorted.ts";
 
-/** Bytes of a key, after the shared prefix, that an abbreviation holds (6: exact in a double). */
-const ABBREVIATED_BYTES = 6;
+/** Bytes of a key, after a shared prefix, that an abbreviation holds (6: exact in a double). */
+export const ABBREVIATED_BYTES = 6;
 
 /**
  * A sorted list of byte keys with a binary search that compares numbers, not keys, on most
@@ -44,7 +44,7 @@ export class SortedKeys {
     }
     this.#prefix = n > 0 ? keys[0]!.slice(0, shared) : new Uint8Array(0);
     this.#abbreviated = new Float64Array(n);
-    for (let i = 0; i < n; i++) this.#abbreviated[i] = abbreviate(keys[i]!, shared);
+    for (let i = 0; i < n; i++) this.#abbreviated[i] = abbreviate(keys[i]!, 0, keys[i]!.length, shared);
   }
 
   /** Keys held. */
@@ -61,7 +61,7 @@ export class SortedKeys {
       if (i === key.length || key[i]! < prefix[i]!) return 0;
       if (key[i]! > prefix[i]!) return this.keys.length;
     }
-    const target = abbreviate(key, prefix.length);
+    const target = abbreviate(key, 0, key.length, prefix.length);
     let lo = lowerBound(this.#abbreviated, target);
     // Abbreviations are integers: the keys tying with the target end where target + 1 starts.
     let hi = lowerBound(this.#abbreviated, target + 1);
@@ -74,11 +74,14 @@ export class SortedKeys {
   }
 }
 
-/** The {@link ABBREVIATED_BYTES} bytes of `key` from `at`, big-endian, zero past its end. */
-function abbreviate(key: Uint8Array, at: number): number {
+/**
+ * The key of `length` bytes at `data[start]`, read from its byte `at` on as a big-endian number
+ * of {@link ABBREVIATED_BYTES} bytes, zero past the key's end. For keys that share their first
+ * `at` bytes, different numbers order as the keys do: a shorter key is below any key it is a
+ * prefix of, and a zero pad ties only with a zero byte (equal numbers say nothing).
+ */
+export function abbreviate(data: Uint8Array, start: number, length: number, at: number): number {
   let value = 0;
-  for (let p = 0; p < ABBREVIATED_BYTES; p++) {
-    value = value * 256 + (at + p < key.length ? key[at + p]! : 0);
-  }
+  for (let p = at; p < at + ABBREVIATED_BYTES; p++) value = value * 256 + (p < length ? data[start + p]! : 0);
   return value;
 }

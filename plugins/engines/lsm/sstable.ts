@@ -306,7 +306,7 @@ export class Block {
   readonly #count: number;
 
   /**
-   * @param data the block without its CRC (already checked)
+   * @param data the block without its checksum (already checked)
    * @param shared `data` is a slice of a chunk other blocks share
    * @param pooled the block cache's buffer `data` lies in, if it does
    */
@@ -328,7 +328,7 @@ export class Block {
     this.bytes = (pooled?.byteLength ?? data.length) + 64;
   }
 
-  /** The block's bytes (without its CRC). */
+  /** The block's bytes (without its checksum). */
   get data(): Uint8Array {
     return this.#data;
   }
@@ -620,7 +620,7 @@ export function parseFooter(footer: Uint8Array, size: number, path: string): Tab
 }
 
 /**
- * A data block as stored (payload, compression byte, CRC-32C) to its entries and offsets,
+ * A data block as stored (payload, compression byte, checksum) to its entries and offsets,
  * checked and inflated.
  * @throws {CorruptDataError} naming `where` if it fails its checksum or does not inflate
  */
