@@ -98,9 +98,8 @@ export class BlockCache<V extends Cacheable> {
   /**
    * Hands back a buffer from {@link take} that no value holds (nothing may use it after). The
    * pool keeps at most {@link POOL_BUFFERS} buffers and an eighth of the capacity in bytes (or
-   * 64 KiB); in
-   * the steady state of cold reads each read evicts one block and takes its buffer, so it holds
-   * one or two.
+   * 64 KiB); in the steady state of cold reads each read evicts one block and takes its
+   * buffer, so it holds one or two.
    */
   give(buffer: Uint8Array): void {
     const limit = Math.max(this.#capacity * POOL_SHARE, POOL_FLOOR);

@@ -22,6 +22,7 @@ import { hostFileSystem } from "../../../core/host/host-file-system.ts";
 import { Memtable } from "./memtable.ts";
 import { levelRange, merge, toAsync } from "./merge-iterator.ts";
 import { type Block, type TableEntry, type TableOptions, TableReader } from "./sstable.ts";
+import { sharedPrefixLength } from "./sorted-keys.ts";
 import { type BuiltTable, type CompactionResult, type CompactionSource, type SourceFile } from "./compaction.ts";
 import {
   type CompactionLane,
@@ -933,9 +934,7 @@ export class LsmEngine implements StorageEngine {
       if (compareBytes(this.#smallest(t), low) < 0) low = this.#smallest(t);
       if (compareBytes(this.#largest(t), high) > 0) high = this.#largest(t);
     }
-    let shared = 0;
-    while (shared < low.length && shared < high.length && low[shared] === high[shared]) shared++;
-    return this.#runJob("compaction", sources, bottom, maxBytes, low.slice(0, shared));
+    return this.#runJob("compaction", sources, bottom, maxBytes, low.slice(0, sharedPrefixLength(low, high)));
   }
 
   /**

@@ -34,14 +34,8 @@ export class SortedKeys {
   constructor(keys: readonly Uint8Array[]) {
     this.keys = keys;
     const n = keys.length;
-    let shared = 0;
-    if (n > 0) {
-      // Sorted: the prefix every key shares is the one the first and last share.
-      const first = keys[0]!;
-      const last = keys[n - 1]!;
-      const limit = Math.min(first.length, last.length);
-      while (shared < limit && first[shared] === last[shared]) shared++;
-    }
+    // Sorted: the prefix every key shares is the one the first and last share.
+    const shared = n > 0 ? sharedPrefixLength(keys[0]!, keys[n - 1]!) : 0;
     this.#prefix = n > 0 ? keys[0]!.slice(0, shared) : new Uint8Array(0);
     this.#abbreviated = new Float64Array(n);
     for (let i = 0; i < n; i++) this.#abbreviated[i] = abbreviate(keys[i]!, 0, keys[i]!.length, shared);
@@ -72,6 +66,17 @@ export class SortedKeys {
     }
     return lo;
   }
+}
+
+/**
+ * How many leading bytes `a` and `b` share. For the lowest and highest of sorted keys, the
+ * prefix every key between them shares.
+ */
+export function sharedPrefixLength(a: Uint8Array, b: Uint8Array): number {
+  const limit = Math.min(a.length, b.length);
+  let shared = 0;
+  while (shared < limit && a[shared] === b[shared]) shared++;
+  return shared;
 }
 
 /**

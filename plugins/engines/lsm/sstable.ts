@@ -588,9 +588,7 @@ export interface TableFooter {
   readonly bloomLength: number;
   /** Entries, tombstones included. */
   readonly count: number;
-  /** The table's format version. */
-  readonly version: number;
-  /** The checksum of its blocks. */
+  /** The checksum of its blocks (its format version's). */
   readonly checksum: Checksum;
 }
 
@@ -616,7 +614,7 @@ export function parseFooter(footer: Uint8Array, size: number, path: string): Tab
   if (indexOffset + indexLength > size || bloomOffset + bloomLength > size) {
     throw new CorruptDataError(`${path} at offset ${size - FOOTER_BYTES}`, "footer points outside the file");
   }
-  return { indexOffset, indexLength, bloomOffset, bloomLength, count, version, checksum };
+  return { indexOffset, indexLength, bloomOffset, bloomLength, count, checksum };
 }
 
 /**
