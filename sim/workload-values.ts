@@ -6,7 +6,7 @@
  * @module
  */
 import type { ValueCodec } from "../core/client/store-client.ts";
-import { decodeText, encodeText } from "../core/codec/bytes.ts";
+import { allocBytes, decodeText, encodeText } from "../core/codec/bytes.ts";
 import { orSetMembers, orSetType } from "../core/client/datatypes/or-set.ts";
 import { pnCounterType } from "../core/client/datatypes/pn-counter.ts";
 import type { CrdtWorkload } from "./scenario.ts";
@@ -19,7 +19,7 @@ export function ycsbKey(index: number): string {
 /** A value whose first bytes name the write (`id|`), padded to `size`. */
 export function ycsbValue(id: string, size: number): Uint8Array {
   const head = encodeText(`${id}|`);
-  const out = new Uint8Array(Math.max(size, head.length));
+  const out = allocBytes(Math.max(size, head.length));
   out.set(head);
   out.fill(0x2e, head.length); // '.'
   return out;

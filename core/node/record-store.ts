@@ -5,7 +5,7 @@
  * @module
  */
 import { decodeRecord, encodeRecordWithHeader, RECORD_HEADER_BYTES, RECORD_HEADER_MARK, recordKey } from "../codec/record-codec.ts";
-import { utf8After } from "../codec/bytes.ts";
+import { allocBytes, utf8After } from "../codec/bytes.ts";
 import { CorruptDataError } from "../errors.ts";
 import { murmur3 } from "../hash/murmur3.ts";
 import type { Clock } from "../interfaces/clock.ts";
@@ -395,13 +395,13 @@ function successor(bytes: Uint8Array): Uint8Array {
 function tombstoneKey(since: number, key: string): Uint8Array {
   const out = utf8After(9, key);
   out[0] = TOMBSTONE_PREFIX;
-  new DataView(out.buffer).setFloat64(1, since);
+  new DataView(out.buffer, out.byteOffset, out.byteLength).setFloat64(1, since);
   return out;
 }
 
 function indexValue(entry: IndexEntry): Uint8Array {
-  const out = new Uint8Array(INDEX_VALUE_BYTES);
-  const view = new DataView(out.buffer);
+  const out = allocBytes(INDEX_VALUE_BYTES);
+  const view = new DataView(out.buffer, out.byteOffset, INDEX_VALUE_BYTES);
   view.setUint32(0, entry.hash);
   view.setUint32(4, entry.bytes);
   view.setUint8(8, entry.tombstoneSince === undefined ? 0 : 1);

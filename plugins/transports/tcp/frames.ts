@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { decode, encode } from "../../../core/codec/msgpack.ts";
+import { decode, encodeAfter } from "../../../core/codec/msgpack.ts";
+import { allocBytes } from "../../../core/codec/bytes.ts";
 import { InvalidMessageError, type WireError } from "../../../core/errors.ts";
 import type { Message } from "../../../core/interfaces/transport.ts";
 
@@ -49,10 +50,8 @@ export class FrameTooLargeError extends InvalidMessageError {
 
 /** Encodes a frame: length prefix and MessagePack body in one buffer (one socket write). */
 export function encodeFrame(frame: Frame): Uint8Array {
-  const body = encode(frame);
-  const out = new Uint8Array(HEADER_BYTES + body.length);
-  new DataView(out.buffer).setUint32(0, body.length);
-  out.set(body, HEADER_BYTES);
+  const out = encodeAfter(HEADER_BYTES, frame);
+  new DataView(out.buffer, out.byteOffset, HEADER_BYTES).setUint32(0, out.length - HEADER_BYTES);
   return out;
 }
 
@@ -163,7 +162,7 @@ export class FrameDecoder {
       this.#chunks[0] = first.subarray(n);
       return first.subarray(0, n);
     }
-    const out = new Uint8Array(n);
+    const out = allocBytes(n);
     let filled = 0;
     while (filled < n) {
       const chunk = this.#chunks[0]!;
