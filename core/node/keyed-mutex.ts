@@ -26,6 +26,11 @@ export class KeyedMutex {
     return new Promise<void>((wake) => waiters.push(wake)).then(() => this.#hold(key, critical));
   }
 
+  /** Whether `key` is locked (by a running critical section or one waiting for it). */
+  held(key: string): boolean {
+    return this.#held.has(key);
+  }
+
   /** Number of keys currently locked or waited on. */
   get size(): number {
     return this.#held.size;

@@ -9,7 +9,7 @@ import { allocBytes, utf8After } from "../codec/bytes.ts";
 import { CorruptDataError } from "../errors.ts";
 import { murmur3 } from "../hash/murmur3.ts";
 import type { Clock } from "../interfaces/clock.ts";
-import type { BatchOperation, StorageEngine } from "../interfaces/storage-engine.ts";
+import type { BatchOperation, ImmediateStorage, StorageEngine } from "../interfaces/storage-engine.ts";
 import { checkRecordBounds, DEFAULT_LIMITS, type Limits } from "../model/limits.ts";
 import type { Sibling, SiblingSet } from "../model/sibling.ts";
 import type { IndexEntry, RecordView, TokenInterval } from "../interfaces/records.ts";
@@ -52,6 +52,17 @@ export interface RecordStoreStats {
    * `maxRecordBytes`): nothing was stored for them.
    */
   refused: number;
+}
+
+/** A record change made ready for the engine, and what it changes in the store's accounting. */
+interface PreparedWrite {
+  readonly ops: BatchOperation[];
+  readonly key: string;
+  readonly token: number;
+  readonly old: IndexEntry | undefined;
+  readonly next: IndexEntry | undefined;
+  /** Siblings of the new record. */
+  readonly siblings: number;
 }
 
 /** Options of the {@link RecordStore}. */
@@ -160,7 +171,18 @@ export class RecordStore implements RecordView {
   }
 
   /** The record of `key` (empty if none). */
-  async get(key: string): Promise<Sibling[]> {
+  get(key: string): Promise<Sibling[]> {
+    const immediate = this.#engine.immediate;
+    if (immediate === undefined) return this.#get(key);
+    try {
+      const bytes = immediate.get(recordKey(key));
+      return Promise.resolve(bytes === undefined ? [] : decodeRecord(bytes, `record "${key}"`));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  async #get(key: string): Promise<Sibling[]> {
     const bytes = await this.#engine.get(recordKey(key));
     return bytes === undefined ? [] : decodeRecord(bytes, `record "${key}"`);
   }
@@ -179,7 +201,16 @@ export class RecordStore implements RecordView {
    * @throws {SiblingLimitError} or {RecordTooLargeError} if the new record would pass a
    *   bound (see {@link checkRecordBounds}); nothing is stored then
    */
-  async update(key: string, change: (current: Sibling[]) => SiblingSet | undefined): Promise<SiblingSet> {
+  update(key: string, change: (current: Sibling[]) => SiblingSet | undefined): Promise<SiblingSet> {
+    const immediate = this.#engine.immediate;
+    if (immediate !== undefined && !this.#locks.held(key)) {
+      // One synchronous step: nothing can interleave with it, so it needs no lock.
+      try {
+        return Promise.resolve(this.#updateNow(immediate, key, change));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     return this.#locks.run(key, async () => {
       const rKey = recordKey(key);
       const stored = await this.#engine.get(rKey);
@@ -196,9 +227,32 @@ export class RecordStore implements RecordView {
         : stored[0] === RECORD_HEADER_MARK
         ? indexEntry(key, token, stored.subarray(1, 1 + INDEX_VALUE_BYTES), location)
         : await this.#indexEntry(key, token, iKey);
-      await this.#write(key, token, rKey, iKey, old, next, current.length);
+      const write = this.#prepare(key, token, rKey, iKey, old, next, current.length);
+      await this.#engine.batch(write.ops);
+      this.#written(write);
       return next;
     });
+  }
+
+  /** {@link update} over an engine that answers at once. */
+  #updateNow(engine: ImmediateStorage, key: string, change: (current: Sibling[]) => SiblingSet | undefined): SiblingSet {
+    const rKey = recordKey(key);
+    const stored = engine.get(rKey);
+    const location = `record "${key}"`;
+    const current = stored === undefined ? [] : decodeRecord(stored, location);
+    const next = change(current);
+    if (next === undefined) return current;
+    const token = this.#tokenOf(key);
+    const iKey = indexKey(token, key);
+    let old: IndexEntry | undefined;
+    if (stored !== undefined) {
+      const header = stored[0] === RECORD_HEADER_MARK ? stored.subarray(1, 1 + INDEX_VALUE_BYTES) : engine.get(iKey);
+      old = header === undefined ? undefined : indexEntry(key, token, header, location);
+    }
+    const write = this.#prepare(key, token, rKey, iKey, old, next, current.length);
+    engine.batch(write.ops);
+    this.#written(write);
+    return next;
   }
 
   /**
@@ -212,7 +266,9 @@ export class RecordStore implements RecordView {
       const iKey = indexKey(token, key);
       const entry = await this.#indexEntry(key, token, iKey);
       if (entry === undefined || entry.hash !== hash) return false;
-      await this.#write(key, token, recordKey(key), iKey, entry, [], 0);
+      const write = this.#prepare(key, token, recordKey(key), iKey, entry, [], 0);
+      await this.#engine.batch(write.ops);
+      this.#written(write);
       return true;
     });
   }
@@ -260,10 +316,13 @@ export class RecordStore implements RecordView {
   }
 
   /**
-   * Stores `siblings` as the record of `key` (engine keys `rKey` and `iKey`), whose index entry
-   * is `old` and which holds `currentSiblings` now.
+   * The engine operations that store `siblings` as the record of `key` (engine keys `rKey` and
+   * `iKey`), whose index entry is `old` and which holds `currentSiblings` now; {@link #written}
+   * brings the hash tree and sizes up to date once the engine applied them.
+   *
+   * @throws {SiblingLimitError} or {RecordTooLargeError} past a bound, before anything changes
    */
-  async #write(
+  #prepare(
     key: string,
     token: number,
     rKey: Uint8Array,
@@ -271,7 +330,7 @@ export class RecordStore implements RecordView {
     old: IndexEntry | undefined,
     siblings: SiblingSet,
     currentSiblings: number,
-  ): Promise<void> {
+  ): PreparedWrite {
     const ops: BatchOperation[] = [];
     let next: IndexEntry | undefined;
     if (siblings.length === 0) {
@@ -307,12 +366,17 @@ export class RecordStore implements RecordView {
     if (next?.tombstoneSince !== undefined && next.tombstoneSince !== old?.tombstoneSince) {
       ops.push({ type: "put", key: tombstoneKey(next.tombstoneSince, key), value: new Uint8Array(0) });
     }
-    await this.#engine.batch(ops);
+    return { ops, key, token, old, next, siblings: siblings.length };
+  }
+
+  /** Accounts for a {@link #prepare}d write the engine applied. */
+  #written(write: PreparedWrite): void {
+    const { key, token, old, next } = write;
     this.#xor(token, (old?.hash ?? 0) ^ (next?.hash ?? 0));
     this.stats.keys += (next ? 1 : 0) - (old ? 1 : 0);
     this.stats.bytes += (next?.bytes ?? 0) - (old?.bytes ?? 0);
     if (next && next.bytes > this.stats.largestRecord) this.stats.largestRecord = next.bytes;
-    if (siblings.length > this.stats.mostSiblings) this.stats.mostSiblings = siblings.length;
+    if (write.siblings > this.stats.mostSiblings) this.stats.mostSiblings = write.siblings;
     if (next) { for (const listener of this.#listeners) listener(key); }
   }
 

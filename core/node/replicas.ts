@@ -38,16 +38,24 @@ export class Replicas implements ReplicaClient {
     this.#d = deps;
   }
 
-  async write(node: NodeId, key: string, siblings: SiblingSet, timeoutMs: number): Promise<void> {
-    if (node === this.#d.id) {
-      await this.mergeLocal(key, siblings);
-      return;
-    }
+  // Not async: a local write or read returns the store's own promise, without the extra
+  // promise and turns an async function would add (the store answers at once over an engine
+  // that never waits).
+  write(node: NodeId, key: string, siblings: SiblingSet, timeoutMs: number): Promise<void> {
+    if (node === this.#d.id) return this.mergeLocal(key, siblings).then(ignore);
+    return this.#writeRemote(node, key, siblings, timeoutMs);
+  }
+
+  async #writeRemote(node: NodeId, key: string, siblings: SiblingSet, timeoutMs: number): Promise<void> {
     await this.#d.transport.request(node, { type: KV_WRITE, key, siblings: siblingsToWire(siblings) }, { timeoutMs });
   }
 
-  async read(node: NodeId, key: string, timeoutMs: number): Promise<SiblingSet> {
+  read(node: NodeId, key: string, timeoutMs: number): Promise<SiblingSet> {
     if (node === this.#d.id) return this.#d.store.get(key);
+    return this.#readRemote(node, key, timeoutMs);
+  }
+
+  async #readRemote(node: NodeId, key: string, timeoutMs: number): Promise<SiblingSet> {
     const reply = await this.#d.transport.request(node, { type: KV_READ, key }, { timeoutMs });
     if (reply.type !== KV_RECORD) throw new RingforgeError("RINGFORGE_INVALID_MESSAGE", `expected ${KV_RECORD} from ${node}`);
     return parseSiblings(reply.siblings, `reply from ${node}`);
@@ -59,10 +67,12 @@ export class Replicas implements ReplicaClient {
    * `RecordTooLargeError`) and stores nothing: the error goes back to the coordinator, whose
    * replicator counts it as a failed acknowledgement.
    */
-  async mergeLocal(key: string, incoming: SiblingSet): Promise<Sibling[] | SiblingSet> {
+  mergeLocal(key: string, incoming: SiblingSet): Promise<Sibling[] | SiblingSet> {
     return this.#d.store.update(key, (local) => {
       const merged = this.#d.resolver.merge(local, incoming);
       return sameSiblings(merged, local) ? undefined : merged;
     });
   }
 }
+
+function ignore(): void {}

@@ -26,7 +26,7 @@ import type { FailureDetector } from "../interfaces/failure-detector.ts";
 import type { Logger } from "../interfaces/logger.ts";
 import type { MemberInfo, Partitioner } from "../interfaces/partitioner.ts";
 import type { Random } from "../interfaces/random.ts";
-import type { Replicator } from "../interfaces/replicator.ts";
+import type { ReadOutcome, Replicator } from "../interfaces/replicator.ts";
 import type { StorageEngine } from "../interfaces/storage-engine.ts";
 import type { Message, Transport } from "../interfaces/transport.ts";
 import { type CausalContext, MAX_CONTEXT_LENGTH, unwrapContext, wrapContext } from "../model/causal-context.ts";
@@ -422,7 +422,7 @@ export class RingforgeNode {
       const consistency = options.consistency ?? this.#s.settings.replication.consistency;
       let siblings = consistency === "linearizable"
         ? await this.#s.consensus.read(key, timeoutMs)
-        : await this.#coordinateRead(key, r, timeoutMs, consistency);
+        : (await this.#coordinateRead(key, r, timeoutMs, consistency)).siblings;
       let context = resolver.context(siblings);
       const session = options.session;
       if (session) {
@@ -501,7 +501,15 @@ export class RingforgeNode {
     this.#assertRunning();
     validateKey(key, this.#s.settings.limits);
     validateValue(value, this.#s.settings.limits);
-    return this.#counted(() => this.#routeWrite("put", key, value, options));
+    this.#inflight++;
+    try {
+      // A plain write goes straight to #write: one async step less than through #routeWrite.
+      return await (this.#conditionOrLinearizable(options)
+        ? this.#routeWrite("put", key, value, options)
+        : this.#write("put", key, value, options));
+    } finally {
+      this.#inflight--;
+    }
   }
 
   /**
@@ -669,17 +677,16 @@ export class RingforgeNode {
     return { context: wrapped };
   }
 
-  async #coordinateRead(key: string, r: number, timeoutMs: number, consistency?: Consistency): Promise<SiblingSet> {
+  #coordinateRead(key: string, r: number, timeoutMs: number, consistency?: Consistency): Promise<ReadOutcome> {
     const targets = this.#s.replicator.targets(key, this.#s.settings.replication.n);
     const plan = this.#plan(targets, r, consistency);
-    const outcome = await this.#s.replicator.read({
+    return this.#s.replicator.read({
       key,
       targets,
       r: plan.count,
       timeoutMs,
       ...(plan.groups ? { groups: plan.groups } : {}),
     });
-    return outcome.siblings;
   }
 
   /**

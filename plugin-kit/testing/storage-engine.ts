@@ -192,6 +192,17 @@ async function runStep(subject: StorageEngine, model: Model, step: ModelStep): P
   }
 }
 
+/** Asserts `run` throws (synchronously) a RingforgeError with `code`. */
+function assertThrowsCode(run: () => unknown, code: RingforgeErrorCode): void {
+  let thrown: unknown;
+  try {
+    run();
+  } catch (error) {
+    thrown = error;
+  }
+  assert(thrown instanceof RingforgeError && thrown.code === code, `expected a ${code} error, got ${String(thrown)}`);
+}
+
 // Keys that exercise unsigned order (0x7f < 0x80 < 0xff) and prefixes ([1] < [1,0] < [1,ff] < [2]).
 const ORDER_KEYS_SORTED: readonly Uint8Array[] = [
   bytes(0x00),
@@ -592,6 +603,62 @@ export function storageEngineSuite(suite: StorageEnginePluginSuiteOptions | Stor
         });
       });
     }
+
+    describe("immediate get and batch (engines that offer them)", () => {
+      // Engines without `immediate` pass these at once: there is nothing of theirs to check.
+      it("throw RINGFORGE_ENGINE_NOT_OPEN before open and after close", async () => {
+        const unopened = await create();
+        if (unopened.immediate === undefined) return;
+        assertThrowsCode(() => unopened.immediate!.get(bytes(1)), "RINGFORGE_ENGINE_NOT_OPEN");
+        assertThrowsCode(() => unopened.immediate!.batch([]), "RINGFORGE_ENGINE_NOT_OPEN");
+        await engine.close();
+        assertThrowsCode(() => engine.immediate!.get(bytes(1)), "RINGFORGE_ENGINE_NOT_OPEN");
+      });
+
+      it("a batch with one invalid operation throws and applies none of them", async () => {
+        const now = engine.immediate;
+        if (now === undefined) return;
+        await engine.put(bytes(1), bytes(1));
+        const bad = [{ type: "put", key: bytes(1), value: bytes(9) }, { type: "put", key: bytes(2), value: "no" }];
+        assertThrowsCode(() => now.batch(bad as unknown as BatchOperation[]), "RINGFORGE_INVALID_REQUEST");
+        assertEquals(hexOrUndefined(now.get(bytes(1))), "01");
+        assertEquals(now.get(bytes(2)), undefined);
+      });
+
+      it("agree with a Map model, mixed with the promise-returning calls", async () => {
+        await fc.assert(
+          fc.asyncProperty(fc.array(fc.tuple(modelStep, fc.boolean()), { maxLength: 40, size: "max" }), async (steps) => {
+            const subject = await create();
+            await subject.open();
+            const now = subject.immediate;
+            if (now === undefined) return await subject.close();
+            const model = new Model();
+            try {
+              for (const [step, immediate] of steps) {
+                if (immediate && step.kind === "get") {
+                  assertEquals(hexOrUndefined(now.get(step.key)), model.get(step.key), `immediate get ${hex(step.key)}`);
+                } else if (immediate && step.kind === "batch") {
+                  now.batch(step.ops.map(copyOperation));
+                  for (const op of step.ops) {
+                    if (op.type === "put") model.put(op.key, op.value);
+                    else model.delete(op.key);
+                  }
+                } else await runStep(subject, model, step);
+              }
+              assertEquals(await collect(subject.scan()), model.scan(), "final full scan");
+              // Every key any step named, read at once.
+              for (const [step] of steps) {
+                const keys = step.kind === "batch" ? step.ops.map((op) => op.key) : "key" in step ? [step.key] : [];
+                for (const key of keys) assertEquals(hexOrUndefined(now.get(key)), model.get(key), `final immediate get ${hex(key)}`);
+              }
+            } finally {
+              await subject.close();
+            }
+          }),
+          { numRuns: 100 },
+        );
+      });
+    });
 
     describe("model", () => {
       it("matches a Map model over random operation sequences", async () => {

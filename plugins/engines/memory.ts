@@ -13,7 +13,13 @@ import type { Plugin, PluginChoice } from "../../core/build/plugin.ts";
 import { EngineNotOpenError } from "../../core/errors.ts";
 import type { NodeId } from "../../core/model/sibling.ts";
 import { lowerBound } from "../../core/model/sorted.ts";
-import type { BatchOperation, EngineCapabilities, ScanOptions, StorageEngine } from "../../core/interfaces/storage-engine.ts";
+import type {
+  BatchOperation,
+  EngineCapabilities,
+  ImmediateStorage,
+  ScanOptions,
+  StorageEngine,
+} from "../../core/interfaces/storage-engine.ts";
 import { SegmentLog } from "./segment-log.ts";
 import { checkBatch, checkBytes, checkScanOptions } from "./validate.ts";
 
@@ -201,8 +207,18 @@ export class MemoryEngine implements StorageEngine {
     await this.close();
   }
 
+  /** `get` and `batch` at once: nothing here waits. */
+  readonly immediate: ImmediateStorage = {
+    get: (key) => this.#get(key),
+    batch: (operations) => this.#batch(operations),
+  };
+
   /** The value under `key`, or `undefined`: a view into the engine's storage, not to be mutated. */
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.#get(key);
+  }
+
+  #get(key: Uint8Array): Uint8Array | undefined {
     this.#checkOpen();
     checkBytes("key", key);
     const data = this.#data;
@@ -231,6 +247,10 @@ export class MemoryEngine implements StorageEngine {
    * failed allocation) leaves the store untouched.
    */
   async batch(operations: readonly BatchOperation[]): Promise<void> {
+    this.#batch(operations);
+  }
+
+  #batch(operations: readonly BatchOperation[]): void {
     this.#checkOpen();
     checkBatch(operations);
     const data = this.#data;

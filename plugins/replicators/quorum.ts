@@ -145,7 +145,8 @@ export class QuorumReplicator implements Replicator {
   readonly #repairs: Repair = (key, replies, merged, timeoutMs) => this.#repair(key, replies, merged, timeoutMs);
 
   #repair(key: string, replies: ReadonlyMap<NodeId, SiblingSet>, merged: SiblingSet, timeoutMs: number): void {
-    if (merged.length === 0) return;
+    // One reply is the merge itself (replicas store canonical records): nothing to repair.
+    if (merged.length === 0 || replies.size < 2) return;
     for (const [node, siblings] of replies) {
       if (sameSiblings(siblings, merged)) continue;
       this.stats.readRepairs++;
