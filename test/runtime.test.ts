@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, it } from "@std/testing/bdd";
 import { assert, assertEquals, assertRejects } from "@std/assert";
+import fc from "fast-check";
 import { every, sleep } from "../core/interfaces/clock.ts";
 import { murmur3 } from "../core/hash/murmur3.ts";
 import { virtualRuntime } from "../core/runtime/runtime.ts";
@@ -177,6 +178,49 @@ describe("VirtualScheduler", () => {
       assertEquals(await scheduler.runUntilIdle(), 10);
       assertEquals(scheduler.now(), 45);
       assertEquals(scheduler.pending, 0);
+    });
+
+    it("runs events in (time, scheduling) order however many are cancelled, and sweeps cancelled ones out of the queue", async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          // Most events cancelled (three in four), most of those before anything runs.
+          fc.array(
+            fc.record({
+              delay: fc.integer({ min: 0, max: 20 }),
+              cancel: fc.integer({ min: 0, max: 3 }).map((n) => n > 0),
+              atRun: fc.integer({ min: 0, max: 9 }).map((n) => n === 0),
+            }),
+            {
+              maxLength: 400,
+              size: "max",
+            },
+          ),
+          async (plan) => {
+            const scheduler = new VirtualScheduler();
+            const ran: number[] = [];
+            const timers = plan.map((p, i) => scheduler.schedule(p.delay, () => ran.push(i)));
+            // Some cancelled before anything runs, the rest of the chosen ones by the first event.
+            const late = plan.flatMap((p, i) => (p.cancel && p.atRun ? [i] : []));
+            plan.forEach((p, i) => {
+              if (p.cancel && !p.atRun) timers[i]!.cancel();
+            });
+            scheduler.schedule(0, () => late.forEach((i) => timers[i]!.cancel()));
+            const cancelled = plan.filter((p) => p.cancel).length;
+            const swept = cancelled - late.length > 64 && 2 * (cancelled - late.length) > plan.length + 1;
+            if (swept) assert(scheduler.pending < plan.length + 1 - 64, `${scheduler.pending} events still queued after a sweep`);
+            await scheduler.runUntilIdle();
+            const expected = plan
+              .map((p, i) => ({ ...p, i }))
+              .filter((p) => !p.cancel || (p.atRun && p.delay === 0))
+              .sort((a, b) => a.delay - b.delay || a.i - b.i)
+              .map((p) => p.i);
+            // Every event due at 0 was scheduled before the cancelling one, so has run by then.
+            assertEquals(ran, expected);
+            assertEquals(scheduler.pending, 0);
+          },
+        ),
+        { numRuns: 60 },
+      );
     });
 
     it("eventsRun counts callbacks that ran, including throwing ones, not cancelled ones", async () => {

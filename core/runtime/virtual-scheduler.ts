@@ -8,6 +8,8 @@ import { drainMicrotasks, runSteps } from "./macrotask.ts";
 
 /** Events run per batch of host macrotasks (see {@link runSteps}). */
 const BATCH = 128;
+/** Cancelled events the heap may hold before a sweep is considered (see `#cancelled`). */
+const SWEEP_AFTER = 64;
 
 interface ScheduledEvent {
   /** Due time; a held event gets its resume time. */
@@ -39,6 +41,13 @@ export class VirtualScheduler implements Scheduler, Clock {
   #now: number;
   #seq = 0;
   #heap: ScheduledEvent[] = [];
+  /**
+   * Events cancelled while queued (about: one cancelled while held by a paused lane counts
+   * too). A cancelled event stays in the heap until it comes up, so request timeouts, nearly
+   * all cancelled long before they fall due, would pile up there; past half the heap they are
+   * swept out at once.
+   */
+  #cancelled = 0;
   #running = false;
   #wake: (() => void) | undefined;
   #loop: Promise<void> | undefined;
@@ -99,11 +108,27 @@ export class VirtualScheduler implements Scheduler, Clock {
     const event: ScheduledEvent = { time: this.#now + delayMs, seq: this.#seq++, callback, lane };
     push(this.#heap, event);
     this.#wakeUp();
+    const cancelled = this.#onCancel;
     return {
       cancel() {
+        if (event.callback === undefined) return; // ran or cancelled already
         event.callback = undefined;
+        cancelled();
       },
     };
+  }
+
+  /** Counts a queued event cancelled, and sweeps when they are half the heap. */
+  readonly #onCancel = (): void => {
+    if (++this.#cancelled > SWEEP_AFTER && this.#cancelled * 2 > this.#heap.length) this.#sweep();
+  };
+
+  /** Drops the cancelled events from the heap (their order among the rest does not change). */
+  #sweep(): void {
+    const heap = this.#heap.filter((event) => event.callback !== undefined);
+    for (let i = (heap.length >> 1) - 1; i >= 0; i--) siftDown(heap, i);
+    this.#heap = heap;
+    this.#cancelled = 0;
   }
 
   /** Puts `lane`'s held events back, due now, in the order they fell due (cancelled ones dropped). */
@@ -199,7 +224,10 @@ export class VirtualScheduler implements Scheduler, Clock {
     const event = pop(this.#heap)!;
     if (event.time > this.#now) this.#now = event.time;
     const callback = event.callback;
-    if (callback === undefined) return true; // cancelled
+    if (callback === undefined) {
+      if (this.#cancelled > 0) this.#cancelled--;
+      return true; // cancelled
+    }
     // A paused lane keeps its events until it resumes (they run late, as a stopped process's).
     const lane = event.lane;
     if (lane !== undefined && lane.paused) {
@@ -228,14 +256,17 @@ function before(a: ScheduledEvent, b: ScheduledEvent): boolean {
 }
 
 function push(heap: ScheduledEvent[], event: ScheduledEvent): void {
+  // Moves the hole up from the end instead of swapping: one write per level.
+  let i = heap.length;
   heap.push(event);
-  let i = heap.length - 1;
   while (i > 0) {
     const parent = (i - 1) >> 1;
-    if (!before(heap[i]!, heap[parent]!)) break;
-    [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+    const above = heap[parent]!;
+    if (!before(event, above)) break;
+    heap[i] = above;
     i = parent;
   }
+  heap[i] = event;
 }
 
 function pop(heap: ScheduledEvent[]): ScheduledEvent | undefined {
@@ -243,19 +274,26 @@ function pop(heap: ScheduledEvent[]): ScheduledEvent | undefined {
   const last = heap.pop();
   if (heap.length > 0 && last) {
     heap[0] = last;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < heap.length && before(heap[l]!, heap[m]!)) m = l;
-      if (r < heap.length && before(heap[r]!, heap[m]!)) m = r;
-      if (m === i) break;
-      [heap[i], heap[m]] = [heap[m]!, heap[i]!];
-      i = m;
-    }
+    siftDown(heap, 0);
   }
   return top;
+}
+
+/** Restores the heap order below `i`, whose event may be later than its children. */
+function siftDown(heap: ScheduledEvent[], i: number): void {
+  const event = heap[i]!;
+  const n = heap.length;
+  for (;;) {
+    const l = 2 * i + 1;
+    if (l >= n) break;
+    const r = l + 1;
+    const child = r < n && before(heap[r]!, heap[l]!) ? r : l;
+    const next = heap[child]!;
+    if (!before(next, event)) break;
+    heap[i] = next;
+    i = child;
+  }
+  heap[i] = event;
 }
 
 /** How a lane reaches into its scheduler's queue (kept out of either class's public surface). */
