@@ -214,18 +214,14 @@ export class RecordStore implements RecordView {
     return this.#locks.run(key, async () => {
       const rKey = recordKey(key);
       const stored = await this.#engine.get(rKey);
-      const location = `record "${key}"`;
-      const current = stored === undefined ? [] : decodeRecord(stored, location);
-      const next = change(current);
+      const { current, next, header } = this.#modified(key, stored, change);
       if (next === undefined) return current;
       const token = this.#tokenOf(key);
       const iKey = indexKey(token, key);
-      // The record's header is its index entry; a record stored without one (by an earlier
-      // version) is looked up in the index.
-      const old = stored === undefined
+      const old = header !== undefined
+        ? indexEntry(key, token, header, `record "${key}"`)
+        : stored === undefined
         ? undefined
-        : stored[0] === RECORD_HEADER_MARK
-        ? indexEntry(key, token, stored.subarray(1, 1 + INDEX_VALUE_BYTES), location)
         : await this.#indexEntry(key, token, iKey);
       const write = this.#prepare(key, token, rKey, iKey, old, next, current.length);
       await this.#engine.batch(write.ops);
@@ -234,21 +230,31 @@ export class RecordStore implements RecordView {
     });
   }
 
+  /**
+   * The first half of a read-modify-write: the siblings `stored` holds, what `change` makes of
+   * them, and the key's index entry when the record carries it in its header (a record stored
+   * without one, by an earlier version, has its entry looked up in the index).
+   */
+  #modified(key: string, stored: Uint8Array | undefined, change: (current: Sibling[]) => SiblingSet | undefined): {
+    current: Sibling[];
+    next: SiblingSet | undefined;
+    header: Uint8Array | undefined;
+  } {
+    const current = stored === undefined ? [] : decodeRecord(stored, `record "${key}"`);
+    const header = stored !== undefined && stored[0] === RECORD_HEADER_MARK ? stored.subarray(1, 1 + INDEX_VALUE_BYTES) : undefined;
+    return { current, next: change(current), header };
+  }
+
   /** {@link update} over an engine that answers at once. */
   #updateNow(engine: ImmediateStorage, key: string, change: (current: Sibling[]) => SiblingSet | undefined): SiblingSet {
     const rKey = recordKey(key);
     const stored = engine.get(rKey);
-    const location = `record "${key}"`;
-    const current = stored === undefined ? [] : decodeRecord(stored, location);
-    const next = change(current);
+    const { current, next, header } = this.#modified(key, stored, change);
     if (next === undefined) return current;
     const token = this.#tokenOf(key);
     const iKey = indexKey(token, key);
-    let old: IndexEntry | undefined;
-    if (stored !== undefined) {
-      const header = stored[0] === RECORD_HEADER_MARK ? stored.subarray(1, 1 + INDEX_VALUE_BYTES) : engine.get(iKey);
-      old = header === undefined ? undefined : indexEntry(key, token, header, location);
-    }
+    const entry = header ?? (stored === undefined ? undefined : engine.get(iKey));
+    const old = entry === undefined ? undefined : indexEntry(key, token, entry, header ? `record "${key}"` : "token index");
     const write = this.#prepare(key, token, rKey, iKey, old, next, current.length);
     engine.batch(write.ops);
     this.#written(write);
