@@ -69,6 +69,11 @@ const HOST_ACCESS_ALLOWLIST: ReadonlyArray<{
   },
   {
     kind: "file",
+    path: "core/host/event-loop.ts",
+    reason: "the end of the host event loop's turn, for I/O batched per turn (the LSM's group commit), never a delay or a clock",
+  },
+  {
+    kind: "file",
     path: "plugins/transports/tcp/handshake.ts",
     reason: "handshake nonces must be unpredictable: crypto.getRandomValues, never the seeded Random",
   },

@@ -50,6 +50,45 @@ describe("SimulatedDisk", () => {
     await scheduler.stop();
   });
 
+  it("under sync always on a file system with afterTurn, the appends of one turn share one durable write, made after the turn", async () => {
+    const { disk: d, scheduler } = disk();
+    await d.view().mkdir("/data");
+    let endTurn!: () => void;
+    let writes = 0;
+    // The simulated disk's view, with a turn the test ends by hand and its writes counted.
+    const turned = (): FileSystem => {
+      const fs = d.view();
+      return new Proxy(fs, {
+        get(target, name) {
+          if (name === "afterTurn") return () => new Promise<void>((resolve) => (endTurn = resolve));
+          if (name === "open") {
+            return async (path: string, mode: "read" | "write" | "write-synced") => {
+              const handle = await target.open(path, mode);
+              const write = handle.write.bind(handle);
+              handle.write = (bytes: Uint8Array) => (writes++, write(bytes));
+              return handle;
+            };
+          }
+          const value = Reflect.get(target, name);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+    };
+    const log = await LogWriter.create(turned(), "/data/1.log", "always");
+    await d.view().syncDirectory("/data");
+    let acknowledged = 0;
+    const appends = ["a", "b", "c"].map((k) => log.append(encodeRecord([{ key: text(k), value: text(k) }])).then(() => acknowledged++));
+    await Promise.resolve();
+    await Promise.resolve();
+    assertEquals([writes, acknowledged], [0, 0], "nothing is written, or acknowledged, before the turn ends");
+    endTurn();
+    await Promise.all(appends);
+    assertEquals([writes, acknowledged], [1, 3], "one write for the three appends");
+    d.crash();
+    assertEquals((await readLog(d.view(), "/data/1.log")).records.length, 3);
+    await scheduler.stop();
+  });
+
   it("a file opened write-synced keeps every write across a crash, and each takes an fsync's time", async () => {
     const { disk: d, scheduler } = disk({ fsyncMs: 2 });
     const fs = d.view();

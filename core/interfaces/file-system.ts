@@ -91,6 +91,14 @@ export interface FileSystem {
    * another, is refused with a `DirectoryLockedError` until the first releases it.
    */
   lockDirectory(path: string, logger?: Logger): Promise<HeldDirectory>;
+  /**
+   * Optional: resolves once the host event loop's current turn is over (the I/O events it is
+   * handling have run). A log that must make every append durable waits for it before it
+   * writes, so that the appends of every request that arrived in the turn share one durable
+   * write. A file system on virtual time (the simulated disk) has none: waiting on the host's
+   * loop there would make a run depend on the host, and its writes cost nothing to share.
+   */
+  afterTurn?(): Promise<void>;
 }
 
 /** An error with Node's `code`, as the simulated disk throws them. */

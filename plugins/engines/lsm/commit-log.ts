@@ -131,9 +131,13 @@ export class LogWriter {
   /** Bytes appended so far. */
   size = 0;
 
-  private constructor(file: FileHandle, policy: SyncPolicy) {
+  /** Under `always`, what a write waits for first (see {@link #kick}). */
+  readonly #turn: (() => Promise<void>) | undefined;
+
+  private constructor(file: FileHandle, policy: SyncPolicy, turn: (() => Promise<void>) | undefined) {
     this.#file = file;
     this.#policy = policy;
+    this.#turn = policy === "always" ? turn : undefined;
   }
 
   /** Creates (or truncates) the log at `path` on `fs`. */
@@ -141,7 +145,8 @@ export class LogWriter {
     // Under `always` every write must be durable before its appends resolve: a file opened
     // "write-synced" makes each write so in one call (O_DSYNC on the host), not a write and an
     // fsync.
-    const writer = new LogWriter(await fs.open(path, policy === "always" ? "write-synced" : "write"), policy);
+    const turn = fs.afterTurn?.bind(fs);
+    const writer = new LogWriter(await fs.open(path, policy === "always" ? "write-synced" : "write"), policy, turn);
     if (policy === "interval" && scheduler) {
       writer.#timer = every(scheduler, syncIntervalMs, () => void writer.sync().catch(() => {}));
     }
@@ -218,16 +223,27 @@ export class LogWriter {
     await this.#file.close();
   }
 
-  /** Starts a write of the queue unless one is in flight (it restarts itself when done). */
+  /**
+   * Starts a write of the queue unless one is in flight (it restarts itself when done). Under
+   * `always`, on a file system that has {@link FileSystem.afterTurn} (the host's), the write
+   * starts once this turn of the event loop is over, so that the records of every event of the
+   * turn (requests that arrived together) share it: a durable write costs a thread-pool round
+   * trip and a device flush, about 100 µs of CPU on the development VM whatever it holds, and
+   * a write started at the first record of a burst would leave the rest to wait for it and
+   * then take another.
+   */
   #kick(): void {
     if (this.#flushing || this.#queue.length === 0) return;
-    this.#flushing = this.#flush().finally(() => {
+    const flush = this.#turn ? this.#turn().then(() => this.#flush()) : this.#flush();
+    this.#flushing = flush.finally(() => {
       this.#flushing = undefined;
       this.#kick();
     });
   }
 
   async #flush(): Promise<void> {
+    // Abandoned while this write waited for its turn: nothing is left to write.
+    if (this.#queue.length === 0) return;
     const chunks = this.#queue;
     const bytes = this.#queuedBytes;
     const waiters = this.#waiters;
