@@ -11,6 +11,7 @@
  *   npm run bench -- coordinator --profile
  *   npm run bench -- engines --keys 100000          # not in the suite: minutes of disk I/O
  *   npm run bench -- cluster --duration 20 --profile # not in the suite: real processes
+ *   npm run bench -- host                            # not in the suite: the host's fsync and loopback costs
  *
  * @module
  */
@@ -21,7 +22,7 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { runtimeName } from "./harness.ts";
 
-const BENCHMARKS = ["partitioners", "coordinator", "sim", "engines", "cluster"] as const;
+const BENCHMARKS = ["partitioners", "coordinator", "sim", "engines", "cluster", "host"] as const;
 const SUITE = ["partitioners", "coordinator", "sim"] as const;
 
 const first = process.argv[2];
