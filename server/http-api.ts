@@ -547,7 +547,6 @@ function answerSession(c: Context, key: string, { session }: { session?: Session
   if (forgotten > 0) c.header(SESSION_FORGOTTEN_HEADER, String(forgotten));
 }
 
-/** A value as a response body (a plain ArrayBuffer slice: what `Response` takes everywhere). */
 /**
  * A value as a response body: the bytes themselves, not a copy into an ArrayBuffer. Hono's Node
  * adapter writes a Uint8Array body straight to the socket; any other body type makes it build a

@@ -82,6 +82,40 @@ describe("record store: the stored format", () => {
   });
 });
 
+describe("record store: the immediate path and the lock", () => {
+  it("an update of a key that removeIf holds waits for it, over an engine that answers at once, and both paths keep the tree and sizes exact", async () => {
+    const scheduler = new VirtualScheduler();
+    const make = async () => {
+      const engine = new MemoryEngine();
+      await engine.open();
+      const store = new RecordStore(engine, (key) => murmur3(key), scheduler, { bucketBits: 8 });
+      await store.open();
+      return store;
+    };
+    const store = await make();
+    const stored: string[] = [];
+    store.onStored((key) => stored.push(key));
+    await store.update("k", () => [{ value: encodeText("old"), version: 1 }]);
+    await store.update("other", () => [{ value: encodeText("x"), version: 1 }]);
+    const { hash } = (await store.entry("k"))!;
+    // removeIf takes the key's lock and waits on the engine; the update, issued while it does,
+    // must go after it (through the lock), not write at once and then be removed.
+    const removal = store.removeIf("k", hash);
+    const update = store.update("k", (current) => [...current, { value: encodeText("new"), version: 2 }]);
+    assertEquals(await removal, true);
+    assertEquals(text((await update).map((s) => s.value!)), ["new"]);
+    assertEquals(text((await store.get("k")).map((s) => s.value!)), ["new"]);
+    assertEquals(stored, ["k", "other", "k"]);
+
+    // The same records written one by one on a fresh store give the same tree and sizes.
+    const expected = await make();
+    await expected.update("other", () => [{ value: encodeText("x"), version: 1 }]);
+    await expected.update("k", () => [{ value: encodeText("new"), version: 2 }]);
+    assertEquals(await store.intervalHash({ start: 0, end: 0 }), await expected.intervalHash({ start: 0, end: 0 }));
+    assertEquals([store.stats.keys, store.stats.bytes], [expected.stats.keys, expected.stats.bytes]);
+  });
+});
+
 describe("record store: the hash tree", () => {
   it("hashes any token interval as the XOR of its keys' record hashes", async () => {
     const engine = new MemoryEngine();

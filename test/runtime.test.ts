@@ -223,6 +223,32 @@ describe("VirtualScheduler", () => {
       );
     });
 
+    it("a sweep made from inside an event, with a lane paused, keeps every order: held events run at the resume, cancelled ones never", async () => {
+      const errors: unknown[] = [];
+      const scheduler = new VirtualScheduler({ onError: (error) => errors.push(error) });
+      const lane = scheduler.lane();
+      const ran: string[] = [];
+      let queuedAfter = -1;
+      // 200 timers due at 50 (like request timeouts), and a lane's events at 10, 20, 30.
+      const timeouts = Array.from({ length: 200 }, (_, i) => scheduler.schedule(50, () => ran.push(`t${i}`)));
+      const laneTimers = [10, 20, 30].map((at) => lane.schedule(at, () => ran.push(`lane${at}`)));
+      scheduler.schedule(5, () => lane.pause());
+      scheduler.schedule(25, () => {
+        // Cancels 190 of the timeouts and the lane's held event at 20: past half the queue, so
+        // this sweeps while the event runs.
+        timeouts.slice(0, 190).forEach((t) => t.cancel());
+        laneTimers[1]!.cancel();
+        // Without a sweep all 203 would still be queued.
+        queuedAfter = scheduler.pending;
+      });
+      scheduler.schedule(40, () => lane.resume());
+      scheduler.schedule(45, () => ran.push("at45"));
+      await scheduler.runUntilIdle();
+      assertEquals(ran, ["lane10", "lane30", "at45", ...Array.from({ length: 10 }, (_, i) => `t${190 + i}`)]);
+      assert(queuedAfter >= 0 && queuedAfter < 100, `${queuedAfter} events still queued after the cancels`);
+      assertEquals([scheduler.pending, errors], [0, []]);
+    });
+
     it("eventsRun counts callbacks that ran, including throwing ones, not cancelled ones", async () => {
       const errors: unknown[] = [];
       const scheduler = new VirtualScheduler({ onError: (e) => errors.push(e) });

@@ -26,6 +26,39 @@ function disk(options: { tearWrites?: boolean; fsyncMs?: number } = {}) {
   return { scheduler, disk: new SimulatedDisk(scheduler, new SeededRandom(7), { tearWrites: false, ...options }) };
 }
 
+const record = (k: string) => encodeRecord([{ key: text(k), value: text(k) }]);
+
+/**
+ * A view of `d` whose turn (FileSystem.afterTurn) the test ends by hand, with its file writes
+ * counted; /data exists.
+ */
+function turnedDisk(d: SimulatedDisk): { fs: FileSystem; endTurn: () => void; readonly writes: number } {
+  const waiting: (() => void)[] = [];
+  const state = {
+    writes: 0,
+    endTurn: () => waiting.splice(0).forEach((resolve) => resolve()),
+    fs: undefined as unknown as FileSystem,
+  };
+  const view = d.view();
+  void view.mkdir("/data");
+  state.fs = new Proxy(view, {
+    get(target, name) {
+      if (name === "afterTurn") return () => new Promise<void>((resolve) => waiting.push(resolve));
+      if (name === "open") {
+        return async (path: string, mode: "read" | "write" | "write-synced") => {
+          const handle = await target.open(path, mode);
+          const write = handle.write.bind(handle);
+          handle.write = (bytes: Uint8Array) => (state.writes++, write(bytes));
+          return handle;
+        };
+      }
+      const value = Reflect.get(target, name);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return state;
+}
+
 describe("SimulatedDisk", () => {
   it("the commit log under sync always stays durable on a file system that does not know write-synced", async () => {
     const { disk: d, scheduler } = disk();
@@ -52,40 +85,46 @@ describe("SimulatedDisk", () => {
 
   it("under sync always on a file system with afterTurn, the appends of one turn share one durable write, made after the turn", async () => {
     const { disk: d, scheduler } = disk();
-    await d.view().mkdir("/data");
-    let endTurn!: () => void;
-    let writes = 0;
-    // The simulated disk's view, with a turn the test ends by hand and its writes counted.
-    const turned = (): FileSystem => {
-      const fs = d.view();
-      return new Proxy(fs, {
-        get(target, name) {
-          if (name === "afterTurn") return () => new Promise<void>((resolve) => (endTurn = resolve));
-          if (name === "open") {
-            return async (path: string, mode: "read" | "write" | "write-synced") => {
-              const handle = await target.open(path, mode);
-              const write = handle.write.bind(handle);
-              handle.write = (bytes: Uint8Array) => (writes++, write(bytes));
-              return handle;
-            };
-          }
-          const value = Reflect.get(target, name);
-          return typeof value === "function" ? value.bind(target) : value;
-        },
-      });
-    };
-    const log = await LogWriter.create(turned(), "/data/1.log", "always");
+    const t = turnedDisk(d);
+    const log = await LogWriter.create(t.fs, "/data/1.log", "always");
     await d.view().syncDirectory("/data");
     let acknowledged = 0;
-    const appends = ["a", "b", "c"].map((k) => log.append(encodeRecord([{ key: text(k), value: text(k) }])).then(() => acknowledged++));
+    const appends = ["a", "b", "c"].map((k) => log.append(record(k)).then(() => acknowledged++));
     await Promise.resolve();
     await Promise.resolve();
-    assertEquals([writes, acknowledged], [0, 0], "nothing is written, or acknowledged, before the turn ends");
-    endTurn();
+    assertEquals([t.writes, acknowledged], [0, 0], "nothing is written, or acknowledged, before the turn ends");
+    t.endTurn();
     await Promise.all(appends);
-    assertEquals([writes, acknowledged], [1, 3], "one write for the three appends");
+    assertEquals([t.writes, acknowledged], [1, 3], "one write for the three appends");
     d.crash();
     assertEquals((await readLog(d.view(), "/data/1.log")).records.length, 3);
+    await scheduler.stop();
+  });
+
+  it("a log abandoned while its write waits for the turn writes nothing and rejects its appends; one closed then writes them all", async () => {
+    const { disk: d, scheduler } = disk();
+    const t = turnedDisk(d);
+    const abandoned = await LogWriter.create(t.fs, "/data/1.log", "always");
+    const crash = new Error("killed");
+    const lost = abandoned.append(record("a")).then(() => "acknowledged", (error: unknown) => error);
+    // abandon() waits for the write in flight, here one waiting for the turn to end.
+    const abandoning = abandoned.abandon(crash);
+    assertEquals(await lost, crash, "the append is rejected at once");
+    t.endTurn();
+    await abandoning;
+    await Promise.resolve();
+    assertEquals(t.writes, 0, "nothing written after the abandon");
+    await assertRejects(() => abandoned.append(record("b")), Error, "killed");
+
+    const closed = await LogWriter.create(t.fs, "/data/2.log", "always");
+    await d.view().syncDirectory("/data");
+    const kept = [closed.append(record("a")), closed.append(record("b"))];
+    const closing = closed.close();
+    t.endTurn();
+    await Promise.all([...kept, closing]);
+    assertEquals(t.writes, 1);
+    d.crash();
+    assertEquals((await readLog(d.view(), "/data/2.log")).records.length, 2);
     await scheduler.stop();
   });
 

@@ -8,10 +8,19 @@
 import { setImmediate } from "node:timers";
 
 /**
+ * Whether {@link afterThisTurn} costs only the turn. On Node `setImmediate` runs in the check
+ * phase, right after the loop's poll for I/O. Deno (2.x) runs it as a zero-delay timer instead,
+ * about a millisecond later, and some versions waited for every active timer: there a durable
+ * write waiting for it would wait that long, so the host file system offers no turn on Deno
+ * and its logs write at once, as before.
+ */
+export const cheapTurns: boolean = typeof (globalThis as { Deno?: unknown }).Deno === "undefined";
+
+/**
  * Resolves once the host event loop's current turn is over: after the I/O events it is
- * handling now (and every promise continuation they start) have run. `setImmediate` (from
- * node:timers, which Node and Deno both provide) runs in the check phase, right after the
- * loop's poll for I/O, so a caller that waits here sees what every event of this turn did.
+ * handling now (and every promise continuation they start) have run. Node runs `setImmediate`
+ * (from node:timers) in the check phase, right after the loop's poll for I/O, so a caller that
+ * waits here sees what every event of this turn did. See {@link cheapTurns} for Deno.
  */
 export function afterThisTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));

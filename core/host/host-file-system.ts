@@ -9,7 +9,7 @@ import { type FileHandle as NodeFileHandle, mkdir, open, readdir, readFile, rena
 import type { FileHandle, FileSystem, HeldDirectory, OpenMode } from "../interfaces/file-system.ts";
 import type { Logger } from "../interfaces/logger.ts";
 import { lockDirectory } from "./directory-lock.ts";
-import { afterThisTurn } from "./event-loop.ts";
+import { afterThisTurn, cheapTurns } from "./event-loop.ts";
 
 class HostFileHandle implements FileHandle {
   #closed = false;
@@ -70,7 +70,8 @@ class HostFileHandle implements FileHandle {
  * ```
  */
 export const hostFileSystem: FileSystem = {
-  afterTurn: afterThisTurn,
+  // Node only: see cheapTurns.
+  ...(cheapTurns ? { afterTurn: afterThisTurn } : {}),
   kind: "host",
   mkdir: async (path) => void await mkdir(path, { recursive: true }),
   readdir: (path) => readdir(path),

@@ -96,7 +96,8 @@ export interface FileSystem {
    * handling have run). A log that must make every append durable waits for it before it
    * writes, so that the appends of every request that arrived in the turn share one durable
    * write. A file system on virtual time (the simulated disk) has none: waiting on the host's
-   * loop there would make a run depend on the host, and its writes cost nothing to share.
+   * loop there would make a run depend on the host, and its writes cost nothing to share. The
+   * host's has one under Node only (core/host/event-loop.ts says why not under Deno).
    */
   afterTurn?(): Promise<void>;
 }

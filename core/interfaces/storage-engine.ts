@@ -88,7 +88,11 @@ export interface StorageEngine {
 
 /** The synchronous `get` and `batch` of an engine that never waits ({@link StorageEngine.immediate}). */
 export interface ImmediateStorage {
-  /** As {@link StorageEngine.get}, returning the value (or `undefined`) at once. */
+  /**
+   * As {@link StorageEngine.get}, returning the value (or `undefined`) at once. Like `get`'s, the
+   * value may be a view into the engine's storage: callers must not mutate it, and should use
+   * it before their next `batch` (an engine may move what a write replaces).
+   */
   get(key: Uint8Array): Uint8Array | undefined;
   /** As {@link StorageEngine.batch}, applied (or refused, by throwing) before it returns. */
   batch(operations: readonly BatchOperation[]): void;

@@ -613,6 +613,7 @@ export function storageEngineSuite(suite: StorageEnginePluginSuiteOptions | Stor
         assertThrowsCode(() => unopened.immediate!.batch([]), "RINGFORGE_ENGINE_NOT_OPEN");
         await engine.close();
         assertThrowsCode(() => engine.immediate!.get(bytes(1)), "RINGFORGE_ENGINE_NOT_OPEN");
+        assertThrowsCode(() => engine.immediate!.batch([{ type: "put", key: bytes(1), value: bytes(2) }]), "RINGFORGE_ENGINE_NOT_OPEN");
       });
 
       it("a batch with one invalid operation throws and applies none of them", async () => {
@@ -638,7 +639,13 @@ export function storageEngineSuite(suite: StorageEnginePluginSuiteOptions | Stor
                 if (immediate && step.kind === "get") {
                   assertEquals(hexOrUndefined(now.get(step.key)), model.get(step.key), `immediate get ${hex(step.key)}`);
                 } else if (immediate && step.kind === "batch") {
-                  now.batch(step.ops.map(copyOperation));
+                  const ops = step.ops.map(copyOperation);
+                  now.batch(ops);
+                  // The engine copies what it is given: changing the caller's bytes changes nothing.
+                  for (const op of ops) {
+                    op.key.fill(0xee);
+                    if (op.type === "put") op.value.fill(0xee);
+                  }
                   for (const op of step.ops) {
                     if (op.type === "put") model.put(op.key, op.value);
                     else model.delete(op.key);

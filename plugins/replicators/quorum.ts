@@ -145,7 +145,9 @@ export class QuorumReplicator implements Replicator {
   readonly #repairs: Repair = (key, replies, merged, timeoutMs) => this.#repair(key, replies, merged, timeoutMs);
 
   #repair(key: string, replies: ReadonlyMap<NodeId, SiblingSet>, merged: SiblingSet, timeoutMs: number): void {
-    // One reply is the merge itself (replicas store canonical records): nothing to repair.
+    // With one reply no two replicas were seen to differ: there is nothing to repair. (Its
+    // merge with nothing could only differ in form, a record an older version stored: that is
+    // rewritten by the next write or a read that reaches two replicas, not worth a write here.)
     if (merged.length === 0 || replies.size < 2) return;
     for (const [node, siblings] of replies) {
       if (sameSiblings(siblings, merged)) continue;

@@ -8,6 +8,7 @@ import { decodeRecord, keyOfRecordKey, RECORD_HEADER_BYTES, RECORD_HEADER_MARK }
 import {
   type BatchOperation,
   type EngineCapabilities,
+  type ImmediateStorage,
   type ScanOptions,
   type StorageEngine,
 } from "../../core/interfaces/storage-engine.ts";
@@ -81,6 +82,18 @@ class WatchedEngine implements StorageEngine {
   }
   scan(options?: ScanOptions): AsyncIterable<readonly [key: Uint8Array, value: Uint8Array]> {
     return this.inner.scan(options);
+  }
+  /** The inner engine's, watched too, so stores take the path they take in production. */
+  get immediate(): ImmediateStorage | undefined {
+    const inner = this.inner.immediate;
+    if (inner === undefined) return undefined;
+    return {
+      get: (key) => inner.get(key),
+      batch: (operations) => {
+        for (const op of operations) if (op.type === "put") this.seen(op.key, op.value);
+        inner.batch(operations);
+      },
+    };
   }
 }
 
