@@ -549,9 +549,9 @@ function answerSession(c: Context, key: string, { session }: { session?: Session
 
 /**
  * A value as a response body: the bytes themselves, not a copy into an ArrayBuffer. Hono's Node
- * adapter writes a Uint8Array body straight to the socket; any other body type makes it build a
- * whole web Response with a ReadableStream (as soon as anything reads the status) and read the
- * body back out of it, which cost a GET more than the store's own work. (Values are never in a
+ * adapter writes a Uint8Array (or string) body straight to the socket; for an ArrayBuffer it
+ * builds a whole web Response with a ReadableStream (as soon as anything reads the status) and
+ * reads the body back out of it, which cost a GET more than the store's own work. (Values are never in a
  * SharedArrayBuffer, which the cast excludes.)
  */
 function bodyOf(value: Uint8Array): Uint8Array<ArrayBuffer> {

@@ -1,7 +1,8 @@
 /**
- * The host event loop's turn, for code that does real I/O and batches it: the one place
- * outside the runtime adapters that waits on the host's loop (an LSM commit log's group
- * commit). Never a delay and never a clock: it only orders work after the events already due.
+ * The host event loop's turn: what code that batches real I/O waits for (an LSM commit log's
+ * group commit), and what the virtual scheduler yields to between simulated events
+ * (core/runtime/macrotask.ts). Never a delay and never a clock: it only orders work after the
+ * events already due.
  *
  * @module
  */
@@ -14,7 +15,7 @@ import { setImmediate } from "node:timers";
  * write waiting for it would wait that long, so the host file system offers no turn on Deno
  * and its logs write at once, as before.
  */
-export const cheapTurns: boolean = typeof (globalThis as { Deno?: unknown }).Deno === "undefined";
+export const cheapTurns: boolean = !("Deno" in globalThis);
 
 /**
  * Resolves once the host event loop's current turn is over: after the I/O events it is

@@ -11,11 +11,10 @@
  * @module
  */
 import { setImmediate } from "node:timers";
+import { afterThisTurn } from "../host/event-loop.ts";
 
-/** Resolves after every microtask queued before the call has run. */
-export function drainMicrotasks(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
+/** Resolves after every microtask queued before the call has run: the host loop's next turn. */
+export const drainMicrotasks: () => Promise<void> = afterThisTurn;
 
 /**
  * Runs `step` up to `count` times, one macrotask each, and resolves once the last one and every
