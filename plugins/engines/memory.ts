@@ -20,6 +20,7 @@ import type {
   ScanOptions,
   StorageEngine,
 } from "../../core/interfaces/storage-engine.ts";
+import { KeyIndex } from "./key-index.ts";
 import { SegmentLog } from "./segment-log.ts";
 import { checkBatch, checkBytes, checkScanOptions } from "./validate.ts";
 
@@ -43,20 +44,28 @@ export interface MemoryEngineOptions {
  * written through earlier engines over it.
  */
 export class MemoryVolume {
-  /** @internal each key's record in {@link log}, under the key's binary string */
-  readonly index = new Map<string, number>();
   /** @internal the keys' and values' bytes */
-  readonly log: SegmentLog = new SegmentLog((key, at) => this.index.set(binaryString(key), at));
+  readonly log: SegmentLog = new SegmentLog((key, at, from) => this.index.moved(key, from, at));
+  /** @internal each key's record in {@link log} */
+  readonly index: KeyIndex;
   /**
-   * @internal keys in order as of the last scan, or undefined when they must be sorted again;
-   * replaced, never mutated, so a running scan keeps its snapshot. It may still hold keys
-   * deleted since (scans skip them), never the same key twice.
+   * @internal keys in order as binary strings as of the last scan, or undefined when they must
+   * be sorted again; replaced, never mutated, so a running scan keeps its snapshot. It may
+   * still hold keys deleted since (scans skip them), never the same key twice.
    */
   sorted: string[] | undefined;
   /** @internal keys added since {@link sorted} was made, unordered (only while it is defined) */
   added: string[] = [];
   /** @internal keys deleted since {@link sorted} was made */
   deleted = 0;
+
+  /**
+   * @param hashSeed seed of the index's hash (the plugin gives each node its own, from the
+   *   node's randomness)
+   */
+  constructor(hashSeed = DEFAULT_HASH_SEED) {
+    this.index = new KeyIndex(this.log, hashSeed);
+  }
 
   /** Number of keys stored. */
   get size(): number {
@@ -67,35 +76,34 @@ export class MemoryVolume {
    * Bytes of key and value storage held: each key's and value's bytes with an 8-byte header,
    * plus records overwritten or deleted but not yet compacted away and the unfilled rest of
    * the current segment (in all, at most about 2.3 times the live bytes plus 32 KiB). The
-   * index comes on top: a string of each key's bytes and a `Map` entry, about 70 bytes for a
-   * 16-byte key.
+   * index comes on top: 12 bytes per slot in a table 35–70% full, 17 to 34 bytes per key.
    */
   get bytes(): number {
     return this.log.bytes;
   }
 
-  /** @internal stores copies of `key` and `value` under `id`, the key's binary string */
-  put(id: string, key: Uint8Array, value: Uint8Array): void {
-    this.set(id, this.log.append(key, value));
+  /** @internal stores copies of `key` and `value` */
+  put(key: Uint8Array, value: Uint8Array): void {
+    this.set(key, this.log.append(key, value));
   }
 
-  /** @internal points `id` at the record at `at`, which the caller appended to the log */
-  set(id: string, at: number): void {
-    const index = this.index;
-    const old = index.get(id);
-    index.set(id, at);
-    if (old !== undefined) this.log.free(old);
+  /** @internal points `key` at the record at `at`, which the caller appended to the log */
+  set(key: Uint8Array, at: number): void {
+    const old = this.index.set(key, at);
+    if (old >= 0) this.log.free(old);
     else if (this.sorted !== undefined) {
-      // A key added and deleted over and over between scans would grow the list without bound.
-      if (this.added.push(id) > 2 * index.size + 1024) this.#forgetOrder();
+      // Tracking additions pays while they are few beside the sorted keys; past that, sorting
+      // everything again at the next scan costs about as much (and a key added and deleted
+      // over and over between scans would grow the list without bound).
+      if (this.added.length >= this.sorted.length + 1024) this.#forgetOrder();
+      else this.added.push(binaryString(key));
     }
   }
 
-  /** @internal removes `id` if present */
-  delete(id: string): void {
-    const old = this.index.get(id);
-    if (old === undefined) return;
-    this.index.delete(id);
+  /** @internal removes `key` if present */
+  delete(key: Uint8Array): void {
+    const old = this.index.delete(key);
+    if (old < 0) return;
     this.log.free(old);
     if (this.sorted !== undefined && ++this.deleted > (this.sorted.length >> 1) + 1024) this.#forgetOrder();
   }
@@ -106,16 +114,22 @@ export class MemoryVolume {
    * comparison per key, where sorting again costs about log2(n).
    */
   sortedKeys(): readonly string[] {
-    const index = this.index;
     let sorted = this.sorted;
     // Default sort compares UTF-16 code units, which for binary strings is unsigned byte order.
-    if (sorted === undefined) sorted = Array.from(index.keys()).sort();
-    else if (this.added.length > 0) sorted = merge(sorted, this.added.sort(), this.deleted > 0 ? index : undefined);
+    if (sorted === undefined) sorted = this.#allKeys().sort();
+    else if (this.added.length > 0) sorted = merge(sorted, this.added.sort(), this.deleted > 0 ? this.index : undefined);
     else return sorted;
     this.sorted = sorted;
     this.added = [];
     this.deleted = 0;
     return sorted;
+  }
+
+  #allKeys(): string[] {
+    const keys: string[] = [];
+    const log = this.log;
+    this.index.forEach((at) => keys.push(binaryString(log.key(at))));
+    return keys;
   }
 
   #forgetOrder(): void {
@@ -129,7 +143,7 @@ export class MemoryVolume {
  * Merges two ascending key lists into a new one, once each; with `live`, keeps only keys it
  * has. `added` may repeat a key (added, deleted and added again) or hold one `sorted` has.
  */
-function merge(sorted: readonly string[], added: readonly string[], live: Map<string, number> | undefined): string[] {
+function merge(sorted: readonly string[], added: readonly string[], live: KeyIndex | undefined): string[] {
   const out: string[] = [];
   let i = 0;
   let j = 0;
@@ -138,12 +152,15 @@ function merge(sorted: readonly string[], added: readonly string[], live: Map<st
     let key: string;
     if (j === added.length || (i < sorted.length && sorted[i]! <= added[j]!)) key = sorted[i++]!;
     else key = added[j++]!;
-    if (key === last || (live !== undefined && !live.has(key))) continue;
+    if (key === last || (live !== undefined && live.getBinary(key) < 0)) continue;
     out.push(key);
     last = key;
   }
   return out;
 }
+
+/** The index's hash seed when none is given (an engine built directly, outside a node). */
+const DEFAULT_HASH_SEED = 0x9e3779b9;
 
 const CAPABILITIES: EngineCapabilities = Object.freeze({ persistent: false });
 const PERSISTENT: EngineCapabilities = Object.freeze({ persistent: true });
@@ -154,12 +171,13 @@ const PERSISTENT: EngineCapabilities = Object.freeze({ persistent: true });
  * what a simulated crash of a memory-backed node should look like.
  *
  * Keys and values are copied into a log of byte segments (`SegmentLog` in segment-log.ts),
- * and a `Map` from each key's binary string finds its record. At 1,000,000 keys of 16 bytes
- * with 100-byte values the engine holds 1.6 bytes per byte stored, where an object and two
- * `Uint8Array`s per entry took 5.2 (`npm run bench -- engines --engines memory`). The sorted
- * key list that scans need is brought up to date lazily, by the first scan after keys were
- * added: the keys added since the last scan are sorted and merged in, so write-heavy phases pay
- * nothing for ordering and overwrites never touch it.
+ * and a hash table over the key bytes (`KeyIndex` in key-index.ts) finds a key's record. At
+ * 1,000,000 keys of 16 bytes with 100-byte values the engine holds 1.3 bytes per byte stored,
+ * where an object and two `Uint8Array`s per entry took 5.2 (`npm run bench -- engines
+ * --engines memory`). The sorted key list that scans need (binary strings, one character per
+ * byte, so string order is byte order) is brought up to date lazily, by the first scan after
+ * keys were added: the keys added since the last scan are sorted and merged in, so write-heavy
+ * phases pay little for ordering and overwrites never touch it.
  *
  * `get` and `scan` return views into the log. They never change (records are not rewritten in
  * place), and callers must not mutate them, as the {@link StorageEngine} contract says.
@@ -179,14 +197,17 @@ export class MemoryEngine implements StorageEngine {
 
   #open = false;
   readonly #volume: MemoryVolume | undefined;
-  #data = new MemoryVolume();
+  readonly #hashSeed: number;
+  #data: MemoryVolume;
 
   /**
    * @param volume keep the data here, beyond `close()` (default: private, released on close)
+   * @param hashSeed seed of a private volume's index hash (see {@link MemoryVolume})
    */
-  constructor(volume?: MemoryVolume) {
+  constructor(volume?: MemoryVolume, hashSeed?: number) {
     this.#volume = volume;
-    if (volume) this.#data = volume;
+    this.#hashSeed = hashSeed ?? DEFAULT_HASH_SEED;
+    this.#data = volume ?? new MemoryVolume(this.#hashSeed);
     this.capabilities = volume ? PERSISTENT : CAPABILITIES;
   }
 
@@ -199,7 +220,7 @@ export class MemoryEngine implements StorageEngine {
   async close(): Promise<void> {
     if (!this.#open) return;
     this.#open = false;
-    if (!this.#volume) this.#data = new MemoryVolume();
+    if (!this.#volume) this.#data = new MemoryVolume(this.#hashSeed);
   }
 
   /** Closes the engine, so `container.dispose()` on a node's container releases it. */
@@ -222,8 +243,8 @@ export class MemoryEngine implements StorageEngine {
     this.#checkOpen();
     checkBytes("key", key);
     const data = this.#data;
-    const at = data.index.get(binaryString(key));
-    return at === undefined ? undefined : data.log.value(at);
+    const at = data.index.get(key);
+    return at < 0 ? undefined : data.log.value(at);
   }
 
   /** Stores a copy of `value` under a copy of `key`. */
@@ -231,14 +252,14 @@ export class MemoryEngine implements StorageEngine {
     this.#checkOpen();
     checkBytes("key", key);
     checkBytes("value", value);
-    this.#data.put(binaryString(key), key, value);
+    this.#data.put(key, value);
   }
 
   /** Removes `key` if present. */
   async delete(key: Uint8Array): Promise<void> {
     this.#checkOpen();
     checkBytes("key", key);
-    this.#data.delete(binaryString(key));
+    this.#data.delete(key);
   }
 
   /**
@@ -256,26 +277,31 @@ export class MemoryEngine implements StorageEngine {
     const data = this.#data;
     const log = data.log;
     const count = operations.length;
-    // Binary-string ids, and for puts the log locations, alternately.
-    const staged: (string | number)[] = new Array(count * 2);
+    // For each put, its record's location in the log; -1 for a delete.
+    const staged = new Array<number>(count);
     log.hold();
     try {
       let i = 0;
       try {
+        let puts = 0;
         for (; i < count; i++) {
           const op = operations[i]!;
-          staged[2 * i] = binaryString(op.key);
-          staged[2 * i + 1] = op.type === "put" ? log.append(op.key, op.value) : -1;
+          if (op.type === "put") {
+            staged[i] = log.append(op.key, op.value);
+            puts++;
+          } else staged[i] = -1;
         }
+        // Room for every key being new, so applying cannot fail halfway.
+        data.index.reserve(puts);
       } catch (error) {
-        for (let j = 0; j < i; j++) if ((staged[2 * j + 1] as number) >= 0) log.free(staged[2 * j + 1] as number);
+        for (let j = 0; j < i; j++) if (staged[j]! >= 0) log.free(staged[j]!);
         throw error;
       }
       for (let j = 0; j < count; j++) {
-        const id = staged[2 * j] as string;
-        const at = staged[2 * j + 1] as number;
-        if (at >= 0) data.set(id, at);
-        else data.delete(id);
+        const op = operations[j]!;
+        const at = staged[j]!;
+        if (at >= 0) data.set(op.key, at);
+        else data.delete(op.key);
       }
     } finally {
       log.release();
@@ -300,8 +326,8 @@ export class MemoryEngine implements StorageEngine {
     let remaining = limit;
     const step = reverse ? -1 : 1;
     for (let i = reverse ? end - 1 : start; remaining > 0 && i >= start && i < end; i += step) {
-      const at = index.get(keys[i]!);
-      if (at === undefined) continue;
+      const at = index.getBinary(keys[i]!);
+      if (at < 0) continue;
       remaining--;
       yield [log.key(at), log.value(at)] as const;
       // The consumer ran arbitrary code while suspended; it may have closed the engine.
@@ -324,10 +350,11 @@ export const memoryEnginePlugin: Plugin<MemoryEngineOptions, "engine", Map<NodeI
   description: "In-memory ordered map: fastest; data survives a node restart only with durable: true (a simulated disk).",
   options: memoryEngineOptions,
   createShared: () => new Map<NodeId, MemoryVolume>(),
-  create({ settings, shared: volumes }, options) {
-    if (!options.durable) return new MemoryEngine();
+  create({ settings, shared: volumes, random }, options) {
+    const hashSeed = random.fork("memory-engine").int(2 ** 32);
+    if (!options.durable) return new MemoryEngine(undefined, hashSeed);
     let volume = volumes.get(settings.id);
-    if (!volume) volumes.set(settings.id, volume = new MemoryVolume());
+    if (!volume) volumes.set(settings.id, volume = new MemoryVolume(hashSeed));
     return new MemoryEngine(volume);
   },
 });

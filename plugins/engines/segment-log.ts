@@ -34,7 +34,7 @@ const MAX_VALUE_BYTES = 0xffffffff;
  * an eighth of the live bytes, or 32 KiB).
  */
 export class SegmentLog {
-  readonly #moved: (key: Uint8Array, at: number) => void;
+  readonly #moved: (key: Uint8Array, at: number, from: number) => void;
   /** Segments by id; a dropped segment's slot is undefined until its id is reused. */
   readonly #segments: (Uint8Array | undefined)[] = [];
   /** Their buffers (views are made from a buffer, which is cheaper than `subarray`). */
@@ -58,10 +58,11 @@ export class SegmentLog {
   readonly #deferred: number[] = [];
 
   /**
-   * @param moved called when compaction moves a live record, with a view of its key and its
-   *   new location; the owner must point the key at `at` before it returns
+   * @param moved called when compaction moves a live record, with a view of its key, its new
+   *   location and its old one (whose segment is already gone: it names the record, nothing
+   *   there may be read); the owner must point the key at `at` before it returns
    */
-  constructor(moved: (key: Uint8Array, at: number) => void) {
+  constructor(moved: (key: Uint8Array, at: number, from: number) => void) {
     this.#moved = moved;
   }
 
@@ -115,6 +116,17 @@ export class SegmentLog {
     const offset = at - id * MAX_SEGMENT_BYTES;
     const segment = this.#segments[id]!;
     return new Uint8Array(this.#buffers[id]!, offset + HEADER_BYTES, readKeyLength(segment, offset));
+  }
+
+  /** Whether the record at `at` (which must be live) has the key `bytes[0..length)`; compares in place. */
+  keyEquals(at: number, bytes: Uint8Array, length: number): boolean {
+    const id = Math.floor(at / MAX_SEGMENT_BYTES);
+    const offset = at - id * MAX_SEGMENT_BYTES;
+    const segment = this.#segments[id]!;
+    if (readKeyLength(segment, offset) !== length) return false;
+    const start = offset + HEADER_BYTES;
+    for (let i = 0; i < length; i++) if (segment[start + i] !== bytes[i]) return false;
+    return true;
   }
 
   /** A view of the value of the record at `at` (which must be live). */
@@ -181,7 +193,7 @@ export class SegmentLog {
           segment.subarray(offset + HEADER_BYTES, offset + HEADER_BYTES + keyLength),
           segment.subarray(offset + HEADER_BYTES + keyLength, offset + size),
         );
-        this.#moved(this.key(at), at);
+        this.#moved(this.key(at), at, id * MAX_SEGMENT_BYTES + offset);
       }
       offset += size;
     }
