@@ -1,7 +1,8 @@
 /**
- * Binary encoding of plain data (records, messages, causal contexts) with MessagePack. msgpackr
- * decodes; plain data is encoded by plain-writer.ts, which writes msgpackr's bytes in about half
- * its time, and anything else by msgpackr. Two details matter for a store: the encoder reuses its output buffer, so every
+ * Binary encoding of plain data (records, messages, causal contexts) with MessagePack, as msgpackr
+ * encodes and decodes it. The common shapes go through plain-writer.ts and plain-reader.ts,
+ * which give msgpackr's bytes and values in a fraction of its time; anything else goes through
+ * msgpackr itself. Two details matter for a store: the encoder reuses its output buffer, so every
  * result is copied out before the next call; and byte strings decode to plain `Uint8Array`
  * copies (never Node `Buffer`s, never views into the input), so values compare equal under
  * every runtime and a caller mutating a value cannot corrupt anything else. Copies of up to
@@ -12,6 +13,7 @@
 import { Packr, RESERVE_START_SPACE, RESET_BUFFER_MODE } from "msgpackr";
 import { CorruptDataError } from "../errors.ts";
 import { allocBytes, copyBytes } from "./bytes.ts";
+import { FALLBACK, readPlain } from "./plain-reader.ts";
 import { writePlain } from "./plain-writer.ts";
 
 // Byte strings decode as views into the input, and {@link decode} copies them out itself:
@@ -64,6 +66,8 @@ function pack(value: unknown): Uint8Array {
  * @throws {CorruptDataError} when the bytes are not valid MessagePack
  */
 export function decode(bytes: Uint8Array, location = "buffer"): unknown {
+  const plain = readPlain(bytes);
+  if (plain !== FALLBACK) return plain;
   // A plain Uint8Array input makes msgpackr hand back plain Uint8Array byte strings.
   const input = Object.getPrototypeOf(bytes) === Uint8Array.prototype
     ? bytes

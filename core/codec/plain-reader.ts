@@ -1,0 +1,234 @@
+/**
+ * A MessagePack reader for the plain data the store decodes on every request (records, frames,
+ * contexts): what msgpackr returns for it with the options msgpack.ts uses, in a fraction of
+ * the time. Anything else is left to msgpackr.
+ *
+ * @module
+ */
+import { allocBytes } from "./bytes.ts";
+
+/**
+ * Why this exists beside msgpackr: its `unpack` sets up per call (state, and a `DataView` it
+ * stores as a new property on the input array), and decoded byte strings had to be walked
+ * again to copy them out of the input. This reader copies byte strings as it meets them.
+ *
+ * It reads only what it can read exactly as msgpackr does: nil, booleans, integers up to 32
+ * bits, float64, ASCII strings, byte strings, arrays, and maps whose keys are ASCII strings
+ * (as plain objects; `__proto__` renamed `__proto_` as msgpackr does). Anything else (other
+ * strings, 64-bit integers, float32, extensions, other map keys) and anything malformed
+ * (truncated, trailing bytes, an unused type byte) returns {@link FALLBACK}: the caller decodes
+ * with msgpackr, which returns the same for valid input and raises its own error otherwise.
+ * test/plain-reader.test.ts holds the two to the same results over arbitrary data and bytes.
+ */
+export const FALLBACK: unique symbol = Symbol("msgpack fallback");
+
+/** Thrown inside the reader to abandon it; caught by {@link readPlain}. */
+const ABANDON = { abandon: true };
+
+let source: Uint8Array = new Uint8Array(0);
+let position = 0;
+let end = 0;
+/** Reads a float64: its eight bytes copied in, big-endian, into a little- or big-endian host's order. */
+const floatBytes = new Uint8Array(8);
+const float = new Float64Array(floatBytes.buffer);
+const littleEndian = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/**
+ * Decodes `bytes` (one MessagePack value, nothing after it) into plain data, copying every byte
+ * string (see `allocBytes`), or returns {@link FALLBACK}.
+ */
+export function readPlain(bytes: Uint8Array): unknown {
+  // A getter cannot run while reading (the reader makes only plain objects and arrays), so it
+  // is never re-entered; the state is still reset, so nothing keeps the input alive.
+  source = bytes;
+  position = 0;
+  end = bytes.length;
+  try {
+    const value = read();
+    return position === end ? value : FALLBACK;
+  } catch (error) {
+    if (error === ABANDON) return FALLBACK;
+    throw error;
+  } finally {
+    source = EMPTY;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+function need(count: number): void {
+  if (position + count > end) throw ABANDON;
+}
+
+/** The big-endian u32 at `at`. */
+function u32(at: number): number {
+  const bytes = source;
+  return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
+}
+
+function f64(at: number): number {
+  const bytes = source;
+  if (littleEndian) { for (let i = 0; i < 8; i++) floatBytes[i] = bytes[at + 7 - i]!; }
+  else for (let i = 0; i < 8; i++) floatBytes[i] = bytes[at + i]!;
+  return float[0]!;
+}
+
+function read(): unknown {
+  need(1);
+  const type = source[position++]!;
+  if (type < 0x80) return type;
+  if (type < 0x90) return readMap(type & 0x0f);
+  if (type < 0xa0) return readArray(type & 0x0f);
+  if (type < 0xc0) return readString(type & 0x1f);
+  if (type >= 0xe0) return type - 0x100;
+  switch (type) {
+    case 0xc0:
+      return null;
+    case 0xc2:
+      return false;
+    case 0xc3:
+      return true;
+    case 0xc4:
+      need(1);
+      return readBytes(source[position++]!);
+    case 0xc5:
+      need(2);
+      position += 2;
+      return readBytes((source[position - 2]! << 8) | source[position - 1]!);
+    case 0xc6:
+      need(4);
+      position += 4;
+      return readBytes(u32(position - 4));
+    case 0xcb:
+      need(8);
+      position += 8;
+      return f64(position - 8);
+    case 0xcc:
+      need(1);
+      return source[position++]!;
+    case 0xcd:
+      need(2);
+      position += 2;
+      return (source[position - 2]! << 8) | source[position - 1]!;
+    case 0xce:
+      need(4);
+      position += 4;
+      return u32(position - 4);
+    case 0xd0:
+      need(1);
+      return (source[position++]! << 24) >> 24;
+    case 0xd1:
+      need(2);
+      position += 2;
+      return (((source[position - 2]! << 8) | source[position - 1]!) << 16) >> 16;
+    case 0xd2:
+      need(4);
+      position += 4;
+      return u32(position - 4) | 0;
+    case 0xd9:
+      need(1);
+      return readString(source[position++]!);
+    case 0xda:
+      need(2);
+      position += 2;
+      return readString((source[position - 2]! << 8) | source[position - 1]!);
+    case 0xdb:
+      need(4);
+      position += 4;
+      return readString(u32(position - 4));
+    case 0xdc:
+      need(2);
+      position += 2;
+      return readArray((source[position - 2]! << 8) | source[position - 1]!);
+    case 0xdd:
+      need(4);
+      position += 4;
+      return readArray(u32(position - 4));
+    case 0xde:
+      need(2);
+      position += 2;
+      return readMap((source[position - 2]! << 8) | source[position - 1]!);
+    case 0xdf:
+      need(4);
+      position += 4;
+      return readMap(u32(position - 4));
+    default:
+      // 0xc1 (unused), extensions, float32, 64-bit integers.
+      throw ABANDON;
+  }
+}
+
+function readArray(length: number): unknown[] {
+  // Each element takes at least a byte: a length past the input is malformed, not a huge array.
+  need(length);
+  const array = new Array<unknown>(length);
+  for (let i = 0; i < length; i++) array[i] = read();
+  return array;
+}
+
+function readMap(length: number): Record<string, unknown> {
+  need(length * 2);
+  const object: Record<string, unknown> = {};
+  for (let i = 0; i < length; i++) {
+    need(1);
+    const type = source[position++]!;
+    let key: string;
+    if (type >= 0xa0 && type < 0xc0) key = readString(type & 0x1f);
+    else if (type === 0xd9) {
+      need(1);
+      key = readString(source[position++]!);
+    } else throw ABANDON;
+    if (key === "__proto__") key = "__proto_";
+    object[key] = read();
+  }
+  return object;
+}
+
+function readString(length: number): string {
+  need(length);
+  const start = position;
+  position = start + length;
+  return length <= 32 ? shortAscii(source, start, length) : longAscii(source, start, length);
+}
+
+const fromCharCode = String.fromCharCode;
+
+/**
+ * A short ASCII string, four characters per call without a view or an argument list (most keys
+ * and message fields). ASCII only: every UTF-8 decoder agrees on it.
+ */
+function shortAscii(bytes: Uint8Array, at: number, length: number): string {
+  let high = 0;
+  for (let i = at; i < at + length; i++) high |= bytes[i]!;
+  if (high >= 0x80) throw ABANDON;
+  let text = "";
+  let i = at;
+  for (const to = at + length - 3; i < to; i += 4) text += fromCharCode(bytes[i]!, bytes[i + 1]!, bytes[i + 2]!, bytes[i + 3]!);
+  const left = at + length - i;
+  if (left === 1) text += fromCharCode(bytes[i]!);
+  else if (left === 2) text += fromCharCode(bytes[i]!, bytes[i + 1]!);
+  else if (left === 3) text += fromCharCode(bytes[i]!, bytes[i + 1]!, bytes[i + 2]!);
+  return text;
+}
+
+/** A longer ASCII string, in slices: fromCharCode takes its characters as arguments. */
+function longAscii(bytes: Uint8Array, at: number, length: number): string {
+  let text = "";
+  for (let from = at; from < at + length; from += 4096) {
+    const to = Math.min(at + length, from + 4096);
+    for (let i = from; i < to; i++) if (bytes[i]! >= 0x80) throw ABANDON;
+    text += fromCharCode.apply(null, bytes.subarray(from, to) as unknown as number[]);
+  }
+  return text;
+}
+
+function readBytes(length: number): Uint8Array {
+  need(length);
+  const out = allocBytes(length);
+  const bytes = source;
+  const start = position;
+  if (length > 32) out.set(bytes.subarray(start, start + length));
+  else for (let i = 0; i < length; i++) out[i] = bytes[start + i]!;
+  position = start + length;
+  return out;
+}
