@@ -2,8 +2,8 @@
  * Simulator speed: simulated client operations per second of wall time, for clusters of 5, 64
  * and 512 nodes (N=3 R=2 W=2, the in-process transport on virtual time), each running a
  * YCSB-A workload (50% reads, 50% read-modify-write updates; an update is a get plus a put).
- * The cluster is built before the clock starts; the figure covers the load phase, the
- * workload, the final reads and the convergence check.
+ * The figure covers a whole scenario run as the lab runs one per seed: building the cluster,
+ * the load phase, the workload, the final reads and the convergence check.
  *
  *   npm run bench -- sim [--runs 3] [--nodes 5,64,512] [--json]
  *   deno run -A bench/sim.ts

@@ -23,6 +23,12 @@ const TOMBSTONE_PREFIX = TOMBSTONE_INDEX_PREFIX;
 const TOKENS = 2 ** 32;
 /** An index value: hash (u32), bytes (u32), tombstone flag (u8), tombstone time (f64). */
 const INDEX_VALUE_BYTES = RECORD_HEADER_BYTES;
+/**
+ * Up to this many non-zero leaf buckets the hash tree is a map of them, past it a Fenwick tree
+ * over all buckets (256 KiB at the default 2^16): a node of a large simulated cluster holds a
+ * few keys, and 512 such trees were 128 MiB allocated and zeroed for a handful of buckets each.
+ */
+const SPARSE_BUCKETS = 1024;
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -69,7 +75,8 @@ interface PreparedWrite {
 export interface RecordStoreOptions {
   /**
    * The hash tree has 2^bits leaf buckets over the token space (default 16: 65,536 buckets,
-   * 256 KiB per node). More buckets mean fewer keys to list when two replicas differ.
+   * 256 KiB per node once more than 1,024 of them hold keys; a map of those until then). More
+   * buckets mean fewer keys to list when two replicas differ.
    */
   readonly bucketBits?: number;
   /**
@@ -92,7 +99,9 @@ export interface RecordStoreOptions {
  * Riak KV 2.9): each leaf bucket holds the XOR of `hash(key, record)` over its keys, and a
  * Fenwick tree of XORs answers the hash of any token interval in O(log buckets). A write
  * updates one leaf (`old ^ new`) in O(log buckets); nothing is ever rebuilt except once at
- * open, from the index alone. Because leaves are token buckets, not ring ranges, the tree
+ * open, from the index alone. While at most 1,024 buckets hold keys the tree is a map of those
+ * buckets instead (an interval's hash is then one pass over them), so a small store, such as a
+ * node of a 512-node simulation, does not allocate the whole tree. Because leaves are token buckets, not ring ranges, the tree
  * stays valid when membership changes the ranges.
  *
  * Every change goes through {@link update} under a per-key lock, so the read-modify-write of a
@@ -112,10 +121,13 @@ export class RecordStore implements RecordView {
   readonly #locks = new KeyedMutex();
   readonly #shift: number;
   readonly #buckets: number;
-  /** Fenwick tree of XORs over the leaf buckets, 1-based. */
-  readonly #tree: Int32Array;
-  /** False until {@link open} first ran or a record changed: the tree is still all zero. */
-  #treeUsed = false;
+  /**
+   * Fenwick tree of XORs over the leaf buckets, 1-based; undefined while few buckets are
+   * non-zero, which {@link #sparse} then holds.
+   */
+  #tree: Int32Array | undefined;
+  /** The non-zero buckets' XORs while there are at most {@link SPARSE_BUCKETS} of them. */
+  #sparse: Map<number, number> | undefined = new Map();
   readonly #listeners: ((key: string) => void)[] = [];
   readonly #limits: Pick<Limits, "maxSiblings" | "maxRecordBytes">;
   /** Sizes of what is stored. */
@@ -136,7 +148,6 @@ export class RecordStore implements RecordView {
     this.#limits = options.limits ?? DEFAULT_LIMITS;
     this.#shift = 32 - bits;
     this.#buckets = 2 ** bits;
-    this.#tree = new Int32Array(this.#buckets + 1);
   }
 
   /** Width of one leaf bucket in tokens. */
@@ -146,10 +157,8 @@ export class RecordStore implements RecordView {
 
   /** Builds the hash tree from the token index (one scan of the index, not of the records). */
   async open(): Promise<void> {
-    // A store opened for the first time has a fresh (zeroed) tree: at 512 nodes in one process,
-    // zeroing 512 trees of 256 KiB again was a few percent of a simulation.
-    if (this.#treeUsed) this.#tree.fill(0);
-    this.#treeUsed = true;
+    this.#tree = undefined;
+    this.#sparse = new Map();
     this.stats.keys = 0;
     this.stats.bytes = 0;
     for await (const [k, v] of this.#engine.scan({ gte: Uint8Array.of(INDEX_PREFIX), lt: Uint8Array.of(INDEX_PREFIX + 1) })) {
@@ -388,15 +397,40 @@ export class RecordStore implements RecordView {
 
   #xor(token: number, delta: number): void {
     if (delta === 0) return;
-    this.#treeUsed = true;
-    const tree = this.#tree;
-    for (let i = Math.floor(token / 2 ** this.#shift) + 1; i <= this.#buckets; i += i & -i) tree[i]! ^= delta;
+    const bucket = Math.floor(token / 2 ** this.#shift);
+    const sparse = this.#sparse;
+    if (sparse !== undefined) {
+      const value = (sparse.get(bucket) ?? 0) ^ delta;
+      if (value === 0) sparse.delete(bucket);
+      else sparse.set(bucket, value);
+      if (sparse.size > SPARSE_BUCKETS) this.#densify(sparse);
+      return;
+    }
+    const tree = this.#tree!;
+    for (let i = bucket + 1; i <= this.#buckets; i += i & -i) tree[i]! ^= delta;
   }
 
-  /** XOR of buckets `[0, count)`. */
-  #prefix(count: number): number {
+  /** Moves the buckets from the sparse map into a Fenwick tree. */
+  #densify(sparse: Map<number, number>): void {
+    const tree = new Int32Array(this.#buckets + 1);
+    for (const [bucket, value] of sparse) {
+      for (let i = bucket + 1; i <= this.#buckets; i += i & -i) tree[i]! ^= value;
+    }
+    this.#tree = tree;
+    this.#sparse = undefined;
+  }
+
+  /** XOR of buckets `[from, to)`. */
+  #range(from: number, to: number): number {
+    const sparse = this.#sparse;
     let x = 0;
-    for (let i = count; i > 0; i -= i & -i) x ^= this.#tree[i]!;
+    if (sparse !== undefined) {
+      for (const [bucket, value] of sparse) if (bucket >= from && bucket < to) x ^= value;
+      return x;
+    }
+    const tree = this.#tree!;
+    for (let i = to; i > 0; i -= i & -i) x ^= tree[i]!;
+    for (let i = from; i > 0; i -= i & -i) x ^= tree[i]!;
     return x;
   }
 
@@ -408,7 +442,7 @@ export class RecordStore implements RecordView {
     const firstWhole = lo === bl * width ? bl : bl + 1;
     const lastWhole = hi === (bh + 1) * width - 1 ? bh : bh - 1;
     if (firstWhole > lastWhole) return this.#scanHash(lo, hi);
-    let hash = this.#prefix(lastWhole + 1) ^ this.#prefix(firstWhole);
+    let hash = this.#range(firstWhole, lastWhole + 1);
     if (firstWhole > bl) hash ^= await this.#scanHash(lo, firstWhole * width - 1);
     if (lastWhole < bh) hash ^= await this.#scanHash((lastWhole + 1) * width, hi);
     return hash;
