@@ -371,8 +371,9 @@ export class RecordStore implements RecordView {
         // tombstone) starts it again, so it is never measured from an older delete.
         tombstoneSince: tombstones ? Math.max(0, this.#clock.now()) : undefined,
       };
-      const index = indexValue(next);
-      stored.set(index, 1);
+      writeIndexValue(stored, 1, next);
+      const index = allocBytes(INDEX_VALUE_BYTES);
+      writeIndexValue(index, 0, next);
       ops.push({ type: "put", key: rKey, value: stored }, { type: "put", key: iKey, value: index });
     }
     if (old?.tombstoneSince !== undefined && old.tombstoneSince !== next?.tombstoneSince) {
@@ -503,14 +504,26 @@ function tombstoneKey(since: number, key: string): Uint8Array {
   return out;
 }
 
-function indexValue(entry: IndexEntry): Uint8Array {
-  const out = allocBytes(INDEX_VALUE_BYTES);
-  const view = new DataView(out.buffer, out.byteOffset, INDEX_VALUE_BYTES);
-  view.setUint32(0, entry.hash);
-  view.setUint32(4, entry.bytes);
-  view.setUint8(8, entry.tombstoneSince === undefined ? 0 : 1);
-  view.setFloat64(9, entry.tombstoneSince ?? 0);
-  return out;
+/** Big-endian float64 bytes, through a scratch array (a DataView per value cost more than the rest). */
+const floatScratch = new Float64Array(1);
+const floatBytes = new Uint8Array(floatScratch.buffer);
+const littleEndian = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/** Writes `entry`'s index value (hash u32, bytes u32, tombstone flag u8, time f64, big-endian) at `at` of `out`. */
+function writeIndexValue(out: Uint8Array, at: number, entry: IndexEntry): void {
+  const { hash, bytes } = entry;
+  out[at] = hash >>> 24;
+  out[at + 1] = hash >>> 16;
+  out[at + 2] = hash >>> 8;
+  out[at + 3] = hash;
+  out[at + 4] = bytes >>> 24;
+  out[at + 5] = bytes >>> 16;
+  out[at + 6] = bytes >>> 8;
+  out[at + 7] = bytes;
+  out[at + 8] = entry.tombstoneSince === undefined ? 0 : 1;
+  floatScratch[0] = entry.tombstoneSince ?? 0;
+  if (littleEndian) { for (let i = 0; i < 8; i++) out[at + 9 + i] = floatBytes[7 - i]!; }
+  else for (let i = 0; i < 8; i++) out[at + 9 + i] = floatBytes[i]!;
 }
 
 /** The index entry of `key` (at `token`) from its index value `v`, found at `location`. */

@@ -22,6 +22,8 @@ export function canonicalSiblings<V>(
   siblings: Iterable<Sibling<V>>,
   versionOrder: (a: V, b: V) => number,
 ): Sibling<V>[] {
+  // One sibling, the common case: already canonical (spread and sort would cost more than the rest of a write's stamp).
+  if (Array.isArray(siblings) && siblings.length <= 1) return siblings.slice();
   const sorted = [...siblings].sort((x, y) => versionOrder(x.version, y.version) || compareValues(x.value, y.value));
   const out: Sibling<V>[] = [];
   for (const s of sorted) {
