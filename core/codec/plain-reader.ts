@@ -12,8 +12,8 @@ import { allocBytes } from "./bytes.ts";
  * stores as a new property on the input array), and decoded byte strings had to be walked
  * again to copy them out of the input. This reader copies byte strings as it meets them.
  *
- * It reads only what it can read exactly as msgpackr does: nil, booleans, integers up to 32
- * bits, float64, ASCII strings, byte strings, arrays, and maps whose keys are ASCII strings
+ * It reads only what it can read exactly as msgpackr does: nil, `undefined` (fixext 1 of type
+ * 0), booleans, integers up to 32 bits, float64, ASCII strings, byte strings, arrays, and maps whose keys are ASCII strings
  * (as plain objects; `__proto__` renamed `__proto_` as msgpackr does). Anything else (other
  * strings, 64-bit integers, float32, extensions, other map keys) and anything malformed
  * (truncated, trailing bytes, an unused type byte) returns {@link FALLBACK}: the caller decodes
@@ -152,8 +152,15 @@ function read(): unknown {
       need(4);
       position += 4;
       return readMap(u32(position - 4));
+    case 0xd4:
+      // fixext 1 of type 0 is `undefined` (its data byte ignored, as msgpackr ignores it);
+      // other extension types are msgpackr's.
+      need(2);
+      if (source[position] !== 0) throw ABANDON;
+      position += 2;
+      return undefined;
     default:
-      // 0xc1 (unused), extensions, float32, 64-bit integers.
+      // 0xc1 (unused), other extensions, float32, 64-bit integers.
       throw ABANDON;
   }
 }
@@ -173,10 +180,10 @@ function readMap(length: number): Record<string, unknown> {
     need(1);
     const type = source[position++]!;
     let key: string;
-    if (type >= 0xa0 && type < 0xc0) key = readString(type & 0x1f);
+    if (type >= 0xa0 && type < 0xc0) key = readKey(type & 0x1f);
     else if (type === 0xd9) {
       need(1);
-      key = readString(source[position++]!);
+      key = readKey(source[position++]!);
     } else throw ABANDON;
     if (key === "__proto__") key = "__proto_";
     object[key] = read();
@@ -192,6 +199,39 @@ function readString(length: number): string {
 }
 
 const fromCharCode = String.fromCharCode;
+
+/**
+ * Map keys met before, by a hash of their bytes: the same few field names come in every
+ * message, and a key found here costs a comparison instead of a new string (which V8 would
+ * then look up in its table of property names). A slot holds the last key that hashed to it.
+ */
+const KEY_SLOTS = 1024;
+const keyCache: (string | undefined)[] = new Array(KEY_SLOTS).fill(undefined);
+
+function readKey(length: number): string {
+  if (length === 0 || length > 24) return readString(length);
+  need(length);
+  const bytes = source;
+  const at = position;
+  const slot = (length * 0x9e3 + bytes[at]! * 31 + bytes[at + length - 1]! * 7 + bytes[at + (length >> 1)]!) & (KEY_SLOTS - 1);
+  const cached = keyCache[slot];
+  if (cached !== undefined && cached.length === length) {
+    let same = true;
+    for (let i = 0; i < length; i++) {
+      if (cached.charCodeAt(i) !== bytes[at + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) {
+      position = at + length;
+      return cached;
+    }
+  }
+  const key = readString(length);
+  keyCache[slot] = key;
+  return key;
+}
 
 /**
  * A short ASCII string, four characters per call without a view or an argument list (most keys
