@@ -139,6 +139,26 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+// Big-endian float64 through a scratch array: a DataView made per value costs more than the
+// eight byte moves, and a long-lived one cannot span the caller's arrays.
+const float64 = new Float64Array(1);
+const float64Bytes = new Uint8Array(float64.buffer);
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/** Writes `value` as a big-endian float64 at `at` of `out`. */
+export function writeFloat64BE(out: Uint8Array, at: number, value: number): void {
+  float64[0] = value;
+  if (LITTLE_ENDIAN) { for (let i = 0; i < 8; i++) out[at + i] = float64Bytes[7 - i]!; }
+  else for (let i = 0; i < 8; i++) out[at + i] = float64Bytes[i]!;
+}
+
+/** The big-endian float64 at `at` of `bytes`. */
+export function readFloat64BE(bytes: Uint8Array, at: number): number {
+  if (LITTLE_ENDIAN) { for (let i = 0; i < 8; i++) float64Bytes[i] = bytes[at + 7 - i]!; }
+  else for (let i = 0; i < 8; i++) float64Bytes[i] = bytes[at + i]!;
+  return float64[0]!;
+}
+
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
 /** Base64url without padding (RFC 4648 §5): safe in URLs and HTTP headers. */

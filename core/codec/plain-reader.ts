@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { allocBytes } from "./bytes.ts";
+import { allocBytes, readFloat64BE } from "./bytes.ts";
 
 /**
  * Why this exists beside msgpackr: its `unpack` sets up per call (state, and a `DataView` it
@@ -28,11 +28,6 @@ const ABANDON = { abandon: true };
 let source: Uint8Array = new Uint8Array(0);
 let position = 0;
 let end = 0;
-/** Reads a float64: its eight bytes copied in, big-endian, into a little- or big-endian host's order. */
-const floatBytes = new Uint8Array(8);
-const float = new Float64Array(floatBytes.buffer);
-const littleEndian = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
-
 /**
  * Decodes `bytes` (one MessagePack value, nothing after it) into plain data, copying every byte
  * string (see `allocBytes`), or returns {@link FALLBACK}.
@@ -66,13 +61,6 @@ function u32(at: number): number {
   return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
 }
 
-function f64(at: number): number {
-  const bytes = source;
-  if (littleEndian) { for (let i = 0; i < 8; i++) floatBytes[i] = bytes[at + 7 - i]!; }
-  else for (let i = 0; i < 8; i++) floatBytes[i] = bytes[at + i]!;
-  return float[0]!;
-}
-
 function read(): unknown {
   need(1);
   const type = source[position++]!;
@@ -102,7 +90,7 @@ function read(): unknown {
     case 0xcb:
       need(8);
       position += 8;
-      return f64(position - 8);
+      return readFloat64BE(source, position - 8);
     case 0xcc:
       need(1);
       return source[position++]!;

@@ -5,7 +5,7 @@
  * @module
  */
 import { decodeRecord, encodeRecordWithHeader, RECORD_HEADER_BYTES, RECORD_HEADER_MARK, recordKey } from "../codec/record-codec.ts";
-import { allocBytes, utf8After } from "../codec/bytes.ts";
+import { allocBytes, readFloat64BE, utf8After, writeFloat64BE } from "../codec/bytes.ts";
 import { CorruptDataError } from "../errors.ts";
 import { murmur3 } from "../hash/murmur3.ts";
 import type { Clock } from "../interfaces/clock.ts";
@@ -504,11 +504,6 @@ function tombstoneKey(since: number, key: string): Uint8Array {
   return out;
 }
 
-/** Big-endian float64 bytes, through a scratch array (a DataView per value cost more than the rest). */
-const floatScratch = new Float64Array(1);
-const floatBytes = new Uint8Array(floatScratch.buffer);
-const littleEndian = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
-
 /** Writes `entry`'s index value (hash u32, bytes u32, tombstone flag u8, time f64, big-endian) at `at` of `out`. */
 function writeIndexValue(out: Uint8Array, at: number, entry: IndexEntry): void {
   const { hash, bytes } = entry;
@@ -521,35 +516,27 @@ function writeIndexValue(out: Uint8Array, at: number, entry: IndexEntry): void {
   out[at + 6] = bytes >>> 8;
   out[at + 7] = bytes;
   out[at + 8] = entry.tombstoneSince === undefined ? 0 : 1;
-  floatScratch[0] = entry.tombstoneSince ?? 0;
-  if (littleEndian) { for (let i = 0; i < 8; i++) out[at + 9 + i] = floatBytes[7 - i]!; }
-  else for (let i = 0; i < 8; i++) out[at + 9 + i] = floatBytes[i]!;
+  writeFloat64BE(out, at + 9, entry.tombstoneSince ?? 0);
+}
+
+/** The big-endian u32 at `at` of `bytes`. */
+function u32(bytes: Uint8Array, at: number): number {
+  return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
 }
 
 /** The index entry of `key` (at `token`) from its index value `v`, found at `location`. */
 function indexEntry(key: string, token: number, v: Uint8Array, location: string): IndexEntry {
   if (v.length !== INDEX_VALUE_BYTES) throw new CorruptDataError(location, "malformed index entry");
-  const view = new DataView(v.buffer, v.byteOffset, v.byteLength);
-  const tombstone = view.getUint8(8) === 1;
-  return {
-    key,
-    token,
-    hash: view.getUint32(0),
-    bytes: view.getUint32(4),
-    tombstoneSince: tombstone ? view.getFloat64(9) : undefined,
-  };
+  return { key, token, hash: u32(v, 0), bytes: u32(v, 4), tombstoneSince: v[8] === 1 ? readFloat64BE(v, 9) : undefined };
 }
 
 function parseIndex(k: Uint8Array, v: Uint8Array): IndexEntry {
   if (k.length < 5 || v.length !== INDEX_VALUE_BYTES) throw new CorruptDataError("token index", "malformed index entry");
-  const keyView = new DataView(k.buffer, k.byteOffset, k.byteLength);
-  const view = new DataView(v.buffer, v.byteOffset, v.byteLength);
-  const tombstone = view.getUint8(8) === 1;
   return {
     key: decoder.decode(k.subarray(5)),
-    token: keyView.getUint32(1),
-    hash: view.getUint32(0),
-    bytes: view.getUint32(4),
-    tombstoneSince: tombstone ? view.getFloat64(9) : undefined,
+    token: u32(k, 1),
+    hash: u32(v, 0),
+    bytes: u32(v, 4),
+    tombstoneSince: v[8] === 1 ? readFloat64BE(v, 9) : undefined,
   };
 }
