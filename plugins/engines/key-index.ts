@@ -20,7 +20,8 @@ const EMPTY = 0;
  * Why not a `Map` keyed by each key's bytes as a binary string, as the engine had: every put
  * made a fresh string (of the record key and of the token-index key), hashed it and inserted a
  * `Map` entry, and that was about a fifth of a one-node put; the strings and entries also cost
- * about 70 bytes per key, where a slot here costs 12 and the table is 35–70% full.
+ * about 70 bytes per key, where a slot here costs 12 and the table is 35–70% full as keys are
+ * added (after deletes it shrinks only below 15% full: up to 80 bytes per key).
  *
  * The hash is MurmurHash3 with a seed per index (the node's randomness, forked), so where keys
  * land differs from node to node. That does not make flooding impossible (MurmurHash3 has
@@ -106,23 +107,33 @@ export class KeyIndex {
     if (capacity > this.#mask + 1) this.#resize(capacity);
   }
 
-  /** Removes `key`; returns the location it pointed at, or -1 if it was not in the index. */
+  /**
+   * Removes `key`; returns the location it pointed at, or -1 if it was not in the index. The
+   * table never shrinks here (see {@link shrink}), so keys added after deletes within the room
+   * a {@link reserve} made cannot need a larger table.
+   */
   delete(key: Uint8Array): number {
     const slot = this.#find(key, key.length, this.#hash(key, key.length));
     if (slot < 0) return -1;
     const old = this.#locations[slot]!;
     this.#removeAt(slot);
     this.#size--;
-    // Shrink below 15% full (to about 30%), so a table emptied by deletes gives its memory back.
-    const capacity = this.#mask + 1;
-    if (capacity > MIN_CAPACITY && this.#size * 100 < capacity * 15) {
-      try {
-        this.#resize(capacity / 2);
-      } catch {
-        // Out of memory for the smaller table: the larger one stays, correct as it is.
-      }
-    }
     return old;
+  }
+
+  /**
+   * Halves the table while it is under 15% full (to about 30%), so a table emptied by deletes
+   * gives its memory back. Out of memory for the smaller table, the larger one stays.
+   */
+  shrink(): void {
+    let capacity = this.#mask + 1;
+    while (capacity > MIN_CAPACITY && this.#size * 100 < capacity * 15) capacity /= 2;
+    if (capacity === this.#mask + 1) return;
+    try {
+      this.#resize(capacity);
+    } catch {
+      // The larger table stays, correct as it is.
+    }
   }
 
   /**
@@ -133,8 +144,9 @@ export class KeyIndex {
     const hashes = this.#hashes;
     const locations = this.#locations;
     const mask = this.#mask;
-    for (let i = this.#hash(key, key.length) & mask; hashes[i] !== EMPTY; i = (i + 1) & mask) {
-      if (locations[i] === from) {
+    const hash = this.#hash(key, key.length);
+    for (let i = hash & mask; hashes[i] !== EMPTY; i = (i + 1) & mask) {
+      if (locations[i] === from && hashes[i] === hash) {
         locations[i] = at;
         return;
       }

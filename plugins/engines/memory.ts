@@ -76,7 +76,8 @@ export class MemoryVolume {
    * Bytes of key and value storage held: each key's and value's bytes with an 8-byte header,
    * plus records overwritten or deleted but not yet compacted away and the unfilled rest of
    * the current segment (in all, at most about 2.3 times the live bytes plus 32 KiB). The
-   * index comes on top: 12 bytes per slot in a table 35–70% full, 17 to 34 bytes per key.
+   * index comes on top: 12 bytes per slot in a table 35–70% full as keys are added, 17 to 34
+   * bytes per key (after deletes it shrinks only below 15% full: up to 80 bytes per key).
    */
   get bytes(): number {
     return this.log.bytes;
@@ -84,6 +85,9 @@ export class MemoryVolume {
 
   /** @internal stores copies of `key` and `value` */
   put(key: Uint8Array, value: Uint8Array): void {
+    // Room in the index first: a record appended and then not indexed would be lost to it, and
+    // compaction could not repoint it.
+    this.index.reserve(1);
     this.set(key, this.log.append(key, value));
   }
 
@@ -100,10 +104,14 @@ export class MemoryVolume {
     }
   }
 
-  /** @internal removes `key` if present */
-  delete(key: Uint8Array): void {
+  /**
+   * @internal removes `key` if present; the index shrinks after it unless `shrink` is false (a
+   * batch shrinks once it applied everything, so no later put in it needs the index to grow)
+   */
+  delete(key: Uint8Array, shrink = true): void {
     const old = this.index.delete(key);
     if (old < 0) return;
+    if (shrink) this.index.shrink();
     this.log.free(old);
     if (this.sorted !== undefined && ++this.deleted > (this.sorted.length >> 1) + 1024) this.#forgetOrder();
   }
@@ -301,8 +309,9 @@ export class MemoryEngine implements StorageEngine {
         const op = operations[j]!;
         const at = staged[j]!;
         if (at >= 0) data.set(op.key, at);
-        else data.delete(op.key);
+        else data.delete(op.key, false);
       }
+      data.index.shrink();
     } finally {
       log.release();
     }

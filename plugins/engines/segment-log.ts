@@ -182,8 +182,11 @@ export class SegmentLog {
   #compact(id: number): void {
     const segment = this.#segments[id]!;
     const used = this.#used[id]!;
-    // Dropped first, so that the appends below never seal into (and reclaim) this segment again.
-    this.#drop(id);
+    // Dropped first, so that the appends below never seal into (and reclaim) this segment again;
+    // its id is reused only once every record has moved: a segment opened under the same id
+    // meanwhile would give a moved record a location that still names one waiting to move, and
+    // the owner finds the record to repoint by its old location.
+    this.#drop(id, false);
     for (let offset = 0; offset < used;) {
       const keyLength = readKeyLength(segment, offset);
       const size = HEADER_BYTES + keyLength + readValueLength(segment, offset);
@@ -197,6 +200,7 @@ export class SegmentLog {
       }
       offset += size;
     }
+    this.#freeIds.push(id);
   }
 
   /**
@@ -225,13 +229,14 @@ export class SegmentLog {
     return id;
   }
 
-  #drop(id: number): void {
+  /** Releases segment `id`; its id may be reused at once unless `reuse` is false. */
+  #drop(id: number, reuse = true): void {
     this.#bytes -= this.#segments[id]!.length;
     this.#segments[id] = undefined;
     this.#buffers[id] = undefined;
     this.#used[id] = 0;
     this.#dead[id] = 0;
-    this.#freeIds.push(id);
+    if (reuse) this.#freeIds.push(id);
   }
 }
 
