@@ -136,6 +136,33 @@ describe("plain MessagePack reader", () => {
     }
   });
 
+  it("leaves hostile nesting to msgpackr: nested array headers past the input's size, nesting past the stack", () => {
+    // 3,000 nested headers of 65,280-element arrays over about 70 KB: each array is within the
+    // bytes left, their sum is 200 million elements. The reader spends a budget of the input's
+    // length, as msgpackr does, and gives up at the second.
+    const nested = new Uint8Array(3_000 * 3 + 65_280);
+    for (let i = 0; i < 3_000; i++) nested.set([0xdc, 0xff, 0x00], i * 3);
+    assertEquals(readPlain(nested), FALLBACK);
+    let thrown: unknown;
+    try {
+      decode(nested);
+    } catch (error) {
+      thrown = error;
+    }
+    assert(thrown instanceof CorruptDataError, String(thrown));
+    // 200,000 levels of one-element arrays: deeper than the stack.
+    const deep = new Uint8Array(200_001).fill(0x91);
+    deep[200_000] = 0x01;
+    assertEquals(readPlain(deep), FALLBACK);
+    thrown = undefined;
+    try {
+      decode(deep);
+    } catch (error) {
+      thrown = error;
+    }
+    assert(thrown instanceof CorruptDataError, String(thrown));
+  });
+
   it("copies byte strings out of the input", () => {
     const input = encode([new Uint8Array([1, 2, 3])]);
     const [bytes] = readPlain(input) as [Uint8Array];

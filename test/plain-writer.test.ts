@@ -7,7 +7,8 @@ import { describe, it } from "@std/testing/bdd";
 import { assert, assertEquals } from "@std/assert";
 import fc from "fast-check";
 import { Packr } from "msgpackr";
-import { writePlain } from "../core/codec/plain-writer.ts";
+import { Buffer } from "node:buffer";
+import { resizePlainWriter, writePlain } from "../core/codec/plain-writer.ts";
 import { decode, encode, encodeAfter } from "../core/codec/msgpack.ts";
 
 // The options core/codec/msgpack.ts packs with.
@@ -79,6 +80,22 @@ describe("plain MessagePack writer", () => {
     );
   });
 
+  it("writes a string whose header is longer than its length in code units suggested, at the buffer's end", () => {
+    // Three-byte characters cross a header boundary (fixstr/str8 at 32 bytes, str8/str16 at 256,
+    // str16/str32 at 65,536) while the code units do not: the string then moves forward, and
+    // must have had the room to.
+    for (const text of [10, 11, 12, 84, 85, 86, 0x5555, 0x5556].map((n) => "€".repeat(n))) {
+      const expected = hex(reference([text, 7]));
+      for (let size = expected.length / 2 - 12; size <= expected.length / 2 + 2; size++) {
+        resizePlainWriter(size);
+        const written = writePlain([text, 7], 0);
+        assert(written !== undefined);
+        assertEquals(hex(written), expected, `${text.length} characters, a buffer of ${size} bytes`);
+      }
+    }
+    resizePlainWriter(8192);
+  });
+
   it("hands anything else to msgpackr, whose encoding and errors stay", () => {
     for (const value of [new Map([[1, 2]]), new Date(0), [1, new Set([2])], { a: 10n }, new Int16Array([1, -1])]) {
       assertEquals(writePlain(value, 0), undefined);
@@ -88,6 +105,23 @@ describe("plain MessagePack writer", () => {
       constructor(readonly x: number) {}
     }
     assertEquals(writePlain({ at: new Point(1) }, 0), undefined);
+    // Objects msgpackr treats its own way: an own hasOwnProperty decides what is own; a
+    // prototype-less object's toJSON is called; a byte array subclass's toJSON too.
+    const shadowed = Object.assign(Object.create({ inherited: 1 }), { hasOwnProperty: 0 });
+    class Tagged extends Uint8Array {
+      toJSON() {
+        return "tagged";
+      }
+    }
+    const jsonless = Object.assign(Object.create(null), { toJSON: () => "made", a: 1 });
+    for (const value of [shadowed, [new Tagged(2)], jsonless, Buffer.from([1, 2])]) {
+      assertEquals(writePlain(value, 0), undefined);
+      assertEquals(hex(encode(value)), hex(reference(value)));
+    }
+    // Nesting deeper than the stack: msgpackr's too.
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    assertEquals(writePlain(deep, 0), undefined);
     let thrown: unknown;
     try {
       encode(Symbol("s"));

@@ -29,6 +29,12 @@ let source: Uint8Array = new Uint8Array(0);
 let position = 0;
 let end = 0;
 /**
+ * Array elements the rest of this input may still allocate: the input's length at the start,
+ * as msgpackr budgets it. Each array's length is checked against the bytes left, but nested
+ * headers would each pass that check and together allocate far more than the input's size.
+ */
+let budget = 0;
+/**
  * Decodes `bytes` (one MessagePack value, nothing after it) into plain data, copying every byte
  * string (see `allocBytes`), or returns {@link FALLBACK}.
  */
@@ -38,11 +44,14 @@ export function readPlain(bytes: Uint8Array): unknown {
   source = bytes;
   position = 0;
   end = bytes.length;
+  budget = end;
   try {
     const value = read();
     return position === end ? value : FALLBACK;
   } catch (error) {
-    if (error === ABANDON) return FALLBACK;
+    // A RangeError is nesting too deep for the stack (or an array too large to make): msgpackr
+    // then decides, and raises the error decode reports as corrupt data.
+    if (error === ABANDON || error instanceof RangeError) return FALLBACK;
     throw error;
   } finally {
     source = EMPTY;
@@ -156,6 +165,7 @@ function read(): unknown {
 function readArray(length: number): unknown[] {
   // Each element takes at least a byte: a length past the input is malformed, not a huge array.
   need(length);
+  if ((budget -= length) < 0) throw ABANDON;
   const array = new Array<unknown>(length);
   for (let i = 0; i < length; i++) array[i] = read();
   return array;

@@ -16,8 +16,11 @@
  * `mapsAsObjects: true`, no float32): smallest integer forms, float64 for other numbers, plain
  * objects (and objects without a prototype) always as map16 in for-in order, `undefined` as fixext1 type 0, strings under 64 code
  * units encoded as msgpackr's own loop does (a lone surrogate as three bytes), longer ones as
- * `TextEncoder` does (a lone surrogate as U+FFFD). test/plain-writer.test.ts holds the two
- * to the same bytes over arbitrary data.
+ * `TextEncoder` does (a lone surrogate as U+FFFD). Objects msgpackr treats its own way go to
+ * it whole: other classes (Buffer and other `Uint8Array` subclasses included), objects with a
+ * `hasOwnProperty` key, prototype-less objects with a `toJSON`, and nesting too deep for the
+ * stack. test/plain-writer.test.ts holds the two to the same bytes over arbitrary data and at
+ * the end of the buffer.
  */
 
 const encoder = new TextEncoder();
@@ -44,9 +47,19 @@ export function writePlain(value: unknown, offset: number): Uint8Array | undefin
     position = offset;
     if (!write(value)) return undefined;
     return new Uint8Array(buffer.buffer, 0, position);
+  } catch (error) {
+    // Nesting too deep for the stack, or a buffer too large to make: msgpackr then decides.
+    if (error instanceof RangeError) return undefined;
+    throw error;
   } finally {
     writing = false;
   }
+}
+
+/** @internal for tests: replaces the buffer with one of `bytes`, so a test can put a value at its end. */
+export function resizePlainWriter(bytes: number): void {
+  buffer = new Uint8Array(bytes);
+  view = new DataView(buffer.buffer);
 }
 
 function grow(needed: number): void {
@@ -82,11 +95,15 @@ function write(value: unknown): boolean {
       }
       const constructor = value.constructor;
       if (constructor === Array) return writeArray(value as unknown[]);
-      if (constructor === Object || (constructor === undefined && Object.getPrototypeOf(value) === null)) {
+      if (constructor === Object) return writeObject(value as Record<string, unknown>);
+      // msgpackr calls toJSON on an object without a prototype that has one (and fails on one
+      // that is not a function): those are msgpackr's.
+      if (constructor === undefined && Object.getPrototypeOf(value) === null && (value as { toJSON?: unknown }).toJSON === undefined) {
         return writeObject(value as Record<string, unknown>);
       }
-      if (value instanceof Uint8Array) {
-        writeBytes(value);
+      // Plain byte arrays only: msgpackr honours a subclass's own toJSON, and Buffers are rare here.
+      if (Object.getPrototypeOf(value) === Uint8Array.prototype) {
+        writeBytes(value as Uint8Array);
         return true;
       }
       return false;
@@ -120,6 +137,8 @@ function writeObject(object: Record<string, unknown>): boolean {
   position += 2;
   let size = 0;
   for (const key in object) {
+    // msgpackr asks the object's own hasOwnProperty, whatever it is: such objects are msgpackr's.
+    if (key === "hasOwnProperty") return false;
     if (!Object.hasOwn(object, key)) continue;
     writeString(key);
     if (!write(object[key])) return false;
@@ -196,7 +215,9 @@ function writeString(text: string): void {
   // largest header they could need, then moved back if a smaller one does.
   const headerSize = units < 0x20 ? 1 : units < 0x100 ? 2 : units < 0x10000 ? 3 : 5;
   const maxBytes = units * 3;
-  if (position + headerSize + maxBytes > buffer.length) grow(position + headerSize + maxBytes);
+  // Room for the largest header: the real one may be larger than the estimate, and the string
+  // then moves forward by the difference.
+  if (position + 5 + maxBytes > buffer.length) grow(position + 5 + maxBytes);
   const start = position + headerSize;
   let length: number;
   if (units < 0x40) {
