@@ -152,6 +152,11 @@ export function writeFloat64BE(out: Uint8Array, at: number, value: number): void
   else for (let i = 0; i < 8; i++) out[at + i] = float64Bytes[i]!;
 }
 
+/** The big-endian u32 at `at` of `bytes`. */
+export function readUint32BE(bytes: Uint8Array, at: number): number {
+  return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
+}
+
 /** The big-endian float64 at `at` of `bytes`. */
 export function readFloat64BE(bytes: Uint8Array, at: number): number {
   if (LITTLE_ENDIAN) { for (let i = 0; i < 8; i++) float64Bytes[i] = bytes[at + 7 - i]!; }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { allocBytes, readFloat64BE } from "./bytes.ts";
+import { allocBytes, readFloat64BE, readUint32BE } from "./bytes.ts";
 
 /**
  * Why this exists beside msgpackr: its `unpack` sets up per call (state, and a `DataView` it
@@ -64,15 +64,28 @@ function need(count: number): void {
   if (position + count > end) throw ABANDON;
 }
 
-/** The big-endian u32 at `at`. */
-function u32(at: number): number {
-  const bytes = source;
-  return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
+/** The next byte, consumed. */
+function next8(): number {
+  need(1);
+  return source[position++]!;
+}
+
+/** The next big-endian u16, consumed. */
+function next16(): number {
+  need(2);
+  position += 2;
+  return (source[position - 2]! << 8) | source[position - 1]!;
+}
+
+/** The next big-endian u32, consumed. */
+function next32(): number {
+  need(4);
+  position += 4;
+  return readUint32BE(source, position - 4);
 }
 
 function read(): unknown {
-  need(1);
-  const type = source[position++]!;
+  const type = next8();
   if (type < 0x80) return type;
   if (type < 0x90) return readMap(type & 0x0f);
   if (type < 0xa0) return readArray(type & 0x0f);
@@ -86,69 +99,41 @@ function read(): unknown {
     case 0xc3:
       return true;
     case 0xc4:
-      need(1);
-      return readBytes(source[position++]!);
+      return readBytes(next8());
     case 0xc5:
-      need(2);
-      position += 2;
-      return readBytes((source[position - 2]! << 8) | source[position - 1]!);
+      return readBytes(next16());
     case 0xc6:
-      need(4);
-      position += 4;
-      return readBytes(u32(position - 4));
+      return readBytes(next32());
     case 0xcb:
       need(8);
       position += 8;
       return readFloat64BE(source, position - 8);
     case 0xcc:
-      need(1);
-      return source[position++]!;
+      return next8();
     case 0xcd:
-      need(2);
-      position += 2;
-      return (source[position - 2]! << 8) | source[position - 1]!;
+      return next16();
     case 0xce:
-      need(4);
-      position += 4;
-      return u32(position - 4);
+      return next32();
     case 0xd0:
-      need(1);
-      return (source[position++]! << 24) >> 24;
+      return (next8() << 24) >> 24;
     case 0xd1:
-      need(2);
-      position += 2;
-      return (((source[position - 2]! << 8) | source[position - 1]!) << 16) >> 16;
+      return (next16() << 16) >> 16;
     case 0xd2:
-      need(4);
-      position += 4;
-      return u32(position - 4) | 0;
+      return next32() | 0;
     case 0xd9:
-      need(1);
-      return readString(source[position++]!);
+      return readString(next8());
     case 0xda:
-      need(2);
-      position += 2;
-      return readString((source[position - 2]! << 8) | source[position - 1]!);
+      return readString(next16());
     case 0xdb:
-      need(4);
-      position += 4;
-      return readString(u32(position - 4));
+      return readString(next32());
     case 0xdc:
-      need(2);
-      position += 2;
-      return readArray((source[position - 2]! << 8) | source[position - 1]!);
+      return readArray(next16());
     case 0xdd:
-      need(4);
-      position += 4;
-      return readArray(u32(position - 4));
+      return readArray(next32());
     case 0xde:
-      need(2);
-      position += 2;
-      return readMap((source[position - 2]! << 8) | source[position - 1]!);
+      return readMap(next16());
     case 0xdf:
-      need(4);
-      position += 4;
-      return readMap(u32(position - 4));
+      return readMap(next32());
     case 0xd4:
       // fixext 1 of type 0 is `undefined` (its data byte ignored, as msgpackr ignores it);
       // other extension types are msgpackr's.
@@ -175,14 +160,11 @@ function readMap(length: number): Record<string, unknown> {
   need(length * 2);
   const object: Record<string, unknown> = {};
   for (let i = 0; i < length; i++) {
-    need(1);
-    const type = source[position++]!;
+    const type = next8();
     let key: string;
     if (type >= 0xa0 && type < 0xc0) key = readKey(type & 0x1f);
-    else if (type === 0xd9) {
-      need(1);
-      key = readKey(source[position++]!);
-    } else throw ABANDON;
+    else if (type === 0xd9) key = readKey(next8());
+    else throw ABANDON;
     if (key === "__proto__") key = "__proto_";
     object[key] = read();
   }

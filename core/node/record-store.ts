@@ -5,7 +5,7 @@
  * @module
  */
 import { decodeRecord, encodeRecordWithHeader, RECORD_HEADER_BYTES, RECORD_HEADER_MARK, recordKey } from "../codec/record-codec.ts";
-import { allocBytes, readFloat64BE, utf8After, writeFloat64BE } from "../codec/bytes.ts";
+import { allocBytes, readFloat64BE, readUint32BE, utf8After, writeFloat64BE } from "../codec/bytes.ts";
 import { CorruptDataError } from "../errors.ts";
 import { murmur3 } from "../hash/murmur3.ts";
 import type { Clock } from "../interfaces/clock.ts";
@@ -519,24 +519,19 @@ function writeIndexValue(out: Uint8Array, at: number, entry: IndexEntry): void {
   writeFloat64BE(out, at + 9, entry.tombstoneSince ?? 0);
 }
 
-/** The big-endian u32 at `at` of `bytes`. */
-function u32(bytes: Uint8Array, at: number): number {
-  return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
-}
-
 /** The index entry of `key` (at `token`) from its index value `v`, found at `location`. */
 function indexEntry(key: string, token: number, v: Uint8Array, location: string): IndexEntry {
   if (v.length !== INDEX_VALUE_BYTES) throw new CorruptDataError(location, "malformed index entry");
-  return { key, token, hash: u32(v, 0), bytes: u32(v, 4), tombstoneSince: v[8] === 1 ? readFloat64BE(v, 9) : undefined };
+  return { key, token, hash: readUint32BE(v, 0), bytes: readUint32BE(v, 4), tombstoneSince: v[8] === 1 ? readFloat64BE(v, 9) : undefined };
 }
 
 function parseIndex(k: Uint8Array, v: Uint8Array): IndexEntry {
   if (k.length < 5 || v.length !== INDEX_VALUE_BYTES) throw new CorruptDataError("token index", "malformed index entry");
   return {
     key: decoder.decode(k.subarray(5)),
-    token: u32(k, 1),
-    hash: u32(v, 0),
-    bytes: u32(v, 4),
+    token: readUint32BE(k, 1),
+    hash: readUint32BE(v, 0),
+    bytes: readUint32BE(v, 4),
     tombstoneSince: v[8] === 1 ? readFloat64BE(v, 9) : undefined,
   };
 }
