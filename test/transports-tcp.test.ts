@@ -3,7 +3,8 @@
  * only a network transport has — seeds and address discovery, reconnecting after a peer
  * restarts, the cluster secret, TLS, limits, and garbage on the peer port.
  */
-import { connect, createServer } from "node:net";
+import { connect, createServer, type Socket } from "node:net";
+import { Duplex } from "node:stream";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,6 +16,8 @@ import { ConnectionLostError, InvalidConfigError, InvalidMessageError, Overloade
 import type { Message } from "../core/interfaces/transport.ts";
 import { parseAddress, tcpPlugin, type TcpTransport } from "../plugins/transports/tcp/index.ts";
 import { encodeFrame, FrameDecoder, FrameTooLargeError } from "../plugins/transports/tcp/frames.ts";
+import { PeerLink } from "../plugins/transports/tcp/peer-link.ts";
+import { cheapTurns } from "../core/host/event-loop.ts";
 import { transportSuite } from "../plugin-kit/testing/index.ts";
 import { freePort, hostSleep, recordingLogger, tcpTransport } from "./support/tcp-pair.ts";
 
@@ -491,5 +494,50 @@ describe("tcp transport", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("peer link writes", () => {
+  /** A link over a stream that records how many frames each write to the "socket" carried. */
+  function countingLink(): { link: PeerLink; writes: number[] } {
+    const writes: number[] = [];
+    const stream = new Duplex({
+      read() {},
+      write(_chunk, _encoding, done) {
+        writes.push(1);
+        done();
+      },
+      writev(chunks, done) {
+        writes.push(chunks.length);
+        done();
+      },
+    });
+    Object.assign(stream, { setNoDelay: () => stream });
+    const link = new PeerLink(stream as unknown as Socket, "test", 1 << 20, 16, { frame() {}, violation() {}, closed() {} });
+    return { link, writes };
+  }
+
+  it("frames written by separate events of one event-loop turn leave in one socket write (Node; per microtask run on Deno)", async () => {
+    const { link, writes } = countingLink();
+    const frame = (i: number) => encodeFrame({ k: "one", b: { type: "t", i } });
+    // Three I/O-like events of one turn (immediates queued together run in one check phase),
+    // each writing frames, the way replies leave as a group commit's writes complete.
+    await new Promise<void>((resolve) => {
+      setImmediate(() => void link.writeEncoded(frame(1)));
+      setImmediate(() => {
+        link.writeEncoded(frame(2));
+        link.writeEncoded(frame(3));
+      });
+      setImmediate(() => void link.writeEncoded(frame(4)));
+      setTimeout(resolve, 20);
+    });
+    assertEquals(writes, cheapTurns ? [4] : [1, 2, 1]);
+    // The next turn's frames go in a write of their own: nothing waits for more.
+    await new Promise<void>((resolve) => {
+      setImmediate(() => void link.writeEncoded(frame(5)));
+      setTimeout(resolve, 20);
+    });
+    assertEquals(writes.at(-1), 1);
+    link.socket.destroy();
   });
 });

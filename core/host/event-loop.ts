@@ -26,3 +26,11 @@ export const cheapTurns: boolean = !("Deno" in globalThis);
 export function afterThisTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
+
+/**
+ * Runs `callback` once the host event loop's current turn is over (see {@link afterThisTurn}),
+ * without a promise: for code that flushes what the turn's events wrote (a socket's frames).
+ * Where turns are not cheap (Deno, see {@link cheapTurns}) it runs once the microtasks queued
+ * before it have run instead.
+ */
+export const atTurnEnd: (callback: () => void) => void = cheapTurns ? (callback) => void setImmediate(callback) : queueMicrotask;
