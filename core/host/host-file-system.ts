@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { constants, readSync } from "node:fs";
+import { constants, fsyncSync, readSync, writeSync } from "node:fs";
 import { type FileHandle as NodeFileHandle, mkdir, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises";
 import type { FileHandle, FileSystem, HeldDirectory, OpenMode } from "../interfaces/file-system.ts";
 import type { Logger } from "../interfaces/logger.ts";
@@ -33,6 +33,13 @@ class HostFileHandle implements FileHandle {
       written += bytesWritten;
     }
     if (this.syncAfterWrite) await this.file.sync();
+    return written;
+  }
+
+  writeSync(data: Uint8Array, offset = 0, length = data.length - offset): number {
+    let written = 0;
+    while (written < length) written += writeSync(this.file.fd, data, offset + written, length - written);
+    if (this.syncAfterWrite) fsyncSync(this.file.fd);
     return written;
   }
 

@@ -31,6 +31,15 @@ export interface FileHandle {
    * @returns the bytes written (all of them, or the call throws)
    */
   write(data: Uint8Array, offset?: number, length?: number): Promise<number>;
+  /**
+   * Optional: {@link write} on the calling thread, returning once the bytes are written (on a
+   * file opened `"write-synced"`, once they are durable). Cheaper than a write that hands off
+   * to a thread pool, but the caller's event loop waits meanwhile, for the device too when the
+   * file is write-synced. A file system without it (the simulated disk) is only written with
+   * {@link write}.
+   * @returns the bytes written (all of them, or the call throws)
+   */
+  writeSync?(data: Uint8Array, offset?: number, length?: number): number;
   /** Reads up to `length` bytes at `position` into `into` at `offset`; resolves to the bytes read (0 at the end). */
   read(into: Uint8Array, offset: number, length: number, position: number): Promise<number>;
   /** {@link read} without waiting: for readers that cannot afford a promise per block. */

@@ -19,10 +19,26 @@ import type { FileHandle, FileSystem } from "../../../core/interfaces/file-syste
  * - `never`: handed to the OS as they come, never fsynced by the engine.
  *
  * With `interval` and `never` a write resolves before its record is written: a process crash
- * loses the records still queued (at most those of the last write in flight), a machine crash
- * everything since the last fsync.
+ * loses the records still queued (at most those of the last write in flight, or of the current
+ * turn with `sync` log writes), a machine crash everything since the last fsync.
  */
 export type SyncPolicy = "always" | "interval" | "never";
+
+/**
+ * How the log's writes reach the file:
+ * - `sync`: once per turn of the host's event loop, everything the turn appended in one write
+ *   on the engine's own thread ({@link FileHandle.writeSync}); under `always` the loop waits
+ *   for the device meanwhile. No thread-pool hand-off, no wake-up of the loop afterwards, and
+ *   the requests that arrive while it waits share the next write. Used only where the file
+ *   system has both turns and synchronous writes (the host's, under Node); elsewhere, and for a
+ *   turn's write past {@link INLINE_WRITE_BYTES}, writes are `async`.
+ * - `async`: through the file system's asynchronous write (libuv's thread pool on the host):
+ *   the loop never waits for the device, at the price of a hand-off per write.
+ */
+export type LogWrites = "sync" | "async";
+
+/** The largest write made inline under `sync` (1 MiB): a bigger one would hold the loop too long. */
+export const INLINE_WRITE_BYTES = 1 << 20;
 
 /** One operation of a log record. */
 export interface LogOperation {
@@ -131,22 +147,34 @@ export class LogWriter {
   /** Bytes appended so far. */
   size = 0;
 
-  /** Under `always`, what a write waits for first (see {@link #kick}). */
+  /** What a write waits for first (see {@link #kick}): the turn, under `always` or with inline writes. */
   readonly #turn: (() => Promise<void>) | undefined;
+  /** Writes go through {@link FileHandle.writeSync} (see {@link LogWrites}). */
+  readonly #inline: boolean;
 
-  private constructor(file: FileHandle, policy: SyncPolicy, turn: (() => Promise<void>) | undefined) {
+  private constructor(file: FileHandle, policy: SyncPolicy, turn: (() => Promise<void>) | undefined, writes: LogWrites) {
     this.#file = file;
     this.#policy = policy;
-    this.#turn = policy === "always" ? turn : undefined;
+    // Inline writes only where the turn batches them: written at each append, they would cost
+    // a blocking write per record.
+    this.#inline = writes === "sync" && turn !== undefined && file.writeSync !== undefined;
+    this.#turn = policy === "always" || this.#inline ? turn : undefined;
   }
 
   /** Creates (or truncates) the log at `path` on `fs`. */
-  static async create(fs: FileSystem, path: string, policy: SyncPolicy, scheduler?: Scheduler, syncIntervalMs = 1000): Promise<LogWriter> {
+  static async create(
+    fs: FileSystem,
+    path: string,
+    policy: SyncPolicy,
+    scheduler?: Scheduler,
+    syncIntervalMs = 1000,
+    writes: LogWrites = "async",
+  ): Promise<LogWriter> {
     // Under `always` every write must be durable before its appends resolve: a file opened
     // "write-synced" makes each write so in one call (O_DSYNC on the host), not a write and an
     // fsync.
     const turn = fs.afterTurn?.bind(fs);
-    const writer = new LogWriter(await fs.open(path, policy === "always" ? "write-synced" : "write"), policy, turn);
+    const writer = new LogWriter(await fs.open(path, policy === "always" ? "write-synced" : "write"), policy, turn, writes);
     if (policy === "interval" && scheduler) {
       writer.#timer = every(scheduler, syncIntervalMs, () => void writer.sync().catch(() => {}));
     }
@@ -225,12 +253,12 @@ export class LogWriter {
 
   /**
    * Starts a write of the queue unless one is in flight (it restarts itself when done). Under
-   * `always`, on a file system that has {@link FileSystem.afterTurn} (the host's), the write
-   * starts once this turn of the event loop is over, so that the records of every event of the
-   * turn (requests that arrived together) share it: a durable write costs a thread-pool round
-   * trip and a device flush, about 100 µs of CPU on the development VM whatever it holds, and
-   * a write started at the first record of a burst would leave the rest to wait for it and
-   * then take another.
+   * `always`, or with `sync` log writes, on a file system that has {@link FileSystem.afterTurn}
+   * (the host's), the write starts once this turn of the event loop is over, so that the
+   * records of every event of the turn (requests that arrived together) share it: a durable
+   * write costs a device flush, and a thread-pool round trip unless it is made inline, about
+   * 100 µs of CPU on the development VM whatever it holds, and a write started at the first
+   * record of a burst would leave the rest to wait for it and then take another.
    */
   #kick(): void {
     if (this.#flushing || this.#queue.length === 0) return;
@@ -259,7 +287,8 @@ export class LogWriter {
       const buffer = joined(chunks, bytes);
       // Under `always` the file was opened "write-synced": once the write resolves it is durable,
       // unless the file system does not know the mode (its handle does not say so): then sync.
-      await this.#file.write(buffer);
+      if (this.#inline && buffer.length <= INLINE_WRITE_BYTES) this.#file.writeSync!(buffer);
+      else await this.#file.write(buffer);
       if (this.#policy === "always" && this.#file.syncsWrites !== true) await this.#file.sync();
       for (const w of waiters) w.resolve();
     } catch (error) {

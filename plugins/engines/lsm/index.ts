@@ -32,6 +32,7 @@ const optionsSchema: z.ZodType<LsmPluginOptions, unknown> = z
     bloomBitsPerKey: z.number().int().min(1).max(32).default(d.bloomBitsPerKey),
     compression: z.enum(["none", "deflate"]).default(d.compression),
     blockReads: z.enum(["sync", "async"]).default(d.blockReads),
+    logWrites: z.enum(["sync", "async"]).default(d.logWrites),
     compaction: z.enum(["leveled", "size-tiered"]).default(d.compaction),
     compactionTrigger: z.number().int().min(2).max(64).default(d.compactionTrigger),
     tableBytes: z.number().int().min(4096).default(d.tableBytes),

@@ -15,7 +15,7 @@ import type { Random } from "../../../core/interfaces/random.ts";
 import type { BatchOperation, EngineCapabilities, ScanOptions, StorageEngine } from "../../../core/interfaces/storage-engine.ts";
 import { BlockCache } from "./block-cache.ts";
 import { Arena } from "./arena.ts";
-import { encodeRecord, type LogOperation, LogWriter, readLog, RECORD_ENTRIES_AT, type SyncPolicy } from "./commit-log.ts";
+import { encodeRecord, type LogOperation, LogWriter, type LogWrites, readLog, RECORD_ENTRIES_AT, type SyncPolicy } from "./commit-log.ts";
 import { type Manifest, type ManifestTable, readManifest, writeManifest } from "./manifest.ts";
 import type { FileSystem, HeldDirectory } from "../../../core/interfaces/file-system.ts";
 import { hostFileSystem } from "../../../core/host/host-file-system.ts";
@@ -62,6 +62,17 @@ export interface LsmEngineOptions {
    */
   readonly blockReads: "sync" | "async";
   /**
+   * How the commit log's writes reach the file (see {@link LogWrites}). `"sync"` (default):
+   * once per turn of the event loop, one write on the engine's thread for everything the turn
+   * appended; under `sync: "always"` the loop waits for the device's flush (about 0.2 ms on this
+   * project's VM), and the requests that arrive meanwhile share the next write. In the cluster
+   * bench it cost a node a fifth less CPU per operation than `"async"`. `"async"`: through
+   * libuv's thread pool, never blocking the loop: for a disk whose flushes take long or stall
+   * (a network volume), where a node should keep answering reads while it waits. Under Deno, and
+   * on the simulated disk, writes are always `"async"`.
+   */
+  readonly logWrites: LogWrites;
+  /**
    * `"leveled"` (default, LevelDB's): level 0 takes flushes; each deeper level is 10x the last
    * and holds non-overlapping tables, so a read touches at most one table per level.
    * `"size-tiered"` (Cassandra's default): tables of similar size are merged, writing less but
@@ -102,6 +113,7 @@ export const DEFAULT_LSM_OPTIONS: Omit<LsmEngineOptions, "directory"> = {
   bloomBitsPerKey: 10,
   compression: "none",
   blockReads: "sync",
+  logWrites: "sync",
   compaction: "leveled",
   compactionTrigger: 4,
   tableBytes: 2 * 1024 * 1024,
@@ -425,6 +437,7 @@ export class LsmEngine implements StorageEngine {
       this.options.sync,
       this.#scheduler,
       this.options.syncIntervalMs,
+      this.options.logWrites,
     );
     if (recovered.size > 0) {
       const table = await this.#writeTable(recovered, false);
@@ -704,7 +717,14 @@ export class LsmEngine implements StorageEngine {
   #newLog(): Promise<NumberedLog> {
     const number = this.#nextFile++;
     const made = (async () => {
-      const log = await LogWriter.create(this.#fs, this.#logPath(number), this.options.sync, this.#scheduler, this.options.syncIntervalMs);
+      const log = await LogWriter.create(
+        this.#fs,
+        this.#logPath(number),
+        this.options.sync,
+        this.#scheduler,
+        this.options.syncIntervalMs,
+        this.options.logWrites,
+      );
       // The new log's name must survive a crash before any write it acknowledges does: the
       // manifest that would name its directory entry durably comes only after the next flush.
       await this.#fs.syncDirectory(this.options.directory);
