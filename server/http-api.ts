@@ -78,6 +78,10 @@ import { LIVE_VIEW_CSP, LIVE_VIEW_PAGE } from "./ui/live-view-page.ts";
 
 /** The request and response header carrying the causal context. */
 export const CONTEXT_HEADER = "X-Ringforge-Context";
+/** {@link CONTEXT_HEADER} as node:http names it. */
+const CONTEXT_HEADER_NAME = CONTEXT_HEADER.toLowerCase();
+/** The session header as node:http names it. */
+const SESSION_HEADER_NAME = SESSION_HEADER.toLowerCase();
 
 /** Options of {@link createHttpApi}. */
 export interface HttpApiOptions {
@@ -230,7 +234,7 @@ export function createHttpApi(node: RingforgeNode, options: HttpApiOptions): Hon
     const expected = Buffer.from(options.token);
     app.use("*", async (c, next) => {
       if (c.req.path === "/ui" && c.req.method === "GET") return next();
-      const header = c.req.header("authorization") ?? "";
+      const header = requestHeader(c, "authorization") ?? "";
       const match = /^Bearer\s+(.+)$/i.exec(header);
       const given = match ? Buffer.from(match[1]!.trim()) : undefined;
       if (!given || given.length !== expected.length || !timingSafeEqual(given, expected)) {
@@ -270,19 +274,19 @@ export function createHttpApi(node: RingforgeNode, options: HttpApiOptions): Hon
       const key = keyOf(c);
       const session = requestSession(c, key);
       const result = await node.get(key, { r: intParam(c, "r"), timeoutMs: intParam(c, "timeout"), ...consistencyParam(c), ...session });
-      answerSession(c, key, session);
-      c.header(CONTEXT_HEADER, result.context);
-      c.header("ETag", etag(result.context));
-      if (result.values.length === 0) {
-        return c.json({ error: { code: "RINGFORGE_NOT_FOUND", message: "no live value for this key", details: {} } }, 404);
-      }
+      const headers: Record<string, string> = { [CONTEXT_HEADER]: result.context, ETag: etag(result.context) };
+      answerSession(headers, key, session);
       if (result.values.length === 1) {
-        return c.body(bodyOf(result.values[0]!), 200, { "Content-Type": "application/octet-stream" });
+        headers["Content-Type"] = "application/octet-stream";
+        return new Response(bodyOf(result.values[0]!), { status: 200, headers });
       }
-      return c.json(
-        { siblings: result.values.map((v) => ({ value: Buffer.from(v).toString("base64") })), context: result.context },
-        300,
-      );
+      headers["Content-Type"] = "application/json";
+      if (result.values.length === 0) {
+        const body = { error: { code: "RINGFORGE_NOT_FOUND", message: "no live value for this key", details: {} } };
+        return new Response(JSON.stringify(body), { status: 404, headers });
+      }
+      const body = { siblings: result.values.map((v) => ({ value: Buffer.from(v).toString("base64") })), context: result.context };
+      return new Response(JSON.stringify(body), { status: 300, headers });
     }));
 
   const bounded = boundedBody({
@@ -296,9 +300,7 @@ export function createHttpApi(node: RingforgeNode, options: HttpApiOptions): Hon
       const key = keyOf(c);
       const session = requestSession(c, key);
       const result = await node.put(key, value, { ...writeOptions(c), ...session });
-      answerSession(c, key, session);
-      c.header(CONTEXT_HEADER, result.context);
-      return c.body(null, 204);
+      return written(key, session, result.context);
     }));
 
   app.delete("/kv/:key{.+}", (c) =>
@@ -306,9 +308,7 @@ export function createHttpApi(node: RingforgeNode, options: HttpApiOptions): Hon
       const key = keyOf(c);
       const session = requestSession(c, key);
       const result = await node.delete(key, { ...writeOptions(c), ...session });
-      answerSession(c, key, session);
-      c.header(CONTEXT_HEADER, result.context);
-      return c.body(null, 204);
+      return written(key, session, result.context);
     }));
 
   app.get("/status", async (c) => c.json(await status()));
@@ -417,8 +417,8 @@ export function createHttpApi(node: RingforgeNode, options: HttpApiOptions): Hon
 function boundedBody(options: { maxSize: number; onError: (c: Context) => Response | Promise<Response> }): MiddlewareHandler {
   const streamed = bodyLimit(options);
   return (c, next) => {
-    const length = c.req.header("content-length");
-    if (length !== undefined && c.req.header("transfer-encoding") === undefined && /^\d+$/.test(length)) {
+    const length = requestHeader(c, "content-length");
+    if (length !== undefined && requestHeader(c, "transfer-encoding") === undefined && /^\d+$/.test(length)) {
       return Number(length) > options.maxSize ? Promise.resolve(options.onError(c)) : next();
     }
     return streamed(c, next);
@@ -443,6 +443,31 @@ function keyOf(c: Context, prefix = "/kv/"): string {
   }
 }
 
+/**
+ * A request header by its lower-case name. Under @hono/node-server it is read from node:http's
+ * own header object: Hono's `c.req.header(name)` makes the adapter build a web `Headers` of
+ * every header of the request first, on every request that reads one. Elsewhere (Deno, and
+ * `app.request` in tests) through Hono. Repeated headers read as one, joined by ", ", as
+ * `Headers.get` joins them.
+ */
+function requestHeader(c: Context, name: string): string | undefined {
+  const incoming = (c.env as { incoming?: { headers?: Record<string, string | string[] | undefined> } } | undefined)?.incoming;
+  if (incoming?.headers === undefined) return c.req.header(name);
+  const value = incoming.headers[name];
+  return Array.isArray(value) ? value.join(", ") : value;
+}
+
+/**
+ * The 204 of a write, with its context (and session) headers. Answered as a `Response` with a
+ * plain header record, which the Node adapter writes out as it is: set through Hono's context,
+ * two headers or more became a web `Headers`, converted back for node:http.
+ */
+function written(key: string, session: { session?: Session }, context: string): Response {
+  const headers: Record<string, string> = { [CONTEXT_HEADER]: context };
+  answerSession(headers, key, session);
+  return new Response(null, { status: 204, headers });
+}
+
 function intParam(c: Context, name: string): number | undefined {
   const raw = c.req.query(name);
   if (raw === undefined) return undefined;
@@ -456,7 +481,7 @@ function intParam(c: Context, name: string): number | undefined {
 }
 
 function writeOptions(c: Context): PutOptions {
-  const context = c.req.header(CONTEXT_HEADER);
+  const context = requestHeader(c, CONTEXT_HEADER_NAME);
   return {
     ...(context ? { context: context as CausalContext } : {}),
     w: intParam(c, "w"),
@@ -492,8 +517,8 @@ function etag(version: string): string {
  * @throws {InvalidRequestError} for a list of tags, a weak tag, `If-Match: *`, or both headers
  */
 function conditionOf(c: Context): { ifMatch?: CausalContext; ifAbsent?: true } {
-  const match = c.req.header("If-Match");
-  const noneMatch = c.req.header("If-None-Match");
+  const match = requestHeader(c, "if-match");
+  const noneMatch = requestHeader(c, "if-none-match");
   if (match !== undefined && noneMatch !== undefined) {
     throw new InvalidRequestError("send If-Match or If-None-Match, not both");
   }
@@ -528,7 +553,7 @@ function conditionOf(c: Context): { ifMatch?: CausalContext; ifAbsent?: true } {
  * @throws {InvalidContextError} for a malformed or over-long token (a 400; nothing changes)
  */
 function requestSession(c: Context, key: string): { session?: Session } {
-  const token = c.req.header(SESSION_HEADER);
+  const token = requestHeader(c, SESSION_HEADER_NAME);
   if (token === undefined) return {};
   const session = new Session({ maxKeys: 1 });
   session.remember(key, decodeSessionToken(token));
@@ -540,11 +565,11 @@ function requestSession(c: Context, key: string): { session?: Session } {
  * the key. Contexts that do not fit the token's bounds (the oldest) are left out and counted in
  * `Ringforge-Session-Forgotten`, so the client learns that it lost their guarantees.
  */
-function answerSession(c: Context, key: string, { session }: { session?: Session }): void {
+function answerSession(headers: Record<string, string>, key: string, { session }: { session?: Session }): void {
   if (session === undefined) return;
   const { token, forgotten } = encodeSessionToken(session.contexts(key));
-  c.header(SESSION_HEADER, token);
-  if (forgotten > 0) c.header(SESSION_FORGOTTEN_HEADER, String(forgotten));
+  headers[SESSION_HEADER] = token;
+  if (forgotten > 0) headers[SESSION_FORGOTTEN_HEADER] = String(forgotten);
 }
 
 /**

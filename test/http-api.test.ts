@@ -17,6 +17,7 @@ import { builtinPlugins } from "../plugins/index.ts";
 import { RingforgeClient } from "../client/ringforge-client.ts";
 import { CONTEXT_HEADER, createHttpApi, type ErrorBody, statusOf } from "../server/http-api.ts";
 import { silentLogger } from "../core/interfaces/logger.ts";
+import { SESSION_HEADER } from "../client/session-token.ts";
 import type { Logger } from "../core/interfaces/logger.ts";
 
 async function setup(options: { token?: string } = {}) {
@@ -245,6 +246,58 @@ describe("HTTP API", () => {
     const urls = [...new Set(html.match(/https?:\/\/[^\s"')]+/g))];
     assertEquals(urls, ["http://www.w3.org/2000/svg"], "the page names no other origin (the SVG namespace is not fetched)");
     await cluster.stop();
+  });
+
+  it("over a socket (the Node adapter), the /kv answers carry the same statuses, headers and bodies as through Hono", async () => {
+    const { cluster } = await setup();
+    const app = createHttpApi(cluster.node("n1"), { logger: silentLogger });
+    const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+      const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
+    });
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // Each request goes over the socket and, for the same key in a twin namespace, through
+    // app.request (Hono's own request and response objects): both must answer alike.
+    const both = async (key: string, init: RequestInit = {}) => {
+      const [socket, hono] = [await fetch(`${base}/kv/sock-${key}`, init), await app.request(`/kv/hono-${key}`, init)];
+      const view = async (r: Response) => ({
+        status: r.status,
+        type: r.headers.get("content-type"),
+        context: r.headers.get(CONTEXT_HEADER) !== null,
+        etag: r.headers.get("etag") === (r.headers.get(CONTEXT_HEADER) === null ? null : `"${r.headers.get(CONTEXT_HEADER)}"`),
+        session: r.headers.get(SESSION_HEADER) !== null,
+        body: (await r.text()).replace(/(sock|hono)-/g, ""),
+      });
+      const [a, b] = [await view(socket), await view(hono)];
+      assertEquals(a, b, `${init.method ?? "GET"} ${key}`);
+      return { ...a, contextOf: socket.headers.get(CONTEXT_HEADER)!, honoContext: hono.headers.get(CONTEXT_HEADER)! };
+    };
+    try {
+      const first = await both("k", { method: "PUT", body: "one" });
+      assertEquals([first.status, first.context], [204, true]);
+      // The context header is read: this write replaces the first, no siblings.
+      await fetch(`${base}/kv/sock-k`, { method: "PUT", body: "two", headers: { [CONTEXT_HEADER]: first.contextOf } });
+      await app.request(`/kv/hono-k`, { method: "PUT", body: "two", headers: { [CONTEXT_HEADER]: first.honoContext } });
+      const read = await both("k");
+      assertEquals([read.status, read.type, read.body, read.context, read.etag], [200, "application/octet-stream", "two", true, true]);
+      // Conditional writes read If-Match and If-None-Match.
+      assertEquals((await both("k", { method: "PUT", body: "x", headers: { "If-Match": `"${first.contextOf}"` } })).status, 412);
+      assertEquals((await both("k", { method: "PUT", body: "x", headers: { "If-None-Match": "*" } })).status, 412);
+      assertEquals((await both("k", { method: "PUT", body: "x", headers: { "If-None-Match": "*", "If-Match": "a" } })).status, 400);
+      // Two blind writes are concurrent: siblings, as JSON with a 300.
+      await both("s", { method: "PUT", body: "a" });
+      await both("s", { method: "PUT", body: "b" });
+      const siblings = await both("s");
+      assertEquals([siblings.status, siblings.type, siblings.context], [300, "application/json", true]);
+      const missing = await both("none");
+      assertEquals([missing.status, missing.type, JSON.parse(missing.body).error.code], [404, "application/json", "RINGFORGE_NOT_FOUND"]);
+      // The session header is read, and answered.
+      const inSession = await both("k", { headers: { [SESSION_HEADER]: "v1" } });
+      assertEquals([inSession.status, inSession.session], [200, true]);
+      assertEquals((await both("k", { method: "DELETE", headers: { [SESSION_HEADER]: "v1" } })).session, true);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await cluster.stop();
+    }
   });
 
   it("over a socket, a PUT body is bounded by its Content-Length, or as it streams in when it has none", async () => {
