@@ -15,7 +15,7 @@
  *
  *   npm run bench -- cluster [--peers] [--runs N] [--sync always|interval|never] [--json]
  *                            [--records 10000] [--warmup 5] [--duration 20] [--concurrency 32]
- *                            [--value-bytes 100] [--client http|fetch] [--profile]
+ *                            [--value-bytes 100] [--client http|fetch] [--profile] [--syscalls]
  *                            [--keep-profiles DIR]
  *
  * Beside ops/s and latency each target gets its CPU time per operation: the user and system
@@ -36,7 +36,11 @@
  * and `npm install` do (`npm run prepare`: JavaScript only, a few seconds), so the figures are
  * those of the sources in the tree. With `--profile` the nodes run under the V8 CPU profiler and the summary splits their
  * CPU time (of the median run) by where it went; `--keep-profiles DIR` leaves the
- * `.cpuprofile` files in `DIR/run-N` (open them in Chrome DevTools).
+ * `.cpuprofile` files in `DIR/run-N` (open them in Chrome DevTools). With `--syscalls` (Linux,
+ * with `perf` installed and allowed to read the kernel's tracepoints, as root is) each target
+ * also gets its system calls per operation over the measured window: socket and file writes
+ * (`write`, `writev`), `read`, and `futex` (thread-pool hand-offs), the counts that batching
+ * per event-loop turn lowers.
  *
  * Node only. Prints figures; never passes or fails on speed.
  *
@@ -44,7 +48,7 @@
  */
 import { type CpuProfile, type ProfileShares, profileShares, topFunctions } from "./profile.ts";
 import { benchOptions, figure, runtimeName, summarize } from "./harness.ts";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { Agent, request as httpRequest } from "node:http";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
@@ -102,6 +106,13 @@ interface LoadResult {
    * machine: it says what a request costs, not how much CPU was left for it.
    */
   readonly cpuUsPerOp: number | null;
+  /**
+   * With `--syscalls`: system calls of the target's processes (all their threads) over the
+   * measured window, per operation, by name (`write`, `writev`, `read`, `futex`), counted by
+   * `perf stat` on the kernel's syscall tracepoints; null without it, or where perf cannot
+   * count them (not installed, not permitted).
+   */
+  readonly syscallsPerOp: Record<string, number> | null;
 }
 
 // ---- the load process ------------------------------------------------------------------------
@@ -257,8 +268,12 @@ async function runLoad(): Promise<void> {
   const failures: Record<string, number> = {};
   let cpuFrom: number | undefined;
   let cpuTo: number | undefined;
+  let syscalls: Promise<Record<string, number> | null> = Promise.resolve(null);
   const cpuTimers = [
-    setTimeout(() => (cpuFrom = cpuSeconds(pids)), measureFrom - started),
+    setTimeout(() => {
+      cpuFrom = cpuSeconds(pids);
+      if (args.includes("--syscalls")) syscalls = countSyscalls(pids, duration);
+    }, measureFrom - started),
     setTimeout(() => (cpuTo = cpuSeconds(pids)), end - started),
   ];
   await Promise.all(
@@ -305,8 +320,44 @@ async function runLoad(): Promise<void> {
     opsPerSecond: Math.round(ops / duration),
     latencyMs: { read: summary(latencies.read), update: summary(latencies.update), all: summary([...latencies.read, ...latencies.update]) },
     cpuUsPerOp: cpu === undefined || ops === 0 ? null : Math.round((cpu * 1e6) / ops),
+    syscallsPerOp: await syscalls.then((counts) =>
+      counts === null || ops === 0
+        ? null
+        : Object.fromEntries(Object.entries(counts).map(([name, count]) => [name, Number((count / ops).toFixed(2))]))
+    ),
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+/** The system calls `--syscalls` counts: socket and file writes, reads, and thread hand-offs. */
+const SYSCALLS = ["write", "writev", "read", "futex"] as const;
+
+/**
+ * Counts the system calls of `pids` (every thread) for `seconds` with `perf stat` on the
+ * kernel's `syscalls:sys_enter_*` tracepoints; null when perf is missing or may not count them
+ * (it needs root or a low `perf_event_paranoid`). Linux only.
+ */
+function countSyscalls(pids: readonly number[], seconds: number): Promise<Record<string, number> | null> {
+  if (pids.length === 0) return Promise.resolve(null);
+  const events = SYSCALLS.map((name) => `syscalls:sys_enter_${name}`).join(",");
+  return new Promise((resolve) => {
+    let output = "";
+    const perf = spawn("perf", ["stat", "-x", ",", "-e", events, "-p", pids.join(","), "--", "sleep", String(seconds)], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    perf.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    perf.once("error", () => resolve(null));
+    perf.once("close", (code) => {
+      // CSV lines: count,unit,event,... ("<not supported>" or "<not counted>" where it cannot).
+      const counts: Record<string, number> = {};
+      for (const line of output.split("\n")) {
+        const [count, , event] = line.split(",");
+        const name = event?.replace("syscalls:sys_enter_", "");
+        if (name && (SYSCALLS as readonly string[]).includes(name) && /^\d+$/.test(count ?? "")) counts[name] = Number(count);
+      }
+      resolve(code === 0 && Object.keys(counts).length === SYSCALLS.length ? counts : null);
+    });
+  });
 }
 
 /**
@@ -427,6 +478,7 @@ async function runLoadProcess(processes: ChildProcesses, target: Target): Promis
     const value = option(name);
     return value === undefined ? [] : [name, value];
   });
+  if (args.includes("--syscalls")) passThrough.push("--syscalls");
   const load = processes.start(
     process.execPath,
     [
@@ -456,6 +508,8 @@ interface TargetSummary {
   readonly runs: { readonly opsPerSecond: readonly number[]; readonly spread: number };
   /** CPU µs of the target's processes per operation (median of the runs; null without /proc). */
   readonly cpuUsPerOp: number | null;
+  /** With `--syscalls`, system calls per operation by name (medians of the runs; null where perf could not count). */
+  readonly syscallsPerOp: Record<string, number> | null;
 }
 
 function summarizeTarget(description: string, loads: readonly LoadResult[]): TargetSummary {
@@ -481,6 +535,9 @@ function summarizeTarget(description: string, loads: readonly LoadResult[]): Tar
     }, {}),
     runs: { opsPerSecond: rate.values, spread: Number(rate.spread.toFixed(3)) },
     cpuUsPerOp: loads.every((l) => l.cpuUsPerOp !== null) ? Math.round(median((l) => l.cpuUsPerOp!)) : null,
+    syscallsPerOp: loads.every((l) => l.syscallsPerOp !== null)
+      ? Object.fromEntries(SYSCALLS.map((name) => [name, median((l) => l.syscallsPerOp![name] ?? 0)]))
+      : null,
   };
 }
 
@@ -615,6 +672,18 @@ async function runParent(): Promise<void> {
         })
       ),
     ];
+    if (args.includes("--syscalls")) {
+      out.push(
+        "",
+        "System calls per operation of each target's server processes, every thread (perf stat):",
+        "",
+        `| target | ${SYSCALLS.join(" | ")} |`,
+        `| --- | ${SYSCALLS.map(() => "---").join(" | ")} |`,
+        ...rows.map(([name, t]) =>
+          `| ${name} | ${SYSCALLS.map((c) => (t.syscallsPerOp === null ? "n/a" : t.syscallsPerOp[c]!.toFixed(2))).join(" | ")} |`
+        ),
+      );
+    }
     if (withPeers) {
       out.push(
         "",
