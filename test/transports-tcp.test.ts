@@ -17,7 +17,7 @@ import type { Message } from "../core/interfaces/transport.ts";
 import { parseAddress, tcpPlugin, type TcpTransport } from "../plugins/transports/tcp/index.ts";
 import { encodeFrame, FrameDecoder, FrameTooLargeError } from "../plugins/transports/tcp/frames.ts";
 import { PeerLink } from "../plugins/transports/tcp/peer-link.ts";
-import { cheapTurns } from "../core/host/event-loop.ts";
+import { afterThisTurnsFlushes, cheapTurns } from "../core/host/event-loop.ts";
 import { transportSuite } from "../plugin-kit/testing/index.ts";
 import { freePort, hostSleep, recordingLogger, tcpTransport } from "./support/tcp-pair.ts";
 
@@ -538,6 +538,23 @@ describe("peer link writes", () => {
       setTimeout(resolve, 20);
     });
     assertEquals(writes.at(-1), 1);
+    link.socket.destroy();
+  });
+
+  it("a turn's frames leave before what waits for the turn's end (the commit log's write, which may block) starts", async () => {
+    const { link, writes } = countingLink();
+    let sentWhenTheLogWrites: number[] | undefined;
+    await new Promise<void>((resolve) => {
+      setImmediate(() => {
+        // The log starts waiting for the turn's end before the frame is written in the same turn.
+        void afterThisTurnsFlushes().then(() => {
+          sentWhenTheLogWrites = [...writes];
+          resolve();
+        });
+        link.writeEncoded(encodeFrame({ k: "one", b: { type: "t" } }));
+      });
+    });
+    assertEquals(sentWhenTheLogWrites, [1]);
     link.socket.destroy();
   });
 });

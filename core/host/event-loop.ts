@@ -27,10 +27,59 @@ export function afterThisTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+// The end of a turn, in order: first what flushes the turn's output (sockets), then what waits
+// for the turn to be over (the commit log, whose durable write may block the thread): frames a
+// turn wrote leave before its log write, not after the device's flush.
+const flushes: (() => void)[] = [];
+const waiters: (() => void)[] = [];
+let ending = false;
+
+function endTurn(): void {
+  ending = false;
+  let failure: { error: unknown } | undefined;
+  for (const callback of [...flushes.splice(0), ...waiters.splice(0)]) {
+    try {
+      callback();
+    } catch (error) {
+      failure ??= { error };
+    }
+  }
+  // One failed callback must not leave the others' sockets corked: it surfaces afterwards.
+  if (failure) {
+    queueMicrotask(() => {
+      throw failure.error;
+    });
+  }
+}
+
+function endThisTurn(): void {
+  if (ending) return;
+  ending = true;
+  setImmediate(endTurn);
+}
+
 /**
  * Runs `callback` once the host event loop's current turn is over (see {@link afterThisTurn}),
- * without a promise: for code that flushes what the turn's events wrote (a socket's frames).
- * Where turns are not cheap (Deno, see {@link cheapTurns}) it runs once the microtasks queued
- * before it have run instead.
+ * before {@link afterThisTurnsFlushes} resolves: for code that flushes what the turn's events
+ * wrote (a socket's frames). Callbacks added while the turn ends (by the microtasks that follow
+ * a log write, say) run at the end of the next turn. Where turns are not cheap (Deno, see
+ * {@link cheapTurns}) it runs once the microtasks queued before it have run instead.
  */
-export const atTurnEnd: (callback: () => void) => void = cheapTurns ? (callback) => void setImmediate(callback) : queueMicrotask;
+export const atTurnEnd: (callback: () => void) => void = cheapTurns
+  ? (callback) => {
+    flushes.push(callback);
+    endThisTurn();
+  }
+  : queueMicrotask;
+
+/**
+ * Resolves once the host event loop's current turn is over, after every {@link atTurnEnd}
+ * callback of the turn ran: what a log that writes per turn waits for, so that a write which
+ * blocks the thread does not hold up the frames the turn wrote.
+ */
+export function afterThisTurnsFlushes(): Promise<void> {
+  return new Promise((resolve) => {
+    waiters.push(resolve);
+    endThisTurn();
+  });
+}

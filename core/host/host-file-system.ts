@@ -9,7 +9,7 @@ import { type FileHandle as NodeFileHandle, mkdir, open, readdir, readFile, rena
 import type { FileHandle, FileSystem, HeldDirectory, OpenMode } from "../interfaces/file-system.ts";
 import type { Logger } from "../interfaces/logger.ts";
 import { lockDirectory } from "./directory-lock.ts";
-import { afterThisTurn, cheapTurns } from "./event-loop.ts";
+import { afterThisTurnsFlushes, cheapTurns } from "./event-loop.ts";
 
 class HostFileHandle implements FileHandle {
   #closed = false;
@@ -78,7 +78,7 @@ class HostFileHandle implements FileHandle {
  */
 export const hostFileSystem: FileSystem = {
   // Node only: see cheapTurns.
-  ...(cheapTurns ? { afterTurn: afterThisTurn } : {}),
+  ...(cheapTurns ? { afterTurn: afterThisTurnsFlushes } : {}),
   kind: "host",
   mkdir: async (path) => void await mkdir(path, { recursive: true }),
   readdir: (path) => readdir(path),
