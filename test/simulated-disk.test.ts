@@ -101,6 +101,26 @@ describe("SimulatedDisk", () => {
     await scheduler.stop();
   });
 
+  it("appends queued while the log waits for the log before it are rejected, and never written, when that log fails", async () => {
+    const { disk: d, scheduler } = disk();
+    await d.view().mkdir("/data");
+    const log = await LogWriter.create(d.view(), "/data/1.log", "always");
+    await d.view().syncDirectory("/data");
+    let fail!: (error: unknown) => void;
+    log.after(new Promise<void>((_, reject) => (fail = reject)));
+    const outcome = (append: Promise<void>) => append.then(() => "acknowledged", (error: unknown) => error);
+    const first = outcome(log.append(record("a")));
+    await Promise.resolve(); // the first write now waits for the log before
+    const second = outcome(log.append(record("b"))); // queued behind it
+    const failure = new Error("the log before failed");
+    fail(failure);
+    assertEquals([await first, await second], [failure, failure]);
+    await assertRejects(() => log.append(record("c")), Error, "the log before failed");
+    d.crash();
+    assertEquals((await readLog(d.view(), "/data/1.log")).records.length, 0, "nothing written after the gap");
+    await scheduler.stop();
+  });
+
   it("a log abandoned while its write waits for the turn writes nothing and rejects its appends; one closed then writes them all", async () => {
     const { disk: d, scheduler } = disk();
     const t = turnedDisk(d);

@@ -19,8 +19,9 @@ import type { FileHandle, FileSystem } from "../../../core/interfaces/file-syste
  * - `never`: handed to the OS as they come, never fsynced by the engine.
  *
  * With `interval` and `never` a write resolves before its record is written: a process crash
- * loses the records still queued (at most those of the last write in flight, or of the current
- * turn with `sync` log writes), a machine crash everything since the last fsync.
+ * loses the records still queued (those behind the write in flight; with `sync` log writes,
+ * those appended since the last write began: the current turn's, more while a write through the
+ * thread pool is still going), a machine crash everything since the last fsync.
  */
 export type SyncPolicy = "always" | "interval" | "never";
 
@@ -278,6 +279,12 @@ export class LogWriter {
     this.#queue = [];
     this.#queuedBytes = 0;
     this.#waiters = [];
+    // An earlier write failed (or the log before this one did): what was queued meanwhile must
+    // not be written after the records that never were, nor acknowledged.
+    if (this.#error !== undefined) {
+      for (const w of waiters) w.reject(this.#error);
+      return;
+    }
     try {
       if (this.#after !== undefined) {
         const previous = this.#after;
