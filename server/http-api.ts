@@ -78,10 +78,6 @@ import { LIVE_VIEW_CSP, LIVE_VIEW_PAGE } from "./ui/live-view-page.ts";
 
 /** The request and response header carrying the causal context. */
 export const CONTEXT_HEADER = "X-Ringforge-Context";
-/** {@link CONTEXT_HEADER} as node:http names it. */
-const CONTEXT_HEADER_NAME = CONTEXT_HEADER.toLowerCase();
-/** The session header as node:http names it. */
-const SESSION_HEADER_NAME = SESSION_HEADER.toLowerCase();
 
 /** Options of {@link createHttpApi}. */
 export interface HttpApiOptions {
@@ -234,7 +230,7 @@ export function createHttpApi(node: RingforgeNode, options: HttpApiOptions): Hon
     const expected = Buffer.from(options.token);
     app.use("*", async (c, next) => {
       if (c.req.path === "/ui" && c.req.method === "GET") return next();
-      const header = requestHeader(c, "authorization") ?? "";
+      const header = c.req.header("authorization") ?? "";
       const match = /^Bearer\s+(.+)$/i.exec(header);
       const given = match ? Buffer.from(match[1]!.trim()) : undefined;
       if (!given || given.length !== expected.length || !timingSafeEqual(given, expected)) {
@@ -417,8 +413,8 @@ export function createHttpApi(node: RingforgeNode, options: HttpApiOptions): Hon
 function boundedBody(options: { maxSize: number; onError: (c: Context) => Response | Promise<Response> }): MiddlewareHandler {
   const streamed = bodyLimit(options);
   return (c, next) => {
-    const length = requestHeader(c, "content-length");
-    if (length !== undefined && requestHeader(c, "transfer-encoding") === undefined && /^\d+$/.test(length)) {
+    const length = c.req.header("content-length");
+    if (length !== undefined && c.req.header("transfer-encoding") === undefined && /^\d+$/.test(length)) {
       return Number(length) > options.maxSize ? Promise.resolve(options.onError(c)) : next();
     }
     return streamed(c, next);
@@ -441,20 +437,6 @@ function keyOf(c: Context, prefix = "/kv/"): string {
   } catch {
     throw new InvalidKeyError("malformed-percent-encoding");
   }
-}
-
-/**
- * A request header by its lower-case name. Under @hono/node-server it is read from node:http's
- * own header object: Hono's `c.req.header(name)` makes the adapter build a web `Headers` of
- * every header of the request first, on every request that reads one. Elsewhere (Deno, and
- * `app.request` in tests) through Hono. Repeated headers read as one, joined by ", ", as
- * `Headers.get` joins them.
- */
-function requestHeader(c: Context, name: string): string | undefined {
-  const incoming = (c.env as { incoming?: { headers?: Record<string, string | string[] | undefined> } } | undefined)?.incoming;
-  if (incoming?.headers === undefined) return c.req.header(name);
-  const value = incoming.headers[name];
-  return Array.isArray(value) ? value.join(", ") : value;
 }
 
 /**
@@ -481,7 +463,7 @@ function intParam(c: Context, name: string): number | undefined {
 }
 
 function writeOptions(c: Context): PutOptions {
-  const context = requestHeader(c, CONTEXT_HEADER_NAME);
+  const context = c.req.header(CONTEXT_HEADER);
   return {
     ...(context ? { context: context as CausalContext } : {}),
     w: intParam(c, "w"),
@@ -517,8 +499,8 @@ function etag(version: string): string {
  * @throws {InvalidRequestError} for a list of tags, a weak tag, `If-Match: *`, or both headers
  */
 function conditionOf(c: Context): { ifMatch?: CausalContext; ifAbsent?: true } {
-  const match = requestHeader(c, "if-match");
-  const noneMatch = requestHeader(c, "if-none-match");
+  const match = c.req.header("If-Match");
+  const noneMatch = c.req.header("If-None-Match");
   if (match !== undefined && noneMatch !== undefined) {
     throw new InvalidRequestError("send If-Match or If-None-Match, not both");
   }
@@ -553,7 +535,7 @@ function conditionOf(c: Context): { ifMatch?: CausalContext; ifAbsent?: true } {
  * @throws {InvalidContextError} for a malformed or over-long token (a 400; nothing changes)
  */
 function requestSession(c: Context, key: string): { session?: Session } {
-  const token = requestHeader(c, SESSION_HEADER_NAME);
+  const token = c.req.header(SESSION_HEADER);
   if (token === undefined) return {};
   const session = new Session({ maxKeys: 1 });
   session.remember(key, decodeSessionToken(token));
