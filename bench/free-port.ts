@@ -9,10 +9,11 @@
  * fails with "address in use". Ports below the ephemeral range are never taken that way, so a
  * port found free there stays free unless another listener binds it on purpose.
  *
- * The range: below Linux's `ip_local_port_range` (read from /proc; 32768-60999 by default), and
- * 20000-32767 where /proc is absent (below both Linux's default and the IANA range 49152-65535
- * that macOS and Windows use). A port is drawn at random in it and checked by binding it for a
- * moment, so parallel test files rarely meet and never share a port that is in use.
+ * The range: the larger side of Linux's `ip_local_port_range` (read from /proc; 32768-60999 by
+ * default, so 10000-32767), and 20000-32767 where /proc is absent (below both Linux's default and
+ * the IANA range 49152-65535 that macOS and Windows use). A port is drawn at random in it and
+ * checked by binding it for a moment; one process never hands the same port out twice, and
+ * parallel test processes, drawing from thousands, rarely draw the same one.
  *
  * @module
  */
@@ -24,19 +25,30 @@ const LOWEST = 10_000;
 /** Ports tried before giving up (a loaded machine still has thousands free). */
 const TRIES = 1_000;
 
-/** The ports to pick from, `[low, high]`, inclusive: none of them an ephemeral source port. */
+/** Fewest ports a range outside the ephemeral one needs to be used. */
+const ENOUGH = 200;
+
+/**
+ * The ports to pick from, `[low, high]`, inclusive: none of them an ephemeral source port,
+ * unless the ephemeral range leaves fewer than {@link ENOUGH} ports on either side (a machine
+ * that hands out 1024-65535): then the fixed range, which the race can reach there.
+ */
 export function listeningPortRange(): readonly [number, number] {
   try {
     const [low, high] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number);
     if (low !== undefined && high !== undefined && Number.isInteger(low) && Number.isInteger(high)) {
-      if (low - 1 - LOWEST >= 2_000) return [LOWEST, low - 1];
-      if (65_535 - high >= 2_000) return [high + 1, 65_535];
+      const below = low - LOWEST;
+      const above = 65_535 - high;
+      if (Math.max(below, above) >= ENOUGH) return below >= above ? [LOWEST, low - 1] : [high + 1, 65_535];
     }
   } catch {
     // Not Linux, or /proc not readable: the fixed range below.
   }
   return [20_000, 32_767];
 }
+
+/** Ports this process handed out already: never handed out twice, though each was free when checked. */
+const handedOut = new Set<number>();
 
 /** True if `port` on 127.0.0.1 can be listened on now (bound for a moment, then released). */
 export function portFree(port: number): Promise<boolean> {
@@ -62,8 +74,12 @@ export async function freePortRange(count: number): Promise<number> {
   const [low, high] = listeningPortRange();
   for (let tries = 0; tries < TRIES; tries++) {
     const base = low - 1 + Math.floor(Math.random() * (high - low + 2 - count));
-    const free = await Promise.all(Array.from({ length: count }, (_, i) => portFree(base + 1 + i)));
-    if (free.every(Boolean)) return base;
+    const ports = Array.from({ length: count }, (_, i) => base + 1 + i);
+    if (ports.some((port) => handedOut.has(port))) continue;
+    const free = await Promise.all(ports.map(portFree));
+    if (!free.every(Boolean) || ports.some((port) => handedOut.has(port))) continue;
+    for (const port of ports) handedOut.add(port);
+    return base;
   }
   throw new Error(`no ${count} consecutive free ports found in ${low}-${high} on 127.0.0.1`);
 }
