@@ -748,6 +748,60 @@ describe("lsm engine: one owner per data directory", () => {
     }
   });
 
+  it('with logWrites "sync", a turn past 1 MiB goes through the thread pool, in order with the inline writes around it', async () => {
+    const calls: string[] = [];
+    const fs: FileSystem = {
+      ...hostFileSystem,
+      open: async (path, mode) => {
+        const h = await hostFileSystem.open(path, mode);
+        if (!path.endsWith(".log") || mode === "read") return h;
+        const wrapped: FileHandle = {
+          path: h.path,
+          syncsWrites: h.syncsWrites,
+          write: (data, offset, length) => {
+            calls.push(`async ${length ?? data.length - (offset ?? 0)}`);
+            return h.write(data, offset, length);
+          },
+          ...(h.writeSync && {
+            writeSync: (data: Uint8Array, offset?: number, length?: number) => {
+              calls.push(`sync ${length ?? data.length - (offset ?? 0)}`);
+              return h.writeSync!(data, offset, length);
+            },
+          }),
+          read: (into, offset, length, position) => h.read(into, offset, length, position),
+          readSync: (into, offset, length, position) => h.readSync(into, offset, length, position),
+          sync: () => h.sync(),
+          size: () => h.size(),
+          close: () => h.close(),
+        };
+        return wrapped;
+      },
+    };
+    const directory = freshDirectory();
+    const options = { directory, sync: "always" as const, logWrites: "sync" as const, compactionThread: "inline" as const };
+    const e = new LsmEngine(options, systemScheduler, undefined, fs);
+    await e.open();
+    const big = (i: number) => new Uint8Array(300_000).fill(i);
+    await e.put(key(0), key(0)); // a turn of its own, small
+    // One turn: five puts of 300 KB, 1.5 MB in one write, then a small overwrite of one of them.
+    await Promise.all([0, 1, 2, 3, 4].map((i) => e.put(key(i), big(i + 1))));
+    await e.put(key(0), key(99));
+    await e.close();
+    const kinds = calls.map((c) => c.split(" ")[0]);
+    // Under Deno there are no cheap turns: every write goes through the thread pool, grouped
+    // as the writes in flight allow.
+    if (cheapTurns) assertEquals(kinds, ["sync", "async", "sync"], calls.join(", "));
+    else assert(kinds.every((k) => k === "async"), calls.join(", "));
+    const reopened = new LsmEngine({ directory }, systemScheduler);
+    await reopened.open();
+    try {
+      assertEquals(text(await reopened.get(key(0))), "key99", "the small write after the big one wins on replay");
+      for (let i = 1; i < 5; i++) assertEquals(await reopened.get(key(i)), big(i + 1));
+    } finally {
+      await reopened.close();
+    }
+  });
+
   it('with logWrites "sync" (Node), the records of a turn reach the OS together at its end: a crash before loses them all, after keeps them all', async () => {
     // Under Deno the log has no cheap turns and writes as "async" does (the test above): only its
     // first case applies there, whose second record is still queued when it crashes.

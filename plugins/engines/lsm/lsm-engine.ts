@@ -65,8 +65,10 @@ export interface LsmEngineOptions {
    * How the commit log's writes reach the file (see {@link LogWrites}). `"sync"` (default):
    * once per turn of the event loop, one write on the engine's thread for everything the turn
    * appended; under `sync: "always"` the loop waits for the device's flush (about 0.2 ms on this
-   * project's VM), and the requests that arrive meanwhile share the next write. In the cluster
-   * bench it cost a node a fifth less CPU per operation than `"async"`. `"async"`: through
+   * project's VM), and the requests that arrive meanwhile share the next write (frames to peers
+   * written in the turn leave first). In the cluster bench at fsync always it cost a node 17-41%
+   * less CPU per operation than `"async"` in three of four alternating pairs, 5% more in the
+   * fourth (docs/engines.md has the figures). `"async"`: through
    * libuv's thread pool, never blocking the loop: for a disk whose flushes take long or stall
    * (a network volume), where a node should keep answering reads while it waits. Under Deno, and
    * on the simulated disk, writes are always `"async"`.
