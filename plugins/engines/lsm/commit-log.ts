@@ -32,7 +32,7 @@ export type SyncPolicy = "always" | "interval" | "never";
  *   for the device meanwhile. No thread-pool hand-off, no wake-up of the loop afterwards, and
  *   the requests that arrive while it waits share the next write. Used only where the file
  *   system has both turns and synchronous writes (the host's, under Node); elsewhere, and for a
- *   turn's write past {@link INLINE_WRITE_BYTES}, writes are `async`.
+ *   turn's write past 1 MiB (`INLINE_WRITE_BYTES`), writes are `async`.
  * - `async`: through the file system's asynchronous write (libuv's thread pool on the host):
  *   the loop never waits for the device, at the price of a hand-off per write.
  */

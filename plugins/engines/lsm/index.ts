@@ -10,7 +10,7 @@ import { choose, definePlugin, type Plugin, type PluginChoice } from "../../../c
 import { DEFAULT_LSM_OPTIONS, LsmEngine, type LsmEngineOptions } from "./lsm-engine.ts";
 
 export * from "./lsm-engine.ts";
-export { type SyncPolicy } from "./commit-log.ts";
+export { type LogWrites, type SyncPolicy } from "./commit-log.ts";
 export { crc32c } from "./crc32c.ts";
 export { stopCompactionWorkers } from "./compaction-runner.ts";
 
