@@ -270,19 +270,19 @@ export function createHttpApi(node: RingforgeNode, options: HttpApiOptions): Hon
       const key = keyOf(c);
       const session = requestSession(c, key);
       const result = await node.get(key, { r: intParam(c, "r"), timeoutMs: intParam(c, "timeout"), ...consistencyParam(c), ...session });
-      const headers: Record<string, string> = { [CONTEXT_HEADER]: result.context, ETag: etag(result.context) };
-      answerSession(headers, key, session);
-      if (result.values.length === 1) {
-        headers["Content-Type"] = "application/octet-stream";
-        return new Response(bodyOf(result.values[0]!), { status: 200, headers });
-      }
-      headers["Content-Type"] = "application/json";
+      answerSession(c, key, session);
+      c.header(CONTEXT_HEADER, result.context);
+      c.header("ETag", etag(result.context));
       if (result.values.length === 0) {
-        const body = { error: { code: "RINGFORGE_NOT_FOUND", message: "no live value for this key", details: {} } };
-        return new Response(JSON.stringify(body), { status: 404, headers });
+        return c.json({ error: { code: "RINGFORGE_NOT_FOUND", message: "no live value for this key", details: {} } }, 404);
       }
-      const body = { siblings: result.values.map((v) => ({ value: Buffer.from(v).toString("base64") })), context: result.context };
-      return new Response(JSON.stringify(body), { status: 300, headers });
+      if (result.values.length === 1) {
+        return c.body(bodyOf(result.values[0]!), 200, { "Content-Type": "application/octet-stream" });
+      }
+      return c.json(
+        { siblings: result.values.map((v) => ({ value: Buffer.from(v).toString("base64") })), context: result.context },
+        300,
+      );
     }));
 
   const bounded = boundedBody({
@@ -296,7 +296,9 @@ export function createHttpApi(node: RingforgeNode, options: HttpApiOptions): Hon
       const key = keyOf(c);
       const session = requestSession(c, key);
       const result = await node.put(key, value, { ...writeOptions(c), ...session });
-      return written(key, session, result.context);
+      answerSession(c, key, session);
+      c.header(CONTEXT_HEADER, result.context);
+      return c.body(null, 204);
     }));
 
   app.delete("/kv/:key{.+}", (c) =>
@@ -304,7 +306,9 @@ export function createHttpApi(node: RingforgeNode, options: HttpApiOptions): Hon
       const key = keyOf(c);
       const session = requestSession(c, key);
       const result = await node.delete(key, { ...writeOptions(c), ...session });
-      return written(key, session, result.context);
+      answerSession(c, key, session);
+      c.header(CONTEXT_HEADER, result.context);
+      return c.body(null, 204);
     }));
 
   app.get("/status", async (c) => c.json(await status()));
@@ -439,17 +443,6 @@ function keyOf(c: Context, prefix = "/kv/"): string {
   }
 }
 
-/**
- * The 204 of a write, with its context (and session) headers. Answered as a `Response` with a
- * plain header record, which the Node adapter writes out as it is: set through Hono's context,
- * two headers or more became a web `Headers`, converted back for node:http.
- */
-function written(key: string, session: { session?: Session }, context: string): Response {
-  const headers: Record<string, string> = { [CONTEXT_HEADER]: context };
-  answerSession(headers, key, session);
-  return new Response(null, { status: 204, headers });
-}
-
 function intParam(c: Context, name: string): number | undefined {
   const raw = c.req.query(name);
   if (raw === undefined) return undefined;
@@ -547,11 +540,11 @@ function requestSession(c: Context, key: string): { session?: Session } {
  * the key. Contexts that do not fit the token's bounds (the oldest) are left out and counted in
  * `Ringforge-Session-Forgotten`, so the client learns that it lost their guarantees.
  */
-function answerSession(headers: Record<string, string>, key: string, { session }: { session?: Session }): void {
+function answerSession(c: Context, key: string, { session }: { session?: Session }): void {
   if (session === undefined) return;
   const { token, forgotten } = encodeSessionToken(session.contexts(key));
-  headers[SESSION_HEADER] = token;
-  if (forgotten > 0) headers[SESSION_FORGOTTEN_HEADER] = String(forgotten);
+  c.header(SESSION_HEADER, token);
+  if (forgotten > 0) c.header(SESSION_FORGOTTEN_HEADER, String(forgotten));
 }
 
 /**
