@@ -4,7 +4,7 @@
  */
 import { simulatedNetwork } from "../sim/network.ts";
 import { describe, it } from "@std/testing/bdd";
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertRejects } from "@std/assert";
 import fc from "fast-check";
 import { type Cluster, createCluster, decodeText, encodeText, sleep, type StoreConfig } from "../index.ts";
 import { MemoryEngine } from "../plugins/engines/memory.ts";
@@ -13,6 +13,8 @@ import { VirtualScheduler } from "../core/runtime/virtual-scheduler.ts";
 import { bytesEqual } from "../core/codec/bytes.ts";
 import { encodeRecord, RECORD_HEADER_BYTES, RECORD_HEADER_MARK, recordKey } from "../core/codec/record-codec.ts";
 import { murmur3 } from "../core/hash/murmur3.ts";
+import { CorruptDataError } from "../core/errors.ts";
+import type { StorageEngine } from "../core/interfaces/storage-engine.ts";
 
 const network = (cluster: Cluster) => simulatedNetwork(cluster);
 const text = (values: Uint8Array[]) => values.map(decodeText).sort();
@@ -44,41 +46,162 @@ async function divergent(cluster: Cluster, keys: readonly string[]): Promise<str
 }
 
 describe("record store: the stored format", () => {
-  it("reads, updates and removes records stored without a header, as earlier versions wrote them", async () => {
+  const legacyKey = (prefix: number, key: string, token?: number): Uint8Array => {
+    const body = encodeText(key);
+    const head = token === undefined ? Uint8Array.of(prefix) : Uint8Array.of(prefix, token >>> 24, token >>> 16, token >>> 8, token);
+    const out = new Uint8Array(head.length + body.length);
+    out.set(head);
+    out.set(body, head.length);
+    return out;
+  };
+  const prefixed = async (engine: MemoryEngine, prefix: number) => {
+    let n = 0;
+    for await (const _ of engine.scan({ gte: Uint8Array.of(prefix), lt: Uint8Array.of(prefix + 1) })) n++;
+    return n;
+  };
+  const fill = async (store: RecordStore, keys: readonly string[]) => {
+    for (const key of keys) await store.update(key, () => [{ value: encodeText(`v of ${key}`), version: 1 }]);
+    // Two tombstone-only records: their tombstone time must survive the move.
+    for (const key of keys.slice(0, 2)) await store.update(key, () => [{ value: null, version: 2 }]);
+  };
+
+  it("stores one engine entry per record, under its token, with the header before the record", async () => {
     const engine = new MemoryEngine();
     await engine.open();
+    const store = new RecordStore(engine, (key) => murmur3(key), new VirtualScheduler(), { bucketBits: 8 });
+    await store.open();
+    await store.update("k", () => [{ value: encodeText("v"), version: 1 }]);
+    const stored = (await engine.get(recordKey(murmur3("k"), "k")))!;
+    assertEquals(stored[0], RECORD_HEADER_MARK);
+    assertEquals(stored.subarray(1 + RECORD_HEADER_BYTES), encodeRecord(await store.get("k")));
+    // The record, the token probe; no index entry of the earlier layout.
+    assertEquals([await prefixed(engine, 0x01), await prefixed(engine, 0x03), await prefixed(engine, 0x05)], [0, 0, 1]);
+  });
+
+  it("moves records of earlier versions (by key, with or without a header, and their token index) at open", async () => {
     const scheduler = new VirtualScheduler();
+    const keys = Array.from({ length: 40 }, (_, i) => `key${i}`);
+    // What this version stores for the keys: the reference.
+    const reference = new MemoryEngine();
+    await reference.open();
+    const expected = new RecordStore(reference, (key) => murmur3(key), scheduler, { bucketBits: 8 });
+    await expected.open();
+    await fill(expected, keys);
+
+    // The same records as the two earlier layouts stored them: `0x01 key` with a header (half
+    // the keys) or without (the other half), and a `0x03 token key` index entry each.
+    const engine = new MemoryEngine();
+    await engine.open();
+    for (const [i, key] of keys.entries()) {
+      const token = murmur3(key);
+      const stored = (await reference.get(recordKey(token, key)))!;
+      const header = stored.slice(1, 1 + RECORD_HEADER_BYTES);
+      await engine.put(legacyKey(0x01, key), i % 2 === 0 ? stored : stored.slice(1 + RECORD_HEADER_BYTES));
+      await engine.put(legacyKey(0x03, key, token), header);
+    }
+    for await (const [k, v] of reference.scan({ gte: Uint8Array.of(0x04), lt: Uint8Array.of(0x05) })) await engine.put(k, v);
+    // An index entry whose record is gone: removed too.
+    await engine.put(legacyKey(0x03, "gone", 7), new Uint8Array(RECORD_HEADER_BYTES));
+
     const store = new RecordStore(engine, (key) => murmur3(key), scheduler, { bucketBits: 8 });
     await store.open();
-    const keys = Array.from({ length: 40 }, (_, i) => `key${i}`);
-    for (const key of keys) await store.update(key, () => [{ value: encodeText(`v of ${key}`), version: 1 }]);
-    const fresh = { hash: await store.intervalHash({ start: 0, end: 0 }), stats: { ...store.stats } };
-
-    // Every record now starts with its header; strip it, leaving what format 1 alone stored.
-    for (const key of keys) {
-      const stored = (await engine.get(recordKey(key)))!;
-      assertEquals(stored[0], RECORD_HEADER_MARK);
-      assertEquals(stored.subarray(1 + RECORD_HEADER_BYTES), encodeRecord(await store.get(key)));
-      await engine.put(recordKey(key), stored.slice(1 + RECORD_HEADER_BYTES));
-    }
-    await store.open();
-    assertEquals(await store.intervalHash({ start: 0, end: 0 }), fresh.hash);
-    for (const key of keys) assertEquals(text((await store.get(key)).map((s) => s.value!)), [`v of ${key}`]);
-
-    // Updates and removals of old records keep the tree and the sizes exact.
-    for (const key of keys.slice(0, 10)) await store.update(key, () => [{ value: encodeText(`w of ${key}`), version: 2 }]);
-    for (const key of keys.slice(10, 20)) await store.update(key, () => []);
-    const gone = await store.entry(keys[20]!);
-    assert(await store.removeIf(keys[20]!, gone!.hash));
-    const engine2 = new MemoryEngine();
-    await engine2.open();
-    const expected = new RecordStore(engine2, (key) => murmur3(key), scheduler, { bucketBits: 8 });
-    await expected.open();
-    for (const key of keys.slice(0, 10)) await expected.update(key, () => [{ value: encodeText(`w of ${key}`), version: 2 }]);
-    for (const key of keys.slice(21)) await expected.update(key, () => [{ value: encodeText(`v of ${key}`), version: 1 }]);
+    assertEquals([await prefixed(engine, 0x01), await prefixed(engine, 0x03)], [0, 0]);
     assertEquals(await store.intervalHash({ start: 0, end: 0 }), await expected.intervalHash({ start: 0, end: 0 }));
     assertEquals([store.stats.keys, store.stats.bytes], [expected.stats.keys, expected.stats.bytes]);
-    assertEquals(store.stats.keys, fresh.stats.keys - 11);
+    for (const key of keys) {
+      assertEquals(await store.get(key), await expected.get(key));
+      assertEquals(await store.entry(key), await expected.entry(key));
+    }
+    assertEquals(await store.tombstonesUntil(Infinity, 10), await expected.tombstonesUntil(Infinity, 10));
+    // Engine for engine: the moved data is what this version writes.
+    const dump = async (e: MemoryEngine) => {
+      const out: [Uint8Array, Uint8Array][] = [];
+      for await (const [k, v] of e.scan()) out.push([k.slice(), v.slice()]);
+      return out;
+    };
+    assertEquals(await dump(engine), await dump(reference));
+
+    // Updates and removals of moved records keep the tree and the sizes exact.
+    for (const key of keys.slice(2, 10)) {
+      await store.update(key, () => [{ value: encodeText(`w of ${key}`), version: 2 }]);
+      await expected.update(key, () => [{ value: encodeText(`w of ${key}`), version: 2 }]);
+    }
+    for (const s of [store, expected]) assert(await s.removeIf(keys[20]!, (await s.entry(keys[20]!))!.hash));
+    assertEquals(await store.intervalHash({ start: 0, end: 0 }), await expected.intervalHash({ start: 0, end: 0 }));
+    assertEquals([store.stats.keys, store.stats.bytes], [expected.stats.keys, expected.stats.bytes]);
+  });
+
+  it("a move interrupted by a failing engine goes on at the next open, losing nothing", async () => {
+    const scheduler = new VirtualScheduler();
+    const keys = Array.from({ length: 30 }, (_, i) => `key${i}`);
+    const engine = new MemoryEngine();
+    await engine.open();
+    for (const key of keys) {
+      const record = encodeRecord([{ value: encodeText(`v of ${key}`), version: 1 }]);
+      await engine.put(legacyKey(0x01, key), record);
+      const index = new Uint8Array(RECORD_HEADER_BYTES);
+      const hash = RecordStore.hashOf(key, record);
+      index.set([hash >>> 24, hash >>> 16, hash >>> 8, hash, 0, 0, 0, record.length + key.length]);
+      await engine.put(legacyKey(0x03, key, murmur3(key)), index);
+    }
+    // The eleventh batch fails, as a full disk would.
+    let batches = 0;
+    const failing: StorageEngine = {
+      capabilities: engine.capabilities,
+      open: () => engine.open(),
+      close: () => engine.close(),
+      get: (key) => engine.get(key),
+      put: (key, value) => engine.put(key, value),
+      delete: (key) => engine.delete(key),
+      batch: (ops) => (++batches === 11 ? Promise.reject(new Error("disk full")) : engine.batch(ops)),
+      scan: (options) => engine.scan(options),
+    };
+    await assertRejects(() => new RecordStore(failing, (key) => murmur3(key), scheduler, { bucketBits: 8 }).open(), Error, "disk full");
+    assert((await prefixed(engine, 0x01)) > 0 && (await prefixed(engine, 0x05)) > 0, "the move stopped midway");
+
+    const store = new RecordStore(engine, (key) => murmur3(key), scheduler, { bucketBits: 8 });
+    await store.open();
+    assertEquals([await prefixed(engine, 0x01), await prefixed(engine, 0x03), store.stats.keys], [0, 0, keys.length]);
+    for (const key of keys) assertEquals(text((await store.get(key)).map((s) => s.value!)), [`v of ${key}`]);
+  });
+
+  it("moves every record to its new token when the partitioner's token function changed", async () => {
+    const scheduler = new VirtualScheduler();
+    const keys = Array.from({ length: 50 }, (_, i) => `key${i}`);
+    const engine = new MemoryEngine();
+    await engine.open();
+    const before = new RecordStore(engine, (key) => murmur3(key), scheduler, { bucketBits: 8 });
+    await before.open();
+    await fill(before, keys);
+
+    const other = (key: string) => murmur3(key, 42);
+    const store = new RecordStore(engine, other, scheduler, { bucketBits: 8 });
+    await store.open();
+    const reference = new MemoryEngine();
+    await reference.open();
+    const expected = new RecordStore(reference, other, scheduler, { bucketBits: 8 });
+    await expected.open();
+    await fill(expected, keys);
+    assertEquals(await store.intervalHash({ start: 0, end: 0 }), await expected.intervalHash({ start: 0, end: 0 }));
+    assertEquals(store.stats.keys, keys.length);
+    for (const key of keys) {
+      assertEquals(await store.get(key), await expected.get(key));
+      assertEquals((await store.entry(key))!.token, other(key));
+    }
+    const found: string[] = [];
+    for await (const entry of store.entries({ start: 0, end: 0 })) found.push(entry.key);
+    assertEquals(found.sort(), [...keys].sort());
+  });
+
+  it("refuses a record stored without its header under the current layout, changing nothing", async () => {
+    const engine = new MemoryEngine();
+    await engine.open();
+    const store = new RecordStore(engine, (key) => murmur3(key), new VirtualScheduler(), { bucketBits: 8 });
+    await store.open();
+    await engine.put(recordKey(murmur3("k"), "k"), encodeRecord([{ value: encodeText("v"), version: 1 }]));
+    await assertRejects(() => store.update("k", () => [{ value: encodeText("w"), version: 2 }]), CorruptDataError, "without its header");
+    await assertRejects(() => store.open(), CorruptDataError);
+    assertEquals(text((await store.get("k")).map((s) => s.value!)), ["v"]);
   });
 });
 

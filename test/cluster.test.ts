@@ -25,6 +25,7 @@ import {
 } from "../index.ts";
 import { liveValues } from "../core/model/sibling.ts";
 import { encodeRecord, recordKey } from "../core/codec/record-codec.ts";
+import { murmur3 } from "../core/hash/murmur3.ts";
 import { unwrapContext } from "../core/model/causal-context.ts";
 import { builtinPlugins, consistentHash, lastWriteWins, quorum, vectorClock } from "../plugins/index.ts";
 
@@ -272,12 +273,14 @@ describe("read repair", () => {
     await using cluster = await createCluster({ nodes: 3, replication: { n: 3, r: 2, w: 3 } });
     const [a, b, c] = cluster.nodes as [RingforgeNode, RingforgeNode, RingforgeNode];
     await a.put("k", encodeText("v1"));
-    const old = await b.localRecord("k");
+    // The record's engine key is under its token.
+    const k = recordKey(murmur3("k"), "k");
+    const old = (await b.services.engine.get(k))!.slice();
     const { context } = await a.get("k");
     await a.put("k", encodeText("v2"), { context });
     // b is rolled back to v1 and c loses the key entirely, behind the store's back.
-    await b.services.engine.put(recordKey("k"), encodeRecord(old));
-    await c.services.engine.delete(recordKey("k"));
+    await b.services.engine.put(k, old);
+    await c.services.engine.delete(k);
     assertEquals(text((await a.get("k", { r: 3 })).values), ["v2"]);
     await sleep(cluster.runtime.scheduler, 100);
     for (const node of [b, c]) assertEquals(text(liveValues(await node.localRecord("k"))), ["v2"]);
@@ -291,7 +294,7 @@ describe("read repair", () => {
     });
     const c = cluster.node("n3");
     await cluster.node("n1").put("k", encodeText("v1"));
-    await c.services.engine.delete(recordKey("k"));
+    await c.services.engine.delete(recordKey(murmur3("k"), "k"));
     await cluster.node("n1").get("k", { r: 3 });
     await sleep(cluster.runtime.scheduler, 100);
     assertEquals(await c.localRecord("k"), []);

@@ -146,7 +146,7 @@ const storeSchema = z
         maxValueBytes: count.max(64 * 1024 * 1024).optional(),
         warnSiblings: count.optional(),
         maxSiblings: count.optional(),
-        // The token index keeps a record's size in 32 bits; beyond 1 GiB a record is not data.
+        // A record's header keeps its size in 32 bits; beyond 1 GiB a record is not data.
         maxRecordBytes: count.max(1024 * 1024 * 1024).optional(),
         maxTimeoutMs: count.max(2 ** 31 - 1).optional(),
       })

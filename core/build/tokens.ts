@@ -24,7 +24,7 @@ export const RUNTIME: Token<Runtime> = token<Runtime>("Runtime");
 export const MEMBERS: Token<readonly MemberInfo[]> = token<readonly MemberInfo[]>("Members");
 /** The node of a node's container. */
 export const NODE: Token<RingforgeNode> = token<RingforgeNode>("Node");
-/** The node's records: token index and hash tree. */
+/** The node's records, in token order, and their hash tree. */
 export const RECORD_STORE: Token<RecordStore> = token<RecordStore>("RecordStore");
 /** The node's hash-tree range sync. */
 export const RANGE_SYNC: Token<HashTreeSync> = token<HashTreeSync>("RangeSync");

@@ -20,17 +20,28 @@ export const RECORD_HEADER_BYTES = 17;
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
-/** The engine key under which the record of `key` is stored. */
-export function recordKey(key: string): Uint8Array {
-  const out = utf8After(1, key);
+/** Bytes before the user key in a record's engine key: the prefix and the token. */
+export const RECORD_KEY_HEAD_BYTES = 5;
+
+/**
+ * The engine key under which the record of `key` (at `token`, the partitioner's position of
+ * the key) is stored: `0x05`, the token as a big-endian u32, the key's UTF-8 bytes. Records
+ * are thereby in token order, which anti-entropy and handoff scan by.
+ */
+export function recordKey(token: number, key: string): Uint8Array {
+  const out = utf8After(RECORD_KEY_HEAD_BYTES, key);
   out[0] = RECORD_PREFIX;
+  out[1] = token >>> 24;
+  out[2] = token >>> 16;
+  out[3] = token >>> 8;
+  out[4] = token;
   return out;
 }
 
 /** The user key of an engine key made by {@link recordKey}, or `undefined` for other keys. */
 export function keyOfRecordKey(engineKey: Uint8Array): string | undefined {
-  if (engineKey.length < 2 || engineKey[0] !== RECORD_PREFIX) return undefined;
-  return decoder.decode(engineKey.subarray(1));
+  if (engineKey.length <= RECORD_KEY_HEAD_BYTES || engineKey[0] !== RECORD_PREFIX) return undefined;
+  return decoder.decode(engineKey.subarray(RECORD_KEY_HEAD_BYTES));
 }
 
 /** Encodes a sibling set. */
@@ -39,9 +50,10 @@ export function encodeRecord(siblings: SiblingSet): Uint8Array {
 }
 
 /**
- * First byte of a stored record that starts with a header (its store's index entry, so a
- * read-modify-write needs one engine read, not two). MessagePack never uses 0xc1, so a record
- * stored without a header (format 1 alone, as earlier versions wrote) never starts with it.
+ * First byte of a stored record that starts with a header (its hash, size and tombstone time,
+ * which anti-entropy and handoff read without decoding the record). MessagePack never uses
+ * 0xc1, so a record stored without a header (format 1 alone, as earlier versions wrote) never
+ * starts with it.
  */
 export const RECORD_HEADER_MARK = 0xc1;
 

@@ -19,7 +19,7 @@ export interface TokenInterval {
   readonly end: number;
 }
 
-/** What the token index holds for one stored record. */
+/** What a stored record's header says of it (read by a scan in token order without decoding the record). */
 export interface IndexEntry {
   /** The user key. */
   readonly key: string;

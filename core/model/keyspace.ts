@@ -5,14 +5,17 @@
  *
  * | prefix | slice | holds |
  * | --- | --- | --- |
- * | `0x00` | `meta` | the persisted ring view (`meta/ring`), the resolver that wrote the versions (`meta/resolver`) |
- * | `0x01` | `records` | one record per user key: its siblings (record-codec), after a header that repeats its token-index entry (`0xc1`, 17 bytes; records written before the header existed have none and still read) |
+ * | `0x00` | `meta` | the persisted ring view (`meta/ring`), the resolver that wrote the versions (`meta/resolver`), the token of a probe key (`meta/token-probe`) |
+ * | `0x01` | `records-v1` | earlier versions' records by user key; moved to `0x05` when a store opens, never written |
  * | `0x02` | `hints` | hinted handoff: writes held for an owner that was down |
- * | `0x03` | `token-index` | keys by token, with their record hash and size (anti-entropy, handoff) |
+ * | `0x03` | `token-index` | earlier versions' keys by token (hash and size of each record); removed when a store opens, never written |
  * | `0x04` | `tombstone-index` | tombstone-only records by age (tombstone GC) |
+ * | `0x05` | `records` | one record per user key under `token(u32 BE) key`, so records are in token order (anti-entropy lists the keys of a bucket, handoff streams a range, in one scan): a header (`0xc1`, then hash, size and tombstone time, 17 bytes) before its siblings (record-codec) |
  * | `0x10 name 0x00` | any other name | a plugin's own slice (`context.keyspace("my-plugin")`) |
  *
- * The bytes are part of the on-disk format: a prefix never changes meaning once released.
+ * The bytes are part of the on-disk format: a prefix never changes meaning once released. Until
+ * records moved to `0x05`, each was two engine entries (`0x01` by key and `0x03` by token), so
+ * every write stored, logged and compacted both; see `RecordStore.open` for the migration.
  *
  * @module
  */
@@ -21,24 +24,34 @@ import type { BatchOperation, ScanOptions, StorageEngine } from "../interfaces/s
 
 /** Prefix of node metadata (ring view, resolver name). */
 export const META_PREFIX = 0x00;
-/** Prefix of user records. */
-export const RECORD_PREFIX = 0x01;
+/** Prefix of user records as earlier versions stored them, by user key (read once, to migrate them). */
+export const LEGACY_RECORD_PREFIX = 0x01;
 /** Prefix of hinted handoff's held writes. */
 export const HINT_PREFIX = 0x02;
-/** Prefix of the token index. */
-export const TOKEN_INDEX_PREFIX = 0x03;
+/** Prefix of earlier versions' token index (removed when a store opens). */
+export const LEGACY_TOKEN_INDEX_PREFIX = 0x03;
 /** Prefix of the tombstone index. */
 export const TOMBSTONE_INDEX_PREFIX = 0x04;
+/** Prefix of user records: `0x05 token(u32 BE) key`, in token order. */
+export const RECORD_PREFIX = 0x05;
+/**
+ * The token index's prefix, under its earlier name.
+ *
+ * @deprecated records are stored in token order under {@link RECORD_PREFIX} and no token index
+ *   is written; this is {@link LEGACY_TOKEN_INDEX_PREFIX}.
+ */
+export const TOKEN_INDEX_PREFIX = LEGACY_TOKEN_INDEX_PREFIX;
 /** First byte of every plugin-named slice: `0x10`, the name in UTF-8, `0x00`. */
 export const PLUGIN_PREFIX = 0x10;
 
 /** The slices core and the bundled plugins use, by name. */
 const NAMED: Readonly<Record<string, number>> = {
   meta: META_PREFIX,
-  records: RECORD_PREFIX,
+  "records-v1": LEGACY_RECORD_PREFIX,
   hints: HINT_PREFIX,
-  "token-index": TOKEN_INDEX_PREFIX,
+  "token-index": LEGACY_TOKEN_INDEX_PREFIX,
   "tombstone-index": TOMBSTONE_INDEX_PREFIX,
+  records: RECORD_PREFIX,
 };
 
 const encoder = new TextEncoder();

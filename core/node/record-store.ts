@@ -1,11 +1,18 @@
 /**
- * A node's local records, with the token-ordered index and the hash tree that anti-entropy,
- * handoff and tombstone GC work from.
+ * A node's local records, in token order, with the hash tree that anti-entropy, handoff and
+ * tombstone GC work from.
  *
  * @module
  */
-import { decodeRecord, encodeRecordWithHeader, RECORD_HEADER_BYTES, RECORD_HEADER_MARK, recordKey } from "../codec/record-codec.ts";
-import { allocBytes, readFloat64BE, readUint32BE, utf8After, writeFloat64BE } from "../codec/bytes.ts";
+import {
+  decodeRecord,
+  encodeRecordWithHeader,
+  RECORD_HEADER_BYTES,
+  RECORD_HEADER_MARK,
+  RECORD_KEY_HEAD_BYTES,
+  recordKey,
+} from "../codec/record-codec.ts";
+import { allocBytes, bytesEqual, readFloat64BE, readUint32BE, utf8After, writeFloat64BE } from "../codec/bytes.ts";
 import { CorruptDataError } from "../errors.ts";
 import { murmur3 } from "../hash/murmur3.ts";
 import type { Clock } from "../interfaces/clock.ts";
@@ -13,16 +20,23 @@ import type { BatchOperation, ImmediateStorage, StorageEngine } from "../interfa
 import { checkRecordBounds, DEFAULT_LIMITS, type Limits } from "../model/limits.ts";
 import type { Sibling, SiblingSet } from "../model/sibling.ts";
 import type { IndexEntry, RecordView, TokenInterval } from "../interfaces/records.ts";
-import { TOKEN_INDEX_PREFIX, TOMBSTONE_INDEX_PREFIX } from "../model/keyspace.ts";
+import { LEGACY_RECORD_PREFIX, LEGACY_TOKEN_INDEX_PREFIX, META_PREFIX, RECORD_PREFIX, TOMBSTONE_INDEX_PREFIX } from "../model/keyspace.ts";
 import { KeyedMutex } from "./keyed-mutex.ts";
 
-/** The token index: `0x03 token(u32 BE) key` → {@link IndexEntry} fields (see core/model/keyspace.ts). */
-const INDEX_PREFIX = TOKEN_INDEX_PREFIX;
 /** The tombstone index: `0x04 since(f64 BE) key` → empty. */
 const TOMBSTONE_PREFIX = TOMBSTONE_INDEX_PREFIX;
 const TOKENS = 2 ** 32;
-/** An index value: hash (u32), bytes (u32), tombstone flag (u8), tombstone time (f64). */
+/** A record's header after its mark: hash (u32), bytes (u32), tombstone flag (u8), tombstone time (f64). */
 const INDEX_VALUE_BYTES = RECORD_HEADER_BYTES;
+/** Records moved or removed per scan of the migration at open (each record in its own batch). */
+const MIGRATION_CHUNK = 256;
+/**
+ * Where the store keeps the token its partitioner gives {@link TOKEN_PROBE}: records are stored
+ * by token, so a token function that changed over existing data (another partitioner) is seen
+ * at open and the records are moved to their new tokens instead of becoming unreachable.
+ */
+const TOKEN_PROBE_KEY = Uint8Array.of(META_PREFIX, ...new TextEncoder().encode("meta/token-probe"));
+const TOKEN_PROBE = "ringforge/token-probe";
 /**
  * Up to this many non-zero leaf buckets the hash tree is a map of them, past it a Fenwick tree
  * over all buckets (256 KiB at the default 2^16): a node of a large simulated cluster holds a
@@ -87,19 +101,22 @@ export interface RecordStoreOptions {
 }
 
 /**
- * A node's records, stored through its engine together with two indexes, in one atomic batch
- * per change:
+ * A node's records, stored through its engine under `0x05 token key`, so records are in token
+ * order: the keys of any token range are one engine scan (handoff streams a range,
+ * anti-entropy lists the keys of a differing bucket). Each record starts with a header holding
+ * its hash, size and tombstone time, so such a scan reads them without decoding the record.
+ * Beside the records, the **tombstone index** orders tombstone-only records by when they
+ * became so, so garbage collection reads only the tombstones past their grace period; a change
+ * and its tombstone-index entries are one atomic batch.
  *
- * - the **token index** orders keys by token, so the keys of any token range are one engine
- *   scan (handoff streams a range, anti-entropy lists the keys of a differing bucket);
- * - the **tombstone index** orders tombstone-only records by when they became so, so garbage
- *   collection reads only the tombstones past their grace period.
+ * One engine entry per record, where earlier versions stored two (the record by key and a
+ * token-index entry): a write stores, logs and compacts half the entries.
  *
  * In memory it keeps a hash tree over the token space (Merkle tree in the Tictac AAE style,
  * Riak KV 2.9): each leaf bucket holds the XOR of `hash(key, record)` over its keys, and a
  * Fenwick tree of XORs answers the hash of any token interval in O(log buckets). A write
  * updates one leaf (`old ^ new`) in O(log buckets); nothing is ever rebuilt except once at
- * open, from the index alone. While at most 1,024 buckets hold keys the tree is a map of those
+ * open, from one scan of the records. While at most 1,024 buckets hold keys the tree is a map of those
  * buckets instead (an interval's hash is then one pass over them), so a small store, such as a
  * node of a 512-node simulation, does not allocate the whole tree. Because leaves are token buckets, not ring ranges, the tree
  * stays valid when membership changes the ranges.
@@ -155,14 +172,28 @@ export class RecordStore implements RecordView {
     return 2 ** this.#shift;
   }
 
-  /** Builds the hash tree from the token index (one scan of the index, not of the records). */
+  /**
+   * Builds the hash tree from one scan of the records, after bringing the stored data up to
+   * this version's layout:
+   *
+   * - records of earlier versions (`0x01 key`, with a `0x03 token key` index entry) move to
+   *   `0x05 token key` with their header, each record in one atomic batch, so a crash midway
+   *   leaves every record readable in one place or the other and the next open goes on;
+   * - if the partitioner's token function gives another token than when the records were
+   *   written (the probe under `meta/token-probe` says so), records move to their new tokens.
+   *
+   * @throws {CorruptDataError} for a record or index entry that does not parse; nothing is
+   *   dropped
+   */
   async open(): Promise<void> {
+    await this.#migrateLegacy();
+    await this.#checkTokens();
     this.#tree = undefined;
     this.#sparse = new Map();
     this.stats.keys = 0;
     this.stats.bytes = 0;
-    for await (const [k, v] of this.#engine.scan({ gte: Uint8Array.of(INDEX_PREFIX), lt: Uint8Array.of(INDEX_PREFIX + 1) })) {
-      const entry = parseIndex(k, v);
+    for await (const [k, v] of this.#engine.scan({ gte: Uint8Array.of(RECORD_PREFIX), lt: Uint8Array.of(RECORD_PREFIX + 1) })) {
+      const entry = parseEntry(k, v);
       this.#xor(entry.token, entry.hash);
       this.stats.keys++;
       this.stats.bytes += entry.bytes;
@@ -184,7 +215,7 @@ export class RecordStore implements RecordView {
     const immediate = this.#engine.immediate;
     if (immediate === undefined) return this.#get(key);
     try {
-      const bytes = immediate.get(recordKey(key));
+      const bytes = immediate.get(recordKey(this.#tokenOf(key), key));
       return Promise.resolve(bytes === undefined ? [] : decodeRecord(bytes, `record "${key}"`));
     } catch (error) {
       return Promise.reject(error);
@@ -192,14 +223,15 @@ export class RecordStore implements RecordView {
   }
 
   async #get(key: string): Promise<Sibling[]> {
-    const bytes = await this.#engine.get(recordKey(key));
+    const bytes = await this.#engine.get(recordKey(this.#tokenOf(key), key));
     return bytes === undefined ? [] : decodeRecord(bytes, `record "${key}"`);
   }
 
-  /** The index entry of `key`, or `undefined` if there is no record. */
+  /** The index entry of `key` (from its record's header), or `undefined` if there is no record. */
   async entry(key: string): Promise<IndexEntry | undefined> {
     const token = this.#tokenOf(key);
-    return this.#indexEntry(key, token, indexKey(token, key));
+    const stored = await this.#engine.get(recordKey(token, key));
+    return stored === undefined ? undefined : headerEntry(key, token, stored);
   }
 
   /**
@@ -221,50 +253,30 @@ export class RecordStore implements RecordView {
       }
     }
     return this.#locks.run(key, async () => {
-      const rKey = recordKey(key);
-      const stored = await this.#engine.get(rKey);
-      const { current, next, header } = this.#modified(key, stored, change);
-      if (next === undefined) return current;
       const token = this.#tokenOf(key);
-      const iKey = indexKey(token, key);
-      const old = header !== undefined
-        ? indexEntry(key, token, header, `record "${key}"`)
-        : stored === undefined
-        ? undefined
-        : await this.#indexEntry(key, token, iKey);
-      const write = this.#prepare(key, token, rKey, iKey, old, next, current.length);
+      const rKey = recordKey(token, key);
+      const stored = await this.#engine.get(rKey);
+      const current = stored === undefined ? [] : decodeRecord(stored, `record "${key}"`);
+      const next = change(current);
+      if (next === undefined) return current;
+      const old = stored === undefined ? undefined : headerEntry(key, token, stored);
+      const write = this.#prepare(key, token, rKey, old, next, current.length);
       await this.#engine.batch(write.ops);
       this.#written(write);
       return next;
     });
   }
 
-  /**
-   * The first half of a read-modify-write: the siblings `stored` holds, what `change` makes of
-   * them, and the key's index entry when the record carries it in its header (a record stored
-   * without one, by an earlier version, has its entry looked up in the index).
-   */
-  #modified(key: string, stored: Uint8Array | undefined, change: (current: Sibling[]) => SiblingSet | undefined): {
-    current: Sibling[];
-    next: SiblingSet | undefined;
-    header: Uint8Array | undefined;
-  } {
-    const current = stored === undefined ? [] : decodeRecord(stored, `record "${key}"`);
-    const header = stored !== undefined && stored[0] === RECORD_HEADER_MARK ? stored.subarray(1, 1 + INDEX_VALUE_BYTES) : undefined;
-    return { current, next: change(current), header };
-  }
-
   /** {@link update} over an engine that answers at once. */
   #updateNow(engine: ImmediateStorage, key: string, change: (current: Sibling[]) => SiblingSet | undefined): SiblingSet {
-    const rKey = recordKey(key);
-    const stored = engine.get(rKey);
-    const { current, next, header } = this.#modified(key, stored, change);
-    if (next === undefined) return current;
     const token = this.#tokenOf(key);
-    const iKey = indexKey(token, key);
-    const entry = header ?? (stored === undefined ? undefined : engine.get(iKey));
-    const old = entry === undefined ? undefined : indexEntry(key, token, entry, header ? `record "${key}"` : "token index");
-    const write = this.#prepare(key, token, rKey, iKey, old, next, current.length);
+    const rKey = recordKey(token, key);
+    const stored = engine.get(rKey);
+    const current = stored === undefined ? [] : decodeRecord(stored, `record "${key}"`);
+    const next = change(current);
+    if (next === undefined) return current;
+    const old = stored === undefined ? undefined : headerEntry(key, token, stored);
+    const write = this.#prepare(key, token, rKey, old, next, current.length);
     engine.batch(write.ops);
     this.#written(write);
     return next;
@@ -278,10 +290,11 @@ export class RecordStore implements RecordView {
   async removeIf(key: string, hash: number): Promise<boolean> {
     return this.#locks.run(key, async () => {
       const token = this.#tokenOf(key);
-      const iKey = indexKey(token, key);
-      const entry = await this.#indexEntry(key, token, iKey);
+      const rKey = recordKey(token, key);
+      const stored = await this.#engine.get(rKey);
+      const entry = stored === undefined ? undefined : headerEntry(key, token, stored);
       if (entry === undefined || entry.hash !== hash) return false;
-      const write = this.#prepare(key, token, recordKey(key), iKey, entry, [], 0);
+      const write = this.#prepare(key, token, rKey, entry, [], 0);
       await this.#engine.batch(write.ops);
       this.#written(write);
       return true;
@@ -325,15 +338,10 @@ export class RecordStore implements RecordView {
 
   // ---- internals ------------------------------------------------------------------------
 
-  async #indexEntry(key: string, token: number, iKey: Uint8Array): Promise<IndexEntry | undefined> {
-    const v = await this.#engine.get(iKey);
-    return v === undefined ? undefined : indexEntry(key, token, v, "token index");
-  }
-
   /**
-   * The engine operations that store `siblings` as the record of `key` (engine keys `rKey` and
-   * `iKey`), whose index entry is `old` and which holds `currentSiblings` now; {@link #written}
-   * brings the hash tree and sizes up to date once the engine applied them.
+   * The engine operations that store `siblings` as the record of `key` (engine key `rKey`),
+   * whose index entry is `old` and which holds `currentSiblings` now; {@link #written} brings
+   * the hash tree and sizes up to date once the engine applied them.
    *
    * @throws {SiblingLimitError} or {RecordTooLargeError} past a bound, before anything changes
    */
@@ -341,7 +349,6 @@ export class RecordStore implements RecordView {
     key: string,
     token: number,
     rKey: Uint8Array,
-    iKey: Uint8Array,
     old: IndexEntry | undefined,
     siblings: SiblingSet,
     currentSiblings: number,
@@ -349,12 +356,12 @@ export class RecordStore implements RecordView {
     const ops: BatchOperation[] = [];
     let next: IndexEntry | undefined;
     if (siblings.length === 0) {
-      ops.push({ type: "delete", key: rKey }, { type: "delete", key: iKey });
+      ops.push({ type: "delete", key: rKey });
     } else {
       const stored = encodeRecordWithHeader(INDEX_VALUE_BYTES, siblings);
       const encoded = stored.subarray(1 + INDEX_VALUE_BYTES);
-      // The size stays what it was before records carried a header: record and key bytes.
-      const bytes = encoded.length + iKey.length - 5;
+      // The size counts the record and the key's bytes (not the header, prefix and token).
+      const bytes = encoded.length + rKey.length - RECORD_KEY_HEAD_BYTES;
       try {
         checkRecordBounds(key, { siblings: currentSiblings, bytes: old?.bytes ?? 0 }, { siblings: siblings.length, bytes }, this.#limits);
       } catch (error) {
@@ -372,9 +379,7 @@ export class RecordStore implements RecordView {
         tombstoneSince: tombstones ? Math.max(0, this.#clock.now()) : undefined,
       };
       writeIndexValue(stored, 1, next);
-      const index = allocBytes(INDEX_VALUE_BYTES);
-      writeIndexValue(index, 0, next);
-      ops.push({ type: "put", key: rKey, value: stored }, { type: "put", key: iKey, value: index });
+      ops.push({ type: "put", key: rKey, value: stored });
     }
     if (old?.tombstoneSince !== undefined && old.tombstoneSince !== next?.tombstoneSince) {
       ops.push({ type: "delete", key: tombstoneKey(old.tombstoneSince, key) });
@@ -457,8 +462,123 @@ export class RecordStore implements RecordView {
 
   async *#scanSpan(lo: number, hi: number): AsyncGenerator<IndexEntry> {
     const gte = tokenBound(lo);
-    const lt = hi + 1 >= TOKENS ? Uint8Array.of(INDEX_PREFIX + 1) : tokenBound(hi + 1);
-    for await (const [k, v] of this.#engine.scan({ gte, lt })) yield parseIndex(k, v);
+    const lt = hi + 1 >= TOKENS ? Uint8Array.of(RECORD_PREFIX + 1) : tokenBound(hi + 1);
+    for await (const [k, v] of this.#engine.scan({ gte, lt })) yield parseEntry(k, v);
+  }
+
+  // ---- migration at open -----------------------------------------------------------------
+
+  /**
+   * Moves the records of earlier versions (`0x01 key`, header optional, with a `0x03 token
+   * key` index entry) to `0x05 token key` with a header, then removes what is left of the old
+   * token index. A record whose header is missing takes it from its index entry (as the
+   * version that wrote it did), or, without one, from the record itself.
+   */
+  async #migrateLegacy(): Promise<void> {
+    const engine = this.#engine;
+    for (;;) {
+      const chunk = await collect(engine, LEGACY_RECORD_PREFIX);
+      if (chunk.length === 0) break;
+      for (const [k, v] of chunk) {
+        const key = decodeKey(k.subarray(1), "legacy record key");
+        const token = this.#tokenOf(key);
+        const legacyIndexKey = indexKeyUnder(LEGACY_TOKEN_INDEX_PREFIX, token, key);
+        const rKey = recordKey(token, key);
+        let entry: IndexEntry;
+        let record: Uint8Array;
+        if (v[0] === RECORD_HEADER_MARK) {
+          entry = headerEntry(key, token, v);
+          record = v.subarray(1 + INDEX_VALUE_BYTES);
+        } else {
+          record = v;
+          const indexed = await engine.get(legacyIndexKey);
+          const siblings = decodeRecord(v, `record "${key}"`);
+          entry = indexed !== undefined ? indexEntry(key, token, indexed, "token index") : {
+            key,
+            token,
+            hash: RecordStore.hashOf(key, v),
+            bytes: v.length + rKey.length - RECORD_KEY_HEAD_BYTES,
+            tombstoneSince: siblings.length > 0 && siblings.every((s) => s.value === null) ? Math.max(0, this.#clock.now()) : undefined,
+          };
+        }
+        decodeRecord(record, `record "${key}"`);
+        const stored = allocBytes(1 + INDEX_VALUE_BYTES + record.length);
+        stored[0] = RECORD_HEADER_MARK;
+        writeIndexValue(stored, 1, entry);
+        stored.set(record, 1 + INDEX_VALUE_BYTES);
+        const ops: BatchOperation[] = [
+          { type: "put", key: rKey, value: stored },
+          { type: "delete", key: k },
+          { type: "delete", key: legacyIndexKey },
+        ];
+        // Written by neither earlier version nor this one only when the index entry was lost:
+        // the record's tombstone time is then new, and garbage collection must find it.
+        if (v[0] !== RECORD_HEADER_MARK && entry.tombstoneSince !== undefined) {
+          ops.push({ type: "put", key: tombstoneKey(entry.tombstoneSince, key), value: new Uint8Array(0) });
+        }
+        await engine.batch(ops);
+      }
+    }
+    // Index entries whose record is gone (none, unless the data was damaged) go too.
+    for (;;) {
+      const chunk = await collect(engine, LEGACY_TOKEN_INDEX_PREFIX);
+      if (chunk.length === 0) break;
+      await engine.batch(chunk.map(([k]) => ({ type: "delete", key: k })));
+    }
+  }
+
+  /**
+   * Compares the partitioner's token of the probe key with the one stored when the records
+   * were written; if they differ, moves every record whose stored token is not its key's
+   * token now, each in one atomic batch, then stores the new probe token (so an interrupted
+   * move goes on at the next open).
+   */
+  async #checkTokens(): Promise<void> {
+    const engine = this.#engine;
+    const probe = new Uint8Array(4);
+    const token = this.#tokenOf(TOKEN_PROBE);
+    probe[0] = token >>> 24;
+    probe[1] = token >>> 16;
+    probe[2] = token >>> 8;
+    probe[3] = token;
+    const stored = await engine.get(TOKEN_PROBE_KEY);
+    if (stored !== undefined && bytesEqual(stored, probe)) return;
+    if (stored !== undefined) {
+      // Token order is the scan order; a moved record may land after the cursor and be met
+      // again, with its token now right.
+      let after: Uint8Array | undefined;
+      for (;;) {
+        const chunk = await collect(engine, RECORD_PREFIX, after);
+        if (chunk.length === 0) break;
+        for (const [k, v] of chunk) {
+          const entry = parseEntry(k, v);
+          const now = this.#tokenOf(entry.key);
+          if (now === entry.token) continue;
+          await engine.batch([{ type: "put", key: recordKey(now, entry.key), value: v }, { type: "delete", key: k }]);
+        }
+        after = chunk[chunk.length - 1]![0];
+      }
+    }
+    await engine.put(TOKEN_PROBE_KEY, probe);
+  }
+}
+
+/**
+ * Up to {@link MIGRATION_CHUNK} entries under `prefix`, after `after` if given, copied out of
+ * the engine: the caller changes the engine before it scans again.
+ */
+async function collect(engine: StorageEngine, prefix: number, after?: Uint8Array): Promise<[Uint8Array, Uint8Array][]> {
+  const out: [Uint8Array, Uint8Array][] = [];
+  const gte = after === undefined ? Uint8Array.of(prefix) : successor(after);
+  for await (const [k, v] of engine.scan({ gte, lt: Uint8Array.of(prefix + 1), limit: MIGRATION_CHUNK })) out.push([k.slice(), v.slice()]);
+  return out;
+}
+
+function decodeKey(bytes: Uint8Array, location: string): string {
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    throw new CorruptDataError(location, "key is not UTF-8");
   }
 }
 
@@ -475,14 +595,15 @@ export function inclusiveSpans(interval: TokenInterval): [number, number][] {
 
 function tokenBound(token: number): Uint8Array {
   const out = new Uint8Array(5);
-  out[0] = INDEX_PREFIX;
+  out[0] = RECORD_PREFIX;
   new DataView(out.buffer).setUint32(1, token);
   return out;
 }
 
-function indexKey(token: number, key: string): Uint8Array {
+/** An earlier version's token-index key: `prefix token(u32 BE) key`. */
+function indexKeyUnder(prefix: number, token: number, key: string): Uint8Array {
   const out = utf8After(5, key);
-  out[0] = INDEX_PREFIX;
+  out[0] = prefix;
   out[1] = token >>> 24;
   out[2] = token >>> 16;
   out[3] = token >>> 8;
@@ -519,19 +640,28 @@ function writeIndexValue(out: Uint8Array, at: number, entry: IndexEntry): void {
   writeFloat64BE(out, at + 9, entry.tombstoneSince ?? 0);
 }
 
-/** The index entry of `key` (at `token`) from its index value `v`, found at `location`. */
+/** The index entry of `key` (at `token`) from an index value `v` (an earlier version's token index), found at `location`. */
 function indexEntry(key: string, token: number, v: Uint8Array, location: string): IndexEntry {
   if (v.length !== INDEX_VALUE_BYTES) throw new CorruptDataError(location, "malformed index entry");
   return { key, token, hash: readUint32BE(v, 0), bytes: readUint32BE(v, 4), tombstoneSince: v[8] === 1 ? readFloat64BE(v, 9) : undefined };
 }
 
-function parseIndex(k: Uint8Array, v: Uint8Array): IndexEntry {
-  if (k.length < 5 || v.length !== INDEX_VALUE_BYTES) throw new CorruptDataError("token index", "malformed index entry");
+/** The index entry of `key` (at `token`) from the header of its stored record. */
+function headerEntry(key: string, token: number, stored: Uint8Array): IndexEntry {
+  if (stored[0] !== RECORD_HEADER_MARK || stored.length <= 1 + INDEX_VALUE_BYTES) {
+    throw new CorruptDataError(`record "${key}"`, "record without its header");
+  }
   return {
-    key: decoder.decode(k.subarray(5)),
-    token: readUint32BE(k, 1),
-    hash: readUint32BE(v, 0),
-    bytes: readUint32BE(v, 4),
-    tombstoneSince: v[8] === 1 ? readFloat64BE(v, 9) : undefined,
+    key,
+    token,
+    hash: readUint32BE(stored, 1),
+    bytes: readUint32BE(stored, 5),
+    tombstoneSince: stored[9] === 1 ? readFloat64BE(stored, 10) : undefined,
   };
+}
+
+/** The index entry of a stored record, from its engine key `k` and value `v`. */
+function parseEntry(k: Uint8Array, v: Uint8Array): IndexEntry {
+  if (k.length <= RECORD_KEY_HEAD_BYTES) throw new CorruptDataError("records", "malformed record key");
+  return headerEntry(decodeKey(k.subarray(RECORD_KEY_HEAD_BYTES), "record key"), readUint32BE(k, 1), v);
 }

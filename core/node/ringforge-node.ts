@@ -137,7 +137,7 @@ export interface NodeServices {
   readonly random: Random;
   /** The configured members: the ring before any join or leave. */
   readonly members: readonly MemberInfo[];
-  /** Local records with their token index and hash tree. */
+  /** Local records, in token order, with their hash tree. */
   readonly store: RecordStore;
   /** Hash-tree comparison with a peer (anti-entropy, join, handoff). */
   readonly sync: HashTreeSync;

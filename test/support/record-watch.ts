@@ -4,7 +4,13 @@
  * they do not take the record store's word for the bound it enforces.
  */
 import type { Plugin } from "../../core/build/plugin.ts";
-import { decodeRecord, keyOfRecordKey, RECORD_HEADER_BYTES, RECORD_HEADER_MARK } from "../../core/codec/record-codec.ts";
+import {
+  decodeRecord,
+  keyOfRecordKey,
+  RECORD_HEADER_BYTES,
+  RECORD_HEADER_MARK,
+  RECORD_KEY_HEAD_BYTES,
+} from "../../core/codec/record-codec.ts";
 import {
   type BatchOperation,
   type EngineCapabilities,
@@ -39,7 +45,7 @@ export function watchedMemoryEngine(watch: RecordWatch): Plugin<MemoryEngineOpti
     watch.mostSiblings = Math.max(watch.mostSiblings, decodeRecord(value, "watched record").length);
     // The record as RecordStoreStats counts it: without the header the store writes before it.
     const record = value[0] === RECORD_HEADER_MARK ? value.length - 1 - RECORD_HEADER_BYTES : value.length;
-    watch.largestBytes = Math.max(watch.largestBytes, record + key.length - 1);
+    watch.largestBytes = Math.max(watch.largestBytes, record + key.length - RECORD_KEY_HEAD_BYTES);
   };
   return {
     ...memoryEnginePlugin,
