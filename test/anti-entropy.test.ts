@@ -15,6 +15,11 @@ import { encodeRecord, RECORD_HEADER_BYTES, RECORD_HEADER_MARK, recordKey } from
 import { murmur3 } from "../core/hash/murmur3.ts";
 import { CorruptDataError } from "../core/errors.ts";
 import type { StorageEngine } from "../core/interfaces/storage-engine.ts";
+import { LsmEngine } from "../plugins/engines/lsm/index.ts";
+import { systemScheduler } from "../core/runtime/system-runtime.ts";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const network = (cluster: Cluster) => simulatedNetwork(cluster);
 const text = (values: Uint8Array[]) => values.map(decodeText).sort();
@@ -129,6 +134,40 @@ describe("record store: the stored format", () => {
     for (const s of [store, expected]) assert(await s.removeIf(keys[20]!, (await s.entry(keys[20]!))!.hash));
     assertEquals(await store.intervalHash({ start: 0, end: 0 }), await expected.intervalHash({ start: 0, end: 0 }));
     assertEquals([store.stats.keys, store.stats.bytes], [expected.stats.keys, expected.stats.bytes]);
+  });
+
+  it("moves earlier versions' records on an LSM engine, and the move survives a restart", async () => {
+    const directory = mkdtempSync(join(tmpdir(), "ringforge-migrate-"));
+    try {
+      const scheduler = new VirtualScheduler();
+      const keys = Array.from({ length: 600 }, (_, i) => `key${i}`);
+      const record = (key: string) => encodeRecord([{ value: encodeText(`v of ${key}`), version: 1 }]);
+      let engine = new LsmEngine({ directory, sync: "never" }, systemScheduler);
+      await engine.open();
+      for (const key of keys) {
+        const hash = RecordStore.hashOf(key, record(key));
+        const index = new Uint8Array(RECORD_HEADER_BYTES);
+        index.set([hash >>> 24, hash >>> 16, hash >>> 8, hash, 0, 0, 0, record(key).length + key.length]);
+        await engine.batch([
+          { type: "put", key: legacyKey(0x01, key), value: record(key) },
+          { type: "put", key: legacyKey(0x03, key, murmur3(key)), value: index },
+        ]);
+      }
+      await engine.close();
+      for (let start = 0; start < 2; start++) {
+        engine = new LsmEngine({ directory, sync: "never" }, systemScheduler);
+        await engine.open();
+        const store = new RecordStore(engine, (key) => murmur3(key), scheduler, { bucketBits: 8 });
+        await store.open();
+        let legacy = 0;
+        for await (const _ of engine.scan({ gte: Uint8Array.of(0x01), lt: Uint8Array.of(0x04) })) legacy++;
+        assertEquals([legacy, store.stats.keys], [0, keys.length]);
+        for (const key of keys) assertEquals(text((await store.get(key)).map((s) => s.value!)), [`v of ${key}`]);
+        await engine.close();
+      }
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 
   it("a move interrupted by a failing engine goes on at the next open, losing nothing", async () => {
