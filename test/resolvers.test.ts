@@ -1,9 +1,12 @@
 import { describe, it } from "@std/testing/bdd";
-import { assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@std/assert";
+import fc from "fast-check";
+import type { Sibling } from "../core/model/sibling.ts";
+import { canonicalSiblings } from "../plugins/resolvers/sibling-order.ts";
 import type { ConflictResolver } from "../core/interfaces/conflict-resolver.ts";
 import { resolverPlugins } from "../plugins/resolvers/index.ts";
-import { compareClocks, formatClock, mergeClocks, VectorClockResolver } from "../plugins/resolvers/vector-clock.ts";
-import { DottedVersionVectorResolver } from "../plugins/resolvers/dotted-version-vector.ts";
+import { clockSortOrder, compareClocks, formatClock, mergeClocks, type VectorClock, VectorClockResolver } from "../plugins/resolvers/vector-clock.ts";
+import { type DottedVersion, DottedVersionVectorResolver } from "../plugins/resolvers/dotted-version-vector.ts";
 import { encodeText } from "../core/codec/bytes.ts";
 import { conflictResolverSuite } from "../plugin-kit/testing/index.ts";
 
@@ -82,3 +85,51 @@ describe("vector-clock pruning", () => {
     assertEquals(run(new VectorClockResolver({ prune: { maxEntries: 2 } })).sort(), ["x", "z"]);
   });
 });
+
+describe("merge of small sibling sets", () => {
+  // The merge as written before its fast path: every sibling no sibling of either set
+  // supersedes, in canonical order without duplicates.
+  const reference = <V>(
+    a: readonly Sibling<V>[],
+    b: readonly Sibling<V>[],
+    dominated: (s: Sibling<V>, by: Sibling<V>) => boolean,
+    order: (x: V, y: V) => number,
+  ) => {
+    const all = [...a, ...b];
+    return canonicalSiblings(all.filter((s) => !all.some((t) => dominated(s, t))), order);
+  };
+  const node = fc.constantFrom("a", "b", "c");
+  const clock = fc.uniqueArray(fc.tuple(node, fc.integer({ min: 1, max: 3 })), { selector: ([n]) => n, maxLength: 3 })
+    .map((entries) => entries.sort(([x], [y]) => (x < y ? -1 : 1)) as VectorClock);
+  const value = fc.option(fc.constantFrom("x", "y").map(encodeText), { nil: null });
+  const sets = <V>(version: fc.Arbitrary<V>) => fc.array(fc.record({ value, version }), { maxLength: 2 });
+
+  it("equals the general merge for vector clocks, siblings for siblings", () => {
+    const vc = new VectorClockResolver();
+    const dominated = (s: Sibling<VectorClock>, by: Sibling<VectorClock>) => compareClocks(s.version, by.version) === "before";
+    fc.assert(fc.property(sets(clock), sets(clock), (a, b) => {
+      const got = vc.merge(a, b);
+      const want = reference(a, b, dominated, clockSortOrder);
+      assertEquals(got.length, want.length);
+      got.forEach((s, i) => assert(s === want[i], "the same sibling objects, in the same order"));
+    }), { numRuns: 2000 });
+  });
+
+  it("equals the general merge for dotted version vectors, siblings for siblings", () => {
+    const dvv = new DottedVersionVectorResolver();
+    const version = fc.tuple(node, fc.integer({ min: 1, max: 3 }), clock) as fc.Arbitrary<DottedVersion>;
+    const dominated = (s: Sibling<DottedVersion>, by: Sibling<DottedVersion>) => (clockEntryOf(by.version[2], s.version[0]) >= s.version[1]);
+    const order = (x: DottedVersion, y: DottedVersion) =>
+      x[0] !== y[0] ? (x[0] < y[0] ? -1 : 1) : x[1] !== y[1] ? x[1] - y[1] : clockSortOrder(x[2], y[2]);
+    fc.assert(fc.property(sets(version), sets(version), (a, b) => {
+      const got = dvv.merge(a, b);
+      const want = reference(a, b, dominated, order);
+      assertEquals(got.length, want.length);
+      got.forEach((s, i) => assert(s === want[i], "the same sibling objects, in the same order"));
+    }), { numRuns: 2000 });
+  });
+});
+
+function clockEntryOf(clock: VectorClock, node: string): number {
+  return clock.find(([n]) => n === node)?.[1] ?? 0;
+}

@@ -9,7 +9,7 @@ import { InvalidContextError } from "../../core/errors.ts";
 import { choose, definePlugin, type Plugin, type PluginChoice } from "../../core/build/plugin.ts";
 import { type ConflictResolver, type Ordering, type WriteStamp } from "../../core/interfaces/conflict-resolver.ts";
 import type { NodeId, Sibling, SiblingSet } from "../../core/model/sibling.ts";
-import { canonicalSiblings } from "./sibling-order.ts";
+import { canonicalSiblings, mergeSiblings } from "./sibling-order.ts";
 import { admitContext } from "./context-guard.ts";
 import { clockEntry, clockLeq, clockSortOrder, isVectorClock, mergeClocks, setClockEntry, type VectorClock } from "./vector-clock.ts";
 
@@ -22,6 +22,11 @@ export type DottedVersion = readonly [node: NodeId, counter: number, past: Vecto
 /** True if the write `dot` names is in `clock`'s past. */
 function dotIn(node: NodeId, counter: number, clock: VectorClock): boolean {
   return clockEntry(clock, node) >= counter;
+}
+
+/** A sibling whose dot is in another's past was read by that other's writer: it is superseded. */
+function dotDominated(s: Sibling<DottedVersion>, by: Sibling<DottedVersion>): boolean {
+  return dotIn(s.version[0], s.version[1], by.version[2]);
 }
 
 /** Canonical order: by dot (dots are unique per key), then by past. */
@@ -76,9 +81,7 @@ export class DottedVersionVectorResolver implements ConflictResolver<DottedVersi
   }
 
   merge(a: SiblingSet<DottedVersion>, b: SiblingSet<DottedVersion>): Sibling<DottedVersion>[] {
-    const all = [...a, ...b];
-    const kept = all.filter(({ version: [node, counter] }) => !all.some((t) => dotIn(node, counter, t.version[2])));
-    return canonicalSiblings(kept, versionOrder);
+    return mergeSiblings(a, b, dotDominated, versionOrder);
   }
 
   compare(a: DottedVersion, b: DottedVersion): Ordering {

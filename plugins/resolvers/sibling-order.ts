@@ -15,6 +15,48 @@ export function compareValues(a: Uint8Array | null, b: Uint8Array | null): numbe
 }
 
 /**
+ * The merge of two sibling sets of at most one sibling each, exactly as {@link mergeSiblings}
+ * computes it, without its intermediate arrays: a read's replies are merged one at a time, and
+ * most records hold one sibling. `undefined` when either set holds more.
+ */
+function mergeAtMostOne<V>(
+  a: readonly Sibling<V>[],
+  b: readonly Sibling<V>[],
+  dominated: (s: Sibling<V>, by: Sibling<V>) => boolean,
+  versionOrder: (a: V, b: V) => number,
+): Sibling<V>[] | undefined {
+  if (a.length > 1 || b.length > 1) return undefined;
+  const x = a[0] ?? b[0];
+  const y = a.length === 1 ? b[0] : undefined;
+  if (x === undefined) return [];
+  if (y === undefined) return dominated(x, x) ? [] : [x];
+  const keepX = !dominated(x, x) && !dominated(x, y);
+  const keepY = !dominated(y, x) && !dominated(y, y);
+  if (!keepX) return keepY ? [y] : [];
+  if (!keepY) return [x];
+  // Both kept: canonical order, and one of two equal siblings (the first, as a stable sort keeps it).
+  const order = versionOrder(x.version, y.version) || compareValues(x.value, y.value);
+  return order === 0 ? [x] : order < 0 ? [x, y] : [y, x];
+}
+
+/**
+ * The siblings of `a` and `b` that no sibling of either dominates (`dominated(s, by)`: `by`
+ * supersedes `s`), in canonical order without duplicates: the merge of the resolvers of this
+ * family, which differ only in what dominates.
+ */
+export function mergeSiblings<V>(
+  a: readonly Sibling<V>[],
+  b: readonly Sibling<V>[],
+  dominated: (s: Sibling<V>, by: Sibling<V>) => boolean,
+  versionOrder: (a: V, b: V) => number,
+): Sibling<V>[] {
+  const small = mergeAtMostOne(a, b, dominated, versionOrder);
+  if (small !== undefined) return small;
+  const all = [...a, ...b];
+  return canonicalSiblings(all.filter((s) => !all.some((t) => dominated(s, t))), versionOrder);
+}
+
+/**
  * Sorts siblings by `versionOrder`, then value, and drops exact duplicates (same version and
  * same value). Returns a new array.
  */

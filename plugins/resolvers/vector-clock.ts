@@ -9,7 +9,7 @@ import { InvalidContextError } from "../../core/errors.ts";
 import { choose, definePlugin, type Plugin, type PluginChoice } from "../../core/build/plugin.ts";
 import { type ConflictResolver, type Ordering, type WriteStamp } from "../../core/interfaces/conflict-resolver.ts";
 import type { NodeId, Sibling, SiblingSet } from "../../core/model/sibling.ts";
-import { canonicalSiblings } from "./sibling-order.ts";
+import { canonicalSiblings, mergeSiblings } from "./sibling-order.ts";
 import { admitContext } from "./context-guard.ts";
 
 /**
@@ -109,6 +109,11 @@ export function clockSortOrder(a: VectorClock, b: VectorClock): number {
   return a.length - b.length;
 }
 
+/** A sibling whose clock happened before another's is superseded by it. */
+function clockDominated(s: Sibling<VectorClock>, by: Sibling<VectorClock>): boolean {
+  return compareClocks(s.version, by.version) === "before";
+}
+
 /** Human-readable form, as the chapter writes it: `[Sx:3, Sy:1]`. */
 export function formatClock(clock: VectorClock): string {
   return `[${clock.map(([n, c]) => `${n}:${c}`).join(", ")}]`;
@@ -165,9 +170,7 @@ export class VectorClockResolver implements ConflictResolver<VectorClock, Vector
   }
 
   merge(a: SiblingSet<VectorClock>, b: SiblingSet<VectorClock>): Sibling<VectorClock>[] {
-    const all = [...a, ...b];
-    const kept = all.filter((s) => !all.some((t) => compareClocks(s.version, t.version) === "before"));
-    return canonicalSiblings(kept, clockSortOrder);
+    return mergeSiblings(a, b, clockDominated, clockSortOrder);
   }
 
   compare(a: VectorClock, b: VectorClock): Ordering {
