@@ -5,7 +5,14 @@ import type { Sibling } from "../core/model/sibling.ts";
 import { canonicalSiblings } from "../plugins/resolvers/sibling-order.ts";
 import type { ConflictResolver } from "../core/interfaces/conflict-resolver.ts";
 import { resolverPlugins } from "../plugins/resolvers/index.ts";
-import { clockSortOrder, compareClocks, formatClock, mergeClocks, type VectorClock, VectorClockResolver } from "../plugins/resolvers/vector-clock.ts";
+import {
+  clockSortOrder,
+  compareClocks,
+  formatClock,
+  mergeClocks,
+  type VectorClock,
+  VectorClockResolver,
+} from "../plugins/resolvers/vector-clock.ts";
 import { type DottedVersion, DottedVersionVectorResolver } from "../plugins/resolvers/dotted-version-vector.ts";
 import { encodeText } from "../core/codec/bytes.ts";
 import { conflictResolverSuite } from "../plugin-kit/testing/index.ts";
@@ -107,26 +114,35 @@ describe("merge of small sibling sets", () => {
   it("equals the general merge for vector clocks, siblings for siblings", () => {
     const vc = new VectorClockResolver();
     const dominated = (s: Sibling<VectorClock>, by: Sibling<VectorClock>) => compareClocks(s.version, by.version) === "before";
-    fc.assert(fc.property(sets(clock), sets(clock), (a, b) => {
-      const got = vc.merge(a, b);
-      const want = reference(a, b, dominated, clockSortOrder);
-      assertEquals(got.length, want.length);
-      got.forEach((s, i) => assert(s === want[i], "the same sibling objects, in the same order"));
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(sets(clock), sets(clock), (a, b) => {
+        const got = vc.merge(a, b);
+        const want = reference(a, b, dominated, clockSortOrder);
+        assertEquals(got.length, want.length);
+        got.forEach((s, i) => assert(s === want[i], "the same sibling objects, in the same order"));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it("equals the general merge for dotted version vectors, siblings for siblings", () => {
     const dvv = new DottedVersionVectorResolver();
     const version = fc.tuple(node, fc.integer({ min: 1, max: 3 }), clock) as fc.Arbitrary<DottedVersion>;
-    const dominated = (s: Sibling<DottedVersion>, by: Sibling<DottedVersion>) => (clockEntryOf(by.version[2], s.version[0]) >= s.version[1]);
+    const dominated = (
+      s: Sibling<DottedVersion>,
+      by: Sibling<DottedVersion>,
+    ) => (clockEntryOf(by.version[2], s.version[0]) >= s.version[1]);
     const order = (x: DottedVersion, y: DottedVersion) =>
       x[0] !== y[0] ? (x[0] < y[0] ? -1 : 1) : x[1] !== y[1] ? x[1] - y[1] : clockSortOrder(x[2], y[2]);
-    fc.assert(fc.property(sets(version), sets(version), (a, b) => {
-      const got = dvv.merge(a, b);
-      const want = reference(a, b, dominated, order);
-      assertEquals(got.length, want.length);
-      got.forEach((s, i) => assert(s === want[i], "the same sibling objects, in the same order"));
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(sets(version), sets(version), (a, b) => {
+        const got = dvv.merge(a, b);
+        const want = reference(a, b, dominated, order);
+        assertEquals(got.length, want.length);
+        got.forEach((s, i) => assert(s === want[i], "the same sibling objects, in the same order"));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 

@@ -376,6 +376,19 @@ describe("golden values", () => {
     assertEquals(murmur3(long), murmur3(new TextEncoder().encode(long)));
   });
 
+  it("murmur3 gives a string's hash again after other strings, seeds and bytes were hashed", () => {
+    const bytes = (text: string) => new TextEncoder().encode(text);
+    const keys = ["user1", "user2", "ключ", "x".repeat(1000), "user1"];
+    for (const key of keys) {
+      assertEquals(murmur3(key), murmur3(bytes(key)));
+      murmur3(`${key}!`, 7);
+      assertEquals(murmur3(key, 7), murmur3(bytes(key), 7));
+      assertEquals(murmur3(key), murmur3(bytes(key)));
+      murmur3(bytes("other"));
+      assertEquals(murmur3(key), murmur3(bytes(key)));
+    }
+  });
+
   it("SeededRandom(42) and SeededRandom(0) draw their recorded first values", () => {
     const r42 = new SeededRandom(42);
     assertEquals([r42.nextUint32(), r42.nextUint32(), r42.nextUint32()], [0xa91e1cac, 0x207b36e9, 0x1c987ffa]);

@@ -8,6 +8,13 @@
 
 const encoder = new TextEncoder();
 let scratch = new Uint8Array(256);
+/**
+ * The last string hashed with seed 0, and its hash: a request hashes its key several times
+ * (its token for the replicas, again for the record's place in the engine, again as the seed
+ * of the record's hash), and comparing the string costs less than hashing it again.
+ */
+let lastText: string | undefined;
+let lastHash = 0;
 
 /** Encodes `text` as UTF-8 into a reused buffer; returns the number of bytes written. */
 function utf8Into(text: string): number {
@@ -39,6 +46,15 @@ export function murmur3(input: string | Uint8Array, seed = 0): number {
   let bytes: Uint8Array;
   let length: number;
   if (typeof input === "string") {
+    if (seed === 0) {
+      if (input === lastText) return lastHash;
+      // utf8Into may replace the scratch buffer: read it after the call.
+      const written = utf8Into(input);
+      const hash = murmur3Range(scratch, 0, written, 0);
+      lastText = input;
+      lastHash = hash;
+      return hash;
+    }
     length = utf8Into(input);
     bytes = scratch;
   } else {

@@ -77,6 +77,9 @@ export function validateKey(key: unknown, limits: Pick<Limits, "maxKeyBytes"> = 
   if (typeof key !== "string") throw new InvalidKeyError("not-a-string");
   if (key.length === 0) throw new InvalidKeyError("empty");
   if (!key.isWellFormed()) throw new InvalidKeyError("malformed-utf16");
+  // A UTF-16 code unit is at most 3 UTF-8 bytes (a surrogate pair, two units, is 4): most keys
+  // are short enough to need no count.
+  if (key.length * 3 <= limits.maxKeyBytes) return;
   const bytes = utf8Length(key);
   if (bytes > limits.maxKeyBytes) throw new InvalidKeyError("too-large", bytes, limits.maxKeyBytes);
 }

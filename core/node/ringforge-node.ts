@@ -418,7 +418,8 @@ export class RingforgeNode {
     this.#inflight++;
     try {
       const { resolver } = this.#s;
-      const deadline = this.#s.clock.now() + timeoutMs;
+      // Only a session's read may need more time than its first replies took.
+      const deadline = options.session === undefined ? 0 : this.#s.clock.now() + timeoutMs;
       const consistency = options.consistency ?? this.#s.settings.replication.consistency;
       let siblings = consistency === "linearizable"
         ? await this.#s.consensus.read(key, timeoutMs)
