@@ -28,6 +28,25 @@ export interface IndexedMembers {
  *   weight that is not a finite positive number (path `nodes.<id>.weight`)
  */
 export function indexMembers(members: readonly MemberInfo[]): IndexedMembers {
+  // The nodes of a store index the same list (every node of a 512-node simulation did so, a
+  // sort of 512 ids each): the last list indexed is kept with a copy of its entries, so a list
+  // changed in place since is indexed again.
+  const last = lastIndexed;
+  if (last !== undefined && last.list === members && sameEntries(last.entries, members)) return last.indexed;
+  const indexed = indexAnew(members);
+  lastIndexed = { list: members, entries: [...members], indexed };
+  return indexed;
+}
+
+let lastIndexed: { list: readonly MemberInfo[]; entries: readonly MemberInfo[]; indexed: IndexedMembers } | undefined;
+
+function sameEntries(a: readonly MemberInfo[], b: readonly MemberInfo[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function indexAnew(members: readonly MemberInfo[]): IndexedMembers {
   const issues: { path: string; message: string }[] = [];
   const byId = new Map<NodeId, MemberInfo>();
   for (const member of members) {
@@ -51,7 +70,7 @@ export function indexMembers(members: readonly MemberInfo[]): IndexedMembers {
   const ids = [...byId.keys()].sort(compareIds);
   const indexOf = new Map(ids.map((id, m) => [id, m] as const));
   const weights = Float64Array.from(ids, (id) => byId.get(id)!.weight ?? 1);
-  return { ids, indexOf, weights, byIndex: ids.map((id) => byId.get(id)!) };
+  return Object.freeze({ ids: Object.freeze(ids), indexOf, weights, byIndex: Object.freeze(ids.map((id) => byId.get(id)!)) });
 }
 
 /** Orders node ids by UTF-16 code units: the same everywhere, unlike `localeCompare`. */

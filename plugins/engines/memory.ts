@@ -75,7 +75,7 @@ export class MemoryVolume {
   /**
    * Bytes of key and value storage held: each key's and value's bytes with an 8-byte header,
    * plus records overwritten or deleted but not yet compacted away and the unfilled rest of
-   * the current segment (in all, at most about 2.3 times the live bytes plus 32 KiB). The
+   * the current segment (in all, at most about 2.3 times the live bytes plus 4 KiB). The
    * index comes on top: 12 bytes per slot in a table 35–70% full as keys are added, 17 to 34
    * bytes per key (after deletes it shrinks only below 15% full: up to 80 bytes per key).
    */

@@ -8,9 +8,15 @@
 
 /** The largest segment; a record's location is `segment * MAX_SEGMENT_BYTES + offset`. */
 const MAX_SEGMENT_BYTES = 256 * 1024;
-/** The smallest segment, so that a store of a few keys (a simulated node) holds little. */
-const MIN_SEGMENT_BYTES = 32 * 1024;
-/** Records this large or larger get a segment of their own, so none wastes a segment's tail. */
+/**
+ * The smallest segment, so that a store of a few keys (a simulated node) holds little: the
+ * 512 nodes of a simulation allocated 16 MiB at 32 KiB each for a handful of records apiece.
+ */
+const MIN_SEGMENT_BYTES = 4 * 1024;
+/**
+ * Records this large or larger get a segment of their own, so none wastes a segment's tail (as
+ * do records over an eighth of the segment being filled).
+ */
 const OWN_SEGMENT_BYTES = 4 * 1024;
 /** Each record: key length (u32 BE, top bit set once the record is dead), value length (u32 BE). */
 const HEADER_BYTES = 8;
@@ -19,8 +25,8 @@ const MAX_KEY_BYTES = 0x7fffffff;
 const MAX_VALUE_BYTES = 0xffffffff;
 
 /**
- * An append-only log of `[header][key][value]` records in segments of 32 to 256 KiB (records
- * of 4 KiB or more in a segment of their own). Why not one `Uint8Array` per value: each small
+ * An append-only log of `[header][key][value]` records in segments of 4 to 256 KiB (records
+ * of 4 KiB or more, or over an eighth of the segment being filled, in a segment of their own). Why not one `Uint8Array` per value: each small
  * array costs V8 about 400 bytes beside its data (the array, its buffer, the backing store and
  * its tracking), and allocating one costs more than copying the bytes. Here a record costs its
  * bytes plus an 8-byte header, and storing one is a copy into the current segment.
@@ -31,7 +37,7 @@ const MAX_VALUE_BYTES = 0xffffffff;
  * `moved` callback, which must repoint its owner) and the segment is dropped, for the garbage
  * collector to reclaim once no view into it remains. A sealed segment is at least 7/8 full, so
  * the log holds at most about 2.3 times its live bytes, plus the segment being filled (at most
- * an eighth of the live bytes, or 32 KiB).
+ * an eighth of the live bytes, or 4 KiB).
  */
 export class SegmentLog {
   readonly #moved: (key: Uint8Array, at: number, from: number) => void;
@@ -91,7 +97,9 @@ export class SegmentLog {
     const size = HEADER_BYTES + keyLength + valueLength;
     let id: number;
     let offset: number;
-    if (size >= OWN_SEGMENT_BYTES) {
+    // A record takes at most an eighth of the segment it goes into, so a segment sealed because
+    // the next record did not fit is at least 7/8 full.
+    if (size >= OWN_SEGMENT_BYTES || size * 8 > (this.#active >= 0 ? this.#end : this.#nextSize())) {
       id = this.#open(size);
       offset = 0;
       this.#used[id] = size;
@@ -205,17 +213,23 @@ export class SegmentLog {
 
   /**
    * Starts a new active segment and reclaims the one it replaces if it is mostly dead. Segments
-   * grow with the data, from 32 KiB to 256 KiB, about a sixteenth of the live bytes: allocating
+   * grow with the data, from 4 KiB to 256 KiB, about a sixteenth of the live bytes: allocating
    * a segment costs per allocation as much as per byte, and a small store stays small.
    */
   #seal(): void {
     const previous = this.#active;
-    let size = MIN_SEGMENT_BYTES;
-    while (size < MAX_SEGMENT_BYTES && size * 16 < this.#liveBytes) size *= 2;
+    const size = this.#nextSize();
     this.#active = this.#open(size);
     this.#offset = 0;
     this.#end = size;
     if (previous >= 0) this.#reclaim(previous);
+  }
+
+  /** Size of the next active segment: about a sixteenth of the live bytes, within bounds. */
+  #nextSize(): number {
+    let size = MIN_SEGMENT_BYTES;
+    while (size < MAX_SEGMENT_BYTES && size * 16 < this.#liveBytes) size *= 2;
+    return size;
   }
 
   #open(size: number): number {
