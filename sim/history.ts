@@ -91,9 +91,19 @@ export class History {
    */
   digest(extra: unknown = null): string {
     const hash = createHash("sha256");
-    for (const op of this.operations) hash.update(`${JSON.stringify(op)}\n`);
-    for (const f of this.faults) hash.update(`${JSON.stringify(f)}\n`);
-    hash.update(JSON.stringify(extra));
+    // The lines go to the hash in chunks: one call per line cost more than the JSON. The hash
+    // of the concatenation is the hash of the lines in sequence, so digests do not change.
+    let chunk = "";
+    const line = (record: unknown) => {
+      chunk += `${JSON.stringify(record)}\n`;
+      if (chunk.length >= 1 << 16) {
+        hash.update(chunk);
+        chunk = "";
+      }
+    };
+    for (const op of this.operations) line(op);
+    for (const f of this.faults) line(f);
+    hash.update(chunk + JSON.stringify(extra));
     return hash.digest("hex");
   }
 }
