@@ -79,7 +79,7 @@ describe("record store: the stored format", () => {
     const stored = (await engine.get(recordKey(murmur3("k"), "k")))!;
     assertEquals(stored[0], RECORD_HEADER_MARK);
     assertEquals(stored.subarray(1 + RECORD_HEADER_BYTES), encodeRecord(await store.get("k")));
-    // The record, the token probe; no index entry of the earlier layout.
+    // The record alone: no index entry of the earlier layout.
     assertEquals([await prefixed(engine, 0x01), await prefixed(engine, 0x03), await prefixed(engine, 0x05)], [0, 0, 1]);
   });
 
@@ -170,11 +170,22 @@ describe("record store: the stored format", () => {
     }
   });
 
-  it("a move interrupted by a failing engine goes on at the next open, losing nothing", async () => {
-    const scheduler = new VirtualScheduler();
-    const keys = Array.from({ length: 30 }, (_, i) => `key${i}`);
-    const engine = new MemoryEngine();
-    await engine.open();
+  /** `engine`, whose `failAt`-th batch fails, as a full disk would. */
+  const failingAt = (engine: MemoryEngine, failAt: number): StorageEngine => {
+    let batches = 0;
+    return {
+      capabilities: engine.capabilities,
+      open: () => engine.open(),
+      close: () => engine.close(),
+      get: (key) => engine.get(key),
+      put: (key, value) => engine.put(key, value),
+      delete: (key) => engine.delete(key),
+      batch: (ops) => (++batches === failAt ? Promise.reject(new Error("disk full")) : engine.batch(ops)),
+      scan: (options) => engine.scan(options),
+    };
+  };
+  /** Stores `keys` as the layout before headers stored them: record alone by key, index entry by token. */
+  const storeLegacy = async (engine: MemoryEngine, keys: readonly string[]) => {
     for (const key of keys) {
       const record = encodeRecord([{ value: encodeText(`v of ${key}`), version: 1 }]);
       await engine.put(legacyKey(0x01, key), record);
@@ -183,20 +194,21 @@ describe("record store: the stored format", () => {
       index.set([hash >>> 24, hash >>> 16, hash >>> 8, hash, 0, 0, 0, record.length + key.length]);
       await engine.put(legacyKey(0x03, key, murmur3(key)), index);
     }
-    // The eleventh batch fails, as a full disk would.
-    let batches = 0;
-    const failing: StorageEngine = {
-      capabilities: engine.capabilities,
-      open: () => engine.open(),
-      close: () => engine.close(),
-      get: (key) => engine.get(key),
-      put: (key, value) => engine.put(key, value),
-      delete: (key) => engine.delete(key),
-      batch: (ops) => (++batches === 11 ? Promise.reject(new Error("disk full")) : engine.batch(ops)),
-      scan: (options) => engine.scan(options),
-    };
-    await assertRejects(() => new RecordStore(failing, (key) => murmur3(key), scheduler, { bucketBits: 8 }).open(), Error, "disk full");
+  };
+
+  it("a move interrupted by a failing engine goes on at the next open, losing nothing", async () => {
+    const scheduler = new VirtualScheduler();
+    const keys = Array.from({ length: 600 }, (_, i) => `key${i}`);
+    const engine = new MemoryEngine();
+    await engine.open();
+    await storeLegacy(engine, keys);
+    await assertRejects(
+      () => new RecordStore(failingAt(engine, 2), (key) => murmur3(key), scheduler, { bucketBits: 8 }).open(),
+      Error,
+      "disk full",
+    );
     assert((await prefixed(engine, 0x01)) > 0 && (await prefixed(engine, 0x05)) > 0, "the move stopped midway");
+    assertEquals((await prefixed(engine, 0x01)) + (await prefixed(engine, 0x05)), keys.length);
 
     const store = new RecordStore(engine, (key) => murmur3(key), scheduler, { bucketBits: 8 });
     await store.open();
@@ -204,43 +216,124 @@ describe("record store: the stored format", () => {
     for (const key of keys) assertEquals(text((await store.get(key)).map((s) => s.value!)), [`v of ${key}`]);
   });
 
-  it("moves every record to its new token when the partitioner's token function changed", async () => {
-    const scheduler = new VirtualScheduler();
-    const keys = Array.from({ length: 50 }, (_, i) => `key${i}`);
+  it("moves a record that does not decode as it is: reading it fails as before, and the node opens", async () => {
     const engine = new MemoryEngine();
     await engine.open();
-    const before = new RecordStore(engine, (key) => murmur3(key), scheduler, { bucketBits: 8 });
-    await before.open();
-    await fill(before, keys);
-
-    const other = (key: string) => murmur3(key, 42);
-    const store = new RecordStore(engine, other, scheduler, { bucketBits: 8 });
+    await storeLegacy(engine, ["good"]);
+    await engine.put(legacyKey(0x01, "bad"), Uint8Array.of(0x92, 0x01));
+    // A header-less, index-less tombstone-only record: its grace period starts at the move.
+    await engine.put(legacyKey(0x01, "gone"), encodeRecord([{ value: null, version: 1 }]));
+    const scheduler = new VirtualScheduler();
+    const store = new RecordStore(engine, (key) => murmur3(key), scheduler, { bucketBits: 8 });
     await store.open();
-    const reference = new MemoryEngine();
-    await reference.open();
-    const expected = new RecordStore(reference, other, scheduler, { bucketBits: 8 });
-    await expected.open();
-    await fill(expected, keys);
-    assertEquals(await store.intervalHash({ start: 0, end: 0 }), await expected.intervalHash({ start: 0, end: 0 }));
-    assertEquals(store.stats.keys, keys.length);
-    for (const key of keys) {
-      assertEquals(await store.get(key), await expected.get(key));
-      assertEquals((await store.entry(key))!.token, other(key));
-    }
-    const found: string[] = [];
-    for await (const entry of store.entries({ start: 0, end: 0 })) found.push(entry.key);
-    assertEquals(found.sort(), [...keys].sort());
+    assertEquals([await prefixed(engine, 0x01), store.stats.keys], [0, 3]);
+    assertEquals(text((await store.get("good")).map((s) => s.value!)), ["v of good"]);
+    await assertRejects(() => store.get("bad"), CorruptDataError);
+    assertEquals((await store.entry("gone"))!.tombstoneSince, scheduler.now());
+    assertEquals(await store.tombstonesUntil(Infinity, 10), [{ since: scheduler.now(), key: "gone" }]);
   });
 
-  it("refuses a record stored without its header under the current layout, changing nothing", async () => {
+  it("refuses to open over a key held in both layouts, changing nothing", async () => {
     const engine = new MemoryEngine();
     await engine.open();
     const store = new RecordStore(engine, (key) => murmur3(key), new VirtualScheduler(), { bucketBits: 8 });
     await store.open();
-    await engine.put(recordKey(murmur3("k"), "k"), encodeRecord([{ value: encodeText("v"), version: 1 }]));
-    await assertRejects(() => store.update("k", () => [{ value: encodeText("w"), version: 2 }]), CorruptDataError, "without its header");
-    await assertRejects(() => store.open(), CorruptDataError);
-    assertEquals(text((await store.get("k")).map((s) => s.value!)), ["v"]);
+    await store.update("k", () => [{ value: encodeText("new"), version: 2 }]);
+    await storeLegacy(engine, ["k"]);
+    await assertRejects(() => store.open(), CorruptDataError, "both");
+    assertEquals([await prefixed(engine, 0x01), await prefixed(engine, 0x03), await prefixed(engine, 0x05)], [1, 1, 1]);
+  });
+
+  it("moves every record to its new token when the partitioner's token function changed, also after an interrupted move", async () => {
+    const scheduler = new VirtualScheduler();
+    const keys = Array.from({ length: 600 }, (_, i) => `key${i}`);
+    const original = (key: string) => murmur3(key);
+    const other = (key: string) => murmur3(key, 42);
+    const expectedFor = async (tokenOf: (key: string) => number) => {
+      const reference = new MemoryEngine();
+      await reference.open();
+      const expected = new RecordStore(reference, tokenOf, scheduler, { bucketBits: 8 });
+      await expected.open();
+      await fill(expected, keys);
+      return expected;
+    };
+    const same = async (store: RecordStore, expected: RecordStore, tokenOf: (key: string) => number) => {
+      assertEquals(await store.intervalHash({ start: 0, end: 0 }), await expected.intervalHash({ start: 0, end: 0 }));
+      assertEquals([store.stats.keys, store.stats.bytes], [expected.stats.keys, expected.stats.bytes]);
+      assertEquals(await store.tombstonesUntil(Infinity, 10), await expected.tombstonesUntil(Infinity, 10));
+      for (const key of keys) {
+        assertEquals(await store.get(key), await expected.get(key));
+        assertEquals((await store.entry(key))!.token, tokenOf(key));
+      }
+      const found: string[] = [];
+      for await (const entry of store.entries({ start: 0, end: 0 })) found.push(entry.key);
+      assertEquals(found.sort(), [...keys].sort());
+    };
+    const engine = new MemoryEngine();
+    await engine.open();
+    const before = new RecordStore(engine, original, scheduler, { bucketBits: 8 });
+    await before.open();
+    await fill(before, keys);
+
+    // The move to the other tokens stops midway; the node comes back with the original
+    // partitioner, then with the other one.
+    await assertRejects(() => new RecordStore(failingAt(engine, 2), other, scheduler, { bucketBits: 8 }).open(), Error, "disk full");
+    const back = new RecordStore(engine, original, scheduler, { bucketBits: 8 });
+    await back.open();
+    await same(back, await expectedFor(original), original);
+    const store = new RecordStore(engine, other, scheduler, { bucketBits: 8 });
+    await store.open();
+    await same(store, await expectedFor(other), other);
+    assertEquals(await prefixed(engine, 0x05), keys.length);
+  });
+
+  it("reads, updates and removes records stored without a header, keeping the tree and sizes exact", async () => {
+    const engine = new MemoryEngine();
+    await engine.open();
+    const scheduler = new VirtualScheduler();
+    const store = new RecordStore(engine, (key) => murmur3(key), scheduler, { bucketBits: 8 });
+    await store.open();
+    const keys = Array.from({ length: 40 }, (_, i) => `key${i}`);
+    for (const key of keys) await store.update(key, () => [{ value: encodeText(`v of ${key}`), version: 1 }]);
+    const fresh = { hash: await store.intervalHash({ start: 0, end: 0 }), stats: { ...store.stats } };
+    // Written into the engine directly, without the header the store puts before a record.
+    for (const key of keys) await engine.put(recordKey(murmur3(key), key), encodeRecord(await store.get(key)));
+    await store.open();
+    assertEquals(await store.intervalHash({ start: 0, end: 0 }), fresh.hash);
+    assertEquals([store.stats.keys, store.stats.bytes], [fresh.stats.keys, fresh.stats.bytes]);
+    for (const key of keys) assertEquals(text((await store.get(key)).map((s) => s.value!)), [`v of ${key}`]);
+
+    for (const key of keys.slice(0, 10)) await store.update(key, () => [{ value: encodeText(`w of ${key}`), version: 2 }]);
+    for (const key of keys.slice(10, 20)) await store.update(key, () => []);
+    assert(await store.removeIf(keys[20]!, (await store.entry(keys[20]!))!.hash));
+    const engine2 = new MemoryEngine();
+    await engine2.open();
+    const expected = new RecordStore(engine2, (key) => murmur3(key), scheduler, { bucketBits: 8 });
+    await expected.open();
+    for (const key of keys.slice(0, 10)) await expected.update(key, () => [{ value: encodeText(`w of ${key}`), version: 2 }]);
+    for (const key of keys.slice(21)) await expected.update(key, () => [{ value: encodeText(`v of ${key}`), version: 1 }]);
+    assertEquals(await store.intervalHash({ start: 0, end: 0 }), await expected.intervalHash({ start: 0, end: 0 }));
+    assertEquals([store.stats.keys, store.stats.bytes], [expected.stats.keys, expected.stats.bytes]);
+  });
+
+  it("drops a tombstone-index entry its record does not match, and keeps the one that does", async () => {
+    const engine = new MemoryEngine();
+    await engine.open();
+    const scheduler = new VirtualScheduler();
+    const store = new RecordStore(engine, (key) => murmur3(key), scheduler, { bucketBits: 8 });
+    await store.open();
+    await store.update("k", () => [{ value: null, version: 1 }]);
+    const since = (await store.entry("k"))!.tombstoneSince!;
+    assertEquals(await store.dropStaleTombstone({ key: "k", since }), false);
+    // An entry left by damaged data, older than the record's own.
+    const stale = new Uint8Array(9 + 1);
+    stale[0] = 0x04;
+    new DataView(stale.buffer).setFloat64(1, since - 1000);
+    stale[9] = "k".charCodeAt(0);
+    await engine.put(stale, new Uint8Array(0));
+    assertEquals((await store.tombstonesUntil(Infinity, 10)).length, 2);
+    assertEquals(await store.dropStaleTombstone({ key: "k", since: since - 1000 }), true);
+    assertEquals(await store.tombstonesUntil(Infinity, 10), [{ since, key: "k" }]);
   });
 });
 

@@ -5,7 +5,7 @@
  *
  * | prefix | slice | holds |
  * | --- | --- | --- |
- * | `0x00` | `meta` | the persisted ring view (`meta/ring`), the resolver that wrote the versions (`meta/resolver`), the token of a probe key (`meta/token-probe`) |
+ * | `0x00` | `meta` | the persisted ring view (`meta/ring`), the resolver that wrote the versions (`meta/resolver`) |
  * | `0x01` | `records-v1` | earlier versions' records by user key; moved to `0x05` when a store opens, never written |
  * | `0x02` | `hints` | hinted handoff: writes held for an owner that was down |
  * | `0x03` | `token-index` | earlier versions' keys by token (hash and size of each record); removed when a store opens, never written |

@@ -9,7 +9,11 @@ import type { MemberInfo } from "../interfaces/partitioner.ts";
 import type { NodeId } from "./sibling.ts";
 import { fmix32 } from "../hash/murmur3.ts";
 
-/** A validated membership, indexed in id order so placement ignores the input order. */
+/**
+ * A validated membership, indexed in id order so placement ignores the input order. Shared:
+ * {@link indexMembers} hands the same object to every caller indexing the same list (the nodes
+ * of a store), so treat it, its `weights` and its `indexOf` as read-only.
+ */
 export interface IndexedMembers {
   /** Node ids in id order (UTF-16 code units): the member index of each. */
   readonly ids: readonly NodeId[];

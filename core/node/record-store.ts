@@ -12,7 +12,7 @@ import {
   RECORD_KEY_HEAD_BYTES,
   recordKey,
 } from "../codec/record-codec.ts";
-import { allocBytes, bytesEqual, readFloat64BE, readUint32BE, utf8After, writeFloat64BE } from "../codec/bytes.ts";
+import { allocBytes, readFloat64BE, readUint32BE, utf8After, writeFloat64BE } from "../codec/bytes.ts";
 import { CorruptDataError } from "../errors.ts";
 import { murmur3 } from "../hash/murmur3.ts";
 import type { Clock } from "../interfaces/clock.ts";
@@ -20,7 +20,7 @@ import type { BatchOperation, ImmediateStorage, StorageEngine } from "../interfa
 import { checkRecordBounds, DEFAULT_LIMITS, type Limits } from "../model/limits.ts";
 import type { Sibling, SiblingSet } from "../model/sibling.ts";
 import type { IndexEntry, RecordView, TokenInterval } from "../interfaces/records.ts";
-import { LEGACY_RECORD_PREFIX, LEGACY_TOKEN_INDEX_PREFIX, META_PREFIX, RECORD_PREFIX, TOMBSTONE_INDEX_PREFIX } from "../model/keyspace.ts";
+import { LEGACY_RECORD_PREFIX, LEGACY_TOKEN_INDEX_PREFIX, RECORD_PREFIX, TOMBSTONE_INDEX_PREFIX } from "../model/keyspace.ts";
 import { KeyedMutex } from "./keyed-mutex.ts";
 
 /** The tombstone index: `0x04 since(f64 BE) key` → empty. */
@@ -28,15 +28,8 @@ const TOMBSTONE_PREFIX = TOMBSTONE_INDEX_PREFIX;
 const TOKENS = 2 ** 32;
 /** A record's header after its mark: hash (u32), bytes (u32), tombstone flag (u8), tombstone time (f64). */
 const INDEX_VALUE_BYTES = RECORD_HEADER_BYTES;
-/** Records moved or removed per scan of the migration at open (each record in its own batch). */
+/** Records moved or removed per scan, and per atomic batch, of the moves at open. */
 const MIGRATION_CHUNK = 256;
-/**
- * Where the store keeps the token its partitioner gives {@link TOKEN_PROBE}: records are stored
- * by token, so a token function that changed over existing data (another partitioner) is seen
- * at open and the records are moved to their new tokens instead of becoming unreachable.
- */
-const TOKEN_PROBE_KEY = Uint8Array.of(META_PREFIX, ...new TextEncoder().encode("meta/token-probe"));
-const TOKEN_PROBE = "ringforge/token-probe";
 /**
  * Up to this many non-zero leaf buckets the hash tree is a map of them, past it a Fenwick tree
  * over all buckets (256 KiB at the default 2^16): a node of a large simulated cluster holds a
@@ -179,25 +172,18 @@ export class RecordStore implements RecordView {
    * - records of earlier versions (`0x01 key`, with a `0x03 token key` index entry) move to
    *   `0x05 token key` with their header, each record in one atomic batch, so a crash midway
    *   leaves every record readable in one place or the other and the next open goes on;
-   * - if the partitioner's token function gives another token than when the records were
-   *   written (the probe under `meta/token-probe` says so), records move to their new tokens.
+   * - records not stored under their key's token, as the partitioner gives it now (another
+   *   partitioner, whose token function differs, opened the data; or such a move was
+   *   interrupted), move to it. The scan that builds the tree checks every record's token.
    *
-   * @throws {CorruptDataError} for a record or index entry that does not parse; nothing is
-   *   dropped
+   * @throws {CorruptDataError} for a key that does not decode, or one stored twice (in both
+   *   layouts, or under two tokens); nothing is moved over it
    */
   async open(): Promise<void> {
     await this.#migrateLegacy();
-    await this.#checkTokens();
-    this.#tree = undefined;
-    this.#sparse = new Map();
-    this.stats.keys = 0;
-    this.stats.bytes = 0;
-    for await (const [k, v] of this.#engine.scan({ gte: Uint8Array.of(RECORD_PREFIX), lt: Uint8Array.of(RECORD_PREFIX + 1) })) {
-      const entry = parseEntry(k, v);
-      this.#xor(entry.token, entry.hash);
-      this.stats.keys++;
-      this.stats.bytes += entry.bytes;
-    }
+    if (await this.#count()) return;
+    await this.#moveToTokens();
+    if (!(await this.#count())) throw new Error("record store: records still misplaced after moving them to their tokens");
   }
 
   /** Calls `listener` with the key after every change that leaves a record stored. */
@@ -230,8 +216,9 @@ export class RecordStore implements RecordView {
   /** The index entry of `key` (from its record's header), or `undefined` if there is no record. */
   async entry(key: string): Promise<IndexEntry | undefined> {
     const token = this.#tokenOf(key);
-    const stored = await this.#engine.get(recordKey(token, key));
-    return stored === undefined ? undefined : headerEntry(key, token, stored);
+    const rKey = recordKey(token, key);
+    const stored = await this.#engine.get(rKey);
+    return stored === undefined ? undefined : headerEntry(key, token, stored, rKey.length - RECORD_KEY_HEAD_BYTES);
   }
 
   /**
@@ -259,7 +246,7 @@ export class RecordStore implements RecordView {
       const current = stored === undefined ? [] : decodeRecord(stored, `record "${key}"`);
       const next = change(current);
       if (next === undefined) return current;
-      const old = stored === undefined ? undefined : headerEntry(key, token, stored);
+      const old = stored === undefined ? undefined : headerEntry(key, token, stored, rKey.length - RECORD_KEY_HEAD_BYTES);
       const write = this.#prepare(key, token, rKey, old, next, current.length);
       await this.#engine.batch(write.ops);
       this.#written(write);
@@ -275,7 +262,7 @@ export class RecordStore implements RecordView {
     const current = stored === undefined ? [] : decodeRecord(stored, `record "${key}"`);
     const next = change(current);
     if (next === undefined) return current;
-    const old = stored === undefined ? undefined : headerEntry(key, token, stored);
+    const old = stored === undefined ? undefined : headerEntry(key, token, stored, rKey.length - RECORD_KEY_HEAD_BYTES);
     const write = this.#prepare(key, token, rKey, old, next, current.length);
     engine.batch(write.ops);
     this.#written(write);
@@ -292,11 +279,25 @@ export class RecordStore implements RecordView {
       const token = this.#tokenOf(key);
       const rKey = recordKey(token, key);
       const stored = await this.#engine.get(rKey);
-      const entry = stored === undefined ? undefined : headerEntry(key, token, stored);
+      const entry = stored === undefined ? undefined : headerEntry(key, token, stored, rKey.length - RECORD_KEY_HEAD_BYTES);
       if (entry === undefined || entry.hash !== hash) return false;
       const write = this.#prepare(key, token, rKey, entry, [], 0);
       await this.#engine.batch(write.ops);
       this.#written(write);
+      return true;
+    });
+  }
+
+  /**
+   * Removes the tombstone-index entry `cursor` if the record of its key does not say it became
+   * tombstones only at that time (no record, a live one, or another time): an entry only
+   * damaged data leaves. Returns whether it removed it.
+   */
+  async dropStaleTombstone(cursor: TombstoneCursor): Promise<boolean> {
+    return this.#locks.run(cursor.key, async () => {
+      const entry = await this.entry(cursor.key);
+      if (entry?.tombstoneSince === cursor.since) return false;
+      await this.#engine.delete(tombstoneKey(cursor.since, cursor.key));
       return true;
     });
   }
@@ -472,52 +473,63 @@ export class RecordStore implements RecordView {
    * Moves the records of earlier versions (`0x01 key`, header optional, with a `0x03 token
    * key` index entry) to `0x05 token key` with a header, then removes what is left of the old
    * token index. A record whose header is missing takes it from its index entry (as the
-   * version that wrote it did), or, without one, from the record itself.
+   * version that wrote it did), or, without one, from the record itself. Records are moved
+   * as they are, never decoded unless their tombstone state is nowhere else: a record that
+   * does not decode still moves, and reading it fails as it did before.
+   *
+   * @throws {CorruptDataError} if a key is held in both layouts (an earlier version ran on
+   *   data this version had moved); nothing is moved over it
    */
   async #migrateLegacy(): Promise<void> {
     const engine = this.#engine;
     for (;;) {
       const chunk = await collect(engine, LEGACY_RECORD_PREFIX);
       if (chunk.length === 0) break;
+      const ops: BatchOperation[] = [];
       for (const [k, v] of chunk) {
         const key = decodeKey(k.subarray(1), "legacy record key");
         const token = this.#tokenOf(key);
         const legacyIndexKey = indexKeyUnder(LEGACY_TOKEN_INDEX_PREFIX, token, key);
         const rKey = recordKey(token, key);
-        let entry: IndexEntry;
+        if ((await engine.get(rKey)) !== undefined) {
+          throw new CorruptDataError(
+            `record "${key}"`,
+            "stored both as an earlier version stored it and as this one does (was an earlier version run on this data after it was moved?); " +
+              "nothing was changed: remove one of the two copies, or this node's data, and let anti-entropy restore it",
+          );
+        }
+        let header: Uint8Array;
         let record: Uint8Array;
-        if (v[0] === RECORD_HEADER_MARK) {
-          entry = headerEntry(key, token, v);
+        if (v[0] === RECORD_HEADER_MARK && v.length > 1 + INDEX_VALUE_BYTES) {
+          header = v.subarray(1, 1 + INDEX_VALUE_BYTES);
           record = v.subarray(1 + INDEX_VALUE_BYTES);
         } else {
           record = v;
           const indexed = await engine.get(legacyIndexKey);
-          const siblings = decodeRecord(v, `record "${key}"`);
-          entry = indexed !== undefined ? indexEntry(key, token, indexed, "token index") : {
-            key,
-            token,
-            hash: RecordStore.hashOf(key, v),
-            bytes: v.length + rKey.length - RECORD_KEY_HEAD_BYTES,
-            tombstoneSince: siblings.length > 0 && siblings.every((s) => s.value === null) ? Math.max(0, this.#clock.now()) : undefined,
-          };
+          if (indexed !== undefined && indexed.length === INDEX_VALUE_BYTES) header = indexed;
+          else {
+            // Neither header nor index entry (damaged data): the entry is made from the record,
+            // and a record whose siblings are all tombstones starts its grace period now.
+            const entry = unheaderedEntry(key, token, v, rKey.length - RECORD_KEY_HEAD_BYTES);
+            header = allocBytes(INDEX_VALUE_BYTES);
+            if (allTombstones(v)) {
+              const since = Math.max(0, this.#clock.now());
+              ops.push({ type: "put", key: tombstoneKey(since, key), value: new Uint8Array(0) });
+              writeIndexValue(header, 0, { ...entry, tombstoneSince: since });
+            } else {
+              writeIndexValue(header, 0, entry);
+            }
+          }
         }
-        decodeRecord(record, `record "${key}"`);
         const stored = allocBytes(1 + INDEX_VALUE_BYTES + record.length);
         stored[0] = RECORD_HEADER_MARK;
-        writeIndexValue(stored, 1, entry);
+        stored.set(header, 1);
         stored.set(record, 1 + INDEX_VALUE_BYTES);
-        const ops: BatchOperation[] = [
-          { type: "put", key: rKey, value: stored },
-          { type: "delete", key: k },
-          { type: "delete", key: legacyIndexKey },
-        ];
-        // Written by neither earlier version nor this one only when the index entry was lost:
-        // the record's tombstone time is then new, and garbage collection must find it.
-        if (v[0] !== RECORD_HEADER_MARK && entry.tombstoneSince !== undefined) {
-          ops.push({ type: "put", key: tombstoneKey(entry.tombstoneSince, key), value: new Uint8Array(0) });
-        }
-        await engine.batch(ops);
+        ops.push({ type: "put", key: rKey, value: stored }, { type: "delete", key: k }, { type: "delete", key: legacyIndexKey });
       }
+      // One batch per chunk: all of it moves or none (a crash leaves each record in one
+      // place), in one engine write instead of one per record.
+      await engine.batch(ops);
     }
     // Index entries whose record is gone (none, unless the data was damaged) go too.
     for (;;) {
@@ -528,38 +540,59 @@ export class RecordStore implements RecordView {
   }
 
   /**
-   * Compares the partitioner's token of the probe key with the one stored when the records
-   * were written; if they differ, moves every record whose stored token is not its key's
-   * token now, each in one atomic batch, then stores the new probe token (so an interrupted
-   * move goes on at the next open).
+   * Builds the hash tree and sizes from one scan of the records, checking that each is stored
+   * under its key's token; returns false, counting nothing, if one is not (the partitioner's
+   * token function differs from the one the records were stored by).
    */
-  async #checkTokens(): Promise<void> {
-    const engine = this.#engine;
-    const probe = new Uint8Array(4);
-    const token = this.#tokenOf(TOKEN_PROBE);
-    probe[0] = token >>> 24;
-    probe[1] = token >>> 16;
-    probe[2] = token >>> 8;
-    probe[3] = token;
-    const stored = await engine.get(TOKEN_PROBE_KEY);
-    if (stored !== undefined && bytesEqual(stored, probe)) return;
-    if (stored !== undefined) {
-      // Token order is the scan order; a moved record may land after the cursor and be met
-      // again, with its token now right.
-      let after: Uint8Array | undefined;
-      for (;;) {
-        const chunk = await collect(engine, RECORD_PREFIX, after);
-        if (chunk.length === 0) break;
-        for (const [k, v] of chunk) {
-          const entry = parseEntry(k, v);
-          const now = this.#tokenOf(entry.key);
-          if (now === entry.token) continue;
-          await engine.batch([{ type: "put", key: recordKey(now, entry.key), value: v }, { type: "delete", key: k }]);
-        }
-        after = chunk[chunk.length - 1]![0];
-      }
+  async #count(): Promise<boolean> {
+    this.#tree = undefined;
+    this.#sparse = new Map();
+    this.stats.keys = 0;
+    this.stats.bytes = 0;
+    for await (const [k, v] of this.#engine.scan({ gte: Uint8Array.of(RECORD_PREFIX), lt: Uint8Array.of(RECORD_PREFIX + 1) })) {
+      const entry = parseEntry(k, v);
+      if (this.#tokenOf(entry.key) !== entry.token) return false;
+      this.#xor(entry.token, entry.hash);
+      this.stats.keys++;
+      this.stats.bytes += entry.bytes;
     }
-    await engine.put(TOKEN_PROBE_KEY, probe);
+    return true;
+  }
+
+  /**
+   * Moves every record not stored under its key's token to it, a chunk at a time in one
+   * atomic batch each: every record is in one place whenever the process stops, and the next
+   * open goes on, whichever token function it runs with.
+   *
+   * @throws {CorruptDataError} if a record's key is also stored under its new token; nothing
+   *   is moved over it
+   */
+  async #moveToTokens(): Promise<void> {
+    const engine = this.#engine;
+    // Token order is the scan order; a moved record may land after the cursor and be met
+    // again, with its token now right.
+    let after: Uint8Array | undefined;
+    for (;;) {
+      const chunk = await collect(engine, RECORD_PREFIX, after);
+      if (chunk.length === 0) break;
+      const ops: BatchOperation[] = [];
+      const targets = new Set<string>();
+      for (const [k, v] of chunk) {
+        const key = decodeKey(k.subarray(RECORD_KEY_HEAD_BYTES), "record key");
+        const token = this.#tokenOf(key);
+        if (token === readUint32BE(k, 1)) continue;
+        if (targets.has(key) || (await engine.get(recordKey(token, key))) !== undefined) {
+          throw new CorruptDataError(
+            `record "${key}"`,
+            "stored under two tokens; nothing was changed: remove one of the copies, or this node's data",
+          );
+        }
+        targets.add(key);
+        ops.push({ type: "put", key: recordKey(token, key), value: v }, { type: "delete", key: k });
+      }
+      if (ops.length > 0) await engine.batch(ops);
+      after = chunk[chunk.length - 1]![0];
+    }
   }
 }
 
@@ -640,17 +673,15 @@ function writeIndexValue(out: Uint8Array, at: number, entry: IndexEntry): void {
   writeFloat64BE(out, at + 9, entry.tombstoneSince ?? 0);
 }
 
-/** The index entry of `key` (at `token`) from an index value `v` (an earlier version's token index), found at `location`. */
-function indexEntry(key: string, token: number, v: Uint8Array, location: string): IndexEntry {
-  if (v.length !== INDEX_VALUE_BYTES) throw new CorruptDataError(location, "malformed index entry");
-  return { key, token, hash: readUint32BE(v, 0), bytes: readUint32BE(v, 4), tombstoneSince: v[8] === 1 ? readFloat64BE(v, 9) : undefined };
-}
-
-/** The index entry of `key` (at `token`) from the header of its stored record. */
-function headerEntry(key: string, token: number, stored: Uint8Array): IndexEntry {
-  if (stored[0] !== RECORD_HEADER_MARK || stored.length <= 1 + INDEX_VALUE_BYTES) {
-    throw new CorruptDataError(`record "${key}"`, "record without its header");
-  }
+/**
+ * The index entry of `key` (at `token`) from its stored record: from the header, or, for a
+ * record stored without one (written into the engine directly), from the record itself, as
+ * a record with a live value (its grace period, if it is all tombstones, starts at its next
+ * change). `keyBytes` is the key's UTF-8 length.
+ */
+function headerEntry(key: string, token: number, stored: Uint8Array, keyBytes: number): IndexEntry {
+  if (stored[0] !== RECORD_HEADER_MARK) return unheaderedEntry(key, token, stored, keyBytes);
+  if (stored.length <= 1 + INDEX_VALUE_BYTES) throw new CorruptDataError(`record "${key}"`, "record header without a record");
   return {
     key,
     token,
@@ -663,5 +694,20 @@ function headerEntry(key: string, token: number, stored: Uint8Array): IndexEntry
 /** The index entry of a stored record, from its engine key `k` and value `v`. */
 function parseEntry(k: Uint8Array, v: Uint8Array): IndexEntry {
   if (k.length <= RECORD_KEY_HEAD_BYTES) throw new CorruptDataError("records", "malformed record key");
-  return headerEntry(decodeKey(k.subarray(RECORD_KEY_HEAD_BYTES), "record key"), readUint32BE(k, 1), v);
+  return headerEntry(decodeKey(k.subarray(RECORD_KEY_HEAD_BYTES), "record key"), readUint32BE(k, 1), v, k.length - RECORD_KEY_HEAD_BYTES);
+}
+
+/** The index entry of a record stored without a header (`record` is the encoded record alone). */
+function unheaderedEntry(key: string, token: number, record: Uint8Array, keyBytes: number): IndexEntry {
+  return { key, token, hash: RecordStore.hashOf(key, record), bytes: record.length + keyBytes, tombstoneSince: undefined };
+}
+
+/** True if the encoded record holds siblings and every one is a tombstone; false if it does not decode. */
+function allTombstones(record: Uint8Array): boolean {
+  try {
+    const siblings = decodeRecord(record, "record");
+    return siblings.length > 0 && siblings.every((s) => s.value === null);
+  } catch {
+    return false;
+  }
 }

@@ -96,13 +96,17 @@ export class TombstoneGc {
     const due = await store.tombstonesUntil(clock.now() - settings.graceMs, settings.batch, this.#cursor);
     // Next round goes on from here; after a short batch it starts over from the oldest.
     this.#cursor = due.length < settings.batch ? undefined : due[due.length - 1];
-    const keys = due.map((t) => t.key);
-    if (keys.length === 0) return 0;
+    if (due.length === 0) return 0;
     // Group by the other replicas to ask, so each gets one request.
     const candidates: { key: string; hash: number; replicas: NodeId[] }[] = [];
-    for (const key of keys) {
+    for (const { key, since } of due) {
       const entry = await store.entry(key);
-      if (entry === undefined || entry.tombstoneSince === undefined) continue;
+      // An index entry the record does not match (left by damaged data) never shortens a
+      // record's grace period: it is dropped, and the record's own entry comes due in time.
+      if (entry?.tombstoneSince !== since) {
+        await store.dropStaleTombstone({ key, since });
+        continue;
+      }
       const replicas = partitioner.preferenceList(key, this.#d.n());
       // Records outside this node's ranges are handoff's business.
       if (!replicas.includes(id)) continue;
