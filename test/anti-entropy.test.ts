@@ -70,11 +70,17 @@ describe("record store: the stored format", () => {
     for (const key of keys.slice(0, 2)) await store.update(key, () => [{ value: null, version: 2 }]);
   };
 
-  it("stores one engine entry per record, under its token, with the header before the record", async () => {
+  /** An open store over a fresh memory engine, tokens from MurmurHash3. */
+  const freshStore = async () => {
     const engine = new MemoryEngine();
     await engine.open();
     const store = new RecordStore(engine, (key) => murmur3(key), new VirtualScheduler(), { bucketBits: 8 });
     await store.open();
+    return { engine, store };
+  };
+
+  it("stores one engine entry per record, under its token, with the header before the record", async () => {
+    const { engine, store } = await freshStore();
     await store.update("k", () => [{ value: encodeText("v"), version: 1 }]);
     const stored = (await engine.get(recordKey(murmur3("k"), "k")))!;
     assertEquals(stored[0], RECORD_HEADER_MARK);
@@ -233,11 +239,8 @@ describe("record store: the stored format", () => {
     assertEquals(await store.tombstonesUntil(Infinity, 10), [{ since: scheduler.now(), key: "gone" }]);
   });
 
-  it("refuses to open over a key held in both layouts, changing nothing", async () => {
-    const engine = new MemoryEngine();
-    await engine.open();
-    const store = new RecordStore(engine, (key) => murmur3(key), new VirtualScheduler(), { bucketBits: 8 });
-    await store.open();
+  it("refuses to open over a key held in both layouts, changing neither copy", async () => {
+    const { engine, store } = await freshStore();
     await store.update("k", () => [{ value: encodeText("new"), version: 2 }]);
     await storeLegacy(engine, ["k"]);
     await assertRejects(() => store.open(), CorruptDataError, "both");
@@ -285,6 +288,16 @@ describe("record store: the stored format", () => {
     await store.open();
     await same(store, await expectedFor(other), other);
     assertEquals(await prefixed(engine, 0x05), keys.length);
+  });
+
+  it("refuses to open over a key stored under two tokens, changing neither copy", async () => {
+    const { engine, store } = await freshStore();
+    await store.update("k", () => [{ value: encodeText("v"), version: 1 }]);
+    const stored = (await engine.get(recordKey(murmur3("k"), "k")))!.slice();
+    await engine.put(recordKey(murmur3("k", 42), "k"), stored);
+    await assertRejects(() => store.open(), CorruptDataError, "two tokens");
+    assertEquals(await prefixed(engine, 0x05), 2);
+    assertEquals(await engine.get(recordKey(murmur3("k", 42), "k")), stored);
   });
 
   it("reads, updates and removes records stored without a header, keeping the tree and sizes exact", async () => {
@@ -637,6 +650,34 @@ describe("races the review found", () => {
     const members = ring.view.members;
     await Promise.all([ring.adopt({ epoch: 2, members }), ring.adopt({ epoch: 1, members })]);
     assertEquals(ring.view.epoch, 2);
+  });
+
+  it("a tombstone-index entry older than its record's own never reaps the record early", async () => {
+    await using cluster = await createCluster({
+      nodes: 1,
+      replication: { n: 1, r: 1, w: 1 },
+      tombstones: { graceMs: 10_000, intervalMs: 3_600_000 },
+    });
+    const n1 = cluster.node("n1");
+    // Times are f64 in the index key: positive ones only, so the order is the byte order.
+    await sleep(cluster.runtime.scheduler, 30_000);
+    await n1.put("k", encodeText("v"));
+    await n1.delete("k", { context: (await n1.get("k")).context });
+    const since = (await n1.services.store.entry("k"))!.tombstoneSince!;
+    // An entry left by damaged data, 20 s older than the record's: past its grace already.
+    const stale = new Uint8Array(10);
+    stale[0] = 0x04;
+    new DataView(stale.buffer).setFloat64(1, since - 20_000);
+    stale[9] = "k".charCodeAt(0);
+    await n1.services.engine.put(stale, new Uint8Array(0));
+    await sleep(cluster.runtime.scheduler, 1000);
+    assertEquals(await n1.tombstones.collect(), 0);
+    assertEquals((await n1.localRecord("k")).length, 1);
+    assertEquals(await n1.services.store.tombstonesUntil(Infinity, 10), [{ since, key: "k" }]);
+    // Its own grace period over, it goes.
+    await sleep(cluster.runtime.scheduler, 10_000);
+    assertEquals(await n1.tombstones.collect(), 1);
+    assertEquals(await n1.localRecord("k"), []);
   });
 
   it("a tombstone's grace period runs from its latest delete", async () => {

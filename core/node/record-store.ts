@@ -28,8 +28,10 @@ const TOMBSTONE_PREFIX = TOMBSTONE_INDEX_PREFIX;
 const TOKENS = 2 ** 32;
 /** A record's header after its mark: hash (u32), bytes (u32), tombstone flag (u8), tombstone time (f64). */
 const INDEX_VALUE_BYTES = RECORD_HEADER_BYTES;
-/** Records moved or removed per scan, and per atomic batch, of the moves at open. */
+/** Records moved or removed per scan, and per atomic batch, of the moves at open... */
 const MIGRATION_CHUNK = 256;
+/** ...or fewer, once their bytes reach this: a batch of large records stays a few MiB. */
+const MIGRATION_CHUNK_BYTES = 4 * 1024 * 1024;
 /**
  * Up to this many non-zero leaf buckets the hash tree is a map of them, past it a Fenwick tree
  * over all buckets (256 KiB at the default 2^16): a node of a large simulated cluster holds a
@@ -170,14 +172,14 @@ export class RecordStore implements RecordView {
    * this version's layout:
    *
    * - records of earlier versions (`0x01 key`, with a `0x03 token key` index entry) move to
-   *   `0x05 token key` with their header, each record in one atomic batch, so a crash midway
-   *   leaves every record readable in one place or the other and the next open goes on;
+   *   `0x05 token key` with their header, a chunk of records in one atomic batch, so a crash
+   *   midway leaves every record readable in one place or the other and the next open goes on;
    * - records not stored under their key's token, as the partitioner gives it now (another
    *   partitioner, whose token function differs, opened the data; or such a move was
    *   interrupted), move to it. The scan that builds the tree checks every record's token.
    *
    * @throws {CorruptDataError} for a key that does not decode, or one stored twice (in both
-   *   layouts, or under two tokens); nothing is moved over it
+   *   layouts, or under two tokens); neither copy is changed
    */
   async open(): Promise<void> {
     await this.#migrateLegacy();
@@ -478,13 +480,17 @@ export class RecordStore implements RecordView {
    * does not decode still moves, and reading it fails as it did before.
    *
    * @throws {CorruptDataError} if a key is held in both layouts (an earlier version ran on
-   *   data this version had moved); nothing is moved over it
+   *   data this version had moved); nothing is moved over it (chunks before it stay moved)
    */
   async #migrateLegacy(): Promise<void> {
     const engine = this.#engine;
+    // Each scan goes on after the last chunk's keys: an engine that keeps deletions until
+    // compaction (the LSM engine) would otherwise step over every moved record again.
+    let after: Uint8Array | undefined;
     for (;;) {
-      const chunk = await collect(engine, LEGACY_RECORD_PREFIX);
+      const chunk = await collect(engine, LEGACY_RECORD_PREFIX, after);
       if (chunk.length === 0) break;
+      after = chunk[chunk.length - 1]![0];
       const ops: BatchOperation[] = [];
       for (const [k, v] of chunk) {
         const key = decodeKey(k.subarray(1), "legacy record key");
@@ -495,7 +501,7 @@ export class RecordStore implements RecordView {
           throw new CorruptDataError(
             `record "${key}"`,
             "stored both as an earlier version stored it and as this one does (was an earlier version run on this data after it was moved?); " +
-              "nothing was changed: remove one of the two copies, or this node's data, and let anti-entropy restore it",
+              "neither copy was changed: remove one of the two, or this node's data, and let anti-entropy restore it",
           );
         }
         let header: Uint8Array;
@@ -532,9 +538,11 @@ export class RecordStore implements RecordView {
       await engine.batch(ops);
     }
     // Index entries whose record is gone (none, unless the data was damaged) go too.
+    after = undefined;
     for (;;) {
-      const chunk = await collect(engine, LEGACY_TOKEN_INDEX_PREFIX);
+      const chunk = await collect(engine, LEGACY_TOKEN_INDEX_PREFIX, after);
       if (chunk.length === 0) break;
+      after = chunk[chunk.length - 1]![0];
       await engine.batch(chunk.map(([k]) => ({ type: "delete", key: k })));
     }
   }
@@ -578,13 +586,13 @@ export class RecordStore implements RecordView {
       const ops: BatchOperation[] = [];
       const targets = new Set<string>();
       for (const [k, v] of chunk) {
-        const key = decodeKey(k.subarray(RECORD_KEY_HEAD_BYTES), "record key");
+        const key = parseEntry(k, v).key;
         const token = this.#tokenOf(key);
         if (token === readUint32BE(k, 1)) continue;
         if (targets.has(key) || (await engine.get(recordKey(token, key))) !== undefined) {
           throw new CorruptDataError(
             `record "${key}"`,
-            "stored under two tokens; nothing was changed: remove one of the copies, or this node's data",
+            "stored under two tokens; neither copy was changed: remove one of them, or this node's data",
           );
         }
         targets.add(key);
@@ -597,13 +605,19 @@ export class RecordStore implements RecordView {
 }
 
 /**
- * Up to {@link MIGRATION_CHUNK} entries under `prefix`, after `after` if given, copied out of
- * the engine: the caller changes the engine before it scans again.
+ * Up to {@link MIGRATION_CHUNK} entries under `prefix` (fewer once they hold
+ * {@link MIGRATION_CHUNK_BYTES}), after `after` if given, copied out of the engine: the caller
+ * changes the engine before it scans again.
  */
 async function collect(engine: StorageEngine, prefix: number, after?: Uint8Array): Promise<[Uint8Array, Uint8Array][]> {
   const out: [Uint8Array, Uint8Array][] = [];
+  let bytes = 0;
   const gte = after === undefined ? Uint8Array.of(prefix) : successor(after);
-  for await (const [k, v] of engine.scan({ gte, lt: Uint8Array.of(prefix + 1), limit: MIGRATION_CHUNK })) out.push([k.slice(), v.slice()]);
+  for await (const [k, v] of engine.scan({ gte, lt: Uint8Array.of(prefix + 1), limit: MIGRATION_CHUNK })) {
+    out.push([k.slice(), v.slice()]);
+    bytes += k.length + v.length;
+    if (bytes >= MIGRATION_CHUNK_BYTES) break;
+  }
   return out;
 }
 
