@@ -74,9 +74,10 @@ describe("record store: the stored format", () => {
   const freshStore = async () => {
     const engine = new MemoryEngine();
     await engine.open();
-    const store = new RecordStore(engine, (key) => murmur3(key), new VirtualScheduler(), { bucketBits: 8 });
+    const scheduler = new VirtualScheduler();
+    const store = new RecordStore(engine, (key) => murmur3(key), scheduler, { bucketBits: 8 });
     await store.open();
-    return { engine, store };
+    return { engine, store, scheduler };
   };
 
   it("stores one engine entry per record, under its token, with the header before the record", async () => {
@@ -301,11 +302,7 @@ describe("record store: the stored format", () => {
   });
 
   it("reads, updates and removes records stored without a header, keeping the tree and sizes exact", async () => {
-    const engine = new MemoryEngine();
-    await engine.open();
-    const scheduler = new VirtualScheduler();
-    const store = new RecordStore(engine, (key) => murmur3(key), scheduler, { bucketBits: 8 });
-    await store.open();
+    const { engine, store, scheduler } = await freshStore();
     const keys = Array.from({ length: 40 }, (_, i) => `key${i}`);
     for (const key of keys) await store.update(key, () => [{ value: encodeText(`v of ${key}`), version: 1 }]);
     const fresh = { hash: await store.intervalHash({ start: 0, end: 0 }), stats: { ...store.stats } };
@@ -330,11 +327,7 @@ describe("record store: the stored format", () => {
   });
 
   it("drops a tombstone-index entry its record does not match, and keeps the one that does", async () => {
-    const engine = new MemoryEngine();
-    await engine.open();
-    const scheduler = new VirtualScheduler();
-    const store = new RecordStore(engine, (key) => murmur3(key), scheduler, { bucketBits: 8 });
-    await store.open();
+    const { engine, store } = await freshStore();
     await store.update("k", () => [{ value: null, version: 1 }]);
     const since = (await store.entry("k"))!.tombstoneSince!;
     assertEquals(await store.dropStaleTombstone({ key: "k", since }), false);
